@@ -1,0 +1,15 @@
+//! chainops-core: the domain vocabulary shared by every chainops crate.
+//!
+//! This crate performs no I/O. It holds configuration (parsing and pure validation),
+//! node and block types, the coarse [`ErrorKind`] every crate maps its errors to, time
+//! helpers, and the ports (traits) that feature crates implement or consume.
+
+pub mod config;
+pub mod duration;
+pub mod error;
+pub mod node;
+pub mod ports;
+pub mod secret;
+pub mod time;
+
+pub use error::ErrorKind;

@@ -1,0 +1,61 @@
+//! Ports: the traits feature crates implement or consume, so they never depend on each other.
+
+use crate::ErrorKind;
+use crate::node::{BlockRef, NodeSnapshot, RpcCall};
+use async_trait::async_trait;
+
+/// Why a chain adapter call failed.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ChainError {
+    /// The node did not answer within the poll timeout.
+    #[error("timed out after {0} ms")]
+    Timeout(u64),
+    /// Connection refused/reset, TLS failure, HTTP error status.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The node answered with a JSON-RPC error.
+    #[error("rpc error from {method}: {message} (code {code})")]
+    Rpc {
+        /// Method that failed.
+        method: String,
+        /// JSON-RPC error code.
+        code: i64,
+        /// Error message from the node.
+        message: String,
+    },
+    /// The node answered something we cannot interpret.
+    #[error("unexpected answer to {method}: {detail}")]
+    Decode {
+        /// Method whose answer was malformed.
+        method: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl ChainError {
+    /// Coarse kind for API/CLI mapping.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ChainError::Timeout(_) | ChainError::Transport(_) => ErrorKind::Unavailable,
+            ChainError::Rpc { .. } | ChainError::Decode { .. } => ErrorKind::Upstream,
+        }
+    }
+}
+
+/// Sink for RPC call observations made during one adapter call.
+pub type RpcLog = Vec<RpcCall>;
+
+/// One chain family's view of a node. Implementations live in `chainops-chain`;
+/// adding a chain family is one new implementation plus one line in its registry.
+#[async_trait]
+pub trait ChainAdapter: Send + Sync {
+    /// The family name (`evm`, `bitcoin`).
+    fn family(&self) -> &'static str;
+
+    /// Polls the node once: head, sync, peers, pool, client. Records every RPC call in `log`.
+    async fn poll(&self, log: &mut RpcLog) -> Result<NodeSnapshot, ChainError>;
+
+    /// The block at `height` on the node's current best chain (used to walk back on reorgs).
+    async fn block_at(&self, height: u64, log: &mut RpcLog) -> Result<BlockRef, ChainError>;
+}

@@ -1,0 +1,134 @@
+//! chainops-store: everything chainops persists, on SQLite (embedded default) or PostgreSQL.
+//!
+//! One code path serves both backends through sqlx's `Any` driver: `$N` placeholders,
+//! epoch-millisecond `BIGINT` times, `TEXT` ids, portable `ON CONFLICT` upserts. Migrations
+//! are plain SQL in [`migrations`] and run on [`Store::open`].
+
+mod error;
+pub mod events;
+pub mod migrations;
+pub mod node_state;
+pub mod series;
+
+pub use error::StoreError;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::time::Duration;
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (WAL mode).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Display name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle to the database: cheap to clone, safe to share.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    ///
+    /// `sqlite://PATH` creates the file and its directory; `postgres://…` must point at an
+    /// existing database.
+    pub async fn open(url: &str) -> Result<Store> {
+        install_default_drivers();
+        let (backend, url) = normalize_url(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: chainops_core::secret::redact_url(&url),
+                source: e,
+            })?;
+        let store = Store { pool, backend };
+        migrations::apply(&store).await?;
+        Ok(store)
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for repositories in this crate.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks the database answers (used by `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::query("ping", e))
+    }
+
+    /// Closes all connections, waiting for in-flight queries.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Splits the backend off a URL and makes SQLite URLs create their file.
+fn normalize_url(url: &str) -> Result<(Backend, String)> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let (file, query) = path.split_once('?').unwrap_or((path, ""));
+        if file.is_empty() {
+            return Err(StoreError::InvalidUrl(url.to_string()));
+        }
+        if file != ":memory:"
+            && let Some(dir) = Path::new(file).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+                context: format!("creating database directory {}", dir.display()),
+                source: e,
+            })?;
+        }
+        let query = if query.is_empty() { "mode=rwc" } else { query };
+        Ok((Backend::Sqlite, format!("sqlite://{file}?{query}")))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string()))
+    } else {
+        Err(StoreError::InvalidUrl(chainops_core::secret::redact_url(
+            url,
+        )))
+    }
+}

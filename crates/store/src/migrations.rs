@@ -1,0 +1,118 @@
+//! Schema migrations: numbered, applied in order inside a transaction each, recorded in
+//! `schema_migrations`. SQL is shared by both backends; `{blob}` is replaced per backend.
+
+use crate::{Backend, Result, Store, StoreError};
+use chainops_core::time::now_ms;
+use sqlx::AssertSqlSafe;
+
+/// One migration step.
+pub struct Migration {
+    /// Monotonic version number.
+    pub version: i64,
+    /// Short name.
+    pub name: &'static str,
+    /// Statements, run in order.
+    pub statements: &'static [&'static str],
+}
+
+/// Every migration, oldest first. Append only: never edit a released step.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "series, events, node state",
+    statements: &[
+        "CREATE TABLE series_raw (
+            node TEXT NOT NULL, metric TEXT NOT NULL,
+            start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, count BIGINT NOT NULL,
+            data {blob} NOT NULL,
+            PRIMARY KEY (node, metric, start_ms))",
+        "CREATE INDEX series_raw_end ON series_raw (end_ms)",
+        "CREATE TABLE series_1m (
+            node TEXT NOT NULL, metric TEXT NOT NULL, bucket_ms BIGINT NOT NULL,
+            min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
+            sum DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL,
+            last DOUBLE PRECISION NOT NULL, last_ms BIGINT NOT NULL,
+            PRIMARY KEY (node, metric, bucket_ms))",
+        "CREATE INDEX series_1m_bucket ON series_1m (bucket_ms)",
+        "CREATE TABLE series_1h (
+            node TEXT NOT NULL, metric TEXT NOT NULL, bucket_ms BIGINT NOT NULL,
+            min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
+            sum DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL,
+            last DOUBLE PRECISION NOT NULL, last_ms BIGINT NOT NULL,
+            PRIMARY KEY (node, metric, bucket_ms))",
+        "CREATE INDEX series_1h_bucket ON series_1h (bucket_ms)",
+        "CREATE TABLE node_events (
+            id TEXT PRIMARY KEY, node TEXT NOT NULL, chain TEXT NOT NULL,
+            at_ms BIGINT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)",
+        "CREATE INDEX node_events_node_at ON node_events (node, at_ms)",
+        "CREATE TABLE node_state (
+            node TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
+    ],
+}];
+
+/// Applies every migration newer than the database's version.
+pub async fn apply(store: &Store) -> Result<()> {
+    let pool = store.pool();
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .map_err(|e| StoreError::query("create schema_migrations", e))?;
+
+    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| StoreError::query("read schema version", e))?;
+    let current = current.unwrap_or(0);
+    let supported = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+    if current > supported {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported,
+        });
+    }
+    let blob = match store.backend() {
+        Backend::Sqlite => "BLOB",
+        Backend::Postgres => "BYTEA",
+    };
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let fail = |e| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            source: e,
+        };
+        let mut tx = pool.begin().await.map_err(fail)?;
+        for stmt in m.statements {
+            sqlx::query(AssertSqlSafe(stmt.replace("{blob}", blob)))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied store migration"
+        );
+    }
+    Ok(())
+}
+
+/// The schema version the database is at.
+pub async fn version(store: &Store) -> Result<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(store.pool())
+        .await
+        .map_err(|e| StoreError::query("read schema version", e))?;
+    Ok(v.unwrap_or(0))
+}

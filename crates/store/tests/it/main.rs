@@ -1,0 +1,280 @@
+//! Store specification, run against both backends: SQLite in a temp dir, and PostgreSQL
+//! in a fresh database on the cluster named by `CHAINOPS_TEST_POSTGRES_URL` (started by
+//! `make test` via `scripts/test-postgres.sh`).
+
+use chainops_store::events::NodeEvent;
+use chainops_store::series::{HOUR_MS, MINUTE_MS, Resolution, Retention, SeriesChunk};
+use chainops_store::{Backend, Store};
+use std::time::Duration;
+
+struct TestDb {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    url: String,
+}
+
+async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/nested/chainops.db", dir.path().display());
+    TestDb {
+        store: Store::open(&url).await.expect("open sqlite"),
+        _dir: Some(dir),
+        url,
+    }
+}
+
+async fn postgres() -> TestDb {
+    let admin = std::env::var("CHAINOPS_TEST_POSTGRES_URL").expect(
+        "CHAINOPS_TEST_POSTGRES_URL is not set: run `make test` (it starts a private PostgreSQL 15 cluster) \
+         or export a URL to a server where the user may CREATE DATABASE",
+    );
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect admin");
+    let name = format!("chainops_test_{}_{}", std::process::id(), rand_suffix());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create db");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    let url = format!("{base}/{name}");
+    TestDb {
+        store: Store::open(&url).await.expect("open postgres"),
+        _dir: None,
+        url,
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    u64::from(t) * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
+        mod postgres_backend { $( #[tokio::test] async fn $name() { super::$name(super::postgres().await).await } )* }
+    };
+}
+
+on_both_backends!(
+    migrations_are_idempotent,
+    raw_samples_round_trip_and_minutes_roll_up,
+    rewriting_a_minute_merges_its_rollup,
+    hours_roll_up_from_minutes_idempotently,
+    retention_deletes_only_expired_rows,
+    events_read_newest_first,
+    node_state_is_replaced,
+);
+
+const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
+
+fn chunk(node: &str, metric: &str, samples: Vec<(i64, f64)>) -> SeriesChunk {
+    SeriesChunk {
+        node: node.into(),
+        metric: metric.into(),
+        samples,
+    }
+}
+
+async fn migrations_are_idempotent(db: TestDb) {
+    assert_eq!(
+        chainops_store::migrations::version(&db.store)
+            .await
+            .expect("version"),
+        1
+    );
+    let again = Store::open(&db.url).await.expect("reopen");
+    assert_eq!(
+        chainops_store::migrations::version(&again)
+            .await
+            .expect("version"),
+        1
+    );
+    again.ping().await.expect("ping");
+    let expected = if db.url.starts_with("sqlite") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    };
+    assert_eq!(again.backend(), expected);
+}
+
+async fn raw_samples_round_trip_and_minutes_roll_up(db: TestDb) {
+    let a: Vec<(i64, f64)> = (0..60).map(|i| (T0 + i * 1000, 100.0 + i as f64)).collect();
+    let b: Vec<(i64, f64)> = (0..60).map(|i| (T0 + i * 1000, 0.25 * i as f64)).collect();
+    db.store
+        .write_series(&[
+            chunk("n1", "height", a.clone()),
+            chunk("n1", "gas", b.clone()),
+            chunk("n2", "height", vec![]),
+        ])
+        .await
+        .expect("write");
+
+    let raw = db
+        .store
+        .query_series("n1", "height", T0 + 10_000, T0 + 19_000, Resolution::Raw)
+        .await
+        .expect("raw");
+    assert_eq!(
+        raw.iter().map(|p| (p.t, p.v)).collect::<Vec<_>>(),
+        a[10..20].to_vec()
+    );
+
+    let m = db
+        .store
+        .query_series("n1", "gas", T0, T0 + MINUTE_MS, Resolution::Minute)
+        .await
+        .expect("1m");
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        (m[0].t, m[0].min, m[0].max, m[0].last),
+        (T0, Some(0.0), Some(14.75), Some(14.75))
+    );
+    assert!((m[0].v - 7.375).abs() < 1e-9);
+    assert_eq!(
+        db.store.series_metrics("n1").await.expect("metrics"),
+        vec!["gas", "height"]
+    );
+}
+
+async fn rewriting_a_minute_merges_its_rollup(db: TestDb) {
+    db.store
+        .write_series(&[chunk("n", "h", vec![(T0 + 1000, 5.0), (T0 + 2000, 6.0)])])
+        .await
+        .expect("first half");
+    db.store
+        .write_series(&[chunk(
+            "n",
+            "h",
+            vec![(T0 + 40_000, 1.0), (T0 + 41_000, 9.0)],
+        )])
+        .await
+        .expect("second half");
+    let m = db
+        .store
+        .query_series("n", "h", T0, T0, Resolution::Minute)
+        .await
+        .expect("1m");
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        (m[0].min, m[0].max, m[0].last),
+        (Some(1.0), Some(9.0), Some(9.0))
+    );
+    assert!((m[0].v - 5.25).abs() < 1e-9);
+    let raw = db
+        .store
+        .query_series("n", "h", T0, T0 + MINUTE_MS, Resolution::Raw)
+        .await
+        .expect("raw");
+    assert_eq!(raw.len(), 4);
+}
+
+async fn hours_roll_up_from_minutes_idempotently(db: TestDb) {
+    for minute in 0..60 {
+        let t = T0 + minute * MINUTE_MS;
+        db.store
+            .write_series(&[chunk(
+                "n",
+                "peers",
+                vec![(t, minute as f64), (t + 30_000, minute as f64 + 0.5)],
+            )])
+            .await
+            .expect("write");
+    }
+    assert_eq!(db.store.rollup_hour(T0).await.expect("rollup"), 1);
+    assert_eq!(db.store.rollup_hour(T0).await.expect("rollup again"), 1);
+    let h = db
+        .store
+        .query_series("n", "peers", T0, T0 + HOUR_MS, Resolution::Hour)
+        .await
+        .expect("1h");
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        (h[0].min, h[0].max, h[0].last),
+        (Some(0.0), Some(59.5), Some(59.5))
+    );
+    assert!((h[0].v - 29.75).abs() < 1e-9);
+    assert_eq!(db.store.last_rolled_hour().await.expect("last"), Some(T0));
+}
+
+async fn retention_deletes_only_expired_rows(db: TestDb) {
+    db.store
+        .write_series(&[chunk("n", "h", vec![(T0, 1.0)])])
+        .await
+        .expect("old");
+    db.store
+        .write_series(&[chunk("n", "h", vec![(T0 + 3 * HOUR_MS, 2.0)])])
+        .await
+        .expect("new");
+    let retention = Retention {
+        raw: Duration::from_secs(3600),
+        minute: Duration::from_secs(4 * 3600),
+        hour: Duration::from_secs(86_400),
+    };
+    let report = db
+        .store
+        .apply_retention(T0 + 3 * HOUR_MS + 1000, &retention)
+        .await
+        .expect("retention");
+    assert_eq!((report.raw_chunks, report.minute_rows), (1, 0));
+    let raw = db
+        .store
+        .query_series("n", "h", 0, i64::MAX / 2, Resolution::Raw)
+        .await
+        .expect("raw");
+    assert_eq!(raw.iter().map(|p| p.v).collect::<Vec<_>>(), vec![2.0]);
+    let m = db
+        .store
+        .query_series("n", "h", 0, i64::MAX / 2, Resolution::Minute)
+        .await
+        .expect("1m");
+    assert_eq!(m.len(), 2);
+}
+
+async fn events_read_newest_first(db: TestDb) {
+    for (i, depth) in [1, 3, 2].iter().enumerate() {
+        let ev = NodeEvent {
+            node: "anvil-1".into(),
+            chain: "devnet".into(),
+            at_ms: T0 + i as i64,
+            kind: "reorg".into(),
+            detail: serde_json::json!({"depth": depth}),
+        };
+        db.store.record_event(&ev).await.expect("record");
+    }
+    let evs = db.store.recent_events("anvil-1", 2).await.expect("read");
+    assert_eq!(evs.len(), 2);
+    assert_eq!(evs[0].detail["depth"], 2);
+    assert_eq!(evs[1].detail["depth"], 3);
+    assert!(
+        db.store
+            .recent_events("other", 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+async fn node_state_is_replaced(db: TestDb) {
+    assert_eq!(db.store.load_node_state("n").await.expect("load"), None);
+    db.store
+        .save_node_state("n", &serde_json::json!({"reorgs": 1}))
+        .await
+        .expect("save");
+    db.store
+        .save_node_state("n", &serde_json::json!({"reorgs": 2}))
+        .await
+        .expect("save");
+    assert_eq!(
+        db.store.load_node_state("n").await.expect("load"),
+        Some(serde_json::json!({"reorgs": 2}))
+    );
+}
