@@ -15,6 +15,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// TOML value type, re-exported for callers that build a [`RawConfig`] in code.
+pub use toml::Value as TomlValue;
+
 /// One configuration problem, located by its path (`nodes[1].rpc_url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {

@@ -1,0 +1,127 @@
+//! Command-line interface definition (clap) and logging setup.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// chainops — operations platform for blockchain nodes.
+///
+/// Start here: `chainops serve` with no config monitors a local anvil dev node (if one is
+/// installed) so you can see it work; then write a config file listing your nodes
+/// (see docs/configuration.md), check it with `chainops config check --config FILE`, and run
+/// `chainops serve --config FILE`.
+#[derive(Debug, Parser)]
+#[command(name = "chainops", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalOpts {
+    /// Daemon config file (TOML). Without it, built-in defaults apply.
+    #[arg(long, short = 'c', global = true, env = "CHAINOPS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CHAINOPS_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info`, `debug`, `chainops_monitor=debug`.
+    #[arg(long, global = true, default_value = "info", env = "CHAINOPS_LOG")]
+    pub log_level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poll nodes, keep history, serve the API and /metrics.
+    ///
+    /// With no --config and no nodes, starts a managed anvil dev node (from PATH or
+    /// ./.tools) with 1 s blocks and monitors it. Stops cleanly on Ctrl-C / SIGTERM.
+    Serve(ServeOpts),
+    /// Check or show the configuration.
+    Config {
+        /// Config subcommand.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Inspect monitored nodes.
+    Nodes {
+        /// Nodes subcommand.
+        #[command(subcommand)]
+        command: NodesCommand,
+    },
+    /// Print the version.
+    Version(JsonOpt),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeOpts {
+    /// Listen address, overriding [server].listen (port 0 picks a free port).
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<String>,
+    /// Do not start the default managed anvil when no nodes are configured.
+    #[arg(long)]
+    pub no_default_node: bool,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config and report every problem with its path; exit 2 if invalid.
+    Check(JsonOpt),
+    /// Print the effective config (defaults and env applied) with secrets redacted.
+    Show(JsonOpt),
+}
+
+/// `nodes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NodesCommand {
+    /// List nodes with live status from the running daemon (config only if it is not running).
+    List(NodesListOpts),
+}
+
+/// `--json` alone.
+#[derive(Debug, Args)]
+pub struct JsonOpt {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `nodes list` options.
+#[derive(Debug, Args)]
+pub struct NodesListOpts {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Daemon URL (default: http://<[server].listen>).
+    #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+    pub server: Option<String>,
+}
+
+/// Installs the tracing subscriber.
+pub fn init_logging(g: &GlobalOpts) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&g.log_level)
+        .map_err(|e| anyhow::anyhow!("--log-level \"{}\" is not a valid filter: {e}", g.log_level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match g.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Loading the config (file or defaults, env overrides), the default managed anvil, and the
+//! `config check` / `config show` commands.
+
+use crate::cli::{GlobalOpts, JsonOpt};
+use crate::exit::KindError;
+use anyhow::Context;
+use chainops_core::config::{Config, ConfigErrors, RawConfig, RawNode, TomlValue};
+use chainops_core::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// Name of the node `serve` manages when nothing is configured.
+pub const DEFAULT_NODE_NAME: &str = "anvil-local";
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// Loads and validates the config named by `--config`/`CHAINOPS_CONFIG`, or the defaults.
+pub fn load(g: &GlobalOpts) -> anyhow::Result<Config> {
+    match &g.config {
+        Some(path) => load_file(path),
+        None => Ok(Config::defaults(&env)?),
+    }
+}
+
+fn load_file(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound { ErrorKind::NotFound } else { ErrorKind::InvalidInput };
+        KindError(kind, format!("cannot read config file {}: {e}", path.display()))
+    })?;
+    Config::from_toml_str(&text, &env).with_context(|| format!("config file {}", path.display()))
+}
+
+/// The config `serve` runs with no file and no nodes: one managed anvil with 1 s blocks.
+pub fn with_default_node(anvil: &Path, port: u16) -> Result<Config, ConfigErrors> {
+    let raw = RawConfig {
+        nodes: vec![RawNode {
+            name: Some(DEFAULT_NODE_NAME.into()),
+            chain: Some("devnet".into()),
+            kind: Some("evm".into()),
+            rpc_url: Some(format!("http://127.0.0.1:{port}")),
+            block_time: Some("1s".into()),
+            chain_id: Some(TomlValue::Integer(31337)),
+            managed: Some(true),
+            command: Some(anvil.display().to_string()),
+            args: Some(vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--block-time".into(),
+                "1".into(),
+                "--chain-id".into(),
+                "31337".into(),
+            ]),
+            ..RawNode::default()
+        }],
+        ..RawConfig::default()
+    };
+    Config::validate(raw, &env)
+}
+
+
+/// Finds an `anvil` binary: PATH first, then `.tools/` and `tools/` under the current dir.
+pub fn find_anvil() -> Option<PathBuf> {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let p = dir.join("anvil");
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    let candidates = [
+        ".tools/node_modules/.bin/anvil",
+        ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+        ".tools/bin/anvil",
+        "tools/anvil",
+    ];
+    candidates.iter().map(PathBuf::from).find(|p| p.is_file()).and_then(|p| std::fs::canonicalize(p).ok())
+}
+
+/// `chainops config check`.
+pub fn check(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
+    let source = g.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+    match load(g) {
+        Ok(c) => {
+            if o.json {
+                println!("{}", serde_json::json!({"ok": true, "source": source, "nodes": c.nodes.len(), "problems": []}));
+            } else {
+                println!("config OK ({source}): {} node(s), store {}", c.nodes.len(), chainops_core::secret::redact_url(&c.store.url));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if let (true, Some(errs)) = (o.json, e.downcast_ref::<ConfigErrors>()) {
+                let problems: Vec<_> = errs.0.iter().map(|p| serde_json::json!({"path": p.path, "message": p.message})).collect();
+                println!("{}", serde_json::json!({"ok": false, "source": source, "problems": problems}));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `chainops config show`.
+pub fn show(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
+    let c = load(g)?;
+    if o.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        print!("{}", c.to_redacted_toml());
+    }
+    Ok(())
+}

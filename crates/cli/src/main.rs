@@ -1,0 +1,47 @@
+//! The `chainops` binary: command-line parsing, config loading and wiring (the composition
+//! root). Library crates hold the logic; this crate picks implementations and connects them.
+
+mod cli;
+mod config_load;
+mod exit;
+mod nodes_cmd;
+mod serve;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let code = match run(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::code_for(&e)
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(args: cli::Cli) -> anyhow::Result<()> {
+    use cli::{Command, ConfigCommand, NodesCommand};
+    match args.command {
+        Command::Serve(s) => {
+            cli::init_logging(&args.global)?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(serve::run(&args.global, s))
+        }
+        Command::Config { command: ConfigCommand::Check(o) } => config_load::check(&args.global, &o),
+        Command::Config { command: ConfigCommand::Show(o) } => config_load::show(&args.global, &o),
+        Command::Nodes { command: NodesCommand::List(o) } => {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(nodes_cmd::list(&args.global, &o))
+        }
+        Command::Version(o) => {
+            if o.json {
+                println!("{}", serde_json::json!({"name": "chainops", "version": env!("CARGO_PKG_VERSION")}));
+            } else {
+                println!("chainops {}", env!("CARGO_PKG_VERSION"));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! `chainops serve`: wires config, store, adapters, supervisors, monitor and HTTP server,
+//! and shuts them down in order (stop accepting, stop polling, flush history, stop nodes).
+
+use crate::cli::{GlobalOpts, ServeOpts};
+use crate::config_load::{self, find_anvil};
+use anyhow::Context;
+use chainops_chain::supervisor::Supervisor;
+use chainops_core::config::Config;
+use chainops_monitor::fleet::Fleet;
+use chainops_monitor::history::History;
+use chainops_monitor::Monitor;
+use chainops_server::AppState;
+use chainops_store::series::Retention;
+use chainops_store::Store;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Runs the daemon until Ctrl-C or SIGTERM.
+pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
+    let mut config = config_load::load(g)?;
+    if g.config.is_none() && config.nodes.is_empty() && !o.no_default_node {
+        config = default_node_config(&config)?;
+    }
+    if let Some(listen) = &o.listen {
+        config.server.listen = listen
+            .parse::<SocketAddr>()
+            .with_context(|| format!("--listen \"{listen}\" is not an IP:port address"))?;
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+
+    let store = Store::open(&config.store.url).await?;
+    tracing::info!(backend = store.backend().as_str(), url = %chainops_core::secret::redact_url(&config.store.url), "store open");
+
+    let http = chainops_chain::http_client()?;
+    let adapters = config
+        .nodes
+        .iter()
+        .map(|n| chainops_chain::adapter_for(n, &http))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut supervised = Vec::new();
+    let mut managed_status = HashMap::new();
+    for n in &config.nodes {
+        if let Some(spec) = &n.managed {
+            let sup = Supervisor::new(&n.name, spec.clone(), config.data_dir.join("nodes").join(&n.name));
+            managed_status.insert(n.name.clone(), sup.status());
+            supervised.push(tokio::spawn(sup.run(shutdown_rx.clone())));
+        }
+    }
+
+    let fleet = Arc::new(Fleet::new(&config.nodes, managed_status));
+    let retention = Retention {
+        raw: config.history.raw_retention,
+        minute: config.history.minute_retention,
+        hour: config.history.hour_retention,
+    };
+    let history = Arc::new(History::new(store.clone(), retention));
+    let monitor = Monitor::new(fleet.clone(), adapters, store.clone(), history.clone()).await;
+    let tasks = monitor.spawn(config.monitor.max_concurrent_polls, shutdown_rx.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (in use? set [server].listen or --listen)", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    println!("chainops listening on http://{addr}");
+    tracing::info!(%addr, nodes = config.nodes.len(), "chainops serving: /api/v1/nodes, /metrics, /livez, /readyz");
+
+    let state = AppState { fleet, history, store: store.clone() };
+    let mut server_stop = shutdown_rx.clone();
+    let server = tokio::spawn(chainops_server::serve(listener, state, async move {
+        let _ = server_stop.changed().await;
+    }));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    match server.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
+        Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+        Ok(Ok(())) => {}
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    for s in supervised {
+        let _ = s.await;
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn default_node_config(base: &Config) -> anyhow::Result<Config> {
+    let Some(anvil) = find_anvil() else {
+        tracing::warn!("no nodes configured and no anvil found (PATH or ./.tools); run `make run` to install one, or pass --config");
+        return Ok(base.clone());
+    };
+    let port = if std::net::TcpListener::bind(("127.0.0.1", 8545)).is_ok() { 8545 } else { free_port()? };
+    let mut c = config_load::with_default_node(&anvil, port)?;
+    c.data_dir = base.data_dir.clone();
+    c.store = base.store.clone();
+    c.server = base.server.clone();
+    tracing::info!(anvil = %anvil.display(), port, "no config: starting a managed anvil dev node ({})", config_load::DEFAULT_NODE_NAME);
+    Ok(c)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the daemon");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

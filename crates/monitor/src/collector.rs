@@ -1,0 +1,293 @@
+//! The collector: one poll loop per node. Each loop ticks at the node's interval (first tick
+//! jittered across the interval so a fleet does not poll in lockstep), takes a permit from
+//! a shared semaphore (bounded concurrency), polls with a hard timeout, digests the answer
+//! with its [`NodeTracker`], updates the [`Fleet`], records history and events.
+//!
+//! A frozen node only ever delays its own loop: nothing is shared across loops but the
+//! semaphore (held for at most the timeout) and short per-node locks.
+
+use crate::fleet::{failed_calls, gas_used_ratio, Fleet};
+use crate::history::History;
+use crate::tracker::{NodeTracker, Observation, TrackerState};
+use chainops_core::config::NodeConfig;
+use chainops_core::node::NodeSnapshot;
+use chainops_core::ports::{ChainAdapter, ChainError};
+use chainops_core::time::now_ms;
+use chainops_store::events::NodeEvent;
+use chainops_store::Store;
+use rand::Rng;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+/// Every series name the collector records (the closed set the history knows).
+pub const METRICS: &[&str] = &[
+    "up",
+    "height",
+    "head_age_seconds",
+    "block_interval_seconds",
+    "tx_per_second",
+    "peers",
+    "txpool_pending",
+    "txpool_queued",
+    "gas_price_wei",
+    "base_fee_wei",
+    "gas_used_ratio",
+    "rpc_latency_seconds",
+    "blocks_behind",
+];
+
+/// How often tracker state is saved even without notable changes.
+const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);
+
+/// Best height per chain, refreshed once a second (so polls never scan the fleet).
+pub type ChainBest = Arc<RwLock<HashMap<String, u64>>>;
+
+/// The monitoring engine: fleet view, history and the poll loops.
+pub struct Monitor {
+    fleet: Arc<Fleet>,
+    history: Arc<History>,
+    store: Store,
+    adapters: Vec<Arc<dyn ChainAdapter>>,
+    chain_best: ChainBest,
+}
+
+impl Monitor {
+    /// Builds the engine and restores each node's tracker state from the store.
+    pub async fn new(fleet: Arc<Fleet>, adapters: Vec<Arc<dyn ChainAdapter>>, store: Store, history: Arc<History>) -> Self {
+        for i in 0..fleet.len() {
+            let name = fleet.lock(i).config.name.clone();
+            match store.load_node_state(&name).await {
+                Ok(Some(v)) => match serde_json::from_value::<TrackerState>(v) {
+                    Ok(state) => fleet.lock(i).tracker = state,
+                    Err(e) => tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(node = %name, error = %e, "cannot load saved node state"),
+            }
+        }
+        Self { fleet, history, store, adapters, chain_best: Arc::new(RwLock::new(HashMap::new())) }
+    }
+
+    /// The live fleet view.
+    pub fn fleet(&self) -> &Arc<Fleet> {
+        &self.fleet
+    }
+
+    /// The history writer.
+    pub fn history(&self) -> &Arc<History> {
+        &self.history
+    }
+
+    /// Starts the poll loops, the chain-best refresher and the history writer.
+    pub fn spawn(&self, max_concurrent_polls: usize, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let semaphore = Arc::new(Semaphore::new(max_concurrent_polls));
+        let mut handles = Vec::with_capacity(self.adapters.len() + 2);
+        for (i, adapter) in self.adapters.iter().enumerate() {
+            let ctx = PollContext {
+                index: i,
+                fleet: self.fleet.clone(),
+                adapter: adapter.clone(),
+                history: self.history.clone(),
+                store: self.store.clone(),
+                semaphore: semaphore.clone(),
+                chain_best: self.chain_best.clone(),
+            };
+            handles.push(tokio::spawn(poll_loop(ctx, shutdown.clone())));
+        }
+        let (fleet, best, mut stop) = (self.fleet.clone(), self.chain_best.clone(), shutdown.clone());
+        handles.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let fresh = fleet.best_heights();
+                        *best.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                    }
+                    _ = stop.changed() => return,
+                }
+            }
+        }));
+        let history = self.history.clone();
+        handles.push(tokio::spawn(async move { history.run(shutdown).await }));
+        handles
+    }
+}
+
+struct PollContext {
+    index: usize,
+    fleet: Arc<Fleet>,
+    adapter: Arc<dyn ChainAdapter>,
+    history: Arc<History>,
+    store: Store,
+    semaphore: Arc<Semaphore>,
+    chain_best: ChainBest,
+}
+
+async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
+    let (cfg, state) = {
+        let v = ctx.fleet.lock(ctx.index);
+        (v.config.clone(), v.tracker.clone())
+    };
+    let mut tracker = NodeTracker::new(state, cfg.chain_id.clone());
+    let jitter = Duration::from_millis(rand::rng().random_range(0..cfg.poll_interval.as_millis().max(1) as u64));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + jitter, cfg.poll_interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let hard_timeout = cfg.timeout * 2 + Duration::from_secs(1);
+    let mut last_save = Instant::now();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let Ok(_permit) = ctx.semaphore.acquire().await else { break };
+        let now = now_ms();
+        let started = Instant::now();
+        let mut log = Vec::new();
+        let polled = match tokio::time::timeout(hard_timeout, ctx.adapter.poll(&mut log)).await {
+            Ok(r) => r,
+            Err(_) => Err(ChainError::Timeout(hard_timeout.as_millis() as u64)),
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let result = match polled {
+            Ok(snap) => {
+                let obs = match tracker.observe(&snap, ctx.adapter.as_ref(), &mut log, now).await {
+                    Ok(obs) => obs,
+                    Err(e) => {
+                        tracing::warn!(node = %cfg.name, error = %e, "cannot walk back to check for a reorg; retrying next poll");
+                        Observation::default()
+                    }
+                };
+                Ok((snap, obs))
+            }
+            Err(e) => Err(e),
+        };
+        drop(_permit);
+        let best = ctx.chain_best.read().unwrap_or_else(|p| p.into_inner()).get(&cfg.chain).copied();
+        let obs = apply(&ctx, &cfg, &tracker, result, &log, now, elapsed, best);
+        if let Some(obs) = obs {
+            record_events(&ctx.store, &cfg, &obs, now).await;
+            if obs.state_changed || last_save.elapsed() >= SAVE_STATE_EVERY {
+                save_state(&ctx.store, &cfg.name, &tracker.state).await;
+                last_save = Instant::now();
+            }
+        }
+    }
+    save_state(&ctx.store, &cfg.name, &tracker.state).await;
+}
+
+/// Updates the fleet view and history with one poll's result. Returns the observation on success.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    ctx: &PollContext,
+    cfg: &NodeConfig,
+    tracker: &NodeTracker,
+    result: Result<(NodeSnapshot, Observation), ChainError>,
+    log: &[chainops_core::node::RpcCall],
+    now: i64,
+    elapsed: f64,
+    best: Option<u64>,
+) -> Option<Observation> {
+    let mut samples: Vec<(&'static str, f64)> = Vec::with_capacity(METRICS.len());
+    let mut view = ctx.fleet.lock(ctx.index);
+    view.polled = true;
+    view.last_poll_ms = Some(now);
+    view.record_rpc(log);
+    let was_up = view.up;
+    let out = match result {
+        Ok((snap, obs)) => {
+            if !was_up {
+                tracing::info!(node = %cfg.name, "node is up");
+            }
+            view.up = true;
+            view.last_success_ms = Some(now);
+            view.last_error = None;
+            view.poll_seconds = Some(elapsed);
+            view.tracker = tracker.state.clone();
+            if let Some(dt) = obs.block_interval {
+                for _ in 0..obs.new_blocks.clamp(1, 64) {
+                    view.block_intervals.observe(dt);
+                }
+                view.last_block_interval = Some(dt);
+                samples.push(("block_interval_seconds", dt));
+            }
+            if let Some(tps) = obs.tx_per_second {
+                view.tx_per_second = Some(tps);
+                samples.push(("tx_per_second", tps));
+            }
+            samples.push(("up", 1.0));
+            samples.push(("rpc_latency_seconds", elapsed));
+            if let Some(h) = &snap.head {
+                samples.push(("height", h.number as f64));
+                samples.push(("head_age_seconds", ((now - h.timestamp * 1000) as f64 / 1000.0).max(0.0)));
+                if let Some(b) = best {
+                    samples.push(("blocks_behind", b.saturating_sub(h.number) as f64));
+                }
+            }
+            let opt = [
+                ("peers", snap.peers.map(|v| v as f64)),
+                ("txpool_pending", snap.txpool.map(|t| t.pending as f64)),
+                ("txpool_queued", snap.txpool.map(|t| t.queued as f64)),
+                ("gas_price_wei", snap.gas_price_wei.map(|v| v as f64)),
+                ("base_fee_wei", snap.base_fee_wei.map(|v| v as f64)),
+                ("gas_used_ratio", gas_used_ratio(&snap)),
+            ];
+            samples.extend(opt.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+            view.snapshot = Some(snap);
+            Some(obs)
+        }
+        Err(e) => {
+            if was_up || !view.last_error.as_ref().is_some_and(|old| *old == e.to_string()) {
+                tracing::warn!(node = %cfg.name, error = %e, failed_calls = failed_calls(log), "poll failed; node is down");
+            }
+            view.up = false;
+            view.last_error = Some(e.to_string());
+            samples.push(("up", 0.0));
+            None
+        }
+    };
+    drop(view);
+    ctx.history.record(&cfg.name, now, &samples);
+    out
+}
+
+async fn record_events(store: &Store, cfg: &NodeConfig, obs: &Observation, now: i64) {
+    let mut events = Vec::new();
+    if let Some(r) = &obs.reorg {
+        tracing::warn!(node = %cfg.name, depth = r.depth, fork_height = r.fork_height, old_head = r.old_head, new_head = r.new_head, "reorg detected");
+        events.push(("reorg", serde_json::to_value(r).unwrap_or_default()));
+    }
+    if let Some((old, new)) = obs.chain_reset {
+        tracing::warn!(node = %cfg.name, old_head = old, new_head = new, "node is on a different chain now (no common block with what we saw)");
+        events.push(("chain_reset", json!({"old_head": old, "new_head": new})));
+    }
+    if let Some((old, new)) = &obs.version_change {
+        tracing::info!(node = %cfg.name, old = %old, new = %new, "client version changed");
+        events.push(("client_version_changed", json!({"old": old, "new": new})));
+    }
+    if let Some((expected, actual)) = &obs.chain_id_mismatch {
+        tracing::error!(node = %cfg.name, expected = %expected, actual = %actual, "chain id does not match the config");
+        events.push(("chain_id_mismatch", json!({"expected": expected, "actual": actual})));
+    }
+    for (kind, detail) in events {
+        let ev = NodeEvent { node: cfg.name.clone(), chain: cfg.chain.clone(), at_ms: now, kind: kind.into(), detail };
+        if let Err(e) = store.record_event(&ev).await {
+            tracing::warn!(node = %cfg.name, kind, error = %e, "cannot record node event");
+        }
+    }
+}
+
+async fn save_state(store: &Store, node: &str, state: &TrackerState) {
+    match serde_json::to_value(state) {
+        Ok(v) => {
+            if let Err(e) = store.save_node_state(node, &v).await {
+                tracing::warn!(node, error = %e, "cannot save node state");
+            }
+        }
+        Err(e) => tracing::warn!(node, error = %e, "cannot encode node state"),
+    }
+}

@@ -1,0 +1,318 @@
+//! The live view of every monitored node, shared by the collectors (writers), the HTTP API
+//! and the Prometheus exposition (readers). Each node sits behind its own lock so a slow
+//! reader or writer touches one node only.
+
+use crate::histogram::{Histogram, BLOCK_INTERVAL_BUCKETS, RPC_DURATION_BUCKETS};
+use crate::tracker::{Reorg, TrackerState};
+use chainops_chain::supervisor::{ManagedStatus, StatusHandle};
+use chainops_core::config::NodeConfig;
+use chainops_core::node::{NodeKind, NodeSnapshot, NodeStatus, RpcCall, RpcOutcome};
+use chainops_core::time::rfc3339;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Latency and outcome counts for one RPC method.
+#[derive(Debug, Clone)]
+pub struct MethodStats {
+    /// Round-trip durations.
+    pub duration: Histogram,
+    /// Calls by outcome.
+    pub outcomes: BTreeMap<&'static str, u64>,
+}
+
+/// Everything known about one node right now.
+#[derive(Debug)]
+pub struct NodeView {
+    /// The node's configuration.
+    pub config: Arc<NodeConfig>,
+    /// Did the last poll succeed?
+    pub up: bool,
+    /// Has it been polled at all?
+    pub polled: bool,
+    /// Last poll attempt, epoch ms.
+    pub last_poll_ms: Option<i64>,
+    /// Last successful poll, epoch ms.
+    pub last_success_ms: Option<i64>,
+    /// Error of the last failed poll (cleared on success).
+    pub last_error: Option<String>,
+    /// Latest successful snapshot.
+    pub snapshot: Option<NodeSnapshot>,
+    /// Tracker state (reorgs, version, chain id).
+    pub tracker: TrackerState,
+    /// Block interval histogram.
+    pub block_intervals: Histogram,
+    /// Last block interval seen, seconds.
+    pub last_block_interval: Option<f64>,
+    /// Transactions per second of the last new block.
+    pub tx_per_second: Option<f64>,
+    /// Duration of the last poll, seconds.
+    pub poll_seconds: Option<f64>,
+    /// RPC stats by method.
+    pub rpc: BTreeMap<String, MethodStats>,
+    /// Supervisor status if chainops runs this node.
+    pub managed: Option<StatusHandle>,
+}
+
+impl NodeView {
+    fn new(config: Arc<NodeConfig>, managed: Option<StatusHandle>) -> Self {
+        Self {
+            config,
+            up: false,
+            polled: false,
+            last_poll_ms: None,
+            last_success_ms: None,
+            last_error: None,
+            snapshot: None,
+            tracker: TrackerState::default(),
+            block_intervals: Histogram::new(BLOCK_INTERVAL_BUCKETS),
+            last_block_interval: None,
+            tx_per_second: None,
+            poll_seconds: None,
+            rpc: BTreeMap::new(),
+            managed,
+        }
+    }
+
+    /// Current head height.
+    pub fn height(&self) -> Option<u64> {
+        self.snapshot.as_ref()?.head.as_ref().map(|h| h.number)
+    }
+
+    /// Seconds since the head block's timestamp.
+    pub fn head_age_seconds(&self, now_ms: i64) -> Option<f64> {
+        let ts = self.snapshot.as_ref()?.head.as_ref()?.timestamp;
+        Some(((now_ms - ts * 1000) as f64 / 1000.0).max(0.0))
+    }
+
+    /// Records RPC observations.
+    pub fn record_rpc(&mut self, calls: &[RpcCall]) {
+        for c in calls {
+            let stats = self.rpc.entry(c.method.clone()).or_insert_with(|| MethodStats {
+                duration: Histogram::new(RPC_DURATION_BUCKETS),
+                outcomes: BTreeMap::new(),
+            });
+            stats.duration.observe(c.duration.as_secs_f64());
+            *stats.outcomes.entry(c.outcome.as_str()).or_insert(0) += 1;
+        }
+    }
+
+    /// The status verdict given the best height among the node's chain.
+    pub fn status(&self, best_height: Option<u64>, now_ms: i64) -> NodeStatus {
+        if !self.up {
+            return NodeStatus::Down;
+        }
+        if self.snapshot.as_ref().and_then(|s| s.sync.as_ref()).is_some_and(|s| s.syncing) {
+            return NodeStatus::Syncing;
+        }
+        if self.head_age_seconds(now_ms).is_some_and(|a| a > self.config.stall_after.as_secs_f64()) {
+            return NodeStatus::Stalled;
+        }
+        if self.blocks_behind(best_height).is_some_and(|b| b > self.config.lag_blocks) {
+            return NodeStatus::Lagging;
+        }
+        NodeStatus::Ok
+    }
+
+    /// Blocks behind the best node of its chain.
+    pub fn blocks_behind(&self, best_height: Option<u64>) -> Option<u64> {
+        Some(best_height?.saturating_sub(self.height()?))
+    }
+}
+
+/// All monitored nodes.
+#[derive(Debug)]
+pub struct Fleet {
+    nodes: Vec<Arc<Mutex<NodeView>>>,
+    by_name: HashMap<String, usize>,
+}
+
+/// A node as reported by the API (`GET /api/v1/nodes`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    /// Node name.
+    pub name: String,
+    /// Chain name.
+    pub chain: String,
+    /// Chain family.
+    pub kind: NodeKind,
+    /// Did the last poll succeed?
+    pub up: bool,
+    /// Status verdict.
+    pub status: NodeStatus,
+    /// Head height.
+    pub height: Option<u64>,
+    /// Head hash.
+    pub head_hash: Option<String>,
+    /// Head block time, RFC 3339.
+    pub head_time: Option<String>,
+    /// Seconds since the head block's timestamp.
+    pub head_age_seconds: Option<f64>,
+    /// Blocks behind the best node of the chain.
+    pub blocks_behind: Option<u64>,
+    /// Last block interval, seconds.
+    pub block_interval_seconds: Option<f64>,
+    /// Transactions per second of the last block.
+    pub tx_per_second: Option<f64>,
+    /// Connected peers (absent when unsupported).
+    pub peers: Option<u64>,
+    /// Pool sizes.
+    pub txpool: Option<chainops_core::node::TxpoolCounts>,
+    /// Gas price, wei, as a decimal string.
+    pub gas_price_wei: Option<String>,
+    /// Base fee, wei, as a decimal string.
+    pub base_fee_wei: Option<String>,
+    /// Head block gas used ÷ limit.
+    pub gas_used_ratio: Option<f64>,
+    /// Whether the node says it is syncing.
+    pub syncing: Option<bool>,
+    /// Sync progress 0..=1.
+    pub sync_progress: Option<f64>,
+    /// Finalized height.
+    pub finalized_height: Option<u64>,
+    /// Safe height.
+    pub safe_height: Option<u64>,
+    /// Client version string.
+    pub client_version: Option<String>,
+    /// Chain id reported by the node.
+    pub chain_id: Option<String>,
+    /// Chain id from the config.
+    pub expected_chain_id: Option<String>,
+    /// True when they differ.
+    pub chain_id_mismatch: bool,
+    /// Reorgs detected.
+    pub reorgs_total: u64,
+    /// The latest reorg.
+    pub last_reorg: Option<Reorg>,
+    /// Duration of the last poll, seconds.
+    pub rpc_latency_seconds: Option<f64>,
+    /// Error of the last failed poll.
+    pub last_error: Option<String>,
+    /// Last poll attempt, RFC 3339.
+    pub last_poll: Option<String>,
+    /// Probes the node does not support.
+    pub unsupported: Vec<String>,
+    /// Supervisor status for managed nodes.
+    pub managed: Option<ManagedStatus>,
+}
+
+impl Fleet {
+    /// A fleet of the configured nodes; `managed` maps node name → supervisor status.
+    pub fn new(nodes: &[NodeConfig], mut managed: HashMap<String, StatusHandle>) -> Self {
+        let views: Vec<_> = nodes
+            .iter()
+            .map(|n| Arc::new(Mutex::new(NodeView::new(Arc::new(n.clone()), managed.remove(&n.name)))))
+            .collect();
+        let by_name = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        Self { nodes: views, by_name }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when no node is configured.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The shared cell of node `i`.
+    pub fn cell(&self, i: usize) -> Arc<Mutex<NodeView>> {
+        self.nodes[i].clone()
+    }
+
+    /// Locks node `i`.
+    pub fn lock(&self, i: usize) -> MutexGuard<'_, NodeView> {
+        self.nodes[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Index of a node by name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Best height per chain among nodes that are up.
+    pub fn best_heights(&self) -> HashMap<String, u64> {
+        let mut best: HashMap<String, u64> = HashMap::new();
+        for i in 0..self.nodes.len() {
+            let v = self.lock(i);
+            if let (true, Some(h)) = (v.up, v.height()) {
+                let e = best.entry(v.config.chain.clone()).or_insert(h);
+                *e = (*e).max(h);
+            }
+        }
+        best
+    }
+
+    /// Whether every node has been polled at least once (for `/readyz`).
+    pub fn all_polled(&self) -> bool {
+        (0..self.nodes.len()).all(|i| self.lock(i).polled)
+    }
+
+    /// API reports for every node, in config order.
+    pub fn reports(&self, now_ms: i64) -> Vec<NodeReport> {
+        let best = self.best_heights();
+        (0..self.nodes.len()).map(|i| report(&self.lock(i), &best, now_ms)).collect()
+    }
+
+    /// API report for one node.
+    pub fn report(&self, name: &str, now_ms: i64) -> Option<NodeReport> {
+        let i = self.index_of(name)?;
+        let best = self.best_heights();
+        Some(report(&self.lock(i), &best, now_ms))
+    }
+}
+
+fn report(v: &NodeView, best: &HashMap<String, u64>, now_ms: i64) -> NodeReport {
+    let best_h = best.get(&v.config.chain).copied();
+    let s = v.snapshot.as_ref();
+    let head = s.and_then(|s| s.head.as_ref());
+    NodeReport {
+        name: v.config.name.clone(),
+        chain: v.config.chain.clone(),
+        kind: v.config.kind,
+        up: v.up,
+        status: v.status(best_h, now_ms),
+        height: v.height(),
+        head_hash: head.map(|h| h.hash.clone()),
+        head_time: head.map(|h| rfc3339(h.timestamp * 1000)),
+        head_age_seconds: v.head_age_seconds(now_ms),
+        blocks_behind: v.blocks_behind(best_h),
+        block_interval_seconds: v.last_block_interval,
+        tx_per_second: v.tx_per_second,
+        peers: s.and_then(|s| s.peers),
+        txpool: s.and_then(|s| s.txpool),
+        gas_price_wei: s.and_then(|s| s.gas_price_wei).map(|w| w.to_string()),
+        base_fee_wei: s.and_then(|s| s.base_fee_wei).map(|w| w.to_string()),
+        gas_used_ratio: s.and_then(gas_used_ratio),
+        syncing: s.and_then(|s| s.sync.as_ref()).map(|s| s.syncing),
+        sync_progress: s.and_then(|s| s.sync.as_ref()).and_then(|s| s.progress),
+        finalized_height: s.and_then(|s| s.finalized_height),
+        safe_height: s.and_then(|s| s.safe_height),
+        client_version: v.tracker.client_version.clone(),
+        chain_id: s.and_then(|s| s.chain_id.clone()),
+        expected_chain_id: v.config.chain_id.clone(),
+        chain_id_mismatch: v.tracker.chain_id_mismatch,
+        reorgs_total: v.tracker.reorgs_total,
+        last_reorg: v.tracker.last_reorg.clone(),
+        rpc_latency_seconds: v.poll_seconds,
+        last_error: v.last_error.clone(),
+        last_poll: v.last_poll_ms.map(rfc3339),
+        unsupported: s.map(|s| s.unsupported.clone()).unwrap_or_default(),
+        managed: v.managed.as_ref().map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+    }
+}
+
+/// Gas used ÷ gas limit of the head block.
+pub fn gas_used_ratio(s: &NodeSnapshot) -> Option<f64> {
+    match (s.gas_used, s.gas_limit) {
+        (Some(u), Some(l)) if l > 0 => Some(u as f64 / l as f64),
+        _ => None,
+    }
+}
+
+/// Counts of RPC outcomes in a batch of calls, for logging.
+pub fn failed_calls(calls: &[RpcCall]) -> usize {
+    calls.iter().filter(|c| c.outcome != RpcOutcome::Ok).count()
+}

@@ -1,0 +1,18 @@
+//! chainops-monitor: watches nodes and keeps what it learns.
+//!
+//! - [`collector`]: one poll loop per node (timeout, jitter, bounded concurrency).
+//! - [`tracker`]: turns successive snapshots into derived facts — new blocks, intervals,
+//!   tx/s, reorgs (with fork-point walk-back), chain-id mismatch, client version changes.
+//! - [`fleet`]: the live, shared view of every node; computes status and lag.
+//! - [`history`]: buffers samples and writes them to the series store each minute.
+//! - [`exposition`]: Prometheus text format for `/metrics`.
+//! - [`histogram`]: the fixed-bucket histogram behind the exposition.
+
+pub mod collector;
+pub mod exposition;
+pub mod fleet;
+pub mod histogram;
+pub mod history;
+pub mod tracker;
+
+pub use collector::Monitor;

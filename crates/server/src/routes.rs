@@ -1,0 +1,127 @@
+//! Route table and handlers.
+
+use crate::error::ApiError;
+use crate::time_param::parse_time;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chainops_core::time::{now_ms, rfc3339};
+use chainops_monitor::collector::METRICS;
+use chainops_monitor::exposition;
+use chainops_store::series::Resolution;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Most points a series answer may hold; narrow the range or pick a coarser step.
+const MAX_POINTS: usize = 20_000;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/nodes", get(list_nodes))
+        .route("/api/v1/nodes/{name}", get(get_node))
+        .route("/api/v1/series", get(series))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn livez() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    let store_ok = s.store.ping().await.is_ok();
+    let polled = s.fleet.all_polled();
+    let body = json!({"status": if store_ok && polled { "ready" } else { "not_ready" }, "store": store_ok, "nodes_polled": polled});
+    let code = if store_ok && polled { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let fleet = s.fleet.clone();
+    match tokio::task::spawn_blocking(move || exposition::render(&fleet, now_ms())).await {
+        Ok(text) => ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response(),
+        Err(e) => ApiError::internal(chainops_core::ErrorKind::Internal, e).into_response(),
+    }
+}
+
+async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
+    Json(serde_json::to_value(s.fleet.reports(now_ms())).unwrap_or(Value::Array(vec![])))
+}
+
+async fn get_node(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    let report = s.fleet.report(&name, now_ms()).ok_or_else(|| unknown_node(&s, &name))?;
+    let events = s.store.recent_events(&name, 50).await.map_err(|e| ApiError::internal(e.kind(), e))?;
+    let mut v = serde_json::to_value(report).unwrap_or_default();
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|e| json!({"at": rfc3339(e.at_ms), "kind": e.kind, "detail": e.detail}))
+        .collect();
+    if let Value::Object(o) = &mut v {
+        o.insert("events".into(), Value::Array(events));
+    }
+    Ok(Json(v))
+}
+
+async fn series(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+    let known = ["node", "metric", "from", "to", "step"];
+    if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!("unknown parameter \"{k}\"; use node, metric, from, to, step")));
+    }
+    let node = q.get("node").ok_or_else(|| ApiError::invalid("node is required (e.g. ?node=anvil-1&metric=height)"))?;
+    s.fleet.index_of(node).ok_or_else(|| unknown_node(&s, node))?;
+    let metric = q.get("metric").ok_or_else(|| ApiError::invalid(format!("metric is required; one of: {}", METRICS.join(", "))))?;
+    if !METRICS.contains(&metric.as_str()) {
+        return Err(ApiError::invalid(format!("unknown metric \"{metric}\"; one of: {}", METRICS.join(", "))));
+    }
+    let now = now_ms();
+    let to = match q.get("to") {
+        Some(t) => parse_time("to", t, now).map_err(ApiError::invalid)?,
+        None => now,
+    };
+    let from = match q.get("from") {
+        Some(t) => parse_time("from", t, now).map_err(ApiError::invalid)?,
+        None => to - 3_600_000,
+    };
+    if from > to {
+        return Err(ApiError::invalid(format!("from ({}) is after to ({})", rfc3339(from), rfc3339(to))));
+    }
+    let resolution = match q.get("step").map(String::as_str) {
+        None | Some("auto") => Resolution::pick(from, to, now, s.history.retention()),
+        Some(step) => Resolution::parse(step).ok_or_else(|| ApiError::invalid(format!("step \"{step}\" is not one of auto, raw, 1m, 1h")))?,
+    };
+    let points = s.history.query(node, metric, from, to, resolution).await.map_err(|e| ApiError::internal(e.kind(), e))?;
+    if points.len() > MAX_POINTS {
+        return Err(ApiError::invalid(format!(
+            "{} points is more than {MAX_POINTS}; narrow from/to or use step=1m or step=1h",
+            points.len()
+        )));
+    }
+    Ok(Json(json!({
+        "node": node,
+        "metric": metric,
+        "from": rfc3339(from),
+        "to": rfc3339(to),
+        "resolution": resolution,
+        "points": points,
+    })))
+}
+
+fn unknown_node(s: &AppState, name: &str) -> ApiError {
+    let names: Vec<String> = s.fleet.reports(now_ms()).into_iter().map(|r| r.name).collect();
+    ApiError::not_found(format!("no node named \"{name}\"; configured nodes: {}", names.join(", ")))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/openapi.json")
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
