@@ -9,9 +9,9 @@ use crate::rpc::{Call, JsonRpcClient};
 use async_trait::async_trait;
 use chainops_core::node::{BlockRef, NodeSnapshot, SyncState, TxpoolCounts};
 use chainops_core::ports::{ChainAdapter, ChainError, RpcLog};
-use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
+use serde_json::{Value, json};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Polls between `getpeerinfo`/`getchaintips` refreshes (they can be large on mainnet).
 pub const PEERS_EVERY: u64 = 5;
@@ -37,7 +37,11 @@ pub struct BitcoinAdapter {
 impl BitcoinAdapter {
     /// An adapter speaking to `rpc`.
     pub fn new(rpc: JsonRpcClient) -> Self {
-        Self { rpc, polls: AtomicU64::new(0), cache: Mutex::new(HeadCache::default()) }
+        Self {
+            rpc,
+            polls: AtomicU64::new(0),
+            cache: Mutex::new(HeadCache::default()),
+        }
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HeadCache> {
@@ -70,13 +74,20 @@ impl ChainAdapter for BitcoinAdapter {
         let blocks = u64_field(&info, m, "blocks")?;
         let best = str_field(&info, m, "bestblockhash")?.to_string();
         let headers = info.get("headers").and_then(Value::as_u64);
-        let ibd = info.get("initialblockdownload").and_then(Value::as_bool).unwrap_or(false);
+        let ibd = info
+            .get("initialblockdownload")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let progress = info.get("verificationprogress").and_then(Value::as_f64);
 
         let mut snap = NodeSnapshot {
-            chain_id: info.get("chain").and_then(Value::as_str).map(str::to_string),
+            chain_id: info
+                .get("chain")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             sync: Some(SyncState {
-                syncing: headers.is_some_and(|h| h > blocks) || (ibd && progress.is_some_and(|p| p < 0.9999)),
+                syncing: headers.is_some_and(|h| h > blocks)
+                    || (ibd && progress.is_some_and(|p| p < 0.9999)),
                 highest_block: headers,
                 progress,
             }),
@@ -84,24 +95,38 @@ impl ChainAdapter for BitcoinAdapter {
         };
         if let Ok(net) = take(1) {
             snap.peers = net.get("connections").and_then(Value::as_u64);
-            snap.client_version = net.get("subversion").and_then(Value::as_str).map(str::to_string);
+            snap.client_version = net
+                .get("subversion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         if let Ok(pool) = take(2) {
-            snap.txpool = pool.get("size").and_then(Value::as_u64).map(|pending| TxpoolCounts { pending, queued: 0 });
+            snap.txpool = pool
+                .get("size")
+                .and_then(Value::as_u64)
+                .map(|pending| TxpoolCounts { pending, queued: 0 });
             snap.mempool_bytes = pool.get("bytes").and_then(Value::as_u64);
         }
         let (peers_best, fork_tips) = if with_peers {
             let peers = take(3).ok().and_then(|v| {
                 v.as_array().map(|ps| {
                     ps.iter()
-                        .filter_map(|p| p.get("synced_headers").and_then(Value::as_i64).or_else(|| p.get("startingheight").and_then(Value::as_i64)))
+                        .filter_map(|p| {
+                            p.get("synced_headers")
+                                .and_then(Value::as_i64)
+                                .or_else(|| p.get("startingheight").and_then(Value::as_i64))
+                        })
                         .filter(|h| *h >= 0)
                         .max()
                         .map(|h| h as u64)
                 })
             });
             let tips = take(4).ok().and_then(|v| {
-                v.as_array().map(|ts| ts.iter().filter(|t| t.get("status").and_then(Value::as_str) != Some("active")).count() as u64)
+                v.as_array().map(|ts| {
+                    ts.iter()
+                        .filter(|t| t.get("status").and_then(Value::as_str) != Some("active"))
+                        .count() as u64
+                })
             });
             (peers.flatten(), tips)
         } else {
@@ -110,19 +135,39 @@ impl ChainAdapter for BitcoinAdapter {
         };
 
         let cached = self.cache().clone();
-        let mut fresh = HeadCache { peers_best, fork_tips, ..cached.clone() };
+        let mut fresh = HeadCache {
+            peers_best,
+            fork_tips,
+            ..cached.clone()
+        };
         if cached.head.as_ref().map(|h| h.hash.as_str()) != Some(best.as_str()) {
             let stats = json!([blocks, ["txs", "total_size"]]);
             let mut answers = self
                 .rpc
-                .batch(&[Call::new("getblockheader", json!([best, true])), Call::new("getblockstats", stats)], log)
+                .batch(
+                    &[
+                        Call::new("getblockheader", json!([best, true])),
+                        Call::new("getblockstats", stats),
+                    ],
+                    log,
+                )
                 .await?;
-            let header = std::mem::replace(&mut answers[0], Ok(Value::Null)).map_err(|e| e.into_chain_error("getblockheader"))?;
+            let header = std::mem::replace(&mut answers[0], Ok(Value::Null))
+                .map_err(|e| e.into_chain_error("getblockheader"))?;
             let head = header_ref(&header)?;
             fresh.tx_count = header.get("nTx").and_then(Value::as_u64);
             // getblockstats fails on the genesis block and on pruned history: optional.
-            fresh.size = answers[1].as_ref().ok().and_then(|s| s.get("total_size")).and_then(Value::as_u64);
-            if let Some(txs) = answers[1].as_ref().ok().and_then(|s| s.get("txs")).and_then(Value::as_u64) {
+            fresh.size = answers[1]
+                .as_ref()
+                .ok()
+                .and_then(|s| s.get("total_size"))
+                .and_then(Value::as_u64);
+            if let Some(txs) = answers[1]
+                .as_ref()
+                .ok()
+                .and_then(|s| s.get("txs"))
+                .and_then(Value::as_u64)
+            {
                 fresh.tx_count = Some(txs);
             }
             fresh.head = Some(head);
@@ -138,8 +183,13 @@ impl ChainAdapter for BitcoinAdapter {
 
     async fn block_at(&self, height: u64, log: &mut RpcLog) -> Result<BlockRef, ChainError> {
         let hash = self.rpc.call("getblockhash", json!([height]), log).await?;
-        let hash = hash.as_str().ok_or_else(|| decode("getblockhash", "hash is not a string".into()))?;
-        let header = self.rpc.call("getblockheader", json!([hash, true]), log).await?;
+        let hash = hash
+            .as_str()
+            .ok_or_else(|| decode("getblockhash", "hash is not a string".into()))?;
+        let header = self
+            .rpc
+            .call("getblockheader", json!([hash, true]), log)
+            .await?;
         header_ref(&header)
     }
 }
@@ -150,15 +200,26 @@ fn header_ref(h: &Value) -> Result<BlockRef, ChainError> {
         number: u64_field(h, m, "height")?,
         hash: str_field(h, m, "hash")?.to_string(),
         // The genesis block has no previousblockhash.
-        parent_hash: h.get("previousblockhash").and_then(Value::as_str).unwrap_or("").to_string(),
-        timestamp: h.get("time").and_then(Value::as_i64).ok_or_else(|| decode(m, "header lacks time".into()))?,
+        parent_hash: h
+            .get("previousblockhash")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        timestamp: h
+            .get("time")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| decode(m, "header lacks time".into()))?,
     })
 }
 
 fn u64_field(v: &Value, method: &str, field: &str) -> Result<u64, ChainError> {
-    v.get(field).and_then(Value::as_u64).ok_or_else(|| decode(method, format!("{field} missing or not a number")))
+    v.get(field)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| decode(method, format!("{field} missing or not a number")))
 }
 
 fn str_field<'a>(v: &'a Value, method: &str, field: &str) -> Result<&'a str, ChainError> {
-    v.get(field).and_then(Value::as_str).ok_or_else(|| decode(method, format!("{field} missing or not a string")))
+    v.get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| decode(method, format!("{field} missing or not a string")))
 }

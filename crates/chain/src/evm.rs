@@ -11,9 +11,9 @@ use crate::rpc::{Call, JsonRpcClient, RpcError};
 use async_trait::async_trait;
 use chainops_core::node::{BlockRef, NodeSnapshot, SyncState, TxpoolCounts};
 use chainops_core::ports::{ChainAdapter, ChainError, RpcLog};
-use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
+use serde_json::{Value, json};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Polls between refreshes of chain id and client version.
 pub const IDENTITY_EVERY: u64 = 30;
@@ -36,7 +36,12 @@ pub struct EvmAdapter {
 impl EvmAdapter {
     /// An adapter speaking to `rpc`.
     pub fn new(rpc: JsonRpcClient) -> Self {
-        Self { rpc, polls: AtomicU64::new(0), probes: ProbeSupport::new(PROBES), identity: Mutex::new((None, None)) }
+        Self {
+            rpc,
+            polls: AtomicU64::new(0),
+            probes: ProbeSupport::new(PROBES),
+            identity: Mutex::new((None, None)),
+        }
     }
 }
 
@@ -57,8 +62,14 @@ impl ChainAdapter for EvmAdapter {
         for (probe, call) in [
             (P_PEERS, Call::new("net_peerCount", json!([]))),
             (P_TXPOOL, Call::new("txpool_status", json!([]))),
-            (P_FINALIZED, Call::new("eth_getBlockByNumber", json!(["finalized", false]))),
-            (P_SAFE, Call::new("eth_getBlockByNumber", json!(["safe", false]))),
+            (
+                P_FINALIZED,
+                Call::new("eth_getBlockByNumber", json!(["finalized", false])),
+            ),
+            (
+                P_SAFE,
+                Call::new("eth_getBlockByNumber", json!(["safe", false])),
+            ),
         ] {
             if self.probes.should_try(probe, poll) {
                 slots.push((probe, calls.len()));
@@ -78,13 +89,25 @@ impl ChainAdapter for EvmAdapter {
         let latest = take(0).map_err(|e| e.into_chain_error("eth_getBlockByNumber"))?;
         let mut snap = NodeSnapshot::default();
         if latest.is_null() {
-            return Err(decode("eth_getBlockByNumber", "node returned no latest block".into()));
+            return Err(decode(
+                "eth_getBlockByNumber",
+                "node returned no latest block".into(),
+            ));
         }
         let head = block_ref(&latest, "eth_getBlockByNumber")?;
-        snap.head_tx_count = latest.get("transactions").and_then(Value::as_array).map(|t| t.len() as u64);
-        snap.gas_used = latest.get("gasUsed").and_then(|v| quantity_u64(v, "eth_getBlockByNumber", "gasUsed").ok());
-        snap.gas_limit = latest.get("gasLimit").and_then(|v| quantity_u64(v, "eth_getBlockByNumber", "gasLimit").ok());
-        snap.base_fee_wei = latest.get("baseFeePerGas").and_then(|v| quantity(v, "eth_getBlockByNumber", "baseFeePerGas").ok());
+        snap.head_tx_count = latest
+            .get("transactions")
+            .and_then(Value::as_array)
+            .map(|t| t.len() as u64);
+        snap.gas_used = latest
+            .get("gasUsed")
+            .and_then(|v| quantity_u64(v, "eth_getBlockByNumber", "gasUsed").ok());
+        snap.gas_limit = latest
+            .get("gasLimit")
+            .and_then(|v| quantity_u64(v, "eth_getBlockByNumber", "gasLimit").ok());
+        snap.base_fee_wei = latest
+            .get("baseFeePerGas")
+            .and_then(|v| quantity(v, "eth_getBlockByNumber", "baseFeePerGas").ok());
         snap.head = Some(head);
 
         if let Ok(v) = take(1) {
@@ -110,10 +133,14 @@ impl ChainAdapter for EvmAdapter {
                     }
                 }
                 P_FINALIZED if !v.is_null() => {
-                    snap.finalized_height = v.get("number").and_then(|n| quantity_u64(n, "eth_getBlockByNumber", "number").ok())
+                    snap.finalized_height = v
+                        .get("number")
+                        .and_then(|n| quantity_u64(n, "eth_getBlockByNumber", "number").ok())
                 }
                 P_SAFE if !v.is_null() => {
-                    snap.safe_height = v.get("number").and_then(|n| quantity_u64(n, "eth_getBlockByNumber", "number").ok())
+                    snap.safe_height = v
+                        .get("number")
+                        .and_then(|n| quantity_u64(n, "eth_getBlockByNumber", "number").ok())
                 }
                 _ => {}
             }
@@ -121,7 +148,9 @@ impl ChainAdapter for EvmAdapter {
         let mut identity = self.identity.lock().unwrap_or_else(|p| p.into_inner());
         if refresh_identity {
             if let Ok(v) = take(identity_at) {
-                identity.0 = quantity(&v, "eth_chainId", "result").ok().map(|id| id.to_string());
+                identity.0 = quantity(&v, "eth_chainId", "result")
+                    .ok()
+                    .map(|id| id.to_string());
             }
             if let Ok(v) = take(identity_at + 1) {
                 identity.1 = v.as_str().map(str::to_string);
@@ -136,10 +165,17 @@ impl ChainAdapter for EvmAdapter {
     async fn block_at(&self, height: u64, log: &mut RpcLog) -> Result<BlockRef, ChainError> {
         let v = self
             .rpc
-            .call("eth_getBlockByNumber", json!([format!("0x{height:x}"), false]), log)
+            .call(
+                "eth_getBlockByNumber",
+                json!([format!("0x{height:x}"), false]),
+                log,
+            )
             .await?;
         if v.is_null() {
-            return Err(decode("eth_getBlockByNumber", format!("no block at height {height}")));
+            return Err(decode(
+                "eth_getBlockByNumber",
+                format!("no block at height {height}"),
+            ));
         }
         block_ref(&v, "eth_getBlockByNumber")
     }
@@ -152,19 +188,29 @@ fn unsupported(probe: usize, e: &RpcError) -> bool {
     }
     // Pre-merge clients reject the "finalized"/"safe" tags.
     matches!(probe, P_FINALIZED | P_SAFE)
-        && (e.code == -32602 || e.code == -32000 || e.message.to_ascii_lowercase().contains("block tag"))
+        && (e.code == -32602
+            || e.code == -32000
+            || e.message.to_ascii_lowercase().contains("block tag"))
 }
 
 fn block_ref(v: &Value, method: &str) -> Result<BlockRef, ChainError> {
-    let field = |name: &str| v.get(name).ok_or_else(|| decode(method, format!("block lacks {name}")));
-    let hash = field("hash")?.as_str().ok_or_else(|| decode(method, "hash is not a string".into()))?;
-    let parent = field("parentHash")?.as_str().ok_or_else(|| decode(method, "parentHash is not a string".into()))?;
+    let field = |name: &str| {
+        v.get(name)
+            .ok_or_else(|| decode(method, format!("block lacks {name}")))
+    };
+    let hash = field("hash")?
+        .as_str()
+        .ok_or_else(|| decode(method, "hash is not a string".into()))?;
+    let parent = field("parentHash")?
+        .as_str()
+        .ok_or_else(|| decode(method, "parentHash is not a string".into()))?;
     let ts = quantity_u64(field("timestamp")?, method, "timestamp")?;
     Ok(BlockRef {
         number: quantity_u64(field("number")?, method, "number")?,
         hash: hash.to_ascii_lowercase(),
         parent_hash: parent.to_ascii_lowercase(),
-        timestamp: i64::try_from(ts).map_err(|_| decode(method, format!("timestamp {ts} out of range")))?,
+        timestamp: i64::try_from(ts)
+            .map_err(|_| decode(method, format!("timestamp {ts} out of range")))?,
     })
 }
 
@@ -172,15 +218,26 @@ fn block_ref(v: &Value, method: &str) -> Result<BlockRef, ChainError> {
 fn parse_syncing(v: &Value) -> SyncState {
     match v {
         Value::Object(o) => {
-            let q = |k: &str| o.get(k).and_then(|x| quantity_u64(x, "eth_syncing", k).ok());
+            let q = |k: &str| {
+                o.get(k)
+                    .and_then(|x| quantity_u64(x, "eth_syncing", k).ok())
+            };
             let (cur, high) = (q("currentBlock"), q("highestBlock"));
             let progress = match (cur, high) {
                 (Some(c), Some(h)) if h > 0 => Some((c as f64 / h as f64).min(1.0)),
                 _ => None,
             };
-            SyncState { syncing: true, highest_block: high, progress }
+            SyncState {
+                syncing: true,
+                highest_block: high,
+                progress,
+            }
         }
-        _ => SyncState { syncing: false, highest_block: None, progress: None },
+        _ => SyncState {
+            syncing: false,
+            highest_block: None,
+            progress: None,
+        },
     }
 }
 
@@ -190,7 +247,9 @@ mod tests {
 
     #[test]
     fn syncing_object_yields_progress() {
-        let s = parse_syncing(&json!({"currentBlock": "0x32", "highestBlock": "0x64", "startingBlock": "0x0"}));
+        let s = parse_syncing(
+            &json!({"currentBlock": "0x32", "highestBlock": "0x64", "startingBlock": "0x0"}),
+        );
         assert!(s.syncing);
         assert_eq!(s.highest_block, Some(100));
         assert_eq!(s.progress, Some(0.5));

@@ -5,7 +5,9 @@ use serde_json::Value;
 
 /// Parses a hex quantity field of `v` (`"0x1a"`) as u128.
 pub fn quantity(v: &Value, method: &str, field: &str) -> Result<u128, ChainError> {
-    let s = v.as_str().ok_or_else(|| decode(method, format!("{field} is not a string: {v}")))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| decode(method, format!("{field} is not a string: {v}")))?;
     parse_quantity(s).ok_or_else(|| decode(method, format!("{field} is not a hex quantity: {s}")))
 }
 
@@ -25,7 +27,10 @@ pub fn quantity_u64(v: &Value, method: &str, field: &str) -> Result<u64, ChainEr
 }
 
 pub(crate) fn decode(method: &str, detail: String) -> ChainError {
-    ChainError::Decode { method: method.to_string(), detail }
+    ChainError::Decode {
+        method: method.to_string(),
+        detail,
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ pub struct ProbeSupport {
 impl ProbeSupport {
     /// All probes start out presumed supported.
     pub fn new(names: &'static [&'static str]) -> Self {
-        Self { names, unsupported_at: names.iter().map(|_| AtomicU64::new(0)).collect() }
+        Self {
+            names,
+            unsupported_at: names.iter().map(|_| AtomicU64::new(0)).collect(),
+        }
     }
 
     /// Whether to send probe `i` on poll number `poll` (1-based).
@@ -31,7 +34,14 @@ impl ProbeSupport {
 
     /// Records the node's answer to probe `i` on poll `poll`.
     pub fn record(&self, i: usize, poll: u64, supported: bool) {
-        let v = if supported { 0 } else { self.unsupported_at[i].load(Ordering::Relaxed).max(poll).max(1) };
+        let v = if supported {
+            0
+        } else {
+            self.unsupported_at[i]
+                .load(Ordering::Relaxed)
+                .max(poll)
+                .max(1)
+        };
         self.unsupported_at[i].store(if supported { 0 } else { v }, Ordering::Relaxed);
     }
 

@@ -3,7 +3,7 @@
 use crate::bitcoin::BitcoinAdapter;
 use crate::evm::EvmAdapter;
 use crate::rpc::JsonRpcClient;
-use chainops_core::config::{read_secret, NodeConfig, RpcAuth};
+use chainops_core::config::{NodeConfig, RpcAuth, read_secret};
 use chainops_core::node::NodeKind;
 use chainops_core::ports::ChainAdapter;
 use chainops_core::secret::Secret;
@@ -51,7 +51,10 @@ pub fn http_client() -> Result<reqwest::Client, BuildError> {
 }
 
 /// Builds the adapter for `node`, reading its secret files now.
-pub fn adapter_for(node: &NodeConfig, http: &reqwest::Client) -> Result<Arc<dyn ChainAdapter>, BuildError> {
+pub fn adapter_for(
+    node: &NodeConfig,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn ChainAdapter>, BuildError> {
     let auth = match &node.rpc_auth {
         None => None,
         Some(RpcAuth::Basic { user, password }) => {
@@ -70,10 +73,13 @@ pub fn adapter_for(node: &NodeConfig, http: &reqwest::Client) -> Result<Arc<dyn 
                 path: path.display().to_string(),
                 source: e,
             })?;
-            let (user, pw) = text.trim().split_once(':').ok_or_else(|| BuildError::BadCookie {
-                node: node.name.clone(),
-                path: path.display().to_string(),
-            })?;
+            let (user, pw) = text
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| BuildError::BadCookie {
+                    node: node.name.clone(),
+                    path: path.display().to_string(),
+                })?;
             Some((user.to_string(), Secret::new(pw)))
         }
     };

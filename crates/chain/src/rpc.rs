@@ -6,8 +6,8 @@
 
 use chainops_core::node::{RpcCall, RpcOutcome};
 use chainops_core::ports::{ChainError, RpcLog};
-use chainops_core::secret::{redact_url, Secret};
-use serde_json::{json, Value};
+use chainops_core::secret::{Secret, redact_url};
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// JSON-RPC error code for "method not found".
@@ -42,13 +42,20 @@ impl RpcError {
     /// True when the node does not implement the method.
     pub fn is_method_not_found(&self) -> bool {
         self.code == METHOD_NOT_FOUND
-            || self.message.to_ascii_lowercase().contains("method not found")
+            || self
+                .message
+                .to_ascii_lowercase()
+                .contains("method not found")
             || self.message.to_ascii_lowercase().contains("not supported")
     }
 
     /// As a [`ChainError`] for `method`.
     pub fn into_chain_error(self, method: &str) -> ChainError {
-        ChainError::Rpc { method: method.to_string(), code: self.code, message: self.message }
+        ChainError::Rpc {
+            method: method.to_string(),
+            code: self.code,
+            message: self.message,
+        }
     }
 }
 
@@ -63,8 +70,18 @@ pub struct JsonRpcClient {
 
 impl JsonRpcClient {
     /// A client for `url`; `auth` adds HTTP basic auth.
-    pub fn new(http: reqwest::Client, url: String, auth: Option<(String, Secret)>, timeout: Duration) -> Self {
-        Self { http, url, auth, timeout }
+    pub fn new(
+        http: reqwest::Client,
+        url: String,
+        auth: Option<(String, Secret)>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            http,
+            url,
+            auth,
+            timeout,
+        }
     }
 
     /// The endpoint with credentials redacted, for logs.
@@ -73,30 +90,52 @@ impl JsonRpcClient {
     }
 
     /// Sends one call; a JSON-RPC error becomes [`ChainError::Rpc`].
-    pub async fn call(&self, method: &'static str, params: Value, log: &mut RpcLog) -> Result<Value, ChainError> {
+    pub async fn call(
+        &self,
+        method: &'static str,
+        params: Value,
+        log: &mut RpcLog,
+    ) -> Result<Value, ChainError> {
         let mut answers = self.batch(&[Call::new(method, params)], log).await?;
         match answers.pop() {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => Err(e.into_chain_error(method)),
-            None => Err(ChainError::Decode { method: method.into(), detail: "no answer".into() }),
+            None => Err(ChainError::Decode {
+                method: method.into(),
+                detail: "no answer".into(),
+            }),
         }
     }
 
     /// Sends calls as one batch. `Err` means the whole round trip failed (transport,
     /// timeout, unparseable); otherwise one result per call, in call order.
-    pub async fn batch(&self, calls: &[Call], log: &mut RpcLog) -> Result<Vec<Result<Value, RpcError>>, ChainError> {
+    pub async fn batch(
+        &self,
+        calls: &[Call],
+        log: &mut RpcLog,
+    ) -> Result<Vec<Result<Value, RpcError>>, ChainError> {
         let body: Vec<Value> = calls
             .iter()
             .enumerate()
-            .map(|(i, c)| json!({"jsonrpc": "2.0", "id": i, "method": c.method, "params": c.params}))
+            .map(
+                |(i, c)| json!({"jsonrpc": "2.0", "id": i, "method": c.method, "params": c.params}),
+            )
             .collect();
         let single = calls.len() == 1;
-        let payload = if single { body.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(body) };
+        let payload = if single {
+            body.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            Value::Array(body)
+        };
         let started = Instant::now();
         let outcome = self.round_trip(&payload).await;
         let duration = started.elapsed();
         let record = |log: &mut RpcLog, outcome: RpcOutcome, method: &str| {
-            log.push(RpcCall { method: method.to_string(), duration, outcome });
+            log.push(RpcCall {
+                method: method.to_string(),
+                duration,
+                outcome,
+            });
         };
         let answer = match outcome {
             Ok(v) => v,
@@ -120,7 +159,10 @@ impl JsonRpcClient {
                 }
                 return Err(ChainError::Decode {
                     method: calls.first().map(|c| c.method).unwrap_or("batch").into(),
-                    detail: format!("expected a JSON-RPC response, got {}", truncate(&other.to_string())),
+                    detail: format!(
+                        "expected a JSON-RPC response, got {}",
+                        truncate(&other.to_string())
+                    ),
                 });
             }
         };
@@ -131,14 +173,21 @@ impl JsonRpcClient {
                 Some(Value::String(s)) => s.parse().ok(),
                 _ => None,
             };
-            let Some(idx) = idx.filter(|i| *i < calls.len()).or(if single { Some(0) } else { None }) else {
+            let Some(idx) =
+                idx.filter(|i| *i < calls.len())
+                    .or(if single { Some(0) } else { None })
+            else {
                 continue;
             };
             let err = item.get("error").filter(|e| !e.is_null());
             results[idx] = Some(match err {
                 Some(e) => Err(RpcError {
                     code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
-                    message: e.get("message").and_then(Value::as_str).unwrap_or("unknown error").to_string(),
+                    message: e
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown error")
+                        .to_string(),
                 }),
                 None => Ok(item.get("result").cloned().unwrap_or(Value::Null)),
             });
@@ -147,15 +196,32 @@ impl JsonRpcClient {
             .into_iter()
             .zip(calls)
             .map(|(r, c)| {
-                let r = r.unwrap_or_else(|| Err(RpcError { code: 0, message: "missing from batch answer".into() }));
-                record(log, if r.is_ok() { RpcOutcome::Ok } else { RpcOutcome::Error }, c.method);
+                let r = r.unwrap_or_else(|| {
+                    Err(RpcError {
+                        code: 0,
+                        message: "missing from batch answer".into(),
+                    })
+                });
+                record(
+                    log,
+                    if r.is_ok() {
+                        RpcOutcome::Ok
+                    } else {
+                        RpcOutcome::Error
+                    },
+                    c.method,
+                );
                 r
             })
             .collect())
     }
 
     async fn round_trip(&self, payload: &Value) -> Result<Value, ChainError> {
-        let mut req = self.http.post(&self.url).timeout(self.timeout).json(payload);
+        let mut req = self
+            .http
+            .post(&self.url)
+            .timeout(self.timeout)
+            .json(payload);
         if let Some((user, pw)) = &self.auth {
             req = req.basic_auth(user, Some(pw.expose()));
         }
@@ -166,8 +232,12 @@ impl JsonRpcClient {
         match serde_json::from_slice::<Value>(&bytes) {
             // Bitcoin Core answers single-call errors with HTTP 404/500 and a JSON body.
             Ok(v) if v.is_array() || v.get("result").is_some() || v.get("error").is_some() => Ok(v),
-            _ if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN => {
-                Err(ChainError::Transport(format!("HTTP {status}: check rpc_user / rpc_password")))
+            _ if status == reqwest::StatusCode::UNAUTHORIZED
+                || status == reqwest::StatusCode::FORBIDDEN =>
+            {
+                Err(ChainError::Transport(format!(
+                    "HTTP {status}: check rpc_user / rpc_password"
+                )))
             }
             _ if !status.is_success() => Err(ChainError::Transport(format!(
                 "HTTP {status}: {}",

@@ -4,7 +4,7 @@
 
 use chainops_core::config::ManagedNode;
 use chainops_core::time::now_ms;
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -54,8 +54,16 @@ pub struct Supervisor {
 impl Supervisor {
     /// Prepares supervision of `spec`; its log goes to `work_dir/node.log`.
     pub fn new(name: &str, spec: ManagedNode, work_dir: PathBuf) -> Self {
-        let status = ManagedStatus { log_file: work_dir.join("node.log"), ..ManagedStatus::default() };
-        Self { name: name.to_string(), spec, work_dir, status: Arc::new(Mutex::new(status)) }
+        let status = ManagedStatus {
+            log_file: work_dir.join("node.log"),
+            ..ManagedStatus::default()
+        };
+        Self {
+            name: name.to_string(),
+            spec,
+            work_dir,
+            status: Arc::new(Mutex::new(status)),
+        }
     }
 
     /// Live status handle (for the API).
@@ -121,7 +129,8 @@ impl Supervisor {
     }
 
     fn spawn(&self) -> Result<Child, String> {
-        std::fs::create_dir_all(&self.work_dir).map_err(|e| format!("cannot create {}: {e}", self.work_dir.display()))?;
+        std::fs::create_dir_all(&self.work_dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.work_dir.display()))?;
         let log_path = self.work_dir.join("node.log");
         let open = || {
             std::fs::OpenOptions::new()

@@ -10,7 +10,12 @@ use std::path::PathBuf;
 /// (see docs/configuration.md), check it with `chainops config check --config FILE`, and run
 /// `chainops serve --config FILE`.
 #[derive(Debug, Parser)]
-#[command(name = "chainops", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "chainops",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
@@ -24,7 +29,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
     /// Daemon config file (TOML). Without it, built-in defaults apply.
-    #[arg(long, short = 'c', global = true, env = "CHAINOPS_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "CHAINOPS_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CHAINOPS_LOG_FORMAT")]
@@ -116,9 +127,12 @@ pub struct NodesListOpts {
 /// Installs the tracing subscriber.
 pub fn init_logging(g: &GlobalOpts) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&g.log_level)
-        .map_err(|e| anyhow::anyhow!("--log-level \"{}\" is not a valid filter: {e}", g.log_level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_new(&g.log_level).map_err(|e| {
+        anyhow::anyhow!("--log-level \"{}\" is not a valid filter: {e}", g.log_level)
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match g.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

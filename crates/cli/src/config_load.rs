@@ -4,8 +4,8 @@
 use crate::cli::{GlobalOpts, JsonOpt};
 use crate::exit::KindError;
 use anyhow::Context;
-use chainops_core::config::{Config, ConfigErrors, RawConfig, RawNode, TomlValue};
 use chainops_core::ErrorKind;
+use chainops_core::config::{Config, ConfigErrors, RawConfig, RawNode, TomlValue};
 use std::path::{Path, PathBuf};
 
 /// Name of the node `serve` manages when nothing is configured.
@@ -25,8 +25,15 @@ pub fn load(g: &GlobalOpts) -> anyhow::Result<Config> {
 
 fn load_file(path: &Path) -> anyhow::Result<Config> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        let kind = if e.kind() == std::io::ErrorKind::NotFound { ErrorKind::NotFound } else { ErrorKind::InvalidInput };
-        KindError(kind, format!("cannot read config file {}: {e}", path.display()))
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::InvalidInput
+        };
+        KindError(
+            kind,
+            format!("cannot read config file {}: {e}", path.display()),
+        )
     })?;
     Config::from_toml_str(&text, &env).with_context(|| format!("config file {}", path.display()))
 }
@@ -60,7 +67,6 @@ pub fn with_default_node(anvil: &Path, port: u16) -> Result<Config, ConfigErrors
     Config::validate(raw, &env)
 }
 
-
 /// Finds an `anvil` binary: PATH first, then `.tools/` and `tools/` under the current dir.
 pub fn find_anvil() -> Option<PathBuf> {
     if let Some(paths) = std::env::var_os("PATH") {
@@ -77,25 +83,47 @@ pub fn find_anvil() -> Option<PathBuf> {
         ".tools/bin/anvil",
         "tools/anvil",
     ];
-    candidates.iter().map(PathBuf::from).find(|p| p.is_file()).and_then(|p| std::fs::canonicalize(p).ok())
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
 }
 
 /// `chainops config check`.
 pub fn check(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
-    let source = g.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+    let source = g
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
     match load(g) {
         Ok(c) => {
             if o.json {
-                println!("{}", serde_json::json!({"ok": true, "source": source, "nodes": c.nodes.len(), "problems": []}));
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "source": source, "nodes": c.nodes.len(), "problems": []})
+                );
             } else {
-                println!("config OK ({source}): {} node(s), store {}", c.nodes.len(), chainops_core::secret::redact_url(&c.store.url));
+                println!(
+                    "config OK ({source}): {} node(s), store {}",
+                    c.nodes.len(),
+                    chainops_core::secret::redact_url(&c.store.url)
+                );
             }
             Ok(())
         }
         Err(e) => {
             if let (true, Some(errs)) = (o.json, e.downcast_ref::<ConfigErrors>()) {
-                let problems: Vec<_> = errs.0.iter().map(|p| serde_json::json!({"path": p.path, "message": p.message})).collect();
-                println!("{}", serde_json::json!({"ok": false, "source": source, "problems": problems}));
+                let problems: Vec<_> = errs
+                    .0
+                    .iter()
+                    .map(|p| serde_json::json!({"path": p.path, "message": p.message}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": false, "source": source, "problems": problems})
+                );
             }
             Err(e)
         }

@@ -26,18 +26,31 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     match args.command {
         Command::Serve(s) => {
             cli::init_logging(&args.global)?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(serve::run(&args.global, s))
         }
-        Command::Config { command: ConfigCommand::Check(o) } => config_load::check(&args.global, &o),
-        Command::Config { command: ConfigCommand::Show(o) } => config_load::show(&args.global, &o),
-        Command::Nodes { command: NodesCommand::List(o) } => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Command::Config {
+            command: ConfigCommand::Check(o),
+        } => config_load::check(&args.global, &o),
+        Command::Config {
+            command: ConfigCommand::Show(o),
+        } => config_load::show(&args.global, &o),
+        Command::Nodes {
+            command: NodesCommand::List(o),
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(nodes_cmd::list(&args.global, &o))
         }
         Command::Version(o) => {
             if o.json {
-                println!("{}", serde_json::json!({"name": "chainops", "version": env!("CARGO_PKG_VERSION")}));
+                println!(
+                    "{}",
+                    serde_json::json!({"name": "chainops", "version": env!("CARGO_PKG_VERSION")})
+                );
             } else {
                 println!("chainops {}", env!("CARGO_PKG_VERSION"));
             }

@@ -9,7 +9,10 @@ use std::time::Duration;
 /// Runs `nodes list`.
 pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
-    let base = o.server.clone().unwrap_or_else(|| format!("http://{}", config.server.listen));
+    let base = o
+        .server
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.server.listen));
     let http = chainops_chain::http_client()?;
     let live = http
         .get(format!("{}/api/v1/nodes", base.trim_end_matches('/')))
@@ -34,9 +37,14 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
         return Ok(());
     }
     if source == "config" {
-        eprintln!("note: no daemon answered at {base}; showing configured nodes without live status");
+        eprintln!(
+            "note: no daemon answered at {base}; showing configured nodes without live status"
+        );
     }
-    println!("{:<20} {:<16} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}", "NAME", "CHAIN", "KIND", "STATUS", "HEIGHT", "HEAD_AGE", "BEHIND", "PEERS");
+    println!(
+        "{:<20} {:<16} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
+        "NAME", "CHAIN", "KIND", "STATUS", "HEIGHT", "HEAD_AGE", "BEHIND", "PEERS"
+    );
     for n in &nodes {
         let s = |k: &str| match n.get(k) {
             Some(Value::String(s)) => s.clone(),
@@ -49,7 +57,14 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
         };
         println!(
             "{:<20} {:<16} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
-            s("name"), s("chain"), s("kind"), s("status"), s("height"), s("head_age_seconds"), s("blocks_behind"), s("peers")
+            s("name"),
+            s("chain"),
+            s("kind"),
+            s("status"),
+            s("height"),
+            s("head_age_seconds"),
+            s("blocks_behind"),
+            s("peers")
         );
     }
     Ok(())

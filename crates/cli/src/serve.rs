@@ -6,12 +6,12 @@ use crate::config_load::{self, find_anvil};
 use anyhow::Context;
 use chainops_chain::supervisor::Supervisor;
 use chainops_core::config::Config;
+use chainops_monitor::Monitor;
 use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
-use chainops_monitor::Monitor;
 use chainops_server::AppState;
-use chainops_store::series::Retention;
 use chainops_store::Store;
+use chainops_store::series::Retention;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,7 +46,11 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let mut managed_status = HashMap::new();
     for n in &config.nodes {
         if let Some(spec) = &n.managed {
-            let sup = Supervisor::new(&n.name, spec.clone(), config.data_dir.join("nodes").join(&n.name));
+            let sup = Supervisor::new(
+                &n.name,
+                spec.clone(),
+                config.data_dir.join("nodes").join(&n.name),
+            );
             managed_status.insert(n.name.clone(), sup.status());
             supervised.push(tokio::spawn(sup.run(shutdown_rx.clone())));
         }
@@ -64,12 +68,21 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (in use? set [server].listen or --listen)", config.server.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (in use? set [server].listen or --listen)",
+                config.server.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     println!("chainops listening on http://{addr}");
     tracing::info!(%addr, nodes = config.nodes.len(), "chainops serving: /api/v1/nodes, /metrics, /livez, /readyz");
 
-    let state = AppState { fleet, history, store: store.clone() };
+    let state = AppState {
+        fleet,
+        history,
+        store: store.clone(),
+    };
     let mut server_stop = shutdown_rx.clone();
     let server = tokio::spawn(chainops_server::serve(listener, state, async move {
         let _ = server_stop.changed().await;
@@ -96,10 +109,16 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
 
 fn default_node_config(base: &Config) -> anyhow::Result<Config> {
     let Some(anvil) = find_anvil() else {
-        tracing::warn!("no nodes configured and no anvil found (PATH or ./.tools); run `make run` to install one, or pass --config");
+        tracing::warn!(
+            "no nodes configured and no anvil found (PATH or ./.tools); run `make run` to install one, or pass --config"
+        );
         return Ok(base.clone());
     };
-    let port = if std::net::TcpListener::bind(("127.0.0.1", 8545)).is_ok() { 8545 } else { free_port()? };
+    let port = if std::net::TcpListener::bind(("127.0.0.1", 8545)).is_ok() {
+        8545
+    } else {
+        free_port()?
+    };
     let mut c = config_load::with_default_node(&anvil, port)?;
     c.data_dir = base.data_dir.clone();
     c.store = base.store.clone();
@@ -109,14 +128,18 @@ fn default_node_config(base: &Config) -> anyhow::Result<Config> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
 }
 
 async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the daemon");

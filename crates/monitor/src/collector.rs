@@ -6,21 +6,21 @@
 //! A frozen node only ever delays its own loop: nothing is shared across loops but the
 //! semaphore (held for at most the timeout) and short per-node locks.
 
-use crate::fleet::{failed_calls, gas_used_ratio, Fleet};
+use crate::fleet::{Fleet, failed_calls, gas_used_ratio};
 use crate::history::History;
 use crate::tracker::{NodeTracker, Observation, TrackerState};
 use chainops_core::config::NodeConfig;
 use chainops_core::node::NodeSnapshot;
 use chainops_core::ports::{ChainAdapter, ChainError};
 use chainops_core::time::now_ms;
-use chainops_store::events::NodeEvent;
 use chainops_store::Store;
+use chainops_store::events::NodeEvent;
 use rand::Rng;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
@@ -58,19 +58,32 @@ pub struct Monitor {
 
 impl Monitor {
     /// Builds the engine and restores each node's tracker state from the store.
-    pub async fn new(fleet: Arc<Fleet>, adapters: Vec<Arc<dyn ChainAdapter>>, store: Store, history: Arc<History>) -> Self {
+    pub async fn new(
+        fleet: Arc<Fleet>,
+        adapters: Vec<Arc<dyn ChainAdapter>>,
+        store: Store,
+        history: Arc<History>,
+    ) -> Self {
         for i in 0..fleet.len() {
             let name = fleet.lock(i).config.name.clone();
             match store.load_node_state(&name).await {
                 Ok(Some(v)) => match serde_json::from_value::<TrackerState>(v) {
                     Ok(state) => fleet.lock(i).tracker = state,
-                    Err(e) => tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state"),
+                    Err(e) => {
+                        tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state")
+                    }
                 },
                 Ok(None) => {}
                 Err(e) => tracing::warn!(node = %name, error = %e, "cannot load saved node state"),
             }
         }
-        Self { fleet, history, store, adapters, chain_best: Arc::new(RwLock::new(HashMap::new())) }
+        Self {
+            fleet,
+            history,
+            store,
+            adapters,
+            chain_best: Arc::new(RwLock::new(HashMap::new())),
+        }
     }
 
     /// The live fleet view.
@@ -84,7 +97,11 @@ impl Monitor {
     }
 
     /// Starts the poll loops, the chain-best refresher and the history writer.
-    pub fn spawn(&self, max_concurrent_polls: usize, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    pub fn spawn(
+        &self,
+        max_concurrent_polls: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
         let semaphore = Arc::new(Semaphore::new(max_concurrent_polls));
         let mut handles = Vec::with_capacity(self.adapters.len() + 2);
         for (i, adapter) in self.adapters.iter().enumerate() {
@@ -99,7 +116,11 @@ impl Monitor {
             };
             handles.push(tokio::spawn(poll_loop(ctx, shutdown.clone())));
         }
-        let (fleet, best, mut stop) = (self.fleet.clone(), self.chain_best.clone(), shutdown.clone());
+        let (fleet, best, mut stop) = (
+            self.fleet.clone(),
+            self.chain_best.clone(),
+            shutdown.clone(),
+        );
         handles.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
@@ -134,8 +155,11 @@ async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
         (v.config.clone(), v.tracker.clone())
     };
     let mut tracker = NodeTracker::new(state, cfg.chain_id.clone());
-    let jitter = Duration::from_millis(rand::rng().random_range(0..cfg.poll_interval.as_millis().max(1) as u64));
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + jitter, cfg.poll_interval);
+    let jitter = Duration::from_millis(
+        rand::rng().random_range(0..cfg.poll_interval.as_millis().max(1) as u64),
+    );
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + jitter, cfg.poll_interval);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let hard_timeout = cfg.timeout * 2 + Duration::from_secs(1);
     let mut last_save = Instant::now();
@@ -144,7 +168,9 @@ async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => break,
         }
-        let Ok(_permit) = ctx.semaphore.acquire().await else { break };
+        let Ok(_permit) = ctx.semaphore.acquire().await else {
+            break;
+        };
         let now = now_ms();
         let started = Instant::now();
         let mut log = Vec::new();
@@ -155,7 +181,10 @@ async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
         let elapsed = started.elapsed().as_secs_f64();
         let result = match polled {
             Ok(snap) => {
-                let obs = match tracker.observe(&snap, ctx.adapter.as_ref(), &mut log, now).await {
+                let obs = match tracker
+                    .observe(&snap, ctx.adapter.as_ref(), &mut log, now)
+                    .await
+                {
                     Ok(obs) => obs,
                     Err(e) => {
                         tracing::warn!(node = %cfg.name, error = %e, "cannot walk back to check for a reorg; retrying next poll");
@@ -167,7 +196,12 @@ async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
             Err(e) => Err(e),
         };
         drop(_permit);
-        let best = ctx.chain_best.read().unwrap_or_else(|p| p.into_inner()).get(&cfg.chain).copied();
+        let best = ctx
+            .chain_best
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cfg.chain)
+            .copied();
         let obs = apply(&ctx, &cfg, &tracker, result, &log, now, elapsed, best);
         if let Some(obs) = obs {
             record_events(&ctx.store, &cfg, &obs, now).await;
@@ -223,7 +257,10 @@ fn apply(
             samples.push(("rpc_latency_seconds", elapsed));
             if let Some(h) = &snap.head {
                 samples.push(("height", h.number as f64));
-                samples.push(("head_age_seconds", ((now - h.timestamp * 1000) as f64 / 1000.0).max(0.0)));
+                samples.push((
+                    "head_age_seconds",
+                    ((now - h.timestamp * 1000) as f64 / 1000.0).max(0.0),
+                ));
                 if let Some(b) = best {
                     samples.push(("blocks_behind", b.saturating_sub(h.number) as f64));
                 }
@@ -241,11 +278,13 @@ fn apply(
             Some(obs)
         }
         Err(e) => {
-            if was_up || !view.last_error.as_ref().is_some_and(|old| *old == e.to_string()) {
+            let message = e.to_string();
+            // Log each distinct failure once, not every poll.
+            if was_up || view.last_error.as_deref() != Some(message.as_str()) {
                 tracing::warn!(node = %cfg.name, error = %e, failed_calls = failed_calls(log), "poll failed; node is down");
             }
             view.up = false;
-            view.last_error = Some(e.to_string());
+            view.last_error = Some(message);
             samples.push(("up", 0.0));
             None
         }
@@ -271,10 +310,19 @@ async fn record_events(store: &Store, cfg: &NodeConfig, obs: &Observation, now: 
     }
     if let Some((expected, actual)) = &obs.chain_id_mismatch {
         tracing::error!(node = %cfg.name, expected = %expected, actual = %actual, "chain id does not match the config");
-        events.push(("chain_id_mismatch", json!({"expected": expected, "actual": actual})));
+        events.push((
+            "chain_id_mismatch",
+            json!({"expected": expected, "actual": actual}),
+        ));
     }
     for (kind, detail) in events {
-        let ev = NodeEvent { node: cfg.name.clone(), chain: cfg.chain.clone(), at_ms: now, kind: kind.into(), detail };
+        let ev = NodeEvent {
+            node: cfg.name.clone(),
+            chain: cfg.chain.clone(),
+            at_ms: now,
+            kind: kind.into(),
+            detail,
+        };
         if let Err(e) = store.record_event(&ev).await {
             tracing::warn!(node = %cfg.name, kind, error = %e, "cannot record node event");
         }

@@ -3,7 +3,7 @@
 //! Metric names follow `chainops_<name>_<unit>[_total]`; every node series carries `chain`
 //! and `node` labels. A probe a node does not support (e.g. peers on anvil) is absent, not 0.
 
-use crate::fleet::{gas_used_ratio, Fleet, NodeView};
+use crate::fleet::{Fleet, NodeView, gas_used_ratio};
 use crate::histogram::Histogram;
 use chainops_core::node::NodeStatus;
 use std::collections::HashMap;
@@ -12,7 +12,13 @@ use std::fmt::Write;
 /// Content type of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-const STATUSES: [NodeStatus; 5] = [NodeStatus::Ok, NodeStatus::Lagging, NodeStatus::Stalled, NodeStatus::Syncing, NodeStatus::Down];
+const STATUSES: [NodeStatus; 5] = [
+    NodeStatus::Ok,
+    NodeStatus::Lagging,
+    NodeStatus::Stalled,
+    NodeStatus::Syncing,
+    NodeStatus::Down,
+];
 
 /// A metric family being written: HELP/TYPE once, then samples.
 struct Family<'a> {
@@ -57,12 +63,18 @@ impl Family<'_> {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn fmt_value(v: f64) -> String {
     if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else if v.is_nan() {
         "NaN".into()
     } else {
@@ -80,56 +92,185 @@ struct Ctx {
 
 /// Simple per-node gauges and counters: (name, type, help, extractor).
 const NODE_METRICS: &[(&str, &str, &str, Gauge)] = &[
-    ("chainops_node_up", "gauge", "1 if the last poll of the node succeeded, else 0.", |v, _| Some(if v.up { 1.0 } else { 0.0 })),
-    ("chainops_block_height", "gauge", "Height of the node's head block.", |v, _| v.height().map(|h| h as f64)),
-    ("chainops_head_timestamp_seconds", "gauge", "Timestamp of the node's head block, seconds since the epoch.", |v, _| {
-        v.snapshot.as_ref()?.head.as_ref().map(|h| h.timestamp as f64)
-    }),
-    ("chainops_head_age_seconds", "gauge", "Seconds since the head block's timestamp.", |v, c| v.head_age_seconds(c.now_ms)),
-    ("chainops_blocks_behind", "gauge", "Blocks behind the best node of the same chain.", |v, c| {
-        v.blocks_behind(c.best.get(&v.config.chain).copied()).map(|b| b as f64)
-    }),
-    ("chainops_peers", "gauge", "Connected peers (absent when the node does not report peers).", |v, _| {
-        v.snapshot.as_ref()?.peers.map(|p| p as f64)
-    }),
-    ("chainops_syncing", "gauge", "1 while the node reports it is syncing.", |v, _| {
-        v.snapshot.as_ref()?.sync.as_ref().map(|s| if s.syncing { 1.0 } else { 0.0 })
-    }),
-    ("chainops_gas_price_wei", "gauge", "eth_gasPrice in wei.", |v, _| v.snapshot.as_ref()?.gas_price_wei.map(|w| w as f64)),
-    ("chainops_base_fee_wei", "gauge", "Base fee of the head block in wei.", |v, _| v.snapshot.as_ref()?.base_fee_wei.map(|w| w as f64)),
-    ("chainops_block_gas_used_ratio", "gauge", "Gas used divided by gas limit of the head block.", |v, _| gas_used_ratio(v.snapshot.as_ref()?)),
-    ("chainops_block_transactions", "gauge", "Transactions in the head block.", |v, _| v.snapshot.as_ref()?.head_tx_count.map(|t| t as f64)),
-    ("chainops_transactions_per_second", "gauge", "Transactions per second of the latest block.", |v, _| v.tx_per_second),
-    ("chainops_finalized_block_height", "gauge", "Height of the finalized block (post-merge EVM).", |v, _| {
-        v.snapshot.as_ref()?.finalized_height.map(|h| h as f64)
-    }),
-    ("chainops_safe_block_height", "gauge", "Height of the safe block (post-merge EVM).", |v, _| v.snapshot.as_ref()?.safe_height.map(|h| h as f64)),
-    ("chainops_mempool_bytes", "gauge", "Mempool size in bytes (Bitcoin family).", |v, _| v.snapshot.as_ref()?.mempool_bytes.map(|b| b as f64)),
-    ("chainops_chain_tips_forked", "gauge", "Known competing chain tips besides the active one (Bitcoin family).", |v, _| {
-        v.snapshot.as_ref()?.fork_tips.map(|b| b as f64)
-    }),
-    ("chainops_chain_id_mismatch", "gauge", "1 when the node's chain id differs from the configured one.", |v, _| {
-        v.config.chain_id.as_ref().map(|_| if v.tracker.chain_id_mismatch { 1.0 } else { 0.0 })
-    }),
-    ("chainops_reorgs_total", "counter", "Chain reorganizations detected on the node.", |v, _| Some(v.tracker.reorgs_total as f64)),
-    ("chainops_last_reorg_depth_blocks", "gauge", "Depth of the most recent reorg, in blocks.", |v, _| {
-        v.tracker.last_reorg.as_ref().map(|r| r.depth as f64)
-    }),
-    ("chainops_client_version_changes_total", "counter", "Times the node's client version changed.", |v, _| {
-        Some(v.tracker.client_version_changes as f64)
-    }),
-    ("chainops_poll_duration_seconds", "gauge", "Duration of the last successful poll.", |v, _| v.poll_seconds),
-    ("chainops_managed_node_restarts_total", "counter", "Restarts of a node chainops supervises.", |v, _| {
-        v.managed.as_ref().map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).restarts as f64)
-    }),
+    (
+        "chainops_node_up",
+        "gauge",
+        "1 if the last poll of the node succeeded, else 0.",
+        |v, _| Some(if v.up { 1.0 } else { 0.0 }),
+    ),
+    (
+        "chainops_block_height",
+        "gauge",
+        "Height of the node's head block.",
+        |v, _| v.height().map(|h| h as f64),
+    ),
+    (
+        "chainops_head_timestamp_seconds",
+        "gauge",
+        "Timestamp of the node's head block, seconds since the epoch.",
+        |v, _| {
+            v.snapshot
+                .as_ref()?
+                .head
+                .as_ref()
+                .map(|h| h.timestamp as f64)
+        },
+    ),
+    (
+        "chainops_head_age_seconds",
+        "gauge",
+        "Seconds since the head block's timestamp.",
+        |v, c| v.head_age_seconds(c.now_ms),
+    ),
+    (
+        "chainops_blocks_behind",
+        "gauge",
+        "Blocks behind the best node of the same chain.",
+        |v, c| {
+            v.blocks_behind(c.best.get(&v.config.chain).copied())
+                .map(|b| b as f64)
+        },
+    ),
+    (
+        "chainops_peers",
+        "gauge",
+        "Connected peers (absent when the node does not report peers).",
+        |v, _| v.snapshot.as_ref()?.peers.map(|p| p as f64),
+    ),
+    (
+        "chainops_syncing",
+        "gauge",
+        "1 while the node reports it is syncing.",
+        |v, _| {
+            v.snapshot
+                .as_ref()?
+                .sync
+                .as_ref()
+                .map(|s| if s.syncing { 1.0 } else { 0.0 })
+        },
+    ),
+    (
+        "chainops_gas_price_wei",
+        "gauge",
+        "eth_gasPrice in wei.",
+        |v, _| v.snapshot.as_ref()?.gas_price_wei.map(|w| w as f64),
+    ),
+    (
+        "chainops_base_fee_wei",
+        "gauge",
+        "Base fee of the head block in wei.",
+        |v, _| v.snapshot.as_ref()?.base_fee_wei.map(|w| w as f64),
+    ),
+    (
+        "chainops_block_gas_used_ratio",
+        "gauge",
+        "Gas used divided by gas limit of the head block.",
+        |v, _| gas_used_ratio(v.snapshot.as_ref()?),
+    ),
+    (
+        "chainops_block_transactions",
+        "gauge",
+        "Transactions in the head block.",
+        |v, _| v.snapshot.as_ref()?.head_tx_count.map(|t| t as f64),
+    ),
+    (
+        "chainops_transactions_per_second",
+        "gauge",
+        "Transactions per second of the latest block.",
+        |v, _| v.tx_per_second,
+    ),
+    (
+        "chainops_finalized_block_height",
+        "gauge",
+        "Height of the finalized block (post-merge EVM).",
+        |v, _| v.snapshot.as_ref()?.finalized_height.map(|h| h as f64),
+    ),
+    (
+        "chainops_safe_block_height",
+        "gauge",
+        "Height of the safe block (post-merge EVM).",
+        |v, _| v.snapshot.as_ref()?.safe_height.map(|h| h as f64),
+    ),
+    (
+        "chainops_mempool_bytes",
+        "gauge",
+        "Mempool size in bytes (Bitcoin family).",
+        |v, _| v.snapshot.as_ref()?.mempool_bytes.map(|b| b as f64),
+    ),
+    (
+        "chainops_chain_tips_forked",
+        "gauge",
+        "Known competing chain tips besides the active one (Bitcoin family).",
+        |v, _| v.snapshot.as_ref()?.fork_tips.map(|b| b as f64),
+    ),
+    (
+        "chainops_chain_id_mismatch",
+        "gauge",
+        "1 when the node's chain id differs from the configured one.",
+        |v, _| {
+            v.config.chain_id.as_ref().map(|_| {
+                if v.tracker.chain_id_mismatch {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+        },
+    ),
+    (
+        "chainops_reorgs_total",
+        "counter",
+        "Chain reorganizations detected on the node.",
+        |v, _| Some(v.tracker.reorgs_total as f64),
+    ),
+    (
+        "chainops_last_reorg_depth_blocks",
+        "gauge",
+        "Depth of the most recent reorg, in blocks.",
+        |v, _| v.tracker.last_reorg.as_ref().map(|r| r.depth as f64),
+    ),
+    (
+        "chainops_client_version_changes_total",
+        "counter",
+        "Times the node's client version changed.",
+        |v, _| Some(v.tracker.client_version_changes as f64),
+    ),
+    (
+        "chainops_poll_duration_seconds",
+        "gauge",
+        "Duration of the last successful poll.",
+        |v, _| v.poll_seconds,
+    ),
+    (
+        "chainops_managed_node_restarts_total",
+        "counter",
+        "Restarts of a node chainops supervises.",
+        |v, _| {
+            v.managed
+                .as_ref()
+                .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).restarts as f64)
+        },
+    ),
 ];
 
 /// Renders the whole exposition.
 pub fn render(fleet: &Fleet, now_ms: i64) -> String {
-    let ctx = Ctx { now_ms, best: fleet.best_heights() };
+    let ctx = Ctx {
+        now_ms,
+        best: fleet.best_heights(),
+    };
     let mut out = String::with_capacity(4096 + fleet.len() * 4096);
-    Family::header(&mut out, "chainops_build_info", "gauge", "Build information; always 1.");
-    Family { out: &mut out }.sample("chainops_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
+    Family::header(
+        &mut out,
+        "chainops_build_info",
+        "gauge",
+        "Build information; always 1.",
+    );
+    Family { out: &mut out }.sample(
+        "chainops_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1.0,
+    );
 
     for (name, kind, help, extract) in NODE_METRICS {
         let mut header_written = false;
@@ -140,26 +281,52 @@ pub fn render(fleet: &Fleet, now_ms: i64) -> String {
                     Family::header(&mut out, name, kind, help);
                     header_written = true;
                 }
-                Family { out: &mut out }.sample(name, &[("chain", &v.config.chain), ("node", &v.config.name)], value);
+                Family { out: &mut out }.sample(
+                    name,
+                    &[("chain", &v.config.chain), ("node", &v.config.name)],
+                    value,
+                );
             }
         }
     }
 
-    Family::header(&mut out, "chainops_node_status", "gauge", "1 for the node's current status (ok, lagging, stalled, syncing, down).");
+    Family::header(
+        &mut out,
+        "chainops_node_status",
+        "gauge",
+        "1 for the node's current status (ok, lagging, stalled, syncing, down).",
+    );
     for i in 0..fleet.len() {
         let v = fleet.lock(i);
         let current = v.status(ctx.best.get(&v.config.chain).copied(), now_ms);
         for s in STATUSES {
-            let labels = [("chain", v.config.chain.as_str()), ("node", v.config.name.as_str()), ("status", s.as_str())];
-            Family { out: &mut out }.sample("chainops_node_status", &labels, if s == current { 1.0 } else { 0.0 });
+            let labels = [
+                ("chain", v.config.chain.as_str()),
+                ("node", v.config.name.as_str()),
+                ("status", s.as_str()),
+            ];
+            Family { out: &mut out }.sample(
+                "chainops_node_status",
+                &labels,
+                if s == current { 1.0 } else { 0.0 },
+            );
         }
     }
 
-    Family::header(&mut out, "chainops_node_info", "gauge", "Node identity: client version and chain id; always 1.");
+    Family::header(
+        &mut out,
+        "chainops_node_info",
+        "gauge",
+        "Node identity: client version and chain id; always 1.",
+    );
     for i in 0..fleet.len() {
         let v = fleet.lock(i);
         let version = v.tracker.client_version.clone().unwrap_or_default();
-        let chain_id = v.snapshot.as_ref().and_then(|s| s.chain_id.clone()).unwrap_or_default();
+        let chain_id = v
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.chain_id.clone())
+            .unwrap_or_default();
         let labels = [
             ("chain", v.config.chain.as_str()),
             ("node", v.config.name.as_str()),
@@ -170,39 +337,83 @@ pub fn render(fleet: &Fleet, now_ms: i64) -> String {
         Family { out: &mut out }.sample("chainops_node_info", &labels, 1.0);
     }
 
-    Family::header(&mut out, "chainops_txpool_transactions", "gauge", "Transactions in the node's pool by state (pending, queued).");
+    Family::header(
+        &mut out,
+        "chainops_txpool_transactions",
+        "gauge",
+        "Transactions in the node's pool by state (pending, queued).",
+    );
     for i in 0..fleet.len() {
         let v = fleet.lock(i);
         if let Some(t) = v.snapshot.as_ref().and_then(|s| s.txpool) {
             for (state, n) in [("pending", t.pending), ("queued", t.queued)] {
-                let labels = [("chain", v.config.chain.as_str()), ("node", v.config.name.as_str()), ("state", state)];
+                let labels = [
+                    ("chain", v.config.chain.as_str()),
+                    ("node", v.config.name.as_str()),
+                    ("state", state),
+                ];
                 Family { out: &mut out }.sample("chainops_txpool_transactions", &labels, n as f64);
             }
         }
     }
 
-    Family::header(&mut out, "chainops_block_interval_seconds", "histogram", "Seconds between consecutive head blocks, from block timestamps.");
+    Family::header(
+        &mut out,
+        "chainops_block_interval_seconds",
+        "histogram",
+        "Seconds between consecutive head blocks, from block timestamps.",
+    );
     for i in 0..fleet.len() {
         let v = fleet.lock(i);
-        let labels = [("chain", v.config.chain.as_str()), ("node", v.config.name.as_str())];
-        Family { out: &mut out }.histogram("chainops_block_interval_seconds", &labels, &v.block_intervals);
+        let labels = [
+            ("chain", v.config.chain.as_str()),
+            ("node", v.config.name.as_str()),
+        ];
+        Family { out: &mut out }.histogram(
+            "chainops_block_interval_seconds",
+            &labels,
+            &v.block_intervals,
+        );
     }
 
-    Family::header(&mut out, "chainops_rpc_request_duration_seconds", "histogram", "Round-trip time of RPC calls by method (calls in one batch share it).");
+    Family::header(
+        &mut out,
+        "chainops_rpc_request_duration_seconds",
+        "histogram",
+        "Round-trip time of RPC calls by method (calls in one batch share it).",
+    );
     for i in 0..fleet.len() {
         let v = fleet.lock(i);
         for (method, stats) in &v.rpc {
-            let labels = [("chain", v.config.chain.as_str()), ("node", v.config.name.as_str()), ("method", method.as_str())];
-            Family { out: &mut out }.histogram("chainops_rpc_request_duration_seconds", &labels, &stats.duration);
+            let labels = [
+                ("chain", v.config.chain.as_str()),
+                ("node", v.config.name.as_str()),
+                ("method", method.as_str()),
+            ];
+            Family { out: &mut out }.histogram(
+                "chainops_rpc_request_duration_seconds",
+                &labels,
+                &stats.duration,
+            );
         }
     }
 
-    Family::header(&mut out, "chainops_rpc_requests_total", "counter", "RPC calls by method and outcome (ok, error, timeout, transport).");
+    Family::header(
+        &mut out,
+        "chainops_rpc_requests_total",
+        "counter",
+        "RPC calls by method and outcome (ok, error, timeout, transport).",
+    );
     for i in 0..fleet.len() {
         let v = fleet.lock(i);
         for (method, stats) in &v.rpc {
             for (outcome, n) in &stats.outcomes {
-                let labels = [("chain", v.config.chain.as_str()), ("node", v.config.name.as_str()), ("method", method.as_str()), ("outcome", outcome)];
+                let labels = [
+                    ("chain", v.config.chain.as_str()),
+                    ("node", v.config.name.as_str()),
+                    ("method", method.as_str()),
+                    ("outcome", outcome),
+                ];
                 Family { out: &mut out }.sample("chainops_rpc_requests_total", &labels, *n as f64);
             }
         }

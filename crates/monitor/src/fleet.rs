@@ -2,7 +2,7 @@
 //! and the Prometheus exposition (readers). Each node sits behind its own lock so a slow
 //! reader or writer touches one node only.
 
-use crate::histogram::{Histogram, BLOCK_INTERVAL_BUCKETS, RPC_DURATION_BUCKETS};
+use crate::histogram::{BLOCK_INTERVAL_BUCKETS, Histogram, RPC_DURATION_BUCKETS};
 use crate::tracker::{Reorg, TrackerState};
 use chainops_chain::supervisor::{ManagedStatus, StatusHandle};
 use chainops_core::config::NodeConfig;
@@ -88,10 +88,13 @@ impl NodeView {
     /// Records RPC observations.
     pub fn record_rpc(&mut self, calls: &[RpcCall]) {
         for c in calls {
-            let stats = self.rpc.entry(c.method.clone()).or_insert_with(|| MethodStats {
-                duration: Histogram::new(RPC_DURATION_BUCKETS),
-                outcomes: BTreeMap::new(),
-            });
+            let stats = self
+                .rpc
+                .entry(c.method.clone())
+                .or_insert_with(|| MethodStats {
+                    duration: Histogram::new(RPC_DURATION_BUCKETS),
+                    outcomes: BTreeMap::new(),
+                });
             stats.duration.observe(c.duration.as_secs_f64());
             *stats.outcomes.entry(c.outcome.as_str()).or_insert(0) += 1;
         }
@@ -102,13 +105,24 @@ impl NodeView {
         if !self.up {
             return NodeStatus::Down;
         }
-        if self.snapshot.as_ref().and_then(|s| s.sync.as_ref()).is_some_and(|s| s.syncing) {
+        if self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.sync.as_ref())
+            .is_some_and(|s| s.syncing)
+        {
             return NodeStatus::Syncing;
         }
-        if self.head_age_seconds(now_ms).is_some_and(|a| a > self.config.stall_after.as_secs_f64()) {
+        if self
+            .head_age_seconds(now_ms)
+            .is_some_and(|a| a > self.config.stall_after.as_secs_f64())
+        {
             return NodeStatus::Stalled;
         }
-        if self.blocks_behind(best_height).is_some_and(|b| b > self.config.lag_blocks) {
+        if self
+            .blocks_behind(best_height)
+            .is_some_and(|b| b > self.config.lag_blocks)
+        {
             return NodeStatus::Lagging;
         }
         NodeStatus::Ok
@@ -201,10 +215,22 @@ impl Fleet {
     pub fn new(nodes: &[NodeConfig], mut managed: HashMap<String, StatusHandle>) -> Self {
         let views: Vec<_> = nodes
             .iter()
-            .map(|n| Arc::new(Mutex::new(NodeView::new(Arc::new(n.clone()), managed.remove(&n.name)))))
+            .map(|n| {
+                Arc::new(Mutex::new(NodeView::new(
+                    Arc::new(n.clone()),
+                    managed.remove(&n.name),
+                )))
+            })
             .collect();
-        let by_name = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
-        Self { nodes: views, by_name }
+        let by_name = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
+        Self {
+            nodes: views,
+            by_name,
+        }
     }
 
     /// Number of nodes.
@@ -253,7 +279,9 @@ impl Fleet {
     /// API reports for every node, in config order.
     pub fn reports(&self, now_ms: i64) -> Vec<NodeReport> {
         let best = self.best_heights();
-        (0..self.nodes.len()).map(|i| report(&self.lock(i), &best, now_ms)).collect()
+        (0..self.nodes.len())
+            .map(|i| report(&self.lock(i), &best, now_ms))
+            .collect()
     }
 
     /// API report for one node.
@@ -300,7 +328,10 @@ fn report(v: &NodeView, best: &HashMap<String, u64>, now_ms: i64) -> NodeReport 
         last_error: v.last_error.clone(),
         last_poll: v.last_poll_ms.map(rfc3339),
         unsupported: s.map(|s| s.unsupported.clone()).unwrap_or_default(),
-        managed: v.managed.as_ref().map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+        managed: v
+            .managed
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone()),
     }
 }
 

@@ -1,9 +1,13 @@
 //! A fixed-bucket cumulative histogram in the Prometheus sense.
 
 /// Buckets for block intervals, seconds.
-pub const BLOCK_INTERVAL_BUCKETS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 3600.0];
+pub const BLOCK_INTERVAL_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 3600.0,
+];
 /// Buckets for RPC latencies, seconds.
-pub const RPC_DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const RPC_DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Counts of observations per upper bound, plus sum and count.
 #[derive(Debug, Clone)]
@@ -17,7 +21,12 @@ pub struct Histogram {
 impl Histogram {
     /// An empty histogram over `bounds` (ascending).
     pub fn new(bounds: &'static [f64]) -> Self {
-        Self { bounds, counts: vec![0; bounds.len()], sum: 0.0, count: 0 }
+        Self {
+            bounds,
+            counts: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
     }
 
     /// Records one observation.

@@ -6,7 +6,7 @@
 //! samples of the current minute. Queries merge the store with the unflushed buffer.
 
 use chainops_core::time::now_ms;
-use chainops_store::series::{Point, Resolution, Retention, SeriesChunk, HOUR_MS, MINUTE_MS};
+use chainops_store::series::{HOUR_MS, MINUTE_MS, Point, Resolution, Retention, SeriesChunk};
 use chainops_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -31,7 +31,11 @@ pub struct History {
 impl History {
     /// A history writer on `store`.
     pub fn new(store: Store, retention: Retention) -> Self {
-        Self { store, retention, buffer: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            retention,
+            buffer: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The retention in force.
@@ -71,7 +75,11 @@ impl History {
                     }
                     let taken: Vec<(i64, f64)> = samples.drain(..split).collect();
                     for minute in split_by_minute(taken) {
-                        chunks.push(SeriesChunk { node: node.clone(), metric: (*metric).to_string(), samples: minute });
+                        chunks.push(SeriesChunk {
+                            node: node.clone(),
+                            metric: (*metric).to_string(),
+                            samples: minute,
+                        });
                     }
                 }
             }
@@ -86,7 +94,11 @@ impl History {
             for c in chunks {
                 let metric = static_metric(&c.metric);
                 let series = buf.entry(c.node).or_default().entry(metric).or_default();
-                let mut restored: Vec<(i64, f64)> = c.samples.into_iter().filter(|(t, _)| *t >= oldest_kept).collect();
+                let mut restored: Vec<(i64, f64)> = c
+                    .samples
+                    .into_iter()
+                    .filter(|(t, _)| *t >= oldest_kept)
+                    .collect();
                 restored.append(series);
                 restored.sort_by_key(|(t, _)| *t);
                 *series = restored;
@@ -97,12 +109,27 @@ impl History {
     }
 
     /// Reads a series, merging unflushed samples for raw queries.
-    pub async fn query(&self, node: &str, metric: &str, from_ms: i64, to_ms: i64, resolution: Resolution) -> Result<Vec<Point>, StoreError> {
-        let mut points = self.store.query_series(node, metric, from_ms, to_ms, resolution).await?;
+    pub async fn query(
+        &self,
+        node: &str,
+        metric: &str,
+        from_ms: i64,
+        to_ms: i64,
+        resolution: Resolution,
+    ) -> Result<Vec<Point>, StoreError> {
+        let mut points = self
+            .store
+            .query_series(node, metric, from_ms, to_ms, resolution)
+            .await?;
         if resolution == Resolution::Raw {
             let buf = self.lock();
             if let Some(samples) = buf.get(node).and_then(|s| s.get(metric)) {
-                points.extend(samples.iter().filter(|(t, _)| (from_ms..=to_ms).contains(t)).map(|&(t, v)| Point::raw(t, v)));
+                points.extend(
+                    samples
+                        .iter()
+                        .filter(|(t, _)| (from_ms..=to_ms).contains(t))
+                        .map(|&(t, v)| Point::raw(t, v)),
+                );
                 points.sort_by_key(|p| p.t);
                 points.dedup_by_key(|p| p.t);
             }
@@ -112,10 +139,14 @@ impl History {
 
     /// Rolls up completed hours that were missed while the daemon was down.
     pub async fn catch_up(&self) -> Result<(), StoreError> {
-        let Some(last_minute) = self.store.last_rolled_minute().await? else { return Ok(()) };
+        let Some(last_minute) = self.store.last_rolled_minute().await? else {
+            return Ok(());
+        };
         let current_hour = floor(now_ms(), HOUR_MS);
         let last_hour = self.store.last_rolled_hour().await?;
-        let mut h = last_hour.map(|h| h + HOUR_MS).unwrap_or(floor(last_minute, HOUR_MS) - 48 * HOUR_MS);
+        let mut h = last_hour
+            .map(|h| h + HOUR_MS)
+            .unwrap_or(floor(last_minute, HOUR_MS) - 48 * HOUR_MS);
         h = h.max(floor(last_minute, HOUR_MS) - 48 * HOUR_MS);
         while h < current_hour && h <= last_minute {
             self.store.rollup_hour(h).await?;
@@ -148,7 +179,9 @@ impl History {
             }
             match self.flush_before(boundary).await {
                 Ok(n) => tracing::debug!(samples = n, "history flushed"),
-                Err(e) => tracing::warn!(error = %e, "history flush failed; keeping samples for the next try"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "history flush failed; keeping samples for the next try")
+                }
             }
             if boundary % HOUR_MS == 0
                 && let Err(e) = self.store.rollup_hour(boundary - HOUR_MS).await
@@ -158,7 +191,12 @@ impl History {
             if last_retention.elapsed() >= RETENTION_EVERY {
                 last_retention = tokio::time::Instant::now();
                 match self.store.apply_retention(now_ms(), &self.retention).await {
-                    Ok(r) => tracing::debug!(raw = r.raw_chunks, minute = r.minute_rows, hour = r.hour_rows, "retention applied"),
+                    Ok(r) => tracing::debug!(
+                        raw = r.raw_chunks,
+                        minute = r.minute_rows,
+                        hour = r.hour_rows,
+                        "retention applied"
+                    ),
                     Err(e) => tracing::warn!(error = %e, "retention failed"),
                 }
             }
@@ -174,7 +212,13 @@ fn split_by_minute(samples: Vec<(i64, f64)>) -> Vec<Vec<(i64, f64)>> {
     let mut out: Vec<Vec<(i64, f64)>> = Vec::new();
     for s in samples {
         match out.last_mut() {
-            Some(cur) if cur.first().is_some_and(|f| floor(f.0, MINUTE_MS) == floor(s.0, MINUTE_MS)) => cur.push(s),
+            Some(cur)
+                if cur
+                    .first()
+                    .is_some_and(|f| floor(f.0, MINUTE_MS) == floor(s.0, MINUTE_MS)) =>
+            {
+                cur.push(s)
+            }
             _ => out.push(vec![s]),
         }
     }
@@ -183,7 +227,11 @@ fn split_by_minute(samples: Vec<(i64, f64)>) -> Vec<Vec<(i64, f64)>> {
 
 /// Maps a metric name back to its `'static` spelling (metric names are a closed set).
 fn static_metric(name: &str) -> &'static str {
-    crate::collector::METRICS.iter().find(|m| **m == name).copied().unwrap_or("unknown")
+    crate::collector::METRICS
+        .iter()
+        .find(|m| **m == name)
+        .copied()
+        .unwrap_or("unknown")
 }
 
 #[cfg(test)]
@@ -193,6 +241,13 @@ mod tests {
     #[test]
     fn samples_split_at_minute_boundaries() {
         let s = vec![(59_000, 1.0), (60_000, 2.0), (61_000, 3.0), (125_000, 4.0)];
-        assert_eq!(split_by_minute(s), vec![vec![(59_000, 1.0)], vec![(60_000, 2.0), (61_000, 3.0)], vec![(125_000, 4.0)]]);
+        assert_eq!(
+            split_by_minute(s),
+            vec![
+                vec![(59_000, 1.0)],
+                vec![(60_000, 2.0), (61_000, 3.0)],
+                vec![(125_000, 4.0)]
+            ]
+        );
     }
 }

@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const KEEP_HEIGHTS: usize = 256;
 /// Most blocks fetched when walking back to a fork point.
 pub const MAX_WALK: u64 = 128;
+/// Heights of history fetched when a node is first seen, so an early reorg has a fork point.
+pub const BACKFILL: u64 = 32;
 
 /// A detected reorganization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +90,10 @@ pub struct NodeTracker {
 impl NodeTracker {
     /// A tracker resuming from `state`, checking the chain id against `expected_chain_id`.
     pub fn new(state: TrackerState, expected_chain_id: Option<String>) -> Self {
-        Self { state, expected_chain_id }
+        Self {
+            state,
+            expected_chain_id,
+        }
     }
 
     /// Digests one successful poll; may fetch blocks from `adapter` to find a fork point.
@@ -101,17 +106,25 @@ impl NodeTracker {
     ) -> Result<Observation, ChainError> {
         let mut obs = Observation::default();
         self.check_identity(snap, &mut obs);
-        let Some(head) = snap.head.clone() else { return Ok(obs) };
+        let Some(head) = snap.head.clone() else {
+            return Ok(obs);
+        };
         let prev = self.state.head.clone();
         match prev {
-            None => self.remember(&head),
+            None => {
+                self.remember(&head);
+                self.backfill(&head, adapter, log).await;
+            }
             Some(prev) if prev.hash == head.hash => {}
             Some(prev) if head.number == prev.number + 1 && head.parent_hash == prev.hash => {
                 obs.new_blocks = 1;
                 self.rate(&prev, &head, 1, snap.head_tx_count, &mut obs);
                 self.remember(&head);
             }
-            Some(prev) => self.reconcile(&prev, &head, snap, adapter, log, now_ms, &mut obs).await?,
+            Some(prev) => {
+                self.reconcile(&prev, &head, snap, adapter, log, now_ms, &mut obs)
+                    .await?
+            }
         }
         Ok(obs)
     }
@@ -131,10 +144,20 @@ impl NodeTracker {
         let mut chain: HashMap<u64, (String, String)> = HashMap::new();
         chain.insert(head.number, (head.hash.clone(), head.parent_hash.clone()));
         let mut h = prev.number.min(head.number);
-        let lowest_known = self.state.recent.keys().next().copied().unwrap_or(prev.number);
+        let lowest_known = self
+            .state
+            .recent
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(prev.number);
         let mut fork = None;
         for _ in 0..=MAX_WALK {
-            let hash = match chain.get(&(h + 1)).map(|(_, parent)| parent.clone()).or_else(|| chain.get(&h).map(|(hash, _)| hash.clone())) {
+            let hash = match chain
+                .get(&(h + 1))
+                .map(|(_, parent)| parent.clone())
+                .or_else(|| chain.get(&h).map(|(hash, _)| hash.clone()))
+            {
                 Some(hash) => hash,
                 None => {
                     let b = adapter.block_at(h, log).await?;
@@ -195,7 +218,36 @@ impl NodeTracker {
         Ok(())
     }
 
-    fn rate(&self, prev: &BlockRef, head: &BlockRef, blocks: u64, head_txs: Option<u64>, obs: &mut Observation) {
+    /// Best effort: learns the hashes of up to [`BACKFILL`] blocks below a first-seen head.
+    async fn backfill(&mut self, head: &BlockRef, adapter: &dyn ChainAdapter, log: &mut RpcLog) {
+        let mut h = head.number.saturating_sub(1);
+        let stop = head.number.saturating_sub(BACKFILL);
+        while h > stop {
+            let Some(expected) = self.state.recent.get(&h).cloned() else {
+                return;
+            };
+            match adapter.block_at(h, log).await {
+                Ok(b) if b.hash == expected && !b.parent_hash.is_empty() => {
+                    self.state.recent.insert(h - 1, b.parent_hash);
+                }
+                Ok(_) => return, // the chain moved under us; the next poll reconciles
+                Err(e) => {
+                    tracing::debug!(error = %e, "history backfill stopped");
+                    return;
+                }
+            }
+            h -= 1;
+        }
+    }
+
+    fn rate(
+        &self,
+        prev: &BlockRef,
+        head: &BlockRef,
+        blocks: u64,
+        head_txs: Option<u64>,
+        obs: &mut Observation,
+    ) {
         let dt = (head.timestamp - prev.timestamp) as f64;
         if dt >= 0.0 {
             obs.block_interval = Some(dt / blocks as f64);
@@ -209,7 +261,10 @@ impl NodeTracker {
         self.state.recent.retain(|h, _| *h < head.number);
         self.state.recent.insert(head.number, head.hash.clone());
         if head.number > 0 && !head.parent_hash.is_empty() {
-            self.state.recent.entry(head.number - 1).or_insert_with(|| head.parent_hash.clone());
+            self.state
+                .recent
+                .entry(head.number - 1)
+                .or_insert_with(|| head.parent_hash.clone());
         }
         while self.state.recent.len() > KEEP_HEIGHTS {
             self.state.recent.pop_first();
@@ -269,25 +324,46 @@ mod tests {
             Ok(NodeSnapshot::default())
         }
         async fn block_at(&self, height: u64, _log: &mut RpcLog) -> Result<BlockRef, ChainError> {
-            let found = self.0.lock().ok().and_then(|c| c.iter().find(|b| b.number == height).cloned());
+            let found = self
+                .0
+                .lock()
+                .ok()
+                .and_then(|c| c.iter().find(|b| b.number == height).cloned());
             found.ok_or_else(|| ChainError::Transport("no block".into()))
         }
     }
 
     /// Blocks 0..=n where blocks above `fork` carry `tag` in their hash.
     fn chain(n: u64, fork: u64, tag: &str) -> Vec<BlockRef> {
-        let hash = |h: u64| if h > fork { format!("{tag}{h}") } else { format!("c{h}") };
+        let hash = |h: u64| {
+            if h > fork {
+                format!("{tag}{h}")
+            } else {
+                format!("c{h}")
+            }
+        };
         (0..=n)
-            .map(|h| BlockRef { number: h, hash: hash(h), parent_hash: if h == 0 { String::new() } else { hash(h - 1) }, timestamp: h as i64 })
+            .map(|h| BlockRef {
+                number: h,
+                hash: hash(h),
+                parent_hash: if h == 0 { String::new() } else { hash(h - 1) },
+                timestamp: h as i64,
+            })
             .collect()
     }
 
     fn snap(b: &BlockRef) -> NodeSnapshot {
-        NodeSnapshot { head: Some(b.clone()), head_tx_count: Some(4), ..NodeSnapshot::default() }
+        NodeSnapshot {
+            head: Some(b.clone()),
+            head_tx_count: Some(4),
+            ..NodeSnapshot::default()
+        }
     }
 
     async fn follow(t: &mut NodeTracker, adapter: &ScriptedChain, b: &BlockRef) -> Observation {
-        t.observe(&snap(b), adapter, &mut Vec::new(), 0).await.expect("observe")
+        t.observe(&snap(b), adapter, &mut Vec::new(), 0)
+            .await
+            .expect("observe")
     }
 
     #[tokio::test]
@@ -302,9 +378,15 @@ mod tests {
         *adapter.0.lock().expect("lock") = new.clone();
         let obs = follow(&mut t, &adapter, &new[11]).await;
         let r = obs.reorg.expect("reorg");
-        assert_eq!((r.depth, r.fork_height, r.old_head, r.new_head), (3, 7, 10, 11));
+        assert_eq!(
+            (r.depth, r.fork_height, r.old_head, r.new_head),
+            (3, 7, 10, 11)
+        );
         assert_eq!(t.state.reorgs_total, 1);
-        assert_eq!(follow(&mut t, &adapter, &new[11]).await, Observation::default());
+        assert_eq!(
+            follow(&mut t, &adapter, &new[11]).await,
+            Observation::default()
+        );
     }
 
     #[tokio::test]
@@ -330,11 +412,18 @@ mod tests {
         for b in &old {
             follow(&mut t, &adapter, b).await;
         }
-        let fresh: Vec<BlockRef> = chain(2, 0, "z").into_iter().map(|mut b| {
-            if b.number == 0 { b.hash = "z0".into() }
-            if b.number == 1 { b.parent_hash = "z0".into() }
-            b
-        }).collect();
+        let fresh: Vec<BlockRef> = chain(2, 0, "z")
+            .into_iter()
+            .map(|mut b| {
+                if b.number == 0 {
+                    b.hash = "z0".into()
+                }
+                if b.number == 1 {
+                    b.parent_hash = "z0".into()
+                }
+                b
+            })
+            .collect();
         *adapter.0.lock().expect("lock") = fresh.clone();
         let obs = follow(&mut t, &adapter, &fresh[2]).await;
         assert_eq!((obs.reorg, obs.chain_reset), (None, Some((20, 2))));
@@ -345,14 +434,30 @@ mod tests {
     async fn chain_id_mismatch_and_version_change_are_reported_once() {
         let adapter = ScriptedChain::new(vec![]);
         let mut t = NodeTracker::new(TrackerState::default(), Some("1".into()));
-        let mut s = NodeSnapshot { chain_id: Some("31337".into()), client_version: Some("anvil/v1".into()), ..NodeSnapshot::default() };
-        let o = t.observe(&s, &adapter, &mut Vec::new(), 0).await.expect("observe");
+        let mut s = NodeSnapshot {
+            chain_id: Some("31337".into()),
+            client_version: Some("anvil/v1".into()),
+            ..NodeSnapshot::default()
+        };
+        let o = t
+            .observe(&s, &adapter, &mut Vec::new(), 0)
+            .await
+            .expect("observe");
         assert_eq!(o.chain_id_mismatch, Some(("1".into(), "31337".into())));
-        let o = t.observe(&s, &adapter, &mut Vec::new(), 0).await.expect("observe");
+        let o = t
+            .observe(&s, &adapter, &mut Vec::new(), 0)
+            .await
+            .expect("observe");
         assert_eq!(o.chain_id_mismatch, None);
         assert!(t.state.chain_id_mismatch);
         s.client_version = Some("anvil/v2".into());
-        let o = t.observe(&s, &adapter, &mut Vec::new(), 0).await.expect("observe");
-        assert_eq!(o.version_change, Some(("anvil/v1".into(), "anvil/v2".into())));
+        let o = t
+            .observe(&s, &adapter, &mut Vec::new(), 0)
+            .await
+            .expect("observe");
+        assert_eq!(
+            o.version_change,
+            Some(("anvil/v1".into(), "anvil/v2".into()))
+        );
     }
 }

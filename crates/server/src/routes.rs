@@ -1,10 +1,10 @@
 //! Route table and handlers.
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::time_param::parse_time;
-use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
 use chainops_store::series::Resolution;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// Most points a series answer may hold; narrow the range or pick a coarser step.
@@ -39,7 +39,11 @@ async fn readyz(State(s): State<AppState>) -> Response {
     let store_ok = s.store.ping().await.is_ok();
     let polled = s.fleet.all_polled();
     let body = json!({"status": if store_ok && polled { "ready" } else { "not_ready" }, "store": store_ok, "nodes_polled": polled});
-    let code = if store_ok && polled { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if store_ok && polled {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body)).into_response()
 }
 
@@ -55,9 +59,19 @@ async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
     Json(serde_json::to_value(s.fleet.reports(now_ms())).unwrap_or(Value::Array(vec![])))
 }
 
-async fn get_node(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    let report = s.fleet.report(&name, now_ms()).ok_or_else(|| unknown_node(&s, &name))?;
-    let events = s.store.recent_events(&name, 50).await.map_err(|e| ApiError::internal(e.kind(), e))?;
+async fn get_node(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let report = s
+        .fleet
+        .report(&name, now_ms())
+        .ok_or_else(|| unknown_node(&s, &name))?;
+    let events = s
+        .store
+        .recent_events(&name, 50)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
     let mut v = serde_json::to_value(report).unwrap_or_default();
     let events: Vec<Value> = events
         .into_iter()
@@ -69,16 +83,33 @@ async fn get_node(State(s): State<AppState>, Path(name): Path<String>) -> Result
     Ok(Json(v))
 }
 
-async fn series(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+async fn series(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     let known = ["node", "metric", "from", "to", "step"];
     if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!("unknown parameter \"{k}\"; use node, metric, from, to, step")));
+        return Err(ApiError::invalid(format!(
+            "unknown parameter \"{k}\"; use node, metric, from, to, step"
+        )));
     }
-    let node = q.get("node").ok_or_else(|| ApiError::invalid("node is required (e.g. ?node=anvil-1&metric=height)"))?;
-    s.fleet.index_of(node).ok_or_else(|| unknown_node(&s, node))?;
-    let metric = q.get("metric").ok_or_else(|| ApiError::invalid(format!("metric is required; one of: {}", METRICS.join(", "))))?;
+    let node = q
+        .get("node")
+        .ok_or_else(|| ApiError::invalid("node is required (e.g. ?node=anvil-1&metric=height)"))?;
+    s.fleet
+        .index_of(node)
+        .ok_or_else(|| unknown_node(&s, node))?;
+    let metric = q.get("metric").ok_or_else(|| {
+        ApiError::invalid(format!(
+            "metric is required; one of: {}",
+            METRICS.join(", ")
+        ))
+    })?;
     if !METRICS.contains(&metric.as_str()) {
-        return Err(ApiError::invalid(format!("unknown metric \"{metric}\"; one of: {}", METRICS.join(", "))));
+        return Err(ApiError::invalid(format!(
+            "unknown metric \"{metric}\"; one of: {}",
+            METRICS.join(", ")
+        )));
     }
     let now = now_ms();
     let to = match q.get("to") {
@@ -90,13 +121,23 @@ async fn series(State(s): State<AppState>, Query(q): Query<HashMap<String, Strin
         None => to - 3_600_000,
     };
     if from > to {
-        return Err(ApiError::invalid(format!("from ({}) is after to ({})", rfc3339(from), rfc3339(to))));
+        return Err(ApiError::invalid(format!(
+            "from ({}) is after to ({})",
+            rfc3339(from),
+            rfc3339(to)
+        )));
     }
     let resolution = match q.get("step").map(String::as_str) {
         None | Some("auto") => Resolution::pick(from, to, now, s.history.retention()),
-        Some(step) => Resolution::parse(step).ok_or_else(|| ApiError::invalid(format!("step \"{step}\" is not one of auto, raw, 1m, 1h")))?,
+        Some(step) => Resolution::parse(step).ok_or_else(|| {
+            ApiError::invalid(format!("step \"{step}\" is not one of auto, raw, 1m, 1h"))
+        })?,
     };
-    let points = s.history.query(node, metric, from, to, resolution).await.map_err(|e| ApiError::internal(e.kind(), e))?;
+    let points = s
+        .history
+        .query(node, metric, from, to, resolution)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
     if points.len() > MAX_POINTS {
         return Err(ApiError::invalid(format!(
             "{} points is more than {MAX_POINTS}; narrow from/to or use step=1m or step=1h",
@@ -114,8 +155,16 @@ async fn series(State(s): State<AppState>, Query(q): Query<HashMap<String, Strin
 }
 
 fn unknown_node(s: &AppState, name: &str) -> ApiError {
-    let names: Vec<String> = s.fleet.reports(now_ms()).into_iter().map(|r| r.name).collect();
-    ApiError::not_found(format!("no node named \"{name}\"; configured nodes: {}", names.join(", ")))
+    let names: Vec<String> = s
+        .fleet
+        .reports(now_ms())
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    ApiError::not_found(format!(
+        "no node named \"{name}\"; configured nodes: {}",
+        names.join(", ")
+    ))
 }
 
 async fn not_found() -> ApiError {
@@ -123,5 +172,9 @@ async fn not_found() -> ApiError {
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
 }

@@ -28,9 +28,19 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_forms() {
-        assert_eq!(parse_time("from", "now-1h", 10_000_000), Ok(10_000_000 - 3_600_000));
-        assert_eq!(parse_time("from", "1700000000000", 0), Ok(1_700_000_000_000));
+        assert_eq!(
+            parse_time("from", "now-1h", 10_000_000),
+            Ok(10_000_000 - 3_600_000)
+        );
+        assert_eq!(
+            parse_time("from", "1700000000000", 0),
+            Ok(1_700_000_000_000)
+        );
         assert_eq!(parse_time("from", "1970-01-01T00:00:01Z", 0), Ok(1000));
-        assert!(parse_time("from", "yesterday", 0).unwrap_err().starts_with("from: "));
+        assert!(
+            parse_time("from", "yesterday", 0)
+                .unwrap_err()
+                .starts_with("from: ")
+        );
     }
 }

@@ -72,11 +72,10 @@ impl StoreError {
         match self {
             StoreError::InvalidUrl(_) => ErrorKind::InvalidInput,
             StoreError::Connect { .. } => ErrorKind::Unavailable,
-            StoreError::Query { source, .. }
-                if matches!(source, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) =>
-            {
-                ErrorKind::Unavailable
-            }
+            StoreError::Query {
+                source: sqlx::Error::PoolTimedOut | sqlx::Error::Io(_),
+                ..
+            } => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
     }

@@ -1,0 +1,34 @@
+# chainops — the two commands: `make run` and `make test`.
+.PHONY: run test deps deps-test build lint bench-monitor
+
+CARGO ?= cargo
+ARGS ?=
+
+## Install what is missing (anvil into .tools/), build, and start `chainops serve` with the defaults.
+run: deps
+	$(CARGO) build --release --locked -p chainops
+	./target/release/chainops serve $(ARGS)
+
+## Install test dependencies, start a private PostgreSQL, run every test.
+test: deps-test
+	@set -e; eval "$$(scripts/test-postgres.sh start)"; \
+	trap 'scripts/test-postgres.sh stop "$$PGTEST_DIR"' EXIT; \
+	$(CARGO) test --workspace --locked
+
+deps:
+	scripts/install-deps.sh run
+
+deps-test:
+	scripts/install-deps.sh test
+
+build:
+	$(CARGO) build --release --locked -p chainops
+
+## fmt + clippy, as CI runs them.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## Collector scale benchmark (see docs/benchmarks.md).
+bench-monitor: build
+	bench/monitor-scale/run.sh

@@ -1,0 +1,139 @@
+//! The CLI jobs: config check/show, nodes list, version, help.
+
+use std::process::Command;
+
+fn chainops(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(args)
+        .env_remove("CHAINOPS_CONFIG")
+        .output()
+        .expect("run chainops")
+}
+
+#[test]
+fn config_check_reports_every_problem_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+[server]
+listen = "localhost"
+[[nodes]]
+name = "ok-node"
+chain = "devnet"
+kind = "evm"
+rpc_url = "http://127.0.0.1:8545"
+[[nodes]]
+name = "bad node"
+chain = "devnet"
+kind = "evm"
+rpc_url = "htp://x"
+block_time = "soon"
+"#,
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf8");
+    let out = chainops(&["config", "check", "--config", p]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "server.listen:",
+        "nodes[1].name:",
+        "nodes[1].rpc_url: \"htp://x\" is not an http(s) URL",
+        "nodes[1].block_time:",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    let out = chainops(&["config", "check", "--json", "--config", p]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"].as_array().expect("problems").len(), 4);
+}
+
+#[test]
+fn config_show_redacts_secrets_and_check_accepts_good_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("ltc.secret");
+    std::fs::write(&secret, "s3cret-from-file\n").expect("write");
+    let path = dir.path().join("good.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\nurl = \"postgres://ops:pgpass@127.0.0.1/chainops\"\n[[nodes]]\nname = \"ltc-1\"\nchain = \"ltc-regtest\"\nkind = \"bitcoin\"\nrpc_url = \"http://127.0.0.1:29441\"\nrpc_user = \"ops\"\nrpc_password = \"inline-pass\"\n[[nodes]]\nname = \"ltc-2\"\nchain = \"ltc-regtest\"\nkind = \"bitcoin\"\nrpc_url = \"http://127.0.0.1:29442\"\nrpc_user = \"ops\"\nrpc_password_file = \"{}\"\n",
+            secret.display()
+        ),
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf8");
+    let out = chainops(&["config", "check", "--config", p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [
+        vec!["config", "show", "--config", p],
+        vec!["config", "show", "--json", "--config", p],
+    ] {
+        let out = chainops(&args);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains("pgpass") && !text.contains("inline-pass") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(text.contains("[REDACTED]"), "{text}");
+    }
+}
+
+#[test]
+fn missing_config_file_is_a_clear_error() {
+    let out = chainops(&["config", "check", "--config", "/nonexistent/chainops.toml"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot read config file /nonexistent/chainops.toml")
+    );
+}
+
+#[test]
+fn nodes_list_falls_back_to_the_config_when_no_daemon_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.toml");
+    let port = crate::harness::free_port();
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n{}",
+            crate::harness::evm_node("n1", "http://127.0.0.1:1", "")
+        ),
+    )
+    .expect("write");
+    let out = chainops(&[
+        "nodes",
+        "list",
+        "--json",
+        "--config",
+        path.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["source"], "config");
+    assert_eq!(v["nodes"][0]["name"], "n1");
+}
+
+#[test]
+fn version_and_help_are_available() {
+    let out = chainops(&["version", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let help = String::from_utf8_lossy(&chainops(&["--help"]).stdout).to_string();
+    for cmd in ["serve", "config", "nodes", "version"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+}

@@ -1,0 +1,320 @@
+//! Test harness: real processes on 127.0.0.1 with free ports and temp dirs, killed on drop.
+
+#![allow(dead_code)]
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root (for `.tools/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// Finds a program: env override, then `.tools/`, then PATH. Panics with install guidance.
+pub fn tool(name: &str, env_var: &str, tools_rel: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env_var) {
+        return PathBuf::from(p);
+    }
+    let local = workspace_root().join(tools_rel);
+    if local.is_file() {
+        return local;
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            if dir.join(name).is_file() {
+                return dir.join(name);
+            }
+        }
+    }
+    panic!("{name} not found: run `make test` (installs it) or set {env_var}");
+}
+
+/// The anvil binary.
+pub fn anvil_bin() -> PathBuf {
+    tool(
+        "anvil",
+        "CHAINOPS_TEST_ANVIL",
+        ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+    )
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Polls `f` every 250 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// JSON-RPC call; returns the `result` or panics with the error.
+pub fn rpc(url: &str, auth: Option<(&str, &str)>, method: &str, params: Value) -> Value {
+    let v = rpc_raw(url, auth, method, params);
+    if let Some(e) = v.get("error").filter(|e| !e.is_null()) {
+        panic!("{method} failed: {e}");
+    }
+    v["result"].clone()
+}
+
+/// JSON-RPC call returning the whole answer.
+pub fn rpc_raw(url: &str, auth: Option<(&str, &str)>, method: &str, params: Value) -> Value {
+    let mut req = http()
+        .post(url)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
+    if let Some((u, p)) = auth {
+        req = req.basic_auth(u, Some(p));
+    }
+    let resp = req.send().unwrap_or_else(|e| panic!("{method}: {e}"));
+    resp.json()
+        .unwrap_or_else(|e| panic!("{method}: bad JSON: {e}"))
+}
+
+/// A child process killed (SIGKILL) on drop.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+}
+
+impl Proc {
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    pub fn signal(&self, s: Signal) {
+        kill(self.pid(), s).expect("signal");
+    }
+
+    /// SIGTERM and wait up to 20 s for exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = kill(self.pid(), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("{} did not stop within 20 s of SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = kill(self.pid(), Signal::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real anvil node.
+pub struct Anvil {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl Anvil {
+    /// Starts anvil with 1 s blocks on a free port.
+    pub fn start(extra: &[&str]) -> Anvil {
+        Self::start_on(free_port(), extra)
+    }
+
+    /// Starts anvil on `port`.
+    pub fn start_on(port: u16, extra: &[&str]) -> Anvil {
+        let child = Command::new(anvil_bin())
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--block-time",
+                "1",
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        let a = Anvil {
+            proc: Proc {
+                child,
+                name: "anvil".into(),
+            },
+            port,
+        };
+        wait_for("anvil to answer", Duration::from_secs(20), || {
+            http()
+                .post(a.url())
+                .json(&json!({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}))
+                .send()
+                .ok()
+        });
+        a
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        rpc(&self.url(), None, method, params)
+    }
+}
+
+/// A running `chainops serve` with its own data dir.
+pub struct Daemon {
+    pub proc: Proc,
+    pub base: String,
+    pub dir: PathBuf,
+}
+
+impl Daemon {
+    /// Writes `config` (TOML, `data_dir` added) into `dir` and starts the daemon on a free port.
+    pub fn start(dir: &Path, config: &str) -> Daemon {
+        let path = dir.join("chainops.toml");
+        let full = format!("data_dir = \"{}\"\n{config}", dir.join("data").display());
+        std::fs::write(&path, full).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "info,chainops=debug",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("daemon.log")).expect("log file"))
+            .spawn()
+            .expect("spawn chainops");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listen line");
+        let base = line
+            .trim()
+            .strip_prefix("chainops listening on ")
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+                panic!("daemon did not start: {line:?}\n{log}")
+            })
+            .to_string();
+        Daemon {
+            proc: Proc {
+                child,
+                name: "chainops".into(),
+            },
+            base,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub fn json(&self, path: &str) -> Value {
+        self.get(path)
+            .json()
+            .unwrap_or_else(|e| panic!("GET {path}: bad JSON: {e}"))
+    }
+
+    pub fn node(&self, name: &str) -> Value {
+        self.json(&format!("/api/v1/nodes/{name}"))
+    }
+
+    pub fn metrics(&self) -> String {
+        self.get("/metrics").text().expect("metrics text")
+    }
+
+    /// Waits until node `name` satisfies `pred`, returning its report.
+    pub fn wait_node(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = self.node(name);
+            if pred(&last) {
+                return last;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
+                let tail: String = log
+                    .lines()
+                    .rev()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                panic!(
+                    "timed out after {timeout:?} waiting for {name}: {what}\nlast report: {last:#}\ndaemon log tail:\n{tail}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// Value of the sample `name{labels…}` in an exposition, matching all given label pairs.
+pub fn metric_value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (series, value) = l.rsplit_once(' ')?;
+        let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+        if n != name {
+            return None;
+        }
+        labels
+            .iter()
+            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+            .then(|| value.parse().ok())?
+    })
+}
+
+/// An EVM node entry for a config.
+pub fn evm_node(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        "[[nodes]]\nname = \"{name}\"\nchain = \"devnet\"\nkind = \"evm\"\nrpc_url = \"{url}\"\nblock_time = \"1s\"\ntimeout = \"1s\"\n{extra}\n"
+    )
+}

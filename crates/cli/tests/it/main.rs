@@ -1,0 +1,8 @@
+//! End-to-end specification of `chainops`: the real binary against real nodes (anvil,
+//! litecoind), real promtool, on 127.0.0.1 with free ports and temp dirs.
+
+mod harness;
+
+mod anvil;
+mod cli;
+mod litecoin;

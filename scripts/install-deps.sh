@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what chainops needs on a fresh Debian machine, skipping what is already there.
+#   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
+#   scripts/install-deps.sh test   + litecoind and promtool (apt) for the end-to-end tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+ANVIL_PKG="@foundry-rs/anvil-linux-amd64@1.7.1"
+ANVIL_BIN=".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+
+if [ ! -x "$ANVIL_BIN" ] && ! command -v anvil >/dev/null 2>&1; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is required to install anvil (apt-get install -y npm)" >&2; exit 1; }
+  echo "installing anvil ($ANVIL_PKG) into .tools/"
+  npm install --silent --no-audit --no-fund --prefix .tools "$ANVIL_PKG"
+fi
+
+if [ "$mode" = test ]; then
+  missing=()
+  command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} with apt"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # The Debian package may start a Prometheus service; the tests only need promtool.
+  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    || { echo "PostgreSQL server binaries (initdb) are missing: apt-get install -y postgresql" >&2; exit 1; }
+fi
