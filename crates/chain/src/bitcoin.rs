@@ -67,7 +67,7 @@ impl ChainAdapter for BitcoinAdapter {
             calls.push(Call::new("getpeerinfo", json!([])));
             calls.push(Call::new("getchaintips", json!([])));
         }
-        let mut answers = self.rpc.batch(&calls, log).await?;
+        let mut answers = self.rpc.batch_values(&calls, log).await?;
         let mut take = |i: usize| std::mem::replace(&mut answers[i], Ok(Value::Null));
         let info = take(0).map_err(|e| e.into_chain_error("getblockchaininfo"))?;
         let m = "getblockchaininfo";
@@ -144,7 +144,7 @@ impl ChainAdapter for BitcoinAdapter {
             let stats = json!([blocks, ["txs", "total_size"]]);
             let mut answers = self
                 .rpc
-                .batch(
+                .batch_values(
                     &[
                         Call::new("getblockheader", json!([best, true])),
                         Call::new("getblockstats", stats),

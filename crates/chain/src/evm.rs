@@ -1,11 +1,12 @@
 //! EVM JSON-RPC adapter (geth, reth, Nethermind, anvil, ganache, hardhat).
 //!
 //! One poll is one batch: the latest block, `eth_syncing`, `eth_gasPrice`, and the optional
-//! probes (`net_peerCount`, `txpool_status`, finalized/safe blocks) that the node has not
-//! declared unsupported. Chain id and client version change rarely and ride along every
+//! probes (`net_peerCount`, `txpool_status`, and every [`FINALITY_EVERY`] polls the
+//! finalized/safe blocks) that the node has not declared unsupported. Chain id and client version change rarely and ride along every
 //! [`IDENTITY_EVERY`] polls.
 
-use crate::hex::{decode, quantity, quantity_u64};
+use crate::hex::{decode, parse_quantity, quantity, quantity_u64};
+use crate::rpc;
 use crate::probe::ProbeSupport;
 use crate::rpc::{Call, JsonRpcClient, RpcError};
 use async_trait::async_trait;
@@ -17,6 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Polls between refreshes of chain id and client version.
 pub const IDENTITY_EVERY: u64 = 30;
+/// Polls between refreshes of the finalized and safe blocks: they move once per epoch on
+/// Ethereum (6.4 min) and are full blocks, so fetching them every poll is waste.
+pub const FINALITY_EVERY: u64 = 5;
 
 const PROBES: &[&str] = &["peers", "txpool", "finalized", "safe"];
 const P_PEERS: usize = 0;
@@ -31,6 +35,8 @@ pub struct EvmAdapter {
     polls: AtomicU64,
     probes: ProbeSupport,
     identity: Mutex<(Option<String>, Option<String>)>,
+    /// Last finalized and safe heights (refreshed every [`FINALITY_EVERY`] polls).
+    finality: Mutex<(Option<u64>, Option<u64>)>,
 }
 
 impl EvmAdapter {
@@ -41,6 +47,7 @@ impl EvmAdapter {
             polls: AtomicU64::new(0),
             probes: ProbeSupport::new(PROBES),
             identity: Mutex::new((None, None)),
+            finality: Mutex::new((None, None)),
         }
     }
 }
@@ -71,7 +78,8 @@ impl ChainAdapter for EvmAdapter {
                 Call::new("eth_getBlockByNumber", json!(["safe", false])),
             ),
         ] {
-            if self.probes.should_try(probe, poll) {
+            let due = !matches!(probe, P_FINALIZED | P_SAFE) || poll % FINALITY_EVERY == 1;
+            if due && self.probes.should_try(probe, poll) {
                 slots.push((probe, calls.len()));
                 calls.push(call);
             }
@@ -83,32 +91,42 @@ impl ChainAdapter for EvmAdapter {
             calls.push(Call::new("web3_clientVersion", json!([])));
         }
 
-        let mut answers = self.rpc.batch(&calls, log).await?;
-        let mut take = |i: usize| std::mem::replace(&mut answers[i], Ok(Value::Null));
-
-        let latest = take(0).map_err(|e| e.into_chain_error("eth_getBlockByNumber"))?;
+        let answers = self.rpc.batch(&calls, log).await?;
         let mut snap = NodeSnapshot::default();
-        if latest.is_null() {
-            return Err(decode(
-                "eth_getBlockByNumber",
-                "node returned no latest block".into(),
-            ));
+        {
+            let method = "eth_getBlockByNumber";
+            let raw = answers[0].as_ref().map_err(|e| e.clone().into_chain_error(method))?;
+            let latest: Option<RpcBlock<'_>> = rpc::decode(raw, method)?;
+            let latest = latest.ok_or_else(|| decode(method, "node returned no latest block".into()))?;
+            snap.head = Some(latest.block_ref(method)?);
+            snap.head_tx_count = latest.transactions.map(|t| t.0);
+            snap.gas_used = latest.gas_used.and_then(parse_quantity).and_then(|q| u64::try_from(q).ok());
+            snap.gas_limit = latest.gas_limit.and_then(parse_quantity).and_then(|q| u64::try_from(q).ok());
+            snap.base_fee_wei = latest.base_fee_per_gas.and_then(parse_quantity);
         }
-        let head = block_ref(&latest, "eth_getBlockByNumber")?;
-        snap.head_tx_count = latest
-            .get("transactions")
-            .and_then(Value::as_array)
-            .map(|t| t.len() as u64);
-        snap.gas_used = latest
-            .get("gasUsed")
-            .and_then(|v| quantity_u64(v, "eth_getBlockByNumber", "gasUsed").ok());
-        snap.gas_limit = latest
-            .get("gasLimit")
-            .and_then(|v| quantity_u64(v, "eth_getBlockByNumber", "gasLimit").ok());
-        snap.base_fee_wei = latest
-            .get("baseFeePerGas")
-            .and_then(|v| quantity(v, "eth_getBlockByNumber", "baseFeePerGas").ok());
-        snap.head = Some(head);
+        // The remaining answers are small; plain values are fine.
+        // Finalized/safe are full blocks: keep only their number. The latest block (index 0)
+        // was decoded above.
+        let block_slots: Vec<usize> = slots
+            .iter()
+            .filter(|(p, _)| matches!(*p, P_FINALIZED | P_SAFE))
+            .map(|(_, i)| *i)
+            .collect();
+        let mut values: Vec<Result<Value, RpcError>> = answers
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.map(|raw| match i {
+                    0 => Value::Null,
+                    i if block_slots.contains(&i) => match rpc::decode::<Option<BlockNumber<'_>>>(&raw, "eth_getBlockByNumber") {
+                        Ok(Some(b)) => json!({ "number": b.number }),
+                        _ => Value::Null,
+                    },
+                    _ => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        let mut take = |i: usize| std::mem::replace(&mut values[i], Ok(Value::Null));
 
         if let Ok(v) = take(1) {
             snap.sync = Some(parse_syncing(&v));
@@ -145,6 +163,13 @@ impl ChainAdapter for EvmAdapter {
                 _ => {}
             }
         }
+        {
+            let mut finality = self.finality.lock().unwrap_or_else(|p| p.into_inner());
+            if poll % FINALITY_EVERY == 1 {
+                *finality = (snap.finalized_height, snap.safe_height);
+            }
+            (snap.finalized_height, snap.safe_height) = *finality;
+        }
         let mut identity = self.identity.lock().unwrap_or_else(|p| p.into_inner());
         if refresh_identity {
             if let Ok(v) = take(identity_at) {
@@ -178,6 +203,71 @@ impl ChainAdapter for EvmAdapter {
             ));
         }
         block_ref(&v, "eth_getBlockByNumber")
+    }
+}
+
+/// The fields of `eth_getBlockByNumber` we use, borrowed from the raw answer; the
+/// transaction list is counted, never materialized.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcBlock<'a> {
+    number: &'a str,
+    hash: &'a str,
+    parent_hash: &'a str,
+    timestamp: &'a str,
+    #[serde(borrow, default)]
+    gas_used: Option<&'a str>,
+    #[serde(borrow, default)]
+    gas_limit: Option<&'a str>,
+    #[serde(borrow, default)]
+    base_fee_per_gas: Option<&'a str>,
+    #[serde(default)]
+    transactions: Option<ItemCount>,
+}
+
+impl RpcBlock<'_> {
+    fn block_ref(&self, method: &str) -> Result<BlockRef, ChainError> {
+        let q = |field: &str, v: &str| {
+            parse_quantity(v)
+                .and_then(|q| u64::try_from(q).ok())
+                .ok_or_else(|| decode(method, format!("{field} is not a hex quantity: {v}")))
+        };
+        let ts = q("timestamp", self.timestamp)?;
+        Ok(BlockRef {
+            number: q("number", self.number)?,
+            hash: self.hash.to_ascii_lowercase(),
+            parent_hash: self.parent_hash.to_ascii_lowercase(),
+            timestamp: i64::try_from(ts).map_err(|_| decode(method, format!("timestamp {ts} out of range")))?,
+        })
+    }
+}
+
+/// Just the number of a block.
+#[derive(serde::Deserialize)]
+struct BlockNumber<'a> {
+    number: &'a str,
+}
+
+/// Counts the elements of a JSON array without keeping them.
+struct ItemCount(u64);
+
+impl<'de> serde::Deserialize<'de> for ItemCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counter;
+        impl<'de> serde::de::Visitor<'de> for Counter {
+            type Value = ItemCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ItemCount, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(ItemCount(n))
+            }
+        }
+        d.deserialize_seq(Counter)
     }
 }
 

@@ -44,7 +44,7 @@ pub fn http_client() -> Result<reqwest::Client, BuildError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .pool_max_idle_per_host(4)
+        .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
         .build()
         .map_err(|e| BuildError::Http(e.to_string()))

@@ -7,7 +7,8 @@
 use chainops_core::node::{RpcCall, RpcOutcome};
 use chainops_core::ports::{ChainError, RpcLog};
 use chainops_core::secret::{Secret, redact_url};
-use serde_json::{Value, json};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// JSON-RPC error code for "method not found".
@@ -90,138 +91,84 @@ impl JsonRpcClient {
     }
 
     /// Sends one call; a JSON-RPC error becomes [`ChainError::Rpc`].
-    pub async fn call(
-        &self,
-        method: &'static str,
-        params: Value,
-        log: &mut RpcLog,
-    ) -> Result<Value, ChainError> {
+    pub async fn call(&self, method: &'static str, params: Value, log: &mut RpcLog) -> Result<Value, ChainError> {
         let mut answers = self.batch(&[Call::new(method, params)], log).await?;
         match answers.pop() {
-            Some(Ok(v)) => Ok(v),
+            Some(Ok(raw)) => to_value(&raw, method),
             Some(Err(e)) => Err(e.into_chain_error(method)),
-            None => Err(ChainError::Decode {
-                method: method.into(),
-                detail: "no answer".into(),
-            }),
+            None => Err(ChainError::Decode { method: method.into(), detail: "no answer".into() }),
         }
     }
 
     /// Sends calls as one batch. `Err` means the whole round trip failed (transport,
-    /// timeout, unparseable); otherwise one result per call, in call order.
-    pub async fn batch(
-        &self,
-        calls: &[Call],
-        log: &mut RpcLog,
-    ) -> Result<Vec<Result<Value, RpcError>>, ChainError> {
-        let body: Vec<Value> = calls
-            .iter()
-            .enumerate()
-            .map(
-                |(i, c)| json!({"jsonrpc": "2.0", "id": i, "method": c.method, "params": c.params}),
-            )
-            .collect();
-        let single = calls.len() == 1;
-        let payload = if single {
-            body.into_iter().next().unwrap_or(Value::Null)
-        } else {
-            Value::Array(body)
-        };
+    /// timeout, unparseable); otherwise one result per call, in call order, as raw JSON so
+    /// hot paths can decode into typed structs without building a `Value` tree.
+    pub async fn batch(&self, calls: &[Call], log: &mut RpcLog) -> Result<Vec<Result<Box<RawValue>, RpcError>>, ChainError> {
         let started = Instant::now();
-        let outcome = self.round_trip(&payload).await;
+        let outcome = self.round_trip(calls).await;
         let duration = started.elapsed();
-        let record = |log: &mut RpcLog, outcome: RpcOutcome, method: &str| {
-            log.push(RpcCall {
-                method: method.to_string(),
-                duration,
-                outcome,
-            });
+        let record = |log: &mut RpcLog, outcome: RpcOutcome, method: &'static str| {
+            log.push(RpcCall { method, duration, outcome });
         };
-        let answer = match outcome {
-            Ok(v) => v,
+        let (status, bytes) = match outcome {
+            Ok(answer) => answer,
             Err(e) => {
-                let o = match e {
-                    ChainError::Timeout(_) => RpcOutcome::Timeout,
-                    _ => RpcOutcome::Transport,
-                };
+                let o = if matches!(e, ChainError::Timeout(_)) { RpcOutcome::Timeout } else { RpcOutcome::Transport };
                 for c in calls {
                     record(log, o, c.method);
                 }
                 return Err(e);
             }
         };
-        let items: Vec<Value> = match answer {
-            Value::Array(items) => items,
-            obj @ Value::Object(_) if single => vec![obj],
-            other => {
-                for c in calls {
-                    record(log, RpcOutcome::Transport, c.method);
-                }
-                return Err(ChainError::Decode {
-                    method: calls.first().map(|c| c.method).unwrap_or("batch").into(),
-                    detail: format!(
-                        "expected a JSON-RPC response, got {}",
-                        truncate(&other.to_string())
-                    ),
-                });
+        let Some(items) = parse_responses(&bytes) else {
+            for c in calls {
+                record(log, RpcOutcome::Transport, c.method);
             }
+            return Err(not_json_rpc(status, &bytes));
         };
-        let mut results: Vec<Option<Result<Value, RpcError>>> = vec![None; calls.len()];
+        let single = calls.len() == 1;
+        let mut results: Vec<Option<Result<Box<RawValue>, RpcError>>> = (0..calls.len()).map(|_| None).collect();
         for item in items {
-            let idx = match item.get("id") {
-                Some(Value::Number(n)) => n.as_u64().map(|n| n as usize),
-                Some(Value::String(s)) => s.parse().ok(),
-                _ => None,
-            };
-            let Some(idx) =
-                idx.filter(|i| *i < calls.len())
-                    .or(if single { Some(0) } else { None })
-            else {
+            let idx = item.id.and_then(|raw| raw.get().trim_matches('"').parse::<usize>().ok());
+            let Some(idx) = idx.filter(|i| *i < calls.len()).or(if single { Some(0) } else { None }) else {
                 continue;
             };
-            let err = item.get("error").filter(|e| !e.is_null());
-            results[idx] = Some(match err {
-                Some(e) => Err(RpcError {
-                    code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
-                    message: e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("unknown error")
-                        .to_string(),
-                }),
-                None => Ok(item.get("result").cloned().unwrap_or(Value::Null)),
+            results[idx] = Some(match item.error {
+                Some(e) => Err(RpcError { code: e.code, message: e.message }),
+                None => Ok(item.result.map(RawValue::to_owned).unwrap_or_else(null_raw)),
             });
         }
         Ok(results
             .into_iter()
             .zip(calls)
             .map(|(r, c)| {
-                let r = r.unwrap_or_else(|| {
-                    Err(RpcError {
-                        code: 0,
-                        message: "missing from batch answer".into(),
-                    })
-                });
-                record(
-                    log,
-                    if r.is_ok() {
-                        RpcOutcome::Ok
-                    } else {
-                        RpcOutcome::Error
-                    },
-                    c.method,
-                );
+                let r = r.unwrap_or_else(|| Err(RpcError { code: 0, message: "missing from batch answer".into() }));
+                record(log, if r.is_ok() { RpcOutcome::Ok } else { RpcOutcome::Error }, c.method);
                 r
             })
             .collect())
     }
 
-    async fn round_trip(&self, payload: &Value) -> Result<Value, ChainError> {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .timeout(self.timeout)
-            .json(payload);
+    /// Like [`batch`](Self::batch) with every answer parsed into a `Value`.
+    pub async fn batch_values(&self, calls: &[Call], log: &mut RpcLog) -> Result<Vec<Result<Value, RpcError>>, ChainError> {
+        let raw = self.batch(calls, log).await?;
+        Ok(raw
+            .into_iter()
+            .map(|r| r.map(|raw| serde_json::from_str(raw.get()).unwrap_or(Value::Null)))
+            .collect())
+    }
+
+    async fn round_trip(&self, calls: &[Call]) -> Result<(reqwest::StatusCode, bytes::Bytes), ChainError> {
+        let requests: Vec<Request<'_>> = calls
+            .iter()
+            .enumerate()
+            .map(|(id, c)| Request { jsonrpc: "2.0", id, method: c.method, params: &c.params })
+            .collect();
+        let mut req = self.http.post(&self.url).timeout(self.timeout);
+        req = match requests.as_slice() {
+            [one] => req.json(one),
+            many => req.json(many),
+        };
         if let Some((user, pw)) = &self.auth {
             req = req.basic_auth(user, Some(pw.expose()));
         }
@@ -229,26 +176,78 @@ impl JsonRpcClient {
         let resp = req.send().await.map_err(|e| classify(e, timeout_ms))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| classify(e, timeout_ms))?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            // Bitcoin Core answers single-call errors with HTTP 404/500 and a JSON body.
-            Ok(v) if v.is_array() || v.get("result").is_some() || v.get("error").is_some() => Ok(v),
-            _ if status == reqwest::StatusCode::UNAUTHORIZED
-                || status == reqwest::StatusCode::FORBIDDEN =>
-            {
-                Err(ChainError::Transport(format!(
-                    "HTTP {status}: check rpc_user / rpc_password"
-                )))
-            }
-            _ if !status.is_success() => Err(ChainError::Transport(format!(
-                "HTTP {status}: {}",
-                truncate(&String::from_utf8_lossy(&bytes))
-            ))),
-            _ => Err(ChainError::Transport(format!(
-                "answer is not JSON-RPC: {}",
-                truncate(&String::from_utf8_lossy(&bytes))
-            ))),
-        }
+        Ok((status, bytes))
     }
+}
+
+/// The error for an answer that is not JSON-RPC (Bitcoin Core answers single-call errors
+/// with HTTP 404/500 *and* a JSON-RPC body, so the status alone decides nothing).
+fn not_json_rpc(status: reqwest::StatusCode, bytes: &[u8]) -> ChainError {
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return ChainError::Transport(format!("HTTP {status}: check rpc_user / rpc_password"));
+    }
+    let text = truncate(&String::from_utf8_lossy(bytes));
+    if !status.is_success() {
+        return ChainError::Transport(format!("HTTP {status}: {text}"));
+    }
+    ChainError::Transport(format!("answer is not JSON-RPC: {text}"))
+}
+
+#[derive(serde::Serialize)]
+struct Request<'a> {
+    jsonrpc: &'static str,
+    id: usize,
+    method: &'a str,
+    params: &'a Value,
+}
+
+#[derive(serde::Deserialize)]
+struct Response<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<ErrorObject>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorObject {
+    #[serde(default)]
+    code: i64,
+    #[serde(default = "unknown_error")]
+    message: String,
+}
+
+fn unknown_error() -> String {
+    "unknown error".into()
+}
+
+/// Parses a JSON-RPC answer (one object or a batch array); `None` if it is not one.
+fn parse_responses(bytes: &[u8]) -> Option<Vec<Response<'_>>> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    match first {
+        b'[' => serde_json::from_slice::<Vec<Response<'_>>>(bytes).ok(),
+        b'{' => {
+            let r: Response<'_> = serde_json::from_slice(bytes).ok()?;
+            (r.result.is_some() || r.error.is_some() || r.id.is_some()).then(|| vec![r])
+        }
+        _ => None,
+    }
+}
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::NULL.to_owned()
+}
+
+/// Decodes a raw answer into `T`, naming the method on failure.
+pub fn decode<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue, method: &str) -> Result<T, ChainError> {
+    serde_json::from_str(raw.get()).map_err(|e| ChainError::Decode { method: method.into(), detail: e.to_string() })
+}
+
+/// A raw answer as a `Value` (for small, cold-path answers).
+pub fn to_value(raw: &RawValue, method: &str) -> Result<Value, ChainError> {
+    decode(raw, method)
 }
 
 fn classify(e: reqwest::Error, timeout_ms: u64) -> ChainError {

@@ -183,7 +183,7 @@ impl RpcOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RpcCall {
     /// JSON-RPC method name.
-    pub method: String,
+    pub method: &'static str,
     /// Wall time of the HTTP round trip that carried it (shared by calls in one batch).
     pub duration: Duration,
     /// How it ended.

@@ -8,7 +8,7 @@
 
 use crate::fleet::{Fleet, failed_calls, gas_used_ratio};
 use crate::history::History;
-use crate::tracker::{NodeTracker, Observation, TrackerState};
+use crate::tracker::{NodeTracker, Observation, SavedTracker};
 use chainops_core::config::NodeConfig;
 use chainops_core::node::NodeSnapshot;
 use chainops_core::ports::{ChainAdapter, ChainError};
@@ -53,6 +53,7 @@ pub struct Monitor {
     history: Arc<History>,
     store: Store,
     adapters: Vec<Arc<dyn ChainAdapter>>,
+    saved: Vec<SavedTracker>,
     chain_best: ChainBest,
 }
 
@@ -64,24 +65,29 @@ impl Monitor {
         store: Store,
         history: Arc<History>,
     ) -> Self {
+        let mut saved = Vec::with_capacity(fleet.len());
         for i in 0..fleet.len() {
             let name = fleet.lock(i).config.name.clone();
-            match store.load_node_state(&name).await {
-                Ok(Some(v)) => match serde_json::from_value::<TrackerState>(v) {
-                    Ok(state) => fleet.lock(i).tracker = state,
-                    Err(e) => {
-                        tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state")
-                    }
-                },
-                Ok(None) => {}
-                Err(e) => tracing::warn!(node = %name, error = %e, "cannot load saved node state"),
-            }
+            let state = match store.load_node_state(&name).await {
+                Ok(Some(v)) => serde_json::from_value::<SavedTracker>(v).unwrap_or_else(|e| {
+                    tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state");
+                    SavedTracker::default()
+                }),
+                Ok(None) => SavedTracker::default(),
+                Err(e) => {
+                    tracing::warn!(node = %name, error = %e, "cannot load saved node state");
+                    SavedTracker::default()
+                }
+            };
+            fleet.lock(i).tracker = state.state.clone();
+            saved.push(state);
         }
         Self {
             fleet,
             history,
             store,
             adapters,
+            saved,
             chain_best: Arc::new(RwLock::new(HashMap::new())),
         }
     }
@@ -114,7 +120,8 @@ impl Monitor {
                 semaphore: semaphore.clone(),
                 chain_best: self.chain_best.clone(),
             };
-            handles.push(tokio::spawn(poll_loop(ctx, shutdown.clone())));
+            let saved = self.saved.get(i).cloned().unwrap_or_default();
+            handles.push(tokio::spawn(poll_loop(ctx, saved, shutdown.clone())));
         }
         let (fleet, best, mut stop) = (
             self.fleet.clone(),
@@ -149,12 +156,9 @@ struct PollContext {
     chain_best: ChainBest,
 }
 
-async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
-    let (cfg, state) = {
-        let v = ctx.fleet.lock(ctx.index);
-        (v.config.clone(), v.tracker.clone())
-    };
-    let mut tracker = NodeTracker::new(state, cfg.chain_id.clone());
+async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::Receiver<bool>) {
+    let cfg = ctx.fleet.lock(ctx.index).config.clone();
+    let mut tracker = NodeTracker::new(saved, cfg.chain_id.clone());
     let jitter = Duration::from_millis(
         rand::rng().random_range(0..cfg.poll_interval.as_millis().max(1) as u64),
     );
@@ -206,12 +210,12 @@ async fn poll_loop(ctx: PollContext, mut shutdown: watch::Receiver<bool>) {
         if let Some(obs) = obs {
             record_events(&ctx.store, &cfg, &obs, now).await;
             if obs.state_changed || last_save.elapsed() >= SAVE_STATE_EVERY {
-                save_state(&ctx.store, &cfg.name, &tracker.state).await;
+                save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
                 last_save = Instant::now();
             }
         }
     }
-    save_state(&ctx.store, &cfg.name, &tracker.state).await;
+    save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
 }
 
 /// Updates the fleet view and history with one poll's result. Returns the observation on success.
@@ -329,7 +333,7 @@ async fn record_events(store: &Store, cfg: &NodeConfig, obs: &Observation, now: 
     }
 }
 
-async fn save_state(store: &Store, node: &str, state: &TrackerState) {
+async fn save_state(store: &Store, node: &str, state: &SavedTracker) {
     match serde_json::to_value(state) {
         Ok(v) => {
             if let Err(e) = store.save_node_state(node, &v).await {

@@ -388,7 +388,7 @@ pub fn render(fleet: &Fleet, now_ms: i64) -> String {
             let labels = [
                 ("chain", v.config.chain.as_str()),
                 ("node", v.config.name.as_str()),
-                ("method", method.as_str()),
+                ("method", method),
             ];
             Family { out: &mut out }.histogram(
                 "chainops_rpc_request_duration_seconds",
@@ -411,7 +411,7 @@ pub fn render(fleet: &Fleet, now_ms: i64) -> String {
                 let labels = [
                     ("chain", v.config.chain.as_str()),
                     ("node", v.config.name.as_str()),
-                    ("method", method.as_str()),
+                    ("method", method),
                     ("outcome", outcome),
                 ];
                 Family { out: &mut out }.sample("chainops_rpc_requests_total", &labels, *n as f64);

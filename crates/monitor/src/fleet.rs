@@ -49,7 +49,7 @@ pub struct NodeView {
     /// Duration of the last poll, seconds.
     pub poll_seconds: Option<f64>,
     /// RPC stats by method.
-    pub rpc: BTreeMap<String, MethodStats>,
+    pub rpc: BTreeMap<&'static str, MethodStats>,
     /// Supervisor status if chainops runs this node.
     pub managed: Option<StatusHandle>,
 }
@@ -90,7 +90,7 @@ impl NodeView {
         for c in calls {
             let stats = self
                 .rpc
-                .entry(c.method.clone())
+                .entry(c.method)
                 .or_insert_with(|| MethodStats {
                     duration: Histogram::new(RPC_DURATION_BUCKETS),
                     outcomes: BTreeMap::new(),

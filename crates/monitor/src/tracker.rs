@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// Heights of hash history kept per node.
-pub const KEEP_HEIGHTS: usize = 256;
+pub const KEEP_HEIGHTS: usize = 64;
 /// Most blocks fetched when walking back to a fork point.
-pub const MAX_WALK: u64 = 128;
+pub const MAX_WALK: u64 = 64;
 /// Heights of history fetched when a node is first seen, so an early reorg has a fork point.
 pub const BACKFILL: u64 = 32;
 
@@ -60,11 +60,9 @@ pub struct Observation {
     pub state_changed: bool,
 }
 
-/// Tracker state persisted across daemon restarts.
+/// The small, shareable part of a tracker's state (copied into the fleet view each poll).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrackerState {
-    /// Recent height → hash of the chain we follow.
-    pub recent: BTreeMap<u64, String>,
     /// Last head seen.
     pub head: Option<BlockRef>,
     /// Reorgs detected so far.
@@ -79,21 +77,36 @@ pub struct TrackerState {
     pub chain_id_mismatch: bool,
 }
 
+/// Everything a tracker persists across daemon restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SavedTracker {
+    /// Counters and identity.
+    #[serde(flatten)]
+    pub state: TrackerState,
+    /// Recent height → hash of the chain we follow.
+    #[serde(default)]
+    pub recent: BTreeMap<u64, String>,
+}
+
 /// Follows one node from poll to poll.
 #[derive(Debug, Clone, Default)]
 pub struct NodeTracker {
-    /// The state (persisted by the collector).
+    /// Counters and identity.
     pub state: TrackerState,
+    /// Recent height → hash of the chain we follow (at most [`KEEP_HEIGHTS`]).
+    pub recent: BTreeMap<u64, String>,
     expected_chain_id: Option<String>,
 }
 
 impl NodeTracker {
-    /// A tracker resuming from `state`, checking the chain id against `expected_chain_id`.
-    pub fn new(state: TrackerState, expected_chain_id: Option<String>) -> Self {
-        Self {
-            state,
-            expected_chain_id,
-        }
+    /// A tracker resuming from `saved`, checking the chain id against `expected_chain_id`.
+    pub fn new(saved: SavedTracker, expected_chain_id: Option<String>) -> Self {
+        Self { state: saved.state, recent: saved.recent, expected_chain_id }
+    }
+
+    /// What to persist.
+    pub fn to_saved(&self) -> SavedTracker {
+        SavedTracker { state: self.state.clone(), recent: self.recent.clone() }
     }
 
     /// Digests one successful poll; may fetch blocks from `adapter` to find a fork point.
@@ -144,9 +157,7 @@ impl NodeTracker {
         let mut chain: HashMap<u64, (String, String)> = HashMap::new();
         chain.insert(head.number, (head.hash.clone(), head.parent_hash.clone()));
         let mut h = prev.number.min(head.number);
-        let lowest_known = self
-            .state
-            .recent
+        let lowest_known = self.recent
             .keys()
             .next()
             .copied()
@@ -165,7 +176,7 @@ impl NodeTracker {
                     b.hash
                 }
             };
-            match self.state.recent.get(&h) {
+            match self.recent.get(&h) {
                 Some(ours) if *ours == hash => {
                     fork = Some(h);
                     break;
@@ -201,17 +212,17 @@ impl NodeTracker {
                 self.state.last_reorg = Some(reorg.clone());
                 obs.reorg = Some(reorg);
                 obs.state_changed = true;
-                self.state.recent.retain(|height, _| *height <= f);
+                self.recent.retain(|height, _| *height <= f);
             }
             None => {
                 obs.chain_reset = Some((prev.number, head.number));
                 obs.state_changed = true;
-                self.state.recent.clear();
+                self.recent.clear();
             }
         }
         for (height, (hash, _)) in chain {
             if fork.is_none_or(|f| height > f) {
-                self.state.recent.insert(height, hash);
+                self.recent.insert(height, hash);
             }
         }
         self.remember(head);
@@ -223,12 +234,12 @@ impl NodeTracker {
         let mut h = head.number.saturating_sub(1);
         let stop = head.number.saturating_sub(BACKFILL);
         while h > stop {
-            let Some(expected) = self.state.recent.get(&h).cloned() else {
+            let Some(expected) = self.recent.get(&h).cloned() else {
                 return;
             };
             match adapter.block_at(h, log).await {
                 Ok(b) if b.hash == expected && !b.parent_hash.is_empty() => {
-                    self.state.recent.insert(h - 1, b.parent_hash);
+                    self.recent.insert(h - 1, b.parent_hash);
                 }
                 Ok(_) => return, // the chain moved under us; the next poll reconciles
                 Err(e) => {
@@ -258,16 +269,15 @@ impl NodeTracker {
     }
 
     fn remember(&mut self, head: &BlockRef) {
-        self.state.recent.retain(|h, _| *h < head.number);
-        self.state.recent.insert(head.number, head.hash.clone());
+        self.recent.retain(|h, _| *h < head.number);
+        self.recent.insert(head.number, head.hash.clone());
         if head.number > 0 && !head.parent_hash.is_empty() {
-            self.state
-                .recent
+            self.recent
                 .entry(head.number - 1)
                 .or_insert_with(|| head.parent_hash.clone());
         }
-        while self.state.recent.len() > KEEP_HEIGHTS {
-            self.state.recent.pop_first();
+        while self.recent.len() > KEEP_HEIGHTS {
+            self.recent.pop_first();
         }
         self.state.head = Some(head.clone());
     }
@@ -433,7 +443,7 @@ mod tests {
     #[tokio::test]
     async fn chain_id_mismatch_and_version_change_are_reported_once() {
         let adapter = ScriptedChain::new(vec![]);
-        let mut t = NodeTracker::new(TrackerState::default(), Some("1".into()));
+        let mut t = NodeTracker::new(SavedTracker::default(), Some("1".into()));
         let mut s = NodeSnapshot {
             chain_id: Some("31337".into()),
             client_version: Some("anvil/v1".into()),

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Collector scale benchmark: chainops polling N fake EVM nodes at 1 s.
+
+For each fleet size, starts the fake fleet (one process, /n/{i} paths) and `chainops serve`
+with a generated config, waits for warm-up, then measures chainops' CPU time (utime+stime
+from /proc) and peak RSS over the measurement window while a Prometheus-like scraper reads
+/metrics every 15 s. Prints a markdown table and writes results.json.
+
+Env: SIZES (default "100,1000,5000"), WARMUP_SECONDS (30), MEASURE_SECONDS (60).
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CHAINOPS = os.path.join(ROOT, "target", "release", "chainops")
+FLEET = os.path.join(ROOT, "target", "release", "fake-evm-fleet")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def get(url, timeout=30):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read()
+
+
+def run(n, warmup, measure):
+    fleet_port = free_port()
+    fleet = subprocess.Popen([FLEET, str(fleet_port)], stdout=subprocess.PIPE, text=True)
+    fleet.stdout.readline()
+    tmp = tempfile.mkdtemp(prefix=f"chainops-bench-{n}-")
+    cfg = os.path.join(tmp, "chainops.toml")
+    with open(cfg, "w") as f:
+        f.write(f'data_dir = "{tmp}/data"\n[monitor]\nmax_concurrent_polls = 1024\n')
+        for i in range(n):
+            f.write(
+                f'[[nodes]]\nname = "n{i}"\nchain = "c{i % 10}"\nkind = "evm"\n'
+                f'rpc_url = "http://127.0.0.1:{fleet_port}/n/{i}"\nblock_time = "1s"\n'
+            )
+    log = open(os.path.join(tmp, "chainops.log"), "w")
+    proc = subprocess.Popen(
+        [CHAINOPS, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--log-level", "warn"],
+        stdout=subprocess.PIPE, stderr=log, text=True,
+    )
+    base = proc.stdout.readline().strip().replace("chainops listening on ", "")
+    try:
+        time.sleep(warmup)
+        nodes = json.loads(get(base + "/api/v1/nodes"))
+        up = sum(1 for x in nodes if x["up"])
+        c0, f0, t0 = cpu_seconds(proc.pid), cpu_seconds(fleet.pid), time.time()
+        peak, scrape_ms, next_scrape = rss_mb(proc.pid), [], t0
+        while time.time() - t0 < measure:
+            if time.time() >= next_scrape:
+                s = time.time()
+                body = get(base + "/metrics")
+                scrape_ms.append((time.time() - s) * 1000)
+                next_scrape += 15
+            peak = max(peak, rss_mb(proc.pid))
+            time.sleep(1)
+        dt = time.time() - t0
+        c1, f1 = cpu_seconds(proc.pid), cpu_seconds(fleet.pid)
+        polls = [float(l.split()[-1]) for l in body.decode().splitlines()
+                 if l.startswith('chainops_rpc_requests_total{') and 'method="eth_syncing"' in l and 'outcome="ok"' in l]
+        nodes = json.loads(get(base + "/api/v1/nodes"))
+        return {
+            "nodes": n,
+            "nodes_up": sum(1 for x in nodes if x["up"]),
+            "nodes_up_after_warmup": up,
+            "cpu_percent_of_one_core": round((c1 - c0) / dt * 100, 1),
+            "peak_rss_mb": round(peak, 1),
+            "fleet_cpu_percent": round((f1 - f0) / dt * 100, 1),
+            "metrics_scrape_ms_max": round(max(scrape_ms), 1),
+            "metrics_bytes": len(body),
+            "successful_polls_total": int(sum(polls)),
+            "measure_seconds": round(dt, 1),
+        }
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        fleet.kill()
+        fleet.wait()
+
+
+def main():
+    sizes = [int(x) for x in os.environ.get("SIZES", "100,1000,5000").split(",")]
+    warmup = int(os.environ.get("WARMUP_SECONDS", "30"))
+    measure = int(os.environ.get("MEASURE_SECONDS", "60"))
+    for b in (CHAINOPS, FLEET):
+        if not os.path.exists(b):
+            sys.exit(f"{b} missing: run `cargo build --release -p chainops -p fake-evm-fleet`")
+    results = []
+    for n in sizes:
+        print(f"measuring {n} nodes ({warmup}s warm-up, {measure}s window)...", file=sys.stderr, flush=True)
+        r = run(n, warmup, measure)
+        print(json.dumps(r), file=sys.stderr, flush=True)
+        results.append(r)
+    with open(os.path.join(os.path.dirname(__file__), "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print("| nodes | up | chainops CPU (% of one core) | peak RSS (MB) | /metrics scrape (ms, max) | fake fleet CPU (%) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['nodes']} | {r['nodes_up']} | {r['cpu_percent_of_one_core']} | {r['peak_rss_mb']} | "
+              f"{r['metrics_scrape_ms_max']} | {r['fleet_cpu_percent']} |")
+
+
+if __name__ == "__main__":
+    main()
