@@ -46,6 +46,12 @@ def rss_mb(pid):
     return 0.0
 
 
+def polls_total(body):
+    """Successful polls so far: every poll's batch carries one eth_syncing call."""
+    return sum(float(l.split()[-1]) for l in body.decode().splitlines()
+               if l.startswith("chainops_rpc_requests_total{") and 'method="eth_syncing"' in l and 'outcome="ok"' in l)
+
+
 def get(url, timeout=30):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read()
@@ -81,13 +87,14 @@ def run(n, warmup, measure):
                 s = time.time()
                 body = get(base + "/metrics")
                 scrape_ms.append((time.time() - s) * 1000)
+                if next_scrape == t0:
+                    polls_start, polls_at = polls_total(body), time.time()
                 next_scrape += 15
             peak = max(peak, rss_mb(proc.pid))
             time.sleep(1)
         dt = time.time() - t0
         c1, f1 = cpu_seconds(proc.pid), cpu_seconds(fleet.pid)
-        polls = [float(l.split()[-1]) for l in body.decode().splitlines()
-                 if l.startswith('chainops_rpc_requests_total{') and 'method="eth_syncing"' in l and 'outcome="ok"' in l]
+        polls_end = polls_total(get(base + "/metrics"))
         nodes = json.loads(get(base + "/api/v1/nodes"))
         return {
             "nodes": n,
@@ -98,7 +105,7 @@ def run(n, warmup, measure):
             "fleet_cpu_percent": round((f1 - f0) / dt * 100, 1),
             "metrics_scrape_ms_max": round(max(scrape_ms), 1),
             "metrics_bytes": len(body),
-            "successful_polls_total": int(sum(polls)),
+            "polls_per_node_per_second": round((polls_end - polls_start) / n / (time.time() - polls_at), 3),
             "measure_seconds": round(dt, 1),
         }
     finally:
@@ -126,11 +133,11 @@ def main():
         results.append(r)
     with open(os.path.join(os.path.dirname(__file__), "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    print("| nodes | up | chainops CPU (% of one core) | peak RSS (MB) | /metrics scrape (ms, max) | fake fleet CPU (%) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| nodes | up | polls/node/s | chainops CPU (% of one core) | peak RSS (MB) | /metrics size (MB) | scrape (ms, max) | fake fleet CPU (%) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['nodes']} | {r['nodes_up']} | {r['cpu_percent_of_one_core']} | {r['peak_rss_mb']} | "
-              f"{r['metrics_scrape_ms_max']} | {r['fleet_cpu_percent']} |")
+        print(f"| {r['nodes']} | {r['nodes_up']} | {r['polls_per_node_per_second']} | {r['cpu_percent_of_one_core']} | "
+              f"{r['peak_rss_mb']} | {r['metrics_bytes'] / 1e6:.1f} | {r['metrics_scrape_ms_max']} | {r['fleet_cpu_percent']} |")
 
 
 if __name__ == "__main__":
