@@ -6,8 +6,8 @@
 //! [`IDENTITY_EVERY`] polls.
 
 use crate::hex::{decode, parse_quantity, quantity, quantity_u64};
-use crate::rpc;
 use crate::probe::ProbeSupport;
+use crate::rpc;
 use crate::rpc::{Call, JsonRpcClient, RpcError};
 use async_trait::async_trait;
 use chainops_core::node::{BlockRef, NodeSnapshot, SyncState, TxpoolCounts};
@@ -95,13 +95,22 @@ impl ChainAdapter for EvmAdapter {
         let mut snap = NodeSnapshot::default();
         {
             let method = "eth_getBlockByNumber";
-            let raw = answers[0].as_ref().map_err(|e| e.clone().into_chain_error(method))?;
+            let raw = answers[0]
+                .as_ref()
+                .map_err(|e| e.clone().into_chain_error(method))?;
             let latest: Option<RpcBlock<'_>> = rpc::decode(raw, method)?;
-            let latest = latest.ok_or_else(|| decode(method, "node returned no latest block".into()))?;
+            let latest =
+                latest.ok_or_else(|| decode(method, "node returned no latest block".into()))?;
             snap.head = Some(latest.block_ref(method)?);
             snap.head_tx_count = latest.transactions.map(|t| t.0);
-            snap.gas_used = latest.gas_used.and_then(parse_quantity).and_then(|q| u64::try_from(q).ok());
-            snap.gas_limit = latest.gas_limit.and_then(parse_quantity).and_then(|q| u64::try_from(q).ok());
+            snap.gas_used = latest
+                .gas_used
+                .and_then(parse_quantity)
+                .and_then(|q| u64::try_from(q).ok());
+            snap.gas_limit = latest
+                .gas_limit
+                .and_then(parse_quantity)
+                .and_then(|q| u64::try_from(q).ok());
             snap.base_fee_wei = latest.base_fee_per_gas.and_then(parse_quantity);
         }
         // The remaining answers are small; plain values are fine.
@@ -118,10 +127,12 @@ impl ChainAdapter for EvmAdapter {
             .map(|(i, r)| {
                 r.map(|raw| match i {
                     0 => Value::Null,
-                    i if block_slots.contains(&i) => match rpc::decode::<Option<BlockNumber<'_>>>(&raw, "eth_getBlockByNumber") {
-                        Ok(Some(b)) => json!({ "number": b.number }),
-                        _ => Value::Null,
-                    },
+                    i if block_slots.contains(&i) => {
+                        match rpc::decode::<Option<BlockNumber<'_>>>(&raw, "eth_getBlockByNumber") {
+                            Ok(Some(b)) => json!({ "number": b.number }),
+                            _ => Value::Null,
+                        }
+                    }
                     _ => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
                 })
             })
@@ -237,7 +248,8 @@ impl RpcBlock<'_> {
             number: q("number", self.number)?,
             hash: self.hash.to_ascii_lowercase(),
             parent_hash: self.parent_hash.to_ascii_lowercase(),
-            timestamp: i64::try_from(ts).map_err(|_| decode(method, format!("timestamp {ts} out of range")))?,
+            timestamp: i64::try_from(ts)
+                .map_err(|_| decode(method, format!("timestamp {ts} out of range")))?,
         })
     }
 }
@@ -259,7 +271,10 @@ impl<'de> serde::Deserialize<'de> for ItemCount {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an array")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ItemCount, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ItemCount, A::Error> {
                 let mut n = 0;
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
                     n += 1;

@@ -7,8 +7,8 @@
 use chainops_core::node::{RpcCall, RpcOutcome};
 use chainops_core::ports::{ChainError, RpcLog};
 use chainops_core::secret::{Secret, redact_url};
-use serde_json::value::RawValue;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::time::{Duration, Instant};
 
 /// JSON-RPC error code for "method not found".
@@ -91,29 +91,49 @@ impl JsonRpcClient {
     }
 
     /// Sends one call; a JSON-RPC error becomes [`ChainError::Rpc`].
-    pub async fn call(&self, method: &'static str, params: Value, log: &mut RpcLog) -> Result<Value, ChainError> {
+    pub async fn call(
+        &self,
+        method: &'static str,
+        params: Value,
+        log: &mut RpcLog,
+    ) -> Result<Value, ChainError> {
         let mut answers = self.batch(&[Call::new(method, params)], log).await?;
         match answers.pop() {
             Some(Ok(raw)) => to_value(&raw, method),
             Some(Err(e)) => Err(e.into_chain_error(method)),
-            None => Err(ChainError::Decode { method: method.into(), detail: "no answer".into() }),
+            None => Err(ChainError::Decode {
+                method: method.into(),
+                detail: "no answer".into(),
+            }),
         }
     }
 
     /// Sends calls as one batch. `Err` means the whole round trip failed (transport,
     /// timeout, unparseable); otherwise one result per call, in call order, as raw JSON so
     /// hot paths can decode into typed structs without building a `Value` tree.
-    pub async fn batch(&self, calls: &[Call], log: &mut RpcLog) -> Result<Vec<Result<Box<RawValue>, RpcError>>, ChainError> {
+    pub async fn batch(
+        &self,
+        calls: &[Call],
+        log: &mut RpcLog,
+    ) -> Result<Vec<Result<Box<RawValue>, RpcError>>, ChainError> {
         let started = Instant::now();
         let outcome = self.round_trip(calls).await;
         let duration = started.elapsed();
         let record = |log: &mut RpcLog, outcome: RpcOutcome, method: &'static str| {
-            log.push(RpcCall { method, duration, outcome });
+            log.push(RpcCall {
+                method,
+                duration,
+                outcome,
+            });
         };
         let (status, bytes) = match outcome {
             Ok(answer) => answer,
             Err(e) => {
-                let o = if matches!(e, ChainError::Timeout(_)) { RpcOutcome::Timeout } else { RpcOutcome::Transport };
+                let o = if matches!(e, ChainError::Timeout(_)) {
+                    RpcOutcome::Timeout
+                } else {
+                    RpcOutcome::Transport
+                };
                 for c in calls {
                     record(log, o, c.method);
                 }
@@ -127,14 +147,23 @@ impl JsonRpcClient {
             return Err(not_json_rpc(status, &bytes));
         };
         let single = calls.len() == 1;
-        let mut results: Vec<Option<Result<Box<RawValue>, RpcError>>> = (0..calls.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Box<RawValue>, RpcError>>> =
+            (0..calls.len()).map(|_| None).collect();
         for item in items {
-            let idx = item.id.and_then(|raw| raw.get().trim_matches('"').parse::<usize>().ok());
-            let Some(idx) = idx.filter(|i| *i < calls.len()).or(if single { Some(0) } else { None }) else {
+            let idx = item
+                .id
+                .and_then(|raw| raw.get().trim_matches('"').parse::<usize>().ok());
+            let Some(idx) =
+                idx.filter(|i| *i < calls.len())
+                    .or(if single { Some(0) } else { None })
+            else {
                 continue;
             };
             results[idx] = Some(match item.error {
-                Some(e) => Err(RpcError { code: e.code, message: e.message }),
+                Some(e) => Err(RpcError {
+                    code: e.code,
+                    message: e.message,
+                }),
                 None => Ok(item.result.map(RawValue::to_owned).unwrap_or_else(null_raw)),
             });
         }
@@ -142,15 +171,32 @@ impl JsonRpcClient {
             .into_iter()
             .zip(calls)
             .map(|(r, c)| {
-                let r = r.unwrap_or_else(|| Err(RpcError { code: 0, message: "missing from batch answer".into() }));
-                record(log, if r.is_ok() { RpcOutcome::Ok } else { RpcOutcome::Error }, c.method);
+                let r = r.unwrap_or_else(|| {
+                    Err(RpcError {
+                        code: 0,
+                        message: "missing from batch answer".into(),
+                    })
+                });
+                record(
+                    log,
+                    if r.is_ok() {
+                        RpcOutcome::Ok
+                    } else {
+                        RpcOutcome::Error
+                    },
+                    c.method,
+                );
                 r
             })
             .collect())
     }
 
     /// Like [`batch`](Self::batch) with every answer parsed into a `Value`.
-    pub async fn batch_values(&self, calls: &[Call], log: &mut RpcLog) -> Result<Vec<Result<Value, RpcError>>, ChainError> {
+    pub async fn batch_values(
+        &self,
+        calls: &[Call],
+        log: &mut RpcLog,
+    ) -> Result<Vec<Result<Value, RpcError>>, ChainError> {
         let raw = self.batch(calls, log).await?;
         Ok(raw
             .into_iter()
@@ -158,11 +204,19 @@ impl JsonRpcClient {
             .collect())
     }
 
-    async fn round_trip(&self, calls: &[Call]) -> Result<(reqwest::StatusCode, bytes::Bytes), ChainError> {
+    async fn round_trip(
+        &self,
+        calls: &[Call],
+    ) -> Result<(reqwest::StatusCode, bytes::Bytes), ChainError> {
         let requests: Vec<Request<'_>> = calls
             .iter()
             .enumerate()
-            .map(|(id, c)| Request { jsonrpc: "2.0", id, method: c.method, params: &c.params })
+            .map(|(id, c)| Request {
+                jsonrpc: "2.0",
+                id,
+                method: c.method,
+                params: &c.params,
+            })
             .collect();
         let mut req = self.http.post(&self.url).timeout(self.timeout);
         req = match requests.as_slice() {
@@ -241,8 +295,14 @@ fn null_raw() -> Box<RawValue> {
 }
 
 /// Decodes a raw answer into `T`, naming the method on failure.
-pub fn decode<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue, method: &str) -> Result<T, ChainError> {
-    serde_json::from_str(raw.get()).map_err(|e| ChainError::Decode { method: method.into(), detail: e.to_string() })
+pub fn decode<'a, T: serde::Deserialize<'a>>(
+    raw: &'a RawValue,
+    method: &str,
+) -> Result<T, ChainError> {
+    serde_json::from_str(raw.get()).map_err(|e| ChainError::Decode {
+        method: method.into(),
+        detail: e.to_string(),
+    })
 }
 
 /// A raw answer as a `Value` (for small, cold-path answers).

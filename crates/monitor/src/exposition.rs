@@ -32,53 +32,87 @@ impl Family<'_> {
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {}", fmt_value(value));
+        write_sample(self.out, name, "", labels, None, value);
     }
 
     fn histogram(&mut self, name: &str, labels: &[(&str, &str)], h: &Histogram) {
-        let bucket = format!("{name}_bucket");
         for (bound, count) in h.cumulative() {
-            let le = fmt_value(bound);
-            let mut with_le: Vec<(&str, &str)> = labels.to_vec();
-            with_le.push(("le", &le));
-            self.sample(&bucket, &with_le, count as f64);
+            write_sample(self.out, name, "_bucket", labels, Some(bound), count as f64);
         }
-        let mut with_le: Vec<(&str, &str)> = labels.to_vec();
-        with_le.push(("le", "+Inf"));
-        self.sample(&bucket, &with_le, h.count() as f64);
-        self.sample(&format!("{name}_sum"), labels, h.sum());
-        self.sample(&format!("{name}_count"), labels, h.count() as f64);
+        write_sample(
+            self.out,
+            name,
+            "_bucket",
+            labels,
+            Some(f64::INFINITY),
+            h.count() as f64,
+        );
+        write_sample(self.out, name, "_sum", labels, None, h.sum());
+        write_sample(self.out, name, "_count", labels, None, h.count() as f64);
     }
 }
 
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// Writes one sample line without allocating (scrapes of thousands of nodes are large).
+fn write_sample(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &[(&str, &str)],
+    le: Option<f64>,
+    value: f64,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() || le.is_some() {
+        out.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_into(out, v);
+            out.push('"');
+        }
+        if let Some(le) = le {
+            if !labels.is_empty() {
+                out.push(',');
+            }
+            out.push_str("le=\"");
+            write_value(out, le);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+    write_value(out, value);
+    out.push('\n');
 }
 
-fn fmt_value(v: f64) -> String {
-    if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
+fn escape_into(out: &mut String, v: &str) {
+    if !v.contains(['\\', '"', '\n']) {
+        out.push_str(v);
+        return;
+    }
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
         }
+    }
+}
+
+fn write_value(out: &mut String, v: f64) {
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else if v.is_nan() {
-        "NaN".into()
+        out.push_str("NaN");
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(out, "{}", v as i64);
     } else {
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -426,9 +460,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        assert_eq!(fmt_value(f64::INFINITY), "+Inf");
-        assert_eq!(fmt_value(0.5), "0.5");
+    fn label_values_are_escaped_and_values_formatted() {
+        let mut out = String::new();
+        write_sample(
+            &mut out,
+            "m",
+            "_bucket",
+            &[("v", "a\"b\\c\nd")],
+            Some(0.5),
+            3.0,
+        );
+        assert_eq!(out, "m_bucket{v=\"a\\\"b\\\\c\\nd\",le=\"0.5\"} 3\n");
+        out.clear();
+        write_sample(&mut out, "m", "", &[], Some(f64::INFINITY), 0.25);
+        assert_eq!(out, "m{le=\"+Inf\"} 0.25\n");
     }
 }

@@ -88,13 +88,10 @@ impl NodeView {
     /// Records RPC observations.
     pub fn record_rpc(&mut self, calls: &[RpcCall]) {
         for c in calls {
-            let stats = self
-                .rpc
-                .entry(c.method)
-                .or_insert_with(|| MethodStats {
-                    duration: Histogram::new(RPC_DURATION_BUCKETS),
-                    outcomes: BTreeMap::new(),
-                });
+            let stats = self.rpc.entry(c.method).or_insert_with(|| MethodStats {
+                duration: Histogram::new(RPC_DURATION_BUCKETS),
+                outcomes: BTreeMap::new(),
+            });
             stats.duration.observe(c.duration.as_secs_f64());
             *stats.outcomes.entry(c.outcome.as_str()).or_insert(0) += 1;
         }

@@ -101,12 +101,19 @@ pub struct NodeTracker {
 impl NodeTracker {
     /// A tracker resuming from `saved`, checking the chain id against `expected_chain_id`.
     pub fn new(saved: SavedTracker, expected_chain_id: Option<String>) -> Self {
-        Self { state: saved.state, recent: saved.recent, expected_chain_id }
+        Self {
+            state: saved.state,
+            recent: saved.recent,
+            expected_chain_id,
+        }
     }
 
     /// What to persist.
     pub fn to_saved(&self) -> SavedTracker {
-        SavedTracker { state: self.state.clone(), recent: self.recent.clone() }
+        SavedTracker {
+            state: self.state.clone(),
+            recent: self.recent.clone(),
+        }
     }
 
     /// Digests one successful poll; may fetch blocks from `adapter` to find a fork point.
@@ -157,11 +164,7 @@ impl NodeTracker {
         let mut chain: HashMap<u64, (String, String)> = HashMap::new();
         chain.insert(head.number, (head.hash.clone(), head.parent_hash.clone()));
         let mut h = prev.number.min(head.number);
-        let lowest_known = self.recent
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(prev.number);
+        let lowest_known = self.recent.keys().next().copied().unwrap_or(prev.number);
         let mut fork = None;
         for _ in 0..=MAX_WALK {
             let hash = match chain

@@ -5,7 +5,7 @@
 //!
 //! Usage: `fake-evm-fleet PORT`. HTTP/1.1 keep-alive, no TLS; loopback only.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,13 +19,21 @@ static START: OnceLock<Instant> = OnceLock::new();
 static TXS: OnceLock<String> = OnceLock::new();
 
 fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(18_600);
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(18_600);
     START.get_or_init(Instant::now);
     TXS.get_or_init(|| {
-        let hashes: Vec<String> = (0..TXS_PER_BLOCK).map(|i| format!("\"0x{:064x}\"", (i as u64 + 1) * 0x9e37_79b9_7f4a_7c15)).collect();
+        let hashes: Vec<String> = (0..TXS_PER_BLOCK)
+            .map(|i| format!("\"0x{:064x}\"", (i as u64 + 1) * 0x9e37_79b9_7f4a_7c15))
+            .collect();
         format!("[{}]", hashes.join(","))
     });
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         println!("fake fleet listening on 127.0.0.1:{port}");
@@ -56,7 +64,11 @@ async fn serve(mut sock: TcpStream) -> std::io::Result<()> {
         let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
         let len = head
             .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+            })
             .unwrap_or(0);
         while buf.len() < header_end + len {
             let mut chunk = [0u8; 8192];
@@ -67,14 +79,28 @@ async fn serve(mut sock: TcpStream) -> std::io::Result<()> {
             buf.extend_from_slice(&chunk[..n]);
         }
         let path = head.split_whitespace().nth(1).unwrap_or("/");
-        let node: u64 = path.strip_prefix("/n/").and_then(|n| n.parse().ok()).unwrap_or(0);
-        let body: Value = serde_json::from_slice(&buf[header_end..header_end + len]).unwrap_or(Value::Null);
+        let node: u64 = path
+            .strip_prefix("/n/")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let body: Value =
+            serde_json::from_slice(&buf[header_end..header_end + len]).unwrap_or(Value::Null);
         buf.drain(..header_end + len);
         let answer = match body {
-            Value::Array(calls) => format!("[{}]", calls.iter().map(|c| answer(node, c)).collect::<Vec<_>>().join(",")),
+            Value::Array(calls) => format!(
+                "[{}]",
+                calls
+                    .iter()
+                    .map(|c| answer(node, c))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             call => answer(node, &call),
         };
-        let resp = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
         sock.write_all(resp.as_bytes()).await?;
     }
 }
@@ -88,11 +114,17 @@ fn head_height() -> u64 {
 }
 
 fn hash(chain: u64, height: u64) -> String {
-    format!("0x{chain:016x}{height:016x}{:032x}", (chain + 1).wrapping_mul(height).wrapping_mul(0x9e37_79b9))
+    format!(
+        "0x{chain:016x}{height:016x}{:032x}",
+        (chain + 1).wrapping_mul(height).wrapping_mul(0x9e37_79b9)
+    )
 }
 
 fn block(chain: u64, height: u64) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let ts = now - (head_height() - height);
     format!(
         r#"{{"number":"0x{height:x}","hash":"{}","parentHash":"{}","timestamp":"0x{ts:x}","gasUsed":"0xe4e1c0","gasLimit":"0x1c9c380","baseFeePerGas":"0x2540be400","miner":"0x0000000000000000000000000000000000000000","size":"0x1d4c0","transactions":{}}}"#,

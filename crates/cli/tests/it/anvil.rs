@@ -356,3 +356,70 @@ fn chainops_now_ms() -> i64 {
         .expect("clock")
         .as_millis() as i64
 }
+
+#[test]
+fn kill_9_loses_at_most_the_current_minute_and_the_daemon_recovers() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = evm_node("anvil-1", &anvil.url(), "");
+    let d = Daemon::start(dir.path(), &cfg);
+    // 1-minute answers come from the store only: wait for the first minute flush.
+    let flushed = |d: &Daemon| {
+        let m = d.json("/api/v1/series?node=anvil-1&metric=height&from=now-10m&step=1m");
+        m["points"].as_array().map(|p| p.len()).unwrap_or(0)
+    };
+    wait_for("the first minute flush", Duration::from_secs(75), || {
+        (flushed(&d) >= 1).then_some(())
+    });
+    d.proc.signal(Signal::SIGKILL);
+    drop(d);
+    let d = Daemon::start(dir.path(), &cfg);
+    assert!(flushed(&d) >= 1, "flushed history lost after kill -9");
+    d.wait_node("anvil-1", "polling again after kill -9", T, |n| {
+        n["status"] == "ok"
+    });
+    assert_eq!(d.get("/readyz").status(), 200);
+}
+
+#[test]
+fn the_daemon_runs_on_postgresql() {
+    let admin = std::env::var("CHAINOPS_TEST_POSTGRES_URL").expect(
+        "CHAINOPS_TEST_POSTGRES_URL is not set: run `make test` (it starts a private PostgreSQL)",
+    );
+    let db = format!("chainops_e2e_{}", std::process::id());
+    let out = Command::new("psql")
+        .arg(&admin)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            &format!("CREATE DATABASE {db}"),
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("{}/{db}", admin.rsplit_once('/').expect("url").0);
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = format!(
+        "[store]\nurl = \"{url}\"\n{}",
+        evm_node("anvil-1", &anvil.url(), "")
+    );
+    let mut d = Daemon::start(dir.path(), &cfg);
+    d.wait_node("anvil-1", "height ≥ 2", T, |n| height(n) >= 2);
+    assert!(d.proc.terminate().success());
+    let d = Daemon::start(dir.path(), &cfg);
+    let m = d.json("/api/v1/series?node=anvil-1&metric=height&from=now-10m&step=1m");
+    assert!(
+        !m["points"].as_array().expect("points").is_empty(),
+        "history not in PostgreSQL: {m}"
+    );
+    assert!(
+        !dir.path().join("data/chainops.db").exists(),
+        "must not fall back to SQLite"
+    );
+}
