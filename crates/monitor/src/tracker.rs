@@ -272,7 +272,7 @@ impl NodeTracker {
     }
 
     fn remember(&mut self, head: &BlockRef) {
-        self.recent.retain(|h, _| *h < head.number);
+        drop(self.recent.split_off(&head.number));
         self.recent.insert(head.number, head.hash.clone());
         if head.number > 0 && !head.parent_hash.is_empty() {
             self.recent

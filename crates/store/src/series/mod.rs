@@ -3,7 +3,7 @@
 
 pub mod codec;
 
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError};
 use serde::Serialize;
 // Dynamic SQL below is assembled only from constant fragments and `$N` placeholders.
 use sqlx::{AssertSqlSafe, Row};
@@ -191,6 +191,27 @@ pub struct RetentionReport {
 
 const ROWS_PER_INSERT: usize = 100;
 
+/// `(…),(…)` placeholders for a multi-row insert. SQLite gets anonymous `?`: its
+/// `sqlite3_bind_parameter_name` scans the whole parameter list per call, which makes `$N`
+/// binding quadratic in the statement size (5 % of the collector's CPU at 1,000 nodes).
+fn values_clause(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ",(" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push(',');
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", r * cols + c + 1)),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Store {
     /// Writes one minute of samples: each chunk as a compact raw row plus its 1-minute
     /// rollup, all in one transaction. Re-writing a minute (after a restart) merges.
@@ -206,21 +227,7 @@ impl Store {
                 "INSERT INTO series_raw (node, metric, start_ms, end_ms, count, data) VALUES ",
             );
             let mut rollups = Vec::with_capacity(batch.len());
-            for i in 0..batch.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                ));
-            }
+            sql.push_str(&values_clause(self.backend(), batch.len(), 6));
             sql.push_str(" ON CONFLICT (node, metric, start_ms) DO NOTHING");
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for c in batch {
@@ -242,7 +249,7 @@ impl Store {
             q.execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query("insert raw series", e))?;
-            upsert_rollups(&mut tx, "series_1m", &rollups, true).await?;
+            upsert_rollups(&mut tx, self.backend(), "series_1m", &rollups, true).await?;
         }
         tx.commit()
             .await
@@ -281,7 +288,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::query("begin hour rollup", e))?;
         for batch in list.chunks(ROWS_PER_INSERT) {
-            upsert_rollups(&mut tx, "series_1h", batch, false).await?;
+            upsert_rollups(&mut tx, self.backend(), "series_1h", batch, false).await?;
         }
         tx.commit()
             .await
@@ -416,6 +423,7 @@ impl Store {
 
 async fn upsert_rollups(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     table: &str,
     rows: &[(&str, &str, Rollup)],
     merge: bool,
@@ -426,20 +434,7 @@ async fn upsert_rollups(
     let mut sql = format!(
         "INSERT INTO {table} (node, metric, bucket_ms, min, max, sum, count, last, last_ms) VALUES "
     );
-    for i in 0..rows.len() {
-        let b = i * 9;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        sql.push_str(
-            &(1..=9)
-                .map(|k| format!("${}", b + k))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        sql.push(')');
-    }
+    sql.push_str(&values_clause(backend, rows.len(), 9));
     // Merge (a minute written twice around a restart) or replace (hour recomputed whole).
     let t = table;
     let set = if merge {
@@ -491,4 +486,42 @@ fn rollup_from_row(row: &sqlx::any::AnyRow, at: usize) -> Result<Rollup> {
 
 pub(crate) fn decode_err(e: sqlx::Error) -> StoreError {
     StoreError::query("decode row", e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_suit_each_backend() {
+        assert_eq!(values_clause(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
+        assert_eq!(values_clause(Backend::Postgres, 2, 2), "($1,$2),($3,$4)");
+    }
+
+    #[test]
+    fn resolution_follows_range_and_retention() {
+        let r = Retention {
+            raw: Duration::from_secs(48 * 3600),
+            minute: Duration::from_secs(30 * 86_400),
+            hour: Duration::from_secs(730 * 86_400),
+        };
+        let now = 1_000 * HOUR_MS;
+        assert_eq!(
+            Resolution::pick(now - HOUR_MS, now, now, &r),
+            Resolution::Raw
+        );
+        assert_eq!(
+            Resolution::pick(now - 24 * HOUR_MS, now, now, &r),
+            Resolution::Minute
+        );
+        assert_eq!(
+            Resolution::pick(now - 10 * 24 * HOUR_MS, now, now, &r),
+            Resolution::Hour
+        );
+        // Older than raw retention: rollups even for a short range.
+        assert_eq!(
+            Resolution::pick(now - 72 * HOUR_MS, now - 71 * HOUR_MS, now, &r),
+            Resolution::Minute
+        );
+    }
 }
