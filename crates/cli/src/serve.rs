@@ -4,8 +4,12 @@
 use crate::cli::{GlobalOpts, ServeOpts};
 use crate::config_load::{self, find_anvil};
 use anyhow::Context;
+use chainops_alert::AlertEngine;
+use chainops_alert::delivery::DeliveryWorker;
+use chainops_alert::notify::Notifier;
 use chainops_chain::supervisor::Supervisor;
 use chainops_core::config::Config;
+use chainops_core::facts::FactSource;
 use chainops_monitor::Monitor;
 use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
@@ -64,7 +68,8 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     };
     let history = Arc::new(History::new(store.clone(), retention));
     let monitor = Monitor::new(fleet.clone(), adapters, store.clone(), history.clone()).await;
-    let tasks = monitor.spawn(config.monitor.max_concurrent_polls, shutdown_rx.clone());
+    let mut tasks = monitor.spawn(config.monitor.max_concurrent_polls, shutdown_rx.clone());
+    tasks.extend(start_alerting(&config, &store, &http, fleet.clone(), &shutdown_rx).await?);
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -105,6 +110,44 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the alert engine and the notification delivery worker.
+async fn start_alerting(
+    config: &Config,
+    store: &Store,
+    http: &reqwest::Client,
+    fleet: Arc<Fleet>,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let rules = chainops_alert::rules::effective_rules(&config.alerting);
+    let notifiers = config
+        .alerting
+        .notifiers
+        .iter()
+        .map(|n| {
+            Notifier::load(n.clone())
+                .map(Arc::new)
+                .with_context(|| format!("notifier {}: cannot read its secret file", n.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    tracing::info!(
+        rules = rules.len(),
+        notifiers = notifiers.len(),
+        "alerting enabled"
+    );
+    let source: Arc<dyn FactSource> = fleet;
+    let engine = AlertEngine::new(rules, notifiers.clone(), store.clone(), source).await?;
+    let worker = DeliveryWorker::new(
+        store.clone(),
+        &notifiers,
+        http.clone(),
+        config.alerting.give_up_after,
+    );
+    Ok(vec![
+        tokio::spawn(engine.run(config.alerting.eval_interval, shutdown.clone())),
+        tokio::spawn(worker.run(shutdown.clone())),
+    ])
 }
 
 fn default_node_config(base: &Config) -> anyhow::Result<Config> {

@@ -5,6 +5,7 @@
 //! TOML text → [`toml::Value`] → interpolate `${VAR}` → [`RawConfig`] (permissive, strings)
 //! → env overrides → [`Config::validate`] → [`Config`] (typed, checked) or [`ConfigErrors`].
 
+use crate::alerting_config::{AlertingConfig, RawAlerting, RawNotifier, RawRule};
 use crate::duration::{format_duration, parse_duration};
 use crate::node::NodeKind;
 use crate::secret::{Secret, redact_url};
@@ -72,6 +73,12 @@ pub struct RawConfig {
     pub history: RawHistory,
     /// `[[nodes]]`.
     pub nodes: Vec<RawNode>,
+    /// `[alerting]`.
+    pub alerting: RawAlerting,
+    /// `[[rules]]`.
+    pub rules: Vec<RawRule>,
+    /// `[[notifiers]]`.
+    pub notifiers: Vec<RawNotifier>,
 }
 
 /// `[server]` as written.
@@ -171,6 +178,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// Monitored nodes.
     pub nodes: Vec<NodeConfig>,
+    /// Alert rules and notification channels.
+    pub alerting: AlertingConfig,
 }
 
 /// `[server]`.
@@ -285,11 +294,11 @@ pub struct ManagedNode {
     pub env: BTreeMap<String, String>,
 }
 
-fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
 }
 
-fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(u))
 }
 
@@ -448,6 +457,9 @@ impl Config {
             }
         }
 
+        let alerting =
+            crate::alerting_config::validate(raw.alerting, raw.rules, raw.notifiers, &mut p);
+
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
         }
@@ -462,6 +474,7 @@ impl Config {
             },
             history,
             nodes,
+            alerting,
         })
     }
 
@@ -692,18 +705,23 @@ pub fn is_http_url(u: &str) -> bool {
     }
 }
 
+/// Collects problems during validation.
 #[derive(Default)]
-struct Problems(Vec<ConfigProblem>);
+pub(crate) struct Problems(Vec<ConfigProblem>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigProblem {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn duration(
+    pub(crate) fn duration(
         &mut self,
         path: &str,
         text: Option<&str>,
@@ -730,7 +748,7 @@ impl Problems {
         }
     }
 
-    fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
+    pub(crate) fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
         match value {
             None => {
                 self.add(path, "is missing");

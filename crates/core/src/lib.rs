@@ -4,11 +4,14 @@
 //! node and block types, the coarse [`ErrorKind`] every crate maps its errors to, time
 //! helpers, and the ports (traits) that feature crates implement or consume.
 
+pub mod alerting_config;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod facts;
 pub mod node;
 pub mod ports;
+pub mod rule_expr;
 pub mod secret;
 pub mod time;
 

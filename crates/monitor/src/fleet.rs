@@ -344,3 +344,72 @@ pub fn gas_used_ratio(s: &NodeSnapshot) -> Option<f64> {
 pub fn failed_calls(calls: &[RpcCall]) -> usize {
     calls.iter().filter(|c| c.outcome != RpcOutcome::Ok).count()
 }
+
+impl chainops_core::facts::FactSource for Fleet {
+    fn facts(&self, now_ms: i64) -> Vec<chainops_core::facts::NodeFacts> {
+        let best = self.best_heights();
+        (0..self.nodes.len())
+            .map(|i| {
+                let v = self.lock(i);
+                let mut values = std::collections::BTreeMap::new();
+                let c = &v.config;
+                values.insert("up", if v.up { 1.0 } else { 0.0 });
+                values.insert("block_time_seconds", c.block_time.as_secs_f64());
+                values.insert("stall_after_seconds", c.stall_after.as_secs_f64());
+                values.insert("lag_blocks", c.lag_blocks as f64);
+                values.insert("reorgs_total", v.tracker.reorgs_total as f64);
+                values.insert(
+                    "client_version_changes_total",
+                    v.tracker.client_version_changes as f64,
+                );
+                if c.chain_id.is_some() {
+                    values.insert(
+                        "chain_id_mismatch",
+                        if v.tracker.chain_id_mismatch {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                    );
+                }
+                let mut put = |k: &'static str, x: Option<f64>| {
+                    if let Some(x) = x {
+                        values.insert(k, x);
+                    }
+                };
+                put("height", v.height().map(|h| h as f64));
+                put("head_age_seconds", v.head_age_seconds(now_ms));
+                put(
+                    "blocks_behind",
+                    v.blocks_behind(best.get(&c.chain).copied())
+                        .map(|b| b as f64),
+                );
+                put("block_interval_seconds", v.last_block_interval);
+                put("rpc_latency_seconds", v.poll_seconds);
+                put(
+                    "last_reorg_depth",
+                    v.tracker.last_reorg.as_ref().map(|r| r.depth as f64),
+                );
+                if let Some(s) = &v.snapshot {
+                    put("peers", s.peers.map(|p| p as f64));
+                    put("txpool_pending", s.txpool.map(|t| t.pending as f64));
+                    put("txpool_queued", s.txpool.map(|t| t.queued as f64));
+                    put("gas_price_wei", s.gas_price_wei.map(|w| w as f64));
+                    put("base_fee_wei", s.base_fee_wei.map(|w| w as f64));
+                    put("gas_used_ratio", gas_used_ratio(s));
+                    put(
+                        "syncing",
+                        s.sync.as_ref().map(|s| if s.syncing { 1.0 } else { 0.0 }),
+                    );
+                }
+                chainops_core::facts::NodeFacts {
+                    node: c.name.clone(),
+                    chain: c.chain.clone(),
+                    kind: c.kind,
+                    polled: v.polled,
+                    values,
+                }
+            })
+            .collect()
+    }
+}

@@ -27,6 +27,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/nodes", get(list_nodes))
         .route("/api/v1/nodes/{name}", get(get_node))
         .route("/api/v1/series", get(series))
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/notifications", get(list_notifications))
         .fallback(not_found)
         .with_state(state)
 }
@@ -152,6 +154,94 @@ async fn series(
         "resolution": resolution,
         "points": points,
     })))
+}
+
+/// Alerts resolved within this window are still listed.
+const RESOLVED_VISIBLE_MS: i64 = 24 * 3_600_000;
+
+async fn list_alerts(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "state") {
+        return Err(ApiError::invalid(format!(
+            "unknown parameter \"{k}\"; use state=pending|firing|resolved"
+        )));
+    }
+    let state = q.get("state").map(String::as_str);
+    if let Some(st) = state
+        && !["pending", "firing", "resolved"].contains(&st)
+    {
+        return Err(ApiError::invalid(format!(
+            "state \"{st}\" is not one of pending, firing, resolved"
+        )));
+    }
+    let alerts = s
+        .store
+        .list_alerts(now_ms() - RESOLVED_VISIBLE_MS)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let out: Vec<Value> = alerts
+        .into_iter()
+        .filter(|a| state.is_none_or(|st| a.state == st))
+        .map(|a| {
+            json!({
+                "fingerprint": a.fingerprint, "rule": a.rule, "node": a.node, "chain": a.chain,
+                "severity": a.severity, "state": a.state, "value": a.value, "summary": a.summary,
+                "description": a.description, "labels": a.labels,
+                "active_since": rfc3339(a.active_since_ms),
+                "fired_at": a.fired_at_ms.map(rfc3339),
+                "resolved_at": a.resolved_at_ms.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+async fn list_notifications(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(k) = q.keys().find(|k| !["state", "limit"].contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!(
+            "unknown parameter \"{k}\"; use state, limit"
+        )));
+    }
+    let state = q.get("state").map(String::as_str);
+    if let Some(st) = state
+        && !["pending", "sent", "dead"].contains(&st)
+    {
+        return Err(ApiError::invalid(format!(
+            "state \"{st}\" is not one of pending, sent, dead"
+        )));
+    }
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid(format!("limit \"{l}\" is not a number in 1..=1000"))
+            })?,
+    };
+    let rows = s
+        .store
+        .list_notifications(state, limit)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let out: Vec<Value> = rows
+        .into_iter()
+        .map(|n| {
+            json!({
+                "id": n.id, "fingerprint": n.fingerprint, "channel": n.channel, "event": n.event,
+                "state": n.state, "attempts": n.attempts, "last_error": n.last_error,
+                "created": rfc3339(n.created_ms), "next_attempt": rfc3339(n.next_attempt_ms),
+                "done": n.done_ms.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
 }
 
 fn unknown_node(s: &AppState, name: &str) -> ApiError {

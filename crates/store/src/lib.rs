@@ -4,6 +4,7 @@
 //! epoch-millisecond `BIGINT` times, `TEXT` ids, portable `ON CONFLICT` upserts. Migrations
 //! are plain SQL in [`migrations`] and run on [`Store::open`].
 
+pub mod alerts;
 mod error;
 pub mod events;
 pub mod migrations;

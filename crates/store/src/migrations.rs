@@ -16,38 +16,59 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Append only: never edit a released step.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "series, events, node state",
-    statements: &[
-        "CREATE TABLE series_raw (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "series, events, node state",
+        statements: &[
+            "CREATE TABLE series_raw (
             node TEXT NOT NULL, metric TEXT NOT NULL,
             start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, count BIGINT NOT NULL,
             data {blob} NOT NULL,
             PRIMARY KEY (node, metric, start_ms))",
-        "CREATE INDEX series_raw_end ON series_raw (end_ms)",
-        "CREATE TABLE series_1m (
+            "CREATE INDEX series_raw_end ON series_raw (end_ms)",
+            "CREATE TABLE series_1m (
             node TEXT NOT NULL, metric TEXT NOT NULL, bucket_ms BIGINT NOT NULL,
             min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
             sum DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL,
             last DOUBLE PRECISION NOT NULL, last_ms BIGINT NOT NULL,
             PRIMARY KEY (node, metric, bucket_ms))",
-        "CREATE INDEX series_1m_bucket ON series_1m (bucket_ms)",
-        "CREATE TABLE series_1h (
+            "CREATE INDEX series_1m_bucket ON series_1m (bucket_ms)",
+            "CREATE TABLE series_1h (
             node TEXT NOT NULL, metric TEXT NOT NULL, bucket_ms BIGINT NOT NULL,
             min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
             sum DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL,
             last DOUBLE PRECISION NOT NULL, last_ms BIGINT NOT NULL,
             PRIMARY KEY (node, metric, bucket_ms))",
-        "CREATE INDEX series_1h_bucket ON series_1h (bucket_ms)",
-        "CREATE TABLE node_events (
+            "CREATE INDEX series_1h_bucket ON series_1h (bucket_ms)",
+            "CREATE TABLE node_events (
             id TEXT PRIMARY KEY, node TEXT NOT NULL, chain TEXT NOT NULL,
             at_ms BIGINT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)",
-        "CREATE INDEX node_events_node_at ON node_events (node, at_ms)",
-        "CREATE TABLE node_state (
+            "CREATE INDEX node_events_node_at ON node_events (node, at_ms)",
+            "CREATE TABLE node_state (
             node TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "alerts and notification outbox",
+        statements: &[
+            "CREATE TABLE alerts (
+                fingerprint TEXT PRIMARY KEY, rule TEXT NOT NULL, node TEXT NOT NULL,
+                chain TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,
+                value DOUBLE PRECISION NOT NULL, summary TEXT NOT NULL, description TEXT NOT NULL,
+                labels TEXT NOT NULL, active_since_ms BIGINT NOT NULL, fired_at_ms BIGINT,
+                last_true_ms BIGINT NOT NULL, resolved_at_ms BIGINT, updated_ms BIGINT NOT NULL)",
+            "CREATE INDEX alerts_state ON alerts (state)",
+            "CREATE TABLE notification_outbox (
+                id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, channel TEXT NOT NULL,
+                event TEXT NOT NULL, payload TEXT NOT NULL, created_ms BIGINT NOT NULL,
+                attempts BIGINT NOT NULL, next_attempt_ms BIGINT NOT NULL, state TEXT NOT NULL,
+                last_error TEXT, done_ms BIGINT)",
+            "CREATE INDEX notification_outbox_due ON notification_outbox (state, next_attempt_ms)",
+        ],
+    },
+];
 
 /// Applies every migration newer than the database's version.
 pub async fn apply(store: &Store) -> Result<()> {

@@ -274,9 +274,10 @@ fn frozen_node_does_not_delay_the_others() {
         .iter()
         .map(|p| p["t"].as_i64().expect("t"))
         .collect();
+    let elapsed_s = (chainops_now_ms() - frozen_at) / 1000;
     assert!(
-        ts.len() >= 8,
-        "expected a sample per second from the healthy node, got {ts:?}"
+        ts.len() as i64 >= (elapsed_s - 2).max(5),
+        "expected about a sample per second from the healthy node over {elapsed_s} s, got {ts:?}"
     );
     let max_gap = ts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
     assert!(

@@ -318,3 +318,114 @@ pub fn evm_node(name: &str, url: &str, extra: &str) -> String {
         "[[nodes]]\nname = \"{name}\"\nchain = \"devnet\"\nkind = \"evm\"\nrpc_url = \"{url}\"\nblock_time = \"1s\"\ntimeout = \"1s\"\n{extra}\n"
     )
 }
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Lower-cased header names.
+    pub headers: std::collections::HashMap<String, String>,
+    /// Body text.
+    pub body: String,
+    /// Status the receiver answered.
+    pub status: u16,
+}
+
+/// A local HTTP webhook receiver that records requests and answers a settable status.
+pub struct Receiver {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    pub status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicU16, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let requests: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let status = Arc::new(AtomicU16::new(200));
+        let (reqs, st) = (requests.clone(), status.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let (reqs, st) = (reqs.clone(), st.clone());
+                std::thread::spawn(move || {
+                    let mut buf: Vec<u8> = Vec::new();
+                    loop {
+                        let head_end = loop {
+                            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break p + 4;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            match conn.read(&mut chunk) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                        let headers: std::collections::HashMap<String, String> = head
+                            .lines()
+                            .skip(1)
+                            .filter_map(|l| l.split_once(':'))
+                            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                            .collect();
+                        let len: usize = headers
+                            .get("content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < head_end + len {
+                            let mut chunk = [0u8; 4096];
+                            match conn.read(&mut chunk) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let body =
+                            String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
+                        buf.drain(..head_end + len);
+                        let code = st.load(Ordering::SeqCst);
+                        reqs.lock().expect("lock").push(Received {
+                            headers,
+                            body,
+                            status: code,
+                        });
+                        let resp = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+                        if conn.write_all(resp.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Receiver {
+            url,
+            requests,
+            status,
+        }
+    }
+
+    pub fn set_status(&self, code: u16) {
+        self.status.store(code, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Bodies (parsed) of requests answered with 2xx.
+    pub fn delivered(&self) -> Vec<Value> {
+        self.requests
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .collect()
+    }
+
+    /// Delivered notifications for `rule` with `status` (firing|resolved).
+    pub fn count(&self, rule: &str, status: &str) -> usize {
+        self.delivered()
+            .iter()
+            .filter(|v| v["alert"]["rule"] == rule && v["status"] == status)
+            .count()
+    }
+}

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alerting;
 mod anvil;
 mod cli;
 mod litecoin;

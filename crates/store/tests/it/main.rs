@@ -2,6 +2,7 @@
 //! in a fresh database on the cluster named by `CHAINOPS_TEST_POSTGRES_URL` (started by
 //! `make test` via `scripts/test-postgres.sh`).
 
+use chainops_store::alerts::{AlertRow, OutboxRow};
 use chainops_store::events::NodeEvent;
 use chainops_store::series::{HOUR_MS, MINUTE_MS, Resolution, Retention, SeriesChunk};
 use chainops_store::{Backend, Store};
@@ -71,6 +72,8 @@ on_both_backends!(
     retention_deletes_only_expired_rows,
     events_read_newest_first,
     node_state_is_replaced,
+    alert_and_its_notifications_are_written_together,
+    deliveries_move_from_pending_to_sent_or_dead,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -88,14 +91,14 @@ async fn migrations_are_idempotent(db: TestDb) {
         chainops_store::migrations::version(&db.store)
             .await
             .expect("version"),
-        1
+        chainops_store::migrations::MIGRATIONS.len() as i64
     );
     let again = Store::open(&db.url).await.expect("reopen");
     assert_eq!(
         chainops_store::migrations::version(&again)
             .await
             .expect("version"),
-        1
+        chainops_store::migrations::MIGRATIONS.len() as i64
     );
     again.ping().await.expect("ping");
     let expected = if db.url.starts_with("sqlite") {
@@ -276,5 +279,136 @@ async fn node_state_is_replaced(db: TestDb) {
     assert_eq!(
         db.store.load_node_state("n").await.expect("load"),
         Some(serde_json::json!({"reorgs": 2}))
+    );
+}
+
+fn alert(state: &str) -> AlertRow {
+    AlertRow {
+        fingerprint: "HeadStalled/anvil-1".into(),
+        rule: "HeadStalled".into(),
+        node: "anvil-1".into(),
+        chain: "devnet".into(),
+        severity: "warning".into(),
+        state: state.into(),
+        value: 42.5,
+        summary: "stalled".into(),
+        description: String::new(),
+        labels: serde_json::json!({"team": "ops"}),
+        active_since_ms: T0,
+        fired_at_ms: (state != "pending").then_some(T0 + 10),
+        last_true_ms: T0 + 10,
+        resolved_at_ms: (state == "resolved").then_some(T0 + 20),
+        updated_ms: T0 + 20,
+    }
+}
+
+fn notification(id: &str, event: &str) -> OutboxRow {
+    OutboxRow {
+        id: id.into(),
+        fingerprint: "HeadStalled/anvil-1".into(),
+        channel: "hook".into(),
+        event: event.into(),
+        payload: "{}".into(),
+        created_ms: T0,
+        attempts: 0,
+        next_attempt_ms: T0,
+        state: "pending".into(),
+        last_error: None,
+        done_ms: None,
+    }
+}
+
+async fn alert_and_its_notifications_are_written_together(db: TestDb) {
+    db.store
+        .save_alert(&alert("pending"), &[])
+        .await
+        .expect("pending");
+    db.store
+        .save_alert(&alert("firing"), &[notification("n1", "firing")])
+        .await
+        .expect("firing");
+    assert_eq!(
+        db.store.active_alerts().await.expect("active"),
+        vec![alert("firing")]
+    );
+    // A failing enqueue (duplicate id) rolls the state change back.
+    let err = db
+        .store
+        .save_alert(&alert("resolved"), &[notification("n1", "resolved")])
+        .await;
+    assert!(err.is_err());
+    assert_eq!(
+        db.store.active_alerts().await.expect("active")[0].state,
+        "firing"
+    );
+    db.store
+        .save_alert(&alert("resolved"), &[notification("n2", "resolved")])
+        .await
+        .expect("resolved");
+    assert!(db.store.active_alerts().await.expect("active").is_empty());
+    assert_eq!(db.store.list_alerts(T0).await.expect("list").len(), 1);
+    assert!(
+        db.store
+            .list_alerts(T0 + 21)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+async fn deliveries_move_from_pending_to_sent_or_dead(db: TestDb) {
+    db.store
+        .save_alert(
+            &alert("firing"),
+            &[notification("a", "firing"), notification("b", "firing")],
+        )
+        .await
+        .expect("save");
+    let due = db.store.due_notifications(T0, 10).await.expect("due");
+    assert_eq!(
+        due.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    db.store
+        .record_delivery("a", "sent", 1, T0, None, T0 + 1)
+        .await
+        .expect("sent");
+    db.store
+        .record_delivery("b", "pending", 1, T0 + 5_000, Some("HTTP 500"), T0 + 1)
+        .await
+        .expect("retry");
+    assert!(
+        db.store
+            .due_notifications(T0 + 4_999, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(
+        db.store
+            .due_notifications(T0 + 5_000, 10)
+            .await
+            .expect("due")[0]
+            .last_error
+            .as_deref(),
+        Some("HTTP 500")
+    );
+    db.store
+        .record_delivery("b", "dead", 2, T0 + 5_000, Some("gave up"), T0 + 6_000)
+        .await
+        .expect("dead");
+    let dead = db
+        .store
+        .list_notifications(Some("dead"), 10)
+        .await
+        .expect("dead");
+    assert_eq!((dead.len(), dead[0].done_ms), (1, Some(T0 + 6_000)));
+    assert_eq!(
+        db.store
+            .list_notifications(None, 10)
+            .await
+            .expect("all")
+            .len(),
+        2
     );
 }

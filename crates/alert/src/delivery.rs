@@ -1,0 +1,163 @@
+//! Drains the notification outbox: every due entry is sent by its channel; failures retry with
+//! exponential backoff and jitter (or the receiver's `Retry-After`), and an entry still failing
+//! after `give_up_after` becomes a dead letter, visible in `GET /api/v1/notifications?state=dead`.
+//!
+//! Delivery is at least once; the `X-Chainops-Delivery` id is stable across retries so a
+//! receiver can make it exactly once. An entry is marked sent only after the receiver
+//! accepted it, so a crash mid-send causes a retry, never a loss.
+
+use crate::notify::{Delivery, Notifier};
+use chainops_core::time::now_ms;
+use chainops_store::alerts::OutboxRow;
+use chainops_store::{Store, StoreError};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// First retry delay.
+pub const MIN_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest retry delay (a receiver that comes back is served within a minute).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Entries handled per pass.
+const BATCH: i64 = 100;
+
+/// Delay before attempt `attempts + 1`, with ±20 % jitter.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = MIN_BACKOFF
+        .saturating_mul(1u32 << attempts.clamp(0, 16) as u32)
+        .min(MAX_BACKOFF);
+    exp.mul_f64(rand::rng().random_range(0.8..1.2))
+}
+
+/// Sends what the outbox holds.
+pub struct DeliveryWorker {
+    store: Store,
+    notifiers: HashMap<String, Arc<Notifier>>,
+    http: reqwest::Client,
+    give_up_after: Duration,
+}
+
+impl DeliveryWorker {
+    /// A worker for `notifiers`.
+    pub fn new(
+        store: Store,
+        notifiers: &[Arc<Notifier>],
+        http: reqwest::Client,
+        give_up_after: Duration,
+    ) -> Self {
+        let notifiers = notifiers
+            .iter()
+            .map(|n| (n.config.name.clone(), n.clone()))
+            .collect();
+        Self {
+            store,
+            notifiers,
+            http,
+            give_up_after,
+        }
+    }
+
+    /// One pass over due entries; returns how many were sent.
+    pub async fn deliver_due(&self) -> Result<usize, StoreError> {
+        let due = self.store.due_notifications(now_ms(), BATCH).await?;
+        let mut sent = 0;
+        for n in due {
+            if self.deliver(&n).await? {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn deliver(&self, n: &OutboxRow) -> Result<bool, StoreError> {
+        let attempts = n.attempts + 1;
+        let Some(channel) = self.notifiers.get(&n.channel) else {
+            let error = format!("notifier \"{}\" is no longer configured", n.channel);
+            self.store
+                .record_delivery(
+                    &n.id,
+                    "dead",
+                    attempts,
+                    n.next_attempt_ms,
+                    Some(&error),
+                    now_ms(),
+                )
+                .await?;
+            return Ok(false);
+        };
+        match channel.send(&self.http, &n.id, &n.payload).await {
+            Delivery::Sent => {
+                self.store
+                    .record_delivery(&n.id, "sent", attempts, n.next_attempt_ms, None, now_ms())
+                    .await?;
+                tracing::info!(id = %n.id, channel = %n.channel, attempts, "notification delivered");
+                Ok(true)
+            }
+            Delivery::Retry { error, retry_after } => {
+                let now = now_ms();
+                if now - n.created_ms >= self.give_up_after.as_millis() as i64 {
+                    tracing::error!(id = %n.id, channel = %n.channel, attempts, %error, "notification undeliverable; moved to dead letters");
+                    self.store
+                        .record_delivery(
+                            &n.id,
+                            "dead",
+                            attempts,
+                            n.next_attempt_ms,
+                            Some(&error),
+                            now,
+                        )
+                        .await?;
+                } else {
+                    let delay = retry_after
+                        .unwrap_or_else(|| backoff(n.attempts))
+                        .min(Duration::from_secs(3600));
+                    tracing::warn!(id = %n.id, channel = %n.channel, attempts, %error, retry_in_ms = delay.as_millis() as u64, "notification failed; will retry");
+                    self.store
+                        .record_delivery(
+                            &n.id,
+                            "pending",
+                            attempts,
+                            now + delay.as_millis() as i64,
+                            Some(&error),
+                            now,
+                        )
+                        .await?;
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Delivers every second until `shutdown`.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if let Err(e) = self.deliver_due().await {
+                tracing::warn!(error = %e, "notification delivery pass failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        for (attempts, base) in [(0, 1.0), (1, 2.0), (3, 8.0), (10, 60.0), (40, 60.0)] {
+            let d = backoff(attempts).as_secs_f64();
+            assert!(
+                d >= base * 0.8 - 1e-9 && d <= base * 1.2 + 1e-9,
+                "attempt {attempts}: {d}"
+            );
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The evaluation loop: every interval, read the fleet's facts, evaluate every rule on every
+//! polled node, apply inhibition, step each alert's state machine and persist transitions
+//! with their notifications in one transaction.
+//!
+//! Restart safety: active alerts (pending with their `active_since`, firing) are loaded from
+//! the store at start, so a pending timer continues and a firing alert is not notified twice.
+
+use crate::lifecycle::{Clock, State, Step, step};
+use crate::notify::{Notifier, payload};
+use crate::rules::Rule;
+use crate::template::fmt_value;
+use chainops_core::facts::{FactSource, NodeFacts};
+use chainops_store::alerts::{AlertRow, OutboxRow};
+use chainops_store::{Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Stable identity of an alert: rule and node.
+pub fn fingerprint(rule: &str, node: &str) -> String {
+    format!("{rule}/{node}")
+}
+
+/// Counts of what one evaluation changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EvalReport {
+    /// Alerts that started pending.
+    pub pending: usize,
+    /// Alerts that fired.
+    pub fired: usize,
+    /// Alerts that resolved.
+    pub resolved: usize,
+    /// Notifications enqueued.
+    pub notifications: usize,
+}
+
+/// Evaluates rules and owns the alert states.
+pub struct AlertEngine {
+    rules: Vec<Rule>,
+    /// For each rule, the indices of the rules that inhibit it.
+    inhibitors: Vec<Vec<usize>>,
+    notifiers: Vec<Arc<Notifier>>,
+    store: Store,
+    source: Arc<dyn FactSource>,
+    /// Pending and firing alerts by fingerprint.
+    active: HashMap<String, AlertRow>,
+}
+
+impl AlertEngine {
+    /// An engine resuming the active alerts saved in `store`.
+    pub async fn new(
+        rules: Vec<Rule>,
+        notifiers: Vec<Arc<Notifier>>,
+        store: Store,
+        source: Arc<dyn FactSource>,
+    ) -> Result<Self, StoreError> {
+        let active = store
+            .active_alerts()
+            .await?
+            .into_iter()
+            .map(|a| (a.fingerprint.clone(), a))
+            .collect();
+        let inhibitors = rules
+            .iter()
+            .map(|r| {
+                r.inhibited_by
+                    .iter()
+                    .filter_map(|name| rules.iter().position(|x| &x.name == name))
+                    .collect()
+            })
+            .collect();
+        Ok(Self {
+            rules,
+            inhibitors,
+            notifiers,
+            store,
+            source,
+            active,
+        })
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Evaluates every rule once at `now_ms`.
+    pub async fn evaluate(&mut self, now_ms: i64) -> Result<EvalReport, StoreError> {
+        let facts = self.source.facts(now_ms);
+        let mut report = EvalReport::default();
+        let mut seen = HashSet::new();
+        for f in &facts {
+            if !f.polled {
+                // Not polled yet (e.g. just after a restart): keep its alerts as they are.
+                for r in &self.rules {
+                    seen.insert(fingerprint(&r.name, &f.node));
+                }
+                continue;
+            }
+            let conds: Vec<Option<f64>> = self.rules.iter().map(|r| r.expr.eval(f)).collect();
+            for ri in 0..self.rules.len() {
+                let inhibited = self.inhibitors[ri].iter().any(|&j| conds[j].is_some());
+                let cond = if inhibited { None } else { conds[ri] };
+                let fp = fingerprint(&self.rules[ri].name, &f.node);
+                seen.insert(fp.clone());
+                self.apply(ri, f, fp, cond, now_ms, &mut report).await?;
+            }
+        }
+        // Alerts of nodes or rules that are gone resolve (or cancel) now.
+        let gone: Vec<String> = self
+            .active
+            .keys()
+            .filter(|fp| !seen.contains(*fp))
+            .cloned()
+            .collect();
+        for fp in gone {
+            if let Some(mut row) = self.active.remove(&fp) {
+                if row.state == State::Firing.as_str() {
+                    self.transition(&mut row, State::Resolved, None, now_ms, &mut report)
+                        .await?;
+                } else {
+                    row.state = State::Inactive.as_str().into();
+                    row.updated_ms = now_ms;
+                    self.store.save_alert(&row, &[]).await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn apply(
+        &mut self,
+        ri: usize,
+        f: &NodeFacts,
+        fp: String,
+        cond: Option<f64>,
+        now_ms: i64,
+        report: &mut EvalReport,
+    ) -> Result<(), StoreError> {
+        let rule = &self.rules[ri];
+        let current = self.active.get(&fp);
+        let state = current
+            .map(|a| State::parse(&a.state))
+            .unwrap_or(State::Inactive);
+        let clock = current.map(|a| Clock {
+            active_since_ms: a.active_since_ms,
+            last_true_ms: a.last_true_ms,
+        });
+        match step(
+            state,
+            clock,
+            cond.is_some(),
+            now_ms,
+            rule.for_,
+            rule.keep_firing_for,
+        ) {
+            Step::Stay => {
+                if let (Some(v), Some(a)) = (cond, self.active.get_mut(&fp)) {
+                    a.last_true_ms = now_ms;
+                    a.value = v;
+                }
+            }
+            Step::StartPending => {
+                let row =
+                    self.new_row(ri, f, &fp, cond.unwrap_or_default(), now_ms, State::Pending);
+                self.store.save_alert(&row, &[]).await?;
+                self.active.insert(fp, row);
+                report.pending += 1;
+            }
+            Step::CancelPending => {
+                if let Some(mut row) = self.active.remove(&fp) {
+                    row.state = State::Inactive.as_str().into();
+                    row.updated_ms = now_ms;
+                    self.store.save_alert(&row, &[]).await?;
+                }
+            }
+            Step::Fire => {
+                let mut row = match self.active.remove(&fp) {
+                    Some(r) => r,
+                    None => {
+                        self.new_row(ri, f, &fp, cond.unwrap_or_default(), now_ms, State::Pending)
+                    }
+                };
+                row.value = cond.unwrap_or(row.value);
+                row.summary = self.summary(ri, f, row.value);
+                row.description = render_vars(
+                    &self.rules[ri].description,
+                    &vars(&self.rules[ri], f, row.value),
+                );
+                self.transition(&mut row, State::Firing, Some(ri), now_ms, report)
+                    .await?;
+                self.active.insert(fp, row);
+            }
+            Step::Resolve => {
+                if let Some(mut row) = self.active.remove(&fp) {
+                    self.transition(&mut row, State::Resolved, Some(ri), now_ms, report)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves `row` to firing or resolved and enqueues the notifications in the same write.
+    async fn transition(
+        &self,
+        row: &mut AlertRow,
+        to: State,
+        rule: Option<usize>,
+        now_ms: i64,
+        report: &mut EvalReport,
+    ) -> Result<(), StoreError> {
+        row.state = to.as_str().into();
+        row.updated_ms = now_ms;
+        if to == State::Firing {
+            row.fired_at_ms = Some(now_ms);
+            row.last_true_ms = now_ms;
+            row.resolved_at_ms = None;
+            report.fired += 1;
+        } else {
+            row.resolved_at_ms = Some(now_ms);
+            report.resolved += 1;
+        }
+        let severity = chainops_core::alerting_config::Severity::parse(&row.severity)
+            .unwrap_or(chainops_core::alerting_config::Severity::Critical);
+        let runbook = rule.and_then(|i| self.rules[i].runbook_url.clone());
+        let event = to.as_str();
+        let notes: Vec<OutboxRow> = self
+            .notifiers
+            .iter()
+            .filter(|n| n.accepts(severity))
+            .map(|n| {
+                // Deterministic id: the same event can never be enqueued twice.
+                let id = format!(
+                    "{}/{}/{}/{}",
+                    row.fingerprint,
+                    row.fired_at_ms.unwrap_or(0),
+                    event,
+                    n.config.name
+                );
+                let body = payload::build(&id, event, row, runbook.as_deref()).to_string();
+                OutboxRow {
+                    id,
+                    fingerprint: row.fingerprint.clone(),
+                    channel: n.config.name.clone(),
+                    event: event.into(),
+                    payload: body,
+                    created_ms: now_ms,
+                    attempts: 0,
+                    next_attempt_ms: now_ms,
+                    state: "pending".into(),
+                    last_error: None,
+                    done_ms: None,
+                }
+            })
+            .collect();
+        report.notifications += notes.len();
+        tracing::info!(alert = %row.fingerprint, state = event, severity = %row.severity, notifications = notes.len(), "{}", row.summary);
+        self.store.save_alert(row, &notes).await
+    }
+
+    fn new_row(
+        &self,
+        ri: usize,
+        f: &NodeFacts,
+        fp: &str,
+        value: f64,
+        now_ms: i64,
+        state: State,
+    ) -> AlertRow {
+        let rule = &self.rules[ri];
+        let mut labels = serde_json::Map::new();
+        for (k, v) in &rule.labels {
+            labels.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        AlertRow {
+            fingerprint: fp.to_string(),
+            rule: rule.name.clone(),
+            node: f.node.clone(),
+            chain: f.chain.clone(),
+            severity: rule.severity.as_str().into(),
+            state: state.as_str().into(),
+            value,
+            summary: self.summary(ri, f, value),
+            description: render_vars(&rule.description, &vars(rule, f, value)),
+            labels: serde_json::Value::Object(labels),
+            active_since_ms: now_ms,
+            fired_at_ms: None,
+            last_true_ms: now_ms,
+            resolved_at_ms: None,
+            updated_ms: now_ms,
+        }
+    }
+
+    fn summary(&self, ri: usize, f: &NodeFacts, value: f64) -> String {
+        let rule = &self.rules[ri];
+        render_vars(&rule.summary, &vars(rule, f, value))
+    }
+
+    /// Evaluates every `interval` until `shutdown` turns true.
+    pub async fn run(mut self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if let Err(e) = self.evaluate(chainops_core::time::now_ms()).await {
+                tracing::warn!(error = %e, "alert evaluation failed; retrying next interval");
+            }
+        }
+    }
+}
+
+fn vars(rule: &Rule, f: &NodeFacts, value: f64) -> Vec<(&'static str, String)> {
+    vec![
+        ("rule", rule.name.clone()),
+        ("node", f.node.clone()),
+        ("chain", f.chain.clone()),
+        ("value", fmt_value(value)),
+        ("severity", rule.severity.as_str().to_string()),
+    ]
+}
+
+fn render_vars(template: &str, vars: &[(&'static str, String)]) -> String {
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::template::render(template, &pairs)
+}

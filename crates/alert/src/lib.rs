@@ -1,0 +1,18 @@
+//! chainops-alert: from facts to notifications.
+//!
+//! - [`rules`]: the effective rule set (the default pack, overridden by config by name).
+//! - [`lifecycle`]: the pure state machine inactive → pending → firing → resolved.
+//! - [`engine`]: evaluates rules over a [`FactSource`](chainops_core::facts::FactSource) each
+//!   interval, applies inhibition, and writes every transition together with its
+//!   notifications (the outbox) in one store transaction.
+//! - [`delivery`]: drains the outbox with retries, backoff and a dead-letter state.
+//! - [`notify`]: the notifiers (webhook today) and payloads.
+
+pub mod delivery;
+pub mod engine;
+pub mod lifecycle;
+pub mod notify;
+pub mod rules;
+pub mod template;
+
+pub use engine::AlertEngine;

@@ -1,0 +1,219 @@
+//! The effective rule set: the built-in pack (thresholds scaled by each node's own
+//! parameters) with config rules overriding, disabling or adding by name.
+//! Each default rule is documented with its reasoning in `docs/alerting.md`.
+
+use chainops_core::alerting_config::{AlertingConfig, RuleConfig, Severity};
+use chainops_core::rule_expr::RuleExpr;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Name.
+    pub name: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Condition.
+    pub expr: RuleExpr,
+    /// Pending time before firing.
+    pub for_: Duration,
+    /// Flap damping.
+    pub keep_firing_for: Duration,
+    /// Summary template.
+    pub summary: String,
+    /// Description template.
+    pub description: String,
+    /// Runbook link.
+    pub runbook_url: Option<String>,
+    /// Extra labels.
+    pub labels: BTreeMap<String, String>,
+    /// Rules whose condition, holding on the same node, silences this one.
+    pub inhibited_by: Vec<String>,
+}
+
+/// `(name, severity, expr, for, keep_firing_for, inhibited_by, summary)` of the default pack.
+type DefaultRule = (
+    &'static str,
+    Severity,
+    &'static str,
+    u64,
+    u64,
+    &'static [&'static str],
+    &'static str,
+);
+
+const DOWN: &[&str] = &["NodeDown"];
+
+/// The built-in pack. `for`/`keep_firing_for` are seconds.
+pub const DEFAULT_PACK: &[DefaultRule] = &[
+    (
+        "NodeDown",
+        Severity::Critical,
+        "up < 1",
+        15,
+        0,
+        &[],
+        "{{node}} ({{chain}}) does not answer RPC",
+    ),
+    (
+        "HeadStalled",
+        Severity::Critical,
+        "head_age_seconds > stall_after_seconds",
+        0,
+        0,
+        DOWN,
+        "{{node}} ({{chain}}): no new block for {{value}} s",
+    ),
+    (
+        "BehindPeers",
+        Severity::Warning,
+        "blocks_behind > lag_blocks",
+        30,
+        30,
+        DOWN,
+        "{{node}} ({{chain}}) is {{value}} blocks behind the best node of its chain",
+    ),
+    (
+        "Syncing",
+        Severity::Warning,
+        "syncing > 0",
+        300,
+        0,
+        DOWN,
+        "{{node}} ({{chain}}) is syncing",
+    ),
+    (
+        "ChainIdMismatch",
+        Severity::Critical,
+        "chain_id_mismatch > 0",
+        0,
+        0,
+        &[],
+        "{{node}} reports a chain id other than the configured one",
+    ),
+    (
+        "RpcSlow",
+        Severity::Warning,
+        "rpc_latency_seconds > 2",
+        60,
+        60,
+        DOWN,
+        "{{node}} answers RPC in {{value}} s",
+    ),
+    (
+        "LowPeers",
+        Severity::Warning,
+        "peers < 3",
+        300,
+        60,
+        DOWN,
+        "{{node}} ({{chain}}) has only {{value}} peers",
+    ),
+    (
+        "TxpoolBacklog",
+        Severity::Warning,
+        "txpool_pending > 10000",
+        600,
+        60,
+        DOWN,
+        "{{node}} ({{chain}}) has {{value}} pending transactions",
+    ),
+];
+
+/// Builds the effective rules: defaults (if enabled) replaced by same-named config rules;
+/// rules with `enabled = false` removed.
+pub fn effective_rules(cfg: &AlertingConfig) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = Vec::new();
+    if cfg.default_rules {
+        for &(name, severity, expr, for_s, keep_s, inhibited_by, summary) in DEFAULT_PACK {
+            let Ok(expr) = RuleExpr::parse(expr) else {
+                continue;
+            };
+            rules.push(Rule {
+                name: name.into(),
+                severity,
+                expr,
+                for_: Duration::from_secs(for_s),
+                keep_firing_for: Duration::from_secs(keep_s),
+                summary: summary.into(),
+                description: String::new(),
+                runbook_url: Some(format!("docs/alerting.md#{}", name.to_ascii_lowercase())),
+                labels: BTreeMap::new(),
+                inhibited_by: inhibited_by.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+    }
+    for rc in &cfg.rules {
+        rules.retain(|r| r.name != rc.name);
+        if let Some(rule) = from_config(rc) {
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+fn from_config(rc: &RuleConfig) -> Option<Rule> {
+    if !rc.enabled {
+        return None;
+    }
+    Some(Rule {
+        name: rc.name.clone(),
+        severity: rc.severity,
+        expr: rc.expr.clone()?,
+        for_: rc.for_,
+        keep_firing_for: rc.keep_firing_for,
+        summary: rc.summary.clone(),
+        description: rc.description.clone(),
+        runbook_url: rc.runbook_url.clone(),
+        labels: rc.labels.clone(),
+        inhibited_by: rc.inhibited_by.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainops_core::config::Config;
+
+    #[test]
+    fn every_default_rule_parses() {
+        for r in DEFAULT_PACK {
+            assert!(RuleExpr::parse(r.2).is_ok(), "{}", r.0);
+        }
+    }
+
+    #[test]
+    fn config_rules_override_disable_and_add() {
+        let toml = r#"
+[[rules]]
+name = "HeadStalled"
+expr = "head_age_seconds > 60"
+for = "10s"
+[[rules]]
+name = "LowPeers"
+enabled = false
+[[rules]]
+name = "GasSpike"
+severity = "info"
+expr = "gas_price_wei > 100000000000"
+"#;
+        let c = Config::from_toml_str(toml, &|_| None).expect("valid");
+        let rules = effective_rules(&c.alerting);
+        let stalled = rules
+            .iter()
+            .find(|r| r.name == "HeadStalled")
+            .expect("kept");
+        assert_eq!(
+            (stalled.expr.to_string().as_str(), stalled.for_),
+            ("head_age_seconds > 60", Duration::from_secs(10))
+        );
+        assert!(!rules.iter().any(|r| r.name == "LowPeers"));
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.name == "GasSpike" && r.severity == Severity::Info)
+        );
+        assert_eq!(rules.len(), DEFAULT_PACK.len());
+    }
+}

@@ -1,0 +1,182 @@
+//! Given a real anvil and a local webhook receiver, alerts go pending → firing → resolved,
+//! arrive signed, are inhibited by NodeDown, survive daemon restarts without duplicates and
+//! reach a receiver that was failing once it recovers.
+
+use crate::harness::*;
+use hmac::{Hmac, KeyInit, Mac};
+use nix::sys::signal::Signal;
+use serde_json::json;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(40);
+const SECRET: &str = "s3cret";
+
+fn config(anvil: &Anvil, receiver: &Receiver, rules: &str) -> String {
+    format!(
+        "{}[alerting]\neval_interval = \"500ms\"\n{rules}\n[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+        evm_node("anvil-1", &anvil.url(), "stall_after = \"3s\""),
+        receiver.url
+    )
+}
+
+const STALL_RULE: &str = "[[rules]]\nname = \"HeadStalled\"\nseverity = \"critical\"\nexpr = \"head_age_seconds > stall_after_seconds\"\nfor = \"2s\"\ninhibited_by = [\"NodeDown\"]\n";
+
+fn alert_state(d: &Daemon, rule: &str) -> Option<String> {
+    let alerts = d.json("/api/v1/alerts");
+    alerts
+        .as_array()?
+        .iter()
+        .find(|a| a["rule"] == rule && a["state"] != "resolved")
+        .and_then(|a| a["state"].as_str().map(String::from))
+}
+
+#[test]
+fn head_stalled_goes_pending_then_firing_arrives_signed_and_resolves() {
+    let anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&anvil, &rx, STALL_RULE));
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    wait_for("HeadStalled pending", T, || {
+        (alert_state(&d, "HeadStalled").as_deref() == Some("pending")).then_some(())
+    });
+    wait_for("HeadStalled firing", T, || {
+        (alert_state(&d, "HeadStalled").as_deref() == Some("firing")).then_some(())
+    });
+    wait_for("firing notification", T, || {
+        (rx.count("HeadStalled", "firing") == 1).then_some(())
+    });
+
+    let req = rx
+        .requests
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|r| r.body.contains("\"firing\""))
+        .cloned()
+        .expect("request");
+    let ts = req
+        .headers
+        .get("x-chainops-timestamp")
+        .expect("timestamp header");
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(format!("{ts}.{}", req.body).as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        req.headers.get("x-chainops-signature"),
+        Some(&format!("sha256={expected}"))
+    );
+    assert!(req.headers.contains_key("x-chainops-delivery"));
+    let body: serde_json::Value = serde_json::from_str(&req.body).expect("json");
+    assert_eq!(
+        (
+            body["alert"]["node"].as_str(),
+            body["alert"]["severity"].as_str()
+        ),
+        (Some("anvil-1"), Some("critical"))
+    );
+
+    anvil.rpc("evm_setIntervalMining", json!([1]));
+    wait_for("resolved notification", T, || {
+        (rx.count("HeadStalled", "resolved") == 1).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        (
+            rx.count("HeadStalled", "firing"),
+            rx.count("HeadStalled", "resolved")
+        ),
+        (1, 1)
+    );
+}
+
+#[test]
+fn node_down_fires_and_inhibits_head_stalled() {
+    let mut anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = format!(
+        "{STALL_RULE}[[rules]]\nname = \"NodeDown\"\nseverity = \"critical\"\nexpr = \"up < 1\"\nfor = \"2s\"\n"
+    );
+    let d = Daemon::start(dir.path(), &config(&anvil, &rx, &rules));
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    anvil.proc.signal(Signal::SIGKILL);
+    let _ = anvil.proc.child.wait();
+    wait_for("NodeDown notification", T, || {
+        (rx.count("NodeDown", "firing") == 1).then_some(())
+    });
+    // Head age keeps growing past stall_after while the node is down: inhibited, not fired.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        rx.count("HeadStalled", "firing"),
+        0,
+        "HeadStalled must be inhibited by NodeDown"
+    );
+    assert_eq!(alert_state(&d, "HeadStalled"), None);
+}
+
+#[test]
+fn restart_while_firing_sends_no_duplicate_and_a_failing_receiver_gets_it_once() {
+    let anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    rx.set_status(500);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(&anvil, &rx, STALL_RULE);
+    let mut d = Daemon::start(dir.path(), &cfg);
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    wait_for("firing", T, || {
+        (alert_state(&d, "HeadStalled").as_deref() == Some("firing")).then_some(())
+    });
+    wait_for("a failed attempt", T, || {
+        let n = d.json("/api/v1/notifications?state=pending");
+        n.as_array()
+            .and_then(|a| a.first())
+            .filter(|x| x["attempts"].as_i64() >= Some(1))
+            .map(|x| x["last_error"].clone())
+    });
+    assert!(d.proc.terminate().success());
+    let d = Daemon::start(dir.path(), &cfg);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        alert_state(&d, "HeadStalled").as_deref(),
+        Some("firing"),
+        "firing state must survive the restart"
+    );
+    rx.set_status(200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while rx.count("HeadStalled", "firing") != 1 {
+        if std::time::Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+            panic!(
+                "no delivery after the receiver recovered\nnotifications: {}\nrequests: {:?}\nlog:\n{log}",
+                d.json("/api/v1/notifications"),
+                rx.requests
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .map(|r| r.status)
+                    .collect::<Vec<_>>()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        rx.count("HeadStalled", "firing"),
+        1,
+        "exactly one firing notification"
+    );
+    anvil.rpc("evm_setIntervalMining", json!([1]));
+    wait_for("resolved notification", T, || {
+        (rx.count("HeadStalled", "resolved") == 1).then_some(())
+    });
+    let sent = d.json("/api/v1/notifications?state=sent");
+    assert_eq!(sent.as_array().expect("array").len(), 2, "{sent}");
+}

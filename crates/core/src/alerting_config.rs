@@ -1,0 +1,373 @@
+//! `[alerting]`, `[[rules]]` and `[[notifiers]]`: raw TOML mirrors and their validation.
+
+use crate::config::{Problems, SecretSource};
+use crate::rule_expr::RuleExpr;
+use crate::secret::{Secret, redact_url};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How bad an alert is. Ordered: `Info < Warning < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; never pages.
+    Info,
+    /// Needs attention soon.
+    Warning,
+    /// Needs attention now.
+    Critical,
+}
+
+impl Severity {
+    /// Parses `critical|warning|info`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "critical" => Some(Severity::Critical),
+            "warning" => Some(Severity::Warning),
+            "info" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// `[alerting]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAlerting {
+    /// How often rules are evaluated.
+    pub eval_interval: Option<String>,
+    /// Load the built-in rule pack.
+    pub default_rules: Option<bool>,
+    /// Give up on a notification after this long (dead letter).
+    pub give_up_after: Option<String>,
+}
+
+/// One `[[rules]]` entry as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRule {
+    /// Rule name (overrides a default rule of the same name).
+    pub name: Option<String>,
+    /// `false` disables the rule (useful for default rules).
+    pub enabled: Option<bool>,
+    /// `critical|warning|info`.
+    pub severity: Option<String>,
+    /// Condition, e.g. `head_age_seconds > stall_after_seconds`.
+    pub expr: Option<String>,
+    /// How long the condition must hold before firing.
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    /// How long to keep firing after the condition clears (flap damping).
+    pub keep_firing_for: Option<String>,
+    /// Summary template (`{{node}}`, `{{chain}}`, `{{value}}`, `{{rule}}`).
+    pub summary: Option<String>,
+    /// Description template.
+    pub description: Option<String>,
+    /// Runbook link.
+    pub runbook_url: Option<String>,
+    /// Extra labels.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Rules that, while their condition holds for the same node, silence this one.
+    pub inhibited_by: Option<Vec<String>>,
+}
+
+/// One `[[notifiers]]` entry as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawNotifier {
+    /// Channel name.
+    pub name: Option<String>,
+    /// `webhook`.
+    pub kind: Option<String>,
+    /// Destination URL.
+    pub url: Option<String>,
+    /// HMAC secret (prefer `secret_file`).
+    pub secret: Option<String>,
+    /// File holding the HMAC secret.
+    pub secret_file: Option<String>,
+    /// Lowest severity sent to this channel.
+    pub min_severity: Option<String>,
+    /// Request timeout.
+    pub timeout: Option<String>,
+}
+
+/// Validated alerting settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertingConfig {
+    /// Evaluation interval.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub eval_interval: Duration,
+    /// Whether the built-in pack is loaded.
+    pub default_rules: bool,
+    /// Give up delivering a notification after this long.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub give_up_after: Duration,
+    /// User rules (override default rules by name).
+    pub rules: Vec<RuleConfig>,
+    /// Notification channels.
+    pub notifiers: Vec<NotifierConfig>,
+}
+
+/// A validated rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleConfig {
+    /// Name.
+    pub name: String,
+    /// Disabled rules are dropped (and suppress a default of the same name).
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Condition.
+    pub expr: Option<RuleExpr>,
+    /// Pending time before firing.
+    #[serde(rename = "for", serialize_with = "crate::config::ser_duration")]
+    pub for_: Duration,
+    /// Flap damping.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub keep_firing_for: Duration,
+    /// Summary template.
+    pub summary: String,
+    /// Description template.
+    pub description: String,
+    /// Runbook link.
+    pub runbook_url: Option<String>,
+    /// Extra labels.
+    pub labels: BTreeMap<String, String>,
+    /// Inhibiting rules.
+    pub inhibited_by: Vec<String>,
+}
+
+/// Notifier kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifierKind {
+    /// Generic JSON webhook signed with HMAC-SHA256.
+    Webhook,
+}
+
+/// A validated notification channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifierConfig {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: NotifierKind,
+    /// Destination (credentials redacted when shown).
+    #[serde(serialize_with = "crate::config::ser_url")]
+    pub url: String,
+    /// HMAC secret.
+    pub secret: Option<SecretSource>,
+    /// Lowest severity sent.
+    pub min_severity: Severity,
+    /// Request timeout.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub timeout: Duration,
+}
+
+pub(crate) fn validate(
+    a: RawAlerting,
+    rules: Vec<RawRule>,
+    notifiers: Vec<RawNotifier>,
+    p: &mut Problems,
+) -> AlertingConfig {
+    let eval_interval = p.duration(
+        "alerting.eval_interval",
+        a.eval_interval.as_deref(),
+        Duration::from_secs(1),
+        Duration::from_millis(100),
+    );
+    let give_up_after = p.duration(
+        "alerting.give_up_after",
+        a.give_up_after.as_deref(),
+        Duration::from_secs(24 * 3600),
+        Duration::from_secs(60),
+    );
+    let mut names = HashSet::new();
+    let rules = rules
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| validate_rule(i, r, &mut names, p))
+        .collect();
+    let mut names = HashSet::new();
+    let notifiers = notifiers
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, n)| validate_notifier(i, n, &mut names, p))
+        .collect();
+    AlertingConfig {
+        eval_interval,
+        default_rules: a.default_rules.unwrap_or(true),
+        give_up_after,
+        rules,
+        notifiers,
+    }
+}
+
+fn validate_rule(
+    i: usize,
+    r: RawRule,
+    names: &mut HashSet<String>,
+    p: &mut Problems,
+) -> Option<RuleConfig> {
+    let at = |k: &str| format!("rules[{i}].{k}");
+    let start = p.len();
+    let name = p.identifier(&at("name"), r.name.as_deref());
+    if let Some(n) = &name
+        && !names.insert(n.clone())
+    {
+        p.add(
+            at("name"),
+            format!("\"{n}\" is used by another rule; names must be unique"),
+        );
+    }
+    let enabled = r.enabled.unwrap_or(true);
+    let severity = match r.severity.as_deref() {
+        None => Severity::Warning,
+        Some(s) => Severity::parse(s).unwrap_or_else(|| {
+            p.add(
+                at("severity"),
+                format!("\"{s}\" is not a severity; use critical, warning or info"),
+            );
+            Severity::Warning
+        }),
+    };
+    let expr = match r.expr.as_deref() {
+        None if enabled => {
+            p.add(
+                at("expr"),
+                "is missing; write a condition like \"head_age_seconds > stall_after_seconds\"",
+            );
+            None
+        }
+        None => None,
+        Some(e) => RuleExpr::parse(e).map_err(|m| p.add(at("expr"), m)).ok(),
+    };
+    let for_ = p.duration(
+        &at("for"),
+        r.for_.as_deref(),
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let keep_firing_for = p.duration(
+        &at("keep_firing_for"),
+        r.keep_firing_for.as_deref(),
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    if p.len() != start {
+        return None;
+    }
+    let name = name?;
+    Some(RuleConfig {
+        summary: r
+            .summary
+            .unwrap_or_else(|| format!("{name} on {{{{node}}}} ({{{{chain}}}}): {{{{value}}}}")),
+        name,
+        enabled,
+        severity,
+        expr,
+        for_,
+        keep_firing_for,
+        description: r.description.unwrap_or_default(),
+        runbook_url: r.runbook_url,
+        labels: r.labels.unwrap_or_default(),
+        inhibited_by: r.inhibited_by.unwrap_or_default(),
+    })
+}
+
+fn validate_notifier(
+    i: usize,
+    n: RawNotifier,
+    names: &mut HashSet<String>,
+    p: &mut Problems,
+) -> Option<NotifierConfig> {
+    let at = |k: &str| format!("notifiers[{i}].{k}");
+    let start = p.len();
+    let name = p.identifier(&at("name"), n.name.as_deref());
+    if let Some(nm) = &name
+        && !names.insert(nm.clone())
+    {
+        p.add(
+            at("name"),
+            format!("\"{nm}\" is used by another notifier; names must be unique"),
+        );
+    }
+    let kind = match n.kind.as_deref() {
+        Some("webhook") => Some(NotifierKind::Webhook),
+        Some(k) => {
+            p.add(
+                at("kind"),
+                format!("\"{k}\" is not a supported notifier kind; use \"webhook\""),
+            );
+            None
+        }
+        None => {
+            p.add(at("kind"), "is missing; set \"webhook\"");
+            None
+        }
+    };
+    let url = match n.url {
+        Some(u) if crate::config::is_http_url(&u) => Some(u),
+        Some(u) => {
+            p.add(
+                at("url"),
+                format!("\"{}\" is not an http(s) URL", redact_url(&u)),
+            );
+            None
+        }
+        None => {
+            p.add(at("url"), "is missing");
+            None
+        }
+    };
+    let secret = match (n.secret, n.secret_file) {
+        (Some(_), Some(_)) => {
+            p.add(
+                at("secret"),
+                "and secret_file are both set; keep only secret_file",
+            );
+            None
+        }
+        (Some(s), None) => Some(SecretSource::Inline(Secret::new(s))),
+        (None, Some(f)) => Some(SecretSource::File(PathBuf::from(f))),
+        (None, None) => None,
+    };
+    let min_severity = match n.min_severity.as_deref() {
+        None => Severity::Info,
+        Some(s) => Severity::parse(s).unwrap_or_else(|| {
+            p.add(
+                at("min_severity"),
+                format!("\"{s}\" is not a severity; use critical, warning or info"),
+            );
+            Severity::Info
+        }),
+    };
+    let timeout = p.duration(
+        &at("timeout"),
+        n.timeout.as_deref(),
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+    );
+    if p.len() != start {
+        return None;
+    }
+    Some(NotifierConfig {
+        name: name?,
+        kind: kind?,
+        url: url?,
+        secret,
+        min_severity,
+        timeout,
+    })
+}

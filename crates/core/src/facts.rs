@@ -1,0 +1,57 @@
+//! The fleet as the alert engine sees it: per-node numeric facts, read through the
+//! [`FactSource`] port so `alert` never depends on `monitor`.
+
+use crate::node::NodeKind;
+use std::collections::BTreeMap;
+
+/// Names of the facts a [`NodeFacts`] may carry. Rules may refer to any of them.
+pub const FACT_NAMES: &[&str] = &[
+    "up",
+    "height",
+    "head_age_seconds",
+    "blocks_behind",
+    "block_interval_seconds",
+    "peers",
+    "txpool_pending",
+    "txpool_queued",
+    "gas_price_wei",
+    "base_fee_wei",
+    "gas_used_ratio",
+    "rpc_latency_seconds",
+    "syncing",
+    "chain_id_mismatch",
+    "reorgs_total",
+    "last_reorg_depth",
+    "client_version_changes_total",
+    "block_time_seconds",
+    "stall_after_seconds",
+    "lag_blocks",
+];
+
+/// One node's current facts. A fact the node does not report is absent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFacts {
+    /// Node name.
+    pub node: String,
+    /// Chain name.
+    pub chain: String,
+    /// Chain family.
+    pub kind: NodeKind,
+    /// Whether the node has been polled at least once (no facts before that).
+    pub polled: bool,
+    /// Fact name → value.
+    pub values: BTreeMap<&'static str, f64>,
+}
+
+impl NodeFacts {
+    /// The value of a fact, if present.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.values.get(name).copied()
+    }
+}
+
+/// Anything that can list the fleet's facts now.
+pub trait FactSource: Send + Sync {
+    /// Facts of every node at `now_ms`.
+    fn facts(&self, now_ms: i64) -> Vec<NodeFacts>;
+}

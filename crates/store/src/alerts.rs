@@ -1,0 +1,265 @@
+//! Alert state and the notification outbox. An alert's state change and the notifications it
+//! causes are written in one transaction, so a restart neither loses nor duplicates them.
+
+use crate::series::decode_err;
+use crate::{Result, Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// One alert (a rule on a node), as persisted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRow {
+    /// Stable identity: rule + node.
+    pub fingerprint: String,
+    /// Rule name.
+    pub rule: String,
+    /// Node name.
+    pub node: String,
+    /// Chain name.
+    pub chain: String,
+    /// `critical|warning|info`.
+    pub severity: String,
+    /// `pending|firing|resolved`, or `inactive` for a pending alert whose condition cleared.
+    pub state: String,
+    /// Value of the rule's fact when last true.
+    pub value: f64,
+    /// Rendered summary.
+    pub summary: String,
+    /// Rendered description.
+    pub description: String,
+    /// Labels (JSON object).
+    pub labels: serde_json::Value,
+    /// When the condition started holding.
+    pub active_since_ms: i64,
+    /// When it started firing.
+    pub fired_at_ms: Option<i64>,
+    /// Last evaluation at which the condition held.
+    pub last_true_ms: i64,
+    /// When it resolved.
+    pub resolved_at_ms: Option<i64>,
+    /// Last write.
+    pub updated_ms: i64,
+}
+
+/// One notification to deliver (or delivered, or given up on).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxRow {
+    /// Unique id, also sent as the delivery id receivers can deduplicate on.
+    pub id: String,
+    /// Alert fingerprint.
+    pub fingerprint: String,
+    /// Notifier name.
+    pub channel: String,
+    /// `firing|resolved`.
+    pub event: String,
+    /// The JSON body to send.
+    pub payload: String,
+    /// Enqueued at.
+    pub created_ms: i64,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// Next attempt not before.
+    pub next_attempt_ms: i64,
+    /// `pending|sent|dead`.
+    pub state: String,
+    /// Error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it was sent or given up on.
+    pub done_ms: Option<i64>,
+}
+
+const ALERT_COLUMNS: &str = "fingerprint, rule, node, chain, severity, state, value, summary, description, labels, \
+     active_since_ms, fired_at_ms, last_true_ms, resolved_at_ms, updated_ms";
+const OUTBOX_COLUMNS: &str = "id, fingerprint, channel, event, payload, created_ms, attempts, next_attempt_ms, state, last_error, done_ms";
+
+impl Store {
+    /// Upserts an alert and enqueues its notifications atomically.
+    pub async fn save_alert(&self, alert: &AlertRow, notifications: &[OutboxRow]) -> Result<()> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StoreError::query("begin alert write", e))?;
+        sqlx::query(
+            "INSERT INTO alerts (fingerprint, rule, node, chain, severity, state, value, summary, description, labels,
+                active_since_ms, fired_at_ms, last_true_ms, resolved_at_ms, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, node = excluded.node,
+                chain = excluded.chain, severity = excluded.severity, state = excluded.state,
+                value = excluded.value, summary = excluded.summary, description = excluded.description,
+                labels = excluded.labels, active_since_ms = excluded.active_since_ms,
+                fired_at_ms = excluded.fired_at_ms, last_true_ms = excluded.last_true_ms,
+                resolved_at_ms = excluded.resolved_at_ms, updated_ms = excluded.updated_ms",
+        )
+        .bind(alert.fingerprint.as_str())
+        .bind(alert.rule.as_str())
+        .bind(alert.node.as_str())
+        .bind(alert.chain.as_str())
+        .bind(alert.severity.as_str())
+        .bind(alert.state.as_str())
+        .bind(alert.value)
+        .bind(alert.summary.as_str())
+        .bind(alert.description.as_str())
+        .bind(alert.labels.to_string())
+        .bind(alert.active_since_ms)
+        .bind(alert.fired_at_ms)
+        .bind(alert.last_true_ms)
+        .bind(alert.resolved_at_ms)
+        .bind(alert.updated_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::query("upsert alert", e))?;
+        for n in notifications {
+            sqlx::query(
+                "INSERT INTO notification_outbox (id, fingerprint, channel, event, payload, created_ms, attempts,
+                    next_attempt_ms, state, last_error, done_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(n.id.as_str())
+            .bind(n.fingerprint.as_str())
+            .bind(n.channel.as_str())
+            .bind(n.event.as_str())
+            .bind(n.payload.as_str())
+            .bind(n.created_ms)
+            .bind(n.attempts)
+            .bind(n.next_attempt_ms)
+            .bind(n.state.as_str())
+            .bind(n.last_error.as_deref())
+            .bind(n.done_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query("enqueue notification", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::query("commit alert write", e))
+    }
+
+    /// Alerts that are pending or firing.
+    pub async fn active_alerts(&self) -> Result<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE state IN ('pending', 'firing') ORDER BY fingerprint"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("read active alerts", e))?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    /// Active alerts plus those resolved since `resolved_since_ms`, newest first.
+    pub async fn list_alerts(&self, resolved_since_ms: i64) -> Result<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE state IN ('pending', 'firing') OR (state = 'resolved' AND resolved_at_ms >= $1)
+             ORDER BY active_since_ms DESC, fingerprint"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(resolved_since_ms)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("list alerts", e))?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    /// Pending notifications due at `now_ms`, oldest first.
+    pub async fn due_notifications(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM notification_outbox WHERE state = 'pending' AND next_attempt_ms <= $1
+             ORDER BY created_ms, id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("read due notifications", e))?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// Notifications in `state` (`pending|sent|dead`, or all), newest first.
+    pub async fn list_notifications(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM notification_outbox WHERE ($1 = '' OR state = $1)
+             ORDER BY created_ms DESC, id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(state.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("list notifications", e))?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// Records a delivery attempt: `sent`, back to `pending` for a retry, or `dead`.
+    pub async fn record_delivery(
+        &self,
+        id: &str,
+        state: &str,
+        attempts: i64,
+        next_attempt_ms: i64,
+        error: Option<&str>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let done = (state != "pending").then_some(now_ms);
+        sqlx::query(
+            "UPDATE notification_outbox SET state = $1, attempts = $2, next_attempt_ms = $3, last_error = $4, done_ms = $5
+             WHERE id = $6",
+        )
+        .bind(state)
+        .bind(attempts)
+        .bind(next_attempt_ms)
+        .bind(error)
+        .bind(done)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::query("record delivery", e))
+    }
+}
+
+fn alert_row(r: &AnyRow) -> Result<AlertRow> {
+    let labels: String = r.try_get(9).map_err(decode_err)?;
+    Ok(AlertRow {
+        fingerprint: r.try_get(0).map_err(decode_err)?,
+        rule: r.try_get(1).map_err(decode_err)?,
+        node: r.try_get(2).map_err(decode_err)?,
+        chain: r.try_get(3).map_err(decode_err)?,
+        severity: r.try_get(4).map_err(decode_err)?,
+        state: r.try_get(5).map_err(decode_err)?,
+        value: r.try_get(6).map_err(decode_err)?,
+        summary: r.try_get(7).map_err(decode_err)?,
+        description: r.try_get(8).map_err(decode_err)?,
+        labels: serde_json::from_str(&labels).map_err(|e| StoreError::Corrupt {
+            context: "alerts.labels",
+            detail: e.to_string(),
+        })?,
+        active_since_ms: r.try_get(10).map_err(decode_err)?,
+        fired_at_ms: r.try_get(11).map_err(decode_err)?,
+        last_true_ms: r.try_get(12).map_err(decode_err)?,
+        resolved_at_ms: r.try_get(13).map_err(decode_err)?,
+        updated_ms: r.try_get(14).map_err(decode_err)?,
+    })
+}
+
+fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.try_get(0).map_err(decode_err)?,
+        fingerprint: r.try_get(1).map_err(decode_err)?,
+        channel: r.try_get(2).map_err(decode_err)?,
+        event: r.try_get(3).map_err(decode_err)?,
+        payload: r.try_get(4).map_err(decode_err)?,
+        created_ms: r.try_get(5).map_err(decode_err)?,
+        attempts: r.try_get(6).map_err(decode_err)?,
+        next_attempt_ms: r.try_get(7).map_err(decode_err)?,
+        state: r.try_get(8).map_err(decode_err)?,
+        last_error: r.try_get(9).map_err(decode_err)?,
+        done_ms: r.try_get(10).map_err(decode_err)?,
+    })
+}
