@@ -10,6 +10,7 @@
 
 pub mod delivery;
 pub mod engine;
+pub mod export;
 pub mod lifecycle;
 pub mod notify;
 pub mod rules;

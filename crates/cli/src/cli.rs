@@ -74,8 +74,41 @@ pub enum Command {
         #[command(subcommand)]
         command: NodesCommand,
     },
+    /// Inspect alert rules or export them for Prometheus.
+    Rules {
+        /// Rules subcommand.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// `rules` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the effective rules (default pack plus config overrides).
+    List(JsonOpt),
+    /// Write the rules as a Prometheus alerting-rules file (check it with `promtool check rules`).
+    Export(RulesExportOpts),
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// Prometheus rule groups (YAML) over chainops' /metrics.
+    Prometheus,
+}
+
+/// `rules export` options.
+#[derive(Debug, Args)]
+pub struct RulesExportOpts {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Prometheus)]
+    pub format: ExportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 /// `serve` options.

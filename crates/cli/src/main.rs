@@ -5,6 +5,7 @@ mod cli;
 mod config_load;
 mod exit;
 mod nodes_cmd;
+mod rules_cmd;
 mod serve;
 
 use clap::Parser;
@@ -22,7 +23,7 @@ fn main() {
 }
 
 fn run(args: cli::Cli) -> anyhow::Result<()> {
-    use cli::{Command, ConfigCommand, NodesCommand};
+    use cli::{Command, ConfigCommand, NodesCommand, RulesCommand};
     match args.command {
         Command::Serve(s) => {
             cli::init_logging(&args.global)?;
@@ -45,6 +46,12 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(nodes_cmd::list(&args.global, &o))
         }
+        Command::Rules {
+            command: RulesCommand::List(o),
+        } => rules_cmd::list(&args.global, &o),
+        Command::Rules {
+            command: RulesCommand::Export(o),
+        } => rules_cmd::export(&args.global, &o),
         Command::Version(o) => {
             if o.json {
                 println!(

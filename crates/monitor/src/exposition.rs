@@ -276,6 +276,24 @@ const NODE_METRICS: &[(&str, &str, &str, Gauge)] = &[
         |v, _| v.poll_seconds,
     ),
     (
+        "chainops_node_block_time_seconds",
+        "gauge",
+        "Expected block time from the node's config.",
+        |v, _| Some(v.config.block_time.as_secs_f64()),
+    ),
+    (
+        "chainops_node_stall_after_seconds",
+        "gauge",
+        "Head age after which the node counts as stalled (config).",
+        |v, _| Some(v.config.stall_after.as_secs_f64()),
+    ),
+    (
+        "chainops_node_lag_blocks",
+        "gauge",
+        "Blocks behind the chain's best node before the node counts as lagging (config).",
+        |v, _| Some(v.config.lag_blocks as f64),
+    ),
+    (
         "chainops_managed_node_restarts_total",
         "counter",
         "Restarts of a node chainops supervises.",

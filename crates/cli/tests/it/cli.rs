@@ -137,3 +137,60 @@ fn version_and_help_are_available() {
         assert!(help.contains(cmd), "{help}");
     }
 }
+
+#[test]
+fn exported_rules_pass_promtool_check_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[[rules]]\nname = \"SlowBlocks\"\nseverity = \"info\"\nexpr = \"head_age_seconds > 3 * block_time_seconds\"\nfor = \"1m\"\nkeep_firing_for = \"30s\"\nsummary = \"{{node}} slow: {{value}} s\"\nlabels = { team = \"infra\" }\n",
+    )
+    .expect("write");
+    let out_file = dir.path().join("rules.yml");
+    let out = chainops(&[
+        "rules",
+        "export",
+        "--format",
+        "prometheus",
+        "--config",
+        cfg.to_str().expect("utf8"),
+        "-o",
+        out_file.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_file).expect("read");
+    assert!(
+        text.contains("alert: SlowBlocks") && text.contains("alert: HeadStalled"),
+        "{text}"
+    );
+    let check = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&out_file)
+        .output()
+        .expect("promtool");
+    assert!(
+        check.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let list = chainops(&[
+        "rules",
+        "list",
+        "--json",
+        "--config",
+        cfg.to_str().expect("utf8"),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert!(
+        v.as_array()
+            .expect("array")
+            .iter()
+            .any(|r| r["name"] == "SlowBlocks" && r["for"] == "1m")
+    );
+}
