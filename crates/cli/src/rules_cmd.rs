@@ -25,10 +25,7 @@ pub fn list(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
         println!("{}", serde_json::Value::Array(rows));
         return Ok(());
     }
-    println!(
-        "{:<18} {:<9} {:<6} {}",
-        "NAME", "SEVERITY", "FOR", "CONDITION"
-    );
+    println!("{:<18} {:<9} {:<6} CONDITION", "NAME", "SEVERITY", "FOR");
     for r in &rules {
         println!(
             "{:<18} {:<9} {:<6} {}",
