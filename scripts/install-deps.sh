@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + litecoind and promtool (apt) for the end-to-end tests
+#   scripts/install-deps.sh test   + litecoind, promtool and Alertmanager (apt) for the end-to-end tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -19,6 +19,7 @@ if [ "$mode" = test ]; then
   missing=()
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} with apt"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -22,6 +22,8 @@ pub const MIN_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Entries handled per pass.
 const BATCH: i64 = 100;
+/// Firing alerts are re-sent to Alertmanager this often (its `resolve_timeout` is 5 m).
+pub const RESEND_EVERY: Duration = Duration::from_secs(60);
 
 /// Delay before attempt `attempts + 1`, with ±20 % jitter.
 pub fn backoff(attempts: i64) -> Duration {
@@ -130,10 +132,45 @@ impl DeliveryWorker {
         }
     }
 
-    /// Delivers every second until `shutdown`.
+    /// Re-sends every firing alert to the Alertmanager channels (best effort: a failure is
+    /// retried at the next re-send).
+    pub async fn resend_firing(&self) -> Result<usize, StoreError> {
+        let channels: Vec<&Arc<Notifier>> = self
+            .notifiers
+            .values()
+            .filter(|n| n.config.kind == chainops_core::alerting_config::NotifierKind::Alertmanager)
+            .collect();
+        if channels.is_empty() {
+            return Ok(0);
+        }
+        let firing: Vec<_> = self
+            .store
+            .active_alerts()
+            .await?
+            .into_iter()
+            .filter(|a| a.state == "firing")
+            .collect();
+        let mut sent = 0;
+        for alert in &firing {
+            let severity = chainops_core::alerting_config::Severity::parse(&alert.severity)
+                .unwrap_or(chainops_core::alerting_config::Severity::Critical);
+            for ch in channels.iter().filter(|c| c.accepts(severity)) {
+                let body =
+                    crate::notify::payload::build("resend", "firing", alert, None).to_string();
+                if ch.send(&self.http, "resend", &body).await == Delivery::Sent {
+                    sent += 1;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Delivers every second (and re-sends firing alerts to Alertmanager every
+    /// [`RESEND_EVERY`]) until `shutdown`.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_resend = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -141,6 +178,12 @@ impl DeliveryWorker {
             }
             if let Err(e) = self.deliver_due().await {
                 tracing::warn!(error = %e, "notification delivery pass failed");
+            }
+            if last_resend.elapsed() >= RESEND_EVERY {
+                last_resend = tokio::time::Instant::now();
+                if let Err(e) = self.resend_firing().await {
+                    tracing::warn!(error = %e, "re-sending firing alerts to Alertmanager failed");
+                }
             }
         }
     }

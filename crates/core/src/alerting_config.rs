@@ -88,7 +88,7 @@ pub struct RawRule {
 pub struct RawNotifier {
     /// Channel name.
     pub name: Option<String>,
-    /// `webhook`.
+    /// `webhook` or `alertmanager`.
     pub kind: Option<String>,
     /// Destination URL.
     pub url: Option<String>,
@@ -154,6 +154,8 @@ pub struct RuleConfig {
 pub enum NotifierKind {
     /// Generic JSON webhook signed with HMAC-SHA256.
     Webhook,
+    /// Prometheus Alertmanager v2 API (`url` is Alertmanager's base URL).
+    Alertmanager,
 }
 
 /// A validated notification channel.
@@ -305,15 +307,21 @@ fn validate_notifier(
     }
     let kind = match n.kind.as_deref() {
         Some("webhook") => Some(NotifierKind::Webhook),
+        Some("alertmanager") => Some(NotifierKind::Alertmanager),
         Some(k) => {
             p.add(
                 at("kind"),
-                format!("\"{k}\" is not a supported notifier kind; use \"webhook\""),
+                format!(
+                    "\"{k}\" is not a supported notifier kind; use \"webhook\" or \"alertmanager\""
+                ),
             );
             None
         }
         None => {
-            p.add(at("kind"), "is missing; set \"webhook\"");
+            p.add(
+                at("kind"),
+                "is missing; set \"webhook\" or \"alertmanager\"",
+            );
             None
         }
     };

@@ -1,6 +1,7 @@
 //! Notifiers: one module per channel kind, chosen by [`NotifierKind`]. A notifier turns an
 //! outbox entry into a request and reports how delivery went.
 
+pub mod alertmanager;
 pub mod payload;
 pub mod webhook;
 
@@ -48,6 +49,7 @@ impl Notifier {
     pub async fn send(&self, http: &reqwest::Client, delivery_id: &str, body: &str) -> Delivery {
         match self.config.kind {
             NotifierKind::Webhook => webhook::send(http, self, delivery_id, body).await,
+            NotifierKind::Alertmanager => alertmanager::send(http, self, body).await,
         }
     }
 }

@@ -180,3 +180,85 @@ fn restart_while_firing_sends_no_duplicate_and_a_failing_receiver_gets_it_once()
     let sent = d.json("/api/v1/notifications?state=sent");
     assert_eq!(sent.as_array().expect("array").len(), 2, "{sent}");
 }
+
+/// A real Prometheus Alertmanager 0.25 on a free port.
+struct Alertmanager {
+    _proc: Proc,
+    url: String,
+}
+
+impl Alertmanager {
+    fn start(dir: &std::path::Path) -> Alertmanager {
+        let cfg = dir.join("alertmanager.yml");
+        std::fs::write(
+            &cfg,
+            "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n",
+        )
+        .expect("am config");
+        let port = free_port();
+        let bin = tool(
+            "prometheus-alertmanager",
+            "CHAINOPS_TEST_ALERTMANAGER",
+            ".tools/bin/alertmanager",
+        );
+        let child = std::process::Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("alertmanager.log")).expect("log"))
+            .spawn()
+            .expect("spawn alertmanager");
+        let am = Alertmanager {
+            _proc: Proc {
+                child,
+                name: "alertmanager".into(),
+            },
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        wait_for("alertmanager ready", T, || {
+            reqwest::blocking::get(format!("{}/-/ready", am.url))
+                .ok()
+                .filter(|r| r.status().is_success())
+        });
+        am
+    }
+
+    fn active(&self, alertname: &str) -> Vec<serde_json::Value> {
+        let v: serde_json::Value = reqwest::blocking::get(format!("{}/api/v2/alerts", self.url))
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        v.as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a["labels"]["alertname"] == alertname)
+            .collect()
+    }
+}
+
+#[test]
+fn a_real_alertmanager_receives_and_resolves_our_alerts() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let am = Alertmanager::start(dir.path());
+    let cfg = format!(
+        "{}[alerting]\neval_interval = \"500ms\"\n{STALL_RULE}\n[[notifiers]]\nname = \"am\"\nkind = \"alertmanager\"\nurl = \"{}\"\n",
+        evm_node("anvil-1", &anvil.url(), "stall_after = \"3s\""),
+        am.url
+    );
+    let d = Daemon::start(dir.path(), &cfg);
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    let alert = wait_for("Alertmanager to hold HeadStalled", T, || {
+        am.active("HeadStalled").into_iter().next()
+    });
+    assert_eq!(alert["labels"]["node"], "anvil-1");
+    assert_eq!(alert["labels"]["severity"], "critical");
+    assert_eq!(alert["status"]["state"], "active");
+    anvil.rpc("evm_setIntervalMining", json!([1]));
+    wait_for("Alertmanager to see it resolved", T, || {
+        am.active("HeadStalled").is_empty().then_some(())
+    });
+}
