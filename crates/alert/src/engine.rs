@@ -11,6 +11,7 @@ use crate::rules::Rule;
 use crate::template::fmt_value;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_store::alerts::{AlertRow, OutboxRow};
+use chainops_store::silences::SilenceRow;
 use chainops_store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct EvalReport {
     pub resolved: usize,
     /// Notifications enqueued.
     pub notifications: usize,
+    /// Transitions whose notifications a silence suppressed.
+    pub silenced: usize,
 }
 
 /// Evaluates rules and owns the alert states.
@@ -45,6 +48,8 @@ pub struct AlertEngine {
     source: Arc<dyn FactSource>,
     /// Pending and firing alerts by fingerprint.
     active: HashMap<String, AlertRow>,
+    /// Silences in force this cycle.
+    silences: Vec<SilenceRow>,
 }
 
 impl AlertEngine {
@@ -77,6 +82,7 @@ impl AlertEngine {
             store,
             source,
             active,
+            silences: Vec::new(),
         })
     }
 
@@ -87,6 +93,7 @@ impl AlertEngine {
 
     /// Evaluates every rule once at `now_ms`.
     pub async fn evaluate(&mut self, now_ms: i64) -> Result<EvalReport, StoreError> {
+        self.silences = self.store.active_silences(now_ms).await?;
         let facts = self.source.facts(now_ms);
         let mut report = EvalReport::default();
         let mut seen = HashSet::new();
@@ -226,10 +233,19 @@ impl AlertEngine {
             .unwrap_or(chainops_core::alerting_config::Severity::Critical);
         let runbook = rule.and_then(|i| self.rules[i].runbook_url.clone());
         let event = to.as_str();
+        let silenced_by = self
+            .silences
+            .iter()
+            .find(|s| s.matches(&alert_labels(row)))
+            .map(|s| s.id.clone());
+        if let Some(id) = &silenced_by {
+            tracing::info!(alert = %row.fingerprint, state = event, silence = %id, "silenced: no notification");
+            report.silenced += 1;
+        }
         let notes: Vec<OutboxRow> = self
             .notifiers
             .iter()
-            .filter(|n| n.accepts(severity))
+            .filter(|n| silenced_by.is_none() && n.accepts(severity))
             .map(|n| {
                 // Deterministic id: the same event can never be enqueued twice.
                 let id = format!(
@@ -312,6 +328,24 @@ impl AlertEngine {
             }
         }
     }
+}
+
+/// The labels silences match on: `alertname`, `node`, `chain`, `severity` and the rule's labels.
+pub fn alert_labels(row: &AlertRow) -> std::collections::BTreeMap<String, String> {
+    let mut labels: std::collections::BTreeMap<String, String> = row
+        .labels
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    labels.insert("alertname".into(), row.rule.clone());
+    labels.insert("node".into(), row.node.clone());
+    labels.insert("chain".into(), row.chain.clone());
+    labels.insert("severity".into(), row.severity.clone());
+    labels
 }
 
 fn vars(rule: &Rule, f: &NodeFacts, value: f64) -> Vec<(&'static str, String)> {

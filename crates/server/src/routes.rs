@@ -12,6 +12,7 @@ use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
 use chainops_store::series::Resolution;
+use chainops_store::silences::SilenceRow;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -29,6 +30,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/series", get(series))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/notifications", get(list_notifications))
+        .route("/api/v1/silences", get(list_silences).post(create_silence))
+        .route(
+            "/api/v1/silences/{id}",
+            axum::routing::delete(expire_silence),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -242,6 +248,137 @@ async fn list_notifications(
         })
         .collect();
     Ok(Json(Value::Array(out)))
+}
+
+/// Longest silence accepted.
+const MAX_SILENCE_MS: i64 = 90 * 86_400_000;
+
+fn silence_json(s: &SilenceRow) -> Value {
+    json!({
+        "id": s.id, "matchers": s.matchers, "comment": s.comment, "created_by": s.created_by,
+        "starts_at": rfc3339(s.starts_ms), "ends_at": rfc3339(s.ends_ms), "created_at": rfc3339(s.created_ms),
+    })
+}
+
+async fn list_silences(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let rows = s
+        .store
+        .active_silences(now_ms())
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    Ok(Json(Value::Array(rows.iter().map(silence_json).collect())))
+}
+
+async fn create_silence(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("body is not JSON: {e}; send {{\"matchers\": {{\"node\": \"…\"}}, \"duration\": \"2h\", \"comment\": \"…\"}}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("body must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| {
+        ![
+            "matchers",
+            "duration",
+            "starts_at",
+            "ends_at",
+            "comment",
+            "created_by",
+        ]
+        .contains(&k.as_str())
+    }) {
+        return Err(ApiError::invalid(format!(
+            "unknown field \"{k}\"; use matchers, duration or ends_at, starts_at, comment, created_by"
+        )));
+    }
+    let matchers = obj
+        .get("matchers")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| ApiError::invalid("matchers must be a non-empty object of label → value, e.g. {\"node\": \"anvil-1\"}"))?;
+    let mut m = std::collections::BTreeMap::new();
+    for (k, val) in matchers {
+        let val = val
+            .as_str()
+            .ok_or_else(|| ApiError::invalid(format!("matchers.{k} must be a string")))?;
+        m.insert(k.clone(), val.to_string());
+    }
+    let comment = obj
+        .get("comment")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::invalid("comment is required: say why the alerts are silenced"))?;
+    let now = now_ms();
+    let starts = match obj.get("starts_at").and_then(Value::as_str) {
+        Some(t) => parse_time("starts_at", t, now).map_err(ApiError::invalid)?,
+        None => now,
+    };
+    let ends = match (
+        obj.get("duration").and_then(Value::as_str),
+        obj.get("ends_at").and_then(Value::as_str),
+    ) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("give duration or ends_at, not both")),
+        (Some(d), None) => {
+            starts
+                + chainops_core::duration::parse_duration(d)
+                    .map_err(|e| ApiError::invalid(format!("duration: {e}")))?
+                    .as_millis() as i64
+        }
+        (None, Some(t)) => parse_time("ends_at", t, now).map_err(ApiError::invalid)?,
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "duration (e.g. \"2h\") or ends_at is required",
+            ));
+        }
+    };
+    if ends <= now || ends <= starts {
+        return Err(ApiError::invalid(
+            "the silence must end in the future and after it starts",
+        ));
+    }
+    if ends - starts > MAX_SILENCE_MS {
+        return Err(ApiError::invalid("a silence may last at most 90 days"));
+    }
+    let row = SilenceRow {
+        id: format!("{:016x}", rand::random::<u64>()),
+        matchers: m,
+        comment: comment.to_string(),
+        created_by: obj
+            .get("created_by")
+            .and_then(Value::as_str)
+            .unwrap_or("api")
+            .to_string(),
+        starts_ms: starts,
+        ends_ms: ends,
+        created_ms: now,
+    };
+    s.store
+        .create_silence(&row)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    tracing::info!(silence = %row.id, matchers = ?row.matchers, until = %rfc3339(row.ends_ms), "silence created");
+    Ok((StatusCode::CREATED, Json(silence_json(&row))).into_response())
+}
+
+async fn expire_silence(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if s.store
+        .expire_silence(&id, now_ms())
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?
+    {
+        tracing::info!(silence = %id, "silence expired");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "no active silence with id \"{id}\"; list them with GET /api/v1/silences"
+        )))
+    }
 }
 
 fn unknown_node(s: &AppState, name: &str) -> ApiError {

@@ -10,6 +10,7 @@ pub mod events;
 pub mod migrations;
 pub mod node_state;
 pub mod series;
+pub mod silences;
 
 pub use error::StoreError;
 

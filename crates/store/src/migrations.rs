@@ -68,6 +68,14 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX notification_outbox_due ON notification_outbox (state, next_attempt_ms)",
         ],
     },
+    Migration {
+        version: 3,
+        name: "silences",
+        statements: &["CREATE TABLE silences (
+                id TEXT PRIMARY KEY, matchers TEXT NOT NULL, comment TEXT NOT NULL,
+                created_by TEXT NOT NULL, starts_ms BIGINT NOT NULL, ends_ms BIGINT NOT NULL,
+                created_ms BIGINT NOT NULL)"],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

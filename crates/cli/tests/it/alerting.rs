@@ -262,3 +262,60 @@ fn a_real_alertmanager_receives_and_resolves_our_alerts() {
         am.active("HeadStalled").is_empty().then_some(())
     });
 }
+
+#[test]
+fn a_silence_suppresses_notifications_but_not_the_alert() {
+    let anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&anvil, &rx, STALL_RULE));
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+
+    let bad = d.post(
+        "/api/v1/silences",
+        &json!({"matchers": {}, "duration": "1h", "comment": "x"}),
+    );
+    assert_eq!(bad.status(), 400);
+    let err: serde_json::Value = bad.json().expect("json");
+    assert_eq!(err["code"], "invalid_input");
+    assert!(
+        err["message"]
+            .as_str()
+            .expect("message")
+            .contains("matchers")
+    );
+    assert_eq!(
+        d.post(
+            "/api/v1/silences",
+            &json!({"matchers": {"node": "anvil-1"}, "duration": "1h"})
+        )
+        .status(),
+        400
+    );
+
+    let created = d.post("/api/v1/silences", &json!({"matchers": {"node": "anvil-1", "alertname": "HeadStalled"}, "duration": "1h", "comment": "planned maintenance"}));
+    assert_eq!(created.status(), 201);
+    let silence: serde_json::Value = created.json().expect("json");
+    let id = silence["id"].as_str().expect("id").to_string();
+    assert_eq!(d.json("/api/v1/silences")[0]["id"], id.as_str());
+
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    wait_for("HeadStalled firing", T, || {
+        (alert_state(&d, "HeadStalled").as_deref() == Some("firing")).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        rx.count("HeadStalled", "firing"),
+        0,
+        "a silenced alert must not notify"
+    );
+
+    assert_eq!(d.delete(&format!("/api/v1/silences/{id}")).status(), 204);
+    assert_eq!(d.delete(&format!("/api/v1/silences/{id}")).status(), 404);
+    assert!(
+        d.json("/api/v1/silences")
+            .as_array()
+            .expect("array")
+            .is_empty()
+    );
+}

@@ -249,6 +249,21 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    pub fn post(&self, path: &str, body: &Value) -> reqwest::blocking::Response {
+        http()
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::blocking::Response {
+        http()
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
+    }
+
     pub fn json(&self, path: &str) -> Value {
         self.get(path)
             .json()

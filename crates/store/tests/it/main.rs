@@ -74,6 +74,7 @@ on_both_backends!(
     node_state_is_replaced,
     alert_and_its_notifications_are_written_together,
     deliveries_move_from_pending_to_sent_or_dead,
+    silences_match_labels_and_expire,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -410,5 +411,53 @@ async fn deliveries_move_from_pending_to_sent_or_dead(db: TestDb) {
             .expect("all")
             .len(),
         2
+    );
+}
+
+async fn silences_match_labels_and_expire(db: TestDb) {
+    use chainops_store::silences::SilenceRow;
+    let s = SilenceRow {
+        id: "s1".into(),
+        matchers: [("node".to_string(), "anvil-1".to_string())]
+            .into_iter()
+            .collect(),
+        comment: "maintenance".into(),
+        created_by: "ops".into(),
+        starts_ms: T0,
+        ends_ms: T0 + 3_600_000,
+        created_ms: T0,
+    };
+    db.store.create_silence(&s).await.expect("create");
+    let active = db.store.active_silences(T0 + 1).await.expect("active");
+    assert_eq!(active, vec![s.clone()]);
+    let labels = |node: &str| {
+        [
+            ("node".to_string(), node.to_string()),
+            ("alertname".to_string(), "X".to_string()),
+        ]
+        .into_iter()
+        .collect()
+    };
+    assert!(active[0].matches(&labels("anvil-1")) && !active[0].matches(&labels("other")));
+    assert!(
+        db.store
+            .active_silences(T0 + 3_600_000)
+            .await
+            .expect("later")
+            .is_empty()
+    );
+    assert!(
+        db.store
+            .expire_silence("s1", T0 + 10)
+            .await
+            .expect("expire")
+    );
+    assert!(!db.store.expire_silence("s1", T0 + 20).await.expect("again"));
+    assert!(
+        db.store
+            .active_silences(T0 + 11)
+            .await
+            .expect("after")
+            .is_empty()
     );
 }
