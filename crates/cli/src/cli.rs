@@ -80,8 +80,32 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Work with notification channels.
+    Notify {
+        /// Notify subcommand.
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// `notify` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test notification through a configured channel and report the outcome
+    /// (exit 6 if it was not accepted).
+    Test(NotifyTestOpts),
+}
+
+/// `notify test` options.
+#[derive(Debug, Args)]
+pub struct NotifyTestOpts {
+    /// Channel name from [[notifiers]].
+    pub channel: String,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `rules` subcommands.

@@ -5,6 +5,7 @@ mod cli;
 mod config_load;
 mod exit;
 mod nodes_cmd;
+mod notify_cmd;
 mod rules_cmd;
 mod serve;
 
@@ -23,7 +24,7 @@ fn main() {
 }
 
 fn run(args: cli::Cli) -> anyhow::Result<()> {
-    use cli::{Command, ConfigCommand, NodesCommand, RulesCommand};
+    use cli::{Command, ConfigCommand, NodesCommand, NotifyCommand, RulesCommand};
     match args.command {
         Command::Serve(s) => {
             cli::init_logging(&args.global)?;
@@ -52,6 +53,14 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Rules {
             command: RulesCommand::Export(o),
         } => rules_cmd::export(&args.global, &o),
+        Command::Notify {
+            command: NotifyCommand::Test(o),
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(notify_cmd::test(&args.global, &o))
+        }
         Command::Version(o) => {
             if o.json {
                 println!(

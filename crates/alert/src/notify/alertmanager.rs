@@ -30,7 +30,8 @@ pub fn to_alertmanager(body: &Value) -> Value {
         .or(a["active_since"].as_str())
         .unwrap_or_default();
     let mut alert = json!({"labels": labels, "annotations": annotations, "startsAt": starts});
-    if body["status"] == "resolved"
+    // Resolved alerts (and test notifications, which must not leave an active alert) end.
+    if body["status"] != "firing"
         && let Some(ends) = a["resolved_at"].as_str()
     {
         alert["endsAt"] = Value::String(ends.into());

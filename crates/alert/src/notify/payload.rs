@@ -30,3 +30,19 @@ pub fn build(id: &str, event: &str, alert: &AlertRow, runbook_url: Option<&str>)
         }
     })
 }
+
+/// A test notification for `channel` (status `test`, rule `ChainopsTest`): proves a channel
+/// works without waiting for a real alert.
+pub fn test(channel: &str, now_ms: i64) -> Value {
+    let t = rfc3339(now_ms);
+    json!({
+        "version": VERSION,
+        "id": format!("test/{channel}/{now_ms}"),
+        "status": "test",
+        "alert": {
+            "fingerprint": "ChainopsTest/-", "rule": "ChainopsTest", "severity": "info", "node": "-", "chain": "-",
+            "summary": format!("chainops test notification for channel {channel}"), "description": "",
+            "value": 0, "labels": {}, "active_since": t, "fired_at": t, "resolved_at": t, "runbook_url": null,
+        }
+    })
+}

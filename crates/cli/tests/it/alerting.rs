@@ -319,3 +319,35 @@ fn a_silence_suppresses_notifications_but_not_the_alert() {
             .is_empty()
     );
 }
+
+#[test]
+fn notify_test_proves_a_channel_and_reports_failures() {
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, format!("[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n", rx.url)).expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .expect("run")
+    };
+    let out = run(&["notify", "test", "hook", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["delivered"], true);
+    assert_eq!(rx.delivered()[0]["status"], "test");
+    rx.set_status(503);
+    let out = run(&["notify", "test", "hook"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 503"));
+    let out = run(&["notify", "test", "nope"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configured: hook"));
+}
