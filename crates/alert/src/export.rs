@@ -27,6 +27,9 @@ pub fn fact_metric(fact: &str) -> Option<&'static str> {
         "chain_id_mismatch" => "chainops_chain_id_mismatch",
         "reorgs_total" => "chainops_reorgs_total",
         "last_reorg_depth" => "chainops_last_reorg_depth_blocks",
+        "recent_reorg_depth" => {
+            "(chainops_last_reorg_depth_blocks and on (chain, node) increase(chainops_reorgs_total[10m]) > 0)"
+        }
         "client_version_changes_total" => "chainops_client_version_changes_total",
         "block_time_seconds" => "chainops_node_block_time_seconds",
         "stall_after_seconds" => "chainops_node_stall_after_seconds",

@@ -4,7 +4,12 @@
 use crate::node::NodeKind;
 use std::collections::BTreeMap;
 
+/// Window in which a reorg counts as recent (`recent_reorg_depth`).
+pub const RECENT_REORG_MS: i64 = 600_000;
+
 /// Names of the facts a [`NodeFacts`] may carry. Rules may refer to any of them.
+/// `recent_reorg_depth` is the depth of the last reorg if it happened within
+/// [`RECENT_REORG_MS`], else 0.
 pub const FACT_NAMES: &[&str] = &[
     "up",
     "height",
@@ -22,6 +27,7 @@ pub const FACT_NAMES: &[&str] = &[
     "chain_id_mismatch",
     "reorgs_total",
     "last_reorg_depth",
+    "recent_reorg_depth",
     "client_version_changes_total",
     "block_time_seconds",
     "stall_after_seconds",

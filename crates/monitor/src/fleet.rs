@@ -390,6 +390,13 @@ impl chainops_core::facts::FactSource for Fleet {
                     "last_reorg_depth",
                     v.tracker.last_reorg.as_ref().map(|r| r.depth as f64),
                 );
+                let recent = v
+                    .tracker
+                    .last_reorg
+                    .as_ref()
+                    .filter(|r| now_ms - r.at_ms < chainops_core::facts::RECENT_REORG_MS)
+                    .map_or(0.0, |r| r.depth as f64);
+                put("recent_reorg_depth", Some(recent));
                 if let Some(s) = &v.snapshot {
                     put("peers", s.peers.map(|p| p as f64));
                     put("txpool_pending", s.txpool.map(|t| t.pending as f64));

@@ -183,6 +183,15 @@ fn reorg_of_depth_three_is_counted_and_recorded() {
         metric_value(&text, "chainops_last_reorg_depth_blocks", &l),
         Some(3.0)
     );
+    // The default rule pack turns a depth-3 reorg into a critical DeepReorg alert.
+    wait_for("DeepReorg firing", T, || {
+        let alerts = d.json("/api/v1/alerts");
+        alerts
+            .as_array()?
+            .iter()
+            .find(|a| a["rule"] == "DeepReorg" && a["state"] == "firing")
+            .map(|a| a["value"].clone())
+    });
     // New blocks on the new chain are ordinary progress, not more reorgs.
     anvil.rpc("evm_mine", json!([]));
     d.wait_node("anvil-1", "height 7", T, |n| height(n) == 7);
