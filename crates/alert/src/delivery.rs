@@ -95,6 +95,14 @@ impl DeliveryWorker {
                     .record_delivery(&n.id, "sent", attempts, n.next_attempt_ms, None, now_ms())
                     .await?;
                 tracing::info!(id = %n.id, channel = %n.channel, attempts, "notification delivered");
+                let detail = serde_json::json!({"channel": n.channel, "event": n.event, "attempts": attempts});
+                if let Err(e) = self
+                    .store
+                    .incident_event_for_alert(&n.fingerprint, "notified", &detail, now_ms())
+                    .await
+                {
+                    tracing::warn!(id = %n.id, error = %e, "cannot add the delivery to the incident timeline");
+                }
                 Ok(true)
             }
             Delivery::Retry { error, retry_after } => {

@@ -11,6 +11,7 @@ use crate::rules::Rule;
 use crate::template::fmt_value;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_store::alerts::{AlertRow, OutboxRow};
+use chainops_store::incidents::IncidentUpdate;
 use chainops_store::silences::SilenceRow;
 use chainops_store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -129,7 +130,7 @@ impl AlertEngine {
                 } else {
                     row.state = State::Inactive.as_str().into();
                     row.updated_ms = now_ms;
-                    self.store.save_alert(&row, &[]).await?;
+                    self.store.save_alert(&row, &[], None).await?;
                 }
             }
         }
@@ -171,7 +172,7 @@ impl AlertEngine {
             Step::StartPending => {
                 let row =
                     self.new_row(ri, f, &fp, cond.unwrap_or_default(), now_ms, State::Pending);
-                self.store.save_alert(&row, &[]).await?;
+                self.store.save_alert(&row, &[], None).await?;
                 self.active.insert(fp, row);
                 report.pending += 1;
             }
@@ -179,7 +180,7 @@ impl AlertEngine {
                 if let Some(mut row) = self.active.remove(&fp) {
                     row.state = State::Inactive.as_str().into();
                     row.updated_ms = now_ms;
-                    self.store.save_alert(&row, &[]).await?;
+                    self.store.save_alert(&row, &[], None).await?;
                 }
             }
             Step::Fire => {
@@ -273,7 +274,21 @@ impl AlertEngine {
             .collect();
         report.notifications += notes.len();
         tracing::info!(alert = %row.fingerprint, state = event, severity = %row.severity, notifications = notes.len(), "{}", row.summary);
-        self.store.save_alert(row, &notes).await
+        let others_firing = self.active.values().any(|a| {
+            a.fingerprint != row.fingerprint
+                && a.node == row.node
+                && a.chain == row.chain
+                && a.state == "firing"
+        });
+        let incident = IncidentUpdate {
+            chain: row.chain.clone(),
+            node: row.node.clone(),
+            kind: event.into(),
+            detail: serde_json::json!({"rule": row.rule, "severity": row.severity, "summary": row.summary, "silenced_by": silenced_by}),
+            close: to == State::Resolved && !others_firing,
+            at_ms: now_ms,
+        };
+        self.store.save_alert(row, &notes, Some(&incident)).await
     }
 
     fn new_row(

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
+use chainops_store::incidents::IncidentRow;
 use chainops_store::series::Resolution;
 use chainops_store::silences::SilenceRow;
 use serde_json::{Value, json};
@@ -30,6 +31,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/series", get(series))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/notifications", get(list_notifications))
+        .route("/api/v1/incidents", get(list_incidents))
+        .route(
+            "/api/v1/incidents/{id}/ack",
+            axum::routing::post(ack_incident),
+        )
         .route("/api/v1/silences", get(list_silences).post(create_silence))
         .route(
             "/api/v1/silences/{id}",
@@ -248,6 +254,107 @@ async fn list_notifications(
         })
         .collect();
     Ok(Json(Value::Array(out)))
+}
+
+fn incident_json(i: &IncidentRow) -> Value {
+    let now = now_ms();
+    json!({
+        "id": i.id, "chain": i.chain, "node": i.node, "state": i.state,
+        "opened_at": rfc3339(i.opened_ms), "resolved_at": i.resolved_ms.map(rfc3339),
+        "acknowledged": i.ack_until_ms.is_some_and(|u| u > now),
+        "ack": i.ack_by.as_ref().map(|by| json!({"by": by, "comment": i.ack_comment, "until": i.ack_until_ms.map(rfc3339)})),
+        "timeline": i.events.iter().map(|e| json!({"at": rfc3339(e.at_ms), "kind": e.kind, "detail": e.detail})).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_incidents(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "state") {
+        return Err(ApiError::invalid(format!(
+            "unknown parameter \"{k}\"; use state=open|resolved"
+        )));
+    }
+    let state = q.get("state").map(String::as_str);
+    if let Some(st) = state
+        && !["open", "resolved"].contains(&st)
+    {
+        return Err(ApiError::invalid(format!(
+            "state \"{st}\" is not one of open, resolved"
+        )));
+    }
+    let rows = s
+        .store
+        .list_incidents(now_ms() - RESOLVED_VISIBLE_MS)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    Ok(Json(Value::Array(
+        rows.iter()
+            .filter(|i| state.is_none_or(|st| i.state == st))
+            .map(incident_json)
+            .collect(),
+    )))
+}
+
+async fn ack_incident(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(format!(
+            "body is not JSON: {e}; send {{\"comment\": \"…\", \"expires\": \"2h\"}}"
+        ))
+    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("body must be a JSON object"))?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["comment", "expires", "by"].contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(format!(
+            "unknown field \"{k}\"; use comment, expires, by"
+        )));
+    }
+    let comment = obj
+        .get("comment")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid("comment is required: say who is on it and what is being done")
+        })?;
+    let expires = obj.get("expires").and_then(Value::as_str).unwrap_or("4h");
+    let dur = chainops_core::duration::parse_duration(expires)
+        .map_err(|e| ApiError::invalid(format!("expires: {e}")))?;
+    if dur.is_zero() || dur.as_millis() as i64 > MAX_SILENCE_MS {
+        return Err(ApiError::invalid("expires must be between 1s and 90d"));
+    }
+    let by = obj.get("by").and_then(Value::as_str).unwrap_or("api");
+    let now = now_ms();
+    let found = s
+        .store
+        .acknowledge_incident(&id, by, comment, now + dur.as_millis() as i64, now)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    if !found {
+        return Err(ApiError::not_found(format!(
+            "no incident with id \"{id}\"; list them with GET /api/v1/incidents"
+        )));
+    }
+    let rows = s
+        .store
+        .list_incidents(0)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let inc = rows
+        .iter()
+        .find(|i| i.id == id)
+        .map(incident_json)
+        .unwrap_or(Value::Null);
+    Ok(Json(inc))
 }
 
 /// Longest silence accepted.

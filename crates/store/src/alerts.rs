@@ -74,8 +74,14 @@ const ALERT_COLUMNS: &str = "fingerprint, rule, node, chain, severity, state, va
 const OUTBOX_COLUMNS: &str = "id, fingerprint, channel, event, payload, created_ms, attempts, next_attempt_ms, state, last_error, done_ms";
 
 impl Store {
-    /// Upserts an alert and enqueues its notifications atomically.
-    pub async fn save_alert(&self, alert: &AlertRow, notifications: &[OutboxRow]) -> Result<()> {
+    /// Upserts an alert, enqueues its notifications and updates its node's incident
+    /// atomically.
+    pub async fn save_alert(
+        &self,
+        alert: &AlertRow,
+        notifications: &[OutboxRow],
+        incident: Option<&crate::incidents::IncidentUpdate>,
+    ) -> Result<()> {
         let mut tx = self
             .pool()
             .begin()
@@ -130,6 +136,9 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::query("enqueue notification", e))?;
+        }
+        if let Some(u) = incident {
+            crate::incidents::apply(&mut tx, u).await?;
         }
         tx.commit()
             .await

@@ -7,6 +7,7 @@
 pub mod alerts;
 mod error;
 pub mod events;
+pub mod incidents;
 pub mod migrations;
 pub mod node_state;
 pub mod series;

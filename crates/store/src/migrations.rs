@@ -76,6 +76,21 @@ pub const MIGRATIONS: &[Migration] = &[
                 created_by TEXT NOT NULL, starts_ms BIGINT NOT NULL, ends_ms BIGINT NOT NULL,
                 created_ms BIGINT NOT NULL)"],
     },
+    Migration {
+        version: 4,
+        name: "incidents",
+        statements: &[
+            "CREATE TABLE incidents (
+                id TEXT PRIMARY KEY, chain TEXT NOT NULL, node TEXT NOT NULL, state TEXT NOT NULL,
+                opened_ms BIGINT NOT NULL, resolved_ms BIGINT, ack_by TEXT, ack_comment TEXT,
+                ack_until_ms BIGINT, updated_ms BIGINT NOT NULL)",
+            "CREATE INDEX incidents_node_state ON incidents (chain, node, state)",
+            "CREATE TABLE incident_events (
+                id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, at_ms BIGINT NOT NULL,
+                kind TEXT NOT NULL, detail TEXT NOT NULL)",
+            "CREATE INDEX incident_events_incident ON incident_events (incident_id, at_ms)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

@@ -351,3 +351,74 @@ fn notify_test_proves_a_channel_and_reports_failures() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("configured: hook"));
 }
+
+#[test]
+fn incidents_group_a_nodes_alerts_with_a_timeline_and_take_acknowledgements() {
+    let anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&anvil, &rx, STALL_RULE));
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    wait_for("firing notification", T, || {
+        (rx.count("HeadStalled", "firing") == 1).then_some(())
+    });
+    let inc = wait_for("incident timeline with the delivery", T, || {
+        let list = d.json("/api/v1/incidents?state=open");
+        let inc = list.as_array()?.first()?.clone();
+        let kinds: Vec<String> = inc["timeline"]
+            .as_array()?
+            .iter()
+            .filter_map(|e| e["kind"].as_str().map(String::from))
+            .collect();
+        (kinds == ["opened", "firing", "notified"]).then_some(inc)
+    });
+    assert_eq!(
+        (inc["node"].as_str(), inc["chain"].as_str()),
+        (Some("anvil-1"), Some("devnet"))
+    );
+    let id = inc["id"].as_str().expect("id").to_string();
+
+    assert_eq!(
+        d.post(
+            &format!("/api/v1/incidents/{id}/ack"),
+            &json!({"expires": "1h"})
+        )
+        .status(),
+        400
+    );
+    assert_eq!(
+        d.post("/api/v1/incidents/nope/ack", &json!({"comment": "x"}))
+            .status(),
+        404
+    );
+    let acked = d.post(
+        &format!("/api/v1/incidents/{id}/ack"),
+        &json!({"comment": "on it: restarting the sequencer", "expires": "1h", "by": "alice"}),
+    );
+    assert_eq!(acked.status(), 200);
+    let acked: serde_json::Value = acked.json().expect("json");
+    assert_eq!(acked["acknowledged"], true);
+    assert_eq!(acked["ack"]["by"], "alice");
+
+    anvil.rpc("evm_setIntervalMining", json!([1]));
+    let closed = wait_for("incident resolved", T, || {
+        let list = d.json("/api/v1/incidents?state=resolved");
+        list.as_array()?
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .cloned()
+    });
+    let kinds: Vec<&str> = closed["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        &kinds[..5],
+        ["opened", "firing", "notified", "acknowledged", "resolved"],
+        "{closed:#}"
+    );
+    assert!(kinds.contains(&"closed"));
+}

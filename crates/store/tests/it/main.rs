@@ -75,6 +75,7 @@ on_both_backends!(
     alert_and_its_notifications_are_written_together,
     deliveries_move_from_pending_to_sent_or_dead,
     silences_match_labels_and_expire,
+    incidents_open_collect_a_timeline_and_close,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -321,11 +322,11 @@ fn notification(id: &str, event: &str) -> OutboxRow {
 
 async fn alert_and_its_notifications_are_written_together(db: TestDb) {
     db.store
-        .save_alert(&alert("pending"), &[])
+        .save_alert(&alert("pending"), &[], None)
         .await
         .expect("pending");
     db.store
-        .save_alert(&alert("firing"), &[notification("n1", "firing")])
+        .save_alert(&alert("firing"), &[notification("n1", "firing")], None)
         .await
         .expect("firing");
     assert_eq!(
@@ -335,7 +336,7 @@ async fn alert_and_its_notifications_are_written_together(db: TestDb) {
     // A failing enqueue (duplicate id) rolls the state change back.
     let err = db
         .store
-        .save_alert(&alert("resolved"), &[notification("n1", "resolved")])
+        .save_alert(&alert("resolved"), &[notification("n1", "resolved")], None)
         .await;
     assert!(err.is_err());
     assert_eq!(
@@ -343,7 +344,7 @@ async fn alert_and_its_notifications_are_written_together(db: TestDb) {
         "firing"
     );
     db.store
-        .save_alert(&alert("resolved"), &[notification("n2", "resolved")])
+        .save_alert(&alert("resolved"), &[notification("n2", "resolved")], None)
         .await
         .expect("resolved");
     assert!(db.store.active_alerts().await.expect("active").is_empty());
@@ -362,6 +363,7 @@ async fn deliveries_move_from_pending_to_sent_or_dead(db: TestDb) {
         .save_alert(
             &alert("firing"),
             &[notification("a", "firing"), notification("b", "firing")],
+            None,
         )
         .await
         .expect("save");
@@ -459,5 +461,75 @@ async fn silences_match_labels_and_expire(db: TestDb) {
             .await
             .expect("after")
             .is_empty()
+    );
+}
+
+async fn incidents_open_collect_a_timeline_and_close(db: TestDb) {
+    use chainops_store::incidents::IncidentUpdate;
+    let update = |kind: &str, close: bool, at: i64| IncidentUpdate {
+        chain: "devnet".into(),
+        node: "anvil-1".into(),
+        kind: kind.into(),
+        detail: serde_json::json!({"rule": "HeadStalled"}),
+        close,
+        at_ms: at,
+    };
+    db.store
+        .save_alert(
+            &alert("firing"),
+            &[notification("n1", "firing")],
+            Some(&update("firing", false, T0)),
+        )
+        .await
+        .expect("fire");
+    db.store
+        .incident_event_for_alert(
+            "HeadStalled/anvil-1",
+            "notified",
+            &serde_json::json!({"channel": "hook"}),
+            T0 + 1,
+        )
+        .await
+        .expect("notified");
+    let open = db.store.list_incidents(T0).await.expect("list");
+    assert_eq!(open.len(), 1);
+    let id = open[0].id.clone();
+    assert!(
+        db.store
+            .acknowledge_incident(&id, "alice", "on it", T0 + 3_600_000, T0 + 2)
+            .await
+            .expect("ack")
+    );
+    assert!(
+        !db.store
+            .acknowledge_incident("missing", "a", "b", T0, T0)
+            .await
+            .expect("ack missing")
+    );
+    db.store
+        .save_alert(
+            &alert("resolved"),
+            &[],
+            Some(&update("resolved", true, T0 + 3)),
+        )
+        .await
+        .expect("resolve");
+    let all = db.store.list_incidents(T0).await.expect("list");
+    assert_eq!(
+        (all.len(), all[0].state.as_str(), all[0].resolved_ms),
+        (1, "resolved", Some(T0 + 3))
+    );
+    assert_eq!(all[0].ack_by.as_deref(), Some("alice"));
+    let kinds: Vec<&str> = all[0].events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "opened",
+            "firing",
+            "notified",
+            "acknowledged",
+            "resolved",
+            "closed"
+        ]
     );
 }
