@@ -124,13 +124,18 @@ impl AlertEngine {
             .collect();
         for fp in gone {
             if let Some(mut row) = self.active.remove(&fp) {
-                if row.state == State::Firing.as_str() {
+                let before = row.clone();
+                let written = if row.state == State::Firing.as_str() {
                     self.transition(&mut row, State::Resolved, None, now_ms, &mut report)
-                        .await?;
+                        .await
                 } else {
                     row.state = State::Inactive.as_str().into();
                     row.updated_ms = now_ms;
-                    self.store.save_alert(&row, &[], None).await?;
+                    self.store.save_alert(&row, &[], None).await
+                };
+                if let Err(e) = written {
+                    self.active.insert(fp, before);
+                    return Err(e);
                 }
             }
         }
@@ -184,7 +189,8 @@ impl AlertEngine {
                 }
             }
             Step::Fire => {
-                let mut row = match self.active.remove(&fp) {
+                let before = self.active.remove(&fp);
+                let mut row = match before.clone() {
                     Some(r) => r,
                     None => {
                         self.new_row(ri, f, &fp, cond.unwrap_or_default(), now_ms, State::Pending)
@@ -196,14 +202,28 @@ impl AlertEngine {
                     &self.rules[ri].description,
                     &vars(&self.rules[ri], f, row.value),
                 );
-                self.transition(&mut row, State::Firing, Some(ri), now_ms, report)
-                    .await?;
+                // On a failed write keep the previous state so the next cycle retries.
+                if let Err(e) = self
+                    .transition(&mut row, State::Firing, Some(ri), now_ms, report)
+                    .await
+                {
+                    if let Some(prev) = before {
+                        self.active.insert(fp, prev);
+                    }
+                    return Err(e);
+                }
                 self.active.insert(fp, row);
             }
             Step::Resolve => {
                 if let Some(mut row) = self.active.remove(&fp) {
-                    self.transition(&mut row, State::Resolved, Some(ri), now_ms, report)
-                        .await?;
+                    let before = row.clone();
+                    if let Err(e) = self
+                        .transition(&mut row, State::Resolved, Some(ri), now_ms, report)
+                        .await
+                    {
+                        self.active.insert(fp, before);
+                        return Err(e);
+                    }
                 }
             }
         }
