@@ -7,7 +7,7 @@
 
 use crate::rules::Rule;
 use chainops_core::duration::format_duration;
-use chainops_core::rule_expr::{Op, Rhs};
+use chainops_core::rule_expr::Rhs;
 
 /// PromQL selecting a fact's metric, or `None` when it has no single-series equivalent.
 pub fn fact_metric(fact: &str) -> Option<&'static str> {
@@ -38,21 +38,10 @@ pub fn fact_metric(fact: &str) -> Option<&'static str> {
     })
 }
 
-fn op_str(op: Op) -> &'static str {
-    match op {
-        Op::Gt => ">",
-        Op::Ge => ">=",
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Eq => "==",
-        Op::Ne => "!=",
-    }
-}
-
 /// PromQL for a rule's condition, or `None` if a fact has no metric.
 pub fn promql(rule: &Rule) -> Option<String> {
     let lhs = fact_metric(rule.expr.fact)?;
-    let op = op_str(rule.expr.op);
+    let op = rule.expr.op.as_str();
     Some(match &rule.expr.rhs {
         Rhs::Number(v) => format!("{lhs} {op} {v}"),
         Rhs::Scaled(k, f) if *k == 1.0 => {

@@ -37,7 +37,8 @@ impl Op {
         })
     }
 
-    fn as_str(self) -> &'static str {
+    /// The operator's spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             Op::Gt => ">",
             Op::Ge => ">=",

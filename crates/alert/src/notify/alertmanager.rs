@@ -50,23 +50,13 @@ pub(super) async fn send(http: &reqwest::Client, n: &Notifier, body: &str) -> De
         }
     };
     let url = format!("{}/api/v2/alerts", n.config.url.trim_end_matches('/'));
-    match http
-        .post(url)
-        .timeout(n.config.timeout)
-        .json(&to_alertmanager(&parsed))
-        .send()
-        .await
-    {
-        Ok(resp) if resp.status().is_success() => Delivery::Sent,
-        Ok(resp) => Delivery::Retry {
-            error: format!("HTTP {}", resp.status()),
-            retry_after: None,
-        },
-        Err(e) => Delivery::Retry {
-            error: e.without_url().to_string(),
-            retry_after: None,
-        },
-    }
+    super::outcome(
+        http.post(url)
+            .timeout(n.config.timeout)
+            .json(&to_alertmanager(&parsed))
+            .send()
+            .await,
+    )
 }
 
 #[cfg(test)]

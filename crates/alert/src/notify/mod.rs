@@ -24,6 +24,30 @@ pub enum Delivery {
     },
 }
 
+/// Maps an HTTP answer to a delivery outcome: 2xx is sent; anything else retries, honouring a
+/// `Retry-After` in seconds (429 from chat robots, 503 from gateways).
+pub(crate) fn outcome(result: Result<reqwest::Response, reqwest::Error>) -> Delivery {
+    match result {
+        Ok(resp) if resp.status().is_success() => Delivery::Sent,
+        Ok(resp) => {
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            Delivery::Retry {
+                error: format!("HTTP {}", resp.status()),
+                retry_after,
+            }
+        }
+        Err(e) => Delivery::Retry {
+            error: e.without_url().to_string(),
+            retry_after: None,
+        },
+    }
+}
+
 /// A configured channel with its secret loaded.
 #[derive(Debug, Clone)]
 pub struct Notifier {

@@ -7,7 +7,6 @@
 use super::{Delivery, Notifier};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use std::time::Duration;
 
 /// Signs `"<timestamp>.<body>"` with `secret`; returns `sha256=<hex>`.
 pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
@@ -48,26 +47,7 @@ pub(super) async fn send(
             signature(secret.expose().as_bytes(), ts, body),
         );
     }
-    match req.send().await {
-        Ok(resp) if resp.status().is_success() => Delivery::Sent,
-        Ok(resp) => {
-            let status = resp.status();
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            Delivery::Retry {
-                error: format!("HTTP {status}"),
-                retry_after,
-            }
-        }
-        Err(e) => Delivery::Retry {
-            error: e.without_url().to_string(),
-            retry_after: None,
-        },
-    }
+    super::outcome(req.send().await)
 }
 
 #[cfg(test)]
