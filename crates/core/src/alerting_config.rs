@@ -1,6 +1,7 @@
 //! `[alerting]`, `[[rules]]` and `[[notifiers]]`: raw TOML mirrors and their validation.
 
 use crate::config::{Problems, SecretSource};
+use crate::quiet_hours::QuietHours;
 use crate::rule_expr::RuleExpr;
 use crate::secret::{Secret, redact_url};
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,10 @@ pub struct RawNotifier {
     pub min_severity: Option<String>,
     /// Request timeout.
     pub timeout: Option<String>,
+    /// Daily window holding non-critical notifications, e.g. `"22:00-07:00"`.
+    pub quiet_hours: Option<String>,
+    /// UTC offset of `quiet_hours`, e.g. `"+08:00"` (default `"+00:00"`).
+    pub quiet_hours_utc_offset: Option<String>,
 }
 
 /// Validated alerting settings.
@@ -175,6 +180,8 @@ pub struct NotifierConfig {
     /// Request timeout.
     #[serde(serialize_with = "crate::config::ser_duration")]
     pub timeout: Duration,
+    /// Non-critical notifications wait out this window.
+    pub quiet_hours: Option<QuietHours>,
 }
 
 pub(crate) fn validate(
@@ -367,6 +374,20 @@ fn validate_notifier(
         Duration::from_secs(10),
         Duration::from_millis(100),
     );
+    let quiet_hours = match n.quiet_hours.as_deref() {
+        None => {
+            if n.quiet_hours_utc_offset.is_some() {
+                p.add(
+                    at("quiet_hours_utc_offset"),
+                    "only applies with quiet_hours; set quiet_hours or remove it",
+                );
+            }
+            None
+        }
+        Some(w) => QuietHours::parse(w, n.quiet_hours_utc_offset.as_deref().unwrap_or("+00:00"))
+            .map_err(|m| p.add(at("quiet_hours"), m))
+            .ok(),
+    };
     if p.len() != start {
         return None;
     }
@@ -377,5 +398,6 @@ fn validate_notifier(
         secret,
         min_severity,
         timeout,
+        quiet_hours,
     })
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod facts;
 pub mod node;
 pub mod ports;
+pub mod quiet_hours;
 pub mod rule_expr;
 pub mod secret;
 pub mod time;

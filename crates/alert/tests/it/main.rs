@@ -122,3 +122,52 @@ async fn alerts_of_a_node_that_left_the_config_resolve() {
     assert_eq!(r.resolved, 1);
     assert!(store.active_alerts().await.expect("active").is_empty());
 }
+
+#[tokio::test]
+async fn quiet_hours_hold_non_critical_notifications_until_the_window_ends() {
+    use chainops_alert::notify::Notifier;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&format!("sqlite://{}/a.db", dir.path().display()))
+        .await
+        .expect("store");
+    let toml = r#"
+[[rules]]
+name = "SlowHead"
+severity = "warning"
+expr = "head_age_seconds > 10"
+[[notifiers]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+quiet_hours = "07:00-09:00"
+"#;
+    let config = Config::from_toml_str(toml, &|_| None).expect("config");
+    let notifier =
+        Arc::new(Notifier::load(config.alerting.notifiers[0].clone()).expect("notifier"));
+    let source = Arc::new(Scripted(Mutex::new(vec![node("n1", 1.0, 100.0)])));
+    let mut engine = AlertEngine::new(
+        effective_rules(&config.alerting),
+        vec![notifier],
+        store.clone(),
+        source,
+    )
+    .await
+    .expect("engine");
+    // T0 is 08:00 UTC: inside the window.
+    assert_eq!(T0 % 86_400_000, 8 * 3_600_000);
+    let r = engine.evaluate(T0).await.expect("eval");
+    assert_eq!(r.fired, 2, "HeadStalled (critical) and SlowHead (warning)");
+    let due_now: Vec<String> = store
+        .due_notifications(T0, 10)
+        .await
+        .expect("due")
+        .into_iter()
+        .map(|n| n.fingerprint)
+        .collect();
+    assert_eq!(due_now, vec!["HeadStalled/n1"], "critical goes out at once");
+    let due_later = store
+        .due_notifications(T0 + 3_600_000, 10)
+        .await
+        .expect("due");
+    assert_eq!(due_later.len(), 2, "the warning is released at 09:00");
+}
