@@ -80,6 +80,24 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Alerts of the running daemon.
+    Alerts {
+        /// Alerts subcommand.
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// Incidents of the running daemon: list and acknowledge.
+    Incidents {
+        /// Incidents subcommand.
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
+    /// Silences of the running daemon: list, add, expire.
+    Silences {
+        /// Silences subcommand.
+        #[command(subcommand)]
+        command: SilencesCommand,
+    },
     /// Work with notification channels.
     Notify {
         /// Notify subcommand.
@@ -195,4 +213,98 @@ pub fn init_logging(g: &GlobalOpts) -> anyhow::Result<()> {
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
     Ok(())
+}
+
+/// `alerts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List active alerts and those resolved in the last 24 h.
+    List {
+        /// Only alerts in this state.
+        #[arg(long, value_parser = ["pending", "firing", "resolved"])]
+        state: Option<String>,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+        /// Daemon URL (default: http://<[server].listen>).
+        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+        server: Option<String>,
+    },
+}
+
+/// `incidents` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List open incidents and those resolved in the last 24 h.
+    List {
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+        /// Daemon URL (default: http://<[server].listen>).
+        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+        server: Option<String>,
+    },
+    /// Acknowledge an incident with a comment and an expiry.
+    Ack {
+        /// Incident id (from `incidents list`).
+        id: String,
+        /// Who is on it and what is being done.
+        #[arg(long)]
+        comment: String,
+        /// How long the acknowledgement holds.
+        #[arg(long, default_value = "4h")]
+        expires: String,
+        /// Your name.
+        #[arg(long, default_value = "cli")]
+        by: String,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+        /// Daemon URL (default: http://<[server].listen>).
+        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+        server: Option<String>,
+    },
+}
+
+/// `silences` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SilencesCommand {
+    /// List silences in force.
+    List {
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+        /// Daemon URL (default: http://<[server].listen>).
+        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+        server: Option<String>,
+    },
+    /// Silence alerts whose labels match (e.g. `--match node=geth-1 --match alertname=LowPeers`).
+    Add {
+        /// NAME=VALUE label matcher; repeat for more (all must match).
+        #[arg(long = "match", value_name = "NAME=VALUE", required = true)]
+        matchers: Vec<String>,
+        /// How long, e.g. `2h`.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why (required).
+        #[arg(long)]
+        comment: String,
+        /// Your name.
+        #[arg(long, default_value = "cli")]
+        by: String,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+        /// Daemon URL (default: http://<[server].listen>).
+        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+        server: Option<String>,
+    },
+    /// End a silence now.
+    Expire {
+        /// Silence id.
+        id: String,
+        /// Daemon URL (default: http://<[server].listen>).
+        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+        server: Option<String>,
+    },
 }

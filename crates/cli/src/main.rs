@@ -1,6 +1,8 @@
 //! The `chainops` binary: command-line parsing, config loading and wiring (the composition
 //! root). Library crates hold the logic; this crate picks implementations and connects them.
 
+mod alerts_cmd;
+mod api_client;
 mod cli;
 mod config_load;
 mod exit;
@@ -25,6 +27,11 @@ fn main() {
 
 fn run(args: cli::Cli) -> anyhow::Result<()> {
     use cli::{Command, ConfigCommand, NodesCommand, NotifyCommand, RulesCommand};
+    let current_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
     match args.command {
         Command::Serve(s) => {
             cli::init_logging(&args.global)?;
@@ -53,6 +60,15 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Rules {
             command: RulesCommand::Export(o),
         } => rules_cmd::export(&args.global, &o),
+        Command::Alerts { command } => {
+            current_thread()?.block_on(alerts_cmd::alerts(&args.global, &command))
+        }
+        Command::Incidents { command } => {
+            current_thread()?.block_on(alerts_cmd::incidents(&args.global, &command))
+        }
+        Command::Silences { command } => {
+            current_thread()?.block_on(alerts_cmd::silences(&args.global, &command))
+        }
         Command::Notify {
             command: NotifyCommand::Test(o),
         } => {

@@ -422,3 +422,76 @@ fn incidents_group_a_nodes_alerts_with_a_timeline_and_take_acknowledgements() {
     );
     assert!(kinds.contains(&"closed"));
 }
+
+#[test]
+fn the_alert_api_works_from_the_command_line() {
+    let anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&anvil, &rx, STALL_RULE));
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(args)
+            .args(["--server", &d.base])
+            .output()
+            .expect("run")
+    };
+    let out = cli(&[
+        "silences",
+        "add",
+        "--match",
+        "node=anvil-1",
+        "--for",
+        "1h",
+        "--comment",
+        "upgrade",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = s["id"].as_str().expect("id").to_string();
+    let list: serde_json::Value =
+        serde_json::from_slice(&cli(&["silences", "list", "--json"]).stdout).expect("json");
+    assert_eq!(list[0]["id"], id.as_str());
+    assert!(cli(&["silences", "expire", &id]).status.success());
+    let again = cli(&["silences", "expire", &id]);
+    assert_eq!(again.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no active silence"));
+    assert_eq!(
+        cli(&[
+            "silences",
+            "add",
+            "--match",
+            "node",
+            "--for",
+            "1h",
+            "--comment",
+            "x"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    let alerts = cli(&["alerts", "list", "--json"]);
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&alerts.stdout)
+            .expect("json")
+            .is_array()
+    );
+    let incidents = cli(&["incidents", "list", "--json"]);
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&incidents.stdout)
+            .expect("json")
+            .is_array()
+    );
+    let down = std::process::Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(["alerts", "list", "--server", "http://127.0.0.1:1"])
+        .output()
+        .expect("run");
+    assert_eq!(down.status.code(), Some(6));
+}

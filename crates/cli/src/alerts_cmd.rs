@@ -1,0 +1,164 @@
+//! `chainops alerts list`, `chainops incidents list|ack`, `chainops silences list|add|expire`:
+//! the alert API from the command line.
+
+use crate::api_client::ApiClient;
+use crate::cli::{AlertsCommand, GlobalOpts, IncidentsCommand, SilencesCommand};
+use crate::config_load;
+use serde_json::{Value, json};
+
+fn client(g: &GlobalOpts, server: Option<&str>) -> anyhow::Result<ApiClient> {
+    let config = config_load::load(g)?;
+    ApiClient::new(server, config.server.listen)
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn print_json_or(json_out: bool, v: &Value, table: impl FnOnce(&Value)) {
+    if json_out {
+        println!("{v}");
+    } else {
+        table(v);
+    }
+}
+
+/// Runs an `alerts` subcommand.
+pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
+    let AlertsCommand::List {
+        state,
+        json,
+        server,
+    } = c;
+    let path = match state {
+        Some(st) => format!("/api/v1/alerts?state={st}"),
+        None => "/api/v1/alerts".into(),
+    };
+    let v = client(g, server.as_deref())?.get(&path).await?;
+    print_json_or(*json, &v, |v| {
+        println!(
+            "{:<16} {:<20} {:<9} {:<9} SUMMARY",
+            "RULE", "NODE", "SEVERITY", "STATE"
+        );
+        for a in v.as_array().into_iter().flatten() {
+            println!(
+                "{:<16} {:<20} {:<9} {:<9} {}",
+                s(&a["rule"]),
+                s(&a["node"]),
+                s(&a["severity"]),
+                s(&a["state"]),
+                s(&a["summary"])
+            );
+        }
+    });
+    Ok(())
+}
+
+/// Runs an `incidents` subcommand.
+pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<()> {
+    match c {
+        IncidentsCommand::List { json, server } => {
+            let v = client(g, server.as_deref())?
+                .get("/api/v1/incidents")
+                .await?;
+            print_json_or(*json, &v, |v| {
+                println!(
+                    "{:<28} {:<20} {:<9} {:<6} OPENED",
+                    "ID", "NODE", "STATE", "ACKED"
+                );
+                for i in v.as_array().into_iter().flatten() {
+                    println!(
+                        "{:<28} {:<20} {:<9} {:<6} {}",
+                        s(&i["id"]),
+                        s(&i["node"]),
+                        s(&i["state"]),
+                        s(&i["acknowledged"]),
+                        s(&i["opened_at"])
+                    );
+                }
+            });
+        }
+        IncidentsCommand::Ack {
+            id,
+            comment,
+            expires,
+            by,
+            json,
+            server,
+        } => {
+            let body = json!({"comment": comment, "expires": expires, "by": by});
+            let v = client(g, server.as_deref())?
+                .post(&format!("/api/v1/incidents/{id}/ack"), &body)
+                .await?;
+            print_json_or(*json, &v, |v| {
+                println!(
+                    "acknowledged {} until {}",
+                    s(&v["id"]),
+                    s(&v["ack"]["until"])
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `silences` subcommand.
+pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()> {
+    match c {
+        SilencesCommand::List { json, server } => {
+            let v = client(g, server.as_deref())?
+                .get("/api/v1/silences")
+                .await?;
+            print_json_or(*json, &v, |v| {
+                println!("{:<18} {:<26} {:<40} COMMENT", "ID", "ENDS", "MATCHERS");
+                for x in v.as_array().into_iter().flatten() {
+                    println!(
+                        "{:<18} {:<26} {:<40} {}",
+                        s(&x["id"]),
+                        s(&x["ends_at"]),
+                        x["matchers"],
+                        s(&x["comment"])
+                    );
+                }
+            });
+        }
+        SilencesCommand::Add {
+            matchers,
+            duration,
+            comment,
+            by,
+            json,
+            server,
+        } => {
+            let mut m = serde_json::Map::new();
+            for kv in matchers {
+                let (k, val) = kv.split_once('=').ok_or_else(|| {
+                    crate::exit::KindError(
+                        chainops_core::ErrorKind::InvalidInput,
+                        format!("--match \"{kv}\" is not NAME=VALUE (e.g. node=geth-1)"),
+                    )
+                })?;
+                m.insert(k.trim().to_string(), Value::String(val.trim().to_string()));
+            }
+            let body =
+                json!({"matchers": m, "duration": duration, "comment": comment, "created_by": by});
+            let v = client(g, server.as_deref())?
+                .post("/api/v1/silences", &body)
+                .await?;
+            print_json_or(*json, &v, |v| {
+                println!("silence {} until {}", s(&v["id"]), s(&v["ends_at"]))
+            });
+        }
+        SilencesCommand::Expire { id, server } => {
+            client(g, server.as_deref())?
+                .delete(&format!("/api/v1/silences/{id}"))
+                .await?;
+            println!("silence {id} expired");
+        }
+    }
+    Ok(())
+}

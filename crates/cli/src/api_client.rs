@@ -1,0 +1,79 @@
+//! A small client for the daemon's API, used by jobs that act on live state (alerts,
+//! incidents, silences). API errors keep their code and message.
+
+use crate::exit::KindError;
+use chainops_core::ErrorKind;
+use serde_json::Value;
+use std::time::Duration;
+
+/// The daemon at `base`.
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ApiClient {
+    /// A client for `--server URL`, or the configured listen address.
+    pub fn new(server: Option<&str>, listen: std::net::SocketAddr) -> anyhow::Result<ApiClient> {
+        let base = server
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        Ok(ApiClient {
+            http: chainops_chain::http_client()?,
+            base: base.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// GET a JSON document.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// POST a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    /// DELETE a resource.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let resp = req
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(|e| {
+                KindError(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "no chainops daemon answered at {}: {} (start it or pass --server URL)",
+                        self.base,
+                        e.without_url()
+                    ),
+                )
+            })?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let kind = match body["code"].as_str() {
+            Some("invalid_input") => ErrorKind::InvalidInput,
+            Some("not_found") => ErrorKind::NotFound,
+            Some("unauthorized") => ErrorKind::Unauthorized,
+            Some("forbidden") => ErrorKind::Forbidden,
+            Some("unavailable") => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        };
+        let message = body["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        Err(KindError(kind, message).into())
+    }
+}
