@@ -88,11 +88,6 @@ impl AlertEngine {
         })
     }
 
-    /// The rules in force.
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     /// Evaluates every rule once at `now_ms`.
     pub async fn evaluate(&mut self, now_ms: i64) -> Result<EvalReport, StoreError> {
         self.silences = self.store.active_silences(now_ms).await?;

@@ -6,7 +6,7 @@
 
 use chainops_core::node::{RpcCall, RpcOutcome};
 use chainops_core::ports::{ChainError, RpcLog};
-use chainops_core::secret::{Secret, redact_url};
+use chainops_core::secret::Secret;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::time::{Duration, Instant};
@@ -83,11 +83,6 @@ impl JsonRpcClient {
             auth,
             timeout,
         }
-    }
-
-    /// The endpoint with credentials redacted, for logs.
-    pub fn display_url(&self) -> String {
-        redact_url(&self.url)
     }
 
     /// Sends one call; a JSON-RPC error becomes [`ChainError::Rpc`].

@@ -97,11 +97,6 @@ impl Monitor {
         &self.fleet
     }
 
-    /// The history writer.
-    pub fn history(&self) -> &Arc<History> {
-        &self.history
-    }
-
     /// Starts the poll loops, the chain-best refresher and the history writer.
     pub fn spawn(
         &self,

@@ -240,11 +240,6 @@ impl Fleet {
         self.nodes.is_empty()
     }
 
-    /// The shared cell of node `i`.
-    pub fn cell(&self, i: usize) -> Arc<Mutex<NodeView>> {
-        self.nodes[i].clone()
-    }
-
     /// Locks node `i`.
     pub fn lock(&self, i: usize) -> MutexGuard<'_, NodeView> {
         self.nodes[i].lock().unwrap_or_else(|p| p.into_inner())

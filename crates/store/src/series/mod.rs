@@ -377,15 +377,6 @@ impl Store {
         }
     }
 
-    /// Metric names stored for a node (any resolution), sorted.
-    pub async fn series_metrics(&self, node: &str) -> Result<Vec<String>> {
-        sqlx::query_scalar("SELECT DISTINCT metric FROM series_1m WHERE node = $1 ORDER BY metric")
-            .bind(node)
-            .fetch_all(self.pool())
-            .await
-            .map_err(|e| StoreError::query("list series metrics", e))
-    }
-
     /// Deletes data older than each resolution's retention.
     pub async fn apply_retention(
         &self,

@@ -144,10 +144,6 @@ async fn raw_samples_round_trip_and_minutes_roll_up(db: TestDb) {
         (T0, Some(0.0), Some(14.75), Some(14.75))
     );
     assert!((m[0].v - 7.375).abs() < 1e-9);
-    assert_eq!(
-        db.store.series_metrics("n1").await.expect("metrics"),
-        vec!["gas", "height"]
-    );
 }
 
 async fn rewriting_a_minute_merges_its_rollup(db: TestDb) {
