@@ -344,17 +344,12 @@ async fn ack_incident(
             "no incident with id \"{id}\"; list them with GET /api/v1/incidents"
         )));
     }
-    let rows = s
+    let inc = s
         .store
-        .list_incidents(0)
+        .incident(&id)
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    let inc = rows
-        .iter()
-        .find(|i| i.id == id)
-        .map(incident_json)
-        .unwrap_or(Value::Null);
-    Ok(Json(inc))
+    Ok(Json(inc.as_ref().map(incident_json).unwrap_or(Value::Null)))
 }
 
 /// Longest silence accepted.

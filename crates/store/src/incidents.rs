@@ -203,46 +203,82 @@ impl Store {
         Ok(true)
     }
 
-    /// Open incidents and those resolved since `resolved_since_ms`, newest first, with timelines.
+    /// Open incidents and those resolved since `resolved_since_ms`, newest first (at most
+    /// 500), with timelines. Two queries, whatever the number of incidents.
     pub async fn list_incidents(&self, resolved_since_ms: i64) -> Result<Vec<IncidentRow>> {
-        let rows = sqlx::query(
-            "SELECT id, chain, node, state, opened_ms, resolved_ms, ack_by, ack_comment, ack_until_ms FROM incidents
-             WHERE state = 'open' OR resolved_ms >= $1 ORDER BY opened_ms DESC, id DESC LIMIT 500",
-        )
-        .bind(resolved_since_ms)
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| StoreError::query("list incidents", e))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut inc = incident_row(r)?;
-            inc.events = self.incident_events(&inc.id).await?;
-            out.push(inc);
-        }
-        Ok(out)
+        const SELECTED: &str = "FROM incidents WHERE state = 'open' OR resolved_ms >= $1";
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} {SELECTED} ORDER BY opened_ms DESC, id DESC LIMIT 500"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(resolved_since_ms)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("list incidents", e))?;
+        let events = format!(
+            "SELECT incident_id, at_ms, kind, detail FROM incident_events
+             WHERE incident_id IN (SELECT id {SELECTED}) ORDER BY at_ms, id"
+        );
+        let events = sqlx::query(sqlx::AssertSqlSafe(events)).bind(resolved_since_ms);
+        self.with_timelines(&rows, events).await
     }
 
-    async fn incident_events(&self, id: &str) -> Result<Vec<IncidentEvent>> {
-        let rows = sqlx::query("SELECT at_ms, kind, detail FROM incident_events WHERE incident_id = $1 ORDER BY at_ms, id")
+    /// One incident with its timeline.
+    pub async fn incident(&self, id: &str) -> Result<Option<IncidentRow>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_all(self.pool())
             .await
+            .map_err(|e| StoreError::query("read incident", e))?;
+        let events = sqlx::query(
+            "SELECT incident_id, at_ms, kind, detail FROM incident_events WHERE incident_id = $1 ORDER BY at_ms, id",
+        )
+        .bind(id);
+        Ok(self.with_timelines(&rows, events).await?.pop())
+    }
+
+    /// Decodes incident rows and attaches the events `events` selects
+    /// (`incident_id, at_ms, kind, detail`, in timeline order).
+    async fn with_timelines(
+        &self,
+        rows: &[AnyRow],
+        events: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<IncidentRow>> {
+        let mut out: Vec<IncidentRow> = rows.iter().map(incident_row).collect::<Result<_>>()?;
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let index: std::collections::HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, inc)| (inc.id.clone(), i))
+            .collect();
+        let event_rows = events
+            .fetch_all(self.pool())
+            .await
             .map_err(|e| StoreError::query("read incident events", e))?;
-        rows.iter()
-            .map(|r| {
-                let detail: String = r.try_get(2).map_err(decode_err)?;
-                Ok(IncidentEvent {
-                    at_ms: r.try_get(0).map_err(decode_err)?,
-                    kind: r.try_get(1).map_err(decode_err)?,
-                    detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt {
-                        context: "incident_events.detail",
-                        detail: e.to_string(),
-                    })?,
-                })
-            })
-            .collect()
+        for r in &event_rows {
+            let incident: String = r.try_get(0).map_err(decode_err)?;
+            let Some(&i) = index.get(&incident) else {
+                continue;
+            };
+            let detail: String = r.try_get(3).map_err(decode_err)?;
+            out[i].events.push(IncidentEvent {
+                at_ms: r.try_get(1).map_err(decode_err)?,
+                kind: r.try_get(2).map_err(decode_err)?,
+                detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt {
+                    context: "incident_events.detail",
+                    detail: e.to_string(),
+                })?,
+            });
+        }
+        Ok(out)
     }
 }
+
+const INCIDENT_COLUMNS: &str =
+    "id, chain, node, state, opened_ms, resolved_ms, ack_by, ack_comment, ack_until_ms";
 
 fn incident_row(r: &AnyRow) -> Result<IncidentRow> {
     Ok(IncidentRow {

@@ -528,4 +528,9 @@ async fn incidents_open_collect_a_timeline_and_close(db: TestDb) {
             "closed"
         ]
     );
+    assert_eq!(
+        db.store.incident(&id).await.expect("one").as_ref(),
+        Some(&all[0])
+    );
+    assert_eq!(db.store.incident("missing").await.expect("none"), None);
 }
