@@ -38,7 +38,7 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
         Some(st) => format!("/api/v1/alerts?state={st}"),
         None => "/api/v1/alerts".into(),
     };
-    let v = client(g, server.as_deref())?.get(&path).await?;
+    let v = client(g, server.server.as_deref())?.get(&path).await?;
     print_json_or(*json, &v, |v| {
         println!(
             "{:<16} {:<20} {:<9} {:<9} SUMMARY",
@@ -62,7 +62,7 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
 pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<()> {
     match c {
         IncidentsCommand::List { json, server } => {
-            let v = client(g, server.as_deref())?
+            let v = client(g, server.server.as_deref())?
                 .get("/api/v1/incidents")
                 .await?;
             print_json_or(*json, &v, |v| {
@@ -91,7 +91,7 @@ pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<(
             server,
         } => {
             let body = json!({"comment": comment, "expires": expires, "by": by});
-            let v = client(g, server.as_deref())?
+            let v = client(g, server.server.as_deref())?
                 .post(&format!("/api/v1/incidents/{id}/ack"), &body)
                 .await?;
             print_json_or(*json, &v, |v| {
@@ -110,7 +110,7 @@ pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<(
 pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()> {
     match c {
         SilencesCommand::List { json, server } => {
-            let v = client(g, server.as_deref())?
+            let v = client(g, server.server.as_deref())?
                 .get("/api/v1/silences")
                 .await?;
             print_json_or(*json, &v, |v| {
@@ -146,7 +146,7 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
             }
             let body =
                 json!({"matchers": m, "duration": duration, "comment": comment, "created_by": by});
-            let v = client(g, server.as_deref())?
+            let v = client(g, server.server.as_deref())?
                 .post("/api/v1/silences", &body)
                 .await?;
             print_json_or(*json, &v, |v| {
@@ -154,7 +154,7 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
             });
         }
         SilencesCommand::Expire { id, server } => {
-            client(g, server.as_deref())?
+            client(g, server.server.as_deref())?
                 .delete(&format!("/api/v1/silences/{id}"))
                 .await?;
             println!("silence {id} expired");

@@ -194,9 +194,9 @@ pub struct NodesListOpts {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
-    /// Daemon URL (default: http://<[server].listen>).
-    #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-    pub server: Option<String>,
+    /// The running daemon.
+    #[command(flatten)]
+    pub server: ServerOpt,
 }
 
 /// Installs the tracing subscriber.
@@ -226,9 +226,9 @@ pub enum AlertsCommand {
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
-        /// Daemon URL (default: http://<[server].listen>).
-        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-        server: Option<String>,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
     },
 }
 
@@ -240,9 +240,9 @@ pub enum IncidentsCommand {
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
-        /// Daemon URL (default: http://<[server].listen>).
-        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-        server: Option<String>,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
     },
     /// Acknowledge an incident with a comment and an expiry.
     Ack {
@@ -260,9 +260,9 @@ pub enum IncidentsCommand {
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
-        /// Daemon URL (default: http://<[server].listen>).
-        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-        server: Option<String>,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
     },
 }
 
@@ -274,9 +274,9 @@ pub enum SilencesCommand {
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
-        /// Daemon URL (default: http://<[server].listen>).
-        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-        server: Option<String>,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
     },
     /// Silence alerts whose labels match (e.g. `--match node=geth-1 --match alertname=LowPeers`).
     Add {
@@ -295,16 +295,24 @@ pub enum SilencesCommand {
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
-        /// Daemon URL (default: http://<[server].listen>).
-        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-        server: Option<String>,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
     },
     /// End a silence now.
     Expire {
         /// Silence id.
         id: String,
-        /// Daemon URL (default: http://<[server].listen>).
-        #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
-        server: Option<String>,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
     },
+}
+
+/// `--server` for jobs that talk to the running daemon.
+#[derive(Debug, Args)]
+pub struct ServerOpt {
+    /// Daemon URL (default: http://<[server].listen>).
+    #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
+    pub server: Option<String>,
 }

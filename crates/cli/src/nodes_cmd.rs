@@ -11,6 +11,7 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
     let base = o
         .server
+        .server
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.server.listen));
     let http = chainops_chain::http_client()?;
