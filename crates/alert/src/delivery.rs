@@ -73,20 +73,30 @@ impl DeliveryWorker {
         Ok(sent)
     }
 
+    /// Gives up on `n`: it stays visible as a dead letter with its last error.
+    async fn dead_letter(
+        &self,
+        n: &OutboxRow,
+        attempts: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.store
+            .record_delivery(
+                &n.id,
+                "dead",
+                attempts,
+                n.next_attempt_ms,
+                Some(error),
+                now_ms(),
+            )
+            .await
+    }
+
     async fn deliver(&self, n: &OutboxRow) -> Result<bool, StoreError> {
         let attempts = n.attempts + 1;
         let Some(channel) = self.notifiers.get(&n.channel) else {
             let error = format!("notifier \"{}\" is no longer configured", n.channel);
-            self.store
-                .record_delivery(
-                    &n.id,
-                    "dead",
-                    attempts,
-                    n.next_attempt_ms,
-                    Some(&error),
-                    now_ms(),
-                )
-                .await?;
+            self.dead_letter(n, attempts, &error).await?;
             return Ok(false);
         };
         match channel.send(&self.http, &n.id, &n.payload).await {
@@ -109,16 +119,7 @@ impl DeliveryWorker {
                 let now = now_ms();
                 if now - n.created_ms >= self.give_up_after.as_millis() as i64 {
                     tracing::error!(id = %n.id, channel = %n.channel, attempts, %error, "notification undeliverable; moved to dead letters");
-                    self.store
-                        .record_delivery(
-                            &n.id,
-                            "dead",
-                            attempts,
-                            n.next_attempt_ms,
-                            Some(&error),
-                            now,
-                        )
-                        .await?;
+                    self.dead_letter(n, attempts, &error).await?;
                 } else {
                     let delay = retry_after
                         .unwrap_or_else(|| backoff(n.attempts))
