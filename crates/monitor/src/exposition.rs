@@ -342,135 +342,146 @@ pub fn render(fleet: &Fleet, now_ms: i64) -> String {
         }
     }
 
-    Family::header(
+    per_node(
         &mut out,
+        fleet,
         "chainops_node_status",
         "gauge",
         "1 for the node's current status (ok, lagging, stalled, syncing, down).",
-    );
-    for i in 0..fleet.len() {
-        let v = fleet.lock(i);
-        let current = v.status(ctx.best.get(&v.config.chain).copied(), now_ms);
-        for s in STATUSES {
-            let labels = [
-                ("chain", v.config.chain.as_str()),
-                ("node", v.config.name.as_str()),
-                ("status", s.as_str()),
-            ];
-            Family { out: &mut out }.sample(
-                "chainops_node_status",
-                &labels,
-                if s == current { 1.0 } else { 0.0 },
-            );
-        }
-    }
-
-    Family::header(
-        &mut out,
-        "chainops_node_info",
-        "gauge",
-        "Node identity: client version and chain id; always 1.",
-    );
-    for i in 0..fleet.len() {
-        let v = fleet.lock(i);
-        let version = v.tracker.client_version.clone().unwrap_or_default();
-        let chain_id = v
-            .snapshot
-            .as_ref()
-            .and_then(|s| s.chain_id.clone())
-            .unwrap_or_default();
-        let labels = [
-            ("chain", v.config.chain.as_str()),
-            ("node", v.config.name.as_str()),
-            ("kind", v.config.kind.as_str()),
-            ("client_version", version.as_str()),
-            ("chain_id", chain_id.as_str()),
-        ];
-        Family { out: &mut out }.sample("chainops_node_info", &labels, 1.0);
-    }
-
-    Family::header(
-        &mut out,
-        "chainops_txpool_transactions",
-        "gauge",
-        "Transactions in the node's pool by state (pending, queued).",
-    );
-    for i in 0..fleet.len() {
-        let v = fleet.lock(i);
-        if let Some(t) = v.snapshot.as_ref().and_then(|s| s.txpool) {
-            for (state, n) in [("pending", t.pending), ("queued", t.queued)] {
+        |v, f| {
+            let current = v.status(ctx.best.get(&v.config.chain).copied(), now_ms);
+            for s in STATUSES {
                 let labels = [
                     ("chain", v.config.chain.as_str()),
                     ("node", v.config.name.as_str()),
-                    ("state", state),
+                    ("status", s.as_str()),
                 ];
-                Family { out: &mut out }.sample("chainops_txpool_transactions", &labels, n as f64);
+                f.sample(
+                    "chainops_node_status",
+                    &labels,
+                    if s == current { 1.0 } else { 0.0 },
+                );
             }
-        }
-    }
-
-    Family::header(
-        &mut out,
-        "chainops_block_interval_seconds",
-        "histogram",
-        "Seconds between consecutive head blocks, from block timestamps.",
+        },
     );
-    for i in 0..fleet.len() {
-        let v = fleet.lock(i);
-        let labels = [
-            ("chain", v.config.chain.as_str()),
-            ("node", v.config.name.as_str()),
-        ];
-        Family { out: &mut out }.histogram(
-            "chainops_block_interval_seconds",
-            &labels,
-            &v.block_intervals,
-        );
-    }
-
-    Family::header(
+    per_node(
         &mut out,
-        "chainops_rpc_request_duration_seconds",
-        "histogram",
-        "Round-trip time of RPC calls by method (calls in one batch share it).",
-    );
-    for i in 0..fleet.len() {
-        let v = fleet.lock(i);
-        for (method, stats) in &v.rpc {
+        fleet,
+        "chainops_node_info",
+        "gauge",
+        "Node identity: client version and chain id; always 1.",
+        |v, f| {
+            let version = v.tracker.client_version.as_deref().unwrap_or_default();
+            let chain_id = v
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.chain_id.as_deref())
+                .unwrap_or_default();
             let labels = [
                 ("chain", v.config.chain.as_str()),
                 ("node", v.config.name.as_str()),
-                ("method", method),
+                ("kind", v.config.kind.as_str()),
+                ("client_version", version),
+                ("chain_id", chain_id),
             ];
-            Family { out: &mut out }.histogram(
-                "chainops_rpc_request_duration_seconds",
-                &labels,
-                &stats.duration,
-            );
-        }
-    }
-
-    Family::header(
-        &mut out,
-        "chainops_rpc_requests_total",
-        "counter",
-        "RPC calls by method and outcome (ok, error, timeout, transport).",
+            f.sample("chainops_node_info", &labels, 1.0);
+        },
     );
-    for i in 0..fleet.len() {
-        let v = fleet.lock(i);
-        for (method, stats) in &v.rpc {
-            for (outcome, n) in &stats.outcomes {
+    per_node(
+        &mut out,
+        fleet,
+        "chainops_txpool_transactions",
+        "gauge",
+        "Transactions in the node's pool by state (pending, queued).",
+        |v, f| {
+            if let Some(t) = v.snapshot.as_ref().and_then(|s| s.txpool) {
+                for (state, n) in [("pending", t.pending), ("queued", t.queued)] {
+                    let labels = [
+                        ("chain", v.config.chain.as_str()),
+                        ("node", v.config.name.as_str()),
+                        ("state", state),
+                    ];
+                    f.sample("chainops_txpool_transactions", &labels, n as f64);
+                }
+            }
+        },
+    );
+    per_node(
+        &mut out,
+        fleet,
+        "chainops_block_interval_seconds",
+        "histogram",
+        "Seconds between consecutive head blocks, from block timestamps.",
+        |v, f| {
+            let labels = [
+                ("chain", v.config.chain.as_str()),
+                ("node", v.config.name.as_str()),
+            ];
+            f.histogram(
+                "chainops_block_interval_seconds",
+                &labels,
+                &v.block_intervals,
+            );
+        },
+    );
+    per_node(
+        &mut out,
+        fleet,
+        "chainops_rpc_request_duration_seconds",
+        "histogram",
+        "Round-trip time of RPC calls by method (calls in one batch share it).",
+        |v, f| {
+            for (method, stats) in &v.rpc {
                 let labels = [
                     ("chain", v.config.chain.as_str()),
                     ("node", v.config.name.as_str()),
                     ("method", method),
-                    ("outcome", outcome),
                 ];
-                Family { out: &mut out }.sample("chainops_rpc_requests_total", &labels, *n as f64);
+                f.histogram(
+                    "chainops_rpc_request_duration_seconds",
+                    &labels,
+                    &stats.duration,
+                );
             }
-        }
-    }
+        },
+    );
+    per_node(
+        &mut out,
+        fleet,
+        "chainops_rpc_requests_total",
+        "counter",
+        "RPC calls by method and outcome (ok, error, timeout, transport).",
+        |v, f| {
+            for (method, stats) in &v.rpc {
+                for (outcome, n) in &stats.outcomes {
+                    let labels = [
+                        ("chain", v.config.chain.as_str()),
+                        ("node", v.config.name.as_str()),
+                        ("method", method),
+                        ("outcome", outcome),
+                    ];
+                    f.sample("chainops_rpc_requests_total", &labels, *n as f64);
+                }
+            }
+        },
+    );
     out
+}
+
+/// Writes one family's header, then lets `each` write the samples of every node.
+fn per_node(
+    out: &mut String,
+    fleet: &Fleet,
+    name: &str,
+    kind: &str,
+    help: &str,
+    mut each: impl FnMut(&NodeView, &mut Family<'_>),
+) {
+    Family::header(out, name, kind, help);
+    let mut family = Family { out };
+    for i in 0..fleet.len() {
+        each(&fleet.lock(i), &mut family);
+    }
 }
 
 #[cfg(test)]
