@@ -13,7 +13,6 @@ use chainops_core::alerting_config::Severity;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_store::alerts::{AlertRow, OutboxRow};
 use chainops_store::incidents::IncidentUpdate;
-use chainops_store::silences::SilenceRow;
 use chainops_store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -50,8 +49,6 @@ pub struct AlertEngine {
     source: Arc<dyn FactSource>,
     /// Pending and firing alerts by fingerprint.
     active: HashMap<String, AlertRow>,
-    /// Silences in force this cycle.
-    silences: Vec<SilenceRow>,
 }
 
 impl AlertEngine {
@@ -84,13 +81,11 @@ impl AlertEngine {
             store,
             source,
             active,
-            silences: Vec::new(),
         })
     }
 
     /// Evaluates every rule once at `now_ms`.
     pub async fn evaluate(&mut self, now_ms: i64) -> Result<EvalReport, StoreError> {
-        self.silences = self.store.active_silences(now_ms).await?;
         let facts = self.source.facts(now_ms);
         let mut report = EvalReport::default();
         let mut seen = HashSet::new();
@@ -250,11 +245,15 @@ impl AlertEngine {
             .unwrap_or(chainops_core::alerting_config::Severity::Critical);
         let runbook = rule.and_then(|i| self.rules[i].runbook_url.clone());
         let event = to.as_str();
+        // Silences are read only when a transition needs them (rare), not every cycle.
+        let labels = alert_labels(row);
         let silenced_by = self
-            .silences
-            .iter()
-            .find(|s| s.matches(&alert_labels(row)))
-            .map(|s| s.id.clone());
+            .store
+            .active_silences(now_ms)
+            .await?
+            .into_iter()
+            .find(|s| s.matches(&labels))
+            .map(|s| s.id);
         if let Some(id) = &silenced_by {
             tracing::info!(alert = %row.fingerprint, state = event, silence = %id, "silenced: no notification");
             report.silenced += 1;
