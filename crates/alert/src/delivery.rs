@@ -11,8 +11,8 @@ use chainops_core::time::now_ms;
 use chainops_store::alerts::OutboxRow;
 use chainops_store::{Store, StoreError};
 use rand::Rng;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -39,6 +39,8 @@ pub struct DeliveryWorker {
     notifiers: HashMap<String, Arc<Notifier>>,
     http: reqwest::Client,
     give_up_after: Duration,
+    /// Send times in the last minute by channel (rate limits).
+    sent_at: Mutex<HashMap<String, VecDeque<i64>>>,
 }
 
 impl DeliveryWorker {
@@ -58,15 +60,82 @@ impl DeliveryWorker {
             notifiers,
             http,
             give_up_after,
+            sent_at: Mutex::default(),
         }
     }
 
-    /// One pass over due entries; returns how many were sent.
+    /// One pass over due entries; returns how many were sent. A channel with a rate limit
+    /// sends individually while its budget lasts; on a chat or email channel the rest of what
+    /// is due goes out as one digest (the last slot of the minute is kept for it), elsewhere
+    /// it waits for the next minute.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let due = self.store.due_notifications(now_ms(), BATCH).await?;
-        let mut sent = 0;
+        let mut by_channel: Vec<(String, Vec<OutboxRow>)> = Vec::new();
         for n in due {
-            if self.deliver(&n).await? {
+            match by_channel.iter_mut().find(|(c, _)| *c == n.channel) {
+                Some((_, rows)) => rows.push(n),
+                None => by_channel.push((n.channel.clone(), vec![n])),
+            }
+        }
+        let mut sent = 0;
+        for (channel, rows) in by_channel {
+            let notifier = self.notifiers.get(&channel);
+            let budget = self.budget(&channel, notifier.map(|n| n.as_ref()));
+            let digest = notifier.is_some_and(|n| n.digests()) && rows.len() > budget;
+            let singles = if digest {
+                budget.saturating_sub(1)
+            } else {
+                budget.min(rows.len())
+            };
+            for n in &rows[..singles] {
+                if self.deliver(n).await? {
+                    sent += 1;
+                }
+            }
+            if digest
+                && budget > 0
+                && let Some(ch) = notifier
+            {
+                sent += self.deliver_digest(ch, &rows[singles..]).await?;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Messages `channel` may still send this minute (unlimited channels: `usize::MAX`).
+    fn budget(&self, channel: &str, notifier: Option<&Notifier>) -> usize {
+        let Some(limit) = notifier.and_then(|n| n.config.rate_limit_per_minute) else {
+            return usize::MAX;
+        };
+        let mut windows = self.sent_at.lock().unwrap_or_else(|p| p.into_inner());
+        let w = windows.entry(channel.to_string()).or_default();
+        let now = now_ms();
+        while w.front().is_some_and(|&t| now - t >= 60_000) {
+            w.pop_front();
+        }
+        (limit as usize).saturating_sub(w.len())
+    }
+
+    fn count_send(&self, channel: &str) {
+        let mut windows = self.sent_at.lock().unwrap_or_else(|p| p.into_inner());
+        windows
+            .entry(channel.to_string())
+            .or_default()
+            .push_back(now_ms());
+    }
+
+    /// Sends `rows` as one digest message; each row is then marked like a single delivery.
+    async fn deliver_digest(&self, ch: &Notifier, rows: &[OutboxRow]) -> Result<usize, StoreError> {
+        let bodies: Vec<serde_json::Value> = rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.payload).ok())
+            .collect();
+        self.count_send(&ch.config.name);
+        let outcome = ch.send_message(&self.http, &bodies).await;
+        tracing::info!(channel = %ch.config.name, merged = rows.len(), ok = outcome == Delivery::Sent, "digest sent for rate-limited channel");
+        let mut sent = 0;
+        for n in rows {
+            if self.record(n, outcome.clone()).await? {
                 sent += 1;
             }
         }
@@ -99,7 +168,15 @@ impl DeliveryWorker {
             self.dead_letter(n, attempts, &error).await?;
             return Ok(false);
         };
-        match channel.send(&self.http, &n.id, &n.payload).await {
+        self.count_send(&n.channel);
+        let outcome = channel.send(&self.http, &n.id, &n.payload).await;
+        self.record(n, outcome).await
+    }
+
+    /// Stores the outcome of an attempt: sent, retry later, or dead letter.
+    async fn record(&self, n: &OutboxRow, outcome: Delivery) -> Result<bool, StoreError> {
+        let attempts = n.attempts + 1;
+        match outcome {
             Delivery::Sent => {
                 self.store
                     .record_delivery(&n.id, "sent", attempts, n.next_attempt_ms, None, now_ms())
@@ -147,7 +224,7 @@ impl DeliveryWorker {
         let channels: Vec<&Arc<Notifier>> = self
             .notifiers
             .values()
-            .filter(|n| n.config.kind == chainops_core::alerting_config::NotifierKind::Alertmanager)
+            .filter(|n| n.config.kind == chainops_core::notifier_config::NotifierKind::Alertmanager)
             .collect();
         if channels.is_empty() {
             return Ok(0);

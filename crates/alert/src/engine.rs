@@ -9,7 +9,6 @@ use crate::lifecycle::{Clock, State, Step, step};
 use crate::notify::{Notifier, payload};
 use crate::rules::Rule;
 use crate::template::fmt_value;
-use chainops_core::alerting_config::Severity;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_store::alerts::{AlertRow, OutboxRow};
 use chainops_store::incidents::IncidentUpdate;
@@ -281,12 +280,7 @@ impl AlertEngine {
                     created_ms: now_ms,
                     attempts: 0,
                     // Quiet hours hold non-critical notifications until the window ends.
-                    next_attempt_ms: match n.config.quiet_hours {
-                        Some(q) if severity < Severity::Critical => {
-                            q.release_at(now_ms).unwrap_or(now_ms)
-                        }
-                        _ => now_ms,
-                    },
+                    next_attempt_ms: n.first_attempt_ms(severity, now_ms),
                     state: "pending".into(),
                     last_error: None,
                     done_ms: None,

@@ -6,11 +6,14 @@
 //!   interval, applies inhibition, and writes every transition together with its
 //!   notifications (the outbox) in one store transaction.
 //! - [`delivery`]: drains the outbox with retries, backoff and a dead-letter state.
-//! - [`notify`]: the notifiers (webhook today) and payloads.
+//! - [`notify`]: the notifiers (webhook, Slack, DingTalk, WeCom, Feishu, email, Alertmanager)
+//!   and payloads.
+//! - [`intake`]: Alertmanager webhook payloads turned into our notifications.
 
 pub mod delivery;
 pub mod engine;
 pub mod export;
+pub mod intake;
 pub mod lifecycle;
 pub mod notify;
 pub mod rules;

@@ -69,7 +69,18 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let history = Arc::new(History::new(store.clone(), retention));
     let monitor = Monitor::new(fleet.clone(), adapters, store.clone(), history.clone()).await;
     let mut tasks = monitor.spawn(config.monitor.max_concurrent_polls, shutdown_rx.clone());
-    tasks.extend(start_alerting(&config, &store, &http, fleet.clone(), &shutdown_rx).await?);
+    let notifiers = load_notifiers(&config)?;
+    tasks.extend(
+        start_alerting(
+            &config,
+            &store,
+            &http,
+            &notifiers,
+            fleet.clone(),
+            &shutdown_rx,
+        )
+        .await?,
+    );
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -87,6 +98,8 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         fleet,
         history,
         store: store.clone(),
+        notifiers: Arc::new(notifiers),
+        http: http.clone(),
     };
     let mut server_stop = shutdown_rx.clone();
     let server = tokio::spawn(chainops_server::serve(listener, state, async move {
@@ -112,16 +125,9 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the alert engine and the notification delivery worker.
-async fn start_alerting(
-    config: &Config,
-    store: &Store,
-    http: &reqwest::Client,
-    fleet: Arc<Fleet>,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let rules = chainops_alert::rules::effective_rules(&config.alerting);
-    let notifiers = config
+/// Loads every configured notification channel with its secret.
+fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
+    config
         .alerting
         .notifiers
         .iter()
@@ -130,17 +136,29 @@ async fn start_alerting(
                 .map(Arc::new)
                 .with_context(|| format!("notifier {}: cannot read its secret file", n.name))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Starts the alert engine and the notification delivery worker.
+async fn start_alerting(
+    config: &Config,
+    store: &Store,
+    http: &reqwest::Client,
+    notifiers: &[Arc<Notifier>],
+    fleet: Arc<Fleet>,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let rules = chainops_alert::rules::effective_rules(&config.alerting);
     tracing::info!(
         rules = rules.len(),
         notifiers = notifiers.len(),
         "alerting enabled"
     );
     let source: Arc<dyn FactSource> = fleet;
-    let engine = AlertEngine::new(rules, notifiers.clone(), store.clone(), source).await?;
+    let engine = AlertEngine::new(rules, notifiers.to_vec(), store.clone(), source).await?;
     let worker = DeliveryWorker::new(
         store.clone(),
-        &notifiers,
+        notifiers,
         http.clone(),
         config.alerting.give_up_after,
     );

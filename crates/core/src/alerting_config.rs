@@ -1,12 +1,10 @@
 //! `[alerting]`, `[[rules]]` and `[[notifiers]]`: raw TOML mirrors and their validation.
 
-use crate::config::{Problems, SecretSource};
-use crate::quiet_hours::QuietHours;
+use crate::config::Problems;
+use crate::notifier_config::{NotifierConfig, RawNotifier};
 use crate::rule_expr::RuleExpr;
-use crate::secret::{Secret, redact_url};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// How bad an alert is. Ordered: `Info < Warning < Critical`.
@@ -83,30 +81,6 @@ pub struct RawRule {
     pub inhibited_by: Option<Vec<String>>,
 }
 
-/// One `[[notifiers]]` entry as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawNotifier {
-    /// Channel name.
-    pub name: Option<String>,
-    /// `webhook` or `alertmanager`.
-    pub kind: Option<String>,
-    /// Destination URL.
-    pub url: Option<String>,
-    /// HMAC secret (prefer `secret_file`).
-    pub secret: Option<String>,
-    /// File holding the HMAC secret.
-    pub secret_file: Option<String>,
-    /// Lowest severity sent to this channel.
-    pub min_severity: Option<String>,
-    /// Request timeout.
-    pub timeout: Option<String>,
-    /// Daily window holding non-critical notifications, e.g. `"22:00-07:00"`.
-    pub quiet_hours: Option<String>,
-    /// UTC offset of `quiet_hours`, e.g. `"+08:00"` (default `"+00:00"`).
-    pub quiet_hours_utc_offset: Option<String>,
-}
-
 /// Validated alerting settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertingConfig {
@@ -153,37 +127,6 @@ pub struct RuleConfig {
     pub inhibited_by: Vec<String>,
 }
 
-/// Notifier kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NotifierKind {
-    /// Generic JSON webhook signed with HMAC-SHA256.
-    Webhook,
-    /// Prometheus Alertmanager v2 API (`url` is Alertmanager's base URL).
-    Alertmanager,
-}
-
-/// A validated notification channel.
-#[derive(Debug, Clone, Serialize)]
-pub struct NotifierConfig {
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: NotifierKind,
-    /// Destination (credentials redacted when shown).
-    #[serde(serialize_with = "crate::config::ser_url")]
-    pub url: String,
-    /// HMAC secret.
-    pub secret: Option<SecretSource>,
-    /// Lowest severity sent.
-    pub min_severity: Severity,
-    /// Request timeout.
-    #[serde(serialize_with = "crate::config::ser_duration")]
-    pub timeout: Duration,
-    /// Non-critical notifications wait out this window.
-    pub quiet_hours: Option<QuietHours>,
-}
-
 pub(crate) fn validate(
     a: RawAlerting,
     rules: Vec<RawRule>,
@@ -212,7 +155,7 @@ pub(crate) fn validate(
     let notifiers = notifiers
         .into_iter()
         .enumerate()
-        .filter_map(|(i, n)| validate_notifier(i, n, &mut names, p))
+        .filter_map(|(i, n)| crate::notifier_config::validate_notifier(i, n, &mut names, p))
         .collect();
     AlertingConfig {
         eval_interval,
@@ -292,112 +235,5 @@ fn validate_rule(
         runbook_url: r.runbook_url,
         labels: r.labels.unwrap_or_default(),
         inhibited_by: r.inhibited_by.unwrap_or_default(),
-    })
-}
-
-fn validate_notifier(
-    i: usize,
-    n: RawNotifier,
-    names: &mut HashSet<String>,
-    p: &mut Problems,
-) -> Option<NotifierConfig> {
-    let at = |k: &str| format!("notifiers[{i}].{k}");
-    let start = p.len();
-    let name = p.identifier(&at("name"), n.name.as_deref());
-    if let Some(nm) = &name
-        && !names.insert(nm.clone())
-    {
-        p.add(
-            at("name"),
-            format!("\"{nm}\" is used by another notifier; names must be unique"),
-        );
-    }
-    let kind = match n.kind.as_deref() {
-        Some("webhook") => Some(NotifierKind::Webhook),
-        Some("alertmanager") => Some(NotifierKind::Alertmanager),
-        Some(k) => {
-            p.add(
-                at("kind"),
-                format!(
-                    "\"{k}\" is not a supported notifier kind; use \"webhook\" or \"alertmanager\""
-                ),
-            );
-            None
-        }
-        None => {
-            p.add(
-                at("kind"),
-                "is missing; set \"webhook\" or \"alertmanager\"",
-            );
-            None
-        }
-    };
-    let url = match n.url {
-        Some(u) if crate::config::is_http_url(&u) => Some(u),
-        Some(u) => {
-            p.add(
-                at("url"),
-                format!("\"{}\" is not an http(s) URL", redact_url(&u)),
-            );
-            None
-        }
-        None => {
-            p.add(at("url"), "is missing");
-            None
-        }
-    };
-    let secret = match (n.secret, n.secret_file) {
-        (Some(_), Some(_)) => {
-            p.add(
-                at("secret"),
-                "and secret_file are both set; keep only secret_file",
-            );
-            None
-        }
-        (Some(s), None) => Some(SecretSource::Inline(Secret::new(s))),
-        (None, Some(f)) => Some(SecretSource::File(PathBuf::from(f))),
-        (None, None) => None,
-    };
-    let min_severity = match n.min_severity.as_deref() {
-        None => Severity::Info,
-        Some(s) => Severity::parse(s).unwrap_or_else(|| {
-            p.add(
-                at("min_severity"),
-                format!("\"{s}\" is not a severity; use critical, warning or info"),
-            );
-            Severity::Info
-        }),
-    };
-    let timeout = p.duration(
-        &at("timeout"),
-        n.timeout.as_deref(),
-        Duration::from_secs(10),
-        Duration::from_millis(100),
-    );
-    let quiet_hours = match n.quiet_hours.as_deref() {
-        None => {
-            if n.quiet_hours_utc_offset.is_some() {
-                p.add(
-                    at("quiet_hours_utc_offset"),
-                    "only applies with quiet_hours; set quiet_hours or remove it",
-                );
-            }
-            None
-        }
-        Some(w) => QuietHours::parse(w, n.quiet_hours_utc_offset.as_deref().unwrap_or("+00:00"))
-            .map_err(|m| p.add(at("quiet_hours"), m))
-            .ok(),
-    };
-    if p.len() != start {
-        return None;
-    }
-    Some(NotifierConfig {
-        name: name?,
-        kind: kind?,
-        url: url?,
-        secret,
-        min_severity,
-        timeout,
-        quiet_hours,
     })
 }

@@ -5,9 +5,10 @@
 //! TOML text → [`toml::Value`] → interpolate `${VAR}` → [`RawConfig`] (permissive, strings)
 //! → env overrides → [`Config::validate`] → [`Config`] (typed, checked) or [`ConfigErrors`].
 
-use crate::alerting_config::{AlertingConfig, RawAlerting, RawNotifier, RawRule};
+use crate::alerting_config::{AlertingConfig, RawAlerting, RawRule};
 use crate::duration::{format_duration, parse_duration};
 use crate::node::NodeKind;
+use crate::notifier_config::RawNotifier;
 use crate::secret::{Secret, redact_url};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, HashSet};

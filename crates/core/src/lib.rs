@@ -10,6 +10,7 @@ pub mod duration;
 pub mod error;
 pub mod facts;
 pub mod node;
+pub mod notifier_config;
 pub mod ports;
 pub mod quiet_hours;
 pub mod rule_expr;

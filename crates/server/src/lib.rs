@@ -1,16 +1,19 @@
 //! chainops-server: the only crate that speaks HTTP.
 //!
 //! Routes (see `docs/api.md` and `/api/openapi.json`): `/livez`, `/readyz`, `/metrics`,
-//! `GET /api/v1/nodes`, `GET /api/v1/nodes/{name}`, `GET /api/v1/series`. Errors are JSON
+//! `GET /api/v1/nodes`, `GET /api/v1/nodes/{name}`, `GET /api/v1/series`, alerts, incidents,
+//! silences, notifications, notifiers and the Alertmanager intake. Errors are JSON
 //! `{code, message}` with stable snake_case codes from [`ErrorKind`].
 
 mod error;
+mod notify_routes;
 mod routes;
 mod time_param;
 
 pub use error::ApiError;
 
 use axum::Router;
+use chainops_alert::notify::Notifier;
 use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
 use chainops_store::Store;
@@ -27,6 +30,10 @@ pub struct AppState {
     pub history: Arc<History>,
     /// The store.
     pub store: Store,
+    /// Notification channels (test endpoint, Alertmanager intake).
+    pub notifiers: Arc<Vec<Arc<Notifier>>>,
+    /// Outbound HTTP client.
+    pub http: reqwest::Client,
 }
 
 /// The full router.

@@ -41,6 +41,18 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/silences/{id}",
             axum::routing::delete(expire_silence),
         )
+        .route(
+            "/api/v1/notifiers",
+            get(crate::notify_routes::list_notifiers),
+        )
+        .route(
+            "/api/v1/notifiers/{name}/test",
+            axum::routing::post(crate::notify_routes::test_notifier),
+        )
+        .route(
+            "/api/v1/integrations/alertmanager",
+            axum::routing::post(crate::notify_routes::alertmanager_intake),
+        )
         .fallback(not_found)
         .with_state(state)
 }

@@ -117,25 +117,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::query("upsert alert", e))?;
         for n in notifications {
-            sqlx::query(
-                "INSERT INTO notification_outbox (id, fingerprint, channel, event, payload, created_ms, attempts,
-                    next_attempt_ms, state, last_error, done_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(n.id.as_str())
-            .bind(n.fingerprint.as_str())
-            .bind(n.channel.as_str())
-            .bind(n.event.as_str())
-            .bind(n.payload.as_str())
-            .bind(n.created_ms)
-            .bind(n.attempts)
-            .bind(n.next_attempt_ms)
-            .bind(n.state.as_str())
-            .bind(n.last_error.as_deref())
-            .bind(n.done_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::query("enqueue notification", e))?;
+            insert_outbox(&mut tx, n).await?;
         }
         if let Some(u) = incident {
             crate::incidents::apply(&mut tx, u).await?;
@@ -143,6 +125,24 @@ impl Store {
         tx.commit()
             .await
             .map_err(|e| StoreError::query("commit alert write", e))
+    }
+
+    /// Enqueues notifications that belong to no stored alert (Alertmanager intake,
+    /// reminders). An id already in the outbox is skipped; returns how many were new.
+    pub async fn enqueue_notifications(&self, notifications: &[OutboxRow]) -> Result<u64> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StoreError::query("begin enqueue", e))?;
+        let mut added = 0;
+        for n in notifications {
+            added += insert_outbox(&mut tx, n).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::query("commit enqueue", e))?;
+        Ok(added)
     }
 
     /// Alerts that are pending or firing.
@@ -271,4 +271,29 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
         last_error: r.try_get(9).map_err(decode_err)?,
         done_ms: r.try_get(10).map_err(decode_err)?,
     })
+}
+
+/// Inserts one outbox row unless its id exists (the same event is never enqueued twice).
+async fn insert_outbox(conn: &mut sqlx::AnyConnection, n: &OutboxRow) -> Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO notification_outbox (id, fingerprint, channel, event, payload, created_ms, attempts,
+            next_attempt_ms, state, last_error, done_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(n.id.as_str())
+    .bind(n.fingerprint.as_str())
+    .bind(n.channel.as_str())
+    .bind(n.event.as_str())
+    .bind(n.payload.as_str())
+    .bind(n.created_ms)
+    .bind(n.attempts)
+    .bind(n.next_attempt_ms)
+    .bind(n.state.as_str())
+    .bind(n.last_error.as_deref())
+    .bind(n.done_ms)
+    .execute(conn)
+    .await
+    .map_err(|e| StoreError::query("enqueue notification", e))?;
+    Ok(done.rows_affected())
 }

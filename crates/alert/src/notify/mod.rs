@@ -2,11 +2,18 @@
 //! outbox entry into a request and reports how delivery went.
 
 pub mod alertmanager;
+pub mod dingtalk;
+pub mod email;
+pub mod feishu;
+pub mod message;
 pub mod payload;
+pub mod slack;
 pub mod webhook;
+pub mod wecom;
 
-use chainops_core::alerting_config::{NotifierConfig, NotifierKind, Severity};
+use chainops_core::alerting_config::Severity;
 use chainops_core::config::read_secret;
+use chainops_core::notifier_config::{NotifierConfig, NotifierKind};
 use chainops_core::secret::Secret;
 use std::time::Duration;
 
@@ -48,6 +55,42 @@ pub(crate) fn outcome(result: Result<reqwest::Response, reqwest::Error>) -> Deli
     }
 }
 
+/// Outcome of a chat robot call: these answer HTTP 200 with an error code in the body
+/// (`errcode` for DingTalk/WeCom, `code` for Feishu); 0 is success, `rate_limited` codes retry
+/// after a minute, anything else retries with backoff.
+pub(crate) async fn robot_outcome(
+    result: Result<reqwest::Response, reqwest::Error>,
+    code_field: &str,
+    rate_limited: &[i64],
+) -> Delivery {
+    let resp = match result {
+        Ok(r) if r.status().is_success() => r,
+        other => return outcome(other),
+    };
+    let text = resp.text().await.unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    match v[code_field].as_i64() {
+        Some(0) => Delivery::Sent,
+        Some(code) => Delivery::Retry {
+            error: format!(
+                "robot error {code}: {}",
+                v["errmsg"].as_str().or(v["msg"].as_str()).unwrap_or("")
+            ),
+            retry_after: rate_limited
+                .contains(&code)
+                .then_some(Duration::from_secs(60)),
+        },
+        // No code at all: an unexpected answer; keep it short in the error.
+        None => Delivery::Retry {
+            error: format!(
+                "unexpected robot answer: {}",
+                text.chars().take(200).collect::<String>()
+            ),
+            retry_after: None,
+        },
+    }
+}
+
 /// A configured channel with its secret loaded.
 #[derive(Debug, Clone)]
 pub struct Notifier {
@@ -69,11 +112,53 @@ impl Notifier {
         severity >= self.config.min_severity
     }
 
+    /// When a notification of `severity` enqueued at `now_ms` may first be sent: quiet
+    /// hours hold non-critical ones until the window ends.
+    pub fn first_attempt_ms(&self, severity: Severity, now_ms: i64) -> i64 {
+        match self.config.quiet_hours {
+            Some(q) if severity < Severity::Critical => q.release_at(now_ms).unwrap_or(now_ms),
+            _ => now_ms,
+        }
+    }
+
+    /// Whether several due notifications may be merged into one digest message.
+    pub fn digests(&self) -> bool {
+        self.config.kind.is_human()
+    }
+
     /// Sends one notification body.
     pub async fn send(&self, http: &reqwest::Client, delivery_id: &str, body: &str) -> Delivery {
         match self.config.kind {
             NotifierKind::Webhook => webhook::send(http, self, delivery_id, body).await,
             NotifierKind::Alertmanager => alertmanager::send(http, self, body).await,
+            _ => match serde_json::from_str(body) {
+                Ok(v) => self.send_message(http, &[v]).await,
+                Err(e) => Delivery::Retry {
+                    error: format!("stored payload is not JSON: {e}"),
+                    retry_after: None,
+                },
+            },
+        }
+    }
+
+    /// Renders `bodies` (one alert, or a digest of several) and sends them as one message
+    /// on a chat or email channel.
+    pub async fn send_message(
+        &self,
+        http: &reqwest::Client,
+        bodies: &[serde_json::Value],
+    ) -> Delivery {
+        let m = message::render(bodies);
+        match self.config.kind {
+            NotifierKind::Slack => slack::send(http, self, &m).await,
+            NotifierKind::Dingtalk => dingtalk::send(http, self, &m).await,
+            NotifierKind::Wecom => wecom::send(http, self, &m).await,
+            NotifierKind::Feishu => feishu::send(http, self, &m).await,
+            NotifierKind::Email => email::send(self, &m).await,
+            NotifierKind::Webhook | NotifierKind::Alertmanager => Delivery::Retry {
+                error: "this channel kind does not take rendered messages".into(),
+                retry_after: None,
+            },
         }
     }
 }

@@ -1,0 +1,98 @@
+//! Notification channels over HTTP: list them, send a test message, and the Alertmanager
+//! webhook intake.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chainops_alert::intake;
+use chainops_alert::notify::{Delivery, payload};
+use chainops_core::ErrorKind;
+use chainops_core::secret::redact_url;
+use chainops_core::time::now_ms;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// `GET /api/v1/notifiers`: configured channels, URLs with credentials redacted.
+pub async fn list_notifiers(State(s): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = s
+        .notifiers
+        .iter()
+        .map(|n| {
+            let c = &n.config;
+            json!({"name": c.name, "kind": c.kind, "url": redact_url(&c.url), "min_severity": c.min_severity,
+                "rate_limit_per_minute": c.rate_limit_per_minute, "repeat_interval_seconds": c.repeat_interval.as_secs(),
+                "quiet_hours": c.quiet_hours.is_some()})
+        })
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// `POST /api/v1/notifiers/{name}/test`: sends a test notification now (not via the outbox)
+/// and answers whether the receiver accepted it.
+pub async fn test_notifier(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(n) = s.notifiers.iter().find(|n| n.config.name == name) else {
+        let names: Vec<&str> = s.notifiers.iter().map(|n| n.config.name.as_str()).collect();
+        return Err(ApiError::not_found(format!(
+            "no notifier named \"{name}\"; configured: {}",
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        )));
+    };
+    let body = payload::test(&name, now_ms());
+    let id = body["id"].as_str().unwrap_or("test").to_string();
+    match n.send(&s.http, &id, &body.to_string()).await {
+        Delivery::Sent => Ok(Json(json!({"channel": name, "delivered": true}))),
+        Delivery::Retry { error, .. } => Err(ApiError {
+            kind: ErrorKind::Unavailable,
+            message: format!("test notification to {name} failed: {error}"),
+        }),
+    }
+}
+
+/// `POST /api/v1/integrations/alertmanager[?channel=a,b]`: accepts an Alertmanager webhook
+/// payload and enqueues its alerts for our channels (202 with counts).
+pub async fn alertmanager_intake(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "channel") {
+        return Err(ApiError::invalid(format!(
+            "unknown parameter \"{k}\"; only channel=NAME[,NAME] is accepted"
+        )));
+    }
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(format!(
+            "body is not JSON: {e}; point an Alertmanager webhook_configs receiver here"
+        ))
+    })?;
+    let only: Option<Vec<String>> = q
+        .get("channel")
+        .map(|c| c.split(',').map(|x| x.trim().to_string()).collect());
+    let out = intake::from_alertmanager(&v, &s.notifiers, only.as_deref(), now_ms())
+        .map_err(ApiError::invalid)?;
+    let enqueued = s
+        .store
+        .enqueue_notifications(&out.notifications)
+        .await
+        .map_err(|e| ApiError::internal(ErrorKind::Unavailable, e))?;
+    tracing::info!(
+        alerts = out.alerts,
+        enqueued,
+        "Alertmanager webhook accepted"
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"alerts": out.alerts, "enqueued": enqueued, "duplicates": out.notifications.len() as u64 - enqueued})),
+    )
+        .into_response())
+}
