@@ -11,8 +11,8 @@ use chainops_core::time::now_ms;
 use chainops_store::alerts::OutboxRow;
 use chainops_store::{Store, StoreError};
 use rand::Rng;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -39,8 +39,6 @@ pub struct DeliveryWorker {
     notifiers: HashMap<String, Arc<Notifier>>,
     http: reqwest::Client,
     give_up_after: Duration,
-    /// Send times in the last minute by channel (rate limits).
-    sent_at: Mutex<HashMap<String, VecDeque<i64>>>,
 }
 
 impl DeliveryWorker {
@@ -60,7 +58,6 @@ impl DeliveryWorker {
             notifiers,
             http,
             give_up_after,
-            sent_at: Mutex::default(),
         }
     }
 
@@ -80,7 +77,7 @@ impl DeliveryWorker {
         let mut sent = 0;
         for (channel, rows) in by_channel {
             let notifier = self.notifiers.get(&channel);
-            let budget = self.budget(&channel, notifier.map(|n| n.as_ref()));
+            let budget = notifier.map_or(usize::MAX, |n| n.budget());
             let digest = notifier.is_some_and(|n| n.digests()) && rows.len() > budget;
             let singles = if digest {
                 budget.saturating_sub(1)
@@ -102,35 +99,12 @@ impl DeliveryWorker {
         Ok(sent)
     }
 
-    /// Messages `channel` may still send this minute (unlimited channels: `usize::MAX`).
-    fn budget(&self, channel: &str, notifier: Option<&Notifier>) -> usize {
-        let Some(limit) = notifier.and_then(|n| n.config.rate_limit_per_minute) else {
-            return usize::MAX;
-        };
-        let mut windows = self.sent_at.lock().unwrap_or_else(|p| p.into_inner());
-        let w = windows.entry(channel.to_string()).or_default();
-        let now = now_ms();
-        while w.front().is_some_and(|&t| now - t >= 60_000) {
-            w.pop_front();
-        }
-        (limit as usize).saturating_sub(w.len())
-    }
-
-    fn count_send(&self, channel: &str) {
-        let mut windows = self.sent_at.lock().unwrap_or_else(|p| p.into_inner());
-        windows
-            .entry(channel.to_string())
-            .or_default()
-            .push_back(now_ms());
-    }
-
     /// Sends `rows` as one digest message; each row is then marked like a single delivery.
     async fn deliver_digest(&self, ch: &Notifier, rows: &[OutboxRow]) -> Result<usize, StoreError> {
         let bodies: Vec<serde_json::Value> = rows
             .iter()
             .filter_map(|r| serde_json::from_str(&r.payload).ok())
             .collect();
-        self.count_send(&ch.config.name);
         let outcome = ch.send_message(&self.http, &bodies).await;
         tracing::info!(channel = %ch.config.name, merged = rows.len(), ok = outcome == Delivery::Sent, "digest sent for rate-limited channel");
         let mut sent = 0;
@@ -168,7 +142,6 @@ impl DeliveryWorker {
             self.dead_letter(n, attempts, &error).await?;
             return Ok(false);
         };
-        self.count_send(&n.channel);
         let outcome = channel.send(&self.http, &n.id, &n.payload).await;
         self.record(n, outcome).await
     }

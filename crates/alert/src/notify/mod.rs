@@ -15,6 +15,8 @@ use chainops_core::alerting_config::Severity;
 use chainops_core::config::read_secret;
 use chainops_core::notifier_config::{NotifierConfig, NotifierKind};
 use chainops_core::secret::Secret;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How a delivery attempt ended.
@@ -98,13 +100,19 @@ pub struct Notifier {
     pub config: NotifierConfig,
     /// HMAC secret, if any.
     pub secret: Option<Secret>,
+    /// Send times in the last minute (rate limit), shared by every sender of this channel.
+    sent_at: Arc<Mutex<VecDeque<i64>>>,
 }
 
 impl Notifier {
     /// Loads the channel's secret file now.
     pub fn load(config: NotifierConfig) -> std::io::Result<Notifier> {
         let secret = config.secret.as_ref().map(read_secret).transpose()?;
-        Ok(Notifier { config, secret })
+        Ok(Notifier {
+            config,
+            secret,
+            sent_at: Arc::default(),
+        })
     }
 
     /// Whether alerts of `severity` go to this channel.
@@ -121,6 +129,25 @@ impl Notifier {
         }
     }
 
+    /// Messages this channel may still send in the current minute (`usize::MAX` without a
+    /// rate limit).
+    pub fn budget(&self) -> usize {
+        let Some(limit) = self.config.rate_limit_per_minute else {
+            return usize::MAX;
+        };
+        let mut w = self.sent_at.lock().unwrap_or_else(|p| p.into_inner());
+        let now = chainops_core::time::now_ms();
+        while w.front().is_some_and(|&t| now - t >= 60_000) {
+            w.pop_front();
+        }
+        (limit as usize).saturating_sub(w.len())
+    }
+
+    fn count_send(&self) {
+        let mut w = self.sent_at.lock().unwrap_or_else(|p| p.into_inner());
+        w.push_back(chainops_core::time::now_ms());
+    }
+
     /// Whether several due notifications may be merged into one digest message.
     pub fn digests(&self) -> bool {
         self.config.kind.is_human()
@@ -128,6 +155,9 @@ impl Notifier {
 
     /// Sends one notification body.
     pub async fn send(&self, http: &reqwest::Client, delivery_id: &str, body: &str) -> Delivery {
+        if !self.config.kind.is_human() {
+            self.count_send();
+        }
         match self.config.kind {
             NotifierKind::Webhook => webhook::send(http, self, delivery_id, body).await,
             NotifierKind::Alertmanager => alertmanager::send(http, self, body).await,
@@ -148,6 +178,7 @@ impl Notifier {
         http: &reqwest::Client,
         bodies: &[serde_json::Value],
     ) -> Delivery {
+        self.count_send();
         let m = message::render(bodies);
         match self.config.kind {
             NotifierKind::Slack => slack::send(http, self, &m).await,

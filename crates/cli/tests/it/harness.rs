@@ -343,6 +343,8 @@ pub struct Received {
     pub body: String,
     /// Status the receiver answered.
     pub status: u16,
+    /// Request target (path and query).
+    pub target: String,
 }
 
 /// A local HTTP webhook receiver that records requests and answers a settable status.
@@ -350,6 +352,8 @@ pub struct Receiver {
     pub url: String,
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
     pub status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    /// Body answered with each response (chat robots answer `{"errcode":0}`).
+    pub reply: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Receiver {
@@ -361,11 +365,12 @@ impl Receiver {
         let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
         let requests: Arc<Mutex<Vec<Received>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
-        let (reqs, st) = (requests.clone(), status.clone());
+        let reply: Arc<Mutex<String>> = Arc::default();
+        let (reqs, st, rp) = (requests.clone(), status.clone(), reply.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
-                let (reqs, st) = (reqs.clone(), st.clone());
+                let (reqs, st, rp) = (reqs.clone(), st.clone(), rp.clone());
                 std::thread::spawn(move || {
                     let mut buf: Vec<u8> = Vec::new();
                     loop {
@@ -401,12 +406,18 @@ impl Receiver {
                             String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
                         buf.drain(..head_end + len);
                         let code = st.load(Ordering::SeqCst);
+                        let target = head.split(' ').nth(1).unwrap_or("").to_string();
                         reqs.lock().expect("lock").push(Received {
                             headers,
                             body,
                             status: code,
+                            target,
                         });
-                        let resp = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+                        let reply = rp.lock().expect("lock").clone();
+                        let resp = format!(
+                            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
+                            reply.len()
+                        );
                         if conn.write_all(resp.as_bytes()).is_err() {
                             return;
                         }
@@ -418,6 +429,7 @@ impl Receiver {
             url,
             requests,
             status,
+            reply,
         }
     }
 

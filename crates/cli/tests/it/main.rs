@@ -7,3 +7,4 @@ mod alerting;
 mod anvil;
 mod cli;
 mod litecoin;
+mod notifiers;
