@@ -55,7 +55,8 @@ fn detail_lines(body: &Value) -> Vec<(String, String)> {
         ("Runbook", "runbook_url"),
     ] {
         let v = field(a, key);
-        if !v.is_empty() && !(key == "resolved_at" && body["status"] != "resolved") {
+        let unresolved_time = key == "resolved_at" && body["status"] != "resolved";
+        if !v.is_empty() && !unresolved_time {
             lines.push((label.to_string(), v.to_string()));
         }
     }
