@@ -9,18 +9,27 @@ use crate::lifecycle::{Clock, State, Step, step};
 use crate::notify::{Notifier, payload};
 use crate::rules::Rule;
 use crate::template::fmt_value;
+use crate::terms::{Compiled, NodeWindows};
 use chainops_core::facts::{FactSource, NodeFacts};
+use chainops_core::rule_expr::Eval;
 use chainops_store::alerts::{AlertRow, OutboxRow};
 use chainops_store::incidents::IncidentUpdate;
 use chainops_store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Stable identity of an alert: rule and node.
+/// Stable identity of an alert: rule and node (`*` for a chain-scoped rule, whose
+/// fingerprint also names the chain).
 pub fn fingerprint(rule: &str, node: &str) -> String {
     format!("{rule}/{node}")
+}
+
+/// Fingerprint of a chain-scoped alert.
+pub fn chain_fingerprint(rule: &str, chain: &str) -> String {
+    format!("{rule}/{CHAIN_NODE}{chain}")
 }
 
 /// Counts of what one evaluation changed.
@@ -48,7 +57,22 @@ pub struct AlertEngine {
     source: Arc<dyn FactSource>,
     /// Pending and firing alerts by fingerprint.
     active: HashMap<String, AlertRow>,
+    /// The rules' terms, compiled.
+    compiled: Compiled,
+    /// Indices of chain-scoped rules.
+    chain_rules: Vec<usize>,
+    /// Runbook link by rule name (reminders).
+    runbooks: HashMap<String, String>,
+    /// Window state by node.
+    windows: HashMap<String, NodeWindows>,
+    /// When reminders were last checked.
+    last_reminders_ms: i64,
+    /// When an evaluation last succeeded (read by the heartbeat).
+    last_ok_ms: Arc<AtomicI64>,
 }
+
+/// The `node` of a chain-scoped alert (all nodes of the chain).
+pub const CHAIN_NODE: &str = "*";
 
 impl AlertEngine {
     /// An engine resuming the active alerts saved in `store`.
@@ -73,7 +97,21 @@ impl AlertEngine {
                     .collect()
             })
             .collect();
+        let compiled = Compiled::new(&rules);
+        let chain_rules = (0..rules.len())
+            .filter(|&i| rules[i].expr.is_chain_scoped())
+            .collect();
+        let runbooks = rules
+            .iter()
+            .filter_map(|r| Some((r.name.clone(), r.runbook_url.clone()?)))
+            .collect();
         Ok(Self {
+            compiled,
+            chain_rules,
+            runbooks,
+            windows: HashMap::new(),
+            last_reminders_ms: 0,
+            last_ok_ms: Arc::default(),
             rules,
             inhibitors,
             notifiers,
@@ -88,6 +126,25 @@ impl AlertEngine {
         let facts = self.source.facts(now_ms);
         let mut report = EvalReport::default();
         let mut seen = HashSet::new();
+        let chain_values = self.compiled.chain_values(&facts);
+        // Chain-scoped rules: one evaluation per chain, shared by its nodes for inhibition.
+        let mut chain_conds: HashMap<&str, Vec<Eval>> = HashMap::new();
+        for f in facts.iter().filter(|f| f.polled) {
+            if chain_conds.contains_key(f.chain.as_str()) || self.chain_rules.is_empty() {
+                continue;
+            }
+            let cv = chain_values.get(&f.chain);
+            let conds = (0..self.rules.len())
+                .map(|ri| {
+                    if self.rules[ri].expr.is_chain_scoped() {
+                        self.compiled.eval(&self.rules[ri], ri, f, &[], cv)
+                    } else {
+                        Eval::False
+                    }
+                })
+                .collect();
+            chain_conds.insert(&f.chain, conds);
+        }
         for f in &facts {
             if !f.polled {
                 // Not polled yet (e.g. just after a restart): keep its alerts as they are.
@@ -96,13 +153,45 @@ impl AlertEngine {
                 }
                 continue;
             }
-            let conds: Vec<Option<f64>> = self.rules.iter().map(|r| r.expr.eval(f)).collect();
+            let windows = self.windows.entry(f.node.clone()).or_default();
+            let wv = self.compiled.observe(windows, f, now_ms);
+            let cv = chain_values.get(&f.chain);
+            let cc = chain_conds.get(f.chain.as_str());
+            let conds: Vec<Eval> = (0..self.rules.len())
+                .map(|ri| match cc {
+                    Some(c) if self.rules[ri].expr.is_chain_scoped() => c[ri],
+                    _ => self.compiled.eval(&self.rules[ri], ri, f, &wv, cv),
+                })
+                .collect();
             for ri in 0..self.rules.len() {
-                let inhibited = self.inhibitors[ri].iter().any(|&j| conds[j].is_some());
-                let cond = if inhibited { None } else { conds[ri] };
+                if self.rules[ri].expr.is_chain_scoped() {
+                    continue;
+                }
                 let fp = fingerprint(&self.rules[ri].name, &f.node);
                 seen.insert(fp.clone());
+                let inhibited = self.inhibitors[ri]
+                    .iter()
+                    .any(|&j| matches!(conds[j], Eval::True(_)));
+                let cond = if inhibited { Eval::False } else { conds[ri] };
                 self.apply(ri, f, fp, cond, now_ms, &mut report).await?;
+            }
+        }
+        for (chain, conds) in &chain_conds {
+            let Some(first) = facts.iter().find(|f| f.chain == *chain) else {
+                continue;
+            };
+            let chain_facts = NodeFacts {
+                node: CHAIN_NODE.into(),
+                chain: chain.to_string(),
+                kind: first.kind,
+                polled: true,
+                values: Default::default(),
+            };
+            for ri in self.chain_rules.clone() {
+                let fp = chain_fingerprint(&self.rules[ri].name, chain);
+                seen.insert(fp.clone());
+                self.apply(ri, &chain_facts, fp, conds[ri], now_ms, &mut report)
+                    .await?;
             }
         }
         // Alerts of nodes or rules that are gone resolve (or cancel) now.
@@ -129,6 +218,17 @@ impl AlertEngine {
                 }
             }
         }
+        if now_ms - self.last_reminders_ms >= crate::reminders::CHECK_EVERY_MS {
+            self.last_reminders_ms = now_ms;
+            report.notifications += crate::reminders::enqueue(
+                &self.store,
+                &self.notifiers,
+                self.active.values(),
+                &self.runbooks,
+                now_ms,
+            )
+            .await?;
+        }
         Ok(report)
     }
 
@@ -137,10 +237,15 @@ impl AlertEngine {
         ri: usize,
         f: &NodeFacts,
         fp: String,
-        cond: Option<f64>,
+        cond: Eval,
         now_ms: i64,
         report: &mut EvalReport,
     ) -> Result<(), StoreError> {
+        // Unknown (a window warming up, e.g. after a restart): keep the alert as it is.
+        let cond = match cond {
+            Eval::Unknown => return Ok(()),
+            c => c.value(),
+        };
         let rule = &self.rules[ri];
         let current = self.active.get(&fp);
         let state = current
@@ -344,6 +449,11 @@ impl AlertEngine {
         render_vars(&rule.summary, &vars(rule, f, value))
     }
 
+    /// Epoch ms of the last successful evaluation in [`run`](Self::run) (for the heartbeat).
+    pub fn last_ok(&self) -> Arc<AtomicI64> {
+        self.last_ok_ms.clone()
+    }
+
     /// Evaluates every `interval` until `shutdown` turns true.
     pub async fn run(mut self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(interval);
@@ -353,8 +463,12 @@ impl AlertEngine {
                 _ = tick.tick() => {}
                 _ = shutdown.changed() => return,
             }
-            if let Err(e) = self.evaluate(chainops_core::time::now_ms()).await {
-                tracing::warn!(error = %e, "alert evaluation failed; retrying next interval");
+            let now = chainops_core::time::now_ms();
+            match self.evaluate(now).await {
+                Ok(_) => self.last_ok_ms.store(now, Ordering::Relaxed),
+                Err(e) => {
+                    tracing::warn!(error = %e, "alert evaluation failed; retrying next interval")
+                }
             }
         }
     }

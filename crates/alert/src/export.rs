@@ -7,7 +7,8 @@
 
 use crate::rules::Rule;
 use chainops_core::duration::format_duration;
-use chainops_core::rule_expr::Rhs;
+use chainops_core::rule_expr::{Func, Rhs, Term};
+use std::time::Duration;
 
 /// PromQL selecting a fact's metric, or `None` when it has no single-series equivalent.
 pub fn fact_metric(fact: &str) -> Option<&'static str> {
@@ -34,20 +35,77 @@ pub fn fact_metric(fact: &str) -> Option<&'static str> {
         "block_time_seconds" => "chainops_node_block_time_seconds",
         "stall_after_seconds" => "chainops_node_stall_after_seconds",
         "lag_blocks" => "chainops_node_lag_blocks",
+        "rpc_errors_total" => {
+            "sum without (method, outcome) (chainops_rpc_requests_total{outcome!=\"ok\"})"
+        }
+        "finality_lag_seconds" => {
+            "(chainops_block_height - on (chain, node) chainops_finalized_block_height) * on (chain, node) chainops_node_block_time_seconds"
+        }
+        "datadir_free_bytes" => "chainops_datadir_free_bytes",
+        "datadir_used_ratio" => "chainops_datadir_used_ratio",
         _ => return None,
     })
 }
 
-/// PromQL for a rule's condition, or `None` if a fact has no metric.
+/// `M[w]` for a plain metric name, a subquery `(M)[w:]` for an expression.
+fn range(metric: &str, w: Duration) -> String {
+    let w = format_duration(w);
+    if metric
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        format!("{metric}[{w}]")
+    } else {
+        format!("({metric})[{w}:]")
+    }
+}
+
+/// PromQL for one term, or `None` when Prometheus has no equivalent (`age`, per-node
+/// `absent`, `anomaly`).
+pub fn term_promql(t: &Term) -> Option<String> {
+    let m = fact_metric(t.fact)?;
+    let counter = t.fact.ends_with("_total");
+    Some(match t.func {
+        Func::Value => m.to_string(),
+        Func::Rate if counter => format!("rate({})", range(m, t.window)),
+        Func::Rate => format!("deriv({})", range(m, t.window)),
+        Func::Delta if counter => format!("increase({})", range(m, t.window)),
+        Func::Delta => format!("delta({})", range(m, t.window)),
+        Func::Forecast => format!(
+            "predict_linear({}, {})",
+            range(m, t.lookback),
+            t.window.as_secs()
+        ),
+        Func::ChainMin => format!("min by (chain) ({m})"),
+        Func::ChainMax => format!("max by (chain) ({m})"),
+        Func::ChainAvg => format!("avg by (chain) ({m})"),
+        Func::ChainSum => format!("sum by (chain) ({m})"),
+        Func::ChainCount => format!("count by (chain) ({m})"),
+        Func::Age | Func::Absent | Func::Anomaly => return None,
+    })
+}
+
+/// PromQL for a rule's condition, or `None` if a term has no equivalent.
 pub fn promql(rule: &Rule) -> Option<String> {
-    let lhs = fact_metric(rule.expr.fact)?;
-    let op = rule.expr.op.as_str();
-    Some(match &rule.expr.rhs {
+    let e = &rule.expr;
+    let lhs = term_promql(&e.lhs)?;
+    let op = e.op.as_str();
+    Some(match &e.rhs {
         Rhs::Number(v) => format!("{lhs} {op} {v}"),
-        Rhs::Scaled(k, f) if *k == 1.0 => {
-            format!("{lhs} {op} on (chain, node) {}", fact_metric(f)?)
+        Rhs::Scaled(k, t) => {
+            let rhs = term_promql(t)?;
+            let rhs = if *k == 1.0 {
+                rhs
+            } else {
+                format!("({k} * {rhs})")
+            };
+            let on = match (e.lhs.func.is_chain(), t.func.is_chain()) {
+                (true, _) => "on (chain)",
+                (false, true) => "on (chain) group_left",
+                (false, false) => "on (chain, node)",
+            };
+            format!("{lhs} {op} {on} {rhs}")
         }
-        Rhs::Scaled(k, f) => format!("{lhs} {op} on (chain, node) ({k} * {})", fact_metric(f)?),
     })
 }
 

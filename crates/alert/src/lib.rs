@@ -10,13 +10,17 @@
 //!   and payloads.
 //! - [`intake`]: Alertmanager webhook payloads turned into our notifications.
 
+pub mod anomaly;
 pub mod delivery;
 pub mod engine;
 pub mod export;
+pub mod heartbeat;
 pub mod intake;
 pub mod lifecycle;
 pub mod notify;
+pub mod reminders;
 pub mod rules;
 pub mod template;
+pub mod terms;
 
 pub use engine::AlertEngine;

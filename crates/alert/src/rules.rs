@@ -43,7 +43,10 @@ type DefaultRule = (
     &'static str,
 );
 
-const DOWN: &[&str] = &["NodeDown"];
+/// A node that is down (or whose whole chain is) explains its other symptoms.
+const DOWN: &[&str] = &["NodeDown", "AllEndpointsDown"];
+const DOWN_OR_STALLED: &[&str] = &["NodeDown", "AllEndpointsDown", "HeadStalled"];
+const DOWN_OR_SYNCING: &[&str] = &["NodeDown", "AllEndpointsDown", "Syncing"];
 
 /// The built-in pack. `for`/`keep_firing_for` are seconds.
 pub const DEFAULT_PACK: &[DefaultRule] = &[
@@ -53,8 +56,17 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         "up < 1",
         15,
         0,
-        &[],
+        &["AllEndpointsDown"],
         "{{node}} ({{chain}}) does not answer RPC",
+    ),
+    (
+        "AllEndpointsDown",
+        Severity::Critical,
+        "chain_max(up) < 1",
+        15,
+        0,
+        &[],
+        "no node of {{chain}} answers RPC",
     ),
     (
         "HeadStalled",
@@ -64,6 +76,15 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         0,
         DOWN,
         "{{node}} ({{chain}}): no new block for {{value}} s",
+    ),
+    (
+        "HeadStale",
+        Severity::Warning,
+        "head_age_seconds > 3 * block_time_seconds",
+        0,
+        0,
+        DOWN_OR_STALLED,
+        "{{node}} ({{chain}}): blocks are late, the head is {{value}} s old",
     ),
     (
         "BehindPeers",
@@ -84,6 +105,15 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         "{{node}} ({{chain}}) is syncing",
     ),
     (
+        "FinalityStalled",
+        Severity::Warning,
+        "finality_lag_seconds > 1800",
+        300,
+        60,
+        DOWN_OR_SYNCING,
+        "{{node}} ({{chain}}): the finalized block is {{value}} s behind the head",
+    ),
+    (
         "ChainIdMismatch",
         Severity::Critical,
         "chain_id_mismatch > 0",
@@ -91,6 +121,15 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         0,
         &[],
         "{{node}} reports a chain id other than the configured one",
+    ),
+    (
+        "ClientVersionChanged",
+        Severity::Info,
+        "delta(client_version_changes_total, 15m) > 0",
+        0,
+        0,
+        &[],
+        "{{node}} ({{chain}}) now runs another client version",
     ),
     (
         "ReorgDetected",
@@ -120,6 +159,15 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         "{{node}} answers RPC in {{value}} s",
     ),
     (
+        "RpcErrors",
+        Severity::Warning,
+        "delta(rpc_errors_total, 5m) > 10",
+        0,
+        120,
+        DOWN,
+        "{{node}} ({{chain}}): {{value}} failed RPC calls in 5 minutes",
+    ),
+    (
         "LowPeers",
         Severity::Warning,
         "peers < 3",
@@ -136,6 +184,42 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         60,
         DOWN,
         "{{node}} ({{chain}}) has {{value}} pending transactions",
+    ),
+    (
+        "BlockIntervalAnomaly",
+        Severity::Warning,
+        "anomaly(block_interval_seconds, 1h) > 5",
+        120,
+        60,
+        DOWN_OR_STALLED,
+        "{{node}} ({{chain}}): block interval {{value}} σ above its usual level",
+    ),
+    (
+        "GasPriceAnomaly",
+        Severity::Info,
+        "anomaly(gas_price_wei, 6h, daily) > 5",
+        300,
+        300,
+        DOWN,
+        "{{node}} ({{chain}}): gas price {{value}} σ above its usual level for this time of day",
+    ),
+    (
+        "DataDirDiskFull",
+        Severity::Critical,
+        "datadir_used_ratio > 0.95",
+        60,
+        60,
+        &[],
+        "{{node}}: the data directory's disk is {{value}} full",
+    ),
+    (
+        "DataDirWillFill",
+        Severity::Warning,
+        "forecast(datadir_free_bytes, 24h, 6h) < 0",
+        600,
+        600,
+        &["DataDirDiskFull"],
+        "{{node}}: at the current growth the data directory's disk fills within 24 h",
     ),
 ];
 
@@ -233,5 +317,14 @@ expr = "gas_price_wei > 100000000000"
                 .any(|r| r.name == "GasSpike" && r.severity == Severity::Info)
         );
         assert_eq!(rules.len(), DEFAULT_PACK.len());
+    }
+
+    #[test]
+    fn inhibitors_name_existing_rules() {
+        for r in DEFAULT_PACK {
+            for i in r.5 {
+                assert!(DEFAULT_PACK.iter().any(|x| x.0 == *i), "{} → {i}", r.0);
+            }
+        }
     }
 }

@@ -162,10 +162,23 @@ async fn start_alerting(
         http.clone(),
         config.alerting.give_up_after,
     );
-    Ok(vec![
-        tokio::spawn(engine.run(config.alerting.eval_interval, shutdown.clone())),
-        tokio::spawn(worker.run(shutdown.clone())),
-    ])
+    let mut tasks = Vec::new();
+    if let Some(url) = &config.alerting.heartbeat_url {
+        let a = &config.alerting;
+        tasks.push(tokio::spawn(chainops_alert::heartbeat::run(
+            http.clone(),
+            url.clone(),
+            a.heartbeat_interval,
+            (a.eval_interval * 3).max(std::time::Duration::from_secs(10)),
+            engine.last_ok(),
+            shutdown.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(
+        engine.run(config.alerting.eval_interval, shutdown.clone()),
+    ));
+    tasks.push(tokio::spawn(worker.run(shutdown.clone())));
+    Ok(tasks)
 }
 
 fn default_node_config(base: &Config) -> anyhow::Result<Config> {

@@ -50,6 +50,10 @@ pub struct RawAlerting {
     pub default_rules: Option<bool>,
     /// Give up on a notification after this long (dead letter).
     pub give_up_after: Option<String>,
+    /// Dead-man switch: URL pinged (GET) while rule evaluation runs.
+    pub heartbeat_url: Option<String>,
+    /// How often the heartbeat URL is pinged.
+    pub heartbeat_interval: Option<String>,
 }
 
 /// One `[[rules]]` entry as written.
@@ -92,6 +96,12 @@ pub struct AlertingConfig {
     /// Give up delivering a notification after this long.
     #[serde(serialize_with = "crate::config::ser_duration")]
     pub give_up_after: Duration,
+    /// Dead-man switch URL (MonitorHeartbeat), credentials redacted when shown.
+    #[serde(serialize_with = "crate::config::ser_opt_url")]
+    pub heartbeat_url: Option<String>,
+    /// Heartbeat period.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub heartbeat_interval: Duration,
     /// User rules (override default rules by name).
     pub rules: Vec<RuleConfig>,
     /// Notification channels.
@@ -145,6 +155,26 @@ pub(crate) fn validate(
         Duration::from_secs(24 * 3600),
         Duration::from_secs(60),
     );
+    let heartbeat_interval = p.duration(
+        "alerting.heartbeat_interval",
+        a.heartbeat_interval.as_deref(),
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    );
+    let heartbeat_url = match a.heartbeat_url {
+        Some(u) if crate::config::is_http_url(&u) => Some(u),
+        Some(u) => {
+            p.add(
+                "alerting.heartbeat_url",
+                format!(
+                    "\"{}\" is not an http(s) URL; give your dead-man switch's ping URL",
+                    crate::secret::redact_url(&u)
+                ),
+            );
+            None
+        }
+        None => None,
+    };
     let mut names = HashSet::new();
     let rules = rules
         .into_iter()
@@ -161,6 +191,8 @@ pub(crate) fn validate(
         eval_interval,
         default_rules: a.default_rules.unwrap_or(true),
         give_up_after,
+        heartbeat_url,
+        heartbeat_interval,
         rules,
         notifiers,
     }

@@ -162,6 +162,8 @@ pub struct RawNode {
     pub args: Option<Vec<String>>,
     /// Extra environment for `command`.
     pub env: Option<BTreeMap<String, String>>,
+    /// Where the node keeps its data on this machine (disk alerts, backups).
+    pub data_dir: Option<String>,
 }
 
 /// The validated configuration the rest of chainops sees.
@@ -257,6 +259,8 @@ pub struct NodeConfig {
     pub timeout: Duration,
     /// Present when chainops starts and supervises this node.
     pub managed: Option<ManagedNode>,
+    /// The node's data directory on this machine, if local.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// How to authenticate to a node's RPC.
@@ -301,6 +305,13 @@ pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S
 
 pub(crate) fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(u))
+}
+
+pub(crate) fn ser_opt_url<S: Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match u {
+        Some(u) => s.serialize_str(&redact_url(u)),
+        None => s.serialize_none(),
+    }
 }
 
 fn ser_secret<S: Serializer>(_: &Secret, s: S) -> Result<S::Ok, S::Error> {
@@ -672,6 +683,17 @@ fn validate_node(
         }
     };
 
+    let data_dir = match n.data_dir {
+        Some(d) if d.trim().is_empty() => {
+            p.add(
+                at("data_dir"),
+                "is empty; give the node's data directory or remove it",
+            );
+            None
+        }
+        d => d.map(PathBuf::from),
+    };
+
     if p.0.len() != start {
         return None;
     }
@@ -688,6 +710,7 @@ fn validate_node(
         poll_interval,
         timeout,
         managed,
+        data_dir,
     })
 }
 

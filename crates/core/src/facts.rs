@@ -9,7 +9,9 @@ pub const RECENT_REORG_MS: i64 = 600_000;
 
 /// Names of the facts a [`NodeFacts`] may carry. Rules may refer to any of them.
 /// `recent_reorg_depth` is the depth of the last reorg if it happened within
-/// [`RECENT_REORG_MS`], else 0.
+/// [`RECENT_REORG_MS`], else 0. `rpc_errors_total` counts failed RPC calls (error, timeout,
+/// transport); `finality_lag_seconds` is (head − finalized) × block time; the `datadir_*`
+/// facts exist for nodes with a local `data_dir`.
 pub const FACT_NAMES: &[&str] = &[
     "up",
     "height",
@@ -29,6 +31,10 @@ pub const FACT_NAMES: &[&str] = &[
     "last_reorg_depth",
     "recent_reorg_depth",
     "client_version_changes_total",
+    "rpc_errors_total",
+    "finality_lag_seconds",
+    "datadir_free_bytes",
+    "datadir_used_ratio",
     "block_time_seconds",
     "stall_after_seconds",
     "lag_blocks",

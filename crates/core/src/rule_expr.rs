@@ -1,11 +1,26 @@
-//! Alert rule conditions: `<fact> <op> <rhs>` where `rhs` is a number, another fact, or
-//! `<number> * <fact>` (thresholds that scale with a node's own parameters), e.g.
-//! `head_age_seconds > stall_after_seconds`, `blocks_behind > lag_blocks`, `peers < 3`,
-//! `rpc_latency_seconds > 10 * block_time_seconds`.
+//! Alert rule conditions: `<term> <op> <rhs>` where `rhs` is a number, a term, or
+//! `<number> * <term>` (thresholds that scale with a node's own parameters).
+//!
+//! A term is a fact or a function of one:
+//! - `fact` — the current value, e.g. `head_age_seconds > stall_after_seconds`;
+//! - `rate(fact, 5m)` / `delta(fact, 5m)` — per-second change / change over a window;
+//! - `age(fact)` — seconds since the value last changed (staleness);
+//! - `absent(fact)` — 1 when a polled node does not report the fact, else 0;
+//! - `anomaly(fact[, 1h][, daily])` — robust z-score of the fact against its own history
+//!   (EWMA level, MAD scale), optionally against the same time of day;
+//! - `forecast(fact, 24h[, 6h])` — the value a linear trend over the lookback reaches after
+//!   the horizon, e.g. `forecast(datadir_free_bytes, 24h) < 0`;
+//! - `chain_min|chain_max|chain_avg|chain_sum|chain_count(fact)` — across the polled nodes of
+//!   the node's chain. A rule made only of chain terms fires once per chain.
+//!
+//! Evaluation is three-valued: a window still warming up is *unknown*, which keeps an alert
+//! in its current state instead of resolving it (so a restart never resolves what still holds).
 
+use crate::duration::{format_duration, parse_duration};
 use crate::facts::{FACT_NAMES, NodeFacts};
 use serde::Serialize;
 use std::fmt;
+use std::time::Duration;
 
 /// Comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,87 +77,397 @@ impl Op {
     }
 }
 
+/// A function applied to a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Func {
+    /// The fact itself.
+    Value,
+    /// Per-second change over a window.
+    Rate,
+    /// Change over a window.
+    Delta,
+    /// Seconds since the value last changed.
+    Age,
+    /// 1 when the fact is missing, else 0.
+    Absent,
+    /// Robust z-score against the fact's history.
+    Anomaly,
+    /// Linear-trend value after a horizon.
+    Forecast,
+    /// Minimum across the chain's nodes.
+    ChainMin,
+    /// Maximum across the chain's nodes.
+    ChainMax,
+    /// Mean across the chain's nodes.
+    ChainAvg,
+    /// Sum across the chain's nodes.
+    ChainSum,
+    /// Number of the chain's nodes reporting the fact.
+    ChainCount,
+}
+
+const FUNCS: &[(&str, Func)] = &[
+    ("rate", Func::Rate),
+    ("delta", Func::Delta),
+    ("age", Func::Age),
+    ("absent", Func::Absent),
+    ("anomaly", Func::Anomaly),
+    ("forecast", Func::Forecast),
+    ("chain_min", Func::ChainMin),
+    ("chain_max", Func::ChainMax),
+    ("chain_avg", Func::ChainAvg),
+    ("chain_sum", Func::ChainSum),
+    ("chain_count", Func::ChainCount),
+];
+
+impl Func {
+    /// Spelling in rules (`value` for a bare fact).
+    pub fn as_str(self) -> &'static str {
+        FUNCS
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("value", |(s, _)| s)
+    }
+
+    /// Whether the function aggregates across a chain's nodes.
+    pub fn is_chain(self) -> bool {
+        matches!(
+            self,
+            Func::ChainMin | Func::ChainMax | Func::ChainAvg | Func::ChainSum | Func::ChainCount
+        )
+    }
+
+    /// Whether evaluation needs the fact's history (state kept per node).
+    pub fn is_windowed(self) -> bool {
+        matches!(
+            self,
+            Func::Rate | Func::Delta | Func::Age | Func::Anomaly | Func::Forecast
+        )
+    }
+}
+
+/// A fact, possibly under a function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Term {
+    /// Function.
+    pub func: Func,
+    /// Fact name.
+    pub fact: &'static str,
+    /// Window (`rate`, `delta`, `anomaly`), horizon (`forecast`), else zero.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub window: Duration,
+    /// Lookback of `forecast`, else zero.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub lookback: Duration,
+    /// Daily seasonality (`anomaly`).
+    pub daily: bool,
+}
+
+impl Term {
+    fn fact(fact: &'static str) -> Term {
+        Term {
+            func: Func::Value,
+            fact,
+            window: Duration::ZERO,
+            lookback: Duration::ZERO,
+            daily: false,
+        }
+    }
+}
+
 /// Right-hand side of a condition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Rhs {
     /// A constant.
     Number(f64),
-    /// `factor * fact` (a bare fact has factor 1).
-    Scaled(f64, &'static str),
+    /// `factor * term` (a bare term has factor 1).
+    Scaled(f64, Term),
 }
 
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleExpr {
-    /// Fact on the left.
-    pub fact: &'static str,
+    /// Term on the left.
+    pub lhs: Term,
     /// Operator.
     pub op: Op,
     /// Threshold.
     pub rhs: Rhs,
 }
 
-impl RuleExpr {
-    /// Parses `fact op rhs`; the error names the problem and lists the facts.
-    pub fn parse(text: &str) -> Result<RuleExpr, String> {
-        let tokens: Vec<&str> = text.split_whitespace().collect();
-        let fact_of = |t: &str| FACT_NAMES.iter().copied().find(|f| *f == t);
-        let unknown = |t: &str| {
+/// A term's value as the engine resolves it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TermValue {
+    /// Known value.
+    Exact(f64),
+    /// A lower bound (e.g. `age` before the first change was seen).
+    AtLeast(f64),
+    /// Not reported by the node: a threshold on it never fires.
+    Missing,
+    /// Not known yet (a window warming up): keeps the alert's state.
+    Unknown,
+}
+
+/// Outcome of evaluating a condition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Eval {
+    /// Holds; carries the left-hand value.
+    True(f64),
+    /// Does not hold (or a fact is missing).
+    False,
+    /// Cannot tell yet.
+    Unknown,
+}
+
+impl Eval {
+    /// The left-hand value when the condition holds.
+    pub fn value(self) -> Option<f64> {
+        match self {
+            Eval::True(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+fn unknown_fact(t: &str) -> String {
+    format!(
+        "\"{t}\" is not a known fact; use one of: {}",
+        FACT_NAMES.join(", ")
+    )
+}
+
+fn fact_of(t: &str) -> Result<&'static str, String> {
+    FACT_NAMES
+        .iter()
+        .copied()
+        .find(|f| *f == t)
+        .ok_or_else(|| unknown_fact(t))
+}
+
+/// Parses `fact` or `func(fact, args…)`.
+fn parse_term(text: &str) -> Result<Term, String> {
+    let text = text.trim();
+    let Some(open) = text.find('(') else {
+        return fact_of(text).map(Term::fact);
+    };
+    let name = text[..open].trim();
+    let inner = text[open + 1..]
+        .strip_suffix(')')
+        .ok_or_else(|| format!("\"{text}\" must end with its closing parenthesis"))?;
+    let func = FUNCS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|x| x.1)
+        .ok_or_else(|| {
+            let names: Vec<&str> = FUNCS.iter().map(|x| x.0).collect();
             format!(
-                "\"{t}\" is not a known fact; use one of: {}",
-                FACT_NAMES.join(", ")
+                "\"{name}\" is not a function; use one of: {}",
+                names.join(", ")
             )
-        };
-        let (lhs, op, rest) = match tokens.as_slice() {
-            [lhs, op, rest @ ..] if !rest.is_empty() => (*lhs, *op, rest),
-            _ => {
-                return Err(format!(
-                    "\"{text}\" is not a condition; write e.g. \"head_age_seconds > stall_after_seconds\""
-                ));
+        })?;
+    let args: Vec<&str> = inner.split(',').map(str::trim).collect();
+    let fact = fact_of(args[0])?;
+    let mut term = Term {
+        func,
+        ..Term::fact(fact)
+    };
+    let dur = |s: &str, what: &str| {
+        parse_duration(s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("{name}(): \"{s}\" is not a {what} like 5m"))
+    };
+    let usage = |u: &str| Err(format!("{name}() takes {u}; got \"{text}\""));
+    match (func, &args[1..]) {
+        (Func::Rate | Func::Delta, [w]) => term.window = dur(w, "window")?,
+        (Func::Rate | Func::Delta, _) => return usage("(fact, window)"),
+        (Func::Anomaly, rest) if rest.len() <= 2 => {
+            term.window = Duration::from_secs(3600);
+            for a in rest {
+                if *a == "daily" {
+                    term.daily = true;
+                } else {
+                    term.window = dur(a, "window")?;
+                }
             }
-        };
-        let fact = fact_of(lhs).ok_or_else(|| unknown(lhs))?;
-        let op = Op::parse(op)
-            .ok_or_else(|| format!("\"{op}\" is not an operator; use >, >=, <, <=, == or !="))?;
-        let number = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite());
-        let rhs = match rest {
-            [t] => match number(t) {
-                Some(v) => Rhs::Number(v),
-                None => Rhs::Scaled(1.0, fact_of(t).ok_or_else(|| unknown(t))?),
-            },
-            [n, "*", f] => Rhs::Scaled(
-                number(n).ok_or_else(|| format!("\"{n}\" is not a number"))?,
-                fact_of(f).ok_or_else(|| unknown(f))?,
-            ),
-            _ => {
-                return Err(format!(
-                    "\"{}\" is not a threshold; use a number, a fact, or NUMBER * fact",
-                    rest.join(" ")
-                ));
+        }
+        (Func::Anomaly, _) => return usage("(fact[, window][, daily])"),
+        (Func::Forecast, [h]) => {
+            term.window = dur(h, "horizon")?;
+            term.lookback = (term.window / 4).max(Duration::from_secs(300));
+        }
+        (Func::Forecast, [h, l]) => {
+            term.window = dur(h, "horizon")?;
+            term.lookback = dur(l, "lookback")?;
+        }
+        (Func::Forecast, _) => return usage("(fact, horizon[, lookback])"),
+        (_, []) => {}
+        _ => return usage("one fact"),
+    }
+    if term.window > Duration::from_secs(90 * 86_400)
+        || term.lookback > Duration::from_secs(30 * 86_400)
+    {
+        return Err(format!(
+            "{name}(): windows are limited to 90d (horizon) and 30d (lookback)"
+        ));
+    }
+    Ok(term)
+}
+
+/// Splits `text` at the first comparison operator outside parentheses.
+fn split_op(text: &str) -> Result<Option<(&str, Op, &str)>, String> {
+    let is_op = |c: char| matches!(c, '>' | '<' | '=' | '!');
+    let mut depth = 0i32;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            c if depth == 0 && is_op(c) => {
+                let len = text[i..]
+                    .find(|c: char| !is_op(c))
+                    .unwrap_or(text.len() - i);
+                let token = &text[i..i + len];
+                let op = Op::parse(token).ok_or_else(|| {
+                    format!("\"{token}\" is not an operator; use >, >=, <, <=, == or !=")
+                })?;
+                return Ok(Some((&text[..i], op, &text[i + len..])));
             }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(format!("\"{text}\" is missing a closing parenthesis"));
+    }
+    Ok(None)
+}
+
+impl RuleExpr {
+    /// Parses `term op rhs`; the error names the problem and what to write instead.
+    pub fn parse(text: &str) -> Result<RuleExpr, String> {
+        let Some((lhs, op, rest)) = split_op(text)? else {
+            return Err(format!(
+                "\"{text}\" is not a condition; write e.g. \"head_age_seconds > stall_after_seconds\""
+            ));
         };
-        Ok(RuleExpr { fact, op, rhs })
+        if lhs.trim().is_empty() || rest.trim().is_empty() {
+            return Err(format!(
+                "\"{text}\" is not a condition; write e.g. \"head_age_seconds > stall_after_seconds\""
+            ));
+        }
+        let lhs = parse_term(lhs)?;
+        let rest = rest.trim();
+        let number = |t: &str| t.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let rhs = if let Some(v) = number(rest) {
+            Rhs::Number(v)
+        } else if let Some((k, t)) = rest.split_once('*').filter(|(k, _)| !k.contains('(')) {
+            Rhs::Scaled(
+                number(k).ok_or_else(|| format!("\"{}\" is not a number", k.trim()))?,
+                parse_term(t)?,
+            )
+        } else {
+            Rhs::Scaled(1.0, parse_term(rest)?)
+        };
+        let expr = RuleExpr { lhs, op, rhs };
+        let chain_terms = expr.terms().filter(|t| t.func.is_chain()).count();
+        if chain_terms > 0 && expr.lhs.func.is_chain() != (chain_terms == expr.terms().count()) {
+            return Err(
+                "mixes chain_* and per-node terms with the chain term on the left; put the per-node term on the left (e.g. \"height < chain_max(height)\") or use only chain terms"
+                    .into(),
+            );
+        }
+        Ok(expr)
     }
 
-    /// Evaluates on a node: `Some(lhs value)` when the condition holds, `None` when it does
-    /// not or a fact is absent (an absent fact never fires a threshold rule).
-    pub fn eval(&self, facts: &NodeFacts) -> Option<f64> {
-        let lhs = facts.get(self.fact)?;
-        let rhs = match &self.rhs {
-            Rhs::Number(v) => *v,
-            Rhs::Scaled(k, f) => k * facts.get(f)?,
+    /// The terms of the condition (left first).
+    pub fn terms(&self) -> impl Iterator<Item = &Term> {
+        std::iter::once(&self.lhs).chain(match &self.rhs {
+            Rhs::Scaled(_, t) => Some(t),
+            Rhs::Number(_) => None,
+        })
+    }
+
+    /// Whether the rule fires once per chain rather than per node.
+    pub fn is_chain_scoped(&self) -> bool {
+        self.lhs.func.is_chain()
+    }
+
+    /// Evaluates with `resolve(i, term)` giving the value of the `i`-th term of
+    /// [`terms`](Self::terms).
+    pub fn eval_with(&self, resolve: &mut dyn FnMut(usize, &Term) -> TermValue) -> Eval {
+        let lhs = resolve(0, &self.lhs);
+        let (k, rhs) = match &self.rhs {
+            Rhs::Number(v) => (1.0, TermValue::Exact(*v)),
+            Rhs::Scaled(k, t) => (*k, resolve(1, t)),
         };
-        self.op.holds(lhs, rhs).then_some(lhs)
+        match (lhs, rhs) {
+            (TermValue::Missing, _) | (_, TermValue::Missing) => Eval::False,
+            (TermValue::Unknown, _) | (_, TermValue::Unknown) => Eval::Unknown,
+            (TermValue::Exact(a), TermValue::Exact(b)) => {
+                if self.op.holds(a, k * b) {
+                    Eval::True(a)
+                } else {
+                    Eval::False
+                }
+            }
+            // A lower bound decides `>`/`>=` only when it already exceeds the threshold.
+            (TermValue::AtLeast(a), TermValue::Exact(b))
+                if matches!(self.op, Op::Gt | Op::Ge) && self.op.holds(a, k * b) =>
+            {
+                Eval::True(a)
+            }
+            _ => Eval::Unknown,
+        }
+    }
+
+    /// Evaluates plain facts only (functions are unknown): for tests and simple callers.
+    pub fn eval(&self, facts: &NodeFacts) -> Eval {
+        self.eval_with(&mut |_, t| match (t.func, facts.get(t.fact)) {
+            (Func::Value, Some(v)) => TermValue::Exact(v),
+            (Func::Value, None) => TermValue::Missing,
+            (Func::Absent, v) => TermValue::Exact(if v.is_some() { 0.0 } else { 1.0 }),
+            _ => TermValue::Unknown,
+        })
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.func {
+            Func::Value => write!(f, "{}", self.fact),
+            Func::Rate | Func::Delta => write!(
+                f,
+                "{}({}, {})",
+                self.func.as_str(),
+                self.fact,
+                format_duration(self.window)
+            ),
+            Func::Anomaly => {
+                write!(f, "anomaly({}, {}", self.fact, format_duration(self.window))?;
+                if self.daily {
+                    write!(f, ", daily")?;
+                }
+                write!(f, ")")
+            }
+            Func::Forecast => write!(
+                f,
+                "forecast({}, {}, {})",
+                self.fact,
+                format_duration(self.window),
+                format_duration(self.lookback)
+            ),
+            _ => write!(f, "{}({})", self.func.as_str(), self.fact),
+        }
     }
 }
 
 impl fmt::Display for RuleExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ", self.fact, self.op.as_str())?;
+        write!(f, "{} {} ", self.lhs, self.op.as_str())?;
         match &self.rhs {
             Rhs::Number(v) => write!(f, "{v}"),
-            Rhs::Scaled(k, fact) if *k == 1.0 => write!(f, "{fact}"),
-            Rhs::Scaled(k, fact) => write!(f, "{k} * {fact}"),
+            Rhs::Scaled(k, t) if *k == 1.0 => write!(f, "{t}"),
+            Rhs::Scaled(k, t) => write!(f, "{k} * {t}"),
         }
     }
 }
@@ -170,24 +495,17 @@ mod tests {
             ("block_time_seconds", 12.0),
             ("peers", 2.0),
         ]);
+        let e = |s: &str| RuleExpr::parse(s).unwrap().eval(&f);
         assert_eq!(
-            RuleExpr::parse("head_age_seconds > stall_after_seconds")
-                .unwrap()
-                .eval(&f),
-            Some(30.0)
+            e("head_age_seconds > stall_after_seconds"),
+            Eval::True(30.0)
         );
-        assert_eq!(
-            RuleExpr::parse("head_age_seconds > 3 * block_time_seconds")
-                .unwrap()
-                .eval(&f),
-            None
-        );
-        assert_eq!(RuleExpr::parse("peers < 3").unwrap().eval(&f), Some(2.0));
-        assert_eq!(
-            RuleExpr::parse("txpool_pending > 10").unwrap().eval(&f),
-            None,
-            "absent fact never fires"
-        );
+        assert_eq!(e("head_age_seconds > 3 * block_time_seconds"), Eval::False);
+        assert_eq!(e("peers < 3"), Eval::True(2.0));
+        assert_eq!(e("peers<3"), Eval::True(2.0), "spaces are optional");
+        assert_eq!(e("txpool_pending > 10"), Eval::False, "missing never fires");
+        assert_eq!(e("absent(txpool_pending) > 0"), Eval::True(1.0));
+        assert_eq!(e("rate(height, 5m) < 0.1"), Eval::Unknown);
         assert_eq!(
             RuleExpr::parse("peers  <  3").unwrap().to_string(),
             "peers < 3"
@@ -195,26 +513,69 @@ mod tests {
     }
 
     #[test]
+    fn functions_parse_with_defaults_and_round_trip() {
+        for (text, shown) in [
+            ("rate(height,5m) < 0.01", "rate(height, 5m) < 0.01"),
+            (
+                "anomaly(gas_price_wei) > 4",
+                "anomaly(gas_price_wei, 1h) > 4",
+            ),
+            (
+                "anomaly( block_interval_seconds , 2h , daily ) > 4",
+                "anomaly(block_interval_seconds, 2h, daily) > 4",
+            ),
+            (
+                "forecast(datadir_free_bytes, 24h) < 0",
+                "forecast(datadir_free_bytes, 1d, 6h) < 0",
+            ),
+            ("chain_max(up) < 1", "chain_max(up) < 1"),
+            ("height < chain_max(height)", "height < chain_max(height)"),
+            (
+                "age(height) >= 2 * stall_after_seconds",
+                "age(height) >= 2 * stall_after_seconds",
+            ),
+        ] {
+            let e = RuleExpr::parse(text).unwrap_or_else(|m| panic!("{text}: {m}"));
+            assert_eq!(e.to_string(), shown);
+            assert_eq!(RuleExpr::parse(shown).as_ref(), Ok(&e));
+        }
+        assert!(
+            RuleExpr::parse("chain_max(up) < 1")
+                .unwrap()
+                .is_chain_scoped()
+        );
+        assert!(
+            !RuleExpr::parse("height < chain_max(height)")
+                .unwrap()
+                .is_chain_scoped()
+        );
+    }
+
+    #[test]
+    fn lower_bounds_decide_only_when_already_past_the_threshold() {
+        let e = RuleExpr::parse("age(height) > 10").unwrap();
+        assert_eq!(
+            e.eval_with(&mut |_, _| TermValue::AtLeast(12.0)),
+            Eval::True(12.0)
+        );
+        assert_eq!(
+            e.eval_with(&mut |_, _| TermValue::AtLeast(5.0)),
+            Eval::Unknown
+        );
+        assert_eq!(e.eval_with(&mut |_, _| TermValue::Exact(5.0)), Eval::False);
+    }
+
+    #[test]
     fn errors_name_the_problem() {
-        assert!(
-            RuleExpr::parse("hight > 3")
-                .unwrap_err()
-                .contains("\"hight\" is not a known fact")
-        );
-        assert!(
-            RuleExpr::parse("peers => 3")
-                .unwrap_err()
-                .contains("not an operator")
-        );
-        assert!(
-            RuleExpr::parse("peers")
-                .unwrap_err()
-                .contains("not a condition")
-        );
-        assert!(
-            RuleExpr::parse("peers < x * lag_blocks")
-                .unwrap_err()
-                .contains("not a number")
-        );
+        let err = |s: &str| RuleExpr::parse(s).unwrap_err();
+        assert!(err("hight > 3").contains("\"hight\" is not a known fact"));
+        assert!(err("peers => 3").contains("not an operator"));
+        assert!(err("peers").contains("not a condition"));
+        assert!(err("peers < x * lag_blocks").contains("not a number"));
+        assert!(err("avg(peers) > 3").contains("\"avg\" is not a function; use one of: rate"));
+        assert!(err("rate(height) > 3").contains("rate() takes (fact, window)"));
+        assert!(err("rate(height, soon) > 3").contains("\"soon\" is not a window"));
+        assert!(err("rate(height, 5m > 3").contains("missing a closing parenthesis"));
+        assert!(err("chain_max(height) > height").contains("put the per-node term on the left"));
     }
 }

@@ -133,6 +133,18 @@ const NODE_METRICS: &[(&str, &str, &str, Gauge)] = &[
         |v, _| Some(if v.up { 1.0 } else { 0.0 }),
     ),
     (
+        "chainops_datadir_free_bytes",
+        "gauge",
+        "Bytes available on the filesystem of the node's local data_dir.",
+        |v, _| v.datadir_usage().map(|d| d.free_bytes as f64),
+    ),
+    (
+        "chainops_datadir_used_ratio",
+        "gauge",
+        "Used fraction of the filesystem of the node's local data_dir.",
+        |v, _| v.datadir_usage().map(|d| d.used_ratio()),
+    ),
+    (
         "chainops_block_height",
         "gauge",
         "Height of the node's head block.",

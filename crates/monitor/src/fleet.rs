@@ -85,6 +85,28 @@ impl NodeView {
         Some(((now_ms - ts * 1000) as f64 / 1000.0).max(0.0))
     }
 
+    /// Failed RPC calls so far (error, timeout, transport).
+    pub fn rpc_errors_total(&self) -> u64 {
+        self.rpc
+            .values()
+            .flat_map(|m| m.outcomes.iter())
+            .filter(|(o, _)| **o != "ok")
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// (head − finalized) × block time, when the node reports a finalized block.
+    pub fn finality_lag_seconds(&self) -> Option<f64> {
+        let finalized = self.snapshot.as_ref()?.finalized_height?;
+        let head = self.height()?;
+        Some(head.saturating_sub(finalized) as f64 * self.config.block_time.as_secs_f64())
+    }
+
+    /// Disk usage of the node's local data directory, if it has one.
+    pub fn datadir_usage(&self) -> Option<crate::disk::DiskUsage> {
+        crate::disk::usage(self.config.data_dir.as_deref()?)
+    }
+
     /// Records RPC observations.
     pub fn record_rpc(&mut self, calls: &[RpcCall]) {
         for c in calls {
@@ -381,6 +403,12 @@ impl chainops_core::facts::FactSource for Fleet {
                 );
                 put("block_interval_seconds", v.last_block_interval);
                 put("rpc_latency_seconds", v.poll_seconds);
+                put("rpc_errors_total", Some(v.rpc_errors_total() as f64));
+                put("finality_lag_seconds", v.finality_lag_seconds());
+                if let Some(d) = v.datadir_usage() {
+                    put("datadir_free_bytes", Some(d.free_bytes as f64));
+                    put("datadir_used_ratio", Some(d.used_ratio()));
+                }
                 put(
                     "last_reorg_depth",
                     v.tracker.last_reorg.as_ref().map(|r| r.depth as f64),

@@ -203,6 +203,26 @@ impl Store {
         Ok(true)
     }
 
+    /// `(chain, node)` of open incidents whose acknowledgement is still valid at `now_ms`
+    /// (reminders skip them).
+    pub async fn acknowledged_nodes(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT chain, node FROM incidents WHERE state = 'open' AND ack_until_ms IS NOT NULL AND ack_until_ms > $1",
+        )
+        .bind(now_ms)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| StoreError::query("read acknowledged incidents", e))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("chain").map_err(decode_err)?,
+                    r.try_get("node").map_err(decode_err)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Open incidents and those resolved since `resolved_since_ms`, newest first (at most
     /// 500), with timelines. Two queries, whatever the number of incidents.
     pub async fn list_incidents(&self, resolved_since_ms: i64) -> Result<Vec<IncidentRow>> {

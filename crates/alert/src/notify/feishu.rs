@@ -26,7 +26,10 @@ pub fn body(m: &Message, signing: Option<(&str, i64)>) -> serde_json::Value {
         (_, "warning") => "orange",
         _ => "blue",
     };
-    let content = m.markdown.split_once("\n\n").map_or(m.markdown.as_str(), |x| x.1);
+    let content = m
+        .markdown
+        .split_once("\n\n")
+        .map_or(m.markdown.as_str(), |x| x.1);
     let mut b = json!({
         "msg_type": "interactive",
         "card": {
