@@ -7,7 +7,7 @@
 
 use crate::rules::Rule;
 use chainops_core::duration::format_duration;
-use chainops_core::rule_expr::{Func, Rhs, Term};
+use chainops_core::rule_expr::{Cond, Func, Rhs, Term};
 use std::time::Duration;
 
 /// PromQL selecting a fact's metric, or `None` when it has no single-series equivalent.
@@ -85,12 +85,11 @@ pub fn term_promql(t: &Term) -> Option<String> {
     })
 }
 
-/// PromQL for a rule's condition, or `None` if a term has no equivalent.
-pub fn promql(rule: &Rule) -> Option<String> {
-    let e = &rule.expr;
-    let lhs = term_promql(&e.lhs)?;
-    let op = e.op.as_str();
-    Some(match &e.rhs {
+/// PromQL for one comparison.
+fn cond_promql(c: &Cond) -> Option<String> {
+    let lhs = term_promql(&c.lhs)?;
+    let op = c.op.as_str();
+    Some(match &c.rhs {
         Rhs::Number(v) => format!("{lhs} {op} {v}"),
         Rhs::Scaled(k, t) => {
             let rhs = term_promql(t)?;
@@ -99,7 +98,7 @@ pub fn promql(rule: &Rule) -> Option<String> {
             } else {
                 format!("({k} * {rhs})")
             };
-            let on = match (e.lhs.func.is_chain(), t.func.is_chain()) {
+            let on = match (c.lhs.func.is_chain(), t.func.is_chain()) {
                 (true, _) => "on (chain)",
                 (false, true) => "on (chain) group_left",
                 (false, false) => "on (chain, node)",
@@ -107,6 +106,24 @@ pub fn promql(rule: &Rule) -> Option<String> {
             format!("{lhs} {op} {on} {rhs}")
         }
     })
+}
+
+/// PromQL for a rule's condition, or `None` if a term has no equivalent.
+pub fn promql(rule: &Rule) -> Option<String> {
+    let conds = &rule.expr.conds;
+    if let [one] = conds.as_slice() {
+        return cond_promql(one);
+    }
+    let on = if rule.expr.is_chain_scoped() {
+        "on (chain)"
+    } else {
+        "on (chain, node)"
+    };
+    let parts = conds
+        .iter()
+        .map(|c| cond_promql(c).map(|p| format!("({p})")))
+        .collect::<Option<Vec<_>>>()?;
+    Some(parts.join(&format!(" and {on} ")))
 }
 
 /// `{{node}}` → `{{ $labels.node }}` etc.

@@ -62,11 +62,11 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
     (
         "AllEndpointsDown",
         Severity::Critical,
-        "chain_max(up) < 1",
+        "chain_max(up) < 1 and chain_count(up) >= 2",
         15,
         0,
         &[],
-        "no node of {{chain}} answers RPC",
+        "none of the {{chain}} endpoints answers RPC",
     ),
     (
         "HeadStalled",

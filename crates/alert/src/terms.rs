@@ -314,7 +314,11 @@ mod tests {
     use chainops_core::rule_expr::RuleExpr;
 
     fn term(text: &str) -> Term {
-        RuleExpr::parse(&format!("{text} > 0")).expect("parses").lhs
+        RuleExpr::parse(&format!("{text} > 0"))
+            .expect("parses")
+            .conds[0]
+            .lhs
+            .clone()
     }
 
     fn run(t: &Term, series: impl Iterator<Item = (i64, f64)>) -> TermValue {

@@ -185,15 +185,22 @@ pub enum Rhs {
     Scaled(f64, Term),
 }
 
-/// A parsed condition.
+/// One comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RuleExpr {
+pub struct Cond {
     /// Term on the left.
     pub lhs: Term,
     /// Operator.
     pub op: Op,
     /// Threshold.
     pub rhs: Rhs,
+}
+
+/// A parsed condition: one or more comparisons joined by `and`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleExpr {
+    /// The comparisons; all must hold. The alert's value is the first one's left side.
+    pub conds: Vec<Cond>,
 }
 
 /// A term's value as the engine resolves it.
@@ -342,9 +349,91 @@ fn split_op(text: &str) -> Result<Option<(&str, Op, &str)>, String> {
     Ok(None)
 }
 
+/// Splits at ` and ` outside parentheses.
+fn split_and(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b' ' if depth == 0 && text[i..].starts_with(" and ") => {
+                parts.push(&text[start..i]);
+                i += 5;
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 impl RuleExpr {
-    /// Parses `term op rhs`; the error names the problem and what to write instead.
+    /// Parses `cond [and cond…]`; the error names the problem and what to write instead.
     pub fn parse(text: &str) -> Result<RuleExpr, String> {
+        let conds = split_and(text)
+            .into_iter()
+            .map(Cond::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let chain = conds.iter().filter(|c| c.is_chain_scoped()).count();
+        if chain != 0 && chain != conds.len() {
+            return Err(
+                "joins a chain-wide comparison (chain_* on the left) with a per-node one; a rule is either per chain or per node"
+                    .into(),
+            );
+        }
+        Ok(RuleExpr { conds })
+    }
+
+    /// The terms of every comparison, in order.
+    pub fn terms(&self) -> impl Iterator<Item = &Term> {
+        self.conds.iter().flat_map(Cond::terms)
+    }
+
+    /// Whether the rule fires once per chain rather than per node.
+    pub fn is_chain_scoped(&self) -> bool {
+        self.conds.iter().all(Cond::is_chain_scoped)
+    }
+
+    /// Evaluates with `resolve(i, term)` giving the value of the `i`-th term of
+    /// [`terms`](Self::terms). False wins over unknown: one comparison known to fail decides.
+    pub fn eval_with(&self, resolve: &mut dyn FnMut(usize, &Term) -> TermValue) -> Eval {
+        let mut offset = 0;
+        let mut out = Eval::Unknown;
+        let mut unknown = false;
+        for (i, c) in self.conds.iter().enumerate() {
+            let n = c.terms().count();
+            let e = c.eval_with(&mut |j, t| resolve(offset + j, t));
+            offset += n;
+            match e {
+                Eval::False => return Eval::False,
+                Eval::Unknown => unknown = true,
+                Eval::True(v) if i == 0 => out = Eval::True(v),
+                Eval::True(_) => {}
+            }
+        }
+        if unknown { Eval::Unknown } else { out }
+    }
+
+    /// Evaluates plain facts only (functions are unknown): for tests and simple callers.
+    pub fn eval(&self, facts: &NodeFacts) -> Eval {
+        self.eval_with(&mut |_, t| match (t.func, facts.get(t.fact)) {
+            (Func::Value, Some(v)) => TermValue::Exact(v),
+            (Func::Value, None) => TermValue::Missing,
+            (Func::Absent, v) => TermValue::Exact(if v.is_some() { 0.0 } else { 1.0 }),
+            _ => TermValue::Unknown,
+        })
+    }
+}
+
+impl Cond {
+    /// Parses `term op rhs`.
+    pub fn parse(text: &str) -> Result<Cond, String> {
         let Some((lhs, op, rest)) = split_op(text)? else {
             return Err(format!(
                 "\"{text}\" is not a condition; write e.g. \"head_age_seconds > stall_after_seconds\""
@@ -368,7 +457,7 @@ impl RuleExpr {
         } else {
             Rhs::Scaled(1.0, parse_term(rest)?)
         };
-        let expr = RuleExpr { lhs, op, rhs };
+        let expr = Cond { lhs, op, rhs };
         let chain_terms = expr.terms().filter(|t| t.func.is_chain()).count();
         if chain_terms > 0 && expr.lhs.func.is_chain() != (chain_terms == expr.terms().count()) {
             return Err(
@@ -387,7 +476,7 @@ impl RuleExpr {
         })
     }
 
-    /// Whether the rule fires once per chain rather than per node.
+    /// Whether the comparison is chain-wide (a chain term on the left).
     pub fn is_chain_scoped(&self) -> bool {
         self.lhs.func.is_chain()
     }
@@ -418,16 +507,6 @@ impl RuleExpr {
             }
             _ => Eval::Unknown,
         }
-    }
-
-    /// Evaluates plain facts only (functions are unknown): for tests and simple callers.
-    pub fn eval(&self, facts: &NodeFacts) -> Eval {
-        self.eval_with(&mut |_, t| match (t.func, facts.get(t.fact)) {
-            (Func::Value, Some(v)) => TermValue::Exact(v),
-            (Func::Value, None) => TermValue::Missing,
-            (Func::Absent, v) => TermValue::Exact(if v.is_some() { 0.0 } else { 1.0 }),
-            _ => TermValue::Unknown,
-        })
     }
 }
 
@@ -462,6 +541,18 @@ impl fmt::Display for Term {
 }
 
 impl fmt::Display for RuleExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.conds.iter().enumerate() {
+            if i > 0 {
+                write!(f, " and ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Cond {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} ", self.lhs, self.op.as_str())?;
         match &self.rhs {
@@ -548,6 +639,24 @@ mod tests {
             !RuleExpr::parse("height < chain_max(height)")
                 .unwrap()
                 .is_chain_scoped()
+        );
+    }
+
+    #[test]
+    fn and_joins_comparisons_and_false_beats_unknown() {
+        let f = facts(&[("up", 0.0), ("peers", 2.0)]);
+        let e = |s: &str| RuleExpr::parse(s).unwrap().eval(&f);
+        assert_eq!(e("up < 1 and peers < 3"), Eval::True(0.0));
+        assert_eq!(e("up < 1 and peers > 3"), Eval::False);
+        assert_eq!(e("rate(height, 1m) > 0 and peers > 3"), Eval::False);
+        assert_eq!(e("rate(height, 1m) > 0 and peers < 3"), Eval::Unknown);
+        let x = RuleExpr::parse("chain_max(up) < 1 and chain_count(up) >= 2").unwrap();
+        assert!(x.is_chain_scoped());
+        assert_eq!(x.to_string(), "chain_max(up) < 1 and chain_count(up) >= 2");
+        assert!(
+            RuleExpr::parse("chain_max(up) < 1 and up < 1")
+                .unwrap_err()
+                .contains("either per chain or per node")
         );
     }
 

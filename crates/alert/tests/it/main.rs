@@ -171,3 +171,155 @@ quiet_hours = "07:00-09:00"
         .expect("due");
     assert_eq!(due_later.len(), 2, "the warning is released at 09:00");
 }
+
+fn on_chain(mut f: NodeFacts, chain: &str) -> NodeFacts {
+    f.chain = chain.into();
+    f
+}
+
+async fn engine_with(
+    dir: &tempfile::TempDir,
+    toml: &str,
+    facts: Vec<NodeFacts>,
+) -> (Store, Arc<Scripted>, AlertEngine) {
+    use chainops_alert::notify::Notifier;
+    let store = Store::open(&format!("sqlite://{}/a.db", dir.path().display()))
+        .await
+        .expect("store");
+    let config = Config::from_toml_str(toml, &|_| None).expect("config");
+    let notifiers = config
+        .alerting
+        .notifiers
+        .iter()
+        .map(|n| Arc::new(Notifier::load(n.clone()).expect("notifier")))
+        .collect();
+    let source = Arc::new(Scripted(Mutex::new(facts)));
+    let engine = AlertEngine::new(
+        effective_rules(&config.alerting),
+        notifiers,
+        store.clone(),
+        source.clone(),
+    )
+    .await
+    .expect("engine");
+    (store, source, engine)
+}
+
+#[tokio::test]
+async fn all_endpoints_down_fires_once_per_chain_and_inhibits_node_down() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let two = |up: f64| {
+        vec![
+            node("a1", up, 1.0),
+            node("a2", up, 1.0),
+            on_chain(node("b1", 0.0, 1.0), "solo"),
+        ]
+    };
+    let (store, source, mut engine) = engine_with(&dir, "", two(0.0)).await;
+    engine.evaluate(T0).await.expect("eval");
+    engine.evaluate(T0 + 16_000).await.expect("eval");
+    let mut firing = states(&store.active_alerts().await.expect("active"));
+    firing.sort();
+    assert_eq!(
+        firing,
+        vec![
+            ("AllEndpointsDown".into(), "firing".into()),
+            ("NodeDown".into(), "firing".into()),
+        ],
+        "devnet: one chain alert instead of two NodeDown; the single-node chain gets NodeDown"
+    );
+    let chain_alert = store
+        .active_alerts()
+        .await
+        .expect("active")
+        .into_iter()
+        .find(|a| a.rule == "AllEndpointsDown")
+        .expect("chain alert");
+    assert_eq!(
+        (chain_alert.node.as_str(), chain_alert.chain.as_str()),
+        ("*", "devnet")
+    );
+    *source.0.lock().expect("lock") = two(1.0);
+    let r = engine.evaluate(T0 + 17_000).await.expect("eval");
+    assert_eq!(r.resolved, 1, "devnet is back; solo is still down");
+    assert_eq!(
+        states(&store.active_alerts().await.expect("active")),
+        vec![("NodeDown".into(), "firing".into())]
+    );
+}
+
+#[tokio::test]
+async fn reminders_repeat_while_firing_and_stop_once_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = "[[notifiers]]\nname = \"ding\"\nkind = \"dingtalk\"\nurl = \"http://127.0.0.1:9/robot\"\nrepeat_interval = \"10m\"\n";
+    let (store, _source, mut engine) = engine_with(&dir, toml, vec![node("n1", 1.0, 100.0)]).await;
+    let count = |rows: Vec<chainops_store::alerts::OutboxRow>| {
+        rows.iter().filter(|n| n.event == "reminder").count()
+    };
+    engine.evaluate(T0).await.expect("eval");
+    engine.evaluate(T0 + 5 * 60_000).await.expect("eval");
+    let all = || store.list_notifications(None, 100);
+    assert_eq!(count(all().await.expect("list")), 0, "not yet due");
+    engine.evaluate(T0 + 10 * 60_000 + 1).await.expect("eval");
+    engine.evaluate(T0 + 15 * 60_000).await.expect("eval");
+    assert_eq!(count(all().await.expect("list")), 1, "one per interval");
+    let incident = &store.list_incidents(T0).await.expect("incidents")[0];
+    store
+        .acknowledge_incident(
+            &incident.id,
+            "ops",
+            "on it",
+            T0 + 3_600_000,
+            T0 + 16 * 60_000,
+        )
+        .await
+        .expect("ack");
+    engine.evaluate(T0 + 21 * 60_000).await.expect("eval");
+    assert_eq!(
+        count(all().await.expect("list")),
+        1,
+        "acknowledged: no reminder"
+    );
+    engine.evaluate(T0 + 61 * 60_000).await.expect("eval");
+    assert_eq!(
+        count(all().await.expect("list")),
+        2,
+        "acknowledgement expired"
+    );
+}
+
+#[tokio::test]
+async fn a_window_warming_up_after_a_restart_keeps_the_alert_firing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = "[alerting]\ndefault_rules = false\n[[rules]]\nname = \"NoProgress\"\nexpr = \"rate(height, 1m) < 0.5\"\n";
+    let at = |h: f64| {
+        let mut f = node("n1", 1.0, 1.0);
+        f.values.insert("height", h);
+        vec![f]
+    };
+    let (store, _, mut engine) = engine_with(&dir, toml, at(100.0)).await;
+    for s in 0..=70 {
+        engine.evaluate(T0 + s * 1000).await.expect("eval");
+    }
+    assert_eq!(
+        states(&store.active_alerts().await.expect("active")),
+        vec![("NoProgress".into(), "firing".into())]
+    );
+    // Restart: the new engine's window is empty; the alert must neither resolve nor re-fire.
+    let (_, source, mut engine) = engine_with(&dir, toml, at(100.0)).await;
+    let mut fired = 0;
+    for s in 71..=100 {
+        let r = engine.evaluate(T0 + s * 1000).await.expect("eval");
+        assert_eq!(r.resolved, 0, "second {s}");
+        fired += r.fired;
+    }
+    assert_eq!(fired, 0);
+    // The height moves again: once the window has filled, the alert resolves.
+    let mut resolved = 0;
+    for s in 101..=200 {
+        *source.0.lock().expect("lock") = at(100.0 + (s - 100) as f64);
+        let r = engine.evaluate(T0 + s * 1000).await.expect("eval");
+        resolved += r.resolved;
+    }
+    assert_eq!(resolved, 1);
+}
