@@ -165,15 +165,20 @@ fn form_decode(q: &str) -> std::collections::HashMap<String, String> {
 }
 
 #[test]
-fn a_rate_limited_robot_gets_a_signed_digest_and_intake_is_exactly_once() {
+fn a_rate_limited_robot_gets_a_signed_digest_intake_is_exactly_once_and_the_heartbeat_beats() {
     let anvil = Anvil::start(&[]);
     let rx = Receiver::start();
     *rx.reply.lock().expect("lock") = r#"{"errcode":0,"errmsg":"ok"}"#.into();
+    let beat = Receiver::start();
     let dir = tempfile::tempdir().expect("tempdir");
+    let node = evm_node(
+        "anvil-1",
+        &anvil.url(),
+        &format!("data_dir = \"{}\"", dir.path().display()),
+    );
     let config = format!(
-        "{}[[notifiers]]\nname = \"ding\"\nkind = \"dingtalk\"\nurl = \"{}?access_token=t0k\"\nsecret = \"SECtest\"\nrate_limit_per_minute = 3\n",
-        evm_node("anvil-1", &anvil.url(), ""),
-        rx.url
+        "{node}[alerting]\nheartbeat_url = \"{}\"\nheartbeat_interval = \"5s\"\n[[notifiers]]\nname = \"ding\"\nkind = \"dingtalk\"\nurl = \"{}?access_token=t0k\"\nsecret = \"SECtest\"\nrate_limit_per_minute = 3\n",
+        beat.url, rx.url
     );
     let d = Daemon::start(dir.path(), &config);
 
@@ -213,6 +218,17 @@ fn a_rate_limited_robot_gets_a_signed_digest_and_intake_is_exactly_once() {
             .starts_with("[DIGEST] 9 ")
     );
     assert_eq!(text.matches("[FIRING] critical Probe").count(), 9, "{text}");
+
+    // The dead-man switch is pinged while evaluation runs; the data dir's disk is measured.
+    wait_for("heartbeat ping", T, || {
+        (!beat.requests.lock().expect("lock").is_empty()).then_some(())
+    });
+    let free = metric_value(
+        &d.metrics(),
+        "chainops_datadir_free_bytes",
+        &[("node", "anvil-1")],
+    );
+    assert!(free.is_some_and(|f| f > 0.0), "{free:?}");
 
     // Bad payloads are refused with the field named; nothing is enqueued.
     let r = d.post(
