@@ -13,15 +13,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// A synthetic fleet whose nodes are healthy, or all stalled when `stalled` is set.
+/// A synthetic fleet whose nodes are healthy, or all stalled when `stalled` is set. Every
+/// fact the default pack reads is present (block intervals and gas prices vary, counters
+/// grow, a tenth of the nodes have a local data dir) so windows and detectors do real work.
 struct SyntheticFleet {
     nodes: usize,
     stalled: AtomicBool,
 }
 
 impl FactSource for SyntheticFleet {
-    fn facts(&self, _now_ms: i64) -> Vec<NodeFacts> {
+    fn facts(&self, now_ms: i64) -> Vec<NodeFacts> {
         let stalled = self.stalled.load(Ordering::Relaxed);
+        let tick = (now_ms / 1000) as f64;
         (0..self.nodes)
             .map(|i| {
                 let mut v = BTreeMap::new();
@@ -33,15 +36,24 @@ impl FactSource for SyntheticFleet {
                     ("peers", 25.0),
                     ("txpool_pending", 500.0),
                     ("txpool_queued", 16.0),
-                    ("gas_price_wei", 1e9),
                     ("rpc_latency_seconds", 0.02),
                     ("syncing", 0.0),
                     ("chain_id_mismatch", 0.0),
                     ("block_time_seconds", 12.0),
                     ("stall_after_seconds", 70.0),
                     ("lag_blocks", 3.0),
+                    ("block_interval_seconds", 12.0 + ((tick as usize + i) % 5) as f64 * 0.1),
+                    ("gas_price_wei", 1e9 + ((tick as usize * 7 + i) % 13) as f64 * 1e7),
+                    ("rpc_errors_total", (tick / 100.0).floor()),
+                    ("client_version_changes_total", 0.0),
+                    ("finality_lag_seconds", 768.0),
+                    ("recent_reorg_depth", 0.0),
                 ] {
                     v.insert(k, x);
+                }
+                if i % 10 == 0 {
+                    v.insert("datadir_free_bytes", 5e11 - tick * 1e3);
+                    v.insert("datadir_used_ratio", 0.5);
                 }
                 NodeFacts {
                     node: format!("node-{i}"),
@@ -83,7 +95,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let mut engine = AlertEngine::new(rules.clone(), vec![], store, fleet.clone()).await?;
     let mut now = 1_800_000_000_000i64;
-    for _ in 0..3 {
+    // Warm up for 20 simulated minutes so every window and detector holds history.
+    for _ in 0..1200 {
         engine.evaluate(now).await?;
         now += 1000;
     }
