@@ -42,8 +42,14 @@ impl FactSource for SyntheticFleet {
                     ("block_time_seconds", 12.0),
                     ("stall_after_seconds", 70.0),
                     ("lag_blocks", 3.0),
-                    ("block_interval_seconds", 12.0 + ((tick as usize + i) % 5) as f64 * 0.1),
-                    ("gas_price_wei", 1e9 + ((tick as usize * 7 + i) % 13) as f64 * 1e7),
+                    (
+                        "block_interval_seconds",
+                        12.0 + ((tick as usize + i) % 5) as f64 * 0.1,
+                    ),
+                    (
+                        "gas_price_wei",
+                        1e9 + ((tick as usize * 7 + i) % 13) as f64 * 1e7,
+                    ),
                     ("rpc_errors_total", (tick / 100.0).floor()),
                     ("client_version_changes_total", 0.0),
                     ("finality_lag_seconds", 768.0),
