@@ -52,6 +52,9 @@ pub enum StoreError {
         /// What.
         detail: String,
     },
+    /// The write conflicts with existing data (duplicate name, concurrent append).
+    #[error("{0}")]
+    Conflict(String),
     /// Filesystem error.
     #[error("{context}: {source}")]
     Io {
@@ -71,6 +74,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::InvalidUrl(_) => ErrorKind::InvalidInput,
+            StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Connect { .. } => ErrorKind::Unavailable,
             StoreError::Query {
                 source: sqlx::Error::PoolTimedOut | sqlx::Error::Io(_),

@@ -5,6 +5,7 @@
 //! are plain SQL in [`migrations`] and run on [`Store::open`].
 
 pub mod alerts;
+pub mod audit;
 mod error;
 pub mod events;
 pub mod incidents;
@@ -12,6 +13,7 @@ pub mod migrations;
 pub mod node_state;
 pub mod series;
 pub mod silences;
+pub mod users;
 
 pub use error::StoreError;
 

@@ -91,6 +91,30 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX incident_events_incident ON incident_events (incident_id, at_ms)",
         ],
     },
+    Migration {
+        version: 5,
+        name: "users, tokens, sessions, audit trail",
+        statements: &[
+            "CREATE TABLE users (
+                name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+            "CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+                created_by TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT,
+                revoked_ms BIGINT, last_used_ms BIGINT)",
+            "CREATE TABLE sessions (
+                id_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
+                created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL)",
+            "CREATE TABLE audit_log (
+                seq BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+                source TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, result TEXT NOT NULL,
+                detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+            "CREATE INDEX audit_log_at ON audit_log (at_ms)",
+            "CREATE TABLE audit_checkpoints (
+                seq BIGINT PRIMARY KEY, hash TEXT NOT NULL, at_ms BIGINT NOT NULL,
+                public_key TEXT NOT NULL, signature TEXT NOT NULL)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

@@ -1,0 +1,147 @@
+//! Roles and permissions. [`MATRIX`] is the single source of truth: the server asks it for
+//! every route, `docs/security.md` prints it, and the route × role test walks it.
+
+use serde::Serialize;
+
+/// A role a user or token has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including users, tokens and settings.
+    Admin,
+    /// Runs the fleet: acknowledge, silence, test channels, backups and drills, nodes.
+    Operator,
+    /// Reads everything including the audit trail; changes nothing.
+    Auditor,
+    /// Tickets and knowledge base (read-only elsewhere).
+    Support,
+    /// Reads dashboards and lists; no secrets, no audit trail.
+    Viewer,
+}
+
+impl Role {
+    /// Every role, most powerful first.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Operator,
+        Role::Auditor,
+        Role::Support,
+        Role::Viewer,
+    ];
+
+    /// Parses `admin|operator|auditor|support|viewer`.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+            Role::Support => "support",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// Something a request may need to be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// No credentials needed (`/livez`, `/readyz`, public `/metrics`, login).
+    Public,
+    /// Any authenticated principal (who am I, logout).
+    Authenticated,
+    /// Nodes, series, metrics.
+    ReadFleet,
+    /// Alerts, incidents, silences, notifications, notifier list.
+    ReadAlerts,
+    /// Acknowledge incidents, create and expire silences, test notifiers.
+    OperateAlerts,
+    /// Push external alerts (Alertmanager intake).
+    IngestAlerts,
+    /// The audit trail.
+    ReadAudit,
+    /// Users and tokens: list.
+    ReadUsers,
+    /// Users and tokens: create, change, delete, revoke.
+    ManageUsers,
+}
+
+/// Which roles hold each permission (Public and Authenticated are not role-based).
+pub const MATRIX: &[(Permission, &[Role])] = &[
+    (
+        Permission::ReadFleet,
+        &[
+            Role::Admin,
+            Role::Operator,
+            Role::Auditor,
+            Role::Support,
+            Role::Viewer,
+        ],
+    ),
+    (
+        Permission::ReadAlerts,
+        &[
+            Role::Admin,
+            Role::Operator,
+            Role::Auditor,
+            Role::Support,
+            Role::Viewer,
+        ],
+    ),
+    (Permission::OperateAlerts, &[Role::Admin, Role::Operator]),
+    (Permission::IngestAlerts, &[Role::Admin, Role::Operator]),
+    (Permission::ReadAudit, &[Role::Admin, Role::Auditor]),
+    (Permission::ReadUsers, &[Role::Admin, Role::Auditor]),
+    (Permission::ManageUsers, &[Role::Admin]),
+];
+
+impl Permission {
+    /// Whether `role` holds this permission.
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Permission::Public | Permission::Authenticated => true,
+            p => MATRIX
+                .iter()
+                .any(|(q, roles)| *q == p && roles.contains(&role)),
+        }
+    }
+
+    /// snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Public => "public",
+            Permission::Authenticated => "authenticated",
+            Permission::ReadFleet => "read_fleet",
+            Permission::ReadAlerts => "read_alerts",
+            Permission::OperateAlerts => "operate_alerts",
+            Permission::IngestAlerts => "ingest_alerts",
+            Permission::ReadAudit => "read_audit",
+            Permission::ReadUsers => "read_users",
+            Permission::ManageUsers => "manage_users",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_auditor_reads_everything_and_changes_nothing() {
+        for (p, _) in MATRIX {
+            let writes = matches!(
+                p,
+                Permission::OperateAlerts | Permission::IngestAlerts | Permission::ManageUsers
+            );
+            assert_eq!(p.allows(Role::Auditor), !writes, "{p:?}");
+            assert!(p.allows(Role::Admin), "{p:?}");
+        }
+        assert!(!Permission::ReadAudit.allows(Role::Viewer));
+        assert_eq!(Role::parse("operator"), Some(Role::Operator));
+        assert_eq!(Role::parse("root"), None);
+    }
+}
