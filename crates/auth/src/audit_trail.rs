@@ -143,6 +143,16 @@ impl AuditTrail {
         })
     }
 
+    /// The public half of the signing key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Verifies the trail with this trail's key.
+    pub async fn verify(&self) -> Result<VerifyReport, AuthError> {
+        verify(&self.store, &self.key.verifying_key()).await
+    }
+
     /// Appends one record (retrying if another process appended at the same time) and
     /// signs a checkpoint when one is due.
     pub async fn record(&self, e: Entry, now_ms: i64) -> Result<AuditRow, AuthError> {

@@ -6,9 +6,13 @@ use crate::cli::{AlertsCommand, GlobalOpts, IncidentsCommand, SilencesCommand};
 use crate::config_load;
 use serde_json::{Value, json};
 
-fn client(g: &GlobalOpts, server: Option<&str>) -> anyhow::Result<ApiClient> {
+fn client(g: &GlobalOpts, server: &crate::cli::ServerOpt) -> anyhow::Result<ApiClient> {
     let config = config_load::load(g)?;
-    ApiClient::new(server, config.server.listen)
+    ApiClient::new(
+        server.server.as_deref(),
+        server.token.as_deref(),
+        config.server.listen,
+    )
 }
 
 fn s(v: &Value) -> String {
@@ -38,7 +42,7 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
         Some(st) => format!("/api/v1/alerts?state={st}"),
         None => "/api/v1/alerts".into(),
     };
-    let v = client(g, server.server.as_deref())?.get(&path).await?;
+    let v = client(g, server)?.get(&path).await?;
     print_json_or(*json, &v, |v| {
         println!(
             "{:<16} {:<20} {:<9} {:<9} SUMMARY",
@@ -62,9 +66,7 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
 pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<()> {
     match c {
         IncidentsCommand::List { json, server } => {
-            let v = client(g, server.server.as_deref())?
-                .get("/api/v1/incidents")
-                .await?;
+            let v = client(g, server)?.get("/api/v1/incidents").await?;
             print_json_or(*json, &v, |v| {
                 println!(
                     "{:<28} {:<20} {:<9} {:<6} OPENED",
@@ -86,12 +88,11 @@ pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<(
             id,
             comment,
             expires,
-            by,
             json,
             server,
         } => {
-            let body = json!({"comment": comment, "expires": expires, "by": by});
-            let v = client(g, server.server.as_deref())?
+            let body = json!({"comment": comment, "expires": expires});
+            let v = client(g, server)?
                 .post(&format!("/api/v1/incidents/{id}/ack"), &body)
                 .await?;
             print_json_or(*json, &v, |v| {
@@ -110,9 +111,7 @@ pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<(
 pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()> {
     match c {
         SilencesCommand::List { json, server } => {
-            let v = client(g, server.server.as_deref())?
-                .get("/api/v1/silences")
-                .await?;
+            let v = client(g, server)?.get("/api/v1/silences").await?;
             print_json_or(*json, &v, |v| {
                 println!("{:<18} {:<26} {:<40} COMMENT", "ID", "ENDS", "MATCHERS");
                 for x in v.as_array().into_iter().flatten() {
@@ -130,7 +129,6 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
             matchers,
             duration,
             comment,
-            by,
             json,
             server,
         } => {
@@ -144,17 +142,14 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
                 })?;
                 m.insert(k.trim().to_string(), Value::String(val.trim().to_string()));
             }
-            let body =
-                json!({"matchers": m, "duration": duration, "comment": comment, "created_by": by});
-            let v = client(g, server.server.as_deref())?
-                .post("/api/v1/silences", &body)
-                .await?;
+            let body = json!({"matchers": m, "duration": duration, "comment": comment});
+            let v = client(g, server)?.post("/api/v1/silences", &body).await?;
             print_json_or(*json, &v, |v| {
                 println!("silence {} until {}", s(&v["id"]), s(&v["ends_at"]))
             });
         }
         SilencesCommand::Expire { id, server } => {
-            client(g, server.server.as_deref())?
+            client(g, server)?
                 .delete(&format!("/api/v1/silences/{id}"))
                 .await?;
             println!("silence {id} expired");

@@ -10,17 +10,23 @@ use std::time::Duration;
 pub struct ApiClient {
     http: reqwest::Client,
     base: String,
+    token: Option<String>,
 }
 
 impl ApiClient {
-    /// A client for `--server URL`, or the configured listen address.
-    pub fn new(server: Option<&str>, listen: std::net::SocketAddr) -> anyhow::Result<ApiClient> {
+    /// A client for `--server URL` (or the configured listen address) sending `token`.
+    pub fn new(
+        server: Option<&str>,
+        token: Option<&str>,
+        listen: std::net::SocketAddr,
+    ) -> anyhow::Result<ApiClient> {
         let base = server
             .map(str::to_string)
             .unwrap_or_else(|| format!("http://{listen}"));
         Ok(ApiClient {
             http: chainops_chain::http_client()?,
             base: base.trim_end_matches('/').to_string(),
+            token: token.map(str::to_string),
         })
     }
 
@@ -43,6 +49,10 @@ impl ApiClient {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
         let resp = req
             .timeout(Duration::from_secs(15))
             .send()
@@ -70,10 +80,15 @@ impl ApiClient {
             Some("unavailable") => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         };
-        let message = body["message"]
+        let mut message = body["message"]
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| format!("HTTP {status}"));
+        if kind == ErrorKind::Unauthorized && self.token.is_none() {
+            message.push_str(
+                "; pass --token or set CHAINOPS_TOKEN (create one with `chainops token create --role operator`)",
+            );
+        }
         Err(KindError(kind, message).into())
     }
 }

@@ -104,8 +104,115 @@ pub enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    /// Console and API users (works on the store directly; the daemon may run).
+    User {
+        /// User subcommand.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens for scripts, Prometheus and Grafana (works on the store directly).
+    Token {
+        /// Token subcommand.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The tamper-evident audit trail: verify and export.
+    AuditLog {
+        /// Audit-log subcommand.
+        #[command(subcommand)]
+        command: AuditLogCommand,
+    },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is prompted (or read from stdin with --password-stdin);
+    /// it must have 12+ characters and three character classes.
+    Add {
+        /// Login name (a-z, 0-9, '.', '_', '-').
+        #[arg(long)]
+        name: String,
+        /// admin, operator, auditor, support or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of stdin (for scripts).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's password.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a user and end their sessions.
+    Remove {
+        /// Login name.
+        name: String,
+    },
+    /// List users.
+    List(JsonOpt),
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; the secret is printed once and stored only as a hash.
+    Create {
+        /// admin, operator, auditor, support or viewer.
+        #[arg(long)]
+        role: String,
+        /// A label, e.g. `grafana` or `ci`.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Lifetime, e.g. `30d`; `never` for no expiry.
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (never their secrets).
+    List(JsonOpt),
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id (from `token list`).
+        id: String,
+    },
+}
+
+/// `audit-log` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditLogCommand {
+    /// Recompute the hash chain and check the signed checkpoints; exits 1 and names the
+    /// first altered, deleted or reordered record if the trail was tampered with.
+    Verify(JsonOpt),
+    /// Export records as CSV or JSON lines.
+    Export {
+        /// `csv` or `json`.
+        #[arg(long, value_enum, default_value_t = AuditFormat::Csv)]
+        format: AuditFormat,
+        /// Only records since this time: RFC 3339, epoch ms, or a duration ago like `7d`.
+        #[arg(long)]
+        since: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Audit export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuditFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `notify` subcommands.
@@ -254,9 +361,6 @@ pub enum IncidentsCommand {
         /// How long the acknowledgement holds.
         #[arg(long, default_value = "4h")]
         expires: String,
-        /// Your name.
-        #[arg(long, default_value = "cli")]
-        by: String,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
@@ -289,9 +393,6 @@ pub enum SilencesCommand {
         /// Why (required).
         #[arg(long)]
         comment: String,
-        /// Your name.
-        #[arg(long, default_value = "cli")]
-        by: String,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
@@ -315,4 +416,12 @@ pub struct ServerOpt {
     /// Daemon URL (default: http://<[server].listen>).
     #[arg(long, value_name = "URL", env = "CHAINOPS_SERVER")]
     pub server: Option<String>,
+    /// API token (create one with `chainops token create`); prefer the env variable.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CHAINOPS_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }

@@ -9,6 +9,7 @@ mod exit;
 mod nodes_cmd;
 mod notify_cmd;
 mod rules_cmd;
+mod security_cmd;
 mod serve;
 
 use clap::Parser;
@@ -76,6 +77,15 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(notify_cmd::test(&args.global, &o))
+        }
+        Command::User { command } => {
+            current_thread()?.block_on(security_cmd::user(&args.global, &command))
+        }
+        Command::Token { command } => {
+            current_thread()?.block_on(security_cmd::token(&args.global, &command))
+        }
+        Command::AuditLog { command } => {
+            current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
         }
         Command::Version(o) => {
             if o.json {

@@ -15,8 +15,11 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.server.listen));
     let http = chainops_chain::http_client()?;
-    let live = http
-        .get(format!("{}/api/v1/nodes", base.trim_end_matches('/')))
+    let mut req = http.get(format!("{}/api/v1/nodes", base.trim_end_matches('/')));
+    if let Some(t) = &o.server.token {
+        req = req.bearer_auth(t);
+    }
+    let live = req
         .timeout(Duration::from_secs(5))
         .send()
         .await

@@ -17,6 +17,7 @@ use chainops_server::AppState;
 use chainops_store::Store;
 use chainops_store::series::Retention;
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -94,12 +95,30 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     println!("chainops listening on http://{addr}");
     tracing::info!(%addr, nodes = config.nodes.len(), "chainops serving: /api/v1/nodes, /metrics, /livez, /readyz");
 
+    let auth = Arc::new(chainops_auth::Auth::new(store.clone()));
+    let audit = Arc::new(
+        chainops_auth::audit_trail::AuditTrail::open(store.clone(), &config.data_dir)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let security = Arc::new(chainops_server::Security {
+        metrics_public: config.server.metrics_public,
+        tls: false,
+        setup_token_digest: std::sync::Mutex::new(setup_token(&store).await?),
+    });
+    tasks.push(tokio::spawn(audit_retention(
+        audit.clone(),
+        config.security.audit_retention,
+        shutdown_rx.clone(),
+    )));
     let state = AppState {
         fleet,
         history,
         store: store.clone(),
         notifiers: Arc::new(notifiers),
         http: http.clone(),
+        auth,
+        audit: audit.clone(),
+        security,
     };
     let mut server_stop = shutdown_rx.clone();
     let server = tokio::spawn(chainops_server::serve(listener, state, async move {
@@ -120,9 +139,50 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     for s in supervised {
         let _ = s.await;
     }
+    if let Err(e) = audit.checkpoint(chainops_core::time::now_ms()).await {
+        tracing::warn!(error = %e, "cannot sign the closing audit checkpoint");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// With no user yet, prints a one-time token for `POST /api/v1/auth/setup` (and the CLI
+/// alternative) and returns its digest. There is never a default password.
+async fn setup_token(store: &Store) -> anyhow::Result<Option<String>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let token = chainops_auth::secrets::random_hex(16);
+    // Never fail (or die of SIGPIPE) because nobody reads stdout.
+    let _ = writeln!(
+        std::io::stdout(),
+        "no users yet: create the first admin with `chainops user add --name NAME --role admin`, \
+         or POST /api/v1/auth/setup {{\"token\": \"{token}\", \"name\": …, \"password\": …}} (one-time token, valid until restart)"
+    );
+    tracing::warn!("no users exist; a one-time setup token was printed on stdout");
+    Ok(Some(chainops_auth::secrets::digest(&token)))
+}
+
+/// Prunes audit records older than `retention` once a day (after a signed checkpoint).
+async fn audit_retention(
+    trail: Arc<chainops_auth::audit_trail::AuditTrail>,
+    retention: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(86_400));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = chainops_core::time::now_ms();
+        match trail.prune(now - retention.as_millis() as i64, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "audit records past retention pruned"),
+            Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
+    }
 }
 
 /// Loads every configured notification channel with its secret.

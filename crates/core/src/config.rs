@@ -80,6 +80,8 @@ pub struct RawConfig {
     pub rules: Vec<RawRule>,
     /// `[[notifiers]]`.
     pub notifiers: Vec<RawNotifier>,
+    /// `[security]`.
+    pub security: crate::security_config::RawSecurity,
 }
 
 /// `[server]` as written.
@@ -88,6 +90,10 @@ pub struct RawConfig {
 pub struct RawServer {
     /// Listen address.
     pub listen: Option<String>,
+    /// Serve `/metrics` without credentials (default true).
+    pub metrics_public: Option<bool>,
+    /// `[server.tls]`.
+    pub tls: Option<crate::security_config::RawTls>,
 }
 
 /// `[store]` as written.
@@ -183,6 +189,8 @@ pub struct Config {
     pub nodes: Vec<NodeConfig>,
     /// Alert rules and notification channels.
     pub alerting: AlertingConfig,
+    /// Audit retention and secret encryption.
+    pub security: crate::security_config::SecurityConfig,
 }
 
 /// `[server]`.
@@ -190,6 +198,10 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address the HTTP API listens on.
     pub listen: SocketAddr,
+    /// `/metrics` needs no credentials.
+    pub metrics_public: bool,
+    /// HTTPS certificate and key (plain HTTP when absent).
+    pub tls: Option<crate::security_config::TlsConfig>,
 }
 
 /// `[store]`.
@@ -471,13 +483,22 @@ impl Config {
 
         let alerting =
             crate::alerting_config::validate(raw.alerting, raw.rules, raw.notifiers, &mut p);
+        let tls = raw
+            .server
+            .tls
+            .and_then(|t| crate::security_config::validate_tls(t, &mut p));
+        let security = crate::security_config::validate_security(raw.security, &mut p);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
         }
         Ok(Config {
             data_dir,
-            server: ServerConfig { listen },
+            server: ServerConfig {
+                listen,
+                metrics_public: raw.server.metrics_public.unwrap_or(true),
+                tls,
+            },
             store: StoreConfig { url: store_url },
             monitor: MonitorConfig {
                 poll_interval,
@@ -487,6 +508,7 @@ impl Config {
             history,
             nodes,
             alerting,
+            security,
         })
     }
 

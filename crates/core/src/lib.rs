@@ -15,6 +15,7 @@ pub mod ports;
 pub mod quiet_hours;
 pub mod rule_expr;
 pub mod secret;
+pub mod security_config;
 pub mod time;
 
 pub use error::ErrorKind;

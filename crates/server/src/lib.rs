@@ -5,6 +5,8 @@
 //! silences, notifications, notifiers and the Alertmanager intake. Errors are JSON
 //! `{code, message}` with stable snake_case codes from [`ErrorKind`].
 
+pub mod access;
+mod auth_routes;
 mod error;
 mod notify_routes;
 mod routes;
@@ -14,6 +16,8 @@ pub use error::ApiError;
 
 use axum::Router;
 use chainops_alert::notify::Notifier;
+use chainops_auth::Auth;
+use chainops_auth::audit_trail::AuditTrail;
 use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
 use chainops_store::Store;
@@ -34,6 +38,23 @@ pub struct AppState {
     pub notifiers: Arc<Vec<Arc<Notifier>>>,
     /// Outbound HTTP client.
     pub http: reqwest::Client,
+    /// Users, tokens, sessions.
+    pub auth: Arc<Auth>,
+    /// The audit trail.
+    pub audit: Arc<AuditTrail>,
+    /// Security switches.
+    pub security: Arc<Security>,
+}
+
+/// Security switches of the HTTP surface.
+#[derive(Debug, Default)]
+pub struct Security {
+    /// `/metrics` needs no credentials.
+    pub metrics_public: bool,
+    /// Served over TLS (cookies get `Secure`, responses HSTS).
+    pub tls: bool,
+    /// Digest of the one-time first-admin setup token (none once a user exists).
+    pub setup_token_digest: std::sync::Mutex<Option<String>>,
 }
 
 /// The full router.
@@ -47,7 +68,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

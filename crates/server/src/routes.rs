@@ -1,12 +1,13 @@
 //! Route table and handlers.
 
 use crate::AppState;
+use crate::auth_routes;
 use crate::error::ApiError;
 use crate::time_param::parse_time;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
@@ -53,8 +54,62 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/integrations/alertmanager",
             axum::routing::post(crate::notify_routes::alertmanager_intake),
         )
+        .route("/api/v1/auth/login", post(auth_routes::login))
+        .route("/api/v1/auth/setup", post(auth_routes::setup))
+        .route("/api/v1/auth/logout", post(auth_routes::logout))
+        .route("/api/v1/auth/me", get(auth_routes::me))
+        .route(
+            "/api/v1/users",
+            get(auth_routes::list_users).post(auth_routes::create_user),
+        )
+        .route("/api/v1/users/{name}", delete(auth_routes::delete_user))
+        .route(
+            "/api/v1/tokens",
+            get(auth_routes::list_tokens).post(auth_routes::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(auth_routes::revoke_token))
+        .route("/api/v1/audit-log", get(auth_routes::audit_log))
+        .route("/api/v1/audit-log/verify", get(auth_routes::verify_audit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::access::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// Security headers on every answer; HSTS under TLS.
+async fn security_headers(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        header::HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", header::HeaderValue::from_static("DENY"));
+    h.insert(
+        "referrer-policy",
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    if s.security.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    r
 }
 
 async fn livez() -> Json<Value> {
@@ -311,6 +366,7 @@ async fn list_incidents(
 
 async fn ack_incident(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -324,10 +380,10 @@ async fn ack_incident(
         .ok_or_else(|| ApiError::invalid("body must be a JSON object"))?;
     if let Some(k) = obj
         .keys()
-        .find(|k| !["comment", "expires", "by"].contains(&k.as_str()))
+        .find(|k| !["comment", "expires"].contains(&k.as_str()))
     {
         return Err(ApiError::invalid(format!(
-            "unknown field \"{k}\"; use comment, expires, by"
+            "unknown field \"{k}\"; use comment, expires (who acknowledges comes from your credentials)"
         )));
     }
     let comment = obj
@@ -344,11 +400,11 @@ async fn ack_incident(
     if dur.is_zero() || dur.as_millis() as i64 > MAX_SILENCE_MS {
         return Err(ApiError::invalid("expires must be between 1s and 90d"));
     }
-    let by = obj.get("by").and_then(Value::as_str).unwrap_or("api");
+    let by = who.actor();
     let now = now_ms();
     let found = s
         .store
-        .acknowledge_incident(&id, by, comment, now + dur.as_millis() as i64, now)
+        .acknowledge_incident(&id, &by, comment, now + dur.as_millis() as i64, now)
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
     if !found {
@@ -385,6 +441,7 @@ async fn list_silences(State(s): State<AppState>) -> Result<Json<Value>, ApiErro
 
 async fn create_silence(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let v: Value = serde_json::from_slice(&body)
@@ -393,18 +450,10 @@ async fn create_silence(
         .as_object()
         .ok_or_else(|| ApiError::invalid("body must be a JSON object"))?;
     if let Some(k) = obj.keys().find(|k| {
-        ![
-            "matchers",
-            "duration",
-            "starts_at",
-            "ends_at",
-            "comment",
-            "created_by",
-        ]
-        .contains(&k.as_str())
+        !["matchers", "duration", "starts_at", "ends_at", "comment"].contains(&k.as_str())
     }) {
         return Err(ApiError::invalid(format!(
-            "unknown field \"{k}\"; use matchers, duration or ends_at, starts_at, comment, created_by"
+            "unknown field \"{k}\"; use matchers, duration or ends_at, starts_at, comment (the creator comes from your credentials)"
         )));
     }
     let matchers = obj
@@ -460,11 +509,7 @@ async fn create_silence(
         id: format!("{:016x}", rand::random::<u64>()),
         matchers: m,
         comment: comment.to_string(),
-        created_by: obj
-            .get("created_by")
-            .and_then(Value::as_str)
-            .unwrap_or("api")
-            .to_string(),
+        created_by: who.actor(),
         starts_ms: starts,
         ends_ms: ends,
         created_ms: now,

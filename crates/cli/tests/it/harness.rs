@@ -198,6 +198,26 @@ pub struct Daemon {
     pub proc: Proc,
     pub base: String,
     pub dir: PathBuf,
+    /// An admin API token created before start (`chainops token create`).
+    pub token: String,
+}
+
+/// Creates an API token of `role` in the store of the config at `config`.
+pub fn create_token(config: &Path, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args([
+            "token", "create", "--role", role, "--name", "test", "--json", "--config",
+        ])
+        .arg(config)
+        .output()
+        .expect("run token create");
+    assert!(
+        out.status.success(),
+        "token create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("token json");
+    v["token"].as_str().expect("token").to_string()
 }
 
 impl Daemon {
@@ -206,6 +226,7 @@ impl Daemon {
         let path = dir.join("chainops.toml");
         let full = format!("data_dir = \"{}\"\n{config}", dir.join("data").display());
         std::fs::write(&path, full).expect("write config");
+        let token = create_token(&path, "admin");
         let mut child = Command::new(env!("CARGO_BIN_EXE_chainops"))
             .args(["serve", "--config"])
             .arg(&path)
@@ -239,12 +260,14 @@ impl Daemon {
             },
             base,
             dir: dir.to_path_buf(),
+            token,
         }
     }
 
     pub fn get(&self, path: &str) -> reqwest::blocking::Response {
         http()
             .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
@@ -252,6 +275,7 @@ impl Daemon {
     pub fn post(&self, path: &str, body: &Value) -> reqwest::blocking::Response {
         http()
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .json(body)
             .send()
             .unwrap_or_else(|e| panic!("POST {path}: {e}"))
@@ -260,6 +284,7 @@ impl Daemon {
     pub fn delete(&self, path: &str) -> reqwest::blocking::Response {
         http()
             .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
     }

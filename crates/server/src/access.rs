@@ -1,0 +1,307 @@
+//! Who may call what. [`ROUTES`] declares every route's permission (and the audit action of
+//! every mutating route) in one table; [`guard`] enforces it for every matched request:
+//! credentials (Bearer token or session cookie + CSRF header) → 401, permission → 403,
+//! then the handler; mutating requests are appended to the audit trail with their outcome.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chainops_auth::audit_trail::Entry;
+use chainops_auth::{AuthError, Permission, Principal};
+use chainops_core::ErrorKind;
+use chainops_core::time::now_ms;
+use std::net::SocketAddr;
+
+/// The client's address (`ip:port`), for handlers that record it.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// Session cookie name.
+pub const SESSION_COOKIE: &str = "chainops_session";
+/// Header carrying the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// `(method, path pattern, permission, audit action)` of every route.
+pub const ROUTES: &[(&str, &str, Permission, Option<&str>)] = &[
+    ("GET", "/livez", Permission::Public, None),
+    ("GET", "/readyz", Permission::Public, None),
+    ("GET", "/metrics", Permission::ReadFleet, None),
+    ("GET", "/api/openapi.json", Permission::ReadFleet, None),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        Permission::Public,
+        Some("auth.login"),
+    ),
+    (
+        "POST",
+        "/api/v1/auth/setup",
+        Permission::Public,
+        Some("auth.setup"),
+    ),
+    (
+        "POST",
+        "/api/v1/auth/logout",
+        Permission::Authenticated,
+        Some("auth.logout"),
+    ),
+    ("GET", "/api/v1/auth/me", Permission::Authenticated, None),
+    ("GET", "/api/v1/nodes", Permission::ReadFleet, None),
+    ("GET", "/api/v1/nodes/{name}", Permission::ReadFleet, None),
+    ("GET", "/api/v1/series", Permission::ReadFleet, None),
+    ("GET", "/api/v1/alerts", Permission::ReadAlerts, None),
+    ("GET", "/api/v1/notifications", Permission::ReadAlerts, None),
+    ("GET", "/api/v1/incidents", Permission::ReadAlerts, None),
+    (
+        "POST",
+        "/api/v1/incidents/{id}/ack",
+        Permission::OperateAlerts,
+        Some("incident.ack"),
+    ),
+    ("GET", "/api/v1/silences", Permission::ReadAlerts, None),
+    (
+        "POST",
+        "/api/v1/silences",
+        Permission::OperateAlerts,
+        Some("silence.create"),
+    ),
+    (
+        "DELETE",
+        "/api/v1/silences/{id}",
+        Permission::OperateAlerts,
+        Some("silence.expire"),
+    ),
+    ("GET", "/api/v1/notifiers", Permission::ReadAlerts, None),
+    (
+        "POST",
+        "/api/v1/notifiers/{name}/test",
+        Permission::OperateAlerts,
+        Some("notifier.test"),
+    ),
+    (
+        "POST",
+        "/api/v1/integrations/alertmanager",
+        Permission::IngestAlerts,
+        Some("alerts.ingest"),
+    ),
+    ("GET", "/api/v1/users", Permission::ReadUsers, None),
+    (
+        "POST",
+        "/api/v1/users",
+        Permission::ManageUsers,
+        Some("user.create"),
+    ),
+    (
+        "DELETE",
+        "/api/v1/users/{name}",
+        Permission::ManageUsers,
+        Some("user.delete"),
+    ),
+    ("GET", "/api/v1/tokens", Permission::ReadUsers, None),
+    (
+        "POST",
+        "/api/v1/tokens",
+        Permission::ManageUsers,
+        Some("token.create"),
+    ),
+    (
+        "DELETE",
+        "/api/v1/tokens/{id}",
+        Permission::ManageUsers,
+        Some("token.revoke"),
+    ),
+    ("GET", "/api/v1/audit-log", Permission::ReadAudit, None),
+    (
+        "GET",
+        "/api/v1/audit-log/verify",
+        Permission::ReadAudit,
+        None,
+    ),
+];
+
+/// The table entry for a request (HEAD is checked as GET).
+pub fn lookup(method: &Method, path: &str) -> Option<(Permission, Option<&'static str>)> {
+    let m = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    ROUTES
+        .iter()
+        .find(|(rm, rp, _, _)| *rm == m && *rp == path)
+        .map(|(_, _, p, a)| (*p, *a))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn unauthorized(message: impl Into<String>) -> Response {
+    let mut r = ApiError {
+        kind: ErrorKind::Unauthorized,
+        message: message.into(),
+    }
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"chainops\""),
+    );
+    r
+}
+
+fn forbidden(message: impl Into<String>) -> Response {
+    ApiError {
+        kind: ErrorKind::Forbidden,
+        message: message.into(),
+    }
+    .into_response()
+}
+
+/// Authenticates the request's credentials, if any. `Ok(None)`: no credentials at all.
+async fn principal(
+    s: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, Response> {
+    let now = now_ms();
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let Some(token) = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
+            return Err(unauthorized(
+                "Authorization must be \"Bearer <token>\"; create a token with `chainops token create`",
+            ));
+        };
+        return match s.auth.token(token.trim(), now).await {
+            Ok(p) => Ok(Some(p)),
+            Err(AuthError::Store(e)) => Err(ApiError::internal(e.kind(), e).into_response()),
+            Err(e) => Err(unauthorized(e.to_string())),
+        };
+    }
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    match s.auth.session(id, now).await {
+        Ok((p, csrf)) => {
+            let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+            let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if writes && !sent.is_some_and(|t| chainops_auth::secrets::same(t, &csrf)) {
+                return Err(forbidden(format!(
+                    "missing or wrong {CSRF_HEADER} header; send the csrf value returned at login"
+                )));
+            }
+            Ok(Some(p))
+        }
+        Err(AuthError::Store(e)) => Err(ApiError::internal(e.kind(), e).into_response()),
+        Err(e) => Err(unauthorized(e.to_string())),
+    }
+}
+
+/// Enforces [`ROUTES`] on every matched request and audits mutating ones.
+pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
+    let method = req.method().clone();
+    let Some((mut perm, action)) = lookup(&method, &path) else {
+        // A route without a table entry is a programming error: refuse, never serve it open.
+        tracing::error!(%method, %path, "route has no permission entry; refusing");
+        return forbidden("this route has no permission entry");
+    };
+    if path == "/metrics" && s.security.metrics_public {
+        perm = Permission::Public;
+    }
+    req.extensions_mut().insert(ClientAddr(source.clone()));
+    let headers = req.headers().clone();
+    let who = match principal(&s, &method, &headers).await {
+        Ok(p) => p,
+        Err(resp) => {
+            tracing::warn!(%method, %path, %source, status = resp.status().as_u16(), "authentication failed");
+            return resp;
+        }
+    };
+    let target = req.uri().path().to_string();
+    if perm != Permission::Public {
+        let Some(p) = &who else {
+            tracing::warn!(%method, %path, %source, "no credentials");
+            return unauthorized(
+                "authentication required: send Authorization: Bearer <token> (chainops token create) or log in at POST /api/v1/auth/login",
+            );
+        };
+        if !perm.allows(p.role) {
+            tracing::warn!(%method, %path, %source, actor = %p.actor(), role = p.role.as_str(), "permission denied");
+            if let Some(action) = action {
+                audit(
+                    &s,
+                    p.actor(),
+                    p.role.as_str(),
+                    &source,
+                    action,
+                    &target,
+                    "denied",
+                )
+                .await;
+            }
+            return forbidden(format!(
+                "role {} may not {} (needs {})",
+                p.role.as_str(),
+                action.unwrap_or("read this"),
+                perm.as_str()
+            ));
+        }
+        req.extensions_mut().insert(p.clone());
+    }
+    let response = next.run(req).await;
+    if let Some(action) = action {
+        // Login and setup record who they authenticated (set by the handler).
+        let (actor, role) = match response.extensions().get::<Principal>().or(who.as_ref()) {
+            Some(p) => (p.actor(), p.role.as_str().to_string()),
+            None => ("anonymous".to_string(), "-".to_string()),
+        };
+        let status = response.status();
+        let result = if status.is_success() {
+            "ok".to_string()
+        } else {
+            status.as_u16().to_string()
+        };
+        audit(&s, actor, &role, &source, action, &target, &result).await;
+    }
+    response
+}
+
+async fn audit(
+    s: &AppState,
+    actor: String,
+    role: &str,
+    source: &str,
+    action: &str,
+    target: &str,
+    result: &str,
+) {
+    let entry = Entry {
+        actor,
+        role: role.to_string(),
+        source: source.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        result: result.to_string(),
+        detail: serde_json::Value::Object(Default::default()),
+    };
+    if let Err(e) = s.audit.record(entry, now_ms()).await {
+        tracing::error!(error = %e, action, target, "cannot append to the audit trail");
+    }
+}

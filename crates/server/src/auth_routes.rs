@@ -1,0 +1,315 @@
+//! Login, first-start setup, users, API tokens and the audit trail over HTTP.
+
+use crate::AppState;
+use crate::access::SESSION_COOKIE;
+use crate::error::ApiError;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chainops_auth::service::parse_role;
+use chainops_auth::{AuthError, Principal};
+use chainops_core::duration::parse_duration;
+use chainops_core::time::{now_ms, rfc3339};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+fn auth_err(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Store(e) => ApiError::internal(e.kind(), e),
+        AuthError::Crypto(m) => ApiError::internal(chainops_core::ErrorKind::Internal, m),
+        e => ApiError {
+            kind: e.kind(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Parses a JSON object body and refuses unknown fields.
+fn object(body: &[u8], allowed: &[&str], example: &str) -> Result<Map<String, Value>, ApiError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("body is not JSON: {e}; send {example}")))?;
+    let Value::Object(o) = v else {
+        return Err(ApiError::invalid(format!(
+            "body must be a JSON object like {example}"
+        )));
+    };
+    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!(
+            "unknown field \"{k}\"; use {}",
+            allowed.join(", ")
+        )));
+    }
+    Ok(o)
+}
+
+fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
+    o.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid(format!("{key} is required (a non-empty string)")))
+}
+
+/// `POST /api/v1/auth/login {name, password}` → session cookie and CSRF token.
+pub async fn login(
+    State(s): State<AppState>,
+    Extension(src): Extension<crate::access::ClientAddr>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let o = object(
+        &body,
+        &["name", "password"],
+        "{\"name\": \"alice\", \"password\": \"…\"}",
+    )?;
+    let (name, password) = (text(&o, "name")?, text(&o, "password")?);
+    let session = s
+        .auth
+        .login(name, password, &src.0, now_ms())
+        .await
+        .map_err(auth_err)?;
+    let max_age = (session.expires_ms - now_ms()) / 1000;
+    let secure = if s.security.tls { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}",
+        session.id
+    );
+    let body = json!({"name": session.principal.name, "role": session.principal.role,
+        "csrf": session.csrf, "expires": rfc3339(session.expires_ms)});
+    let mut r = (StatusCode::OK, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r.extensions_mut().insert(session.principal);
+    Ok(r)
+}
+
+/// `POST /api/v1/auth/logout`: ends the session and clears the cookie.
+pub async fn logout(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let id = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string());
+    if let Some(id) = id
+        && let Err(e) = s.auth.logout(&id, now_ms()).await
+    {
+        return auth_err(e).into_response();
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("chainops_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    r
+}
+
+/// `GET /api/v1/auth/me`.
+pub async fn me(Extension(p): Extension<Principal>) -> Json<Value> {
+    Json(json!({"name": p.name, "role": p.role, "via": p.via}))
+}
+
+/// `POST /api/v1/auth/setup {token, name, password}`: creates the first admin with the
+/// one-time token printed at first start; refused once any user exists.
+pub async fn setup(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let o = object(
+        &body,
+        &["token", "name", "password"],
+        "{\"token\": \"…\", \"name\": \"admin\", \"password\": \"…\"}",
+    )?;
+    let (token, name, password) = (text(&o, "token")?, text(&o, "name")?, text(&o, "password")?);
+    let users = s
+        .auth
+        .store()
+        .count_users()
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let expected = s
+        .security
+        .setup_token_digest
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or(None);
+    let valid = users == 0
+        && expected.is_some_and(|d| {
+            chainops_auth::secrets::same(&d, &chainops_auth::secrets::digest(token))
+        });
+    if !valid {
+        return Err(ApiError {
+            kind: chainops_core::ErrorKind::Unauthorized,
+            message: "setup is closed or the token is wrong; the token is printed once at first start, or use `chainops user add`".into(),
+        });
+    }
+    let user = s
+        .auth
+        .add_user(name, chainops_auth::Role::Admin, password, now_ms())
+        .await
+        .map_err(auth_err)?;
+    if let Ok(mut g) = s.security.setup_token_digest.lock() {
+        *g = None;
+    }
+    let mut r = (
+        StatusCode::CREATED,
+        Json(json!({"name": user.name, "role": "admin"})),
+    )
+        .into_response();
+    r.extensions_mut().insert(Principal {
+        name: user.name,
+        role: chainops_auth::Role::Admin,
+        via: chainops_auth::service::Via::Session,
+    });
+    Ok(r)
+}
+
+/// `GET /api/v1/users`.
+pub async fn list_users(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let users = s
+        .auth
+        .store()
+        .list_users()
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let list: Vec<Value> = users
+        .iter()
+        .map(|u| json!({"name": u.name, "role": u.role, "created": rfc3339(u.created_ms), "updated": rfc3339(u.updated_ms)}))
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
+/// `POST /api/v1/users {name, role, password}`.
+pub async fn create_user(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let o = object(
+        &body,
+        &["name", "role", "password"],
+        "{\"name\": \"bob\", \"role\": \"operator\", \"password\": \"…\"}",
+    )?;
+    let role = parse_role(text(&o, "role")?).map_err(auth_err)?;
+    let u = s
+        .auth
+        .add_user(text(&o, "name")?, role, text(&o, "password")?, now_ms())
+        .await
+        .map_err(auth_err)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": u.name, "role": u.role})),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/v1/users/{name}`.
+pub async fn delete_user(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if p.name == name && matches!(p.via, chainops_auth::service::Via::Session) {
+        return Err(ApiError::invalid(
+            "you cannot delete your own account while logged in with it",
+        ));
+    }
+    s.auth.remove_user(&name).await.map_err(auth_err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn token_json(t: &chainops_store::users::TokenRow) -> Value {
+    json!({"id": t.id, "name": t.name, "role": t.role, "created_by": t.created_by,
+        "created": rfc3339(t.created_ms), "expires": t.expires_ms.map(rfc3339),
+        "revoked": t.revoked_ms.map(rfc3339), "last_used": t.last_used_ms.map(rfc3339)})
+}
+
+/// `GET /api/v1/tokens` (never the secrets).
+pub async fn list_tokens(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let list = s
+        .auth
+        .store()
+        .list_tokens()
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    Ok(Json(Value::Array(list.iter().map(token_json).collect())))
+}
+
+/// `POST /api/v1/tokens {name, role, expires?}` → 201 with the secret, shown once.
+pub async fn create_token(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let o = object(
+        &body,
+        &["name", "role", "expires"],
+        "{\"name\": \"grafana\", \"role\": \"viewer\", \"expires\": \"30d\"}",
+    )?;
+    let role = parse_role(text(&o, "role")?).map_err(auth_err)?;
+    let expires = match o.get("expires").and_then(Value::as_str) {
+        None | Some("never") => None,
+        Some(d) => Some(parse_duration(d).map_err(|m| ApiError::invalid(format!("expires: {m}")))?),
+    };
+    let (row, secret) = s
+        .auth
+        .create_token(text(&o, "name")?, role, expires, &p.actor(), now_ms())
+        .await
+        .map_err(auth_err)?;
+    let mut v = token_json(&row);
+    v["token"] = Value::String(secret);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// `DELETE /api/v1/tokens/{id}`.
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.revoke_token(&id, now_ms()).await.map_err(auth_err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/audit-log[?since=&limit=]`, oldest first.
+pub async fn audit_log(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(k) = q.keys().find(|k| !["since", "limit"].contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!(
+            "unknown parameter \"{k}\"; use since, limit"
+        )));
+    }
+    let now = now_ms();
+    let since = match q.get("since") {
+        Some(t) => crate::time_param::parse_time("since", t, now).map_err(ApiError::invalid)?,
+        None => now - 86_400_000,
+    };
+    let limit = match q.get("limit") {
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit must be 1–10000"))?,
+        None => 1000,
+    };
+    let rows = s
+        .auth
+        .store()
+        .audit_records_since(since, limit)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"seq": r.seq, "at": rfc3339(r.at_ms), "actor": r.actor, "role": r.role, "source": r.source,
+            "action": r.action, "target": r.target, "result": r.result, "hash": r.hash}))
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
+/// `GET /api/v1/audit-log/verify`.
+pub async fn verify_audit(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let r = s.audit.verify().await.map_err(auth_err)?;
+    Ok(Json(json!({"ok": r.ok(), "report": r})))
+}
