@@ -305,3 +305,49 @@ async fn audit(
         tracing::error!(error = %e, action, target, "cannot append to the audit trail");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every path the router registers has a permission entry and vice versa.
+    #[test]
+    fn the_route_table_matches_the_router() {
+        let src = include_str!("routes.rs");
+        let mut registered: Vec<&str> = src
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
+            .collect();
+        registered.sort_unstable();
+        registered.dedup();
+        let mut table: Vec<&str> = ROUTES.iter().map(|r| r.1).collect();
+        table.sort_unstable();
+        table.dedup();
+        assert_eq!(registered, table);
+    }
+
+    #[test]
+    fn only_health_login_and_setup_are_public_and_writes_are_audited() {
+        for (m, p, perm, action) in ROUTES {
+            if *perm == Permission::Public {
+                assert!(
+                    [
+                        "/livez",
+                        "/readyz",
+                        "/api/v1/auth/login",
+                        "/api/v1/auth/setup"
+                    ]
+                    .contains(p),
+                    "{m} {p} must not be public"
+                );
+            }
+            if *m != "GET" {
+                assert!(
+                    action.is_some(),
+                    "{m} {p} changes state and must be audited"
+                );
+            }
+        }
+    }
+}

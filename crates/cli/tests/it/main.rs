@@ -8,3 +8,4 @@ mod anvil;
 mod cli;
 mod litecoin;
 mod notifiers;
+mod security;

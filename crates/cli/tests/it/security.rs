@@ -1,0 +1,359 @@
+//! Security end to end: every route × every role (and anonymous) against a live daemon,
+//! sessions with CSRF and lockout, token revocation, the audit trail verified and tampered
+//! with, and secrets kept out of `config show`, logs and API answers.
+
+use crate::harness::*;
+use chainops_auth::{Permission, Role};
+use chainops_server::access::ROUTES;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(30);
+
+fn client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+fn cli(d: &Daemon, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(args)
+        .arg("--config")
+        .arg(d.dir.join("chainops.toml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(s) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(s.as_bytes())
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn daemon(anvil: &Anvil, dir: &std::path::Path) -> Daemon {
+    let d = Daemon::start(dir, &evm_node("anvil-1", &anvil.url(), ""));
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    d
+}
+
+#[test]
+fn every_route_answers_401_403_or_its_result_for_every_role_and_never_5xx() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let cfg = d.dir.join("chainops.toml");
+    let mut principals: Vec<(String, Option<String>, Option<Role>)> =
+        vec![("anonymous".into(), None, None)];
+    for role in Role::ALL {
+        principals.push((
+            role.as_str().into(),
+            Some(create_token(&cfg, role.as_str())),
+            Some(role),
+        ));
+    }
+    let http = client();
+    let mut checked = 0;
+    for (method, path, perm, _) in ROUTES {
+        let concrete = path
+            .replace("{name}", "no-such-thing")
+            .replace("{id}", "no-such-thing");
+        for (who, token, role) in &principals {
+            let mut req = http.request(
+                method.parse().expect("method"),
+                format!("{}{concrete}", d.base),
+            );
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if *method != "GET" {
+                req = req.json(&json!({}));
+            }
+            let status = req.send().expect("request").status().as_u16();
+            let public = *perm == Permission::Public || *path == "/metrics";
+            let expected_denial = match role {
+                _ if public => None,
+                None => Some(401),
+                Some(r) if !perm.allows(*r) => Some(403),
+                Some(_) => None,
+            };
+            assert!(status < 500, "{method} {path} as {who}: {status}");
+            match expected_denial {
+                Some(code) => assert_eq!(status, code, "{method} {path} as {who}"),
+                None => assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} as {who} must be allowed: {status}"
+                ),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ROUTES.len() * 6);
+    // Denied writes are in the audit trail too.
+    let log = d.json("/api/v1/audit-log?limit=10000");
+    assert!(
+        log.as_array()
+            .expect("records")
+            .iter()
+            .any(|r| r["result"] == "denied" && r["role"] == "viewer"),
+        "denied attempts are audited"
+    );
+}
+
+#[test]
+fn sessions_need_csrf_logins_lock_out_and_revoked_tokens_stop_working() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let pw = "Correct-Horse-9-battery";
+    let out = cli(
+        &d,
+        &[
+            "user",
+            "add",
+            "--name",
+            "olivia",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        Some(&format!("{pw}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let weak = cli(
+        &d,
+        &[
+            "user",
+            "add",
+            "--name",
+            "weak",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some("admin123\n"),
+    );
+    assert_eq!(
+        weak.status.code(),
+        Some(2),
+        "a weak password is invalid input"
+    );
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12"));
+
+    let http = client();
+    let login = |password: &str| {
+        http.post(format!("{}/api/v1/auth/login", d.base))
+            .json(&json!({"name": "olivia", "password": password}))
+            .send()
+            .expect("login")
+    };
+    let ok = login(pw);
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("pair").to_string();
+    let csrf = ok.json::<Value>().expect("json")["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_string();
+    let me = http
+        .get(format!("{}/api/v1/auth/me", d.base))
+        .header("cookie", &session)
+        .send()
+        .expect("me");
+    assert_eq!(me.json::<Value>().expect("json")["role"], "operator");
+    let silence =
+        json!({"matchers": {"node": "anvil-1"}, "duration": "1h", "comment": "csrf test"});
+    let no_csrf = http
+        .post(format!("{}/api/v1/silences", d.base))
+        .header("cookie", &session)
+        .json(&silence)
+        .send()
+        .expect("post");
+    assert_eq!(no_csrf.status(), 403, "a cookie alone cannot write");
+    let with_csrf = http
+        .post(format!("{}/api/v1/silences", d.base))
+        .header("cookie", &session)
+        .header("x-csrf-token", &csrf)
+        .json(&silence)
+        .send()
+        .expect("post");
+    assert_eq!(with_csrf.status(), 201);
+    let users = http
+        .get(format!("{}/api/v1/users", d.base))
+        .header("cookie", &session)
+        .send()
+        .expect("users");
+    assert_eq!(users.status(), 403, "operators do not manage users");
+    let out = http
+        .post(format!("{}/api/v1/auth/logout", d.base))
+        .header("cookie", &session)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    let after = http
+        .get(format!("{}/api/v1/auth/me", d.base))
+        .header("cookie", &session)
+        .send()
+        .expect("me");
+    assert_eq!(after.status(), 401);
+
+    // Five failures lock the account: even the right password is refused now.
+    for _ in 0..5 {
+        assert_eq!(login("Wrong-password-123").status(), 401);
+    }
+    let locked = login(pw);
+    assert_eq!(locked.status(), 401);
+    assert!(
+        locked
+            .text()
+            .expect("text")
+            .contains("too many failed logins")
+    );
+
+    // A token stops working once revoked.
+    let created = d.post(
+        "/api/v1/tokens",
+        &json!({"name": "grafana", "role": "viewer", "expires": "30d"}),
+    );
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().expect("json");
+    let secret = created["token"].as_str().expect("secret").to_string();
+    let nodes = |t: &str| {
+        http.get(format!("{}/api/v1/nodes", d.base))
+            .bearer_auth(t)
+            .send()
+            .expect("nodes")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(nodes(&secret), 200);
+    let listed = d.json("/api/v1/tokens");
+    assert!(
+        !listed.to_string().contains(&secret),
+        "lists never show secrets"
+    );
+    assert_eq!(
+        d.delete(&format!(
+            "/api/v1/tokens/{}",
+            created["id"].as_str().expect("id")
+        ))
+        .status(),
+        204
+    );
+    assert_eq!(nodes(&secret), 401);
+}
+
+#[test]
+fn the_audit_trail_records_actions_verifies_and_names_a_tampered_record() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    for i in 0..3 {
+        let r = d.post(
+            "/api/v1/silences",
+            &json!({"matchers": {"node": format!("n{i}")}, "duration": "1h", "comment": "audit"}),
+        );
+        assert_eq!(r.status(), 201);
+    }
+    let out = cli(&d, &["audit-log", "verify", "--json"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let export = cli(
+        &d,
+        &["audit-log", "export", "--format", "csv", "--since", "1h"],
+        None,
+    );
+    let csv = String::from_utf8_lossy(&export.stdout).to_string();
+    assert!(csv.starts_with("seq,time,actor,role,source,action,target,result"));
+    assert_eq!(csv.matches("silence.create").count(), 3, "{csv}");
+    assert!(
+        csv.contains("token.create"),
+        "the CLI's token creation is audited too"
+    );
+    // Stop the daemon, then edit record 2 behind its back.
+    let mut d = d;
+    d.proc.terminate();
+    let db = dir.path().join("data/chainops.db");
+    let status = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_log SET result='denied' WHERE seq=2\"); c.commit()"])
+        .arg(&db)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    let out = cli(&d, &["audit-log", "verify"], None);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("TAMPERED at record 2"), "{text}");
+}
+
+#[test]
+fn secrets_stay_out_of_config_show_logs_and_api_answers() {
+    let rx = Receiver::start();
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets = [
+        "hook-Secret-4711",
+        "rpc-Password-4712",
+        "smtp-Password-4713",
+    ];
+    let config = format!(
+        "[[nodes]]\nname = \"anvil-1\"\nchain = \"devnet\"\nkind = \"evm\"\nrpc_url = \"{}\"\nrpc_user = \"u\"\nrpc_password = \"{}\"\nblock_time = \"1s\"\n\
+         [[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"{}\"\n\
+         [[notifiers]]\nname = \"mail\"\nkind = \"email\"\nurl = \"smtp://u:{}@127.0.0.1:1\"\nfrom = \"a@example.com\"\nto = [\"b@example.com\"]\nsecret = \"{}\"\n",
+        anvil.url(),
+        secrets[1],
+        rx.url,
+        secrets[0],
+        secrets[2],
+        secrets[2]
+    );
+    let d = Daemon::start(dir.path(), &config);
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    assert_eq!(
+        d.post("/api/v1/notifiers/hook/test", &json!({})).status(),
+        200
+    );
+    let _ = d.post("/api/v1/notifiers/mail/test", &json!({}));
+    let show = cli(&d, &["config", "show"], None);
+    let mut seen = String::from_utf8_lossy(&show.stdout).to_string();
+    for path in [
+        "/api/v1/notifiers",
+        "/api/v1/nodes",
+        "/api/v1/tokens",
+        "/api/v1/audit-log",
+    ] {
+        seen.push_str(&d.json(path).to_string());
+    }
+    let mut d = d;
+    d.proc.terminate();
+    seen.push_str(&std::fs::read_to_string(dir.path().join("daemon.log")).expect("log"));
+    for s in secrets.iter().copied().chain([d.token.as_str()]) {
+        assert!(!seen.contains(s), "secret {s} leaked");
+    }
+    assert!(seen.contains("[REDACTED]"), "config show marks redactions");
+}
