@@ -269,6 +269,10 @@ pub struct ServeOpts {
     /// Do not start the default managed anvil when no nodes are configured.
     #[arg(long)]
     pub no_default_node: bool,
+    /// Serve HTTPS with a self-signed certificate for localhost (kept in <data_dir>/tls/);
+    /// for first use only: configure [server.tls] with a real certificate in production.
+    #[arg(long)]
+    pub dev_tls: bool,
 }
 
 /// `config` subcommands.

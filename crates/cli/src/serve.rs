@@ -92,7 +92,9 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    println!("chainops listening on http://{addr}");
+    let tls = tls_config(&config, o.dev_tls).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("chainops listening on {scheme}://{addr}");
     tracing::info!(%addr, nodes = config.nodes.len(), "chainops serving: /api/v1/nodes, /metrics, /livez, /readyz");
 
     let auth = Arc::new(chainops_auth::Auth::new(store.clone()));
@@ -102,7 +104,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     );
     let security = Arc::new(chainops_server::Security {
         metrics_public: config.server.metrics_public,
-        tls: false,
+        tls: tls.is_some(),
         setup_token_digest: std::sync::Mutex::new(setup_token(&store).await?),
     });
     tasks.push(tokio::spawn(audit_retention(
@@ -121,9 +123,25 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         security,
     };
     let mut server_stop = shutdown_rx.clone();
-    let server = tokio::spawn(chainops_server::serve(listener, state, async move {
+    let stop = async move {
         let _ = server_stop.changed().await;
-    }));
+    };
+    let server = match tls {
+        Some((rustls, cert, key)) => {
+            tasks.push(tokio::spawn(chainops_server::tls::watch(
+                rustls.clone(),
+                cert,
+                key,
+            )));
+            tokio::spawn(chainops_server::tls::serve(
+                listener.into_std()?,
+                state,
+                rustls,
+                stop,
+            ))
+        }
+        None => tokio::spawn(chainops_server::serve(listener, state, stop)),
+    };
 
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -145,6 +163,55 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The TLS setup: `[server.tls]`, or with `--dev-tls` a self-signed pair for localhost kept
+/// in `<data_dir>/tls/` (made once, reused).
+async fn tls_config(
+    config: &Config,
+    dev_tls: bool,
+) -> anyhow::Result<
+    Option<(
+        chainops_server::tls::RustlsConfig,
+        std::path::PathBuf,
+        std::path::PathBuf,
+    )>,
+> {
+    let (cert, key) = match (&config.server.tls, dev_tls) {
+        (Some(t), _) => (t.cert_file.clone(), t.key_file.clone()),
+        (None, true) => dev_certificate(&config.data_dir.join("tls"), config.server.listen)?,
+        (None, false) => return Ok(None),
+    };
+    let rustls = chainops_server::tls::load(&cert, &key).await?;
+    Ok(Some((rustls, cert, key)))
+}
+
+/// Makes (or reuses) a self-signed certificate for localhost, 127.0.0.1, ::1 and the listen IP.
+fn dev_certificate(
+    dir: &std::path::Path,
+    listen: SocketAddr,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key) = (dir.join("dev-cert.pem"), dir.join("dev-key.pem"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+        names.push(listen.ip().to_string());
+    }
+    let made = rcgen::generate_simple_self_signed(names)
+        .context("cannot generate a self-signed certificate")?;
+    std::fs::write(&cert, made.cert.pem())
+        .with_context(|| format!("cannot write {}", cert.display()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(&key)
+        .and_then(|mut f| f.write_all(made.key_pair.serialize_pem().as_bytes()))
+        .with_context(|| format!("cannot write {}", key.display()))?;
+    tracing::warn!(cert = %cert.display(), "serving HTTPS with a self-signed development certificate; clients need --cacert {}", cert.display());
+    Ok((cert, key))
 }
 
 /// With no user yet, prints a one-time token for `POST /api/v1/auth/setup` (and the CLI

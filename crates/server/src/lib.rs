@@ -11,6 +11,7 @@ mod error;
 mod notify_routes;
 mod routes;
 mod time_param;
+pub mod tls;
 
 pub use error::ApiError;
 

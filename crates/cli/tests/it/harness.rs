@@ -223,6 +223,11 @@ pub fn create_token(config: &Path, role: &str) -> String {
 impl Daemon {
     /// Writes `config` (TOML, `data_dir` added) into `dir` and starts the daemon on a free port.
     pub fn start(dir: &Path, config: &str) -> Daemon {
+        Self::start_with(dir, config, &[])
+    }
+
+    /// Like [`start`](Self::start) with extra `serve` arguments (e.g. `--dev-tls`).
+    pub fn start_with(dir: &Path, config: &str, extra: &[&str]) -> Daemon {
         let path = dir.join("chainops.toml");
         let full = format!("data_dir = \"{}\"\n{config}", dir.join("data").display());
         std::fs::write(&path, full).expect("write config");
@@ -236,6 +241,7 @@ impl Daemon {
                 "--log-level",
                 "info,chainops=debug",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.join("daemon.log")).expect("log file"))
             .spawn()

@@ -1,0 +1,78 @@
+//! HTTPS: rustls via axum-server, with the certificate and key reloaded when their files
+//! change (renewals need no restart). Plain HTTP on the TLS port fails the handshake.
+
+use crate::{AppState, router};
+pub use axum_server::tls_rustls::RustlsConfig;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How often the certificate files are checked for changes.
+pub const RELOAD_CHECK: Duration = Duration::from_secs(10);
+
+/// Loads the PEM certificate chain and key; the error names the file and the fix.
+pub async fn load(cert: &Path, key: &Path) -> std::io::Result<RustlsConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot load TLS certificate {} / key {}: {e} (PEM files expected; `chainops serve --dev-tls` makes a self-signed pair)",
+                cert.display(),
+                key.display()
+            ),
+        )
+    })
+}
+
+fn modified(paths: &[PathBuf]) -> Option<Vec<SystemTime>> {
+    paths
+        .iter()
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
+}
+
+/// Reloads `config` whenever `cert` or `key` changes, until the process ends.
+pub async fn watch(config: RustlsConfig, cert: PathBuf, key: PathBuf) {
+    let files = [cert.clone(), key.clone()];
+    let mut last = modified(&files);
+    let mut tick = tokio::time::interval(RELOAD_CHECK);
+    loop {
+        tick.tick().await;
+        let now = modified(&files);
+        if now == last || now.is_none() {
+            continue;
+        }
+        match config.reload_from_pem_file(&cert, &key).await {
+            Ok(()) => {
+                tracing::info!(cert = %cert.display(), "TLS certificate reloaded");
+                last = now;
+            }
+            // Half-written renewal: keep serving the old pair and retry next check.
+            Err(e) => {
+                tracing::warn!(error = %e, "TLS certificate changed but cannot be loaded yet")
+            }
+        }
+    }
+}
+
+/// Serves HTTPS on `listener` until `shutdown` resolves, then drains for up to 10 s.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    state: AppState,
+    config: RustlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}
