@@ -122,8 +122,33 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditLogCommand,
     },
+    /// Encrypt secrets for the config file (`enc:v1:` values opened with the master key).
+    Secret {
+        /// Secret subcommand.
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// `secret` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a master key file (32 random bytes, hex, mode 0600). Keep it outside the
+    /// config and the data dir backups; point CHAINOPS_MASTER_KEY_FILE at it.
+    Keygen {
+        /// Where to write the key (refuses to overwrite).
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+    /// Encrypt one value read from stdin; paste the printed `enc:v1:…` into the config in
+    /// place of the plaintext (any string value: passwords, webhook URLs, DSNs).
+    Encrypt {
+        /// Master key file (default: CHAINOPS_MASTER_KEY_FILE).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
 }
 
 /// `user` subcommands.

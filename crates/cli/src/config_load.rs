@@ -11,8 +11,30 @@ use std::path::{Path, PathBuf};
 /// Name of the node `serve` manages when nothing is configured.
 pub const DEFAULT_NODE_NAME: &str = "anvil-local";
 
+/// Environment lookup for the config; `CHAINOPS_MASTER_KEY` falls back to the contents of
+/// the file named by `CHAINOPS_MASTER_KEY_FILE` (sealed `enc:v1:` values need it).
 fn env(key: &str) -> Option<String> {
+    if key == chainops_core::sealed::KEY_VAR && std::env::var(key).is_err() {
+        let path = std::env::var("CHAINOPS_MASTER_KEY_FILE").ok()?;
+        return std::fs::read_to_string(path).ok();
+    }
     std::env::var(key).ok()
+}
+
+/// The master key from `--key-file`, `CHAINOPS_MASTER_KEY_FILE` or `CHAINOPS_MASTER_KEY`.
+pub fn master_key(key_file: Option<&Path>) -> anyhow::Result<[u8; 32]> {
+    let text = match key_file {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read the master key file {}", p.display()))?,
+        None => env(chainops_core::sealed::KEY_VAR).ok_or_else(|| {
+            KindError(
+                ErrorKind::InvalidInput,
+                "no master key: pass --key-file or set CHAINOPS_MASTER_KEY_FILE (create one with `chainops secret keygen`)".into(),
+            )
+        })?,
+    };
+    chainops_core::sealed::parse_key(&text)
+        .map_err(|m| KindError(ErrorKind::InvalidInput, m).into())
 }
 
 /// Loads and validates the config named by `--config`/`CHAINOPS_CONFIG`, or the defaults.

@@ -87,6 +87,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::AuditLog { command } => {
             current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
         }
+        Command::Secret { command } => security_cmd::secret(&command),
         Command::Version(o) => {
             if o.json {
                 println!(

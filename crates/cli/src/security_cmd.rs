@@ -402,3 +402,43 @@ fn parse_since(s: &str, now: i64) -> anyhow::Result<i64> {
         .into()
     })
 }
+
+/// Runs a `secret` subcommand.
+pub fn secret(c: &crate::cli::SecretCommand) -> anyhow::Result<()> {
+    use rand::RngCore;
+    match c {
+        crate::cli::SecretCommand::Keygen { output } => {
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(output).with_context(|| {
+                format!("cannot create {} (it must not exist yet)", output.display())
+            })?;
+            writeln!(f, "{}", chainops_auth::secrets::hex(&key))?;
+            println!(
+                "master key written to {}; set CHAINOPS_MASTER_KEY_FILE={}",
+                output.display(),
+                output.display()
+            );
+        }
+        crate::cli::SecretCommand::Encrypt { key_file } => {
+            let key = config_load::master_key(key_file.as_deref())?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let plain = line.trim_end_matches(['\n', '\r']);
+            if plain.is_empty() {
+                return Err(KindError(
+                    chainops_core::ErrorKind::InvalidInput,
+                    "nothing to encrypt: pipe the secret on stdin".into(),
+                )
+                .into());
+            }
+            let mut nonce = [0u8; 24];
+            rand::rng().fill_bytes(&mut nonce);
+            println!("{}", chainops_core::sealed::seal(&key, &nonce, plain));
+        }
+    }
+    Ok(())
+}

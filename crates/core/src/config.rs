@@ -358,6 +358,15 @@ impl Config {
         })?;
         let mut problems = Vec::new();
         interpolate(&mut value, "", env, &mut problems);
+        let mut key = || {
+            env(crate::sealed::KEY_VAR)
+                .ok_or_else(|| {
+                    "no master key is set: point CHAINOPS_MASTER_KEY_FILE at the key file"
+                        .to_string()
+                })
+                .and_then(|k| crate::sealed::parse_key(&k))
+        };
+        crate::sealed::open_tree(&mut value, "", &mut key, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }

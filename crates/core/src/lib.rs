@@ -14,6 +14,7 @@ pub mod notifier_config;
 pub mod ports;
 pub mod quiet_hours;
 pub mod rule_expr;
+pub mod sealed;
 pub mod secret;
 pub mod security_config;
 pub mod time;

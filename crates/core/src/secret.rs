@@ -30,8 +30,71 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Replaces `user:password@` in a URL with `user:[REDACTED]@` for display.
+/// Query parameters whose values are credentials (robot tokens, API keys, signatures).
+const SECRET_PARAMS: &[&str] = &[
+    "access_token",
+    "token",
+    "key",
+    "secret",
+    "sign",
+    "signature",
+    "password",
+    "apikey",
+    "api_key",
+    "auth",
+    "sig",
+];
+
+/// Redacts credentials in a URL for display: `user:password@` becomes `user:[REDACTED]@`,
+/// secret-looking query values (`access_token`, `key`, …) and long random path segments
+/// (Slack `/services/T…/B…/…`, Feishu `/hook/<uuid>`) become `[REDACTED]`.
 pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = redact_userinfo(base);
+    if let Some(i) = out.find("://") {
+        let (head, rest) = out.split_at(i + 3);
+        let mut segs = rest.split('/');
+        let authority = segs.next().unwrap_or("").to_string();
+        let path: Vec<String> = segs
+            .map(|seg| {
+                let random = seg.len() >= 20
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    && seg.chars().any(|c| c.is_ascii_digit());
+                if random {
+                    "[REDACTED]".to_string()
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect();
+        out = if path.is_empty() {
+            format!("{head}{authority}")
+        } else {
+            format!("{head}{authority}/{}", path.join("/"))
+        };
+    }
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => {
+                    format!("{k}=[REDACTED]")
+                }
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -71,5 +134,21 @@ mod tests {
         );
         assert_eq!(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
         assert_eq!(redact_url("https://tok@h/p"), "https://[REDACTED]@h/p");
+        assert_eq!(
+            redact_url("https://oapi.dingtalk.com/robot/send?access_token=abc123&x=1"),
+            "https://oapi.dingtalk.com/robot/send?access_token=[REDACTED]&x=1"
+        );
+        assert_eq!(
+            redact_url(
+                "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX1"
+            ),
+            "https://hooks.slack.com/services/T00000000/B00000000/[REDACTED]"
+        );
+        assert_eq!(
+            redact_url(
+                "https://open.feishu.cn/open-apis/bot/v2/hook/0f3c9a2e-1b7d-4c55-9e8a-5d6f7a8b9c0d"
+            ),
+            "https://open.feishu.cn/open-apis/bot/v2/hook/[REDACTED]"
+        );
     }
 }

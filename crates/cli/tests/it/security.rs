@@ -445,3 +445,85 @@ fn dev_tls_serves_https_with_hsts_refuses_plain_http_and_reloads_a_new_certifica
         "the old certificate is gone"
     );
 }
+
+#[test]
+fn sealed_config_values_are_decrypted_with_the_master_key_and_refused_without_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("master.key");
+    let run = |args: &[&str], stdin: Option<&str>, key_env: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_chainops"));
+        c.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.env_remove("CHAINOPS_MASTER_KEY");
+        if key_env {
+            c.env("CHAINOPS_MASTER_KEY_FILE", &key);
+        } else {
+            c.env_remove("CHAINOPS_MASTER_KEY_FILE");
+        }
+        let mut child = c.spawn().expect("spawn");
+        if let Some(s) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(s.as_bytes())
+                .expect("stdin");
+        }
+        child.wait_with_output().expect("wait")
+    };
+    assert!(
+        run(
+            &["secret", "keygen", "-o", key.to_str().expect("path")],
+            None,
+            false
+        )
+        .status
+        .success()
+    );
+    assert!(
+        !run(
+            &["secret", "keygen", "-o", key.to_str().expect("path")],
+            None,
+            false
+        )
+        .status
+        .success(),
+        "never overwrites a key"
+    );
+    let sealed = run(&["secret", "encrypt"], Some("webhook-Secret-9000\n"), true);
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let sealed = String::from_utf8_lossy(&sealed.stdout).trim().to_string();
+    assert!(sealed.starts_with("enc:v1:") && !sealed.contains("webhook-Secret"));
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nsecret = \"{sealed}\"\n"),
+    )
+    .expect("config");
+    let cfg = cfg.to_str().expect("path");
+    let ok = run(&["config", "check", "--config", cfg], None, true);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let show = run(&["config", "show", "--config", cfg], None, true);
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        !shown.contains("webhook-Secret") && !shown.contains("enc:v1:"),
+        "{shown}"
+    );
+    let no_key = run(&["config", "check", "--config", cfg], None, false);
+    assert_eq!(no_key.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&no_key.stderr);
+    assert!(
+        msg.contains("notifiers[0].secret: is encrypted but no master key is set"),
+        "{msg}"
+    );
+}

@@ -1,0 +1,132 @@
+//! Secrets encrypted at rest in the config: any string value written as `enc:v1:<base64>` is
+//! decrypted at load time with the master key (XChaCha20-Poly1305; the base64 holds the
+//! 24-byte nonce followed by the ciphertext and tag). `chainops secret encrypt` makes them.
+//! The key reaches [`open_tree`] through the `CHAINOPS_MASTER_KEY` lookup (hex), which the
+//! CLI fills from `CHAINOPS_MASTER_KEY_FILE`; this module does no I/O.
+
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+/// Prefix of sealed values.
+pub const PREFIX: &str = "enc:v1:";
+/// Lookup name of the master key (64 hex characters).
+pub const KEY_VAR: &str = "CHAINOPS_MASTER_KEY";
+
+/// Parses a 32-byte key from 64 hex characters.
+pub fn parse_key(text: &str) -> Result<[u8; 32], String> {
+    let t = text.trim();
+    let bad = || {
+        "the master key must be 64 hex characters (make one with `chainops secret keygen`)"
+            .to_string()
+    };
+    if t.len() != 64 {
+        return Err(bad());
+    }
+    let mut key = [0u8; 32];
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = u8::from_str_radix(t.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
+    }
+    Ok(key)
+}
+
+/// Encrypts `plaintext` under `key` with the caller's random `nonce`.
+pub fn seal(key: &[u8; 32], nonce: &[u8; 24], plaintext: &str) -> String {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let ct = cipher
+        .encrypt(&XNonce::from(*nonce), plaintext.as_bytes())
+        .unwrap_or_default();
+    let mut blob = nonce.to_vec();
+    blob.extend_from_slice(&ct);
+    format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
+}
+
+/// Decrypts a sealed value.
+pub fn open(key: &[u8; 32], sealed: &str) -> Result<String, String> {
+    let b64 = sealed
+        .strip_prefix(PREFIX)
+        .ok_or("is not an enc:v1: value")?;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| "is an enc:v1: value whose base64 is damaged")?;
+    if blob.len() < 24 + 16 {
+        return Err("is an enc:v1: value that is too short".into());
+    }
+    let (nonce, ct) = blob.split_at(24);
+    let nonce: [u8; 24] = nonce
+        .try_into()
+        .map_err(|_| "is an enc:v1: value that is too short")?;
+    let plain = XChaCha20Poly1305::new(key.into())
+        .decrypt(&XNonce::from(nonce), ct)
+        .map_err(|_| "cannot be decrypted with this master key (wrong key or altered value)")?;
+    String::from_utf8(plain).map_err(|_| "decrypts to bytes that are not UTF-8".to_string())
+}
+
+/// Decrypts every sealed string in `v`, reporting problems by path.
+pub(crate) fn open_tree(
+    v: &mut toml::Value,
+    path: &str,
+    key: &mut dyn FnMut() -> Result<[u8; 32], String>,
+    problems: &mut Vec<crate::config::ConfigProblem>,
+) {
+    let mut problem = |message: String| {
+        problems.push(crate::config::ConfigProblem {
+            path: path.into(),
+            message,
+        })
+    };
+    match v {
+        toml::Value::String(s) if s.starts_with(PREFIX) => match key() {
+            Ok(k) => match open(&k, s) {
+                Ok(plain) => *s = plain,
+                Err(m) => problem(m),
+            },
+            Err(m) => problem(format!("is encrypted but {m}")),
+        },
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                open_tree(item, &format!("{path}[{i}]"), key, problems);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                open_tree(item, &p, key, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_round_trip_and_refuse_the_wrong_key_or_tampering() {
+        let key = [7u8; 32];
+        let s = seal(&key, &[1u8; 24], "hunter2");
+        assert!(s.starts_with("enc:v1:") && !s.contains("hunter2"));
+        assert_eq!(open(&key, &s).as_deref(), Ok("hunter2"));
+        assert!(open(&[8u8; 32], &s).unwrap_err().contains("wrong key"));
+        let mut tampered = s.clone();
+        tampered.replace_range(
+            s.len() - 4..s.len() - 3,
+            if &s[s.len() - 4..s.len() - 3] == "A" {
+                "B"
+            } else {
+                "A"
+            },
+        );
+        assert!(open(&key, &tampered).is_err());
+        assert!(parse_key(&"ab".repeat(32)).is_ok());
+        assert!(parse_key("xyz").is_err());
+    }
+}
