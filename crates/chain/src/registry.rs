@@ -35,6 +35,39 @@ pub enum BuildError {
     /// The HTTP client could not be built.
     #[error("cannot build HTTP client: {0}")]
     Http(String),
+    /// The node's CA bundle could not be read or parsed.
+    #[error("node {node}: ca_file {path}: {detail} (a PEM bundle of CA certificates is expected)")]
+    CaFile {
+        /// Node name.
+        node: String,
+        /// Its path.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// A client trusting `ca_file` in addition to the system roots (verification stays on).
+fn client_with_ca(
+    node: &NodeConfig,
+    ca_file: &std::path::Path,
+) -> Result<reqwest::Client, BuildError> {
+    let err = |detail: String| BuildError::CaFile {
+        node: node.name.clone(),
+        path: ca_file.display().to_string(),
+        detail,
+    };
+    let pem = std::fs::read(ca_file).map_err(|e| err(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no certificate found".into()));
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tls_certs_merge(certs)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| BuildError::Http(e.to_string()))
 }
 
 /// The shared HTTP client (connection pooling, rustls with the ring provider, platform
@@ -83,7 +116,11 @@ pub fn adapter_for(
             Some((user.to_string(), Secret::new(pw)))
         }
     };
-    let rpc = JsonRpcClient::new(http.clone(), node.rpc_url.clone(), auth, node.timeout);
+    let client = match &node.ca_file {
+        Some(ca) => client_with_ca(node, ca)?,
+        None => http.clone(),
+    };
+    let rpc = JsonRpcClient::new(client, node.rpc_url.clone(), auth, node.timeout);
     Ok(match node.kind {
         NodeKind::Evm => Arc::new(EvmAdapter::new(rpc)),
         NodeKind::Bitcoin => Arc::new(BitcoinAdapter::new(rpc)),

@@ -170,6 +170,8 @@ pub struct RawNode {
     pub env: Option<BTreeMap<String, String>>,
     /// Where the node keeps its data on this machine (disk alerts, backups).
     pub data_dir: Option<String>,
+    /// PEM CA bundle trusted (in addition to the system roots) for this node's HTTPS RPC.
+    pub ca_file: Option<String>,
 }
 
 /// The validated configuration the rest of chainops sees.
@@ -273,6 +275,8 @@ pub struct NodeConfig {
     pub managed: Option<ManagedNode>,
     /// The node's data directory on this machine, if local.
     pub data_dir: Option<PathBuf>,
+    /// Extra CA bundle for the node's HTTPS endpoint.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How to authenticate to a node's RPC.
@@ -725,6 +729,18 @@ fn validate_node(
         d => d.map(PathBuf::from),
     };
 
+    let ca_file = n.ca_file.map(PathBuf::from);
+    if ca_file.is_some()
+        && rpc_url
+            .as_deref()
+            .is_some_and(|u| !u.starts_with("https://"))
+    {
+        p.add(
+            at("ca_file"),
+            "only applies to https:// rpc_url; remove it or use https",
+        );
+    }
+
     if p.0.len() != start {
         return None;
     }
@@ -742,6 +758,7 @@ fn validate_node(
         timeout,
         managed,
         data_dir,
+        ca_file,
     })
 }
 

@@ -527,3 +527,75 @@ fn sealed_config_values_are_decrypted_with_the_master_key_and_refused_without_it
         "{msg}"
     );
 }
+
+/// A TLS terminator (Python stdlib) in front of anvil, serving `cert`/`key`.
+fn tls_proxy(anvil: &Anvil, cert: &std::path::Path, key: &std::path::Path) -> (Proc, u16) {
+    let port = free_port();
+    let script = r#"
+import http.server, ssl, sys, urllib.request
+port, upstream, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length', 0)))
+        req = urllib.request.Request(upstream, data=body, headers={'content-type': 'application/json'})
+        data = urllib.request.urlopen(req, timeout=5).read()
+        self.send_response(200); self.send_header('content-type', 'application/json')
+        self.send_header('content-length', str(len(data))); self.end_headers(); self.wfile.write(data)
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"#;
+    let child = Command::new("python3")
+        .args(["-c", script, &port.to_string(), &anvil.url()])
+        .arg(cert)
+        .arg(key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 TLS proxy");
+    wait_for("TLS proxy", T, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    (
+        Proc {
+            child,
+            name: "tls-proxy".into(),
+        },
+        port,
+    )
+}
+
+#[test]
+fn node_endpoints_are_verified_and_a_per_node_ca_file_is_trusted() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("cert");
+    let (cert, key) = (dir.path().join("node.pem"), dir.path().join("node.key"));
+    std::fs::write(&cert, made.cert.pem()).expect("cert");
+    std::fs::write(&key, made.key_pair.serialize_pem()).expect("key");
+    let (_proxy, port) = tls_proxy(&anvil, &cert, &key);
+    let url = format!("https://127.0.0.1:{port}");
+    let config = format!(
+        "{}{}",
+        evm_node(
+            "trusted",
+            &url,
+            &format!("ca_file = \"{}\"", cert.display())
+        ),
+        evm_node("untrusted", &url, "")
+    );
+    let d = Daemon::start(dir.path(), &config);
+    d.wait_node("trusted", "ok over TLS with the node's CA", T, |n| {
+        n["status"] == "ok"
+    });
+    let down = d.wait_node("untrusted", "down: unknown issuer", T, |n| {
+        n["status"] == "down" && n["last_error"].is_string()
+    });
+    let err = down["last_error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("certificate") || err.contains("transport"),
+        "{err}"
+    );
+}
