@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + litecoind, promtool and Alertmanager (apt) and aiosmtpd (PyPI)
+#   scripts/install-deps.sh test   + litecoind, promtool and Alertmanager (apt), aiosmtpd and schemathesis (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,15 +27,17 @@ if [ "$mode" = test ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  # A real SMTP server for the email notifier test (aiosmtpd from PyPI, into .tools/pylib).
-  if ! PYTHONPATH=.tools/pylib python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  # From PyPI into .tools/pylib: a real SMTP server for the email notifier test (aiosmtpd)
+  # and schemathesis, which fuzzes the live API against its OpenAPI document.
+  if ! PYTHONPATH=.tools/pylib python3 -c 'import aiosmtpd, schemathesis' >/dev/null 2>&1; then
     if ! python3 -m pip --version >/dev/null 2>&1; then
       SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
       $SUDO apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
     fi
-    echo "installing aiosmtpd (PyPI) into .tools/pylib"
-    python3 -m pip install --quiet --disable-pip-version-check --target .tools/pylib aiosmtpd==1.4.6
+    echo "installing aiosmtpd and schemathesis (PyPI) into .tools/pylib"
+    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/pylib \
+      aiosmtpd==1.4.6 schemathesis==4.32.5
   fi
   # The Debian package may start a Prometheus service; the tests only need promtool.
   command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

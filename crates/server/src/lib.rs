@@ -9,6 +9,7 @@ pub mod access;
 mod auth_routes;
 mod error;
 mod notify_routes;
+pub mod openapi;
 mod routes;
 mod time_param;
 pub mod tls;

@@ -557,10 +557,6 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /api/openapi.json")
 }
 
-async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-        .into_response()
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
 }

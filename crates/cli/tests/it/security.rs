@@ -599,3 +599,41 @@ fn node_endpoints_are_verified_and_a_per_node_ca_file_is_trusted() {
         "{err}"
     );
 }
+
+#[test]
+fn schemathesis_finds_no_server_error_and_no_schema_violation() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let out = Command::new("python3")
+        .args(["-m", "schemathesis.cli", "run"])
+        .arg(format!("{}/api/openapi.json", d.base))
+        .args(["-H", &format!("Authorization: Bearer {}", d.token)])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--max-examples",
+            "15",
+            "--seed",
+            "1",
+            "--phases",
+            "examples,coverage,fuzzing",
+            // Deleting users or tokens could revoke the credentials the run itself uses.
+            "--exclude-path-regex",
+            "/api/v1/(tokens|users)/",
+        ])
+        .env("PYTHONPATH", workspace_root().join(".tools/pylib"))
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .expect("python3 -m schemathesis (scripts/install-deps.sh test installs it)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("Tested: 2"),
+        "operations were exercised: {report}"
+    );
+}
