@@ -130,6 +130,28 @@ impl Permission {
 mod tests {
     use super::*;
 
+    /// The matrix in docs/security.md is this matrix.
+    #[test]
+    fn the_documented_matrix_is_the_code_matrix() {
+        let doc = include_str!("../../../docs/security.md");
+        for (p, roles) in MATRIX {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} |", p.as_str())))
+                .unwrap_or_else(|| panic!("docs/security.md lacks a row for {}", p.as_str()));
+            let marks: Vec<&str> = row.split('|').map(str::trim).skip(3).take(5).collect();
+            for (i, role) in Role::ALL.iter().enumerate() {
+                assert_eq!(
+                    marks[i] == "✓",
+                    roles.contains(role),
+                    "{} / {}",
+                    p.as_str(),
+                    role.as_str()
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_auditor_reads_everything_and_changes_nothing() {
         for (p, _) in MATRIX {

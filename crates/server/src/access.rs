@@ -351,3 +351,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// docs/security.md lists every route with its permission, and no other.
+    #[test]
+    fn the_security_guide_lists_the_route_table() {
+        let doc = include_str!("../../../docs/security.md");
+        for (m, p, perm, _) in ROUTES {
+            let row = format!("| `{m} {p}` | {} |", perm.as_str());
+            assert!(doc.contains(&row), "docs/security.md lacks {row}");
+        }
+        assert_eq!(
+            doc.matches("| `GET /").count()
+                + doc.matches("| `POST /").count()
+                + doc.matches("| `DELETE /").count(),
+            ROUTES.len()
+        );
+    }
+}
