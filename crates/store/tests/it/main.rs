@@ -76,6 +76,8 @@ on_both_backends!(
     deliveries_move_from_pending_to_sent_or_dead,
     silences_match_labels_and_expire,
     incidents_open_collect_a_timeline_and_close,
+    users_tokens_and_sessions_round_trip,
+    audit_appends_are_serialized_and_pruned,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -531,4 +533,151 @@ async fn incidents_open_collect_a_timeline_and_close(db: TestDb) {
         Some(&all[0])
     );
     assert_eq!(db.store.incident("missing").await.expect("none"), None);
+}
+
+async fn users_tokens_and_sessions_round_trip(db: TestDb) {
+    use chainops_store::users::{SessionRow, TokenRow, UserRow};
+    let u = UserRow {
+        name: "alice".into(),
+        role: "operator".into(),
+        password_hash: "$argon2id$x".into(),
+        created_ms: T0,
+        updated_ms: T0,
+    };
+    db.store.create_user(&u).await.expect("create");
+    assert!(matches!(
+        db.store.create_user(&u).await,
+        Err(chainops_store::StoreError::Conflict(_))
+    ));
+    assert_eq!(db.store.count_users().await.expect("count"), 1);
+    assert!(
+        db.store
+            .update_user("alice", Some("viewer"), None, T0 + 1)
+            .await
+            .expect("update")
+    );
+    assert_eq!(
+        db.store
+            .user("alice")
+            .await
+            .expect("read")
+            .expect("some")
+            .role,
+        "viewer"
+    );
+    let t = TokenRow {
+        id: "t1".into(),
+        name: "ci".into(),
+        role: "viewer".into(),
+        hash: "h1".into(),
+        created_by: "cli:root".into(),
+        created_ms: T0,
+        expires_ms: None,
+        revoked_ms: None,
+        last_used_ms: None,
+    };
+    db.store.create_token(&t).await.expect("token");
+    db.store.touch_token("t1", T0 + 5).await.expect("touch");
+    assert_eq!(
+        db.store
+            .token_by_hash("h1")
+            .await
+            .expect("read")
+            .expect("some")
+            .last_used_ms,
+        Some(T0 + 5)
+    );
+    assert!(db.store.revoke_token("t1", T0 + 6).await.expect("revoke"));
+    assert!(
+        !db.store
+            .revoke_token("t1", T0 + 7)
+            .await
+            .expect("revoke twice")
+    );
+    let s = SessionRow {
+        id_hash: "s1".into(),
+        user_name: "alice".into(),
+        csrf: "c".into(),
+        created_ms: T0,
+        expires_ms: T0 + 100,
+        last_seen_ms: T0,
+    };
+    db.store.create_session(&s).await.expect("session");
+    assert!(
+        db.store
+            .session("s1", T0 + 50)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(
+        db.store
+            .session("s1", T0 + 100)
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    assert!(db.store.delete_user("alice").await.expect("delete"));
+    assert!(
+        db.store
+            .session("s1", T0 + 50)
+            .await
+            .expect("read")
+            .is_none(),
+        "sessions go with the user"
+    );
+}
+
+async fn audit_appends_are_serialized_and_pruned(db: TestDb) {
+    use chainops_store::audit::{AuditRow, CheckpointRow};
+    let row = |seq: i64, prev: Option<String>| AuditRow {
+        seq: seq + 1,
+        at_ms: T0 + seq,
+        actor: "a".into(),
+        role: "admin".into(),
+        source: "local".into(),
+        action: "x".into(),
+        target: "t".into(),
+        result: "ok".into(),
+        detail: "{}".into(),
+        prev_hash: prev.unwrap_or_default(),
+        hash: format!("h{}", seq + 1),
+    };
+    for _ in 0..3 {
+        db.store.append_audit(row).await.expect("append");
+    }
+    let all = db.store.audit_records(0, 10).await.expect("read");
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(all[2].prev_hash, "h2");
+    // A writer that read a stale head loses: the sequence number is taken.
+    let stale = db.store.append_audit(|_, _| row(0, None)).await;
+    assert!(matches!(
+        stale,
+        Err(chainops_store::StoreError::Conflict(_))
+    ));
+    db.store
+        .add_checkpoint(&CheckpointRow {
+            seq: 2,
+            hash: "h2".into(),
+            at_ms: T0,
+            public_key: "pk".into(),
+            signature: "sig".into(),
+        })
+        .await
+        .expect("checkpoint");
+    assert_eq!(db.store.checkpoints().await.expect("read").len(), 1);
+    assert_eq!(db.store.prune_audit(2).await.expect("prune"), 2);
+    assert_eq!(
+        db.store.audit_head().await.expect("head").map(|r| r.seq),
+        Some(3)
+    );
+    assert_eq!(
+        db.store
+            .audit_records_since(T0 + 2, 10)
+            .await
+            .expect("since")
+            .len(),
+        1
+    );
 }
