@@ -25,6 +25,20 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// Epoch ms of a UTC civil time, or `None` if a field is out of range.
+pub fn from_civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, ms: i64) -> Option<i64> {
+    if !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&mi)
+        || !(0..=60).contains(&s)
+        || !(0..=999).contains(&ms)
+    {
+        return None;
+    }
+    Some((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000 + ms)
+}
+
 /// Parses RFC 3339 (`2026-11-26T00:45:43Z`, optional fraction and offset) to epoch ms.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();

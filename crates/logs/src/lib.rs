@@ -1,0 +1,10 @@
+//! chainops-logs: node logs from raw lines to searchable, secret-free entries.
+//!
+//! - [`parse`]: format parsers (anvil, geth, Bitcoin Core, monerod, ganache/hardhat, JSON
+//!   lines, logfmt, generic), detection and multi-line grouping.
+//! - [`redact`]: secret redaction before anything is stored or forwarded.
+//! - [`entry`], [`timestamp`]: the entry model and client timestamp formats.
+
+pub mod entry;
+pub mod parse;
+pub mod timestamp;
