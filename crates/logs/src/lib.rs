@@ -7,4 +7,5 @@
 
 pub mod entry;
 pub mod parse;
+pub mod redact;
 pub mod timestamp;

@@ -1,0 +1,419 @@
+//! Secret redaction at ingest: runs on every entry (message and field values) before it is
+//! indexed, stored or forwarded. Each secret is replaced by a typed marker such as
+//! `[REDACTED:private_key]` and counted by kind.
+//!
+//! Built in: 32-byte hex private keys (with or without `0x`) in key-like context or in
+//! anvil's numbered banner list, BIP-39 mnemonics (English; Chinese simplified/traditional)
+//! of 12–24 words, keystore JSON `ciphertext`, JWTs, bearer tokens, passwords in URLs, DSNs
+//! and `password=` arguments. Operators add their own patterns.
+
+use regex::Regex;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+/// Kinds of built-in secrets (marker names).
+pub const KINDS: &[&str] = &[
+    "private_key",
+    "mnemonic",
+    "keystore",
+    "jwt",
+    "bearer_token",
+    "password",
+];
+
+fn marker(kind: &str) -> String {
+    format!("[REDACTED:{kind}]")
+}
+
+struct Builtin {
+    hex64: Regex,
+    banner_key: Regex,
+    key_context: Regex,
+    keystore: Regex,
+    jwt: Regex,
+    bearer: Regex,
+    url_password: Regex,
+    kv_password: Regex,
+    english: HashSet<&'static str>,
+    chinese: HashSet<char>,
+}
+
+fn builtin() -> &'static Builtin {
+    static B: OnceLock<Builtin> = OnceLock::new();
+    B.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).unwrap_or_else(|_| Regex::new("$^").unwrap_or_else(|_| unreachable!()));
+        Builtin {
+            hex64: re(r"\b(?:0x)?[0-9a-fA-F]{64}\b"),
+            banner_key: re(r"(?m)^\(\d+\)\s+(?:0x)?[0-9a-fA-F]{64}\b"),
+            key_context: re(r"(?i)priv|secret|\bkey\b|key[:=\s]|mnemonic|seed|signer|keystore|wallet"),
+            keystore: re(r#"("ciphertext"\s*:\s*")[0-9a-fA-F]+(")"#),
+            jwt: re(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+"),
+            bearer: re(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*"),
+            url_password: re(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(@)"),
+            kv_password: re(r#"(?i)(\b(?:password|passwd|pwd|rpcpassword|pass|secret|api[_-]?key|token)\s*[=:]\s*"?)[^\s"&,;]+"#),
+            english: include_str!("wordlists/english.txt").lines().collect(),
+            chinese: include_str!("wordlists/chinese_simplified.txt")
+                .lines()
+                .chain(include_str!("wordlists/chinese_traditional.txt").lines())
+                .filter_map(|w| w.chars().next())
+                .collect(),
+        }
+    })
+}
+
+/// A user-defined pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// Marker name (`[REDACTED:<name>]`).
+    pub name: String,
+    /// What to replace.
+    pub regex: Regex,
+}
+
+/// Redacts secrets and counts what it replaced.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    patterns: Vec<Pattern>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl Redactor {
+    /// A redactor with the built-in rules plus `patterns`.
+    pub fn new(patterns: Vec<Pattern>) -> Redactor {
+        Redactor {
+            patterns,
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Replacements made so far, by kind.
+    pub fn counts(&self) -> &BTreeMap<String, u64> {
+        &self.counts
+    }
+
+    fn count(&mut self, kind: &str, n: usize) {
+        if n > 0 {
+            *self.counts.entry(kind.to_string()).or_default() += n as u64;
+        }
+    }
+
+    /// Redacts `text` in place; returns how many secrets were replaced.
+    pub fn redact(&mut self, text: &mut String) -> usize {
+        let b = builtin();
+        let mut total = 0;
+        let mut apply =
+            |this: &mut Redactor, text: &mut String, re: &Regex, kind: &str, keep_groups: bool| {
+                let n = re.find_iter(text).count();
+                if n > 0 {
+                    let m = marker(kind);
+                    let out = if keep_groups {
+                        re.replace_all(text, |c: &regex::Captures| {
+                            format!(
+                                "{}{m}{}",
+                                c.get(1).map_or("", |x| x.as_str()),
+                                c.get(2).map_or("", |x| x.as_str())
+                            )
+                        })
+                        .into_owned()
+                    } else {
+                        re.replace_all(text, m.as_str()).into_owned()
+                    };
+                    *text = out;
+                    this.count(kind, n);
+                    total += n;
+                }
+            };
+        // Cheap pre-checks keep the common line (no secret) fast.
+        if text.contains("eyJ") {
+            apply(self, text, &b.jwt, "jwt", false);
+        }
+        if text.contains("://") && text.contains('@') {
+            apply(self, text, &b.url_password, "password", true);
+        }
+        if text.contains('=') || text.contains(':') {
+            apply(self, text, &b.kv_password, "password", true);
+        }
+        if text.contains("ciphertext") {
+            apply(self, text, &b.keystore, "keystore", true);
+        }
+        let lower_has_bearer = text.len() > 7 && text.to_ascii_lowercase().contains("bearer");
+        if lower_has_bearer {
+            apply(self, text, &b.bearer, "bearer_token", true);
+        }
+        if has_hex_run(text, 64) {
+            total += self.redact_keys(text);
+        }
+        total += self.redact_mnemonics(text);
+        for i in 0..self.patterns.len() {
+            let (re, name) = (
+                self.patterns[i].regex.clone(),
+                self.patterns[i].name.clone(),
+            );
+            let n = re.find_iter(text).count();
+            if n > 0 {
+                *text = re.replace_all(text, marker(&name).as_str()).into_owned();
+                self.count(&name, n);
+                total += n;
+            }
+        }
+        total
+    }
+
+    /// 64-hex tokens on lines with key-like words, and anvil's `(N) 0x…` banner lines.
+    fn redact_keys(&mut self, text: &mut String) -> usize {
+        let b = builtin();
+        let mut n = 0;
+        let lines: Vec<String> = text
+            .split('\n')
+            .map(|line| {
+                let keyish = b.key_context.is_match(line) || b.banner_key.is_match(line);
+                if keyish && b.hex64.is_match(line) {
+                    n += b.hex64.find_iter(line).count();
+                    b.hex64
+                        .replace_all(line, marker("private_key").as_str())
+                        .into_owned()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
+        if n > 0 {
+            *text = lines.join("\n");
+            self.count("private_key", n);
+        }
+        n
+    }
+
+    /// Runs of 12–24 BIP-39 words (English, or Chinese characters).
+    fn redact_mnemonics(&mut self, text: &mut String) -> usize {
+        let b = builtin();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        // English: consecutive words separated by single spaces.
+        let mut run: Vec<(usize, usize)> = Vec::new();
+        let flush = |run: &mut Vec<(usize, usize)>, spans: &mut Vec<(usize, usize)>| {
+            if run.len() >= 12 {
+                spans.push((run[0].0, run[run.len() - 1].1));
+            }
+            run.clear();
+        };
+        let mut i = 0;
+        let bytes = text.as_bytes();
+        while i < bytes.len() {
+            if bytes[i].is_ascii_alphabetic() {
+                let start = i;
+                while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                let is_word = word.len() >= 3
+                    && word.len() <= 8
+                    && b.english.contains(word.to_ascii_lowercase().as_str());
+                let separated = run.last().is_none_or(|&(_, end)| {
+                    text[end..start].chars().all(|c| c == ' ') && start - end <= 2
+                });
+                if is_word && separated {
+                    run.push((start, i));
+                } else {
+                    flush(&mut run, &mut spans);
+                    if is_word {
+                        run.push((start, i));
+                    }
+                }
+            } else {
+                if !matches!(bytes[i], b' ') {
+                    flush(&mut run, &mut spans);
+                }
+                i += 1;
+            }
+        }
+        flush(&mut run, &mut spans);
+        // Chinese: single-character words separated by spaces, or an unbroken run of
+        // 12/15/18/21/24 wordlist characters next to a mnemonic-like word.
+        let context = text.contains("助记词")
+            || text.to_ascii_lowercase().contains("mnemonic")
+            || text.contains("seed");
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let mut j = 0;
+        while j < chars.len() {
+            if !b.chinese.contains(&chars[j].1) {
+                j += 1;
+                continue;
+            }
+            let start = j;
+            let mut words = 0;
+            let mut spaced = true;
+            let mut k = j;
+            while k < chars.len() && b.chinese.contains(&chars[k].1) {
+                words += 1;
+                k += 1;
+                if k < chars.len()
+                    && chars[k].1 == ' '
+                    && chars.get(k + 1).is_some_and(|c| b.chinese.contains(&c.1))
+                {
+                    k += 1;
+                } else if k < chars.len() && b.chinese.contains(&chars[k].1) {
+                    spaced = false;
+                }
+            }
+            let end_byte = chars.get(k).map_or(text.len(), |c| c.0);
+            let qualifies = (12..=24).contains(&words) && (spaced || (context && words % 3 == 0));
+            if qualifies {
+                spans.push((chars[start].0, end_byte));
+            }
+            j = k.max(j + 1);
+        }
+        if spans.is_empty() {
+            return 0;
+        }
+        spans.sort_unstable();
+        let n = spans.len();
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (s, e) in spans {
+            if s < last {
+                continue;
+            }
+            out.push_str(&text[last..s]);
+            out.push_str(&marker("mnemonic"));
+            last = e;
+        }
+        out.push_str(&text[last..]);
+        *text = out;
+        self.count("mnemonic", n);
+        n
+    }
+}
+
+/// Whether `text` has a run of at least `n` hex digits (fast pre-check).
+fn has_hex_run(text: &str, n: usize) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_hexdigit() {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn redact(s: &str) -> String {
+        let mut r = Redactor::default();
+        let mut t = s.to_string();
+        r.redact(&mut t);
+        t
+    }
+
+    const KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+    #[test]
+    fn keys_in_key_context_and_banner_lists_go_hashes_stay() {
+        assert_eq!(
+            redact(&format!("(0) 0x{KEY}")),
+            "(0) [REDACTED:private_key]"
+        );
+        assert_eq!(
+            redact(&format!("Private Key: 0x{KEY}")),
+            "Private Key: [REDACTED:private_key]"
+        );
+        assert_eq!(
+            redact(&format!("signer key={KEY} loaded")),
+            "signer key=[REDACTED:private_key] loaded"
+        );
+        let hash = format!("Block Hash: 0x{KEY}");
+        assert_eq!(redact(&hash), hash, "block and tx hashes are searchable");
+    }
+
+    #[test]
+    fn mnemonics_jwts_bearers_and_passwords() {
+        assert_eq!(
+            redact(
+                "Mnemonic:          test test test test test test test test test test test junk"
+            ),
+            "Mnemonic:          [REDACTED:mnemonic]"
+        );
+        assert_eq!(
+            redact("助记词: 的 一 是 在 不 了 有 和 人 这 中 大"),
+            "助记词: [REDACTED:mnemonic]"
+        );
+        assert_eq!(
+            redact("同步区块高度在不断增加中"),
+            "同步区块高度在不断增加中",
+            "ordinary Chinese stays"
+        );
+        assert_eq!(
+            redact(
+                "auth eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U ok"
+            ),
+            "auth [REDACTED:jwt] ok"
+        );
+        assert_eq!(
+            redact("Authorization: Bearer abcdef0123456789"),
+            "Authorization: Bearer [REDACTED:bearer_token]"
+        );
+        assert_eq!(
+            redact("connecting to postgres://ops:hunter22@db:5432/chain"),
+            "connecting to postgres://ops:[REDACTED:password]@db:5432/chain"
+        );
+        assert_eq!(
+            redact("litecoind -rpcpassword=s3cr3t -rpcuser=u"),
+            "litecoind -rpcpassword=[REDACTED:password] -rpcuser=u"
+        );
+        assert_eq!(
+            redact(
+                r#"{"crypto":{"ciphertext":"d172bf743a674da9966f1c4c6a1d4ec1","cipher":"aes-128-ctr"}}"#
+            ),
+            r#"{"crypto":{"ciphertext":"[REDACTED:keystore]","cipher":"aes-128-ctr"}}"#
+        );
+        assert_eq!(redact("eth_getBlockByNumber"), "eth_getBlockByNumber");
+    }
+
+    #[test]
+    fn user_patterns_and_counts() {
+        let mut r = Redactor::new(vec![Pattern {
+            name: "api_id".into(),
+            regex: Regex::new(r"AKIA[0-9A-Z]{16}").unwrap_or_else(|_| unreachable!()),
+        }]);
+        let mut t = "key AKIAABCDEFGHIJKLMNOP used".to_string();
+        assert_eq!(r.redact(&mut t), 1);
+        assert_eq!(t, "key [REDACTED:api_id] used");
+        assert_eq!(r.counts()["api_id"], 1);
+    }
+
+    fn english() -> Vec<&'static str> {
+        include_str!("wordlists/english.txt").lines().collect()
+    }
+
+    proptest! {
+        #[test]
+        fn no_generated_private_key_survives(key in "[0-9a-f]{64}", prefix in prop::sample::select(vec!["0x", ""]),
+            ctx in prop::sample::select(vec!["Private Key: ", "private_key=", "(3) ", "signer secret ", "--private-key "])) {
+            let out = redact(&format!("{ctx}{prefix}{key} trailing"));
+            prop_assert!(!out.contains(&key), "{}", out);
+        }
+
+        #[test]
+        fn no_generated_mnemonic_survives(idx in prop::collection::vec(0usize..2048, 12..=24), lead in "[a-z ]{0,12}") {
+            let words = english();
+            let phrase: Vec<&str> = idx.iter().map(|i| words[*i]).collect();
+            let phrase = phrase.join(" ");
+            let out = redact(&format!("{lead}: {phrase}"));
+            prop_assert!(!out.contains(&phrase), "{}", out);
+        }
+
+        #[test]
+        fn no_generated_url_password_or_bearer_survives(pw in "[A-Za-z0-9!*_~-]{6,24}", tok in "[A-Za-z0-9._-]{12,40}") {
+            let out = redact(&format!("dial https://user:{pw}@rpc.example.com/x and Bearer {tok}"));
+            prop_assert!(!out.contains(&format!(":{pw}@")), "{}", out);
+            prop_assert!(!out.contains(&tok), "{}", out);
+        }
+    }
+}
