@@ -9,6 +9,7 @@ pub mod audit;
 mod error;
 pub mod events;
 pub mod incidents;
+pub mod logs;
 pub mod migrations;
 pub mod node_state;
 pub mod series;

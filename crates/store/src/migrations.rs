@@ -115,6 +115,36 @@ pub const MIGRATIONS: &[Migration] = &[
                 public_key TEXT NOT NULL, signature TEXT NOT NULL)",
         ],
     },
+    Migration {
+        version: 6,
+        name: "node logs with full-text search, read positions",
+        statements: &[
+            "sqlite:CREATE TABLE logs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms BIGINT NOT NULL, node TEXT NOT NULL,
+                chain TEXT NOT NULL, level BIGINT NOT NULL, message TEXT NOT NULL,
+                fields TEXT NOT NULL, source TEXT NOT NULL)",
+            "postgres:CREATE TABLE logs (
+                id BIGSERIAL PRIMARY KEY, ts_ms BIGINT NOT NULL, node TEXT NOT NULL,
+                chain TEXT NOT NULL, level BIGINT NOT NULL, message TEXT NOT NULL,
+                fields TEXT NOT NULL, source TEXT NOT NULL)",
+            "CREATE INDEX logs_ts ON logs (ts_ms, id)",
+            "CREATE INDEX logs_node_ts ON logs (node, ts_ms)",
+            "sqlite:CREATE VIRTUAL TABLE logs_fts USING fts5(
+                message, fields, content='logs', content_rowid='id', tokenize='trigram')",
+            "sqlite:CREATE TRIGGER logs_fts_insert AFTER INSERT ON logs BEGIN
+                INSERT INTO logs_fts (rowid, message, fields) VALUES (new.id, new.message, new.fields);
+            END",
+            "sqlite:CREATE TRIGGER logs_fts_delete AFTER DELETE ON logs BEGIN
+                INSERT INTO logs_fts (logs_fts, rowid, message, fields)
+                VALUES ('delete', old.id, old.message, old.fields);
+            END",
+            "postgres:CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            "postgres:CREATE INDEX logs_message_trgm ON logs USING gin (message gin_trgm_ops)",
+            "CREATE TABLE log_positions (
+                source TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset BIGINT NOT NULL,
+                updated_ms BIGINT NOT NULL)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.
@@ -152,6 +182,13 @@ pub async fn apply(store: &Store) -> Result<()> {
         };
         let mut tx = pool.begin().await.map_err(fail)?;
         for stmt in m.statements {
+            // `sqlite:`/`postgres:` prefixes mark statements for one backend only.
+            let stmt = match (stmt.split_once(':'), store.backend()) {
+                (Some(("sqlite", rest)), Backend::Sqlite) => rest,
+                (Some(("postgres", rest)), Backend::Postgres) => rest,
+                (Some(("sqlite" | "postgres", _)), _) => continue,
+                _ => stmt,
+            };
             sqlx::query(AssertSqlSafe(stmt.replace("{blob}", blob)))
                 .execute(&mut *tx)
                 .await

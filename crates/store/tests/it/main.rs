@@ -78,6 +78,7 @@ on_both_backends!(
     incidents_open_collect_a_timeline_and_close,
     users_tokens_and_sessions_round_trip,
     audit_appends_are_serialized_and_pruned,
+    logs_are_searchable_by_text_level_fields_and_pages,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -680,4 +681,100 @@ async fn audit_appends_are_serialized_and_pruned(db: TestDb) {
             .len(),
         1
     );
+}
+
+async fn logs_are_searchable_by_text_level_fields_and_pages(db: TestDb) {
+    use chainops_store::logs::{LogPosition, LogQuery, NewLog};
+    let log = |i: i64, node: &str, level: i64, message: &str, fields: &str| NewLog {
+        ts_ms: T0 + i,
+        node: node.into(),
+        chain: "devnet".into(),
+        level,
+        message: message.into(),
+        fields: fields.into(),
+        source: "test".into(),
+    };
+    let rows = vec![
+        log(
+            1,
+            "geth-1",
+            2,
+            "Imported new chain segment",
+            r#"{"height":"100"}"#,
+        ),
+        log(2, "geth-1", 3, "nonce too low for sender", "{}"),
+        log(3, "geth-2", 4, "同步失败：节点连接超时", "{}"),
+        log(4, "geth-2", 2, "ok", r#"{"height":"101"}"#),
+        log(5, "geth-1", 4, "Nonce too low again", "{}"),
+    ];
+    let pos = LogPosition {
+        source: "test".into(),
+        file_id: "1:2".into(),
+        offset: 4096,
+    };
+    db.store
+        .insert_logs(&rows, Some(&pos), T0)
+        .await
+        .expect("insert");
+    assert_eq!(db.store.log_position("test").await.expect("pos"), Some(pos));
+    let q = |text: &[&str]| LogQuery {
+        from_ms: T0,
+        to_ms: T0 + 100,
+        text: text.iter().map(|t| t.to_string()).collect(),
+        limit: 100,
+        ..LogQuery::default()
+    };
+    let msgs = |rows: Vec<chainops_store::logs::LogRow>| {
+        rows.into_iter().map(|r| r.message).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        msgs(
+            db.store
+                .search_logs(&q(&["nonce too low"]))
+                .await
+                .expect("search")
+        ),
+        vec!["Nonce too low again", "nonce too low for sender"],
+        "case-insensitive substring, newest first"
+    );
+    assert_eq!(
+        msgs(db.store.search_logs(&q(&["连接超时"])).await.expect("cjk")),
+        vec!["同步失败：节点连接超时"]
+    );
+    assert_eq!(
+        msgs(db.store.search_logs(&q(&["ok"])).await.expect("short")),
+        vec!["ok"],
+        "short terms use LIKE"
+    );
+    let mut warn = q(&[]);
+    warn.min_level = Some(3);
+    warn.nodes = vec!["geth-1".into()];
+    assert_eq!(db.store.search_logs(&warn).await.expect("level").len(), 2);
+    let mut field = q(&[]);
+    field.fields = vec![("height".into(), "101".into())];
+    assert_eq!(
+        msgs(db.store.search_logs(&field).await.expect("field")),
+        vec!["ok"]
+    );
+    let mut page = q(&[]);
+    page.limit = 2;
+    let first = db.store.search_logs(&page).await.expect("page 1");
+    page.before = first.last().map(|r| (r.ts_ms, r.id));
+    let second = db.store.search_logs(&page).await.expect("page 2");
+    assert_eq!((first.len(), second.len(), second[0].ts_ms), (2, 2, T0 + 3));
+    assert_eq!(db.store.prune_logs_before(T0 + 3).await.expect("prune"), 2);
+    assert_eq!(db.store.count_logs().await.expect("count"), 3);
+    assert!(
+        db.store
+            .search_logs(&q(&["sender"]))
+            .await
+            .expect("gone")
+            .is_empty(),
+        "the index follows deletions"
+    );
+    assert_eq!(
+        db.store.prune_oldest_logs(1).await.expect("prune oldest"),
+        1
+    );
+    assert!(db.store.logs_size_bytes().await.expect("size") > 0);
 }

@@ -1,0 +1,380 @@
+//! Node logs: rows, full-text search (SQLite FTS5 with the trigram tokenizer; PostgreSQL
+//! `pg_trgm`), read positions written in the same transaction as the rows they cover (so a
+//! restart neither loses nor repeats a line), and retention by age and size.
+
+use crate::series::decode_err;
+use crate::{Backend, Result, Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A log row to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLog {
+    /// Time, epoch ms.
+    pub ts_ms: i64,
+    /// Node name.
+    pub node: String,
+    /// Chain name.
+    pub chain: String,
+    /// Level number (0 trace … 5 fatal).
+    pub level: i64,
+    /// Message (already redacted).
+    pub message: String,
+    /// Fields as a JSON object (already redacted).
+    pub fields: String,
+    /// Source id (file path, `managed`, `push`, `import`).
+    pub source: String,
+}
+
+/// A stored log row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogRow {
+    /// Row id (increases with ingest order).
+    pub id: i64,
+    /// Time, epoch ms.
+    pub ts_ms: i64,
+    /// Node.
+    pub node: String,
+    /// Chain.
+    pub chain: String,
+    /// Level number.
+    pub level: i64,
+    /// Message.
+    pub message: String,
+    /// Fields (JSON object text).
+    pub fields: String,
+    /// Source id.
+    pub source: String,
+}
+
+/// Where a source was read up to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPosition {
+    /// Source id.
+    pub source: String,
+    /// Identity of the file (device:inode) the offset refers to.
+    pub file_id: String,
+    /// Byte offset of the first unread byte.
+    pub offset: i64,
+}
+
+/// A search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogQuery {
+    /// From (inclusive), epoch ms.
+    pub from_ms: i64,
+    /// To (exclusive), epoch ms.
+    pub to_ms: i64,
+    /// Only these nodes (empty: all).
+    pub nodes: Vec<String>,
+    /// Only these chains (empty: all).
+    pub chains: Vec<String>,
+    /// Lowest level number.
+    pub min_level: Option<i64>,
+    /// Highest level number.
+    pub max_level: Option<i64>,
+    /// Field equalities.
+    pub fields: Vec<(String, String)>,
+    /// Substrings that must all occur (case-insensitive).
+    pub text: Vec<String>,
+    /// Paging: only rows older than this `(ts_ms, id)`.
+    pub before: Option<(i64, i64)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+fn row(r: &AnyRow) -> Result<LogRow> {
+    Ok(LogRow {
+        id: r.try_get(0).map_err(decode_err)?,
+        ts_ms: r.try_get(1).map_err(decode_err)?,
+        node: r.try_get(2).map_err(decode_err)?,
+        chain: r.try_get(3).map_err(decode_err)?,
+        level: r.try_get(4).map_err(decode_err)?,
+        message: r.try_get(5).map_err(decode_err)?,
+        fields: r.try_get(6).map_err(decode_err)?,
+        source: r.try_get(7).map_err(decode_err)?,
+    })
+}
+
+/// An FTS5 phrase: the text in double quotes, inner quotes doubled.
+fn fts_phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A LIKE pattern matching `s` anywhere, with `\` escaping.
+fn like_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Field names usable in a search: letters, digits, `_`, `.`, `-`.
+fn safe_field(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+impl Store {
+    /// Inserts rows and (optionally) the source's new read position in one transaction.
+    pub async fn insert_logs(
+        &self,
+        rows: &[NewLog],
+        position: Option<&LogPosition>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StoreError::query("begin log insert", e))?;
+        for chunk in rows.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO logs (ts_ms, node, chain, level, message, fields, source) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = i * 7;
+                sql.push_str(&match self.backend() {
+                    Backend::Sqlite => "(?, ?, ?, ?, ?, ?, ?)".to_string(),
+                    Backend::Postgres => format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7
+                    ),
+                });
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(r.ts_ms)
+                    .bind(r.node.as_str())
+                    .bind(r.chain.as_str())
+                    .bind(r.level)
+                    .bind(r.message.as_str())
+                    .bind(r.fields.as_str())
+                    .bind(r.source.as_str());
+            }
+            q.execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("insert logs", e))?;
+        }
+        if let Some(p) = position {
+            sqlx::query(
+                "INSERT INTO log_positions (source, file_id, byte_offset, updated_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (source) DO UPDATE SET file_id = excluded.file_id,
+                    byte_offset = excluded.byte_offset, updated_ms = excluded.updated_ms",
+            )
+            .bind(p.source.as_str())
+            .bind(p.file_id.as_str())
+            .bind(p.offset)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query("save log position", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::query("commit logs", e))
+    }
+
+    /// The saved read position of `source`.
+    pub async fn log_position(&self, source: &str) -> Result<Option<LogPosition>> {
+        let r =
+            sqlx::query("SELECT source, file_id, byte_offset FROM log_positions WHERE source = $1")
+                .bind(source)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| StoreError::query("read log position", e))?;
+        r.map(|r| {
+            Ok(LogPosition {
+                source: r.try_get(0).map_err(decode_err)?,
+                file_id: r.try_get(1).map_err(decode_err)?,
+                offset: r.try_get(2).map_err(decode_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Searches, newest first. Substrings of 3+ characters use the trigram index; shorter
+    /// ones fall back to LIKE. Field names are checked; values are bound.
+    pub async fn search_logs(&self, q: &LogQuery) -> Result<Vec<LogRow>> {
+        let sqlite = self.backend() == Backend::Sqlite;
+        let mut n = 0;
+        let mut p = || {
+            n += 1;
+            if sqlite {
+                "?".to_string()
+            } else {
+                format!("${n}")
+            }
+        };
+        let mut sql = format!(
+            "SELECT l.id, l.ts_ms, l.node, l.chain, l.level, l.message, l.fields, l.source FROM logs l \
+             WHERE l.ts_ms >= {} AND l.ts_ms < {}",
+            p(),
+            p()
+        );
+        enum Bind {
+            I(i64),
+            S(String),
+        }
+        let mut binds = vec![Bind::I(q.from_ms), Bind::I(q.to_ms)];
+        for (col, values) in [("node", &q.nodes), ("chain", &q.chains)] {
+            if !values.is_empty() {
+                let ps: Vec<String> = values.iter().map(|_| p()).collect();
+                sql.push_str(&format!(" AND l.{col} IN ({})", ps.join(", ")));
+                binds.extend(values.iter().map(|v| Bind::S(v.clone())));
+            }
+        }
+        if let Some(l) = q.min_level {
+            sql.push_str(&format!(" AND l.level >= {}", p()));
+            binds.push(Bind::I(l));
+        }
+        if let Some(l) = q.max_level {
+            sql.push_str(&format!(" AND l.level <= {}", p()));
+            binds.push(Bind::I(l));
+        }
+        for (k, v) in &q.fields {
+            if !safe_field(k) {
+                return Err(StoreError::Corrupt {
+                    context: "log query",
+                    detail: format!("field name \"{k}\" is not valid"),
+                });
+            }
+            let expr = if sqlite {
+                format!("json_extract(l.fields, '$.\"{k}\"')")
+            } else {
+                format!("(l.fields::jsonb ->> '{k}')")
+            };
+            sql.push_str(&format!(" AND {expr} = {}", p()));
+            binds.push(Bind::S(v.clone()));
+        }
+        let (long, short): (Vec<&String>, Vec<&String>) =
+            q.text.iter().partition(|t| t.chars().count() >= 3);
+        if !long.is_empty() {
+            if sqlite {
+                let m: Vec<String> = long.iter().map(|t| fts_phrase(t)).collect();
+                sql.push_str(&format!(
+                    " AND l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {})",
+                    p()
+                ));
+                binds.push(Bind::S(m.join(" AND ")));
+            } else {
+                for t in &long {
+                    sql.push_str(&format!(" AND l.message ILIKE {} ESCAPE '\\'", p()));
+                    binds.push(Bind::S(like_pattern(t)));
+                }
+            }
+        }
+        for t in short {
+            let op = if sqlite { "LIKE" } else { "ILIKE" };
+            sql.push_str(&format!(" AND l.message {op} {} ESCAPE '\\'", p()));
+            binds.push(Bind::S(like_pattern(t)));
+        }
+        if let Some((ts, id)) = q.before {
+            let (a, b, c) = (p(), p(), p());
+            sql.push_str(&format!(
+                " AND (l.ts_ms < {a} OR (l.ts_ms = {b} AND l.id < {c}))"
+            ));
+            binds.extend([Bind::I(ts), Bind::I(ts), Bind::I(id)]);
+        }
+        sql.push_str(&format!(" ORDER BY l.ts_ms DESC, l.id DESC LIMIT {}", p()));
+        binds.push(Bind::I(q.limit.clamp(1, 10_000)));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            query = match b {
+                Bind::I(i) => query.bind(i),
+                Bind::S(s) => query.bind(s),
+            };
+        }
+        query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("search logs", e))?
+            .iter()
+            .map(row)
+            .collect()
+    }
+
+    /// Rows with `id > after` (oldest first; `tail -f`).
+    pub async fn logs_after(&self, after: i64, limit: i64) -> Result<Vec<LogRow>> {
+        sqlx::query(
+            "SELECT id, ts_ms, node, chain, level, message, fields, source FROM logs WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| StoreError::query("read new logs", e))?
+        .iter()
+        .map(row)
+        .collect()
+    }
+
+    /// Highest row id (0 when empty).
+    pub async fn last_log_id(&self) -> Result<i64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM logs")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| StoreError::query("read last log id", e))?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Number of stored rows.
+    pub async fn count_logs(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM logs")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| StoreError::query("count logs", e))
+    }
+
+    /// Deletes rows older than `before_ms`; returns how many.
+    pub async fn prune_logs_before(&self, before_ms: i64) -> Result<u64> {
+        sqlx::query("DELETE FROM logs WHERE ts_ms < $1")
+            .bind(before_ms)
+            .execute(self.pool())
+            .await
+            .map(|d| d.rows_affected())
+            .map_err(|e| StoreError::query("prune logs by age", e))
+    }
+
+    /// Deletes the `n` oldest rows; returns how many.
+    pub async fn prune_oldest_logs(&self, n: i64) -> Result<u64> {
+        sqlx::query(
+            "DELETE FROM logs WHERE id IN (SELECT id FROM logs ORDER BY ts_ms, id LIMIT $1)",
+        )
+        .bind(n)
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(|e| StoreError::query("prune logs by size", e))
+    }
+
+    /// Bytes the log rows and their index take (PostgreSQL), or the whole database file
+    /// (SQLite, where tables share pages).
+    pub async fn logs_size_bytes(&self) -> Result<i64> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())"
+            }
+            Backend::Postgres => "SELECT pg_total_relation_size('logs')::BIGINT",
+        };
+        sqlx::query_scalar(sql)
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| StoreError::query("measure log size", e))
+    }
+}
