@@ -3,9 +3,13 @@
 //! - [`parse`]: format parsers (anvil, geth, Bitcoin Core, monerod, ganache/hardhat, JSON
 //!   lines, logfmt, generic), detection and multi-line grouping.
 //! - [`redact`]: secret redaction before anything is stored or forwarded.
+//! - [`ingest`]: redaction + storage with read positions in one transaction.
+//! - [`tail`]: following files through rotation and truncation.
 //! - [`entry`], [`timestamp`]: the entry model and client timestamp formats.
 
 pub mod entry;
+pub mod ingest;
 pub mod parse;
 pub mod redact;
+pub mod tail;
 pub mod timestamp;
