@@ -82,6 +82,8 @@ pub struct RawConfig {
     pub notifiers: Vec<RawNotifier>,
     /// `[security]`.
     pub security: crate::security_config::RawSecurity,
+    /// `[logs]`.
+    pub logs: crate::logs_config::RawLogs,
 }
 
 /// `[server]` as written.
@@ -193,6 +195,8 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// Audit retention and secret encryption.
     pub security: crate::security_config::SecurityConfig,
+    /// Log management.
+    pub logs: crate::logs_config::LogsConfig,
 }
 
 /// `[server]`.
@@ -501,6 +505,8 @@ impl Config {
             .tls
             .and_then(|t| crate::security_config::validate_tls(t, &mut p));
         let security = crate::security_config::validate_security(raw.security, &mut p);
+        let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let logs = crate::logs_config::validate(raw.logs, &node_names, &mut p);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -522,6 +528,7 @@ impl Config {
             nodes,
             alerting,
             security,
+            logs,
         })
     }
 

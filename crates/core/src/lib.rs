@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod facts;
+pub mod logs_config;
 pub mod node;
 pub mod notifier_config;
 pub mod ports;

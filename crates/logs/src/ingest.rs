@@ -94,14 +94,15 @@ impl Ingester {
         }
     }
 
-    /// Redacts and stores `entries` of `src`, with `position` in the same transaction.
+    /// Redacts and stores `entries` of `src`, with `position` in the same transaction;
+    /// returns the stored (redacted) entries.
     pub async fn write(
         &self,
         src: &Source,
         mut entries: Vec<LogEntry>,
         position: Option<&LogPosition>,
         now_ms: i64,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<LogEntry>, StoreError> {
         for e in &mut entries {
             self.redact(e);
         }
@@ -118,24 +119,24 @@ impl Ingester {
             })
             .collect();
         if rows.is_empty() && position.is_none() {
-            return Ok(0);
+            return Ok(entries);
         }
         self.store.insert_logs(&rows, position, now_ms).await?;
         self.stats
             .entries
             .fetch_add(rows.len() as u64, Ordering::Relaxed);
         if let Some(tx) = &self.forward {
-            for e in entries {
+            for e in &entries {
                 let f = Forwarded {
                     node: src.node.clone(),
                     chain: src.chain.clone(),
-                    entry: e,
+                    entry: e.clone(),
                 };
                 if tx.try_send(f).is_err() {
                     self.stats.forward_dropped.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
-        Ok(rows.len())
+        Ok(entries)
     }
 }

@@ -10,6 +10,8 @@
 pub mod entry;
 pub mod ingest;
 pub mod parse;
+pub mod query;
 pub mod redact;
+pub mod service;
 pub mod tail;
 pub mod timestamp;

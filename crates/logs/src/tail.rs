@@ -8,6 +8,7 @@
 //! - The stored position is the start of the entry still being grouped, so a restart
 //!   re-reads exactly the lines not yet stored.
 
+use crate::entry::LogEntry;
 use crate::ingest::{Ingester, Source};
 use crate::parse::{Grouper, detect};
 use chainops_core::time::now_ms;
@@ -114,13 +115,19 @@ impl FileTail {
         Ok(true)
     }
 
-    /// Reads what is new, handling rotation and truncation; returns entries stored.
+    /// Reads what is new, handling rotation and truncation; returns how many entries were
+    /// stored.
     pub async fn poll(&mut self, ing: &Ingester) -> Result<usize, StoreError> {
+        self.poll_entries(ing).await.map(|e| e.len())
+    }
+
+    /// Like [`poll`](Self::poll), returning the stored (redacted) entries.
+    pub async fn poll_entries(&mut self, ing: &Ingester) -> Result<Vec<LogEntry>, StoreError> {
         if self.open.is_none() && !self.open_current(ing).await? {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let meta = std::fs::metadata(&self.path).ok();
-        let mut stored = 0;
+        let mut stored = Vec::new();
         let rotated = match (&meta, &self.open) {
             (Some(m), Some(o)) => file_id(m) != o.id,
             (None, Some(_)) => false, // moved away, new one not there yet: keep draining
@@ -142,14 +149,14 @@ impl FileTail {
                 file_id: o.id.clone(),
                 offset: 0,
             };
-            stored += ing.write(&self.src, flushed, Some(&pos), now_ms()).await?;
+            stored.extend(ing.write(&self.src, flushed, Some(&pos), now_ms()).await?);
         }
-        stored += self.read_available(ing, rotated).await?;
+        stored.extend(self.read_available(ing, rotated).await?);
         if rotated {
             tracing::info!(source = %self.src.id, "log file rotated; following the new file");
             self.open = None;
             if self.open_current(ing).await? {
-                stored += self.read_available(ing, false).await?;
+                stored.extend(self.read_available(ing, false).await?);
             }
         }
         Ok(stored)
@@ -157,9 +164,13 @@ impl FileTail {
 
     /// Reads to the current end; with `to_end` (the file was rotated away) everything pending
     /// is completed as well.
-    async fn read_available(&mut self, ing: &Ingester, to_end: bool) -> Result<usize, StoreError> {
+    async fn read_available(
+        &mut self,
+        ing: &Ingester,
+        to_end: bool,
+    ) -> Result<Vec<LogEntry>, StoreError> {
         let Some(o) = &mut self.open else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
         let mut buf = vec![0u8; 64 * 1024];
         let mut total = 0usize;
@@ -224,7 +235,7 @@ impl FileTail {
             o.resume_at = o.read_to;
         }
         if entries.is_empty() && total == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let pos = LogPosition {
             source: self.src.id.clone(),
