@@ -62,6 +62,10 @@ pub enum Permission {
     OperateAlerts,
     /// Push external alerts (Alertmanager intake).
     IngestAlerts,
+    /// Search and tail node logs (redacted at ingest).
+    ReadLogs,
+    /// Push log lines over HTTP.
+    IngestLogs,
     /// The audit trail.
     ReadAudit,
     /// Users and tokens: list.
@@ -94,6 +98,11 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
     ),
     (Permission::OperateAlerts, &[Role::Admin, Role::Operator]),
     (Permission::IngestAlerts, &[Role::Admin, Role::Operator]),
+    (
+        Permission::ReadLogs,
+        &[Role::Admin, Role::Operator, Role::Auditor, Role::Support],
+    ),
+    (Permission::IngestLogs, &[Role::Admin, Role::Operator]),
     (Permission::ReadAudit, &[Role::Admin, Role::Auditor]),
     (Permission::ReadUsers, &[Role::Admin, Role::Auditor]),
     (Permission::ManageUsers, &[Role::Admin]),
@@ -119,6 +128,8 @@ impl Permission {
             Permission::ReadAlerts => "read_alerts",
             Permission::OperateAlerts => "operate_alerts",
             Permission::IngestAlerts => "ingest_alerts",
+            Permission::ReadLogs => "read_logs",
+            Permission::IngestLogs => "ingest_logs",
             Permission::ReadAudit => "read_audit",
             Permission::ReadUsers => "read_users",
             Permission::ManageUsers => "manage_users",
@@ -157,7 +168,10 @@ mod tests {
         for (p, _) in MATRIX {
             let writes = matches!(
                 p,
-                Permission::OperateAlerts | Permission::IngestAlerts | Permission::ManageUsers
+                Permission::OperateAlerts
+                    | Permission::IngestAlerts
+                    | Permission::IngestLogs
+                    | Permission::ManageUsers
             );
             assert_eq!(p.allows(Role::Auditor), !writes, "{p:?}");
             assert!(p.allows(Role::Admin), "{p:?}");

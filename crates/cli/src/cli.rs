@@ -122,6 +122,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditLogCommand,
     },
+    /// Node logs: import files, search, tail (secrets are redacted before storage).
+    Logs {
+        /// Logs subcommand.
+        #[command(subcommand)]
+        command: LogsCommand,
+    },
     /// Encrypt secrets for the config file (`enc:v1:` values opened with the master key).
     Secret {
         /// Secret subcommand.
@@ -130,6 +136,56 @@ pub enum Command {
     },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// `logs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Import a log file once (format detected unless --format); re-importing stores it again.
+    Import {
+        /// Node the lines belong to (from the config, or give --chain).
+        #[arg(long)]
+        node: String,
+        /// Chain, for a node that is not in the config.
+        #[arg(long)]
+        chain: Option<String>,
+        /// anvil, anvil_tracing, geth, bitcoin, monero, ganache, json, logfmt or generic.
+        #[arg(long)]
+        format: Option<String>,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Search, newest first: `level>=warn node=anvil-1 "nonce too low" height=123`.
+    Search {
+        /// The query (empty: everything in the time range).
+        query: Option<String>,
+        /// Start: a duration ago (`1h`), RFC 3339 or epoch ms.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// End (default now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Most entries shown.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The newest entries, and with -f new ones as they arrive.
+    Tail {
+        /// Filter (same language as search).
+        query: Option<String>,
+        /// Keep printing new entries.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many recent entries to show first.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: i64,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `secret` subcommands.

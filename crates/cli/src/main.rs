@@ -6,6 +6,8 @@ mod api_client;
 mod cli;
 mod config_load;
 mod exit;
+mod logs_cmd;
+mod logs_wiring;
 mod nodes_cmd;
 mod notify_cmd;
 mod rules_cmd;
@@ -86,6 +88,12 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         }
         Command::AuditLog { command } => {
             current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
+        }
+        Command::Logs { command } => {
+            if matches!(command, cli::LogsCommand::Import { .. }) {
+                cli::init_logging(&args.global)?;
+            }
+            current_thread()?.block_on(logs_cmd::run(&args.global, &command))
         }
         Command::Secret { command } => security_cmd::secret(&command),
         Command::Version(o) => {

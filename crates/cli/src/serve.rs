@@ -71,6 +71,8 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let monitor = Monitor::new(fleet.clone(), adapters, store.clone(), history.clone()).await;
     let mut tasks = monitor.spawn(config.monitor.max_concurrent_polls, shutdown_rx.clone());
     let notifiers = load_notifiers(&config)?;
+    let (logs, log_tasks) = crate::logs_wiring::start(&config, &store, &http, &shutdown_rx)?;
+    tasks.extend(log_tasks);
     tasks.extend(
         start_alerting(
             &config,
@@ -78,6 +80,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             &http,
             &notifiers,
             fleet.clone(),
+            &logs,
             &shutdown_rx,
         )
         .await?,
@@ -121,6 +124,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         auth,
         audit: audit.clone(),
         security,
+        logs: Some(logs),
     };
     let mut server_stop = shutdown_rx.clone();
     let stop = async move {
@@ -273,15 +277,19 @@ async fn start_alerting(
     http: &reqwest::Client,
     notifiers: &[Arc<Notifier>],
     fleet: Arc<Fleet>,
+    logs: &chainops_logs::service::LogService,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let rules = chainops_alert::rules::effective_rules(&config.alerting);
+    let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
+    let fleet_facts: Arc<dyn FactSource> = fleet;
+    let with_logs = chainops_logs::service::WithLogFacts::new(fleet_facts, logs.alerts.clone());
+    rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
     tracing::info!(
         rules = rules.len(),
         notifiers = notifiers.len(),
         "alerting enabled"
     );
-    let source: Arc<dyn FactSource> = fleet;
+    let source: Arc<dyn FactSource> = Arc::new(with_logs);
     let engine = AlertEngine::new(rules, notifiers.to_vec(), store.clone(), source).await?;
     let worker = DeliveryWorker::new(
         store.clone(),

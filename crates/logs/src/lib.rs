@@ -9,6 +9,7 @@
 
 pub mod entry;
 pub mod ingest;
+pub mod loki;
 pub mod parse;
 pub mod query;
 pub mod redact;

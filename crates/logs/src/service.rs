@@ -318,6 +318,51 @@ pub async fn enforce_retention(
     Ok(deleted)
 }
 
+/// The fleet's facts plus one fact per log alert rule (`log_<rule>`: matches in the rule's
+/// window for the node), so log rules run in the alert engine like any other rule.
+pub struct WithLogFacts {
+    inner: Arc<dyn chainops_core::facts::FactSource>,
+    counts: Arc<AlertCounts>,
+    names: Vec<&'static str>,
+}
+
+impl WithLogFacts {
+    /// Wraps `inner`. Fact names are created once at start (config is static for the run).
+    pub fn new(
+        inner: Arc<dyn chainops_core::facts::FactSource>,
+        counts: Arc<AlertCounts>,
+    ) -> WithLogFacts {
+        let names = counts
+            .rules()
+            .iter()
+            .map(|r| &*Box::leak(format!("log_{}", r.name).into_boxed_str()))
+            .collect();
+        WithLogFacts {
+            inner,
+            counts,
+            names,
+        }
+    }
+
+    /// The fact name of each log rule, in rule order.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+}
+
+impl chainops_core::facts::FactSource for WithLogFacts {
+    fn facts(&self, now_ms: i64) -> Vec<chainops_core::facts::NodeFacts> {
+        let mut facts = self.inner.facts(now_ms);
+        for f in &mut facts {
+            for (ri, name) in self.names.iter().enumerate() {
+                f.values
+                    .insert(name, self.counts.count(ri, &f.node, now_ms) as f64);
+            }
+        }
+        facts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

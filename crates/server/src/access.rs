@@ -87,6 +87,13 @@ pub const ROUTES: &[(&str, &str, Permission, Option<&str>)] = &[
         Permission::IngestAlerts,
         Some("alerts.ingest"),
     ),
+    ("GET", "/api/v1/logs", Permission::ReadLogs, None),
+    (
+        "POST",
+        "/api/v1/logs/push",
+        Permission::IngestLogs,
+        Some("logs.push"),
+    ),
     ("GET", "/api/v1/users", Permission::ReadUsers, None),
     (
         "POST",

@@ -8,6 +8,7 @@
 pub mod access;
 mod auth_routes;
 mod error;
+mod log_routes;
 mod notify_routes;
 pub mod openapi;
 mod routes;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub audit: Arc<AuditTrail>,
     /// Security switches.
     pub security: Arc<Security>,
+    /// Log management (push endpoint, counters).
+    pub logs: Option<Arc<chainops_logs::service::LogService>>,
 }
 
 /// Security switches of the HTTP surface.

@@ -334,6 +334,40 @@ pub const DOCS: &[Doc] = &[
             )
         },
     ),
+    (
+        "GET",
+        "/api/v1/logs",
+        "Search node logs, newest first (q: level>=warn node=x \"phrase\" field=value)",
+        || {
+            json!([
+                query("q", text()),
+                query("from", text()),
+                query("to", text()),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
+                ),
+                query("before", text())
+            ])
+        },
+        no_body,
+        200,
+        || {
+            obj(
+                &["entries", "next"],
+                json!({"entries": arr(obj(&["id", "time", "node", "level", "message"], json!({"id": {"type": "integer"}, "time": text(), "node": text(), "chain": text(), "level": text(), "message": text(), "fields": {"type": "object"}, "source": text()}))), "next": nstr()}),
+            )
+        },
+    ),
+    (
+        "POST",
+        "/api/v1/logs/push",
+        "Push log lines (JSON lines by default) for a configured node",
+        || json!([query("node", text()), query("format", text())]),
+        || Some(json!({"type": "string"})),
+        202,
+        || obj(&["stored"], json!({"stored": {"type": "integer"}})),
+    ),
     ("GET", "/api/v1/users", "Users", none, no_body, 200, || {
         arr(obj(
             &["name", "role"],
@@ -487,7 +521,7 @@ pub fn document() -> Value {
                 error("invalid input: the message names the field and the fix"),
             );
         }
-        if path.contains('{') || *path == "/api/v1/series" {
+        if path.contains('{') || *path == "/api/v1/series" || *path == "/api/v1/logs/push" {
             responses.insert("404".into(), error("no such resource"));
         }
         if *perm != Permission::Public

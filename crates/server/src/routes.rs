@@ -58,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/setup", post(auth_routes::setup))
         .route("/api/v1/auth/logout", post(auth_routes::logout))
         .route("/api/v1/auth/me", get(auth_routes::me))
+        .route("/api/v1/logs", get(crate::log_routes::search))
+        .route("/api/v1/logs/push", post(crate::log_routes::push))
         .route(
             "/api/v1/users",
             get(auth_routes::list_users).post(auth_routes::create_user),
@@ -130,10 +132,63 @@ async fn readyz(State(s): State<AppState>) -> Response {
 
 async fn metrics(State(s): State<AppState>) -> Response {
     let fleet = s.fleet.clone();
-    match tokio::task::spawn_blocking(move || exposition::render(&fleet, now_ms())).await {
+    let logs = s.logs.clone();
+    let render = move || {
+        let mut text = exposition::render(&fleet, now_ms());
+        if let Some(l) = logs {
+            text.push_str(&log_metrics(&l));
+        }
+        text
+    };
+    match tokio::task::spawn_blocking(render).await {
         Ok(text) => ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response(),
         Err(e) => ApiError::internal(chainops_core::ErrorKind::Internal, e).into_response(),
     }
+}
+
+/// Log ingest counters in the text exposition format.
+fn log_metrics(l: &chainops_logs::service::LogService) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let st = &l.ingester.stats;
+    let mut out = String::new();
+    for (name, help, v) in [
+        (
+            "chainops_log_lines_total",
+            "Log lines read from files.",
+            st.lines.load(Relaxed),
+        ),
+        (
+            "chainops_log_entries_total",
+            "Log entries stored (after grouping and redaction).",
+            st.entries.load(Relaxed),
+        ),
+        (
+            "chainops_log_forward_dropped_total",
+            "Entries not forwarded to Loki because its queue was full.",
+            st.forward_dropped.load(Relaxed),
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+        ));
+    }
+    out.push_str("# HELP chainops_log_redactions_total Secrets replaced in logs before storage, by kind.\n# TYPE chainops_log_redactions_total counter\n");
+    let counts = l.ingester.redactions();
+    for kind in chainops_logs::redact::KINDS {
+        let v = counts.get(*kind).copied().unwrap_or(0);
+        out.push_str(&format!(
+            "chainops_log_redactions_total{{kind=\"{kind}\"}} {v}\n"
+        ));
+    }
+    for (kind, v) in counts
+        .iter()
+        .filter(|(k, _)| !chainops_logs::redact::KINDS.contains(&k.as_str()))
+    {
+        out.push_str(&format!(
+            "chainops_log_redactions_total{{kind=\"{kind}\"}} {v}\n"
+        ));
+    }
+    out
 }
 
 async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
