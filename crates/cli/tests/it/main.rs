@@ -7,5 +7,6 @@ mod alerting;
 mod anvil;
 mod cli;
 mod litecoin;
+mod logs;
 mod notifiers;
 mod security;
