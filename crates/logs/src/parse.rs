@@ -131,9 +131,9 @@ fn tracing_line(line: &str, now_ms: i64) -> Line {
 /// `INFO [11-25|12:00:00.000] Imported new chain segment   number=19,000,000 hash=0x…`.
 fn geth_line(line: &str, now_ms: i64) -> Line {
     let parsed = (|| {
-        let (lvl, rest) = line.split_once(' ')?;
-        let level = Level::parse(lvl)?;
-        let rest = rest.trim_start().strip_prefix('[')?;
+        // Levels are padded to five characters: `INFO [`, `DEBUG[`.
+        let (lvl, rest) = line.split_once('[')?;
+        let level = Level::parse(lvl.trim())?;
         let (ts, rest) = rest.split_once(']')?;
         Some((level, parse_geth(ts, now_ms)?, rest.trim()))
     })();
@@ -446,7 +446,11 @@ pub fn detect(sample: &[&str]) -> Format {
             };
             (s, f)
         })
-        .max_by_key(|(s, _)| *s);
+        // The first (most specific) format wins a tie.
+        .fold(None::<(usize, Format)>, |best, (s, f)| match best {
+            Some((bs, _)) if bs >= s => best,
+            _ => Some((s, f)),
+        });
     match best {
         Some((s, f)) if s * 2 >= lines.len() => f,
         _ => Format::Generic,

@@ -130,14 +130,13 @@ impl Redactor {
         if text.contains("://") && text.contains('@') {
             apply(self, text, &b.url_password, "password", true);
         }
-        if text.contains('=') || text.contains(':') {
+        if contains_ci(text, &["pass", "pwd", "secret", "token", "key"]) {
             apply(self, text, &b.kv_password, "password", true);
         }
         if text.contains("ciphertext") {
             apply(self, text, &b.keystore, "keystore", true);
         }
-        let lower_has_bearer = text.len() > 7 && text.to_ascii_lowercase().contains("bearer");
-        if lower_has_bearer {
+        if contains_ci(text, &["bearer"]) {
             apply(self, text, &b.bearer, "bearer_token", true);
         }
         if has_hex_run(text, 64) {
@@ -205,9 +204,13 @@ impl Redactor {
                     i += 1;
                 }
                 let word = &text[start..i];
-                let is_word = word.len() >= 3
-                    && word.len() <= 8
-                    && b.english.contains(word.to_ascii_lowercase().as_str());
+                let is_word = (3..=8).contains(&word.len()) && {
+                    let mut buf = [0u8; 8];
+                    for (d, c) in buf.iter_mut().zip(word.bytes()) {
+                        *d = c.to_ascii_lowercase();
+                    }
+                    std::str::from_utf8(&buf[..word.len()]).is_ok_and(|w| b.english.contains(w))
+                };
                 let separated = run.last().is_none_or(|&(_, end)| {
                     text[end..start].chars().all(|c| c == ' ') && start - end <= 2
                 });
@@ -227,6 +230,9 @@ impl Redactor {
             }
         }
         flush(&mut run, &mut spans);
+        if text.is_ascii() {
+            return self.replace_spans(text, spans);
+        }
         // Chinese: single-character words separated by spaces, or an unbroken run of
         // 12/15/18/21/24 wordlist characters next to a mnemonic-like word.
         let context = text.contains("助记词")
@@ -262,6 +268,10 @@ impl Redactor {
             }
             j = k.max(j + 1);
         }
+        self.replace_spans(text, spans)
+    }
+
+    fn replace_spans(&mut self, text: &mut String, mut spans: Vec<(usize, usize)>) -> usize {
         if spans.is_empty() {
             return 0;
         }
@@ -282,6 +292,18 @@ impl Redactor {
         self.count("mnemonic", n);
         n
     }
+}
+
+/// Whether `text` contains any of the lower-case ASCII `needles`, ignoring case, without
+/// allocating (fast pre-check before a regex).
+fn contains_ci(text: &str, needles: &[&str]) -> bool {
+    let t = text.as_bytes();
+    needles.iter().any(|n| {
+        let n = n.as_bytes();
+        n.len() <= t.len()
+            && t.windows(n.len())
+                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    })
 }
 
 /// Whether `text` has a run of at least `n` hex digits (fast pre-check).

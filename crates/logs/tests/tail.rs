@@ -270,3 +270,69 @@ async fn chinese_text_is_found_by_substring() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].level, 4);
 }
+
+/// Deterministic generator for the store-level secret test.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[(self.next() % 16) as usize]))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn no_generated_secret_survives_in_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ing = ingester(&dir).await;
+    let words: Vec<&str> = include_str!("../src/wordlists/english.txt")
+        .lines()
+        .collect();
+    let mut rng = Lcg(2026);
+    let mut secrets = Vec::new();
+    let mut lines = String::new();
+    for i in 0..100 {
+        let key = rng.hex(64);
+        let phrase: Vec<&str> = (0..12)
+            .map(|_| words[(rng.next() % 2048) as usize])
+            .collect();
+        let phrase = phrase.join(" ");
+        let pw = format!("Pw{}x", rng.hex(10));
+        let contexts = [
+            format!("2026-11-26T00:00:00Z INFO loaded signer private key 0x{key} for account {i}"),
+            format!("2026-11-26T00:00:00Z WARN wallet mnemonic: {phrase}"),
+            format!("2026-11-26T00:00:00Z INFO dialing postgres://chain:{pw}@db:5432/x"),
+        ];
+        for c in &contexts {
+            lines.push_str(c);
+            lines.push('\n');
+        }
+        secrets.extend([key, phrase, pw]);
+    }
+    let path = dir.path().join("secrets.log");
+    std::fs::write(&path, lines).expect("write");
+    let mut tail = FileTail::new(source(None), &path).with_idle_flush(Duration::ZERO);
+    tail.poll(&ing).await.expect("poll");
+    for s in &secrets {
+        let hit = ing
+            .store()
+            .search_logs(&LogQuery {
+                from_ms: 0,
+                to_ms: i64::MAX,
+                text: vec![s.clone()],
+                limit: 1,
+                ..LogQuery::default()
+            })
+            .await
+            .expect("search");
+        assert!(hit.is_empty(), "{s} reached the store");
+    }
+    assert_eq!(ing.store().count_logs().await.expect("count"), 300);
+}

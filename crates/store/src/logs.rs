@@ -97,9 +97,51 @@ fn row(r: &AnyRow) -> Result<LogRow> {
     })
 }
 
-/// An FTS5 phrase: the text in double quotes, inner quotes doubled.
-fn fts_phrase(s: &str) -> String {
+/// An FTS5 string token: the text in double quotes, inner quotes doubled.
+fn fts_token(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Hex runs longer than this are indexed by their prefix only: hashes are searched from
+/// their start, and indexing 64 random characters per hash would triple the index.
+const INDEXED_HEX: usize = 16;
+
+/// The text the trigram index holds for a message: long hex runs cut to their prefix.
+fn index_text(message: &str) -> String {
+    let b = message.as_bytes();
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_hexdigit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_hexdigit() {
+                i += 1;
+            }
+            let keep = (i - start).min(INDEXED_HEX);
+            out.push_str(&message[start..start + keep]);
+        } else {
+            let ch_len = message[i..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&message[i..i + ch_len]);
+            i += ch_len;
+        }
+    }
+    out
+}
+
+/// The distinct trigram tokens of a search term as indexed (at most 12, spread over it).
+fn trigram_tokens(term: &str) -> Vec<String> {
+    let chars: Vec<char> = index_text(&term.to_lowercase()).chars().collect();
+    if chars.len() < 3 {
+        return Vec::new();
+    }
+    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    grams.dedup();
+    let n = grams.len();
+    let step = n.div_ceil(12).max(1);
+    let mut picked: Vec<String> = grams.into_iter().step_by(step).collect();
+    picked.sort();
+    picked.dedup();
+    picked.iter().map(|g| fts_token(g)).collect()
 }
 
 /// A LIKE pattern matching `s` anywhere, with `\` escaping.
@@ -133,7 +175,7 @@ impl Store {
             .begin()
             .await
             .map_err(|e| StoreError::query("begin log insert", e))?;
-        for chunk in rows.chunks(100) {
+        for chunk in rows.chunks(500) {
             let mut sql = String::from(
                 "INSERT INTO logs (ts_ms, node, chain, level, message, fields, source) VALUES ",
             );
@@ -156,6 +198,10 @@ impl Store {
                     ),
                 });
             }
+            let sqlite = self.backend() == Backend::Sqlite;
+            if sqlite {
+                sql.push_str(" RETURNING id, message");
+            }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
                 q = q
@@ -167,9 +213,31 @@ impl Store {
                     .bind(r.fields.as_str())
                     .bind(r.source.as_str());
             }
-            q.execute(&mut *tx)
+            if !sqlite {
+                q.execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::query("insert logs", e))?;
+                continue;
+            }
+            let inserted = q
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query("insert logs", e))?;
+            let mut fts = String::from("INSERT INTO logs_fts (rowid, message) VALUES ");
+            for i in 0..inserted.len() {
+                fts.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+            }
+            let mut fq = sqlx::query(sqlx::AssertSqlSafe(fts));
+            for r in &inserted {
+                let id: i64 = r.try_get(0).map_err(decode_err)?;
+                let message: String = r.try_get(1).map_err(decode_err)?;
+                fq = fq.bind(id).bind(index_text(&message));
+            }
+            if !inserted.is_empty() {
+                fq.execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::query("index logs", e))?;
+            }
         }
         if let Some(p) = position {
             sqlx::query(
@@ -266,12 +334,20 @@ impl Store {
             q.text.iter().partition(|t| t.chars().count() >= 3);
         if !long.is_empty() {
             if sqlite {
-                let m: Vec<String> = long.iter().map(|t| fts_phrase(t)).collect();
-                sql.push_str(&format!(
-                    " AND l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {})",
-                    p()
-                ));
-                binds.push(Bind::S(m.join(" AND ")));
+                // The index has no positions: match every term's trigrams, then recheck the
+                // row with LIKE for the exact substring.
+                let m: Vec<String> = long.iter().flat_map(|t| trigram_tokens(t)).collect();
+                if !m.is_empty() {
+                    sql.push_str(&format!(
+                        " AND l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {})",
+                        p()
+                    ));
+                    binds.push(Bind::S(m.join(" AND ")));
+                }
+                for t in &long {
+                    sql.push_str(&format!(" AND l.message LIKE {} ESCAPE '\\'", p()));
+                    binds.push(Bind::S(like_pattern(t)));
+                }
             } else {
                 for t in &long {
                     sql.push_str(&format!(" AND l.message ILIKE {} ESCAPE '\\'", p()));
@@ -341,26 +417,54 @@ impl Store {
             .map_err(|e| StoreError::query("count logs", e))
     }
 
+    /// Deletes rows (and their index entries) selected by `ids_sql`, a `SELECT id …` with
+    /// one parameter.
+    async fn delete_logs(&self, ids_sql: &str, param: i64, context: &'static str) -> Result<u64> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StoreError::query(context, e))?;
+        if self.backend() == Backend::Sqlite {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM logs_fts WHERE rowid IN ({ids_sql})"
+            )))
+            .bind(param)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query(context, e))?;
+        }
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM logs WHERE id IN ({ids_sql})"
+        )))
+        .bind(param)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::query(context, e))?;
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::query(context, e))?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes rows older than `before_ms`; returns how many.
     pub async fn prune_logs_before(&self, before_ms: i64) -> Result<u64> {
-        sqlx::query("DELETE FROM logs WHERE ts_ms < $1")
-            .bind(before_ms)
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(|e| StoreError::query("prune logs by age", e))
+        self.delete_logs(
+            "SELECT id FROM logs WHERE ts_ms < $1",
+            before_ms,
+            "prune logs by age",
+        )
+        .await
     }
 
     /// Deletes the `n` oldest rows; returns how many.
     pub async fn prune_oldest_logs(&self, n: i64) -> Result<u64> {
-        sqlx::query(
-            "DELETE FROM logs WHERE id IN (SELECT id FROM logs ORDER BY ts_ms, id LIMIT $1)",
+        self.delete_logs(
+            "SELECT id FROM logs ORDER BY ts_ms, id LIMIT $1",
+            n,
+            "prune logs by size",
         )
-        .bind(n)
-        .execute(self.pool())
         .await
-        .map(|d| d.rows_affected())
-        .map_err(|e| StoreError::query("prune logs by size", e))
     }
 
     /// Bytes the log rows and their index take (PostgreSQL), or the whole database file
@@ -376,5 +480,26 @@ impl Store {
             .fetch_one(self.pool())
             .await
             .map_err(|e| StoreError::query("measure log size", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_hex_is_indexed_by_prefix_and_terms_become_trigrams() {
+        let h = "0x0dc2d26eb5826af459572363699ef622898d8e09fb9fa240f4cb941059c95500";
+        assert_eq!(
+            index_text(&format!("Block Hash: {h} ok")),
+            "Block Hash: 0x0dc2d26eb5826af4 ok"
+        );
+        assert_eq!(index_text("区块 abc"), "区块 abc");
+        assert_eq!(
+            trigram_tokens("Nonce"),
+            vec!["\"nce\"", "\"non\"", "\"onc\""]
+        );
+        assert!(trigram_tokens("ab").is_empty());
+        assert!(trigram_tokens(h).len() <= 12);
     }
 }

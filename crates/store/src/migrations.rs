@@ -129,15 +129,11 @@ pub const MIGRATIONS: &[Migration] = &[
                 fields TEXT NOT NULL, source TEXT NOT NULL)",
             "CREATE INDEX logs_ts ON logs (ts_ms, id)",
             "CREATE INDEX logs_node_ts ON logs (node, ts_ms)",
+            // Contentless trigram index without positions: every term is matched as the AND
+            // of its trigrams, then rechecked with LIKE on the row (see `logs::search_logs`).
             "sqlite:CREATE VIRTUAL TABLE logs_fts USING fts5(
-                message, fields, content='logs', content_rowid='id', tokenize='trigram')",
-            "sqlite:CREATE TRIGGER logs_fts_insert AFTER INSERT ON logs BEGIN
-                INSERT INTO logs_fts (rowid, message, fields) VALUES (new.id, new.message, new.fields);
-            END",
-            "sqlite:CREATE TRIGGER logs_fts_delete AFTER DELETE ON logs BEGIN
-                INSERT INTO logs_fts (logs_fts, rowid, message, fields)
-                VALUES ('delete', old.id, old.message, old.fields);
-            END",
+                message, content='', contentless_delete=1, tokenize='trigram', detail=none)",
+            "sqlite:INSERT INTO logs_fts (logs_fts, rank) VALUES ('automerge', 16)",
             "postgres:CREATE EXTENSION IF NOT EXISTS pg_trgm",
             "postgres:CREATE INDEX logs_message_trgm ON logs USING gin (message gin_trgm_ops)",
             "CREATE TABLE log_positions (

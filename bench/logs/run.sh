@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Log management benchmark (issue 7): ingest rate and selective-query latency of chainops
+# against ripgrep scanning the same raw files.
+#   bench/logs/run.sh [SIZE_MB]     (default 1024)
+# Needs python3 and ripgrep (installed with apt if missing). Prints a JSON summary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SIZE_MB=${1:-1024}
+WORK=${BENCH_DIR:-/tmp/chainops-bench-logs}
+command -v rg >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq ripgrep >/dev/null; }
+cargo build --release -q -p chainops
+cargo build --release -q -p chainops-logs --example ingest_bench
+BIN=target/release/chainops
+rm -rf "$WORK" && mkdir -p "$WORK/data"
+python3 bench/logs/gen.py "$WORK/data" "$SIZE_MB" >&2
+printf 'data_dir = "%s/state"\n[[nodes]]\nname = "bench"\nchain = "bench"\nkind = "evm"\nrpc_url = "http://127.0.0.1:1"\n' "$WORK" > "$WORK/c.toml"
+python3 - "$WORK" "$BIN" <<'PY'
+import json, os, resource, statistics, subprocess, sys, time
+work, binary = sys.argv[1], sys.argv[2]
+data = os.path.join(work, "data")
+files = sorted(f for f in os.listdir(data) if f != "rare.txt")
+cfg = os.path.join(work, "c.toml")
+lines = sum(sum(1 for _ in open(os.path.join(data, f), "rb")) for f in files)
+raw = sum(os.path.getsize(os.path.join(data, f)) for f in files)
+# Parse + redact only (no storage), per file, in-process.
+parse = {}
+for f in files:
+    out = subprocess.run(["target/release/examples/ingest_bench", os.path.join(data, f)], capture_output=True, text=True, env=dict(os.environ, PARSE_ONLY="1")).stdout
+    parse[f] = json.loads(out.strip().splitlines()[-1])["parse_redact_lines_per_s"]
+# Full ingest (parse + redact + store + index) of everything into one store, one process at a time.
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
+t = time.time()
+for f in files:
+    subprocess.run([binary, "logs", "import", "--node", "bench", "--config", cfg, os.path.join(data, f)], check=True, capture_output=True)
+wall = time.time() - t
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+db = sum(os.path.getsize(os.path.join(work, "state", x)) for x in os.listdir(os.path.join(work, "state")) if x.startswith("chainops.db"))
+needles = [n for n in open(os.path.join(data, "rare.txt")).read().split() if n][:20]
+def timed(cmd):
+    t = time.time(); r = subprocess.run(cmd, capture_output=True, text=True); return time.time() - t, r.stdout
+ours, rg = [], []
+for n in needles:
+    dt, out = timed([binary, "logs", "search", n, "--since", "3650d", "--limit", "1000", "--json", "--config", cfg])
+    got = len([l for l in out.splitlines() if l.strip()])
+    dt2, out2 = timed(["rg", "-c", "--no-filename", "--glob", "!rare.txt", n, data])
+    want = sum(int(x) for x in out2.split() if x.strip())
+    assert got == want, (n, got, want)
+    ours.append(dt); rg.append(dt2)
+res = {
+    "raw_mb": round(raw / 2**20), "lines": lines,
+    "parse_redact_lines_per_s": {f: round(v) for f, v in parse.items()},
+    "ingest_lines_per_s_per_core": round(lines / cpu), "ingest_wall_s": round(wall, 1), "ingest_cpu_s": round(cpu, 1),
+    "store_mb": round(db / 2**20), "store_to_raw": round(db / raw, 2),
+    "query_ms_median": round(statistics.median(ours) * 1000, 1), "rg_ms_median": round(statistics.median(rg) * 1000, 1),
+    "speedup_vs_rg": round(statistics.median(rg) / statistics.median(ours), 1), "queries": len(needles),
+}
+print(json.dumps(res, indent=1))
+PY
