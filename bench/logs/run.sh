@@ -11,8 +11,11 @@ command -v rg >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SU
 cargo build --release -q -p chainops
 cargo build --release -q -p chainops-logs --example ingest_bench
 BIN=target/release/chainops
-rm -rf "$WORK" && mkdir -p "$WORK/data"
-python3 bench/logs/gen.py "$WORK/data" "$SIZE_MB" >&2
+if [ -z "${REUSE_DATA:-}" ] || [ ! -f "$WORK/data/rare.txt" ]; then
+  rm -rf "$WORK" && mkdir -p "$WORK/data"
+  python3 bench/logs/gen.py "$WORK/data" "$SIZE_MB" >&2
+fi
+rm -rf "$WORK/state"
 printf 'data_dir = "%s/state"\n[[nodes]]\nname = "bench"\nchain = "bench"\nkind = "evm"\nrpc_url = "http://127.0.0.1:1"\n' "$WORK" > "$WORK/c.toml"
 python3 - "$WORK" "$BIN" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time

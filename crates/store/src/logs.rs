@@ -200,7 +200,7 @@ impl Store {
             }
             let sqlite = self.backend() == Backend::Sqlite;
             if sqlite {
-                sql.push_str(" RETURNING id, message");
+                sql.push_str(" RETURNING id, message, fields");
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -231,7 +231,9 @@ impl Store {
             for r in &inserted {
                 let id: i64 = r.try_get(0).map_err(decode_err)?;
                 let message: String = r.try_get(1).map_err(decode_err)?;
-                fq = fq.bind(id).bind(index_text(&message));
+                let fields: String = r.try_get(2).map_err(decode_err)?;
+                // Field values are searchable as text too (a hash in `hash=` is still a hash).
+                fq = fq.bind(id).bind(index_text(&format!("{message} {fields}")));
             }
             if !inserted.is_empty() {
                 fq.execute(&mut *tx)
@@ -345,19 +347,28 @@ impl Store {
                     binds.push(Bind::S(m.join(" AND ")));
                 }
                 for t in &long {
-                    sql.push_str(&format!(" AND l.message LIKE {} ESCAPE '\\'", p()));
+                    sql.push_str(&format!(
+                        " AND (l.message || ' ' || l.fields) LIKE {} ESCAPE '\\'",
+                        p()
+                    ));
                     binds.push(Bind::S(like_pattern(t)));
                 }
             } else {
                 for t in &long {
-                    sql.push_str(&format!(" AND l.message ILIKE {} ESCAPE '\\'", p()));
+                    sql.push_str(&format!(
+                        " AND (l.message || ' ' || l.fields) ILIKE {} ESCAPE '\\'",
+                        p()
+                    ));
                     binds.push(Bind::S(like_pattern(t)));
                 }
             }
         }
         for t in short {
             let op = if sqlite { "LIKE" } else { "ILIKE" };
-            sql.push_str(&format!(" AND l.message {op} {} ESCAPE '\\'", p()));
+            sql.push_str(&format!(
+                " AND (l.message || ' ' || l.fields) {op} {} ESCAPE '\\'",
+                p()
+            ));
             binds.push(Bind::S(like_pattern(t)));
         }
         if let Some((ts, id)) = q.before {

@@ -135,7 +135,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 message, content='', contentless_delete=1, tokenize='trigram', detail=none)",
             "sqlite:INSERT INTO logs_fts (logs_fts, rank) VALUES ('automerge', 16)",
             "postgres:CREATE EXTENSION IF NOT EXISTS pg_trgm",
-            "postgres:CREATE INDEX logs_message_trgm ON logs USING gin (message gin_trgm_ops)",
+            "postgres:CREATE INDEX logs_text_trgm ON logs USING gin ((message || ' ' || fields) gin_trgm_ops)",
             "CREATE TABLE log_positions (
                 source TEXT PRIMARY KEY, file_id TEXT NOT NULL, byte_offset BIGINT NOT NULL,
                 updated_ms BIGINT NOT NULL)",

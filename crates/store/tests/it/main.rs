@@ -746,6 +746,16 @@ async fn logs_are_searchable_by_text_level_fields_and_pages(db: TestDb) {
         vec!["ok"],
         "short terms use LIKE"
     );
+    assert_eq!(
+        msgs(
+            db.store
+                .search_logs(&q(&["100"]))
+                .await
+                .expect("field text")
+        ),
+        vec!["Imported new chain segment"],
+        "field values are searchable as text"
+    );
     let mut warn = q(&[]);
     warn.min_level = Some(3);
     warn.nodes = vec!["geth-1".into()];
