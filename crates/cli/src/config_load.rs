@@ -38,11 +38,17 @@ pub fn master_key(key_file: Option<&Path>) -> anyhow::Result<[u8; 32]> {
 }
 
 /// Loads and validates the config named by `--config`/`CHAINOPS_CONFIG`, or the defaults.
+/// Redaction patterns are compiled here too, so a bad regex is a config problem, not a
+/// start-up failure.
 pub fn load(g: &GlobalOpts) -> anyhow::Result<Config> {
-    match &g.config {
-        Some(path) => load_file(path),
-        None => Ok(Config::defaults(&env)?),
+    let config = match &g.config {
+        Some(path) => load_file(path)?,
+        None => Config::defaults(&env)?,
+    };
+    if let Err(m) = chainops_logs::service::compile_patterns(&config.logs) {
+        return Err(KindError(ErrorKind::InvalidInput, m).into());
     }
+    Ok(config)
 }
 
 fn load_file(path: &Path) -> anyhow::Result<Config> {
