@@ -9,7 +9,7 @@ SIZE_MB=${1:-1024}
 WORK=${BENCH_DIR:-/tmp/chainops-bench-logs}
 command -v rg >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq ripgrep >/dev/null; }
 cargo build --release -q -p chainops
-cargo build --release -q -p chainops-logs --example ingest_bench
+cargo build --release -q -p chainops-logs --example ingest_bench --example query_bench
 BIN=target/release/chainops
 if [ -z "${REUSE_DATA:-}" ] || [ ! -f "$WORK/data/rare.txt" ]; then
   rm -rf "$WORK" && mkdir -p "$WORK/data"
@@ -50,13 +50,16 @@ for n in needles:
     want = sum(int(x) for x in out2.split() if x.strip())
     assert got == want, (n, got, want)
     ours.append(dt); rg.append(dt2)
+inproc = json.loads(subprocess.run(["target/release/examples/query_bench", "sqlite://" + os.path.join(work, "state", "chainops.db"),
+    os.path.join(data, "rare.txt")], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
 res = {
     "raw_mb": round(raw / 2**20), "lines": lines,
     "parse_redact_lines_per_s": {f: round(v) for f, v in parse.items()},
     "ingest_lines_per_s_per_core": round(lines / cpu), "ingest_wall_s": round(wall, 1), "ingest_cpu_s": round(cpu, 1),
     "store_mb": round(db / 2**20), "store_to_raw": round(db / raw, 2),
-    "query_ms_median": round(statistics.median(ours) * 1000, 1), "rg_ms_median": round(statistics.median(rg) * 1000, 1),
-    "speedup_vs_rg": round(statistics.median(rg) / statistics.median(ours), 1), "queries": len(needles),
+    "query_ms_median_cli": round(statistics.median(ours) * 1000, 1), "rg_ms_median": round(statistics.median(rg) * 1000, 1),
+    "speedup_vs_rg_cli": round(statistics.median(rg) / statistics.median(ours), 1), "queries": len(needles),
+    "query_ms_median_in_process": inproc["median_ms"], "speedup_vs_rg_in_process": round(statistics.median(rg) * 1000 / inproc["median_ms"], 1),
 }
 print(json.dumps(res, indent=1))
 PY
