@@ -8,7 +8,9 @@ use std::time::Instant;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args().nth(1).ok_or("usage: query_bench STORE_URL NEEDLES_FILE")?;
+    let url = std::env::args()
+        .nth(1)
+        .ok_or("usage: query_bench STORE_URL NEEDLES_FILE")?;
     let needles = std::fs::read_to_string(std::env::args().nth(2).ok_or("needles file")?)?;
     let store = Store::open(&url).await?;
     let mut times = Vec::new();
