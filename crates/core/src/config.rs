@@ -852,44 +852,13 @@ fn is_identifier(v: &str) -> bool {
 }
 
 /// Replaces `${VAR}` in every string value; a missing variable is a problem at its path.
-fn interpolate(
-    v: &mut toml::Value,
-    path: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-    problems: &mut Vec<ConfigProblem>,
-) {
+/// Calls `f(path, string)` for every string value in `v`, with its dotted path.
+pub(crate) fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mut String)) {
     match v {
-        toml::Value::String(s) if s.contains("${") => {
-            let mut out = String::with_capacity(s.len());
-            let mut rest = s.as_str();
-            while let Some(start) = rest.find("${") {
-                out.push_str(&rest[..start]);
-                let after = &rest[start + 2..];
-                let Some(end) = after.find('}') else {
-                    problems.push(ConfigProblem {
-                        path: path.into(),
-                        message: "has an unclosed \"${\"".into(),
-                    });
-                    return;
-                };
-                let var = &after[..end];
-                match env(var) {
-                    Some(val) => out.push_str(&val),
-                    None => problems.push(ConfigProblem {
-                        path: path.into(),
-                        message: format!(
-                            "refers to ${{{var}}} but the environment variable {var} is not set"
-                        ),
-                    }),
-                }
-                rest = &after[end + 1..];
-            }
-            out.push_str(rest);
-            *s = out;
-        }
+        toml::Value::String(s) => f(path, s),
         toml::Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate(item, &format!("{path}[{i}]"), env, problems);
+                walk_strings(item, &format!("{path}[{i}]"), f);
             }
         }
         toml::Value::Table(t) => {
@@ -899,11 +868,51 @@ fn interpolate(
                 } else {
                     format!("{path}.{k}")
                 };
-                interpolate(item, &p, env, problems);
+                walk_strings(item, &p, f);
             }
         }
         _ => {}
     }
+}
+
+/// Replaces `${VAR}` in every string value, reporting unset variables by path.
+fn interpolate(
+    v: &mut toml::Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    walk_strings(v, path, &mut |path, s| {
+        if !s.contains("${") {
+            return;
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                problems.push(ConfigProblem {
+                    path: path.into(),
+                    message: "has an unclosed \"${\"".into(),
+                });
+                return;
+            };
+            let var = &after[..end];
+            match env(var) {
+                Some(val) => out.push_str(&val),
+                None => problems.push(ConfigProblem {
+                    path: path.into(),
+                    message: format!(
+                        "refers to ${{{var}}} but the environment variable {var} is not set"
+                    ),
+                }),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        *s = out;
+    });
 }
 
 /// Reads a secret from its source (the one I/O helper here, used at build time).

@@ -72,37 +72,21 @@ pub(crate) fn open_tree(
     key: &mut dyn FnMut() -> Result<[u8; 32], String>,
     problems: &mut Vec<crate::config::ConfigProblem>,
 ) {
-    let mut problem = |message: String| {
-        problems.push(crate::config::ConfigProblem {
-            path: path.into(),
-            message,
-        })
-    };
-    match v {
-        toml::Value::String(s) if s.starts_with(PREFIX) => match key() {
-            Ok(k) => match open(&k, s) {
-                Ok(plain) => *s = plain,
-                Err(m) => problem(m),
-            },
-            Err(m) => problem(format!("is encrypted but {m}")),
-        },
-        toml::Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                open_tree(item, &format!("{path}[{i}]"), key, problems);
-            }
+    crate::config::walk_strings(v, path, &mut |path, s| {
+        if !s.starts_with(PREFIX) {
+            return;
         }
-        toml::Value::Table(t) => {
-            for (k, item) in t.iter_mut() {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                open_tree(item, &p, key, problems);
-            }
+        let result = key()
+            .map_err(|m| format!("is encrypted but {m}"))
+            .and_then(|k| open(&k, s));
+        match result {
+            Ok(plain) => *s = plain,
+            Err(message) => problems.push(crate::config::ConfigProblem {
+                path: path.into(),
+                message,
+            }),
         }
-        _ => {}
-    }
+    });
 }
 
 #[cfg(test)]
