@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint bench-monitor
+.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs
 
 CARGO ?= cargo
 ARGS ?=
@@ -32,3 +32,15 @@ lint:
 ## Collector scale benchmark (see docs/benchmarks.md).
 bench-monitor: build
 	bench/monitor-scale/run.sh
+
+## Alert rule evaluation: 1,000 nodes x the default pack.
+bench-alert:
+	cargo run --release -q -p chainops-alert --example eval_bench 1000
+
+## Cost of token checks, logins and audit appends.
+bench-auth:
+	cargo run --release -q -p chainops-auth --example auth_bench
+
+## Log ingest and search vs ripgrep on ~1 GB of generated node logs (SIZE_MB=…).
+bench-logs:
+	bench/logs/run.sh $(or $(SIZE_MB),1024)
