@@ -185,9 +185,8 @@ impl AuditTrail {
         };
         let last = self
             .store
-            .checkpoints()
+            .last_checkpoint()
             .await?
-            .last()
             .map(|c| (c.seq, c.at_ms));
         let due = match last {
             None => true,
@@ -236,8 +235,7 @@ impl AuditTrail {
             )));
         }
         let _guard = self.lock.lock().await;
-        let old = self.store.audit_records_since(i64::MIN, i64::MAX).await?;
-        let Some(last_old) = old.iter().take_while(|r| r.at_ms < before_ms).last() else {
+        let Some(last_old) = self.store.last_audit_before(before_ms).await? else {
             return Ok(0);
         };
         self.sign(last_old.seq, &last_old.hash, now_ms).await?;

@@ -125,12 +125,12 @@ impl Store {
         Ok(row)
     }
 
-    /// Records with `seq > after`, oldest first, at most `limit`.
-    pub async fn audit_records(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+    /// Records matching `filter` (one parameter), oldest first, at most `limit`.
+    async fn audit_where(&self, filter: &str, param: i64, limit: i64) -> Result<Vec<AuditRow>> {
         let sql =
-            format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+            format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {filter} ORDER BY seq LIMIT $2");
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(after)
+            .bind(param)
             .bind(limit)
             .fetch_all(self.pool())
             .await
@@ -140,20 +140,29 @@ impl Store {
             .collect()
     }
 
+    /// Records with `seq > after`, oldest first, at most `limit`.
+    pub async fn audit_records(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        self.audit_where("seq > $1", after, limit).await
+    }
+
     /// Records at or after `since_ms`, oldest first, at most `limit`.
     pub async fn audit_records_since(&self, since_ms: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        self.audit_where("at_ms >= $1", since_ms, limit).await
+    }
+
+    /// The newest record written before `before_ms`, if any (retention's cut point).
+    pub async fn last_audit_before(&self, before_ms: i64) -> Result<Option<AuditRow>> {
         let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at_ms >= $1 ORDER BY seq LIMIT $2"
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at_ms < $1 ORDER BY seq DESC LIMIT 1"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(since_ms)
-            .bind(limit)
-            .fetch_all(self.pool())
+            .bind(before_ms)
+            .fetch_optional(self.pool())
             .await
             .map_err(|e| StoreError::query("read audit records", e))?
-            .iter()
+            .as_ref()
             .map(audit)
-            .collect()
+            .transpose()
     }
 
     /// The last record, if any.
@@ -187,12 +196,24 @@ impl Store {
 
     /// Every checkpoint, oldest first.
     pub async fn checkpoints(&self) -> Result<Vec<CheckpointRow>> {
-        let rows = sqlx::query(
-            "SELECT seq, hash, at_ms, public_key, signature FROM audit_checkpoints ORDER BY seq",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| StoreError::query("read audit checkpoints", e))?;
+        self.checkpoints_query("ORDER BY seq").await
+    }
+
+    /// The newest checkpoint (appends check it to decide whether another is due).
+    pub async fn last_checkpoint(&self) -> Result<Option<CheckpointRow>> {
+        Ok(self
+            .checkpoints_query("ORDER BY seq DESC LIMIT 1")
+            .await?
+            .pop())
+    }
+
+    async fn checkpoints_query(&self, tail: &str) -> Result<Vec<CheckpointRow>> {
+        let sql =
+            format!("SELECT seq, hash, at_ms, public_key, signature FROM audit_checkpoints {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("read audit checkpoints", e))?;
         rows.iter()
             .map(|r| {
                 Ok(CheckpointRow {
