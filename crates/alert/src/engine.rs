@@ -153,8 +153,14 @@ impl AlertEngine {
                 }
                 continue;
             }
-            let windows = self.windows.entry(f.node.clone()).or_default();
-            let wv = self.compiled.observe(windows, f, now_ms);
+            // Look up before inserting: no key allocation per node per cycle.
+            if !self.windows.contains_key(&f.node) {
+                self.windows.insert(f.node.clone(), NodeWindows::default());
+            }
+            let wv = match self.windows.get_mut(&f.node) {
+                Some(windows) => self.compiled.observe(windows, f, now_ms),
+                None => Vec::new(),
+            };
             let cv = chain_values.get(&f.chain);
             let cc = chain_conds.get(f.chain.as_str());
             let conds: Vec<Eval> = (0..self.rules.len())

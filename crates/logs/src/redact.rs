@@ -143,17 +143,21 @@ impl Redactor {
             total += self.redact_keys(text);
         }
         total += self.redact_mnemonics(text);
-        for i in 0..self.patterns.len() {
-            let (re, name) = (
-                self.patterns[i].regex.clone(),
-                self.patterns[i].name.clone(),
-            );
-            let n = re.find_iter(text).count();
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        for (i, p) in self.patterns.iter().enumerate() {
+            let n = p.regex.find_iter(text).count();
             if n > 0 {
-                *text = re.replace_all(text, marker(&name).as_str()).into_owned();
-                self.count(&name, n);
-                total += n;
+                *text = p
+                    .regex
+                    .replace_all(text, marker(&p.name).as_str())
+                    .into_owned();
+                hits.push((i, n));
             }
+        }
+        for (i, n) in hits {
+            let name = self.patterns[i].name.clone();
+            self.count(&name, n);
+            total += n;
         }
         total
     }

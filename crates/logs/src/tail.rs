@@ -19,7 +19,6 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// Most bytes read per poll (keeps one busy file from starving the others).
 const READ_CHUNK: usize = 4 << 20;
@@ -243,25 +242,5 @@ impl FileTail {
             offset: o.resume_at as i64,
         };
         ing.write(&self.src, entries, Some(&pos), now).await
-    }
-
-    /// Polls every `interval` until `shutdown`.
-    pub async fn run(
-        mut self,
-        ing: std::sync::Arc<Ingester>,
-        interval: Duration,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.changed() => return,
-            }
-            if let Err(e) = self.poll(&ing).await {
-                tracing::warn!(source = %self.src.id, error = %e, "log ingest failed; retrying");
-            }
-        }
     }
 }
