@@ -216,16 +216,7 @@ fn validate_rule(
         );
     }
     let enabled = r.enabled.unwrap_or(true);
-    let severity = match r.severity.as_deref() {
-        None => Severity::Warning,
-        Some(s) => Severity::parse(s).unwrap_or_else(|| {
-            p.add(
-                at("severity"),
-                format!("\"{s}\" is not a severity; use critical, warning or info"),
-            );
-            Severity::Warning
-        }),
-    };
+    let severity = p.severity(&at("severity"), r.severity.as_deref(), Severity::Warning);
     let expr = match r.expr.as_deref() {
         None if enabled => {
             p.add(

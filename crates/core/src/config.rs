@@ -827,6 +827,25 @@ impl Problems {
         }
     }
 
+    /// A severity (`critical|warning|info`), `default` when absent.
+    pub(crate) fn severity(
+        &mut self,
+        path: &str,
+        value: Option<&str>,
+        default: crate::alerting_config::Severity,
+    ) -> crate::alerting_config::Severity {
+        match value {
+            None => default,
+            Some(s) => crate::alerting_config::Severity::parse(s).unwrap_or_else(|| {
+                self.add(
+                    path,
+                    format!("\"{s}\" is not a severity; use critical, warning or info"),
+                );
+                default
+            }),
+        }
+    }
+
     pub(crate) fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
         match value {
             None => {

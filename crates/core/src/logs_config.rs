@@ -336,16 +336,7 @@ pub(crate) fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) ->
             Duration::from_secs(300),
             Duration::from_secs(1),
         );
-        let severity = match a.severity.as_deref() {
-            None => Severity::Warning,
-            Some(s) => Severity::parse(s).unwrap_or_else(|| {
-                p.add(
-                    at("severity"),
-                    format!("\"{s}\" is not a severity; use critical, warning or info"),
-                );
-                Severity::Warning
-            }),
-        };
+        let severity = p.severity(&at("severity"), a.severity.as_deref(), Severity::Warning);
         if p.len() == start
             && let Some(name) = name
         {

@@ -229,16 +229,11 @@ pub(crate) fn validate_notifier(
         (None, Some(f)) => Some(SecretSource::File(PathBuf::from(f))),
         (None, None) => None,
     };
-    let min_severity = match n.min_severity.as_deref() {
-        None => Severity::Info,
-        Some(s) => Severity::parse(s).unwrap_or_else(|| {
-            p.add(
-                at("min_severity"),
-                format!("\"{s}\" is not a severity; use critical, warning or info"),
-            );
-            Severity::Info
-        }),
-    };
+    let min_severity = p.severity(
+        &at("min_severity"),
+        n.min_severity.as_deref(),
+        Severity::Info,
+    );
     let timeout = p.duration(
         &at("timeout"),
         n.timeout.as_deref(),
