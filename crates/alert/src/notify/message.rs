@@ -80,24 +80,17 @@ pub fn render(bodies: &[Value]) -> Message {
         .unwrap_or("info")
         .to_string();
     let all_resolved = bodies.iter().all(|b| b["status"] == "resolved");
-    match bodies {
+    let (title, markdown, text) = match bodies {
         [one] => {
             let a = &one["alert"];
             let title = headline(one);
-            let details = detail_lines(one);
             let mut markdown = format!("### {title}\n\n**{}**\n\n", field(a, "summary"));
             let mut text = format!("{title}\n\n{}\n\n", field(a, "summary"));
-            for (k, v) in &details {
+            for (k, v) in &detail_lines(one) {
                 markdown.push_str(&format!("- **{k}:** {v}\n"));
                 text.push_str(&format!("{k}: {v}\n"));
             }
-            Message {
-                title,
-                markdown,
-                text,
-                severity,
-                all_resolved,
-            }
+            (title, markdown, text)
         }
         many => {
             let title = format!("[DIGEST] {} chainops notifications", many.len());
@@ -110,14 +103,15 @@ pub fn render(bodies: &[Value]) -> Message {
                 markdown.push_str(&format!("- {line}\n"));
                 text.push_str(&format!("- {line}\n"));
             }
-            Message {
-                title,
-                markdown,
-                text,
-                severity,
-                all_resolved,
-            }
+            (title, markdown, text)
         }
+    };
+    Message {
+        title,
+        markdown,
+        text,
+        severity,
+        all_resolved,
     }
 }
 
