@@ -13,4 +13,4 @@ pub mod registry;
 pub mod rpc;
 pub mod supervisor;
 
-pub use registry::{adapter_for, http_client};
+pub use registry::{adapter_for, http_client, rpc_client_for};

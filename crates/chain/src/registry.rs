@@ -88,6 +88,18 @@ pub fn adapter_for(
     node: &NodeConfig,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn ChainAdapter>, BuildError> {
+    let rpc = rpc_client_for(node, http)?;
+    Ok(match node.kind {
+        NodeKind::Evm => Arc::new(EvmAdapter::new(rpc)),
+        NodeKind::Bitcoin => Arc::new(BitcoinAdapter::new(rpc)),
+    })
+}
+
+/// The JSON-RPC client for `node` (credentials and CA file applied), reading secrets now.
+pub fn rpc_client_for(
+    node: &NodeConfig,
+    http: &reqwest::Client,
+) -> Result<JsonRpcClient, BuildError> {
     let auth = match &node.rpc_auth {
         None => None,
         Some(RpcAuth::Basic { user, password }) => {
@@ -120,9 +132,10 @@ pub fn adapter_for(
         Some(ca) => client_with_ca(node, ca)?,
         None => http.clone(),
     };
-    let rpc = JsonRpcClient::new(client, node.rpc_url.clone(), auth, node.timeout);
-    Ok(match node.kind {
-        NodeKind::Evm => Arc::new(EvmAdapter::new(rpc)),
-        NodeKind::Bitcoin => Arc::new(BitcoinAdapter::new(rpc)),
-    })
+    Ok(JsonRpcClient::new(
+        client,
+        node.rpc_url.clone(),
+        auth,
+        node.timeout,
+    ))
 }

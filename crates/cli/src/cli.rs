@@ -122,6 +122,13 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditLogCommand,
     },
+    /// Load-test a node: pre-signed transactions at a controlled rate, latency percentiles
+    /// counted by block inclusion, and the bottleneck named.
+    Bench {
+        /// Bench subcommand.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Node logs: import files, search, tail (secrets are redacted before storage).
     Logs {
         /// Logs subcommand.
@@ -136,6 +143,129 @@ pub enum Command {
     },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// `bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Run a load test.
+    ///
+    /// The plan comes from `[bench]` in the --config file, or from flags alone:
+    /// `chainops bench run --rpc http://127.0.0.1:8545 --workload eth-transfer --rate 1000 --count 3000`.
+    /// Flags override the file. Senders are derived from the dev mnemonic (or
+    /// --mnemonic-file) at m/44'/60'/0'/0/1000+ and funded from accounts 0–9 of it.
+    Run(Box<BenchRunOpts>),
+    /// Compare two JSON reports (A = before, B = after).
+    Compare {
+        /// Report A (`bench run --json` output or --out file).
+        a: PathBuf,
+        /// Report B.
+        b: PathBuf,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `bench run` options.
+#[derive(Debug, Args)]
+pub struct BenchRunOpts {
+    /// Node RPC URL (instead of `[bench] node` / `rpc_url`).
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+    /// A node from `[[nodes]]` in the config.
+    #[arg(long, value_name = "NAME", conflicts_with = "rpc")]
+    pub node: Option<String>,
+    /// Node family for --rpc: evm or bitcoin.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// RPC user for --rpc (Bitcoin family); the password comes from CHAINOPS_BENCH_RPC_PASSWORD.
+    #[arg(long, value_name = "USER")]
+    pub rpc_user: Option<String>,
+    /// eth-transfer, erc20-transfer, contract-call, read or bitcoin-transfer.
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
+    /// fixed-rate (default), linear-ramp, fixed-backlog or max-rate.
+    #[arg(long, value_name = "KIND")]
+    pub rate_control: Option<String>,
+    /// Transactions per second (fixed-rate).
+    #[arg(long, value_name = "TPS")]
+    pub rate: Option<f64>,
+    /// First rate (linear-ramp, max-rate).
+    #[arg(long, value_name = "TPS")]
+    pub start_tps: Option<f64>,
+    /// Last rate (linear-ramp).
+    #[arg(long, value_name = "TPS")]
+    pub end_tps: Option<f64>,
+    /// Rate increase per step (max-rate).
+    #[arg(long, value_name = "TPS")]
+    pub step_tps: Option<f64>,
+    /// Highest rate tried (max-rate).
+    #[arg(long, value_name = "TPS")]
+    pub max_tps: Option<f64>,
+    /// Unconfirmed transactions kept in flight (fixed-backlog).
+    #[arg(long, value_name = "N")]
+    pub backlog: Option<u32>,
+    /// Round length in transactions.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Round length in time, e.g. 30s (per step for max-rate).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Sender accounts.
+    #[arg(long, value_name = "N")]
+    pub senders: Option<u32>,
+    /// File holding the mnemonic senders derive from (default: the dev mnemonic).
+    #[arg(long, value_name = "FILE")]
+    pub mnemonic_file: Option<PathBuf>,
+    /// Confirmations for the second latency figure.
+    #[arg(long, value_name = "N")]
+    pub confirmations: Option<u32>,
+    /// HTTP requests in flight.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Transactions per JSON-RPC batch at most.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<u32>,
+    /// EIP-1559 fee cap in gwei (default max(10 × base fee, 1000)).
+    #[arg(long, value_name = "GWEI")]
+    pub max_fee_gwei: Option<f64>,
+    /// EIP-1559 tip in gwei (default 1).
+    #[arg(long, value_name = "GWEI")]
+    pub priority_fee_gwei: Option<f64>,
+    /// PID of a local node process to sample CPU and memory of.
+    #[arg(long, value_name = "PID")]
+    pub node_pid: Option<u32>,
+    /// Longest wait for outstanding transactions after sending (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub drain_timeout: Option<String>,
+    /// Regtest only: mine a block this often (Bitcoin family).
+    #[arg(long, value_name = "DURATION")]
+    pub mine_interval: Option<String>,
+    /// contract-call / read eth_call: contract address.
+    #[arg(long, value_name = "0x…")]
+    pub contract: Option<String>,
+    /// contract-call / read eth_call: function, e.g. "set(uint256)".
+    #[arg(long, value_name = "SIGNATURE")]
+    pub call: Option<String>,
+    /// Call argument (repeat for each).
+    #[arg(long = "arg", value_name = "VALUE")]
+    pub args: Vec<String>,
+    /// contract-call gas limit (default 200000).
+    #[arg(long, value_name = "GAS")]
+    pub gas: Option<u64>,
+    /// read workload: eth_getBalance (default) or eth_call.
+    #[arg(long, value_name = "METHOD")]
+    pub read_method: Option<String>,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write a self-contained HTML report with charts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the JSON report instead of the summary table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `logs` subcommands.

@@ -3,6 +3,7 @@
 
 mod alerts_cmd;
 mod api_client;
+mod bench_cmd;
 mod cli;
 mod config_load;
 mod exit;
@@ -89,6 +90,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::AuditLog { command } => {
             current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
         }
+        Command::Bench { command } => bench_cmd::run(&args.global, command),
         Command::Logs { command } => {
             if matches!(command, cli::LogsCommand::Import { .. }) {
                 cli::init_logging(&args.global)?;

@@ -84,6 +84,8 @@ pub struct RawConfig {
     pub security: crate::security_config::RawSecurity,
     /// `[logs]`.
     pub logs: crate::logs_config::RawLogs,
+    /// `[bench]`.
+    pub bench: crate::bench_config::RawBench,
 }
 
 /// `[server]` as written.
@@ -197,6 +199,8 @@ pub struct Config {
     pub security: crate::security_config::SecurityConfig,
     /// Log management.
     pub logs: crate::logs_config::LogsConfig,
+    /// The load-test plan for `chainops bench run`.
+    pub bench: crate::bench_config::BenchConfig,
 }
 
 /// `[server]`.
@@ -507,6 +511,7 @@ impl Config {
         let security = crate::security_config::validate_security(raw.security, &mut p);
         let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         let logs = crate::logs_config::validate(raw.logs, &node_names, &mut p);
+        let bench = crate::bench_config::validate(raw.bench, &node_names, &mut p);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -529,6 +534,7 @@ impl Config {
             alerting,
             security,
             logs,
+            bench,
         })
     }
 

@@ -1,0 +1,551 @@
+//! `[bench]`: the load-test plan `chainops bench run` executes (target, workload, rounds).
+//!
+//! A plan lives in the same config file as everything else, so a benchmark can name a
+//! monitored node (`node = "anvil-1"`) instead of repeating its URL and credentials.
+
+use crate::config::Problems;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// `[bench]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBench {
+    /// Target node from `[[nodes]]`.
+    pub node: Option<String>,
+    /// Target RPC URL (instead of `node`).
+    pub rpc_url: Option<String>,
+    /// `evm` or `bitcoin` when `rpc_url` is given (default evm).
+    pub kind: Option<String>,
+    /// Workload name.
+    pub workload: Option<String>,
+    /// Sender accounts (EVM).
+    pub senders: Option<u32>,
+    /// Mnemonic the senders derive from (default: the dev mnemonic).
+    pub mnemonic: Option<String>,
+    /// Confirmations counted for the second latency (default 1).
+    pub confirmations: Option<u32>,
+    /// Concurrent HTTP requests in flight.
+    pub concurrency: Option<u32>,
+    /// Transactions per JSON-RPC batch at most.
+    pub batch_size: Option<u32>,
+    /// EIP-1559 fee cap in gwei (default: max(10 × base fee, 1000 gwei)).
+    pub max_fee_gwei: Option<f64>,
+    /// EIP-1559 tip in gwei (default 1).
+    pub priority_fee_gwei: Option<f64>,
+    /// PID of a local node process whose CPU and RSS are sampled.
+    pub node_pid: Option<u32>,
+    /// Longest wait for outstanding transactions after the last send (default 30s).
+    pub drain_timeout: Option<String>,
+    /// Regtest only: mine a block this often (Bitcoin family).
+    pub mine_interval: Option<String>,
+    /// `contract-call`: contract address.
+    pub contract: Option<String>,
+    /// `contract-call`: function signature, e.g. `set(uint256)`.
+    pub call: Option<String>,
+    /// `contract-call`: arguments.
+    pub args: Option<Vec<String>>,
+    /// `contract-call`: gas limit per call (default 200000).
+    pub gas: Option<u64>,
+    /// `read`: `eth_getBalance` (default) or `eth_call` (with `contract` and `call`).
+    pub read_method: Option<String>,
+    /// Rounds, run in order.
+    pub rounds: Option<Vec<RawRound>>,
+}
+
+/// `[[bench.rounds]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRound {
+    /// Label in the report.
+    pub label: Option<String>,
+    /// `fixed-rate`, `linear-ramp`, `fixed-backlog` or `max-rate`.
+    pub rate_control: Option<String>,
+    /// fixed-rate: transactions per second.
+    pub tps: Option<f64>,
+    /// linear-ramp / max-rate: first rate.
+    pub start_tps: Option<f64>,
+    /// linear-ramp: last rate.
+    pub end_tps: Option<f64>,
+    /// max-rate: rate increase per step.
+    pub step_tps: Option<f64>,
+    /// max-rate: highest rate tried.
+    pub max_tps: Option<f64>,
+    /// fixed-backlog: unconfirmed transactions kept in flight.
+    pub backlog: Option<u32>,
+    /// Round length in transactions.
+    pub count: Option<u64>,
+    /// Round length in time (max-rate: per step).
+    pub duration: Option<String>,
+}
+
+/// What the load consists of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum WorkloadSpec {
+    /// Plain value transfers between load accounts.
+    EthTransfer,
+    /// ERC-20 `transfer` on a token the run deploys.
+    Erc20Transfer,
+    /// A user-given contract call.
+    ContractCall {
+        /// Contract address.
+        contract: String,
+        /// Function signature.
+        call: String,
+        /// Arguments.
+        args: Vec<String>,
+        /// Gas limit.
+        gas: u64,
+    },
+    /// Read-only requests (`eth_getBalance` or `eth_call`); latency is the RPC round trip.
+    Read {
+        /// `eth_getBalance` or `eth_call`.
+        method: String,
+        /// `eth_call` target.
+        contract: Option<String>,
+        /// `eth_call` function.
+        call: Option<String>,
+        /// `eth_call` arguments.
+        args: Vec<String>,
+    },
+    /// Bitcoin-family raw transactions spending wallet UTXOs.
+    BitcoinTransfer,
+}
+
+impl WorkloadSpec {
+    /// The name used on the command line and in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::EthTransfer => "eth-transfer",
+            Self::Erc20Transfer => "erc20-transfer",
+            Self::ContractCall { .. } => "contract-call",
+            Self::Read { .. } => "read",
+            Self::BitcoinTransfer => "bitcoin-transfer",
+        }
+    }
+}
+
+/// How the send rate is decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RateControl {
+    /// A constant rate.
+    FixedRate {
+        /// Transactions per second.
+        tps: f64,
+    },
+    /// A rate moving linearly from `start_tps` to `end_tps` over the round.
+    LinearRamp {
+        /// First rate.
+        start_tps: f64,
+        /// Last rate.
+        end_tps: f64,
+    },
+    /// Closed loop: keep this many sent-but-unconfirmed transactions.
+    FixedBacklog {
+        /// Transactions in flight.
+        unconfirmed: u32,
+    },
+    /// Steps of fixed rate, raised until confirmations stop keeping up.
+    MaxRate {
+        /// First step.
+        start_tps: f64,
+        /// Increase per step.
+        step_tps: f64,
+        /// Highest rate tried.
+        max_tps: f64,
+    },
+}
+
+/// When a round ends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundLimit {
+    /// After this many transactions.
+    Count(u64),
+    /// After this long (per step for max-rate).
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    Duration(Duration),
+}
+
+/// One validated round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundSpec {
+    /// Label.
+    pub label: String,
+    /// Rate control.
+    pub rate: RateControl,
+    /// Length.
+    pub limit: RoundLimit,
+}
+
+/// Validated `[bench]` (targets are resolved by the caller: `node` or `rpc_url`).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchConfig {
+    /// Target node name.
+    pub node: Option<String>,
+    /// Target URL.
+    #[serde(serialize_with = "crate::config::ser_opt_url")]
+    pub rpc_url: Option<String>,
+    /// `evm` or `bitcoin` for `rpc_url`.
+    pub kind: String,
+    /// Workload.
+    pub workload: WorkloadSpec,
+    /// Sender accounts.
+    pub senders: u32,
+    /// Mnemonic (redacted when shown).
+    #[serde(skip)]
+    pub mnemonic: Option<String>,
+    /// Confirmations for the second latency.
+    pub confirmations: u32,
+    /// Concurrent requests.
+    pub concurrency: u32,
+    /// Largest batch.
+    pub batch_size: u32,
+    /// Fee cap override.
+    pub max_fee_gwei: Option<f64>,
+    /// Tip.
+    pub priority_fee_gwei: f64,
+    /// Sampled node process.
+    pub node_pid: Option<u32>,
+    /// Drain wait.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub drain_timeout: Duration,
+    /// Regtest mining interval.
+    pub mine_interval: Option<u64>,
+    /// Rounds.
+    pub rounds: Vec<RoundSpec>,
+}
+
+/// The names `--workload` accepts.
+pub const WORKLOADS: &[&str] = &[
+    "eth-transfer",
+    "erc20-transfer",
+    "contract-call",
+    "read",
+    "bitcoin-transfer",
+];
+
+/// Builds a workload from its name and the contract-call/read fields.
+pub fn workload_from(
+    name: &str,
+    contract: Option<String>,
+    call: Option<String>,
+    args: Vec<String>,
+    gas: Option<u64>,
+    read_method: Option<String>,
+) -> Result<WorkloadSpec, String> {
+    Ok(match name {
+        "eth-transfer" => WorkloadSpec::EthTransfer,
+        "erc20-transfer" => WorkloadSpec::Erc20Transfer,
+        "bitcoin-transfer" => WorkloadSpec::BitcoinTransfer,
+        "contract-call" => {
+            let (Some(contract), Some(call)) = (contract, call) else {
+                return Err("contract-call needs `contract` (0x address) and `call` (e.g. \"set(uint256)\")".into());
+            };
+            WorkloadSpec::ContractCall {
+                contract,
+                call,
+                args,
+                gas: gas.unwrap_or(200_000),
+            }
+        }
+        "read" => {
+            let method = read_method.unwrap_or_else(|| "eth_getBalance".into());
+            if method != "eth_getBalance" && method != "eth_call" {
+                return Err(format!(
+                    "read method \"{method}\" is not supported; use eth_getBalance or eth_call"
+                ));
+            }
+            if method == "eth_call" && (contract.is_none() || call.is_none()) {
+                return Err("read with eth_call needs `contract` and `call`".into());
+            }
+            WorkloadSpec::Read {
+                method,
+                contract,
+                call,
+                args,
+            }
+        }
+        other => {
+            return Err(format!(
+                "\"{other}\" is not a workload; use one of {}",
+                WORKLOADS.join(", ")
+            ));
+        }
+    })
+}
+
+/// Validates one round; `at` is the path prefix for problems.
+pub fn round_from(
+    raw: RawRound,
+    at: &str,
+    index: usize,
+) -> Result<RoundSpec, Vec<(String, String)>> {
+    let mut errs = Vec::new();
+    let mut err = |k: &str, m: String| errs.push((format!("{at}.{k}"), m));
+    let positive = |v: Option<f64>, k: &str, err: &mut dyn FnMut(&str, String)| -> f64 {
+        match v {
+            Some(x) if x.is_finite() && x > 0.0 && x <= 1_000_000.0 => x,
+            Some(x) => {
+                err(
+                    k,
+                    format!("{x} is out of range; use a rate in (0, 1000000] tx/s"),
+                );
+                1.0
+            }
+            None => {
+                err(k, "is missing".into());
+                1.0
+            }
+        }
+    };
+    let control = raw
+        .rate_control
+        .as_deref()
+        .unwrap_or(if raw.backlog.is_some() {
+            "fixed-backlog"
+        } else if raw.start_tps.is_some() && raw.end_tps.is_some() {
+            "linear-ramp"
+        } else {
+            "fixed-rate"
+        });
+    let rate = match control {
+        "fixed-rate" => RateControl::FixedRate {
+            tps: positive(raw.tps, "tps", &mut err),
+        },
+        "linear-ramp" => RateControl::LinearRamp {
+            start_tps: positive(raw.start_tps, "start_tps", &mut err),
+            end_tps: positive(raw.end_tps, "end_tps", &mut err),
+        },
+        "fixed-backlog" => RateControl::FixedBacklog {
+            unconfirmed: match raw.backlog {
+                Some(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    err(
+                        "backlog",
+                        "is missing or 0; give the transactions to keep in flight (e.g. 2000)"
+                            .into(),
+                    );
+                    1
+                }
+            },
+        },
+        "max-rate" => {
+            let start_tps = positive(raw.start_tps.or(Some(100.0)), "start_tps", &mut err);
+            let step_tps = positive(raw.step_tps.or(Some(start_tps)), "step_tps", &mut err);
+            let max_tps = positive(raw.max_tps.or(Some(100_000.0)), "max_tps", &mut err);
+            RateControl::MaxRate {
+                start_tps,
+                step_tps,
+                max_tps,
+            }
+        }
+        other => {
+            err(
+                "rate_control",
+                format!(
+                    "\"{other}\" is not a rate control; use fixed-rate, linear-ramp, fixed-backlog or max-rate"
+                ),
+            );
+            RateControl::FixedRate { tps: 1.0 }
+        }
+    };
+    let limit = match (raw.count, raw.duration.as_deref()) {
+        (Some(_), Some(_)) => {
+            err(
+                "count",
+                "and duration are both set; a round ends by one of them".into(),
+            );
+            RoundLimit::Count(1)
+        }
+        (Some(0), None) => {
+            err("count", "must be at least 1".into());
+            RoundLimit::Count(1)
+        }
+        (Some(n), None) if matches!(rate, RateControl::MaxRate { .. }) => {
+            let _ = n;
+            err(
+                "count",
+                "max-rate steps are timed; set duration (per step) instead".into(),
+            );
+            RoundLimit::Count(1)
+        }
+        (Some(n), None) => RoundLimit::Count(n),
+        (None, Some(d)) => match crate::duration::parse_duration(d) {
+            Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(86_400) => {
+                RoundLimit::Duration(d)
+            }
+            Ok(_) => {
+                err("duration", format!("\"{d}\" is out of range; use 1s..24h"));
+                RoundLimit::Count(1)
+            }
+            Err(m) => {
+                err("duration", m);
+                RoundLimit::Count(1)
+            }
+        },
+        (None, None) => {
+            err(
+                "count",
+                "a round needs count (transactions) or duration (e.g. \"30s\")".into(),
+            );
+            RoundLimit::Count(1)
+        }
+    };
+    if errs.is_empty() {
+        Ok(RoundSpec {
+            label: raw.label.unwrap_or_else(|| format!("round-{}", index + 1)),
+            rate,
+            limit,
+        })
+    } else {
+        Err(errs)
+    }
+}
+
+pub(crate) fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -> BenchConfig {
+    if let Some(n) = &raw.node
+        && !node_names.contains(n)
+    {
+        p.add(
+            "bench.node",
+            format!("\"{n}\" is not a configured node; add it to [[nodes]]"),
+        );
+    }
+    if raw.node.is_some() && raw.rpc_url.is_some() {
+        p.add("bench.rpc_url", "and bench.node are both set; keep one");
+    }
+    if let Some(u) = &raw.rpc_url
+        && !crate::config::is_http_url(u)
+    {
+        p.add("bench.rpc_url", "is not an http(s):// URL");
+    }
+    let kind = raw.kind.unwrap_or_else(|| "evm".into());
+    if kind != "evm" && kind != "bitcoin" {
+        p.add(
+            "bench.kind",
+            format!("\"{kind}\" is not a node kind; use evm or bitcoin"),
+        );
+    }
+    let default_workload = if kind == "bitcoin" {
+        "bitcoin-transfer"
+    } else {
+        "eth-transfer"
+    };
+    let workload = workload_from(
+        raw.workload.as_deref().unwrap_or(default_workload),
+        raw.contract,
+        raw.call,
+        raw.args.unwrap_or_default(),
+        raw.gas,
+        raw.read_method,
+    )
+    .unwrap_or_else(|m| {
+        p.add("bench.workload", m);
+        WorkloadSpec::EthTransfer
+    });
+    let mut count_in = |path: &str, v: Option<u32>, default: u32, max: u32| match v {
+        None => default,
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(n) => {
+            p.add(path, format!("{n} is out of range; use 1..={max}"));
+            default
+        }
+    };
+    let senders = count_in("bench.senders", raw.senders, 64, 100_000);
+    let confirmations = count_in("bench.confirmations", raw.confirmations, 1, 1000);
+    let concurrency = count_in("bench.concurrency", raw.concurrency, 4, 1024);
+    let batch_size = count_in("bench.batch_size", raw.batch_size, 200, 10_000);
+    for (k, v) in [
+        ("bench.max_fee_gwei", raw.max_fee_gwei),
+        ("bench.priority_fee_gwei", raw.priority_fee_gwei),
+    ] {
+        if let Some(x) = v
+            && !(x.is_finite() && (0.0..=1e9).contains(&x))
+        {
+            p.add(k, format!("{x} is out of range; use a gwei amount ≥ 0"));
+        }
+    }
+    let drain_timeout = p.duration(
+        "bench.drain_timeout",
+        raw.drain_timeout.as_deref(),
+        Duration::from_secs(30),
+        Duration::from_secs(1),
+    );
+    let mine_interval = raw.mine_interval.as_deref().map(|s| {
+        p.duration(
+            "bench.mine_interval",
+            Some(s),
+            Duration::from_secs(1),
+            Duration::from_millis(100),
+        )
+        .as_millis() as u64
+    });
+    let mut rounds = Vec::new();
+    for (i, r) in raw.rounds.unwrap_or_default().into_iter().enumerate() {
+        match round_from(r, &format!("bench.rounds[{i}]"), i) {
+            Ok(r) => rounds.push(r),
+            Err(errs) => {
+                for (k, m) in errs {
+                    p.add(k, m);
+                }
+            }
+        }
+    }
+    BenchConfig {
+        node: raw.node,
+        rpc_url: raw.rpc_url,
+        kind,
+        workload,
+        senders,
+        mnemonic: raw.mnemonic,
+        confirmations,
+        concurrency,
+        batch_size,
+        max_fee_gwei: raw.max_fee_gwei,
+        priority_fee_gwei: raw.priority_fee_gwei.unwrap_or(1.0),
+        node_pid: raw.node_pid,
+        drain_timeout,
+        mine_interval,
+        rounds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(toml_text: &str) -> Result<RoundSpec, Vec<(String, String)>> {
+        let raw: RawRound = toml::from_str(toml_text).expect("toml");
+        round_from(raw, "bench.rounds[0]", 0)
+    }
+
+    #[test]
+    fn rate_control_is_inferred_and_validated() {
+        let r = round("tps = 100\ncount = 10").expect("ok");
+        assert_eq!(r.rate, RateControl::FixedRate { tps: 100.0 });
+        assert_eq!(r.limit, RoundLimit::Count(10));
+        let r = round("start_tps = 10\nend_tps = 50\nduration = \"10s\"").expect("ok");
+        assert!(matches!(r.rate, RateControl::LinearRamp { .. }));
+        let r = round("backlog = 500\nduration = \"5s\"").expect("ok");
+        assert_eq!(r.rate, RateControl::FixedBacklog { unconfirmed: 500 });
+        let e = round("tps = -1\ncount = 5\nduration = \"1s\"").expect_err("bad");
+        let paths: Vec<&str> = e.iter().map(|(p, _)| p.as_str()).collect();
+        assert!(paths.contains(&"bench.rounds[0].tps"), "{e:?}");
+        assert!(paths.contains(&"bench.rounds[0].count"), "{e:?}");
+        let e = round("rate_control = \"max-rate\"\ncount = 5").expect_err("bad");
+        assert!(e[0].1.contains("duration"), "{e:?}");
+        let e = round("rate_control = \"warp\"\ncount = 5").expect_err("bad");
+        assert!(e[0].1.contains("fixed-rate"), "{e:?}");
+    }
+
+    #[test]
+    fn workloads_need_their_fields() {
+        assert!(workload_from("contract-call", None, None, vec![], None, None).is_err());
+        assert!(workload_from("read", None, None, vec![], None, Some("eth_call".into())).is_err());
+        let e = workload_from("mint", None, None, vec![], None, None).expect_err("unknown");
+        assert!(e.contains("eth-transfer"), "{e}");
+    }
+}
