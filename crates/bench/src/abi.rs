@@ -137,9 +137,9 @@ fn word(t: &str, a: &str) -> Result<[u8; 32], String> {
             "false" | "0" => 0,
             _ => return Err(format!("{a:?} is not a bool (true/false)")),
         };
-    } else if t.starts_with("bytes") {
+    } else if let Some(size) = t.strip_prefix("bytes") {
         let b = parse_hex(a).map_err(|e| e.to_string())?;
-        let n: usize = t[5..].parse().map_err(|_| format!("bad type {t}"))?;
+        let n: usize = size.parse().map_err(|_| format!("bad type {t}"))?;
         if b.len() != n {
             return Err(format!("{a:?} must have exactly {n} bytes for {t}"));
         }

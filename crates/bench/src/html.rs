@@ -5,6 +5,9 @@ use crate::analysis::title;
 use crate::report::{Report, RoundReport};
 use std::fmt::Write;
 
+/// A named, coloured line: (name, colour, points).
+type Series<'a> = (&'a str, &'a str, &'a Vec<(f64, f64)>);
+
 const W: f64 = 720.0;
 const H: f64 = 220.0;
 const PAD: f64 = 44.0;
@@ -186,7 +189,7 @@ fn lat_row(name: &str, l: &crate::stats::LatencyStats) -> String {
     )
 }
 
-fn bounds(series: &[(&str, &str, &Vec<(f64, f64)>)]) -> (f64, f64, f64) {
+fn bounds(series: &[Series<'_>]) -> (f64, f64, f64) {
     let pts = series.iter().flat_map(|s| s.2.iter());
     let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
     for (x, y) in pts {
@@ -202,7 +205,7 @@ fn bounds(series: &[(&str, &str, &Vec<(f64, f64)>)]) -> (f64, f64, f64) {
 }
 
 /// A line chart with axes, ticks and a legend.
-fn line_chart(title: &str, series: &[(&str, &str, &Vec<(f64, f64)>)]) -> String {
+fn line_chart(title: &str, series: &[Series<'_>]) -> String {
     let (x0, x1, y1) = bounds(series);
     let sx = |x: f64| PAD + (x - x0) / (x1 - x0) * (W - 2.0 * PAD);
     let sy = |y: f64| H - PAD + -(y / y1) * (H - 2.0 * PAD);

@@ -77,7 +77,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses `0x…` hex of any even length.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, BenchError> {
     let t = s.strip_prefix("0x").unwrap_or(s);
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return Err(BenchError::Input(format!(
             "{s:?}: hex needs an even number of digits"
         )));

@@ -727,7 +727,7 @@ fn round_report(
             count: *c,
         })
         .collect();
-    errors.sort_by(|a, b| b.count.cmp(&a.count));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.count));
     if unconfirmed > 0 {
         errors.push(ErrorCount {
             message: "not included before the round ended".into(),

@@ -158,7 +158,15 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
         let r = round_from(raw, "flags", 0).map_err(|errs| {
             let list: Vec<String> = errs
                 .into_iter()
-                .map(|(p, m)| format!("--{} {m}", p.trim_start_matches("flags.").replace('_', "-")))
+                .map(|(p, m)| {
+                    let key = p.trim_start_matches("flags.");
+                    let flag = if key == "tps" {
+                        "rate".to_string()
+                    } else {
+                        key.replace('_', "-")
+                    };
+                    format!("--{flag} {m}")
+                })
                 .collect();
             invalid(list.join("; "))
         })?;

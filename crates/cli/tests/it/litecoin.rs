@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
-const AUTH: (&str, &str) = ("ops", "regtest-pass");
+pub(crate) const AUTH: (&str, &str) = ("ops", "regtest-pass");
 
-struct Litecoind {
+pub(crate) struct Litecoind {
     _proc: Proc,
     rpc_port: u16,
     p2p_port: u16,
@@ -20,6 +20,11 @@ struct Litecoind {
 
 impl Litecoind {
     fn start(dir: &Path, payout: &'static str) -> Litecoind {
+        Self::start_opts(dir, payout, false)
+    }
+
+    /// Starts a regtest node; `wallet` enables its wallet (for load tests).
+    pub(crate) fn start_opts(dir: &Path, payout: &'static str, wallet: bool) -> Litecoind {
         let (rpc_port, p2p_port) = (free_port(), free_port());
         std::fs::create_dir_all(dir).expect("datadir");
         let bin = tool(
@@ -37,9 +42,13 @@ impl Litecoind {
             .args([
                 "-listenonion=0",
                 "-vbparams=mweb:9999999998:9999999999",
-                "-disablewallet",
                 "-bind=127.0.0.1",
             ])
+            .arg(if wallet {
+                "-fallbackfee=0.0002"
+            } else {
+                "-disablewallet"
+            })
             .args([
                 "-rpcbind=127.0.0.1",
                 "-rpcallowip=127.0.0.1",
@@ -70,11 +79,11 @@ impl Litecoind {
         node
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.rpc_port)
     }
 
-    fn rpc(&self, method: &str, params: Value) -> Value {
+    pub(crate) fn rpc(&self, method: &str, params: Value) -> Value {
         rpc(&self.url(), Some(AUTH), method, params)
     }
 

@@ -5,6 +5,7 @@ mod harness;
 
 mod alerting;
 mod anvil;
+mod bench;
 mod cli;
 mod litecoin;
 mod logs;

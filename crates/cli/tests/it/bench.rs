@@ -1,0 +1,427 @@
+//! Given real nodes (anvil with 1 s blocks, litecoind regtest), `chainops bench run` counts
+//! what the chain included, orders its percentiles, names a halted chain as the cause, and
+//! refuses bad input clearly.
+
+use crate::harness::*;
+use crate::litecoin::{AUTH, Litecoind};
+use serde_json::{Value, json};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn chainops(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(args)
+        .args(["--log-level", "warn"])
+        .output()
+        .expect("run chainops")
+}
+
+fn report(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "bench failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report on stdout")
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().expect("number")
+}
+
+fn assert_ordered(l: &Value) {
+    let keys = ["min", "p50", "p90", "p95", "p99", "max"];
+    for w in keys.windows(2) {
+        assert!(f(&l[w[0]]) <= f(&l[w[1]]), "{} > {} in {l}", w[0], w[1]);
+    }
+    assert!(f(&l["min"]) > 0.0, "{l}");
+}
+
+fn tx_count(anvil: &Anvil, n: u64) -> u64 {
+    let b = anvil.rpc("eth_getBlockByNumber", json!([format!("0x{n:x}"), false]));
+    b["transactions"].as_array().expect("txs").len() as u64
+}
+
+#[test]
+fn fixed_rate_transfers_are_all_confirmed_and_match_the_chain() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("r.html");
+    let pid = anvil.proc.pid().to_string();
+    let out = chainops(&[
+        "bench",
+        "run",
+        "--rpc",
+        &anvil.url(),
+        "--workload",
+        "eth-transfer",
+        "--rate",
+        "400",
+        "--count",
+        "2000",
+        "--node-pid",
+        &pid,
+        "--json",
+        "--html",
+        html.to_str().expect("utf8"),
+    ]);
+    let r = report(&out);
+    assert_eq!(r["submitted"], 2000, "{r}");
+    assert_eq!(r["confirmed"], 2000);
+    assert_eq!(r["failed"], 0);
+    assert!(
+        f(&r["throughput"]) > 200.0,
+        "throughput {}",
+        r["throughput"]
+    );
+    for k in ["p50", "p95", "p99"] {
+        assert!(r[k].is_number(), "top-level {k}");
+    }
+    assert!(f(&r["p50"]) <= f(&r["p95"]) && f(&r["p95"]) <= f(&r["p99"]));
+    let round = &r["rounds"][0];
+    assert_ordered(&round["latency"]);
+    assert_ordered(&round["confirmation_latency"]);
+    // Counted by inclusion: the blocks of the run hold exactly our transactions.
+    let blocks = round["blocks"].as_array().expect("blocks");
+    let ours: u64 = blocks
+        .iter()
+        .map(|b| b["ours"].as_u64().expect("ours"))
+        .sum();
+    assert_eq!(ours, 2000);
+    let chain_total: u64 = blocks
+        .iter()
+        .map(|b| tx_count(&anvil, b["number"].as_u64().expect("number")))
+        .sum();
+    assert_eq!(chain_total, 2000, "sum of transactions in the run's blocks");
+    assert!(round["node_process"]["rss_max_bytes"].as_u64() > Some(1 << 20));
+    assert_eq!(
+        round["bottleneck"]["primary"], "none",
+        "{}",
+        round["bottleneck"]
+    );
+    let page = std::fs::read_to_string(&html).expect("html report");
+    assert!(page.contains("<svg") && page.contains("Inclusion latency distribution"));
+    assert!(!page.contains("<script"), "self-contained, no scripts");
+}
+
+#[test]
+fn halted_chain_is_named_and_the_run_ends_by_its_time_bound() {
+    let anvil = Anvil::start(&[]);
+    let url = anvil.url();
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args([
+            "bench",
+            "run",
+            "--rpc",
+            &url,
+            "--rate",
+            "100",
+            "--duration",
+            "8s",
+            "--drain-timeout",
+            "3s",
+            "--json",
+            "--log-level",
+            "warn",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn bench");
+    // Let some blocks through, then halt mining.
+    wait_for("the run to send", Duration::from_secs(30), || {
+        let pool = anvil.rpc("txpool_status", json!([]));
+        (pool["pending"].as_str().is_some_and(|p| p != "0x0")).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    let out = child.wait_with_output().expect("bench output");
+    let elapsed = started.elapsed();
+    let r = report(&out);
+    let round = &r["rounds"][0];
+    assert!(
+        r["confirmed"].as_u64() > Some(0),
+        "some confirmed before the halt: {r}"
+    );
+    assert!(
+        round["unconfirmed"].as_u64() > Some(100),
+        "stalled confirmations: {round}"
+    );
+    assert_eq!(
+        round["bottleneck"]["primary"], "block_stalled",
+        "{}",
+        round["bottleneck"]
+    );
+    let summary = round["bottleneck"]["summary"].as_str().expect("summary");
+    assert!(summary.contains("no new block"), "{summary}");
+    // 8 s of sending + 3 s drain + preparation; never waits for the missing blocks.
+    assert!(elapsed < Duration::from_secs(25), "took {elapsed:?}");
+    let series = round["series"].as_array().expect("series");
+    let last = series.last().expect("samples");
+    assert!(last["outstanding"].as_u64() > Some(100), "{last}");
+}
+
+#[test]
+fn erc20_read_and_rate_controls_run() {
+    let anvil = Anvil::start(&[]);
+    let url = anvil.url();
+    let r = report(&chainops(&[
+        "bench",
+        "run",
+        "--rpc",
+        &url,
+        "--workload",
+        "erc20-transfer",
+        "--rate",
+        "150",
+        "--count",
+        "300",
+        "--senders",
+        "16",
+        "--json",
+    ]));
+    assert_eq!(r["confirmed"], 300, "{r}");
+    assert_eq!(r["workload"], "erc20-transfer");
+    let r = report(&chainops(&[
+        "bench",
+        "run",
+        "--rpc",
+        &url,
+        "--workload",
+        "read",
+        "--rate",
+        "300",
+        "--count",
+        "300",
+        "--json",
+    ]));
+    assert_eq!(r["confirmed"], 300, "{r}");
+    assert!(
+        f(&r["p99"]) < 1.0,
+        "reads answer without waiting for blocks: {}",
+        r["p99"]
+    );
+
+    // Rounds from a config file: a ramp, a closed loop and a max-rate search.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("bench.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[bench]
+rpc_url = "{url}"
+senders = 32
+
+[[bench.rounds]]
+label = "ramp"
+rate_control = "linear-ramp"
+start_tps = 50
+end_tps = 250
+count = 450
+
+[[bench.rounds]]
+label = "backlog"
+backlog = 100
+duration = "3s"
+
+[[bench.rounds]]
+label = "search"
+rate_control = "max-rate"
+start_tps = 100
+step_tps = 100
+max_tps = 300
+duration = "2s"
+"#
+        ),
+    )
+    .expect("config");
+    let r = report(&chainops(&[
+        "--config",
+        cfg.to_str().expect("utf8"),
+        "bench",
+        "run",
+        "--json",
+    ]));
+    let rounds = r["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 3, "{r}");
+    assert_eq!(rounds[0]["confirmed"], 450);
+    assert_eq!(rounds[0]["rate_control"]["kind"], "linear-ramp");
+    assert!(rounds[1]["confirmed"].as_u64() > Some(100), "{}", rounds[1]);
+    let steps = rounds[2]["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3, "{}", rounds[2]);
+    assert_eq!(rounds[2]["max_sustained_tps"], 300.0);
+
+    // compare: B vs A as a table and as JSON.
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, serde_json::to_string(&r).expect("json")).expect("write");
+    let r2 = report(&chainops(&[
+        "bench", "run", "--rpc", &url, "--rate", "200", "--count", "200", "--json",
+    ]));
+    std::fs::write(&b, serde_json::to_string(&r2).expect("json")).expect("write");
+    let out = chainops(&[
+        "bench",
+        "compare",
+        a.to_str().expect("utf8"),
+        b.to_str().expect("utf8"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("throughput") && text.contains("latency_p95"),
+        "{text}"
+    );
+    let out = chainops(&[
+        "bench",
+        "compare",
+        a.to_str().expect("utf8"),
+        b.to_str().expect("utf8"),
+        "--json",
+    ]);
+    let c: Value = serde_json::from_slice(&out.stdout).expect("compare json");
+    assert!(
+        c["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .any(|m| m["metric"] == "throughput")
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["bench", "run", "--rate", "10", "--count", "5"],
+            2,
+            "no target",
+        ),
+        (
+            &[
+                "bench",
+                "run",
+                "--rpc",
+                "http://127.0.0.1:9",
+                "--rate=-5",
+                "--count",
+                "5",
+            ],
+            2,
+            "--rate -5 is out of range",
+        ),
+        (
+            &["bench", "run", "--rpc", "http://127.0.0.1:9", "--rate", "5"],
+            2,
+            "count",
+        ),
+        (
+            &[
+                "bench", "run", "--rpc", "ftp://x", "--rate", "5", "--count", "5",
+            ],
+            2,
+            "http",
+        ),
+        (
+            &[
+                "bench",
+                "run",
+                "--rpc",
+                "http://127.0.0.1:9",
+                "--workload",
+                "mint",
+                "--rate",
+                "5",
+                "--count",
+                "5",
+            ],
+            2,
+            "eth-transfer",
+        ),
+        (
+            &[
+                "bench",
+                "run",
+                "--rpc",
+                "http://127.0.0.1:9",
+                "--rate",
+                "5",
+                "--count",
+                "5",
+            ],
+            6,
+            "eth_chainId",
+        ),
+        (
+            &[
+                "bench",
+                "compare",
+                "/nonexistent/a.json",
+                "/nonexistent/b.json",
+            ],
+            1,
+            "cannot read report",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let out = chainops(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bogus = dir.path().join("x.json");
+    std::fs::write(&bogus, "{\"hello\": 1}").expect("write");
+    let p = bogus.to_str().expect("utf8");
+    let out = chainops(&["bench", "compare", p, p]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a chainops bench report"));
+}
+
+#[test]
+fn litecoind_regtest_raw_transactions_confirm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Litecoind::start_opts(&dir.path().join("ltc"), "raw(51)", true);
+    node.rpc("createwallet", json!(["bench"]));
+    let addr = node.rpc("getnewaddress", json!([]));
+    node.rpc("generatetoaddress", json!([101, addr]));
+    let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args([
+            "bench",
+            "run",
+            "--rpc",
+            &node.url(),
+            "--kind",
+            "bitcoin",
+            "--rpc-user",
+            AUTH.0,
+            "--rate",
+            "20",
+            "--count",
+            "40",
+            "--mine-interval",
+            "1s",
+            "--json",
+            "--log-level",
+            "warn",
+        ])
+        .env("CHAINOPS_BENCH_RPC_PASSWORD", AUTH.1)
+        .output()
+        .expect("bench");
+    let r = report(&out);
+    assert_eq!(r["workload"], "bitcoin-transfer");
+    assert_eq!(r["target"]["chain"], "regtest");
+    assert_eq!(r["confirmed"], 40, "{r}");
+    assert_ordered(&r["rounds"][0]["latency"]);
+    // The chain agrees: every block of the run holds our transactions (+ coinbase).
+    let blocks = r["rounds"][0]["blocks"].as_array().expect("blocks");
+    let ours: u64 = blocks
+        .iter()
+        .map(|b| b["ours"].as_u64().expect("ours"))
+        .sum();
+    assert_eq!(ours, 40);
+}
