@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs
+.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs bench-load
 
 CARGO ?= cargo
 ARGS ?=
@@ -44,3 +44,7 @@ bench-auth:
 ## Log ingest and search vs ripgrep on ~1 GB of generated node logs (SIZE_MB=…).
 bench-logs:
 	bench/logs/run.sh $(or $(SIZE_MB),1024)
+
+## Load generator vs Caliper 0.6 on anvil (installs Caliper into .tools/caliper).
+bench-load: build
+	python3 bench/load/run.py

@@ -85,12 +85,6 @@ pub fn planned_transactions(opts: &RunOptions) -> u64 {
         .iter()
         .map(|r| match (&r.rate, r.limit) {
             (_, RoundLimit::Count(n)) => n,
-            (RateControl::FixedRate { tps }, RoundLimit::Duration(d)) => {
-                (tps * d.as_secs_f64()) as u64
-            }
-            (RateControl::LinearRamp { start_tps, end_tps }, RoundLimit::Duration(d)) => {
-                ((start_tps + end_tps) / 2.0 * d.as_secs_f64()) as u64
-            }
             (RateControl::FixedBacklog { unconfirmed }, RoundLimit::Duration(d)) => {
                 // At most the backlog refilled every second.
                 u64::from(*unconfirmed).max(1000) * d.as_secs().max(1)
@@ -113,6 +107,7 @@ pub fn planned_transactions(opts: &RunOptions) -> u64 {
                 }
                 total as u64
             }
+            (rate, limit @ RoundLimit::Duration(_)) => crate::runner::budget(rate, limit) as u64,
         })
         .sum()
 }

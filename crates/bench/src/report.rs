@@ -89,6 +89,8 @@ pub struct RoundReport {
     pub behind_schedule_max: u64,
     /// Share of send ticks on which every request slot was busy.
     pub slots_busy_ratio: f64,
+    /// Transactions sent but not yet included when sending ended.
+    pub outstanding_at_send_end: u64,
     /// Transactions sent.
     pub submitted: u64,
     /// Included and succeeded.

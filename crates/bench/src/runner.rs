@@ -156,12 +156,14 @@ async fn max_rate(
         };
         let (mut r, hist) = run_round(session, opts, progress, &step_spec, drain).await?;
         all.merge(&hist);
+        // Kept up: everything included, ≤ 1 % refused, and when sending stopped no more
+        // than two blocks' worth of load was waiting (a chain that falls behind piles up
+        // the excess for the whole step).
         let interval = median_block_interval(&r.blocks).unwrap_or(1.0);
-        let tail = r.last_confirm_s - r.last_submit_s;
         let sustained = r.unconfirmed == 0
             && r.rejected * 100 <= r.submitted
             && r.submitted > 0
-            && tail <= (3.0 * interval).max(3.0);
+            && (r.outstanding_at_send_end as f64) <= 2.0 * tps * interval;
         steps.push(StepReport {
             tps,
             submitted: r.submitted,
@@ -279,24 +281,18 @@ impl Clock {
 /// Transactions the rate control wants sent by `t` (seconds into the round).
 fn scheduled(rate: &RateControl, t: f64, round_len: f64, sent: u64, outstanding: u64) -> u64 {
     match rate {
-        RateControl::FixedRate { tps } | RateControl::MaxRate { start_tps: tps, .. } => {
-            (tps * t) as u64
-        }
-        RateControl::LinearRamp { start_tps, end_tps } => {
-            let len = round_len.max(1e-3);
-            let t = t.min(len);
-            (start_tps * t + (end_tps - start_tps) * t * t / (2.0 * len)) as u64
-        }
         RateControl::FixedBacklog { unconfirmed } => {
             sent + u64::from(*unconfirmed).saturating_sub(outstanding)
         }
+        other => other.scheduled_by(t, round_len).unwrap_or(0.0) as u64,
     }
 }
 
-/// Expected length of a count-bound rate round (for the ramp's slope).
+/// Expected length of a round (the ramp's slope needs it for count-bound rounds).
 fn expected_len(rate: &RateControl, limit: RoundLimit) -> f64 {
     match (limit, rate) {
         (RoundLimit::Duration(d), _) => d.as_secs_f64(),
+        (_, RateControl::Composite { phases }) => phases.iter().map(|p| p.seconds).sum(),
         (RoundLimit::Count(n), RateControl::FixedRate { tps }) => n as f64 / tps,
         (RoundLimit::Count(n), RateControl::LinearRamp { start_tps, end_tps }) => {
             2.0 * n as f64 / (start_tps + end_tps)
@@ -306,17 +302,14 @@ fn expected_len(rate: &RateControl, limit: RoundLimit) -> f64 {
 }
 
 /// Requests to prepare before a round starts.
-fn budget(rate: &RateControl, limit: RoundLimit) -> usize {
+pub fn budget(rate: &RateControl, limit: RoundLimit) -> usize {
     match limit {
         RoundLimit::Count(n) => n as usize,
         RoundLimit::Duration(d) => {
             let s = d.as_secs_f64();
             let n = match rate {
-                RateControl::FixedRate { tps } | RateControl::MaxRate { start_tps: tps, .. } => {
-                    tps * s
-                }
-                RateControl::LinearRamp { start_tps, end_tps } => (start_tps + end_tps) / 2.0 * s,
                 RateControl::FixedBacklog { unconfirmed } => f64::from(*unconfirmed) * 2.0,
+                other => other.scheduled_by(s, s).unwrap_or(0.0),
             };
             n.ceil() as usize + 1
         }
@@ -368,6 +361,7 @@ async fn run_round(
 
     let send = send_loop(session, opts, spec, &state, &clock).await;
     let send_end = clock.now();
+    let outstanding_at_send_end = lock(&state).outstanding();
     // Drain: wait for outstanding transactions, bounded.
     loop {
         let outstanding = lock(&state).outstanding();
@@ -384,6 +378,7 @@ async fn run_round(
     let duration = clock.now();
     let st = lock(&state);
     let mut report = round_report(spec, &st, series, duration, behind, busy_ratio);
+    report.outstanding_at_send_end = outstanding_at_send_end;
     report.bottleneck = analysis::analyze(&report, opts, drain_timeout);
     Ok((report, st.latency.clone()))
 }
@@ -706,10 +701,9 @@ fn round_report(
     let first = st.first_submit.unwrap_or(0.0);
     let send_span = (st.last_submit - first).max(1e-3);
     let confirm_span = (st.last_confirm - first).max(1e-3);
-    let offered_tps = match (&spec.rate, spec.limit) {
-        (RateControl::FixedRate { tps }, _) => Some(*tps),
-        (RateControl::LinearRamp { start_tps, end_tps }, _) => Some((start_tps + end_tps) / 2.0),
-        _ => None,
+    let offered_tps = match &spec.rate {
+        RateControl::MaxRate { .. } | RateControl::FixedBacklog { .. } => None,
+        rate => rate.mean_tps(expected_len(rate, spec.limit)),
     };
     let self_cpu = process_stats(series.iter().map(|s| (s.generator_cpu, None)));
     let mut generator = self_cpu.unwrap_or_default();
@@ -740,6 +734,7 @@ fn round_report(
         offered_tps,
         behind_schedule_max: behind,
         slots_busy_ratio: busy_ratio,
+        outstanding_at_send_end: 0,
         submitted: st.submitted,
         confirmed: st.confirmed,
         failed,

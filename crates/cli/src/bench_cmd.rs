@@ -154,6 +154,7 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             backlog: o.backlog,
             count: o.count,
             duration: o.duration.clone(),
+            phases: None,
         };
         let r = round_from(raw, "flags", 0).map_err(|errs| {
             let list: Vec<String> = errs

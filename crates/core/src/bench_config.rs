@@ -77,6 +77,8 @@ pub struct RawRound {
     pub count: Option<u64>,
     /// Round length in time (max-rate: per step).
     pub duration: Option<String>,
+    /// composite: fixed-rate / linear-ramp phases, each with a duration, run in order.
+    pub phases: Option<Vec<RawRound>>,
 }
 
 /// What the load consists of.
@@ -156,6 +158,61 @@ pub enum RateControl {
         /// Highest rate tried.
         max_tps: f64,
     },
+    /// Phases of fixed or ramped rate within one round (Caliper's composite rate).
+    Composite {
+        /// Phases in order.
+        phases: Vec<Phase>,
+    },
+}
+
+/// One phase of a composite rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// `fixed-rate` or `linear-ramp`.
+    pub rate: RateControl,
+    /// Length in seconds.
+    pub seconds: f64,
+}
+
+impl RateControl {
+    /// Transactions a time-driven rate wants sent `t` seconds into a stretch of `len`
+    /// seconds (`None` for closed-loop control).
+    pub fn scheduled_by(&self, t: f64, len: f64) -> Option<f64> {
+        Some(match self {
+            Self::FixedRate { tps } | Self::MaxRate { start_tps: tps, .. } => tps * t,
+            Self::LinearRamp { start_tps, end_tps } => {
+                let len = len.max(1e-3);
+                let t = t.min(len);
+                start_tps * t + (end_tps - start_tps) * t * t / (2.0 * len)
+            }
+            Self::FixedBacklog { .. } => return None,
+            Self::Composite { phases } => {
+                let (mut start, mut total) = (0.0, 0.0);
+                for p in phases {
+                    let inner = p
+                        .rate
+                        .scheduled_by((t - start).clamp(0.0, p.seconds), p.seconds)?;
+                    total += inner;
+                    start += p.seconds;
+                    if t < start {
+                        break;
+                    }
+                }
+                total
+            }
+        })
+    }
+
+    /// Mean offered rate over `len` seconds (`None` for closed-loop control).
+    pub fn mean_tps(&self, len: f64) -> Option<f64> {
+        let len = match self {
+            Self::Composite { phases } => phases.iter().map(|p| p.seconds).sum(),
+            _ => len,
+        };
+        (len > 0.0)
+            .then(|| self.scheduled_by(len, len).map(|n| n / len))
+            .flatten()
+    }
 }
 
 /// When a round ends.
@@ -279,11 +336,12 @@ pub fn workload_from(
 
 /// Validates one round; `at` is the path prefix for problems.
 pub fn round_from(
-    raw: RawRound,
+    mut raw: RawRound,
     at: &str,
     index: usize,
 ) -> Result<RoundSpec, Vec<(String, String)>> {
     let mut errs = Vec::new();
+    let mut errs_extra: Vec<(String, String)> = Vec::new();
     let mut err = |k: &str, m: String| errs.push((format!("{at}.{k}"), m));
     let positive = |v: Option<f64>, k: &str, err: &mut dyn FnMut(&str, String)| -> f64 {
         match v {
@@ -332,6 +390,33 @@ pub fn round_from(
                 }
             },
         },
+        "composite" => {
+            let mut phases = Vec::new();
+            let list = raw.phases.take().unwrap_or_default();
+            if list.is_empty() {
+                err("phases", "composite needs phases, e.g. [{ tps = 100, duration = \"10s\" }, { start_tps = 100, end_tps = 500, duration = \"10s\" }]".into());
+            }
+            for (i, ph) in list.into_iter().enumerate() {
+                let pat = format!("{at}.phases[{i}]");
+                match round_from(ph, &pat, i) {
+                    Ok(RoundSpec {
+                        rate:
+                            rate @ (RateControl::FixedRate { .. } | RateControl::LinearRamp { .. }),
+                        limit: RoundLimit::Duration(d),
+                        ..
+                    }) => phases.push(Phase {
+                        rate,
+                        seconds: d.as_secs_f64(),
+                    }),
+                    Ok(_) => errs_extra.push((
+                        pat,
+                        "a phase is fixed-rate or linear-ramp with a duration".into(),
+                    )),
+                    Err(e) => errs_extra.extend(e),
+                }
+            }
+            RateControl::Composite { phases }
+        }
         "max-rate" => {
             let start_tps = positive(raw.start_tps.or(Some(100.0)), "start_tps", &mut err);
             let step_tps = positive(raw.step_tps.or(Some(start_tps)), "step_tps", &mut err);
@@ -346,7 +431,7 @@ pub fn round_from(
             err(
                 "rate_control",
                 format!(
-                    "\"{other}\" is not a rate control; use fixed-rate, linear-ramp, fixed-backlog or max-rate"
+                    "\"{other}\" is not a rate control; use fixed-rate, linear-ramp, fixed-backlog, max-rate or composite"
                 ),
             );
             RateControl::FixedRate { tps: 1.0 }
@@ -386,6 +471,13 @@ pub fn round_from(
                 RoundLimit::Count(1)
             }
         },
+        (None, None) if matches!(rate, RateControl::Composite { .. }) => {
+            let secs: f64 = match &rate {
+                RateControl::Composite { phases } => phases.iter().map(|p| p.seconds).sum(),
+                _ => 0.0,
+            };
+            RoundLimit::Duration(Duration::from_secs_f64(secs.max(1.0)))
+        }
         (None, None) => {
             err(
                 "count",
@@ -394,6 +486,7 @@ pub fn round_from(
             RoundLimit::Count(1)
         }
     };
+    errs.extend(errs_extra);
     if errs.is_empty() {
         Ok(RoundSpec {
             label: raw.label.unwrap_or_else(|| format!("round-{}", index + 1)),
@@ -539,6 +632,28 @@ mod tests {
         assert!(e[0].1.contains("duration"), "{e:?}");
         let e = round("rate_control = \"warp\"\ncount = 5").expect_err("bad");
         assert!(e[0].1.contains("fixed-rate"), "{e:?}");
+    }
+
+    #[test]
+    fn composite_phases_add_up() {
+        let r = round(
+            "rate_control = \"composite\"\nphases = [{ tps = 10, duration = \"10s\" }, { start_tps = 10, end_tps = 30, duration = \"10s\" }]",
+        )
+        .expect("ok");
+        assert_eq!(r.limit, RoundLimit::Duration(Duration::from_secs(20)));
+        // 100 in the first phase, then the ramp's mean 20/s for 10 s.
+        assert_eq!(r.rate.scheduled_by(10.0, 20.0), Some(100.0));
+        assert_eq!(r.rate.scheduled_by(20.0, 20.0), Some(300.0));
+        assert_eq!(
+            r.rate.scheduled_by(15.0, 20.0),
+            Some(100.0 + 10.0 * 5.0 + 20.0 * 25.0 / 20.0)
+        );
+        assert_eq!(r.rate.mean_tps(20.0), Some(15.0));
+        let e = round("rate_control = \"composite\"\nphases = [{ tps = 10, count = 5 }]")
+            .expect_err("bad");
+        assert!(e[0].0.contains("phases[0]"), "{e:?}");
+        let e = round("rate_control = \"composite\"").expect_err("bad");
+        assert!(e[0].1.contains("phases"), "{e:?}");
     }
 
     #[test]
