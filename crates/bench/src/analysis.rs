@@ -238,14 +238,7 @@ fn pool_growth(r: &RoundReport) -> Option<String> {
     if sending.len() < 4 {
         return None;
     }
-    let n = sending.len() as f64;
-    let (mx, my) = (
-        sending.iter().map(|p| p.0).sum::<f64>() / n,
-        sending.iter().map(|p| p.1).sum::<f64>() / n,
-    );
-    let cov: f64 = sending.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let var: f64 = sending.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let slope = if var > 0.0 { cov / var } else { 0.0 };
+    let slope = slope(&sending);
     let first = sending[0].1;
     let last = sending[sending.len() - 1].1;
     if slope > 0.05 * r.send_rate.max(1.0) && last > first * 1.5 + 10.0 {
@@ -259,5 +252,45 @@ fn pool_growth(r: &RoundReport) -> Option<String> {
         ))
     } else {
         None
+    }
+}
+
+/// Least-squares slope of `(x, y)` points (0 for fewer than two distinct x).
+pub fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let cov: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let var: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if var > 0.0 { cov / var } else { 0.0 }
+}
+
+/// Growth per second of sent-but-not-included transactions while sending.
+pub fn backlog_growth(r: &RoundReport) -> f64 {
+    let pts: Vec<(f64, f64)> = r
+        .series
+        .iter()
+        .filter(|s| s.t >= r.first_submit_s + 1.0 && s.t <= r.last_submit_s + 0.5)
+        .map(|s| (s.t, s.outstanding as f64))
+        .collect();
+    slope(&pts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_of_a_line_and_of_noise() {
+        let line: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 3.0 * i as f64 + 1.0)).collect();
+        assert!((slope(&line) - 3.0).abs() < 1e-9);
+        assert_eq!(slope(&[(1.0, 5.0)]), 0.0);
+        let flat: Vec<(f64, f64)> = (0..10)
+            .map(|i| (i as f64, if i % 2 == 0 { 10.0 } else { 12.0 }))
+            .collect();
+        assert!(slope(&flat).abs() < 0.5);
     }
 }

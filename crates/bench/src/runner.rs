@@ -156,13 +156,15 @@ async fn max_rate(
         };
         let (mut r, hist) = run_round(session, opts, progress, &step_spec, drain).await?;
         all.merge(&hist);
-        // Kept up: everything included, ≤ 1 % refused, and when sending stopped no more
-        // than two blocks' worth of load was waiting (a chain that falls behind piles up
-        // the excess for the whole step).
+        // Kept up: everything included, ≤ 1 % refused, the waiting transactions did not
+        // grow while sending (by more than 3 % of the rate: a chain short of the offered
+        // rate piles up the excess every second), and at most two blocks' worth waited
+        // when sending stopped.
         let interval = median_block_interval(&r.blocks).unwrap_or(1.0);
         let sustained = r.unconfirmed == 0
             && r.rejected * 100 <= r.submitted
             && r.submitted > 0
+            && analysis::backlog_growth(&r) <= 0.03 * tps
             && (r.outstanding_at_send_end as f64) <= 2.0 * tps * interval;
         steps.push(StepReport {
             tps,

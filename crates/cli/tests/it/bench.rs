@@ -228,6 +228,11 @@ backlog = 100
 duration = "3s"
 
 [[bench.rounds]]
+label = "burst"
+rate_control = "composite"
+phases = [{{ tps = 100, duration = "2s" }}, {{ tps = 300, duration = "1s" }}]
+
+[[bench.rounds]]
 label = "search"
 rate_control = "max-rate"
 start_tps = 100
@@ -246,13 +251,19 @@ duration = "2s"
         "--json",
     ]));
     let rounds = r["rounds"].as_array().expect("rounds");
-    assert_eq!(rounds.len(), 3, "{r}");
+    assert_eq!(rounds.len(), 4, "{r}");
     assert_eq!(rounds[0]["confirmed"], 450);
     assert_eq!(rounds[0]["rate_control"]["kind"], "linear-ramp");
     assert!(rounds[1]["confirmed"].as_u64() > Some(100), "{}", rounds[1]);
-    let steps = rounds[2]["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 3, "{}", rounds[2]);
-    assert_eq!(rounds[2]["max_sustained_tps"], 300.0);
+    // 2 s at 100/s then 1 s at 300/s.
+    let burst = &rounds[2];
+    assert_eq!(burst["rate_control"]["kind"], "composite");
+    let sent = burst["submitted"].as_u64().expect("submitted");
+    assert!((490..=500).contains(&sent), "composite sent {sent}");
+    assert_eq!(burst["confirmed"], burst["submitted"]);
+    let steps = rounds[3]["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3, "{}", rounds[3]);
+    assert_eq!(rounds[3]["max_sustained_tps"], 300.0);
 
     // compare: B vs A as a table and as JSON.
     let a = dir.path().join("a.json");
