@@ -4,7 +4,7 @@
 //! causal order: a chain that stopped producing blocks explains everything after it, a fee
 //! cap below the base fee explains a growing pool, and so on down to "no limit reached".
 
-use crate::report::{Finding, RoundReport, Verdict};
+use crate::report::{BlockSample, Finding, RoundReport, Verdict};
 use crate::runner::RunOptions;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ pub fn analyze(r: &RoundReport, opts: &RunOptions, drain: Duration) -> Verdict {
             evidence,
         })
     };
-    let interval = median_interval(r);
+    let interval = median_interval(&r.blocks);
     if let Some(e) = stall(r, interval, drain) {
         add("block_stalled", e);
     }
@@ -171,9 +171,9 @@ pub fn title(kind: &str) -> &'static str {
     }
 }
 
-fn median_interval(r: &RoundReport) -> Option<f64> {
-    let mut d: Vec<f64> = r
-        .blocks
+/// Median time between consecutive blocks as the tracker saw them.
+pub fn median_interval(blocks: &[BlockSample]) -> Option<f64> {
+    let mut d: Vec<f64> = blocks
         .windows(2)
         .map(|w| w[1].seen_s - w[0].seen_s)
         .collect();

@@ -12,7 +12,6 @@ use crate::target::{Block, ChainView, Prepared, call_value, parse_txid};
 use chainops_chain::rpc::{Call, JsonRpcClient};
 use chainops_core::ports::RpcLog;
 use serde_json::{Value, json};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -128,33 +127,17 @@ impl ChainView for Bitcoin {
 
 struct BitcoinSource {
     node: Bitcoin,
-    queue: VecDeque<Prepared>,
     mine_to: Option<String>,
     progress: Arc<dyn Progress>,
 }
 
 #[async_trait::async_trait]
 impl Source for BitcoinSource {
-    async fn fill(&mut self, n: usize) -> Result<(), BenchError> {
-        let missing = n.saturating_sub(self.queue.len());
-        if missing == 0 {
-            return Ok(());
-        }
+    async fn produce(&mut self, n: usize) -> Result<Vec<Prepared>, BenchError> {
         self.progress.phase(&format!(
-            "splitting wallet funds into {missing} outputs and signing"
+            "splitting wallet funds into {n} outputs and signing"
         ));
-        let more = prepare(&self.node, missing, self.mine_to.as_deref()).await?;
-        self.queue.extend(more);
-        Ok(())
-    }
-
-    fn pop(&mut self, n: usize) -> Vec<Prepared> {
-        let n = n.min(self.queue.len());
-        self.queue.drain(..n).collect()
-    }
-
-    fn len(&self) -> usize {
-        self.queue.len()
+        prepare(&self.node, n, self.mine_to.as_deref()).await
     }
 
     fn may_revert(&self) -> bool {
@@ -323,7 +306,6 @@ pub async fn session(
     };
     let source = BitcoinSource {
         node: node.clone(),
-        queue: VecDeque::new(),
         mine_to,
         progress,
     };

@@ -11,7 +11,6 @@ use crate::runner::{Progress, RunOptions, Session, Source};
 use crate::target::{Prepared, call_value};
 use chainops_chain::rpc::JsonRpcClient;
 use chainops_core::bench_config::{RateControl, RoundLimit, WorkloadSpec};
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Index of the first sender account; 0–9 fund them (the node's dev accounts under the
@@ -33,42 +32,15 @@ struct EvmSource {
     chain_id: u64,
     fees: Fees,
     senders: Vec<Sender>,
-    queue: VecDeque<Prepared>,
 }
 
 #[async_trait::async_trait]
 impl Source for EvmSource {
-    async fn fill(&mut self, n: usize) -> Result<(), BenchError> {
-        let missing = n.saturating_sub(self.queue.len());
-        if missing == 0 {
-            return Ok(());
-        }
-        let more = match &self.kind {
-            Kind::Sign(shape) => {
-                let shape_ref = shape;
-                sign_load(
-                    shape_ref,
-                    self.chain_id,
-                    self.fees,
-                    &mut self.senders,
-                    missing,
-                )?
-            }
-            Kind::Read { method, call } => {
-                read_requests(method, call.clone(), &self.senders, missing)
-            }
-        };
-        self.queue.extend(more);
-        Ok(())
-    }
-
-    fn pop(&mut self, n: usize) -> Vec<Prepared> {
-        let n = n.min(self.queue.len());
-        self.queue.drain(..n).collect()
-    }
-
-    fn len(&self) -> usize {
-        self.queue.len()
+    async fn produce(&mut self, n: usize) -> Result<Vec<Prepared>, BenchError> {
+        Ok(match &self.kind {
+            Kind::Sign(shape) => sign_load(shape, self.chain_id, self.fees, &mut self.senders, n)?,
+            Kind::Read { method, call } => read_requests(method, call.clone(), &self.senders, n),
+        })
     }
 
     fn may_revert(&self) -> bool {
@@ -229,7 +201,6 @@ pub async fn session(
         chain_id,
         fees,
         senders: std::mem::take(&mut senders),
-        queue: VecDeque::new(),
     };
     Ok(Session {
         view: Arc::new(evm),

@@ -63,32 +63,16 @@ pub fn hex_address(a: &Address) -> String {
     format!("0x{}", hex(a))
 }
 
-/// Lowercase hex without prefix.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
+pub use chainops_core::hex::encode as hex;
 
 /// Parses `0x…` hex of any even length.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, BenchError> {
     let t = s.strip_prefix("0x").unwrap_or(s);
-    if !t.len().is_multiple_of(2) {
-        return Err(BenchError::Input(format!(
-            "{s:?}: hex needs an even number of digits"
-        )));
-    }
-    (0..t.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&t[i..i + 2], 16)
-                .map_err(|_| BenchError::Input(format!("{s:?}: not hex")))
-        })
-        .collect()
+    chainops_core::hex::decode(t).ok_or_else(|| {
+        BenchError::Input(format!(
+            "{s:?}: not hex (an even number of 0-9a-f digits, optionally after 0x)"
+        ))
+    })
 }
 
 /// Parses a `0x` address of 20 bytes.

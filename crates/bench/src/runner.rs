@@ -57,21 +57,40 @@ pub trait Progress: Send + Sync {
     fn round_done(&self, round: &RoundReport);
 }
 
-/// Where the send loop takes prepared requests from.
+/// Makes the requests a run sends (signing, or building reads).
 #[async_trait::async_trait]
 pub trait Source: Send {
-    /// Prepares until at least `n` requests are queued.
-    async fn fill(&mut self, n: usize) -> Result<(), BenchError>;
-    /// Takes up to `n` queued requests.
-    fn pop(&mut self, n: usize) -> Vec<Prepared>;
-    /// Queued requests.
-    fn len(&self) -> usize;
-    /// True when nothing is queued.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    /// Prepares `n` more requests, continuing where the last call stopped (nonces, UTXOs).
+    async fn produce(&mut self, n: usize) -> Result<Vec<Prepared>, BenchError>;
     /// Included transactions may revert (check receipts).
     fn may_revert(&self) -> bool;
+}
+
+/// Prepared requests waiting to be sent; unsent ones carry over to the next round.
+struct Queue {
+    source: Box<dyn Source>,
+    items: VecDeque<Prepared>,
+}
+
+impl Queue {
+    /// Prepares until at least `n` requests wait.
+    async fn fill(&mut self, n: usize) -> Result<(), BenchError> {
+        let missing = n.saturating_sub(self.items.len());
+        if missing > 0 {
+            let more = self.source.produce(missing).await?;
+            self.items.extend(more);
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self, n: usize) -> Vec<Prepared> {
+        let n = n.min(self.items.len());
+        self.items.drain(..n).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
 }
 
 /// The chain connection of a run.
@@ -88,10 +107,20 @@ pub struct Session {
 
 /// Runs every round against a prepared session.
 pub async fn run(
-    mut session: Session,
+    session: Session,
     opts: &RunOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<Report, BenchError> {
+    let Session {
+        view,
+        source,
+        target,
+        background,
+    } = session;
+    let mut queue = Queue {
+        source,
+        items: VecDeque::new(),
+    };
     let started_at = chainops_core::time::rfc3339(chainops_core::time::now_ms());
     let mut rounds = Vec::new();
     let mut total = Latency::new();
@@ -108,33 +137,27 @@ pub async fn run(
                     ));
                 };
                 max_rate(
-                    &mut session,
-                    opts,
-                    &progress,
-                    spec,
-                    *start_tps,
-                    *step_tps,
-                    *max_tps,
-                    step,
+                    &view, &mut queue, opts, &progress, spec, *start_tps, *step_tps, *max_tps, step,
                 )
                 .await?
             }
-            _ => run_round(&mut session, opts, &progress, spec, opts.drain_timeout).await?,
+            _ => run_round(&view, &mut queue, opts, &progress, spec, opts.drain_timeout).await?,
         };
         let (r, hist) = r;
         total.merge(&hist);
         progress.round_done(&r);
         rounds.push(r);
     }
-    for h in session.background.drain(..) {
+    for h in background {
         h.abort();
     }
-    Ok(assemble(started_at, session.target, opts, rounds, &total))
+    Ok(assemble(started_at, target, opts, rounds, &total))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn max_rate(
-    session: &mut Session,
+    view: &Arc<dyn ChainView>,
+    queue: &mut Queue,
     opts: &RunOptions,
     progress: &Arc<dyn Progress>,
     spec: &RoundSpec,
@@ -154,13 +177,13 @@ async fn max_rate(
             rate: RateControl::FixedRate { tps },
             limit: RoundLimit::Duration(step_len),
         };
-        let (mut r, hist) = run_round(session, opts, progress, &step_spec, drain).await?;
+        let (mut r, hist) = run_round(view, queue, opts, progress, &step_spec, drain).await?;
         all.merge(&hist);
         // Kept up: everything included, ≤ 1 % refused, the waiting transactions did not
         // grow while sending (by more than 3 % of the rate: a chain short of the offered
         // rate piles up the excess every second), and at most two blocks' worth waited
         // when sending stopped.
-        let interval = median_block_interval(&r.blocks).unwrap_or(1.0);
+        let interval = analysis::median_interval(&r.blocks).unwrap_or(1.0);
         let sustained = r.unconfirmed == 0
             && r.rejected * 100 <= r.submitted
             && r.submitted > 0
@@ -187,18 +210,6 @@ async fn max_rate(
         }
         tps = next;
     }
-}
-
-fn median_block_interval(blocks: &[BlockSample]) -> Option<f64> {
-    let mut d: Vec<f64> = blocks
-        .windows(2)
-        .map(|w| w[1].seen_s - w[0].seen_s)
-        .collect();
-    if d.is_empty() {
-        return None;
-    }
-    d.sort_by(f64::total_cmp);
-    Some(d[d.len() / 2])
 }
 
 /// Live state of a round, shared by the send, response, tracker and sampler tasks.
@@ -319,7 +330,8 @@ pub fn budget(rate: &RateControl, limit: RoundLimit) -> usize {
 }
 
 async fn run_round(
-    session: &mut Session,
+    view: &Arc<dyn ChainView>,
+    queue: &mut Queue,
     opts: &RunOptions,
     progress: &Arc<dyn Progress>,
     spec: &RoundSpec,
@@ -327,19 +339,18 @@ async fn run_round(
 ) -> Result<(RoundReport, Latency), BenchError> {
     let planned = budget(&spec.rate, spec.limit);
     progress.phase(&format!("{}: preparing {planned} requests", spec.label));
-    session.source.fill(planned).await?;
-    let head = session
-        .view
+    queue.fill(planned).await?;
+    let head = view
         .head()
         .await
         .map_err(|e| BenchError::node("reading the head", e))?;
     let state = Arc::new(Mutex::new(State::new(head)));
     let clock = Arc::new(Clock(Instant::now()));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let receipts = session.source.may_revert();
+    let receipts = queue.source.may_revert();
     let confirmations = u64::from(opts.confirmations.max(1));
     let tracker = tokio::spawn(track(
-        session.view.clone(),
+        view.clone(),
         state.clone(),
         clock.clone(),
         stop_rx.clone(),
@@ -351,7 +362,7 @@ async fn run_round(
         RoundLimit::Duration(_) => None,
     };
     let sampler = tokio::spawn(sample(
-        session.view.clone(),
+        view.clone(),
         state.clone(),
         clock.clone(),
         stop_rx.clone(),
@@ -361,7 +372,7 @@ async fn run_round(
         planned_count,
     ));
 
-    let send = send_loop(session, opts, spec, &state, &clock).await;
+    let send = send_loop(view, queue, opts, spec, &state, &clock).await;
     let send_end = clock.now();
     let outstanding_at_send_end = lock(&state).outstanding();
     // Drain: wait for outstanding transactions, bounded.
@@ -387,7 +398,8 @@ async fn run_round(
 
 /// Sends on schedule; returns (most transactions behind schedule, share of busy ticks).
 async fn send_loop(
-    session: &mut Session,
+    view: &Arc<dyn ChainView>,
+    queue: &mut Queue,
     opts: &RunOptions,
     spec: &RoundSpec,
     state: &Arc<Mutex<State>>,
@@ -423,10 +435,10 @@ async fn send_loop(
                 break;
             };
             let n = due.min(batch_size) as usize;
-            if session.source.len() < n {
-                session.source.fill(n.max(refill)).await?;
+            if queue.len() < n {
+                queue.fill(n.max(refill)).await?;
             }
-            let batch = session.source.pop(n);
+            let batch = queue.pop(n);
             if batch.is_empty() {
                 drop(permit);
                 break;
@@ -445,7 +457,7 @@ async fn send_loop(
             }
             sent += batch.len() as u64;
             due = due.saturating_sub(batch.len() as u64);
-            let rpc = session.view.rpc().clone();
+            let rpc = view.rpc().clone();
             let state = state.clone();
             let clock = clock.clone();
             tokio::spawn(async move {
@@ -453,11 +465,8 @@ async fn send_loop(
                 drop(permit);
             });
         }
-        if session.source.is_empty()
-            && matches!(spec.limit, RoundLimit::Count(_))
-            && sent < limit_count
-        {
-            session.source.fill(refill).await?;
+        if queue.len() == 0 && matches!(spec.limit, RoundLimit::Count(_)) && sent < limit_count {
+            queue.fill(refill).await?;
         }
     }
     // Wait for every answer.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod facts;
+pub mod hex;
 pub mod logs_config;
 pub mod node;
 pub mod notifier_config;

@@ -1,0 +1,369 @@
+//! `create`: walk the sources, reuse unchanged files from the parent snapshot, chunk and
+//! store the rest on all cores, then write trees, the index and finally the snapshot (the
+//! commit point: a crash before it leaves only unreferenced packs, which `prune` removes).
+
+use crate::chunk::{chunks, encode};
+use crate::crypto::{Id, id_hex, parse_id};
+use crate::pack::{BlobKind, Packer};
+use crate::repo::{Repository, this_host};
+use crate::tree::{CaptureMode, Node, NodeKind, NodeState, Snapshot, SnapshotStats, Tree};
+use crate::{BackupError, Result};
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// What `create` is asked to do.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// Source paths.
+    pub sources: Vec<PathBuf>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Host recorded (default: this machine).
+    pub host: Option<String>,
+    /// Parent snapshot id; `None` picks the newest with the same host and sources.
+    pub parent: Option<String>,
+    /// Read every file even if unchanged.
+    pub force: bool,
+    /// Capture mode recorded.
+    pub mode: CaptureMode,
+    /// Node state recorded.
+    pub node: Option<NodeState>,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+}
+
+/// Progress callback: (bytes done, bytes to read).
+pub type ProgressFn<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+enum Plan {
+    Dir { node: Node, children: Vec<Plan> },
+    File { node: Node, job: Option<usize> },
+    Other(Node),
+}
+
+struct Job {
+    path: PathBuf,
+    size: u64,
+}
+
+struct Walker<'a> {
+    repo: &'a Repository,
+    jobs: Vec<Job>,
+    force: bool,
+    stats: SnapshotStats,
+}
+
+fn mtime_ns(m: &std::fs::Metadata) -> i64 {
+    m.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(m.mtime_nsec())
+}
+
+fn node_of(name: String, m: &std::fs::Metadata, kind: NodeKind) -> Node {
+    Node {
+        name,
+        kind,
+        mode: m.mode() & 0o7777,
+        mtime_ns: mtime_ns(m),
+        size: if kind == NodeKind::File { m.len() } else { 0 },
+        inode: m.ino(),
+        content: Vec::new(),
+        subtree: None,
+        target: None,
+    }
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, path: &Path, name: String, parent: Option<&Node>) -> Result<Plan> {
+        let m = std::fs::symlink_metadata(path).map_err(|e| BackupError::io(path, e))?;
+        let ft = m.file_type();
+        if ft.is_symlink() {
+            let mut node = node_of(name, &m, NodeKind::Symlink);
+            node.target = Some(
+                std::fs::read_link(path)
+                    .map_err(|e| BackupError::io(path, e))?
+                    .to_string_lossy()
+                    .to_string(),
+            );
+            return Ok(Plan::Other(node));
+        }
+        if ft.is_dir() {
+            self.stats.dirs += 1;
+            let node = node_of(name, &m, NodeKind::Dir);
+            let parent_tree = match parent.and_then(|p| p.subtree.as_deref()) {
+                Some(id) => self.repo.read_tree(id).ok(),
+                None => None,
+            };
+            let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(path)
+                .map_err(|e| BackupError::io(path, e))?
+                .map(|e| {
+                    e.map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+                        .map_err(|err| BackupError::io(path, err))
+                })
+                .collect::<Result<_>>()?;
+            names.sort();
+            let mut children = Vec::with_capacity(names.len());
+            for (n, p) in names {
+                let prev = parent_tree.as_ref().and_then(|t| t.get(&n)).cloned();
+                children.push(self.walk(&p, n, prev.as_ref())?);
+            }
+            return Ok(Plan::Dir { node, children });
+        }
+        if ft.is_file() {
+            self.stats.files += 1;
+            self.stats.total_bytes += m.len();
+            let mut node = node_of(name, &m, NodeKind::File);
+            if !self.force
+                && let Some(p) = parent
+                && p.kind == NodeKind::File
+                && p.size == node.size
+                && p.mtime_ns == node.mtime_ns
+                && p.inode == node.inode
+                && p.content
+                    .iter()
+                    .all(|c| parse_id(c).is_some_and(|id| self.repo.locate(&id).is_some()))
+            {
+                node.content = p.content.clone();
+                return Ok(Plan::File { node, job: None });
+            }
+            self.jobs.push(Job {
+                path: path.to_path_buf(),
+                size: m.len(),
+            });
+            return Ok(Plan::File {
+                node,
+                job: Some(self.jobs.len() - 1),
+            });
+        }
+        tracing::warn!(path = %path.display(), "skipping special file (socket, fifo or device)");
+        Ok(Plan::Other(node_of(name, &m, NodeKind::File)))
+    }
+}
+
+/// Shared state of the chunk workers.
+struct Store<'a> {
+    repo: &'a Repository,
+    packer: Packer,
+    known: Mutex<HashSet<Id>>,
+    params: crate::chunk::ChunkParams,
+    bytes_read: AtomicU64,
+    chunks_added: AtomicU64,
+    bytes_added: AtomicU64,
+}
+
+impl Store<'_> {
+    /// Stores a blob unless known; returns its id.
+    fn put(&self, kind: BlobKind, data: &[u8]) -> Result<Id> {
+        let id = self.repo.key().id_of(data);
+        let new = self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
+        if new {
+            let encoded = encode(data);
+            self.packer.add(kind, &id, &encoded, data.len() as u64)?;
+            if kind == BlobKind::Data {
+                self.chunks_added.fetch_add(1, Ordering::Relaxed);
+                self.bytes_added
+                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        Ok(id)
+    }
+
+    fn file(&self, job: &Job, progress: ProgressFn<'_>, total: u64) -> Result<Vec<String>> {
+        let f = std::fs::File::open(&job.path).map_err(|e| BackupError::io(&job.path, e))?;
+        let mut ids = Vec::new();
+        let mut read = 0u64;
+        chunks(
+            std::io::BufReader::with_capacity(1 << 20, f),
+            self.params,
+            &job.path,
+            |c| {
+                ids.push(id_hex(&self.put(BlobKind::Data, c)?));
+                read += c.len() as u64;
+                let done =
+                    self.bytes_read.fetch_add(c.len() as u64, Ordering::Relaxed) + c.len() as u64;
+                progress(done, total);
+                Ok(())
+            },
+        )?;
+        if read != job.size {
+            tracing::warn!(path = %job.path.display(), expected = job.size, read, "file changed while it was read");
+        }
+        Ok(ids)
+    }
+
+    fn trees(&self, plan: &mut Plan, results: &[Mutex<Option<Vec<String>>>]) -> Result<()> {
+        match plan {
+            Plan::File { node, job: Some(j) } => {
+                node.content = results[*j]
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                Ok(())
+            }
+            Plan::Dir { node, children } => {
+                let mut tree = Tree::default();
+                for c in children.iter_mut() {
+                    self.trees(c, results)?;
+                    tree.nodes.push(plan_node(c).clone());
+                }
+                let data =
+                    serde_json::to_vec(&tree).map_err(|e| BackupError::Input(e.to_string()))?;
+                node.subtree = Some(id_hex(&self.put(BlobKind::Tree, &data)?));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn plan_node(p: &Plan) -> &Node {
+    match p {
+        Plan::Dir { node, .. } | Plan::File { node, .. } | Plan::Other(node) => node,
+    }
+}
+
+/// Takes a snapshot of `opts.sources`; returns its id and the snapshot.
+pub fn create(
+    repo: &mut Repository,
+    opts: &CreateOptions,
+    progress: ProgressFn<'_>,
+) -> Result<(String, Snapshot)> {
+    let started = Instant::now();
+    if opts.sources.is_empty() {
+        return Err(BackupError::Input(
+            "create needs at least one SOURCE path".into(),
+        ));
+    }
+    let mut sources = Vec::new();
+    let mut names = HashSet::new();
+    for s in &opts.sources {
+        let abs = std::fs::canonicalize(s).map_err(|e| BackupError::io(s, e))?;
+        let name = abs
+            .file_name()
+            .map_or_else(|| "root".to_string(), |n| n.to_string_lossy().to_string());
+        if !names.insert(name.clone()) {
+            return Err(BackupError::Input(format!(
+                "two sources are named {name:?}; back them up in separate snapshots"
+            )));
+        }
+        sources.push((abs, name));
+    }
+    let host = opts.host.clone().unwrap_or_else(this_host);
+    let source_strings: Vec<String> = sources
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    let parent = match &opts.parent {
+        Some(id) => Some(repo.snapshot(id)?),
+        None => repo
+            .snapshots()?
+            .into_iter()
+            .rev()
+            .find(|(_, s)| s.host == host && s.sources == source_strings),
+    };
+    let parent_root = match &parent {
+        Some((_, s)) => repo.read_tree(&s.tree).ok(),
+        None => None,
+    };
+    let mut walker = Walker {
+        repo,
+        jobs: Vec::new(),
+        force: opts.force,
+        stats: SnapshotStats::default(),
+    };
+    let mut plans = Vec::new();
+    for (abs, name) in &sources {
+        let prev = parent_root.as_ref().and_then(|t| t.get(name)).cloned();
+        plans.push(walker.walk(abs, name.clone(), prev.as_ref())?);
+    }
+    let jobs = std::mem::take(&mut walker.jobs);
+    let mut stats = walker.stats;
+    stats.files_read = jobs.len() as u64;
+    let total: u64 = jobs.iter().map(|j| j.size).sum();
+
+    let store = Store {
+        repo,
+        packer: Packer::new(repo.key().clone(), repo.backend().clone()),
+        known: Mutex::new(repo.known_blobs().copied().collect()),
+        params: repo.config.chunker,
+        bytes_read: 0.into(),
+        chunks_added: 0.into(),
+        bytes_added: 0.into(),
+    };
+    let results: Vec<Mutex<Option<Vec<String>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    // Biggest files first so the last worker does not finish alone on a huge file.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(jobs[*i].size));
+    let next = AtomicUsize::new(0);
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let failure: Mutex<Option<BackupError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                        return;
+                    }
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = order.get(k) else { return };
+                    match store.file(&jobs[i], progress, total) {
+                        Ok(ids) => {
+                            *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(ids);
+                        }
+                        Err(e) => {
+                            *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        // Packs written so far stay unreferenced until `prune`; nothing else changed.
+        store.packer.flush()?;
+        return Err(e);
+    }
+    let mut root = Tree::default();
+    for p in plans.iter_mut() {
+        store.trees(p, &results)?;
+        root.nodes.push(plan_node(p).clone());
+    }
+    root.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    let root_data = serde_json::to_vec(&root).map_err(|e| BackupError::Input(e.to_string()))?;
+    let root_id = store.put(BlobKind::Tree, &root_data)?;
+    store.packer.flush()?;
+    stats.bytes_read = store.bytes_read.load(Ordering::Relaxed);
+    stats.chunks_added = store.chunks_added.load(Ordering::Relaxed);
+    stats.bytes_added = store.bytes_added.load(Ordering::Relaxed);
+    stats.bytes_stored = store.packer.bytes_written();
+    let records = store.packer.records();
+    drop(store);
+    repo.write_index(&records)?;
+    stats.duration_ms = started.elapsed().as_millis() as u64;
+    let snapshot = Snapshot {
+        time_ms: chainops_core::time::now_ms(),
+        host,
+        sources: source_strings,
+        tags: opts.tags.clone(),
+        tree: id_hex(&root_id),
+        parent: parent.map(|(id, _)| id),
+        mode: opts.mode.clone(),
+        node: opts.node.clone(),
+        stats,
+    };
+    let id = repo.save_snapshot(&snapshot)?;
+    Ok((id, snapshot))
+}

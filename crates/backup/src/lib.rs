@@ -1,0 +1,99 @@
+//! chainops-backup: deduplicated, compressed, encrypted backups of node data.
+//!
+//! A repository (format in `docs/backup-format.md`) holds encrypted objects on a
+//! [`backend::Backend`]: packs of chunk blobs, indexes, snapshots and key files. Files are cut
+//! by FastCDC, named by a keyed BLAKE3 hash (ids reveal nothing about content), compressed with
+//! zstd when a quick trial says it pays, and sealed with XChaCha20-Poly1305 under a random
+//! master key that password-derived keys (Argon2id) wrap.
+//!
+//! - [`crypto`]: master key, key files, sealing.
+//! - [`backend`]: where objects live (local directory; S3 later).
+//! - [`repo`]: init/open, keys, config, index and snapshots.
+//! - [`pack`]: pack files and their headers.
+//! - [`archive`]: `create` — walk, chunk, dedupe, store, incremental against a parent.
+//! - [`restore`], [`check`]: read back and verify.
+
+pub mod archive;
+pub mod backend;
+pub mod check;
+pub mod chunk;
+pub mod crypto;
+pub mod pack;
+pub mod repo;
+pub mod restore;
+pub mod tree;
+
+use std::path::PathBuf;
+
+/// Errors of backup operations.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// No key file opens with this password.
+    #[error("wrong password: no key in the repository opens with it")]
+    WrongPassword,
+    /// The location holds no repository.
+    #[error("{0}: not a chainops repository (create one with `chainops backup init --repo {0}`)")]
+    NotARepository(String),
+    /// `init` on an existing repository.
+    #[error("{0}: a repository already exists here")]
+    AlreadyExists(String),
+    /// An object failed authentication or its id does not match its content.
+    #[error("{object}: {detail}")]
+    Corrupt {
+        /// Object name.
+        object: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Missing object (snapshot, blob, pack).
+    #[error("{0}: not found")]
+    NotFound(String),
+    /// File system error with the path.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Bad argument.
+    #[error("{0}")]
+    Input(String),
+    /// Another process holds a conflicting lock.
+    #[error("repository is locked: {0}")]
+    Locked(String),
+}
+
+impl BackupError {
+    /// File system error at `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Corruption of `object`.
+    pub fn corrupt(object: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Corrupt {
+            object: object.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The coarse kind (exit codes): wrong password 5, not found 3, corrupt 1 …
+    pub fn kind(&self) -> chainops_core::error::ErrorKind {
+        use chainops_core::error::ErrorKind;
+        match self {
+            Self::WrongPassword => ErrorKind::Unauthorized,
+            Self::NotARepository(_) | Self::NotFound(_) => ErrorKind::NotFound,
+            Self::AlreadyExists(_) | Self::Locked(_) => ErrorKind::Conflict,
+            Self::Input(_) => ErrorKind::InvalidInput,
+            Self::Io { .. } => ErrorKind::Unavailable,
+            Self::Corrupt { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// Result with [`BackupError`].
+pub type Result<T> = std::result::Result<T, BackupError>;

@@ -1,0 +1,269 @@
+//! Repository behaviour end to end on a local directory: round trips (byte-identical with
+//! permissions, times and symlinks), incremental runs, wrong passwords, corruption.
+
+use chainops_backup::BackupError;
+use chainops_backup::archive::{CreateOptions, create};
+use chainops_backup::backend::{Backend, LocalDir};
+use chainops_backup::check::check;
+use chainops_backup::repo::Repository;
+use chainops_backup::restore::restore;
+use chainops_backup::tree::CaptureMode;
+use proptest::prelude::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const CHEAP: Option<(u32, u32, u32)> = Some((1024, 1, 1));
+
+fn no_progress(_: u64, _: u64) {}
+
+fn opts(src: &Path) -> CreateOptions {
+    CreateOptions {
+        sources: vec![src.to_path_buf()],
+        tags: vec!["test".into()],
+        host: Some("test-host".into()),
+        parent: None,
+        force: false,
+        mode: CaptureMode::Live,
+        node: None,
+        threads: Some(2),
+    }
+}
+
+fn init(dir: &Path) -> Repository {
+    Repository::init(Arc::new(LocalDir::new(dir)), "pw", CHEAP).expect("init")
+}
+
+fn open(dir: &Path, pw: &str) -> Result<Repository, BackupError> {
+    Repository::open(Arc::new(LocalDir::new(dir)), pw)
+}
+
+/// Every entry under `root`: relative path → (kind, mode, size, mtime, content or target).
+fn manifest(root: &Path) -> Vec<(String, String, u32, i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let m = std::fs::symlink_metadata(&p).expect("meta");
+            let rel = p.strip_prefix(root).expect("rel").display().to_string();
+            if m.file_type().is_symlink() {
+                out.push((
+                    rel,
+                    "link".into(),
+                    0,
+                    0,
+                    std::fs::read_link(&p)
+                        .expect("link")
+                        .to_string_lossy()
+                        .as_bytes()
+                        .to_vec(),
+                ));
+            } else if m.is_dir() {
+                out.push((rel, "dir".into(), m.mode() & 0o7777, m.mtime(), vec![]));
+                stack.push(p);
+            } else {
+                out.push((
+                    rel,
+                    "file".into(),
+                    m.mode() & 0o7777,
+                    m.mtime(),
+                    std::fs::read(&p).expect("read"),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sample_tree(root: &Path) {
+    std::fs::create_dir_all(root.join("chaindata/ancient")).expect("mkdir");
+    let noise: Vec<u8> = (0..3_000_000).map(|_| rand::random::<u8>()).collect();
+    std::fs::write(root.join("chaindata/000001.sst"), &noise).expect("write");
+    std::fs::write(
+        root.join("chaindata/000002.log"),
+        b"put key value\n".repeat(100_000),
+    )
+    .expect("write");
+    std::fs::write(root.join("chaindata/CURRENT"), b"MANIFEST-000004\n").expect("write");
+    std::fs::write(root.join("chaindata/empty"), b"").expect("write");
+    std::fs::write(
+        root.join("chaindata/ancient/bodies.cdat"),
+        &noise[..1_000_000],
+    )
+    .expect("write");
+    std::fs::write(root.join("nodekey"), b"secret").expect("write");
+    std::fs::set_permissions(root.join("nodekey"), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod");
+    std::os::unix::fs::symlink("chaindata/CURRENT", root.join("current-link")).expect("symlink");
+}
+
+#[test]
+fn round_trip_is_byte_identical_and_incremental_reads_only_changes() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let (src, repo_dir) = (t.path().join("node"), t.path().join("repo"));
+    sample_tree(&src);
+    let mut repo = init(&repo_dir);
+    let (id1, s1) = create(&mut repo, &opts(&src), &no_progress).expect("create");
+    assert_eq!(s1.stats.files, 6);
+    assert!(
+        s1.stats.bytes_stored < s1.stats.total_bytes,
+        "the log compresses: {:?}",
+        s1.stats
+    );
+
+    let out = t.path().join("out");
+    restore(&repo, &id1, &out, &[], &no_progress).expect("restore");
+    assert_eq!(manifest(&src), manifest(&out.join("node")));
+
+    // Change one file, add one: only those are read; the rest comes from the parent.
+    std::fs::write(src.join("chaindata/000003.sst"), b"new table").expect("write");
+    std::fs::write(src.join("chaindata/CURRENT"), b"MANIFEST-000005\n").expect("write");
+    let mut repo = open(&repo_dir, "pw").expect("open");
+    let (id2, s2) = create(&mut repo, &opts(&src), &no_progress).expect("incremental");
+    assert_eq!(s2.parent.as_deref(), Some(id1.as_str()));
+    assert_eq!(s2.stats.files_read, 2, "{:?}", s2.stats);
+    assert!(s2.stats.bytes_added < 100, "{:?}", s2.stats);
+    let out2 = t.path().join("out2");
+    restore(&repo, &id2, &out2, &[], &no_progress).expect("restore 2");
+    assert_eq!(manifest(&src), manifest(&out2.join("node")));
+    // The first snapshot still restores as it was.
+    let out1 = t.path().join("out1");
+    restore(&repo, &id1, &out1, &[], &no_progress).expect("restore 1 again");
+    assert_eq!(manifest(&out.join("node")), manifest(&out1.join("node")));
+
+    let report = check(&repo, Some(1.0), &no_progress).expect("check");
+    assert!(report.ok(), "{:?}", report.errors);
+    assert_eq!(report.snapshots, 2);
+}
+
+#[test]
+fn wrong_password_and_missing_repository_are_named_and_change_nothing() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let repo_dir = t.path().join("repo");
+    init(&repo_dir);
+    let before = LocalDir::new(&repo_dir).list("").expect("list");
+    assert!(matches!(
+        open(&repo_dir, "nope"),
+        Err(BackupError::WrongPassword)
+    ));
+    assert_eq!(LocalDir::new(&repo_dir).list("").expect("list"), before);
+    let e = open(&t.path().join("none"), "pw").err().expect("missing");
+    assert!(e.to_string().contains("not a chainops repository"), "{e}");
+    let e = Repository::init(Arc::new(LocalDir::new(&repo_dir)), "pw", CHEAP)
+        .err()
+        .expect("exists");
+    assert!(matches!(e, BackupError::AlreadyExists(_)));
+}
+
+#[test]
+fn keys_can_be_added_changed_and_removed() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let repo_dir = t.path().join("repo");
+    let repo = init(&repo_dir);
+    let second = repo.add_key("pw2", CHEAP).expect("add");
+    assert_eq!(repo.keys().expect("keys").len(), 2);
+    let mut r2 = open(&repo_dir, "pw2").expect("second password opens");
+    assert!(
+        r2.remove_key(&second).is_err(),
+        "cannot remove the key in use"
+    );
+    r2.change_password("pw3", CHEAP).expect("passwd");
+    assert!(open(&repo_dir, "pw2").is_err());
+    open(&repo_dir, "pw3").expect("new password");
+    open(&repo_dir, "pw").expect("first key untouched");
+}
+
+#[test]
+fn a_flipped_byte_is_found_and_named_and_other_files_still_restore() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let (src, repo_dir) = (t.path().join("node"), t.path().join("repo"));
+    sample_tree(&src);
+    let mut repo = init(&repo_dir);
+    let (id, _) = create(&mut repo, &opts(&src), &no_progress).expect("create");
+    // Find the pack holding the random SST (the biggest blob) and flip a byte inside it.
+    let backend = LocalDir::new(&repo_dir);
+    let packs = backend.list("data/").expect("packs");
+    let biggest = packs
+        .iter()
+        .max_by_key(|p| std::fs::metadata(repo_dir.join(p)).expect("meta").len())
+        .expect("a pack");
+    let path = repo_dir.join(biggest);
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[1000] ^= 0x01;
+    std::fs::write(&path, &bytes).expect("write");
+
+    let repo = open(&repo_dir, "pw").expect("open");
+    let quick = check(&repo, None, &no_progress).expect("check");
+    assert!(quick.ok(), "structure is intact: {:?}", quick.errors);
+    let full = check(&repo, Some(1.0), &no_progress).expect("check --read-data");
+    assert!(!full.ok());
+    assert!(
+        full.errors.iter().any(|e| e.contains("damaged")),
+        "{:?}",
+        full.errors
+    );
+    assert!(
+        full.damaged
+            .iter()
+            .any(|d| d.snapshot == id && d.path.ends_with(".sst")),
+        "{:?}",
+        full.damaged
+    );
+    // Restoring the damaged file fails loudly; the untouched ones restore.
+    let out = t.path().join("out");
+    let e = restore(&repo, &id, &out, &[], &no_progress)
+        .err()
+        .expect("damage detected");
+    assert!(
+        e.to_string().contains("authentication failed") || e.to_string().contains("does not match"),
+        "{e}"
+    );
+    let out = t.path().join("partial");
+    restore(
+        &repo,
+        &id,
+        &out,
+        &["node/nodekey".into(), "node/chaindata/000002.log".into()],
+        &no_progress,
+    )
+    .expect("untouched files restore");
+    assert_eq!(
+        std::fs::read(out.join("node/nodekey")).expect("nodekey"),
+        b"secret"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_trees_round_trip(files in proptest::collection::vec(
+        ("[a-z]{1,6}(/[a-z]{1,6}){0,2}", proptest::collection::vec(any::<u8>(), 0..40_000), 0o400u32..0o777),
+        1..12,
+    )) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let (src, repo_dir) = (t.path().join("src"), t.path().join("repo"));
+        std::fs::create_dir_all(&src).expect("mkdir");
+        for (rel, data, mode) in &files {
+            let p = src.join(rel);
+            // A name used as both file and directory: keep the first.
+            if p.exists() || p.ancestors().skip(1).any(|a| a.is_file()) {
+                continue;
+            }
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, data).expect("write");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode | 0o400)).expect("chmod");
+        }
+        let mut repo = init(&repo_dir);
+        let (id, _) = create(&mut repo, &opts(&src), &no_progress).expect("create");
+        let out = t.path().join("out");
+        restore(&repo, &id, &out, &[], &no_progress).expect("restore");
+        prop_assert_eq!(manifest(&src), manifest(&out.join("src")));
+    }
+}
