@@ -18,6 +18,7 @@ pub mod backend;
 pub mod check;
 pub mod chunk;
 pub mod crypto;
+pub mod diff;
 pub mod pack;
 pub mod repo;
 pub mod restore;

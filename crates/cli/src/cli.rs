@@ -122,6 +122,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditLogCommand,
     },
+    /// Back up node data: deduplicated, compressed, encrypted snapshots; restore; check.
+    ///
+    /// The password comes from CHAINOPS_BACKUP_PASSWORD, --password-file or a prompt.
+    Backup {
+        /// Backup subcommand.
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
     /// Load-test a node: pre-signed transactions at a controlled rate, latency percentiles
     /// counted by block inclusion, and the bottleneck named.
     Bench {
@@ -143,6 +151,137 @@ pub enum Command {
     },
     /// Print the version.
     Version(JsonOpt),
+}
+
+/// Where the repository is and how to open it (every `backup` subcommand).
+#[derive(Debug, Args, Clone)]
+pub struct RepoOpts {
+    /// Repository location (a directory).
+    #[arg(long, env = "CHAINOPS_BACKUP_REPO", value_name = "PATH")]
+    pub repo: PathBuf,
+    /// File whose first line is the password (else CHAINOPS_BACKUP_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `backup` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Create a repository (asks for its password).
+    Init {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+    },
+    /// Take a snapshot of SOURCE directories (only changed files are read again).
+    Create {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Tag (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Host name recorded (default: this machine).
+        #[arg(long)]
+        host: Option<String>,
+        /// Compare with this snapshot instead of the newest of the same host and sources.
+        #[arg(long, value_name = "SNAPSHOT")]
+        parent: Option<String>,
+        /// Read every file, even unchanged ones.
+        #[arg(long)]
+        force: bool,
+        /// Directories to back up.
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<PathBuf>,
+    },
+    /// List snapshots.
+    List {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+    },
+    /// Paths added (+), removed (-), changed (M) or with new metadata (U) from A to B.
+    Diff {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Older snapshot (id prefix or `latest`).
+        a: String,
+        /// Newer snapshot.
+        b: String,
+    },
+    /// Restore a snapshot into a directory; every byte is verified before it is written.
+    Restore {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Snapshot id prefix or `latest`.
+        snapshot: String,
+        /// Directory to restore into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        target: PathBuf,
+        /// Only this path inside the snapshot (repeatable), e.g. `node/chaindata`.
+        #[arg(long = "include", value_name = "PATH")]
+        include: Vec<String>,
+    },
+    /// Check the repository's structure; with --read-data, every byte.
+    Check {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Read and verify all data.
+        #[arg(long, conflicts_with = "read_data_subset")]
+        read_data: bool,
+        /// Read and verify this share of the packs, e.g. `10%`.
+        #[arg(long, value_name = "N%")]
+        read_data_subset: Option<String>,
+    },
+    /// Manage the passwords (key files) that open the repository.
+    Key {
+        /// Key subcommand.
+        #[command(subcommand)]
+        command: BackupKeyCommand,
+    },
+}
+
+/// `backup key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackupKeyCommand {
+    /// Add a password (the new one from CHAINOPS_BACKUP_NEW_PASSWORD, --new-password-file or a prompt).
+    Add {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// File holding the new password.
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+    },
+    /// List key files.
+    List {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+    },
+    /// Remove a key file (not the one used to open, never the last).
+    Remove {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Key id (prefix).
+        id: String,
+    },
+    /// Change the password of the key used to open.
+    Passwd {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// File holding the new password.
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+    },
 }
 
 /// `bench` subcommands.

@@ -3,6 +3,7 @@
 
 mod alerts_cmd;
 mod api_client;
+mod backup_cmd;
 mod bench_cmd;
 mod cli;
 mod config_load;
@@ -91,6 +92,10 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
         }
         Command::Bench { command } => bench_cmd::run(&args.global, command),
+        Command::Backup { command } => {
+            cli::init_logging(&args.global)?;
+            backup_cmd::run(command)
+        }
         Command::Logs { command } => {
             if matches!(command, cli::LogsCommand::Import { .. }) {
                 cli::init_logging(&args.global)?;

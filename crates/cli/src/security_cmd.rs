@@ -97,7 +97,8 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(first)
 }
 
-fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
+/// Reads one line from the terminal with echo off.
+pub(crate) fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
     let stdin = std::io::stdin();
     eprint!("{prompt}");

@@ -217,9 +217,7 @@ fn a_flipped_byte_is_found_and_named_and_other_files_still_restore() {
     );
     // Restoring the damaged file fails loudly; the untouched ones restore.
     let out = t.path().join("out");
-    let e = restore(&repo, &id, &out, &[], &no_progress)
-        .err()
-        .expect("damage detected");
+    let e = restore(&repo, &id, &out, &[], &no_progress).expect_err("damage detected");
     assert!(
         e.to_string().contains("authentication failed") || e.to_string().contains("does not match"),
         "{e}"

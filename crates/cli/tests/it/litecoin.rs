@@ -11,7 +11,7 @@ const T: Duration = Duration::from_secs(60);
 pub(crate) const AUTH: (&str, &str) = ("ops", "regtest-pass");
 
 pub(crate) struct Litecoind {
-    _proc: Proc,
+    pub(crate) proc: Proc,
     rpc_port: u16,
     p2p_port: u16,
     /// Descriptor this node mines to (differs per node so blocks differ).
@@ -62,7 +62,7 @@ impl Litecoind {
             .spawn()
             .expect("spawn litecoind");
         let node = Litecoind {
-            _proc: Proc {
+            proc: Proc {
                 child,
                 name: "litecoind".into(),
             },

@@ -5,6 +5,7 @@ mod harness;
 
 mod alerting;
 mod anvil;
+mod backup;
 mod bench;
 mod cli;
 mod litecoin;

@@ -1,0 +1,381 @@
+//! `chainops backup …`: repository jobs (offline; the daemon is not involved).
+
+use crate::cli::{BackupCommand, BackupKeyCommand, RepoOpts};
+use crate::exit::KindError;
+use anyhow::Context;
+use chainops_backup::archive::{CreateOptions, create};
+use chainops_backup::backend::LocalDir;
+use chainops_backup::repo::Repository;
+use chainops_backup::tree::CaptureMode;
+use chainops_backup::{BackupError, check, diff, restore};
+use chainops_core::ErrorKind;
+use chainops_core::time::rfc3339;
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn err(e: BackupError) -> anyhow::Error {
+    KindError(e.kind(), e.to_string()).into()
+}
+
+fn first_line(path: &Path) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
+/// The password: --password-file, CHAINOPS_BACKUP_PASSWORD, or a prompt.
+fn password(o: &RepoOpts, confirm: bool) -> anyhow::Result<String> {
+    if let Some(p) = &o.password_file {
+        return first_line(p);
+    }
+    if let Ok(p) = std::env::var("CHAINOPS_BACKUP_PASSWORD") {
+        return Ok(p);
+    }
+    ask(
+        "Repository password: ",
+        confirm,
+        "CHAINOPS_BACKUP_PASSWORD or --password-file",
+    )
+}
+
+fn new_password(file: &Option<std::path::PathBuf>) -> anyhow::Result<String> {
+    if let Some(p) = file {
+        return first_line(p);
+    }
+    if let Ok(p) = std::env::var("CHAINOPS_BACKUP_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    ask(
+        "New password: ",
+        true,
+        "CHAINOPS_BACKUP_NEW_PASSWORD or --new-password-file",
+    )
+}
+
+fn ask(prompt: &str, confirm: bool, alternative: &str) -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(KindError(
+            ErrorKind::InvalidInput,
+            format!("no password: stdin is not a terminal; set {alternative}"),
+        )
+        .into());
+    }
+    let first = crate::security_cmd::prompt_hidden(prompt)?;
+    if confirm && crate::security_cmd::prompt_hidden("Repeat: ")? != first {
+        return Err(KindError(ErrorKind::InvalidInput, "the passwords do not match".into()).into());
+    }
+    Ok(first)
+}
+
+fn open(o: &RepoOpts) -> anyhow::Result<Repository> {
+    let pw = password(o, false)?;
+    Repository::open(Arc::new(LocalDir::new(&o.repo)), &pw).map_err(err)
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    match writeln!(std::io::stdout(), "{}", text.trim_end()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
+    }
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / 1048576.0)
+}
+
+/// Progress: a bar on a terminal, a log line every 5 s otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    what: &'static str,
+    last: std::sync::Mutex<Instant>,
+}
+
+impl Progress {
+    fn new(what: &'static str, unit_bytes: bool) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            let tpl = if unit_bytes {
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+            } else {
+                "{msg} [{bar:30}] {pos}/{len} eta {eta}"
+            };
+            b.set_style(
+                indicatif::ProgressStyle::with_template(tpl)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_message(what);
+            b
+        });
+        Self {
+            bar,
+            what,
+            last: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    fn update(&self, done: u64, total: u64) {
+        match &self.bar {
+            Some(b) => {
+                b.set_length(total);
+                b.set_position(done);
+            }
+            None => {
+                if let Ok(mut last) = self.last.lock()
+                    && last.elapsed() >= Duration::from_secs(5)
+                {
+                    *last = Instant::now();
+                    tracing::info!(what = self.what, done, total, "progress");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Runs a `backup` subcommand.
+pub fn run(c: BackupCommand) -> anyhow::Result<()> {
+    match c {
+        BackupCommand::Init { repo } => {
+            let pw = password(&repo, true)?;
+            Repository::init(Arc::new(LocalDir::new(&repo.repo)), &pw, None).map_err(err)?;
+            if repo.json {
+                print(&json!({"repo": repo.repo, "created": true}).to_string())
+            } else {
+                print(&format!(
+                    "created repository {}\nKeep the password safe: without it the backups cannot be read.",
+                    repo.repo.display()
+                ))
+            }
+        }
+        BackupCommand::Create {
+            repo,
+            tags,
+            host,
+            parent,
+            force,
+            sources,
+        } => {
+            let mut r = open(&repo)?;
+            let p = Progress::new("backup", true);
+            let opts = CreateOptions {
+                sources,
+                tags,
+                host,
+                parent,
+                force,
+                mode: CaptureMode::Live,
+                node: None,
+                threads: None,
+            };
+            let (id, snap) = create(&mut r, &opts, &|d, t| p.update(d, t)).map_err(err)?;
+            drop(p);
+            if repo.json {
+                print(&json!({"id": id, "snapshot": snap}).to_string())
+            } else {
+                let s = &snap.stats;
+                print(&format!(
+                    "snapshot {} saved\n  files {} ({} read, {} unchanged), dirs {}, {}\n  added {} in {} new chunks, stored {} (after compression)\n  took {:.1} s",
+                    &id[..12],
+                    s.files,
+                    s.files_read,
+                    s.files - s.files_read,
+                    s.dirs,
+                    mib(s.total_bytes),
+                    mib(s.bytes_added),
+                    s.chunks_added,
+                    mib(s.bytes_stored),
+                    s.duration_ms as f64 / 1000.0
+                ))
+            }
+        }
+        BackupCommand::List { repo } => {
+            let r = open(&repo)?;
+            let snaps = r.snapshots().map_err(err)?;
+            if repo.json {
+                let list: Vec<_> = snaps
+                    .iter()
+                    .map(|(id, s)| json!({"id": id, "time": rfc3339(s.time_ms), "snapshot": s}))
+                    .collect();
+                return print(&serde_json::to_string(&list)?);
+            }
+            let mut out = format!(
+                "{:<12}  {:<24}  {:<12}  {:>10}  {:<10}  sources\n",
+                "id", "time", "host", "size", "tags"
+            );
+            for (id, s) in &snaps {
+                out.push_str(&format!(
+                    "{:<12}  {:<24}  {:<12}  {:>10}  {:<10}  {}\n",
+                    &id[..12],
+                    rfc3339(s.time_ms),
+                    s.host,
+                    mib(s.stats.total_bytes),
+                    s.tags.join(","),
+                    s.sources.join(" ")
+                ));
+            }
+            out.push_str(&format!("{} snapshots\n", snaps.len()));
+            print(&out)
+        }
+        BackupCommand::Diff { repo, a, b } => {
+            let r = open(&repo)?;
+            let changes = diff::diff(&r, &a, &b).map_err(err)?;
+            if repo.json {
+                return print(&serde_json::to_string(&changes)?);
+            }
+            let mut out = String::new();
+            for c in &changes {
+                out.push_str(&format!("{} {}\n", c.op, c.path));
+            }
+            out.push_str(&format!("{} changes\n", changes.len()));
+            print(&out)
+        }
+        BackupCommand::Restore {
+            repo,
+            snapshot,
+            target,
+            include,
+        } => {
+            let r = open(&repo)?;
+            let p = Progress::new("restore", true);
+            let started = Instant::now();
+            let stats = restore::restore(&r, &snapshot, &target, &include, &|d, t| p.update(d, t))
+                .map_err(err)?;
+            drop(p);
+            if repo.json {
+                print(&json!({"target": target, "stats": stats, "seconds": started.elapsed().as_secs_f64()}).to_string())
+            } else {
+                print(&format!(
+                    "restored {} files ({}), {} dirs, {} symlinks into {} in {:.1} s; every byte verified",
+                    stats.files,
+                    mib(stats.bytes),
+                    stats.dirs,
+                    stats.symlinks,
+                    target.display(),
+                    started.elapsed().as_secs_f64()
+                ))
+            }
+        }
+        BackupCommand::Check {
+            repo,
+            read_data,
+            read_data_subset,
+        } => {
+            let r = open(&repo)?;
+            let share = match (read_data, read_data_subset) {
+                (true, _) => Some(1.0),
+                (false, Some(s)) => {
+                    let n: f64 = s.trim_end_matches('%').parse().map_err(|_| {
+                        KindError(
+                            ErrorKind::InvalidInput,
+                            format!("--read-data-subset {s:?}: give a percentage like 10%"),
+                        )
+                    })?;
+                    if !(n > 0.0 && n <= 100.0) {
+                        return Err(KindError(
+                            ErrorKind::InvalidInput,
+                            format!("--read-data-subset {s}: use 0% < N ≤ 100%"),
+                        )
+                        .into());
+                    }
+                    Some(n / 100.0)
+                }
+                (false, None) => None,
+            };
+            let p = Progress::new("check", false);
+            let report = check::check(&r, share, &|d, t| p.update(d, t)).map_err(err)?;
+            drop(p);
+            if repo.json {
+                print(&serde_json::to_string(&report)?)?;
+            } else {
+                let mut out = format!(
+                    "{} snapshots, {} packs, {} blobs; {} packs read in full\n",
+                    report.snapshots, report.packs, report.blobs, report.packs_read
+                );
+                if !report.unreferenced_packs.is_empty() {
+                    out.push_str(&format!(
+                        "note: {} packs are not referenced by any index (left by an interrupted backup; prune removes them)\n",
+                        report.unreferenced_packs.len()
+                    ));
+                }
+                for e in &report.errors {
+                    out.push_str(&format!("error: {e}\n"));
+                }
+                for d in &report.damaged {
+                    out.push_str(&format!(
+                        "damaged: snapshot {} file {}\n",
+                        &d.snapshot[..12.min(d.snapshot.len())],
+                        d.path
+                    ));
+                }
+                out.push_str(if report.ok() { "no errors found\n" } else { "" });
+                print(&out)?;
+            }
+            if report.ok() {
+                Ok(())
+            } else {
+                Err(KindError(
+                    ErrorKind::Internal,
+                    format!("check found {} problems", report.errors.len()),
+                )
+                .into())
+            }
+        }
+        BackupCommand::Key { command } => key(command),
+    }
+}
+
+fn key(c: BackupKeyCommand) -> anyhow::Result<()> {
+    match c {
+        BackupKeyCommand::Add {
+            repo,
+            new_password_file,
+        } => {
+            let r = open(&repo)?;
+            let pw = new_password(&new_password_file)?;
+            let id = r.add_key(&pw, None).map_err(err)?;
+            print(&format!("added key {}", &id[..12]))
+        }
+        BackupKeyCommand::List { repo } => {
+            let r = open(&repo)?;
+            let keys = r.keys().map_err(err)?;
+            if repo.json {
+                return print(&serde_json::to_string(&keys)?);
+            }
+            let mut out = String::new();
+            for k in &keys {
+                out.push_str(&format!(
+                    "{} {}  {}  {}\n",
+                    if k.current { "*" } else { " " },
+                    &k.id[..12],
+                    rfc3339(k.created_ms),
+                    k.host
+                ));
+            }
+            print(&out)
+        }
+        BackupKeyCommand::Remove { repo, id } => {
+            let r = open(&repo)?;
+            r.remove_key(&id).map_err(err)?;
+            print(&format!("removed key {id}"))
+        }
+        BackupKeyCommand::Passwd {
+            repo,
+            new_password_file,
+        } => {
+            let mut r = open(&repo)?;
+            let pw = new_password(&new_password_file)?;
+            let id = r.change_password(&pw, None).map_err(err)?;
+            print(&format!("password changed (key {})", &id[..12]))
+        }
+    }
+}
