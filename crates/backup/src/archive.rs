@@ -2,9 +2,9 @@
 //! store the rest on all cores, then write trees, the index and finally the snapshot (the
 //! commit point: a crash before it leaves only unreferenced packs, which `prune` removes).
 
-use crate::chunk::{chunks, encode};
+use crate::chunk::{Compressor, chunks, encode};
 use crate::crypto::{Id, id_hex, parse_id};
-use crate::pack::{BlobKind, Packer};
+use crate::pack::{BlobKind, PackBuilder, Packer};
 use crate::repo::{Repository, this_host};
 use crate::tree::{CaptureMode, Node, NodeKind, NodeState, Snapshot, SnapshotStats, Tree};
 use crate::{BackupError, Result};
@@ -155,9 +155,28 @@ struct Store<'a> {
     bytes_added: AtomicU64,
 }
 
+/// One thread's pack and compression state.
+struct Worker<'p> {
+    pack: PackBuilder<'p>,
+    z: Compressor,
+    scratch: Vec<u8>,
+    window: Vec<u8>,
+}
+
+impl<'p> Worker<'p> {
+    fn new(packer: &'p Packer) -> Self {
+        Self {
+            pack: PackBuilder::new(packer),
+            z: Compressor::new(),
+            scratch: Vec::new(),
+            window: Vec::new(),
+        }
+    }
+}
+
 impl Store<'_> {
     /// Stores a blob unless known; returns its id.
-    fn put(&self, kind: BlobKind, data: &[u8]) -> Result<Id> {
+    fn put(&self, w: &mut Worker<'_>, kind: BlobKind, data: &[u8]) -> Result<Id> {
         let id = self.repo.key().id_of(data);
         let new = self
             .known
@@ -165,8 +184,8 @@ impl Store<'_> {
             .unwrap_or_else(|p| p.into_inner())
             .insert(id);
         if new {
-            let encoded = encode(data);
-            self.packer.add(kind, &id, &encoded, data.len() as u64)?;
+            let (marker, body) = encode(data, &mut w.z, &mut w.scratch);
+            w.pack.add(kind, &id, marker, body, data.len() as u64)?;
             if kind == BlobKind::Data {
                 self.chunks_added.fetch_add(1, Ordering::Relaxed);
                 self.bytes_added
@@ -176,30 +195,39 @@ impl Store<'_> {
         Ok(id)
     }
 
-    fn file(&self, job: &Job, progress: ProgressFn<'_>, total: u64) -> Result<Vec<String>> {
+    fn file(
+        &self,
+        w: &mut Worker<'_>,
+        job: &Job,
+        progress: ProgressFn<'_>,
+        total: u64,
+    ) -> Result<Vec<String>> {
         let f = std::fs::File::open(&job.path).map_err(|e| BackupError::io(&job.path, e))?;
         let mut ids = Vec::new();
         let mut read = 0u64;
-        chunks(
-            std::io::BufReader::with_capacity(1 << 20, f),
-            self.params,
-            &job.path,
-            |c| {
-                ids.push(id_hex(&self.put(BlobKind::Data, c)?));
-                read += c.len() as u64;
-                let done =
-                    self.bytes_read.fetch_add(c.len() as u64, Ordering::Relaxed) + c.len() as u64;
-                progress(done, total);
-                Ok(())
-            },
-        )?;
+        let mut window = std::mem::take(&mut w.window);
+        let result = chunks(f, self.params, &job.path, &mut window, |c| {
+            ids.push(id_hex(&self.put(w, BlobKind::Data, c)?));
+            read += c.len() as u64;
+            let done =
+                self.bytes_read.fetch_add(c.len() as u64, Ordering::Relaxed) + c.len() as u64;
+            progress(done, total);
+            Ok(())
+        });
+        w.window = window;
+        result?;
         if read != job.size {
             tracing::warn!(path = %job.path.display(), expected = job.size, read, "file changed while it was read");
         }
         Ok(ids)
     }
 
-    fn trees(&self, plan: &mut Plan, results: &[Mutex<Option<Vec<String>>>]) -> Result<()> {
+    fn trees(
+        &self,
+        w: &mut Worker<'_>,
+        plan: &mut Plan,
+        results: &[Mutex<Option<Vec<String>>>],
+    ) -> Result<()> {
         match plan {
             Plan::File { node, job: Some(j) } => {
                 node.content = results[*j]
@@ -212,12 +240,12 @@ impl Store<'_> {
             Plan::Dir { node, children } => {
                 let mut tree = Tree::default();
                 for c in children.iter_mut() {
-                    self.trees(c, results)?;
+                    self.trees(w, c, results)?;
                     tree.nodes.push(plan_node(c).clone());
                 }
                 let data =
                     serde_json::to_vec(&tree).map_err(|e| BackupError::Input(e.to_string()))?;
-                node.subtree = Some(id_hex(&self.put(BlobKind::Tree, &data)?));
+                node.subtree = Some(id_hex(&self.put(w, BlobKind::Tree, &data)?));
                 Ok(())
             }
             _ => Ok(()),
@@ -312,21 +340,28 @@ pub fn create(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
+                let mut w = Worker::new(&store.packer);
+                let fail = |e: BackupError| {
+                    failure
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                };
                 loop {
                     if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
                         return;
                     }
                     let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = order.get(k) else { return };
-                    match store.file(&jobs[i], progress, total) {
+                    let Some(&i) = order.get(k) else { break };
+                    match store.file(&mut w, &jobs[i], progress, total) {
                         Ok(ids) => {
                             *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(ids);
                         }
-                        Err(e) => {
-                            *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                            return;
-                        }
+                        Err(e) => return fail(e),
                     }
+                }
+                if let Err(e) = w.pack.finish() {
+                    fail(e);
                 }
             });
         }
@@ -337,13 +372,15 @@ pub fn create(
         return Err(e);
     }
     let mut root = Tree::default();
+    let mut w = Worker::new(&store.packer);
     for p in plans.iter_mut() {
-        store.trees(p, &results)?;
+        store.trees(&mut w, p, &results)?;
         root.nodes.push(plan_node(p).clone());
     }
     root.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     let root_data = serde_json::to_vec(&root).map_err(|e| BackupError::Input(e.to_string()))?;
-    let root_id = store.put(BlobKind::Tree, &root_data)?;
+    let root_id = store.put(&mut w, BlobKind::Tree, &root_data)?;
+    w.pack.finish()?;
     store.packer.flush()?;
     stats.bytes_read = store.bytes_read.load(Ordering::Relaxed);
     stats.chunks_added = store.chunks_added.load(Ordering::Relaxed);

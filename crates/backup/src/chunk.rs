@@ -14,33 +14,63 @@ pub struct ChunkParams {
 }
 
 impl Default for ChunkParams {
-    /// 512 KiB / 1 MiB / 8 MiB: big enough that per-chunk overhead (id, index entry, AEAD tag)
-    /// stays negligible on multi-GiB node data, small enough that a 2 % change re-stores little.
+    /// 512 KiB / 1 MiB / 4 MiB: big enough that per-chunk overhead (id, index entry, AEAD tag)
+    /// stays negligible on multi-GiB node data, small enough that a 2 % change re-stores
+    /// little; the 4 MiB cap keeps each thread's read window (2 × max) at 8 MiB.
     fn default() -> Self {
         Self {
             min: 512 * 1024,
             avg: 1024 * 1024,
-            max: 8 * 1024 * 1024,
+            max: 4 * 1024 * 1024,
         }
     }
 }
 
-/// Calls `f` with each chunk of `reader`.
+/// Read buffer per chunking thread; only the unfinished last chunk (< max) is moved when
+/// it is refilled.
+const WINDOW: usize = 8 * 1024 * 1024;
+
+/// Calls `f` with each chunk of `reader`, as slices of `buf` (reused between files; sized
+/// on first use).
 pub fn chunks<R: std::io::Read>(
-    reader: R,
+    mut reader: R,
     params: ChunkParams,
     path: &std::path::Path,
+    buf: &mut Vec<u8>,
     mut f: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let cdc = fastcdc::v2020::StreamCDC::new(reader, params.min, params.avg, params.max);
-    for c in cdc {
-        let c = c.map_err(|e| match e {
-            fastcdc::v2020::Error::IoError(io) => BackupError::io(path, io),
-            other => BackupError::io(path, std::io::Error::other(other.to_string())),
-        })?;
-        f(&c.data)?;
+    let size = WINDOW.max(2 * params.max as usize);
+    if buf.len() < size {
+        buf.resize(size, 0);
     }
-    Ok(())
+    let (mut filled, mut start, mut eof) = (0usize, 0usize, false);
+    loop {
+        while !eof && filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(BackupError::io(path, e)),
+            }
+        }
+        let cdc = fastcdc::v2020::FastCDC::new(&buf[..filled], params.min, params.avg, params.max);
+        while start < filled {
+            let remaining = filled - start;
+            let (_, end) = cdc.cut(start, remaining);
+            // A cut at the end of the data read so far is only final at EOF or at max size.
+            if end >= filled && !eof && remaining < params.max as usize {
+                break;
+            }
+            f(&buf[start..end])?;
+            start = end;
+        }
+        if eof && start >= filled {
+            return Ok(());
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        start = 0;
+    }
 }
 
 /// First byte of a stored blob's plaintext: how the rest is encoded.
@@ -48,30 +78,36 @@ pub const RAW: u8 = 0;
 /// zstd-compressed.
 pub const ZSTD: u8 = 1;
 
-/// Bytes tried first: if they do not shrink by 10 %, the chunk is stored raw (compressed
-/// SST blocks, snappy freezer bodies) without spending CPU on the rest.
-const TRIAL: usize = 64 * 1024;
-
-/// Encodes a chunk: `[ZSTD] + zstd level 1` when it pays, else `[RAW] + data`.
-pub fn encode(data: &[u8]) -> Vec<u8> {
-    let trial = &data[..data.len().min(TRIAL)];
-    let pays = match zstd::bulk::compress(trial, 1) {
-        Ok(c) => (c.len() as f64) < trial.len() as f64 * 0.9,
-        Err(_) => false,
-    };
-    if pays
-        && let Ok(c) = zstd::bulk::compress(data, 1)
-        && c.len() + 1 < data.len() * 97 / 100
-    {
-        let mut out = Vec::with_capacity(c.len() + 1);
-        out.push(ZSTD);
-        out.extend_from_slice(&c);
-        return out;
+/// Encodes a chunk: `(ZSTD, zstd level 1)` when that is at least 3 % smaller, else
+/// `(RAW, data)`. `scratch` is reused between calls.
+///
+/// Every chunk is compressed: measured on the node-like data set, a trial on samples of the
+/// chunk (borg's `auto`) saved no CPU (zstd already skips incompressible blocks quickly:
+/// 3.54 s vs 3.53 s user time for 1 GiB) and stored 1.5 % more, because node files interleave
+/// compressed blocks with compressible records inside one chunk.
+pub fn encode<'a>(data: &'a [u8], z: &mut Compressor, scratch: &'a mut Vec<u8>) -> (u8, &'a [u8]) {
+    scratch.clear();
+    scratch.reserve(zstd::zstd_safe::compress_bound(data.len()));
+    if z.0.compress_to_buffer(data, scratch).is_ok() && scratch.len() < data.len() * 97 / 100 {
+        return (ZSTD, &scratch[..]);
     }
-    let mut out = Vec::with_capacity(data.len() + 1);
-    out.push(RAW);
-    out.extend_from_slice(data);
-    out
+    (RAW, data)
+}
+
+/// A reusable zstd level-1 context.
+pub struct Compressor(zstd::bulk::Compressor<'static>);
+
+impl Compressor {
+    /// A level-1 compressor.
+    pub fn new() -> Self {
+        Self(zstd::bulk::Compressor::new(1).unwrap_or_else(|_| zstd::bulk::Compressor::default()))
+    }
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Decodes what [`encode`] made; `raw_len` bounds decompression.
@@ -90,15 +126,20 @@ mod tests {
 
     #[test]
     fn compressible_and_random_data() {
+        let mut z = Compressor::new();
+        let mut scratch = Vec::new();
         let text = b"block 17000000 hash 0xabc peers 12\n".repeat(5000);
-        let e = encode(&text);
-        assert_eq!(e[0], ZSTD);
-        assert!(e.len() < text.len() / 5);
-        assert_eq!(decode(&e, text.len(), "t").expect("decode"), text);
+        let (m, body) = encode(&text, &mut z, &mut scratch);
+        assert_eq!(m, ZSTD);
+        assert!(body.len() < text.len() / 5);
+        let stored = [&[m][..], body].concat();
+        assert_eq!(decode(&stored, text.len(), "t").expect("decode"), text);
         let noise: Vec<u8> = (0..200_000).map(|_| rand::random::<u8>()).collect();
-        let e = encode(&noise);
-        assert_eq!(e[0], RAW);
-        assert_eq!(decode(&e, noise.len(), "t").expect("decode"), noise);
+        let mut scratch = Vec::new();
+        let (m, body) = encode(&noise, &mut z, &mut scratch);
+        assert_eq!(m, RAW);
+        let stored = [&[m][..], body].concat();
+        assert_eq!(decode(&stored, noise.len(), "t").expect("decode"), noise);
         assert!(decode(&[9, 1], 1, "t").is_err());
     }
 
@@ -111,20 +152,32 @@ mod tests {
             max: 256 * 1024,
         };
         let mut a = Vec::new();
-        chunks(&data[..], p, std::path::Path::new("x"), |c| {
-            a.push(c.to_vec());
-            Ok(())
-        })
+        chunks(
+            &data[..],
+            p,
+            std::path::Path::new("x"),
+            &mut Vec::new(),
+            |c| {
+                a.push(c.to_vec());
+                Ok(())
+            },
+        )
         .expect("chunks");
         assert_eq!(a.concat(), data);
         // Insert bytes at the front: most chunks after the first boundary are unchanged.
         let mut shifted = vec![7u8; 100];
         shifted.extend_from_slice(&data);
         let mut b = Vec::new();
-        chunks(&shifted[..], p, std::path::Path::new("x"), |c| {
-            b.push(c.to_vec());
-            Ok(())
-        })
+        chunks(
+            &shifted[..],
+            p,
+            std::path::Path::new("x"),
+            &mut Vec::new(),
+            |c| {
+                b.push(c.to_vec());
+                Ok(())
+            },
+        )
         .expect("chunks");
         let same = b.iter().filter(|c| a.contains(c)).count();
         assert!(same + 3 >= a.len(), "{same} of {} chunks reused", a.len());

@@ -3,7 +3,7 @@
 //! can be added, changed and removed without re-encrypting data.
 
 use crate::{BackupError, Result};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chainops_core::hex;
 use serde::{Deserialize, Serialize};
@@ -91,6 +91,23 @@ impl MasterKey {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
         out
+    }
+
+    /// Appends `nonce || seal(marker || data) || tag` to `out`, encrypting in place (no
+    /// intermediate copies on the hot path).
+    pub fn seal_into(&self, kind: Kind, marker: u8, data: &[u8], out: &mut Vec<u8>) {
+        let nonce: [u8; NONCE] = rand::random();
+        out.extend_from_slice(&nonce);
+        let start = out.len();
+        out.push(marker);
+        out.extend_from_slice(data);
+        let cipher = XChaCha20Poly1305::new((&self.enc).into());
+        match cipher.encrypt_in_place_detached(&XNonce::from(nonce), kind.aad(), &mut out[start..])
+        {
+            Ok(tag) => out.extend_from_slice(&tag),
+            // Only fails for messages beyond 256 GiB.
+            Err(_) => out.truncate(start - NONCE),
+        }
     }
 
     /// Opens a sealed object; `name` is used in the error.

@@ -19,6 +19,8 @@ pub mod check;
 pub mod chunk;
 pub mod crypto;
 pub mod diff;
+pub mod forget;
+pub mod lock;
 pub mod pack;
 pub mod repo;
 pub mod restore;

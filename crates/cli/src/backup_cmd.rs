@@ -7,7 +7,7 @@ use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::backend::LocalDir;
 use chainops_backup::repo::Repository;
 use chainops_backup::tree::CaptureMode;
-use chainops_backup::{BackupError, check, diff, restore};
+use chainops_backup::{BackupError, check, diff, forget, lock, restore};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
 use serde_json::json;
@@ -166,6 +166,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             sources,
         } => {
             let mut r = open(&repo)?;
+            let _lock = lock::acquire(&r, false).map_err(err)?;
             let p = Progress::new("backup", true);
             let opts = CreateOptions {
                 sources,
@@ -246,6 +247,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             include,
         } => {
             let r = open(&repo)?;
+            let _lock = lock::acquire(&r, false).map_err(err)?;
             let p = Progress::new("restore", true);
             let started = Instant::now();
             let stats = restore::restore(&r, &snapshot, &target, &include, &|d, t| p.update(d, t))
@@ -291,6 +293,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 }
                 (false, None) => None,
             };
+            let _lock = lock::acquire(&r, false).map_err(err)?;
             let p = Progress::new("check", false);
             let report = check::check(&r, share, &|d, t| p.update(d, t)).map_err(err)?;
             drop(p);
@@ -329,6 +332,76 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 )
                 .into())
             }
+        }
+        BackupCommand::Forget {
+            repo,
+            keep_last,
+            keep_hourly,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            dry_run,
+        } => {
+            let policy = forget::Policy {
+                last: keep_last,
+                hourly: keep_hourly,
+                daily: keep_daily,
+                weekly: keep_weekly,
+                monthly: keep_monthly,
+            };
+            if policy.is_empty() {
+                return Err(KindError(
+                    ErrorKind::InvalidInput,
+                    "no --keep-* rule given: forget would delete every snapshot; say what to keep (e.g. --keep-daily 7)".into(),
+                )
+                .into());
+            }
+            let r = open(&repo)?;
+            let _lock = lock::acquire(&r, true).map_err(err)?;
+            let decisions = forget::decide(&r.snapshots().map_err(err)?, &policy);
+            if !dry_run {
+                for d in decisions.iter().filter(|d| !d.keep) {
+                    r.backend()
+                        .delete(&format!("snapshots/{}", d.id))
+                        .map_err(err)?;
+                }
+            }
+            if repo.json {
+                return print(&serde_json::to_string(
+                    &json!({"dry_run": dry_run, "snapshots": decisions}),
+                )?);
+            }
+            let mut out = String::new();
+            for d in &decisions {
+                out.push_str(&format!(
+                    "{} {}  {}\n",
+                    if d.keep {
+                        "keep  "
+                    } else if dry_run {
+                        "would remove"
+                    } else {
+                        "remove"
+                    },
+                    &d.id[..12],
+                    d.reasons.join(",")
+                ));
+            }
+            let gone = decisions.iter().filter(|d| !d.keep).count();
+            out.push_str(&format!(
+                "{} kept, {gone} {}\n",
+                decisions.len() - gone,
+                if dry_run {
+                    "would be removed"
+                } else {
+                    "removed"
+                }
+            ));
+            print(&out)
+        }
+        BackupCommand::Unlock { repo, all } => {
+            let r = open(&repo)?;
+            let n = lock::unlock(&r, all).map_err(err)?;
+            print(&format!("removed {n} lock(s)"))
         }
         BackupCommand::Key { command } => key(command),
     }

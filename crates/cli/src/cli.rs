@@ -239,6 +239,42 @@ pub enum BackupCommand {
         #[arg(long, value_name = "N%")]
         read_data_subset: Option<String>,
     },
+    /// Delete snapshots a retention policy does not keep (per host and sources).
+    ///
+    /// The data they alone reference is freed by `prune` (coming next; until then the
+    /// space stays in use).
+    Forget {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Keep the newest N snapshots.
+        #[arg(long, default_value_t = 0)]
+        keep_last: usize,
+        /// Keep the newest snapshot of each of the last N hours.
+        #[arg(long, default_value_t = 0)]
+        keep_hourly: usize,
+        /// … of each of the last N days.
+        #[arg(long, default_value_t = 0)]
+        keep_daily: usize,
+        /// … of each of the last N weeks.
+        #[arg(long, default_value_t = 0)]
+        keep_weekly: usize,
+        /// … of each of the last N months.
+        #[arg(long, default_value_t = 0)]
+        keep_monthly: usize,
+        /// Show what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove stale locks (left by processes that are gone); `--all` removes every lock.
+    Unlock {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Remove live locks too (only when you know no chainops uses the repository).
+        #[arg(long)]
+        all: bool,
+    },
     /// Manage the passwords (key files) that open the repository.
     Key {
         /// Key subcommand.

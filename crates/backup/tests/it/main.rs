@@ -265,3 +265,39 @@ proptest! {
         prop_assert_eq!(manifest(&src), manifest(&out.join("src")));
     }
 }
+
+#[test]
+fn locks_conflict_and_stale_locks_do_not_block() {
+    use chainops_backup::crypto::Kind;
+    use chainops_backup::lock::{LockInfo, acquire, locks, unlock};
+    let t = tempfile::tempdir().expect("tempdir");
+    let repo = init(&t.path().join("repo"));
+    let a = acquire(&repo, false).expect("shared");
+    let b = acquire(&repo, false).expect("a second shared lock");
+    let e = acquire(&repo, true).err().expect("exclusive must wait");
+    assert!(matches!(e, BackupError::Locked(_)), "{e}");
+    assert!(e.to_string().contains("unlock"), "{e}");
+    drop((a, b));
+    let x = acquire(&repo, true).expect("exclusive once shared locks are gone");
+    assert!(acquire(&repo, false).is_err(), "shared waits for exclusive");
+    drop(x);
+    assert!(
+        locks(&repo).expect("locks").is_empty(),
+        "locks are released on drop"
+    );
+
+    // A lock left by a process that died (kill -9) is stale: it blocks nothing and unlock removes it.
+    let dead = LockInfo {
+        host: chainops_backup::repo::this_host(),
+        pid: u32::MAX - 1,
+        time_ms: 0,
+        exclusive: true,
+    };
+    let sealed = repo
+        .key()
+        .seal(Kind::Lock, &serde_json::to_vec(&dead).expect("json"));
+    repo.backend().write("locks/dead", &sealed).expect("write");
+    drop(acquire(&repo, true).expect("stale lock does not block"));
+    assert_eq!(unlock(&repo, false).expect("unlock"), 1);
+    assert!(locks(&repo).expect("locks").is_empty());
+}

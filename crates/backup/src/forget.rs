@@ -1,0 +1,172 @@
+//! `forget`: which snapshots a retention policy keeps (restic's rules: per group of host and
+//! sources, the newest N, and the newest per hour/day/week/month for the last N of each).
+
+use crate::tree::Snapshot;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// Retention policy; a snapshot is kept if any rule keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Newest N.
+    pub last: usize,
+    /// Newest per hour, for N hours that have snapshots.
+    pub hourly: usize,
+    /// Per day.
+    pub daily: usize,
+    /// Per ISO week.
+    pub weekly: usize,
+    /// Per month.
+    pub monthly: usize,
+}
+
+impl Policy {
+    /// True when no rule is set (forget would delete everything: refused).
+    pub fn is_empty(&self) -> bool {
+        self.last + self.hourly + self.daily + self.weekly + self.monthly == 0
+    }
+}
+
+/// The decision for one snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Decision {
+    /// Snapshot id.
+    pub id: String,
+    /// Kept?
+    pub keep: bool,
+    /// Rules that keep it.
+    pub reasons: Vec<String>,
+}
+
+fn civil(ms: i64) -> (i64, i64, i64, i64) {
+    // (year, month, day, hour) in UTC from epoch ms.
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let hour = secs.rem_euclid(86_400) / 3600;
+    // Howard Hinnant's days → civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d, hour)
+}
+
+/// Snapshots are grouped by host and sources.
+type Group = (String, Vec<String>);
+/// A rule: name, how many buckets to keep, the bucket of a time.
+type Rule<'a> = (&'a str, usize, &'a dyn Fn(i64) -> i64);
+
+/// Applies `policy` to snapshots; groups by host and sources.
+pub fn decide(snapshots: &[(String, Snapshot)], policy: &Policy) -> Vec<Decision> {
+    let mut groups: BTreeMap<Group, Vec<&(String, Snapshot)>> = BTreeMap::new();
+    for s in snapshots {
+        groups
+            .entry((s.1.host.clone(), s.1.sources.clone()))
+            .or_default()
+            .push(s);
+    }
+    let mut out = Vec::new();
+    for (_, mut list) in groups {
+        list.sort_by_key(|(_, s)| std::cmp::Reverse(s.time_ms));
+        let mut reasons: Vec<Vec<String>> = vec![Vec::new(); list.len()];
+        let buckets: [Rule<'_>; 5] = [
+            ("last", policy.last, &|_| 0),
+            ("hourly", policy.hourly, &|ms| {
+                let (y, m, d, h) = civil(ms);
+                ((y * 100 + m) * 100 + d) * 100 + h
+            }),
+            ("daily", policy.daily, &|ms| {
+                let (y, m, d, _) = civil(ms);
+                (y * 100 + m) * 100 + d
+            }),
+            ("weekly", policy.weekly, &|ms| {
+                (ms.div_euclid(86_400_000) + 3).div_euclid(7)
+            }),
+            ("monthly", policy.monthly, &|ms| {
+                let (y, m, _, _) = civil(ms);
+                y * 100 + m
+            }),
+        ];
+        for (name, n, bucket) in buckets {
+            if n == 0 {
+                continue;
+            }
+            let mut seen = HashSet::new();
+            for (i, (_, s)) in list.iter().enumerate() {
+                let b = if name == "last" {
+                    i as i64
+                } else {
+                    bucket(s.time_ms)
+                };
+                if seen.len() >= n {
+                    break;
+                }
+                if seen.insert(b) {
+                    reasons[i].push(name.to_string());
+                }
+            }
+        }
+        for ((id, _), r) in list.iter().zip(reasons) {
+            out.push(Decision {
+                id: id.clone(),
+                keep: !r.is_empty(),
+                reasons: r,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{CaptureMode, SnapshotStats};
+
+    fn snap(time_ms: i64) -> Snapshot {
+        Snapshot {
+            time_ms,
+            host: "h".into(),
+            sources: vec!["/d".into()],
+            tags: vec![],
+            tree: String::new(),
+            parent: None,
+            mode: CaptureMode::Live,
+            node: None,
+            stats: SnapshotStats::default(),
+        }
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil(0), (1970, 1, 1, 0));
+        // 2026-11-26T05:46:00Z
+        assert_eq!(civil(1_795_671_960_000), (2026, 11, 26, 5));
+    }
+
+    #[test]
+    fn last_and_daily_keep_the_newest_of_each() {
+        let h = 3_600_000;
+        // Every 6 hours over 4 days.
+        let list: Vec<(String, Snapshot)> = (0..16)
+            .map(|i| (format!("s{i:02}"), snap(1_795_600_000_000 + i * 6 * h)))
+            .collect();
+        let d = decide(
+            &list,
+            &Policy {
+                last: 2,
+                daily: 3,
+                ..Policy::default()
+            },
+        );
+        let mut kept: Vec<&str> = d.iter().filter(|x| x.keep).map(|x| x.id.as_str()).collect();
+        kept.sort();
+        // last 2: s15, s14; daily 3: the newest of Nov 29 (s15), Nov 28 (s14), Nov 27 (s10).
+        assert_eq!(kept, vec!["s10", "s14", "s15"]);
+        assert!(decide(&list, &Policy::default()).iter().all(|x| !x.keep));
+    }
+}
