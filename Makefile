@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs bench-load
+.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup
 
 CARGO ?= cargo
 ARGS ?=
@@ -48,3 +48,7 @@ bench-logs:
 ## Load generator vs Caliper 0.6 on anvil (installs Caliper into .tools/caliper).
 bench-load: build
 	python3 bench/load/run.py
+
+## Backups vs restic and borg on the 1 GiB node-like data set (installs them with apt if missing).
+bench-backup: build
+	python3 bench/backup-vs-peers/run.py
