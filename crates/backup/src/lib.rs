@@ -22,6 +22,7 @@ pub mod diff;
 pub mod forget;
 pub mod lock;
 pub mod pack;
+pub mod prune;
 pub mod repo;
 pub mod restore;
 pub mod tree;

@@ -7,7 +7,7 @@ use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::backend::LocalDir;
 use chainops_backup::repo::Repository;
 use chainops_backup::tree::CaptureMode;
-use chainops_backup::{BackupError, check, diff, forget, lock, restore};
+use chainops_backup::{BackupError, check, diff, forget, lock, prune, restore};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
 use serde_json::json;
@@ -341,6 +341,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             keep_weekly,
             keep_monthly,
             dry_run,
+            prune: and_prune,
         } => {
             let policy = forget::Policy {
                 last: keep_last,
@@ -356,8 +357,8 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 )
                 .into());
             }
-            let r = open(&repo)?;
-            let _lock = lock::acquire(&r, true).map_err(err)?;
+            let mut r = open(&repo)?;
+            let lock = lock::acquire(&r, true).map_err(err)?;
             let decisions = forget::decide(&r.snapshots().map_err(err)?, &policy);
             if !dry_run {
                 for d in decisions.iter().filter(|d| !d.keep) {
@@ -366,9 +367,15 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                         .map_err(err)?;
                 }
             }
+            let pruned = if and_prune {
+                Some(prune::prune(&mut r, dry_run).map_err(err)?)
+            } else {
+                None
+            };
+            drop(lock);
             if repo.json {
                 return print(&serde_json::to_string(
-                    &json!({"dry_run": dry_run, "snapshots": decisions}),
+                    &json!({"dry_run": dry_run, "snapshots": decisions, "prune": pruned}),
                 )?);
             }
             let mut out = String::new();
@@ -396,7 +403,20 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                     "removed"
                 }
             ));
+            if let Some(p) = &pruned {
+                out.push_str(&prune_summary(p, dry_run));
+            }
             print(&out)
+        }
+        BackupCommand::Prune { repo, dry_run } => {
+            let mut r = open(&repo)?;
+            let lock = lock::acquire(&r, true).map_err(err)?;
+            let report = prune::prune(&mut r, dry_run).map_err(err)?;
+            drop(lock);
+            if repo.json {
+                return print(&serde_json::to_string(&report)?);
+            }
+            print(&prune_summary(&report, dry_run))
         }
         BackupCommand::Unlock { repo, all } => {
             let r = open(&repo)?;
@@ -451,4 +471,17 @@ fn key(c: BackupKeyCommand) -> anyhow::Result<()> {
             print(&format!("password changed (key {})", &id[..12]))
         }
     }
+}
+
+fn prune_summary(r: &prune::PruneReport, dry_run: bool) -> String {
+    format!(
+        "{}{} blobs in use, {} unused; packs: {} deleted, {} repacked, {} left by interrupted backups; {} freed\n",
+        if dry_run { "dry run: " } else { "" },
+        r.blobs_used,
+        r.blobs_removed,
+        r.packs_deleted,
+        r.packs_repacked,
+        r.packs_unreferenced,
+        mib(r.bytes_freed.max(0) as u64)
+    )
 }

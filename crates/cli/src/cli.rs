@@ -241,8 +241,7 @@ pub enum BackupCommand {
     },
     /// Delete snapshots a retention policy does not keep (per host and sources).
     ///
-    /// The data they alone reference is freed by `prune` (coming next; until then the
-    /// space stays in use).
+    /// The data they alone referenced is freed by `prune` (or `--prune` here).
     Forget {
         /// Repository.
         #[command(flatten)]
@@ -263,6 +262,18 @@ pub enum BackupCommand {
         #[arg(long, default_value_t = 0)]
         keep_monthly: usize,
         /// Show what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Prune afterwards.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Free the space no snapshot uses any more (exclusive lock; safe to interrupt).
+    Prune {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Show what would be freed, change nothing.
         #[arg(long)]
         dry_run: bool,
     },

@@ -301,3 +301,56 @@ fn locks_conflict_and_stale_locks_do_not_block() {
     assert_eq!(unlock(&repo, false).expect("unlock"), 1);
     assert!(locks(&repo).expect("locks").is_empty());
 }
+
+#[test]
+fn prune_frees_forgotten_data_and_keeps_the_rest_restorable() {
+    use chainops_backup::forget::{Policy, decide};
+    use chainops_backup::prune::prune;
+    let t = tempfile::tempdir().expect("tempdir");
+    let (src, repo_dir) = (t.path().join("node"), t.path().join("repo"));
+    sample_tree(&src);
+    let mut repo = init(&repo_dir);
+    create(&mut repo, &opts(&src), &no_progress).expect("first");
+    // The big SST goes away; a second snapshot no longer references it.
+    std::fs::remove_file(src.join("chaindata/000001.sst")).expect("rm");
+    let (id2, _) = create(&mut repo, &opts(&src), &no_progress).expect("second");
+    let size = |d: &Path| -> u64 {
+        LocalDir::new(d)
+            .list("data/")
+            .expect("list")
+            .iter()
+            .map(|k| std::fs::metadata(d.join(k)).expect("meta").len())
+            .sum()
+    };
+    let before = size(&repo_dir);
+    let decisions = decide(
+        &repo.snapshots().expect("snapshots"),
+        &Policy {
+            last: 1,
+            ..Policy::default()
+        },
+    );
+    for d in decisions.iter().filter(|d| !d.keep) {
+        repo.backend()
+            .delete(&format!("snapshots/{}", d.id))
+            .expect("forget");
+    }
+    let dry = prune(&mut repo, true).expect("dry run");
+    assert_eq!(size(&repo_dir), before, "dry run deletes nothing");
+    assert!(dry.blobs_removed > 0, "{dry:?}");
+    let report = prune(&mut repo, false).expect("prune");
+    let after = size(&repo_dir);
+    assert!(
+        after + 2_500_000 < before,
+        "the 3 MB of random data are gone: {before} → {after}, {report:?}"
+    );
+    let full = check(&repo, Some(1.0), &no_progress).expect("check");
+    assert!(full.ok(), "{:?}", full.errors);
+    assert!(full.unreferenced_packs.is_empty());
+    let out = t.path().join("out");
+    restore(&repo, &id2, &out, &[], &no_progress).expect("restore");
+    assert_eq!(manifest(&src), manifest(&out.join("node")));
+    // Idempotent.
+    let again = prune(&mut repo, false).expect("prune again");
+    assert_eq!(again.packs_deleted + again.packs_repacked, 0, "{again:?}");
+}
