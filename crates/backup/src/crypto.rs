@@ -29,6 +29,8 @@ pub enum Kind {
     Tree,
     /// Lock file.
     Lock,
+    /// Restore drill result.
+    Drill,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             Self::Data => b"chainops-backup/data",
             Self::Tree => b"chainops-backup/tree",
             Self::Lock => b"chainops-backup/lock",
+            Self::Drill => b"chainops-backup/drill",
         }
     }
 }

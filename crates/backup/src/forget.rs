@@ -38,22 +38,11 @@ pub struct Decision {
     pub reasons: Vec<String>,
 }
 
+/// (year, month, day, hour) in UTC of epoch milliseconds.
 fn civil(ms: i64) -> (i64, i64, i64, i64) {
-    // (year, month, day, hour) in UTC from epoch ms.
     let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let hour = secs.rem_euclid(86_400) / 3600;
-    // Howard Hinnant's days → civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d, hour)
+    let (y, m, d) = chainops_core::time::civil_from_days(secs.div_euclid(86_400));
+    (y, m, d, secs.rem_euclid(86_400) / 3600)
 }
 
 /// Snapshots are grouped by host and sources.

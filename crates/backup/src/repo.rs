@@ -290,6 +290,33 @@ impl Repository {
         }
     }
 
+    /// Records a restore drill result (any JSON); returns its object name.
+    pub fn save_drill(&self, result: &serde_json::Value) -> Result<String> {
+        let name = format!(
+            "drills/{}-{}",
+            chainops_core::time::now_ms(),
+            id_hex(&rand::random())
+        );
+        self.backend
+            .write(&name, &self.key.seal(Kind::Drill, &json(result)))?;
+        Ok(name)
+    }
+
+    /// Recorded drill results, oldest first.
+    pub fn drills(&self) -> Result<Vec<serde_json::Value>> {
+        let mut out = Vec::new();
+        for name in self.backend.list("drills/")? {
+            let plain = self
+                .key
+                .open(Kind::Drill, &self.backend.read(&name)?, &name)?;
+            out.push(
+                serde_json::from_slice(&plain)
+                    .map_err(|e| BackupError::corrupt(&name, e.to_string()))?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Key files.
     pub fn keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();

@@ -82,6 +82,12 @@ pub struct NodeState {
     pub height: u64,
     /// Head hash.
     pub hash: String,
+    /// Network the node ran (`regtest`, `main`, chain id …), for drills.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Node family: `evm` or `bitcoin`.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// Counts of one `create`.

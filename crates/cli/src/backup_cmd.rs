@@ -6,7 +6,6 @@ use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::backend::LocalDir;
 use chainops_backup::repo::Repository;
-use chainops_backup::tree::CaptureMode;
 use chainops_backup::{BackupError, check, diff, forget, lock, prune, restore};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
@@ -157,29 +156,35 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 ))
             }
         }
-        BackupCommand::Create {
-            repo,
-            tags,
-            host,
-            parent,
-            force,
-            sources,
-        } => {
-            let mut r = open(&repo)?;
-            let _lock = lock::acquire(&r, false).map_err(err)?;
-            let p = Progress::new("backup", true);
-            let opts = CreateOptions {
-                sources,
+        BackupCommand::Create(o) => {
+            let crate::cli::BackupCreateOpts {
+                repo,
                 tags,
                 host,
                 parent,
                 force,
-                mode: CaptureMode::Live,
-                node: None,
+                node,
+                sources,
+            } = *o;
+            let mut r = open(&repo)?;
+            let _lock = lock::acquire(&r, false).map_err(err)?;
+            let capture = crate::backup_node::prepare(&node, sources)?;
+            let p = Progress::new("backup", true);
+            let opts = CreateOptions {
+                sources: capture.sources.clone(),
+                tags,
+                host,
+                parent,
+                force,
+                mode: capture.mode.clone(),
+                node: capture.node.clone(),
                 threads: None,
             };
-            let (id, snap) = create(&mut r, &opts, &|d, t| p.update(d, t)).map_err(err)?;
+            let made = create(&mut r, &opts, &|d, t| p.update(d, t));
             drop(p);
+            let finished = capture.finish();
+            let (id, snap) = made.map_err(err)?;
+            finished?;
             if repo.json {
                 print(&json!({"id": id, "snapshot": snap}).to_string())
             } else {
@@ -422,6 +427,75 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             let r = open(&repo)?;
             let n = lock::unlock(&r, all).map_err(err)?;
             print(&format!("removed {n} lock(s)"))
+        }
+        BackupCommand::Drill {
+            repo,
+            snapshot,
+            node_bin,
+            node_args,
+            timeout,
+            keep,
+        } => {
+            let timeout = chainops_core::duration::parse_duration(&timeout)
+                .map_err(|m| KindError(ErrorKind::InvalidInput, format!("--timeout: {m}")))?;
+            let r = open(&repo)?;
+            let _lock = lock::acquire(&r, false).map_err(err)?;
+            let (id, snap) = r.snapshot(&snapshot).map_err(err)?;
+            let state = snap.node.clone().ok_or_else(|| {
+                KindError(
+                    ErrorKind::InvalidInput,
+                    format!("snapshot {} has no node state: take it with --node-rpc (and --capture dump for anvil)", &id[..12]),
+                )
+            })?;
+            let dir = std::env::temp_dir().join(format!(
+                "chainops-drill-{}-{}",
+                &id[..12],
+                std::process::id()
+            ));
+            let p = Progress::new("restore", true);
+            let restored = restore::restore(&r, &id, &dir, &[], &|d, t| p.update(d, t));
+            drop(p);
+            let result = restored.map_err(err).and_then(|_| {
+                crate::backup_node::boot_and_compare(
+                    &id, &state, &dir, node_bin, &node_args, timeout,
+                )
+            });
+            if !keep {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            let result = result?;
+            let value = serde_json::to_value(&result)?;
+            r.save_drill(&value).map_err(err)?;
+            if repo.json {
+                print(&value.to_string())?;
+            } else {
+                print(&format!(
+                    "drill of snapshot {}: {} (height {}, hash {}, booted in {:.1} s){}",
+                    &id[..12],
+                    if result.ok {
+                        "OK — the node boots on the restored data with the recorded head"
+                    } else {
+                        "FAILED"
+                    },
+                    result.height,
+                    result.expected_hash,
+                    result.boot_seconds,
+                    result
+                        .error
+                        .as_deref()
+                        .map(|e| format!("\n  {e}"))
+                        .unwrap_or_default()
+                ))?;
+            }
+            if result.ok {
+                Ok(())
+            } else {
+                Err(KindError(
+                    ErrorKind::Internal,
+                    format!("drill failed: {}", result.error.unwrap_or_default()),
+                )
+                .into())
+            }
         }
         BackupCommand::Key { command } => key(command),
     }

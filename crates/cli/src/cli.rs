@@ -167,6 +167,62 @@ pub struct RepoOpts {
     pub json: bool,
 }
 
+/// `backup create` options.
+#[derive(Debug, Args)]
+pub struct BackupCreateOpts {
+    /// Repository.
+    #[command(flatten)]
+    pub repo: RepoOpts,
+    /// Tag (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Host name recorded (default: this machine).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Compare with this snapshot instead of the newest of the same host and sources.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub parent: Option<String>,
+    /// Read every file, even unchanged ones.
+    #[arg(long)]
+    pub force: bool,
+    /// The node whose data this is (records its head; needed for drills).
+    #[command(flatten)]
+    pub node: NodeCaptureOpts,
+    /// Directories to back up (none with `--capture dump`).
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+}
+
+/// How `backup create` captures a node.
+#[derive(Debug, Args, Clone)]
+pub struct NodeCaptureOpts {
+    /// RPC URL of the node (records head height and hash in the snapshot).
+    #[arg(long, value_name = "URL")]
+    pub node_rpc: Option<String>,
+    /// Node family: evm or bitcoin.
+    #[arg(long, value_name = "KIND", default_value = "evm")]
+    pub node_kind: String,
+    /// RPC user (Bitcoin family); the password comes from CHAINOPS_BACKUP_RPC_PASSWORD.
+    #[arg(long, value_name = "USER")]
+    pub rpc_user: Option<String>,
+    /// Chain name recorded.
+    #[arg(long, value_name = "NAME")]
+    pub chain: Option<String>,
+    /// Node name recorded.
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+    /// live (copy files as they are), dump (the node's own dump: anvil_dumpState), or hook
+    /// (run --pre-hook, copy, run --post-hook, e.g. stop and start the node).
+    #[arg(long, value_name = "MODE", default_value = "live")]
+    pub capture: String,
+    /// Command run (sh -c) before copying with `--capture hook`.
+    #[arg(long, value_name = "CMD")]
+    pub pre_hook: Option<String>,
+    /// Command run after copying (also when the copy failed).
+    #[arg(long, value_name = "CMD")]
+    pub post_hook: Option<String>,
+}
+
 /// `backup` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
@@ -177,26 +233,7 @@ pub enum BackupCommand {
         repo: RepoOpts,
     },
     /// Take a snapshot of SOURCE directories (only changed files are read again).
-    Create {
-        /// Repository.
-        #[command(flatten)]
-        repo: RepoOpts,
-        /// Tag (repeatable).
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        /// Host name recorded (default: this machine).
-        #[arg(long)]
-        host: Option<String>,
-        /// Compare with this snapshot instead of the newest of the same host and sources.
-        #[arg(long, value_name = "SNAPSHOT")]
-        parent: Option<String>,
-        /// Read every file, even unchanged ones.
-        #[arg(long)]
-        force: bool,
-        /// Directories to back up.
-        #[arg(required = true, value_name = "SOURCE")]
-        sources: Vec<PathBuf>,
-    },
+    Create(Box<BackupCreateOpts>),
     /// List snapshots.
     List {
         /// Repository.
@@ -285,6 +322,28 @@ pub enum BackupCommand {
         /// Remove live locks too (only when you know no chainops uses the repository).
         #[arg(long)]
         all: bool,
+    },
+    /// Prove a snapshot boots: restore it into a scratch directory, start the node on it
+    /// (anvil --load-state, litecoind/bitcoind -datadir) on free ports, and compare its head
+    /// height and hash with what the snapshot recorded. The result is stored in the repository.
+    Drill {
+        /// Repository.
+        #[command(flatten)]
+        repo: RepoOpts,
+        /// Snapshot id prefix or `latest`.
+        snapshot: String,
+        /// Node binary (default: anvil from PATH or .tools for evm; litecoind, then bitcoind, for bitcoin).
+        #[arg(long, value_name = "PATH")]
+        node_bin: Option<PathBuf>,
+        /// Extra argument for the node (repeatable), e.g. `-vbparams=mweb:9999999998:9999999999`.
+        #[arg(long = "node-arg", value_name = "ARG", allow_hyphen_values = true)]
+        node_args: Vec<String>,
+        /// Give up when the node has not answered with the right head by then.
+        #[arg(long, default_value = "120s", value_name = "DURATION")]
+        timeout: String,
+        /// Keep the scratch directory (for inspection).
+        #[arg(long)]
+        keep: bool,
     },
     /// Manage the passwords (key files) that open the repository.
     Key {

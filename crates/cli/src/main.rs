@@ -4,6 +4,7 @@
 mod alerts_cmd;
 mod api_client;
 mod backup_cmd;
+mod backup_node;
 mod bench_cmd;
 mod cli;
 mod config_load;

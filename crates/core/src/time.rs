@@ -76,8 +76,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some((days * 86_400 + h * 3600 + mi * 60 + se - offset_s) * 1000 + frac_ms)
 }
 
-// Howard Hinnant's civil-date algorithms.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// (year, month, day) of a day number since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -275,3 +275,132 @@ fn kill_9_during_create_and_prune_leaves_a_sound_repository() {
     ));
     assert_eq!(files(&fixed), files(&target.join("fixed")));
 }
+
+#[test]
+fn drills_boot_snapshots_of_running_nodes_on_the_recorded_head() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let repo = t.path().join("repo");
+    ok(&backup(&repo, "pw", &["init"]));
+
+    // anvil: its own dump, taken while it mines a block per second.
+    let anvil = crate::harness::Anvil::start(&[]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let out = ok(&backup(
+        &repo,
+        "pw",
+        &[
+            "create",
+            "--json",
+            "--node-rpc",
+            &anvil.url(),
+            "--capture",
+            "dump",
+            "--node-name",
+            "anvil-1",
+        ],
+    ));
+    let snap: Value = serde_json::from_str(&out).expect("json");
+    let node = &snap["snapshot"]["node"];
+    assert_eq!(snap["snapshot"]["mode"], "dump");
+    assert!(node["height"].as_u64() >= Some(2), "{node}");
+    let recorded = anvil.rpc(
+        "eth_getBlockByNumber",
+        json!([
+            format!("0x{:x}", node["height"].as_u64().expect("h")),
+            false
+        ]),
+    );
+    assert_eq!(
+        recorded["hash"], node["hash"],
+        "the recorded head is the chain's"
+    );
+    let id = snap["id"].as_str().expect("id").to_string();
+    let anvil_bin = crate::harness::anvil_bin();
+    let drill: Value = serde_json::from_str(&ok(&backup(
+        &repo,
+        "pw",
+        &[
+            "drill",
+            &id[..10],
+            "--json",
+            "--node-bin",
+            anvil_bin.to_str().expect("utf8"),
+        ],
+    )))
+    .expect("json");
+    assert_eq!(drill["ok"], true, "{drill}");
+    assert_eq!(drill["found_hash"], node["hash"]);
+
+    // litecoind: a hook stops it (the data dir is only consistent when the node is down).
+    let data = t.path().join("ltc");
+    let node = Litecoind::start_opts(&data, "raw(51)", false);
+    node.rpc("generatetodescriptor", json!([12, "raw(51)"]));
+    let tip = node.rpc("getbestblockhash", json!([]));
+    let pid = node.proc.pid().to_string();
+    // Wait until it has exited (it stays a zombie of this test process, hence the state check).
+    let stop = format!(
+        "kill -TERM {pid}; while [ -e /proc/{pid} ] && ! grep -q '^State:.*Z' /proc/{pid}/status; do sleep 0.1; done"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args([
+            "backup",
+            "create",
+            "--json",
+            "--repo",
+            repo.to_str().expect("utf8"),
+        ])
+        .args([
+            "--node-rpc",
+            &node.url(),
+            "--node-kind",
+            "bitcoin",
+            "--rpc-user",
+            crate::litecoin::AUTH.0,
+        ])
+        .args([
+            "--capture",
+            "hook",
+            "--pre-hook",
+            &stop,
+            data.to_str().expect("utf8"),
+        ])
+        .env("CHAINOPS_BACKUP_PASSWORD", "pw")
+        .env("CHAINOPS_BACKUP_RPC_PASSWORD", crate::litecoin::AUTH.1)
+        .output()
+        .expect("create");
+    let snap: Value = serde_json::from_str(&ok(&out)).expect("json");
+    assert_eq!(snap["snapshot"]["node"]["hash"], tip);
+    assert_eq!(snap["snapshot"]["node"]["network"], "regtest");
+    let id = snap["id"].as_str().expect("id").to_string();
+    let ltc_bin = crate::harness::tool(
+        "litecoind",
+        "CHAINOPS_TEST_LITECOIND",
+        ".tools/bin/litecoind",
+    );
+    let drill = ok(&backup(
+        &repo,
+        "pw",
+        &[
+            "drill",
+            &id[..10],
+            "--node-bin",
+            ltc_bin.to_str().expect("utf8"),
+            "--node-arg=-vbparams=mweb:9999999998:9999999999",
+        ],
+    ));
+    assert!(drill.contains("OK"), "{drill}");
+    drop(node);
+
+    // A snapshot without node state cannot be drilled: named, exit 2.
+    let plain = t.path().join("plain");
+    std::fs::create_dir_all(&plain).expect("mkdir");
+    std::fs::write(plain.join("x"), b"x").expect("write");
+    ok(&backup(
+        &repo,
+        "pw",
+        &["create", plain.to_str().expect("utf8")],
+    ));
+    let out = backup(&repo, "pw", &["drill", "latest"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no node state"));
+}
