@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + litecoind, promtool and Alertmanager (apt), aiosmtpd and schemathesis (PyPI)
+#   scripts/install-deps.sh test   + ganache (npm), litecoind, promtool and Alertmanager (apt), aiosmtpd and
+#                                  schemathesis (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,11 @@ if [ ! -x "$ANVIL_BIN" ] && ! command -v anvil >/dev/null 2>&1; then
 fi
 
 if [ "$mode" = test ]; then
+  # ganache: a second EVM node whose data dir is LevelDB (backup round trips).
+  if [ ! -x .tools/node_modules/.bin/ganache ]; then
+    echo "installing ganache (npm) into .tools/"
+    npm install --silent --no-audit --no-fund --prefix .tools ganache@7.9.2
+  fi
   missing=()
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
