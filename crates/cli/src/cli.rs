@@ -323,9 +323,11 @@ pub enum BackupCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Prove a snapshot boots: restore it into a scratch directory, start the node on it
-    /// (anvil --load-state, litecoind/bitcoind -datadir) on free ports, and compare its head
-    /// height and hash with what the snapshot recorded. The result is stored in the repository.
+    /// Prove a snapshot boots: restore it and start the node on it.
+    ///
+    /// Restores into a scratch directory, starts the node on free ports (anvil --load-state,
+    /// litecoind/bitcoind -datadir) and compares its head height and hash with what the
+    /// snapshot recorded. The result is stored in the repository.
     Drill {
         /// Repository.
         #[command(flatten)]
