@@ -109,25 +109,16 @@ pub fn check(
     for (sid, snap) in &snapshots {
         let mut stack = vec![(snap.tree.clone(), String::new())];
         while let Some((tree_id, prefix)) = stack.pop() {
-            let tree = match parse_id(&tree_id)
-                .filter(|t| !bad.contains(t))
-                .map(|_| repo.read_tree(&tree_id))
-            {
-                Some(Ok(t)) => t,
-                Some(Err(e)) => {
+            let tree = match parse_id(&tree_id).filter(|t| !bad.contains(t)) {
+                Some(_) => repo.read_tree(&tree_id).map_err(|e| e.to_string()),
+                None => Err(format!("tree {tree_id} is damaged")),
+            };
+            let tree = match tree {
+                Ok(t) => t,
+                Err(e) => {
                     report
                         .errors
                         .push(format!("snapshot {sid}: directory /{prefix}: {e}"));
-                    damaged.insert(Damaged {
-                        snapshot: sid.clone(),
-                        path: format!("/{prefix}"),
-                    });
-                    continue;
-                }
-                None => {
-                    report.errors.push(format!(
-                        "snapshot {sid}: directory /{prefix}: tree {tree_id} is damaged"
-                    ));
                     damaged.insert(Damaged {
                         snapshot: sid.clone(),
                         path: format!("/{prefix}"),

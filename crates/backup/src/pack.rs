@@ -144,13 +144,6 @@ impl Packer {
         }
     }
 
-    /// Adds a blob (already encoded, not yet sealed); hands full packs to the writer.
-    pub fn add(&self, kind: BlobKind, id: &Id, encoded: &[u8], raw_len: u64) -> Result<()> {
-        self.failed()?;
-        let sealed = self.key.seal(kind.seal_kind(), encoded);
-        self.add_sealed(kind, &id_hex(id), &sealed, raw_len)
-    }
-
     /// Adds an already sealed blob (prune copies blobs between packs without opening them).
     pub fn add_sealed(&self, kind: BlobKind, id: &str, sealed: &[u8], raw_len: u64) -> Result<()> {
         let full = {

@@ -58,17 +58,13 @@ pub struct KeyInfo {
     pub current: bool,
 }
 
-fn host_name() -> String {
+/// This machine's name as recorded in snapshots, keys and locks.
+pub fn this_host() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".into())
-}
-
-/// This machine's name as recorded in snapshots and keys.
-pub fn this_host() -> String {
-    host_name()
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -86,7 +82,7 @@ impl Repository {
             return Err(BackupError::AlreadyExists(backend.location()));
         }
         let key = MasterKey::generate();
-        let kf = KeyFile::wrap(&key, password, cost.unwrap_or(DEFAULT_COST), &host_name())?;
+        let kf = KeyFile::wrap(&key, password, cost.unwrap_or(DEFAULT_COST), &this_host())?;
         let key_name = id_hex(&rand::random());
         backend.write(&format!("keys/{key_name}"), &json(&kf))?;
         let config = RepoConfig {
@@ -340,7 +336,7 @@ impl Repository {
             &self.key,
             password,
             cost.unwrap_or(DEFAULT_COST),
-            &host_name(),
+            &this_host(),
         )?;
         let name = id_hex(&rand::random());
         self.backend.write(&format!("keys/{name}"), &json(&kf))?;

@@ -8,6 +8,10 @@ use crate::target::{Block, ChainView, Prepared, call_value, parse_txid};
 use chainops_chain::rpc::{Call, JsonRpcClient};
 use chainops_core::ports::RpcLog;
 use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One answer of a batch: the raw result or the node's error.
+type RawAnswer = Result<Box<RawValue>, chainops_chain::rpc::RpcError>;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -72,6 +76,15 @@ impl Evm {
     async fn quantity(&self, method: &'static str, params: Value) -> Result<u128, BenchError> {
         let v = self.value(method, params).await?;
         quantity(&v).ok_or_else(|| BenchError::node(method, format!("not a quantity: {v}")))
+    }
+
+    /// One JSON-RPC batch; a failed round trip becomes a node error about `what`.
+    async fn batch(&self, what: &str, calls: &[Call]) -> Result<Vec<RawAnswer>, BenchError> {
+        let mut log = RpcLog::default();
+        self.rpc
+            .batch(calls, &mut log)
+            .await
+            .map_err(|e| BenchError::node(what, e))
     }
 
     /// `eth_chainId`.
@@ -140,12 +153,7 @@ impl Evm {
     ) -> Result<Vec<Option<Address>>, BenchError> {
         for chunk in txs.chunks(200) {
             let calls: Vec<Call> = chunk.iter().map(raw_call).collect();
-            let mut log = RpcLog::default();
-            let answers = self
-                .rpc
-                .batch(&calls, &mut log)
-                .await
-                .map_err(|e| BenchError::node(what, e))?;
+            let answers = self.batch(what, &calls).await?;
             if let Some(Err(e)) = answers.iter().find(|a| a.is_err()) {
                 return Err(BenchError::Prepare(format!(
                     "{what}: node refused a transaction: {}",
@@ -177,12 +185,7 @@ impl Evm {
                         )
                     })
                     .collect();
-                let mut log = RpcLog::default();
-                let answers = self
-                    .rpc
-                    .batch(&calls, &mut log)
-                    .await
-                    .map_err(|e| BenchError::node(what, e))?;
+                let answers = self.batch(what, &calls).await?;
                 for (i, a) in chunk.iter().zip(answers) {
                     let receipt = a
                         .ok()

@@ -65,16 +65,6 @@ impl Latency {
         let _ = self.hist.add(&other.hist);
     }
 
-    /// Number of samples.
-    pub fn len(&self) -> u64 {
-        self.hist.len()
-    }
-
-    /// True without samples.
-    pub fn is_empty(&self) -> bool {
-        self.hist.is_empty()
-    }
-
     /// The summary (all zero without samples).
     pub fn stats(&self) -> LatencyStats {
         if self.hist.is_empty() {
@@ -115,14 +105,13 @@ impl Latency {
     }
 }
 
-/// Percentile-ordered check used by tests and `compare`.
-pub fn ordered(s: &LatencyStats) -> bool {
-    s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.max
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ordered(s: &LatencyStats) -> bool {
+        s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.max
+    }
 
     #[test]
     fn percentiles_of_a_uniform_spread() {

@@ -2,6 +2,7 @@
 
 use crate::cli::{BackupCommand, BackupKeyCommand, RepoOpts};
 use crate::exit::KindError;
+use crate::output::print;
 use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::backend::LocalDir;
@@ -10,7 +11,7 @@ use chainops_backup::{BackupError, check, diff, forget, lock, prune, restore};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
 use serde_json::json;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,13 +73,6 @@ fn ask(prompt: &str, confirm: bool, alternative: &str) -> anyhow::Result<String>
 fn open(o: &RepoOpts) -> anyhow::Result<Repository> {
     let pw = password(o, false)?;
     Repository::open(Arc::new(LocalDir::new(&o.repo)), &pw).map_err(err)
-}
-
-fn print(text: &str) -> anyhow::Result<()> {
-    match writeln!(std::io::stdout(), "{}", text.trim_end()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        other => Ok(other?),
-    }
 }
 
 fn mib(b: u64) -> String {

@@ -223,24 +223,6 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn find_bin(names: &[&str]) -> Option<PathBuf> {
-    for n in names {
-        if let Some(paths) = std::env::var_os("PATH") {
-            for dir in std::env::split_paths(&paths) {
-                let p = dir.join(n);
-                if p.is_file() {
-                    return Some(p);
-                }
-            }
-        }
-        let local = PathBuf::from(".tools/bin").join(n);
-        if local.is_file() {
-            return Some(local);
-        }
-    }
-    None
-}
-
 /// Finds the restored file or directory the node starts from.
 fn node_input(root: &Path, kind: &str) -> anyhow::Result<PathBuf> {
     let first = std::fs::read_dir(root)?
@@ -310,7 +292,12 @@ pub fn boot_and_compare(
         c
     } else {
         let bin = node_bin
-            .or_else(|| find_bin(&["litecoind", "bitcoind"]))
+            .or_else(|| {
+                crate::config_load::find_tool(
+                    &["litecoind", "bitcoind"],
+                    &[".tools/bin/litecoind", ".tools/bin/bitcoind"],
+                )
+            })
             .context("litecoind/bitcoind not found: pass --node-bin")?;
         let mut c = std::process::Command::new(bin);
         c.arg(format!("-datadir={}", input.display()))

@@ -4,6 +4,7 @@
 use crate::cli::{BenchCommand, BenchRunOpts, GlobalOpts};
 use crate::config_load;
 use crate::exit::KindError;
+use crate::output::print;
 use anyhow::Context;
 use chainops_bench::report::{Report, RoundReport, SecondSample};
 use chainops_bench::runner::{Progress, RunOptions};
@@ -13,7 +14,7 @@ use chainops_core::ErrorKind;
 use chainops_core::bench_config::{RawRound, round_from, workload_from};
 use chainops_core::node::NodeKind;
 use chainops_core::secret::{Secret, redact_url};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,13 +55,6 @@ pub fn run(g: &GlobalOpts, c: BenchCommand) -> anyhow::Result<()> {
             };
             print(&text)
         }
-    }
-}
-
-fn print(text: &str) -> anyhow::Result<()> {
-    match writeln!(std::io::stdout(), "{}", text.trim_end()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        other => Ok(other?),
     }
 }
 

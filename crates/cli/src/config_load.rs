@@ -97,21 +97,31 @@ pub fn with_default_node(anvil: &Path, port: u16) -> Result<Config, ConfigErrors
 
 /// Finds an `anvil` binary: PATH first, then `.tools/` and `tools/` under the current dir.
 pub fn find_anvil() -> Option<PathBuf> {
+    find_tool(
+        &["anvil"],
+        &[
+            ".tools/node_modules/.bin/anvil",
+            ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+            ".tools/bin/anvil",
+            "tools/anvil",
+        ],
+    )
+}
+
+/// The first of `names` on the PATH, else the first existing of `local` paths (relative
+/// to the working directory), canonicalized.
+pub fn find_tool(names: &[&str], local: &[&str]) -> Option<PathBuf> {
     if let Some(paths) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&paths) {
-            let p = dir.join("anvil");
-            if p.is_file() {
-                return Some(p);
+            for n in names {
+                let p = dir.join(n);
+                if p.is_file() {
+                    return Some(p);
+                }
             }
         }
     }
-    let candidates = [
-        ".tools/node_modules/.bin/anvil",
-        ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
-        ".tools/bin/anvil",
-        "tools/anvil",
-    ];
-    candidates
+    local
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())

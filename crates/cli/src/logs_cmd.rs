@@ -49,10 +49,7 @@ fn print_row(r: &LogRow, json: bool) -> anyhow::Result<()> {
         let msg = r.message.replace('\n', "\n    ");
         format!("{} {:<5} {:<12} {msg}", rfc3339(r.ts_ms), level, r.node)
     };
-    match writeln!(std::io::stdout(), "{line}") {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        other => Ok(other?),
-    }
+    crate::output::print(&line)
 }
 
 /// Runs a `logs` subcommand.

@@ -13,6 +13,7 @@ mod logs_cmd;
 mod logs_wiring;
 mod nodes_cmd;
 mod notify_cmd;
+mod output;
 mod rules_cmd;
 mod security_cmd;
 mod serve;
