@@ -2,7 +2,7 @@
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
 #   scripts/install-deps.sh test   + ganache (npm), litecoind, promtool and Alertmanager (apt), aiosmtpd and
-#                                  schemathesis (PyPI)
+#                                  schemathesis, moto[server] (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,13 @@ if [ "$mode" = test ]; then
     echo "installing aiosmtpd and schemathesis (PyPI) into .tools/pylib"
     python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/pylib \
       aiosmtpd==1.4.6 schemathesis==4.32.5
+  fi
+  # A real S3 server for the backup S3 backend tests (moto), in its own target dir so its
+  # pinned dependencies cannot clash with schemathesis'.
+  if ! PYTHONPATH=.tools/moto python3 -c 'import moto.server' >/dev/null 2>&1; then
+    echo "installing moto[server] (PyPI) into .tools/moto"
+    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/moto \
+      'moto[server]==5.2.5'
   fi
   # The Debian package may start a Prometheus service; the tests only need promtool.
   command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

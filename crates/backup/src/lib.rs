@@ -7,7 +7,7 @@
 //! master key that password-derived keys (Argon2id) wrap.
 //!
 //! - [`crypto`]: master key, key files, sealing.
-//! - [`backend`]: where objects live (local directory; S3 later).
+//! - [`backend`]: where objects live ([`backend::open`]: a local directory or [`s3`]).
 //! - [`repo`]: init/open, keys, config, index and snapshots.
 //! - [`pack`]: pack files and their headers.
 //! - [`archive`]: `create` — walk, chunk, dedupe, store, incremental against a parent.
@@ -25,6 +25,7 @@ pub mod pack;
 pub mod prune;
 pub mod repo;
 pub mod restore;
+pub mod s3;
 pub mod tree;
 
 use std::path::PathBuf;
@@ -63,6 +64,20 @@ pub enum BackupError {
     /// Bad argument.
     #[error("{0}")]
     Input(String),
+    /// The disk holding `path` is full. Nothing stored before is touched: objects appear
+    /// whole or not at all, and the interrupted run wrote no snapshot.
+    #[error(
+        "{0}: no space left on the device; free space (or `forget --prune` old snapshots) and run again — earlier snapshots are intact"
+    )]
+    DiskFull(PathBuf),
+    /// An object-storage request failed (after the client's retries).
+    #[error("{location}: {detail}")]
+    Remote {
+        /// Object URL.
+        location: String,
+        /// What the server or transport said.
+        detail: String,
+    },
     /// Another process holds a conflicting lock.
     #[error("repository is locked: {0}")]
     Locked(String),
@@ -71,6 +86,9 @@ pub enum BackupError {
 impl BackupError {
     /// File system error at `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::StorageFull {
+            return Self::DiskFull(path.into());
+        }
         Self::Io {
             path: path.into(),
             source,
@@ -93,7 +111,7 @@ impl BackupError {
             Self::NotARepository(_) | Self::NotFound(_) => ErrorKind::NotFound,
             Self::AlreadyExists(_) | Self::Locked(_) => ErrorKind::Conflict,
             Self::Input(_) => ErrorKind::InvalidInput,
-            Self::Io { .. } => ErrorKind::Unavailable,
+            Self::Io { .. } | Self::DiskFull(_) | Self::Remote { .. } => ErrorKind::Unavailable,
             Self::Corrupt { .. } => ErrorKind::Internal,
         }
     }

@@ -5,7 +5,6 @@ use crate::exit::KindError;
 use crate::output::print;
 use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
-use chainops_backup::backend::LocalDir;
 use chainops_backup::repo::Repository;
 use chainops_backup::{BackupError, check, diff, forget, lock, prune, restore};
 use chainops_core::ErrorKind;
@@ -72,7 +71,12 @@ fn ask(prompt: &str, confirm: bool, alternative: &str) -> anyhow::Result<String>
 
 fn open(o: &RepoOpts) -> anyhow::Result<Repository> {
     let pw = password(o, false)?;
-    Repository::open(Arc::new(LocalDir::new(&o.repo)), &pw).map_err(err)
+    Repository::open(backend(&o.repo)?, &pw).map_err(err)
+}
+
+/// The storage for a `--repo` location (S3 settings from the `AWS_*` environment).
+fn backend(location: &str) -> anyhow::Result<Arc<dyn chainops_backup::backend::Backend>> {
+    chainops_backup::backend::open(location, &Default::default()).map_err(err)
 }
 
 fn mib(b: u64) -> String {
@@ -140,13 +144,13 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
     match c {
         BackupCommand::Init { repo } => {
             let pw = password(&repo, true)?;
-            Repository::init(Arc::new(LocalDir::new(&repo.repo)), &pw, None).map_err(err)?;
+            Repository::init(backend(&repo.repo)?, &pw, None).map_err(err)?;
             if repo.json {
                 print(&json!({"repo": repo.repo, "created": true}).to_string())
             } else {
                 print(&format!(
                     "created repository {}\nKeep the password safe: without it the backups cannot be read.",
-                    repo.repo.display()
+                    repo.repo
                 ))
             }
         }

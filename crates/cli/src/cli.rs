@@ -156,9 +156,14 @@ pub enum Command {
 /// Where the repository is and how to open it (every `backup` subcommand).
 #[derive(Debug, Args, Clone)]
 pub struct RepoOpts {
-    /// Repository location (a directory).
-    #[arg(long, env = "CHAINOPS_BACKUP_REPO", value_name = "PATH")]
-    pub repo: PathBuf,
+    /// Repository location: a directory, or `s3://BUCKET/PREFIX` (endpoint and credentials
+    /// from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+    #[arg(
+        long,
+        env = "CHAINOPS_BACKUP_REPO",
+        value_name = "PATH|s3://BUCKET/PREFIX"
+    )]
+    pub repo: String,
     /// File whose first line is the password (else CHAINOPS_BACKUP_PASSWORD, else a prompt).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,

@@ -1,4 +1,4 @@
-//! Repository behaviour end to end on a local directory: round trips (byte-identical with
+//! Repository behaviour end to end on a local directory (and on S3, `s3.rs`): round trips (byte-identical with
 //! permissions, times and symlinks), incremental runs, wrong passwords, corruption.
 
 use chainops_backup::BackupError;
@@ -12,6 +12,8 @@ use proptest::prelude::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod s3;
 
 const CHEAP: Option<(u32, u32, u32)> = Some((1024, 1, 1));
 
@@ -104,9 +106,15 @@ fn sample_tree(root: &Path) {
 #[test]
 fn round_trip_is_byte_identical_and_incremental_reads_only_changes() {
     let t = tempfile::tempdir().expect("tempdir");
-    let (src, repo_dir) = (t.path().join("node"), t.path().join("repo"));
+    let repo_dir = t.path().join("repo");
+    round_trip_on(t.path(), &|| Arc::new(LocalDir::new(&repo_dir)));
+}
+
+/// Full and incremental snapshots on `backend` restore byte-identical; `check` passes.
+pub fn round_trip_on(t: &Path, backend: &dyn Fn() -> Arc<dyn Backend>) {
+    let src = t.join("node");
     sample_tree(&src);
-    let mut repo = init(&repo_dir);
+    let mut repo = Repository::init(backend(), "pw", CHEAP).expect("init");
     let (id1, s1) = create(&mut repo, &opts(&src), &no_progress).expect("create");
     assert_eq!(s1.stats.files, 6);
     assert!(
@@ -115,23 +123,23 @@ fn round_trip_is_byte_identical_and_incremental_reads_only_changes() {
         s1.stats
     );
 
-    let out = t.path().join("out");
+    let out = t.join("out");
     restore(&repo, &id1, &out, &[], &no_progress).expect("restore");
     assert_eq!(manifest(&src), manifest(&out.join("node")));
 
     // Change one file, add one: only those are read; the rest comes from the parent.
     std::fs::write(src.join("chaindata/000003.sst"), b"new table").expect("write");
     std::fs::write(src.join("chaindata/CURRENT"), b"MANIFEST-000005\n").expect("write");
-    let mut repo = open(&repo_dir, "pw").expect("open");
+    let mut repo = Repository::open(backend(), "pw").expect("open");
     let (id2, s2) = create(&mut repo, &opts(&src), &no_progress).expect("incremental");
     assert_eq!(s2.parent.as_deref(), Some(id1.as_str()));
     assert_eq!(s2.stats.files_read, 2, "{:?}", s2.stats);
     assert!(s2.stats.bytes_added < 100, "{:?}", s2.stats);
-    let out2 = t.path().join("out2");
+    let out2 = t.join("out2");
     restore(&repo, &id2, &out2, &[], &no_progress).expect("restore 2");
     assert_eq!(manifest(&src), manifest(&out2.join("node")));
     // The first snapshot still restores as it was.
-    let out1 = t.path().join("out1");
+    let out1 = t.join("out1");
     restore(&repo, &id1, &out1, &[], &no_progress).expect("restore 1 again");
     assert_eq!(manifest(&out.join("node")), manifest(&out1.join("node")));
 
@@ -180,23 +188,29 @@ fn keys_can_be_added_changed_and_removed() {
 #[test]
 fn a_flipped_byte_is_found_and_named_and_other_files_still_restore() {
     let t = tempfile::tempdir().expect("tempdir");
-    let (src, repo_dir) = (t.path().join("node"), t.path().join("repo"));
+    let repo_dir = t.path().join("repo");
+    flipped_byte_on(t.path(), &|| Arc::new(LocalDir::new(&repo_dir)));
+}
+
+/// One flipped byte in a pack on `backend`: `check --read-data` names the snapshot and file;
+/// the other files still restore.
+pub fn flipped_byte_on(t: &Path, backend: &dyn Fn() -> Arc<dyn Backend>) {
+    let src = t.join("node");
     sample_tree(&src);
-    let mut repo = init(&repo_dir);
+    let mut repo = Repository::init(backend(), "pw", CHEAP).expect("init");
     let (id, _) = create(&mut repo, &opts(&src), &no_progress).expect("create");
     // Find the pack holding the random SST (the biggest blob) and flip a byte inside it.
-    let backend = LocalDir::new(&repo_dir);
-    let packs = backend.list("data/").expect("packs");
-    let biggest = packs
+    let store = backend();
+    let packs = store.list("data/").expect("packs");
+    let (biggest, mut bytes) = packs
         .iter()
-        .max_by_key(|p| std::fs::metadata(repo_dir.join(p)).expect("meta").len())
+        .map(|p| (p.clone(), store.read(p).expect("read pack")))
+        .max_by_key(|(_, b)| b.len())
         .expect("a pack");
-    let path = repo_dir.join(biggest);
-    let mut bytes = std::fs::read(&path).expect("read");
     bytes[1000] ^= 0x01;
-    std::fs::write(&path, &bytes).expect("write");
+    store.write(&biggest, &bytes).expect("write");
 
-    let repo = open(&repo_dir, "pw").expect("open");
+    let repo = Repository::open(backend(), "pw").expect("open");
     let quick = check(&repo, None, &no_progress).expect("check");
     assert!(quick.ok(), "structure is intact: {:?}", quick.errors);
     let full = check(&repo, Some(1.0), &no_progress).expect("check --read-data");
@@ -214,13 +228,13 @@ fn a_flipped_byte_is_found_and_named_and_other_files_still_restore() {
         full.damaged
     );
     // Restoring the damaged file fails loudly; the untouched ones restore.
-    let out = t.path().join("out");
+    let out = t.join("out");
     let e = restore(&repo, &id, &out, &[], &no_progress).expect_err("damage detected");
     assert!(
         e.to_string().contains("authentication failed") || e.to_string().contains("does not match"),
         "{e}"
     );
-    let out = t.path().join("partial");
+    let out = t.join("partial");
     restore(
         &repo,
         &id,
