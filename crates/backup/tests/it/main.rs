@@ -366,3 +366,65 @@ fn prune_frees_forgotten_data_and_keeps_the_rest_restorable() {
     let again = prune(&mut repo, false).expect("prune again");
     assert_eq!(again.packs_deleted + again.packs_repacked, 0, "{again:?}");
 }
+
+/// A tmpfs mount removed on drop.
+struct SmallDisk(PathBuf);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full_is_named_and_earlier_snapshots_survive() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let disk = t.path().join("disk");
+    std::fs::create_dir_all(&disk).expect("mkdir");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        // Mounting needs root (CI runs as root); say so rather than pass silently.
+        assert_ne!(
+            process_uid(),
+            0,
+            "running as root but cannot mount a tmpfs for the disk-full test"
+        );
+        eprintln!("SKIPPED: disk-full test needs root to mount a small tmpfs");
+        return;
+    }
+    let _guard = SmallDisk(disk.clone());
+    let repo_dir = disk.join("repo");
+    let src = t.path().join("node");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("small.sst"), vec![7u8; 100_000]).expect("write");
+    let mut repo = init(&repo_dir);
+    let (first, _) = create(&mut repo, &opts(&src), &no_progress).expect("first snapshot fits");
+
+    let big: Vec<u8> = (0..6_000_000).map(|_| rand::random::<u8>()).collect();
+    std::fs::write(src.join("big.sst"), &big).expect("write");
+    let mut repo = open(&repo_dir, "pw").expect("open");
+    let e = create(&mut repo, &opts(&src), &no_progress).expect_err("the disk is too small");
+    assert!(matches!(e, BackupError::DiskFull(_)), "{e:?}");
+    assert!(e.to_string().contains("no space left"), "{e}");
+
+    let repo = open(&repo_dir, "pw").expect("open after the failure");
+    assert_eq!(repo.snapshots().expect("snapshots").len(), 1);
+    let report = check(&repo, Some(1.0), &no_progress).expect("check");
+    assert!(report.ok(), "{:?}", report.errors);
+    let out = t.path().join("out");
+    restore(&repo, &first, &out, &[], &no_progress).expect("first snapshot restores");
+    assert_eq!(
+        std::fs::read(out.join("node/small.sst")).expect("read"),
+        vec![7u8; 100_000]
+    );
+}
+
+fn process_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+}
