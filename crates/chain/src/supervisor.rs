@@ -1,6 +1,7 @@
 //! Supervision of managed nodes: start the process, capture stdout/stderr to a log file in
 //! the data dir, restart it with exponential backoff when it exits, stop it cleanly
-//! (SIGTERM, then SIGKILL after a grace period) on shutdown.
+//! (SIGTERM, then SIGKILL after a grace period) on shutdown. A [`NodeControl`] can hold the
+//! node stopped for a while (a consistent backup copy) and start it again.
 
 use chainops_core::config::ManagedNode;
 use chainops_core::time::now_ms;
@@ -49,6 +50,41 @@ pub struct Supervisor {
     spec: ManagedNode,
     work_dir: PathBuf,
     status: StatusHandle,
+    hold: watch::Receiver<bool>,
+    held: watch::Sender<bool>,
+    control: NodeControl,
+}
+
+/// Stops a supervised node on request and starts it again (no restart backoff, not counted
+/// as a restart).
+#[derive(Clone)]
+pub struct NodeControl {
+    name: String,
+    hold: Arc<watch::Sender<bool>>,
+    held: watch::Receiver<bool>,
+}
+
+impl NodeControl {
+    /// Asks the supervisor to stop the node and waits until the process has exited.
+    pub async fn stop(&self) -> Result<(), String> {
+        self.hold.send_replace(true);
+        let mut held = self.held.clone();
+        let stopped = async { held.wait_for(|h| *h).await.map(|_| ()) };
+        match tokio::time::timeout(STOP_GRACE * 2, stopped).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(format!("the supervisor of {} has ended", self.name)),
+            Err(_) => Err(format!(
+                "{} did not stop within {}s",
+                self.name,
+                (STOP_GRACE * 2).as_secs()
+            )),
+        }
+    }
+
+    /// Lets the supervisor start the node again.
+    pub fn start(&self) {
+        self.hold.send_replace(false);
+    }
 }
 
 impl Supervisor {
@@ -58,12 +94,50 @@ impl Supervisor {
             log_file: work_dir.join("node.log"),
             ..ManagedStatus::default()
         };
+        let (hold_tx, hold) = watch::channel(false);
+        let (held, held_rx) = watch::channel(false);
+        let control = NodeControl {
+            name: name.to_string(),
+            hold: Arc::new(hold_tx),
+            held: held_rx,
+        };
         Self {
             name: name.to_string(),
             spec,
             work_dir,
             status: Arc::new(Mutex::new(status)),
+            hold,
+            held,
+            control,
         }
+    }
+
+    /// The handle that stops and restarts this node on request.
+    pub fn control(&self) -> NodeControl {
+        self.control.clone()
+    }
+
+    /// While a hold is requested: report the node stopped and wait for the release (or
+    /// shutdown, then `false`).
+    async fn wait_out_hold(
+        &self,
+        hold: &mut watch::Receiver<bool>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        if !*hold.borrow() {
+            return true;
+        }
+        tracing::info!(node = %self.name, "managed node held stopped (backup)");
+        self.held.send_replace(true);
+        let released = tokio::select! {
+            released = async { hold.wait_for(|h| !*h).await.is_ok() } => released,
+            _ = shutdown.changed() => false,
+        };
+        self.held.send_replace(false);
+        if released {
+            tracing::info!(node = %self.name, "hold released; starting the managed node again");
+        }
+        released
     }
 
     /// Live status handle (for the API).
@@ -75,8 +149,9 @@ impl Supervisor {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = MIN_BACKOFF;
         let mut first = true;
+        let mut hold = self.hold.clone();
         loop {
-            if *shutdown.borrow() {
+            if *shutdown.borrow() || !self.wait_out_hold(&mut hold, &mut shutdown).await {
                 return;
             }
             let started = tokio::time::Instant::now();
@@ -104,6 +179,14 @@ impl Supervisor {
                             stop_child(&self.name, &mut child).await;
                             self.lock().pid = None;
                             return;
+                        }
+                        _ = async { hold.wait_for(|h| *h).await.map(|_| ()) } => {
+                            stop_child(&self.name, &mut child).await;
+                            self.lock().pid = None;
+                            // A requested stop: start again as soon as released.
+                            first = true;
+                            backoff = MIN_BACKOFF;
+                            continue;
                         }
                     }
                 }
@@ -164,4 +247,54 @@ async fn stop_child(name: &str, child: &mut Child) {
         tracing::warn!(node = %name, "managed node ignored SIGTERM; killing");
     }
     let _ = child.kill().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(status: &StatusHandle) -> Option<u32> {
+        status.lock().map(|s| s.pid).unwrap_or(None)
+    }
+
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_held_node_stops_and_starts_again_without_counting_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = ManagedNode {
+            command: "sleep".into(),
+            args: vec!["1000".into()],
+            env: Default::default(),
+        };
+        let sup = Supervisor::new("sleeper", spec, dir.path().to_path_buf());
+        let (status, control) = (sup.status(), sup.control());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(sup.run(stop_rx));
+        until("started", || pid(&status).is_some()).await;
+        let first = pid(&status).expect("pid");
+
+        control.stop().await.expect("stops");
+        assert_eq!(pid(&status), None);
+        let alive = std::path::Path::new(&format!("/proc/{first}/stat"))
+            .exists()
+            .then(|| std::fs::read_to_string(format!("/proc/{first}/stat")).unwrap_or_default());
+        assert!(
+            alive.is_none_or(|s| s.contains(") Z ")),
+            "the old process is gone"
+        );
+        control.start();
+        until("started again", || pid(&status).is_some()).await;
+        assert_ne!(pid(&status), Some(first));
+        assert_eq!(status.lock().map(|s| s.restarts).unwrap_or(99), 0);
+
+        stop_tx.send_replace(true);
+        task.await.expect("supervisor ends");
+    }
 }

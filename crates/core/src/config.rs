@@ -86,6 +86,8 @@ pub struct RawConfig {
     pub logs: crate::logs_config::RawLogs,
     /// `[bench]`.
     pub bench: crate::bench_config::RawBench,
+    /// `[[backups]]`.
+    pub backups: Vec<crate::backup_config::RawBackup>,
 }
 
 /// `[server]` as written.
@@ -201,6 +203,8 @@ pub struct Config {
     pub logs: crate::logs_config::LogsConfig,
     /// The load-test plan for `chainops bench run`.
     pub bench: crate::bench_config::BenchConfig,
+    /// Scheduled backups and drills.
+    pub backups: Vec<crate::backup_config::BackupJob>,
 }
 
 /// `[server]`.
@@ -512,6 +516,7 @@ impl Config {
         let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         let logs = crate::logs_config::validate(raw.logs, &node_names, &mut p);
         let bench = crate::bench_config::validate(raw.bench, &node_names, &mut p);
+        let backups = crate::backup_config::validate(raw.backups, &nodes, &mut p);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -535,6 +540,7 @@ impl Config {
             security,
             logs,
             bench,
+            backups,
         })
     }
 

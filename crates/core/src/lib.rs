@@ -5,8 +5,10 @@
 //! helpers, and the ports (traits) that feature crates implement or consume.
 
 pub mod alerting_config;
+pub mod backup_config;
 pub mod bench_config;
 pub mod config;
+pub mod cron;
 pub mod duration;
 pub mod error;
 pub mod facts;

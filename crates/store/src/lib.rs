@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backup_runs;
 mod error;
 pub mod events;
 pub mod incidents;

@@ -141,6 +141,18 @@ pub const MIGRATIONS: &[Migration] = &[
                 updated_ms BIGINT NOT NULL)",
         ],
     },
+    Migration {
+        version: 7,
+        name: "backup and drill runs",
+        statements: &[
+            "CREATE TABLE backup_runs (
+                id TEXT PRIMARY KEY, job TEXT NOT NULL, node TEXT NOT NULL, kind TEXT NOT NULL,
+                started_ms BIGINT NOT NULL, finished_ms BIGINT NOT NULL, ok BIGINT NOT NULL,
+                error TEXT, snapshot TEXT, bytes_read BIGINT NOT NULL,
+                bytes_added BIGINT NOT NULL, files BIGINT NOT NULL, detail TEXT NOT NULL)",
+            "CREATE INDEX backup_runs_job ON backup_runs (job, kind, started_ms)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

@@ -1,0 +1,367 @@
+//! `[[backups]]`: scheduled backups of a node's data, retention and restore drills run by
+//! the daemon (the `chainops backup …` jobs need none of this).
+
+use crate::config::{NodeConfig, Problems};
+use crate::cron::Cron;
+use serde::{Deserialize, Serialize, Serializer};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `[[backups]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBackup {
+    /// Job name (unique; appears in metrics, alerts and run records).
+    pub name: Option<String>,
+    /// Node (from `[[nodes]]`) whose data this job backs up.
+    pub node: Option<String>,
+    /// Cron schedule, UTC (`"0 3 * * *"`, `@daily`).
+    pub schedule: Option<String>,
+    /// Repository: a directory or `s3://bucket/prefix` (created on the first run).
+    pub repo: Option<String>,
+    /// File whose first line is the repository password.
+    pub password_file: Option<PathBuf>,
+    /// Directories to back up (default: the node's `data_dir`).
+    pub paths: Option<Vec<PathBuf>>,
+    /// `live`, `dump` (anvil state dump), `stop` (managed node stopped meanwhile) or `hook`.
+    pub capture: Option<String>,
+    /// Command run before the copy (`capture = "hook"`).
+    pub pre_hook: Option<String>,
+    /// Command run after the copy.
+    pub post_hook: Option<String>,
+    /// Tags added to every snapshot.
+    pub tags: Option<Vec<String>>,
+    /// Retention: snapshots to keep after each successful run.
+    pub keep_last: Option<u32>,
+    /// Retention: one per hour for this many hours.
+    pub keep_hourly: Option<u32>,
+    /// Retention: one per day for this many days.
+    pub keep_daily: Option<u32>,
+    /// Retention: one per week for this many weeks.
+    pub keep_weekly: Option<u32>,
+    /// Retention: one per month for this many months.
+    pub keep_monthly: Option<u32>,
+    /// Delete unreferenced data after forgetting (default true).
+    pub prune: Option<bool>,
+    /// A backup older than this is overdue (default: the longest gap of the schedule + 1h).
+    pub overdue_after: Option<String>,
+    /// Cron schedule of restore drills of the latest snapshot (none by default).
+    pub drill_schedule: Option<String>,
+    /// S3 connection settings for an `s3://` repository.
+    pub s3: Option<RawS3>,
+}
+
+/// `[backups.s3]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawS3 {
+    /// Endpoint URL for non-AWS servers.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// File holding the secret access key.
+    pub secret_access_key_file: Option<PathBuf>,
+}
+
+/// How a job gets a consistent copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupCapture {
+    /// Copy files while the node runs (immutable files only are safe; recorded as such).
+    Live,
+    /// The node's own dump (anvil `anvil_dumpState`).
+    Dump,
+    /// Stop the managed node, copy, start it again.
+    Stop,
+    /// Pre/post hook commands make the copy consistent.
+    Hook,
+}
+
+/// S3 settings of a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct S3Settings {
+    /// Endpoint URL.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// File holding the secret access key (read at each run).
+    pub secret_access_key_file: Option<PathBuf>,
+}
+
+/// Snapshots kept after each run (all zero: keep everything).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeepPolicy {
+    /// Last N.
+    pub last: u32,
+    /// Hourly.
+    pub hourly: u32,
+    /// Daily.
+    pub daily: u32,
+    /// Weekly.
+    pub weekly: u32,
+    /// Monthly.
+    pub monthly: u32,
+}
+
+impl KeepPolicy {
+    /// True when no rule is set (nothing is ever forgotten).
+    pub fn keeps_all(&self) -> bool {
+        self.last + self.hourly + self.daily + self.weekly + self.monthly == 0
+    }
+}
+
+fn ser_cron<S: Serializer>(c: &Cron, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&c.to_string())
+}
+
+fn ser_opt_cron<S: Serializer>(c: &Option<Cron>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_str(&c.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A validated `[[backups]]` entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupJob {
+    /// Job name.
+    pub name: String,
+    /// Node name.
+    pub node: String,
+    /// When to run.
+    #[serde(serialize_with = "ser_cron")]
+    pub schedule: Cron,
+    /// Repository location.
+    pub repo: String,
+    /// Password file.
+    pub password_file: PathBuf,
+    /// Directories (empty for `dump`).
+    pub paths: Vec<PathBuf>,
+    /// Capture mode.
+    pub capture: BackupCapture,
+    /// Pre hook.
+    pub pre_hook: Option<String>,
+    /// Post hook.
+    pub post_hook: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Retention.
+    pub keep: KeepPolicy,
+    /// Prune after forgetting.
+    pub prune: bool,
+    /// Overdue threshold.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub overdue_after: Duration,
+    /// Drill schedule.
+    #[serde(serialize_with = "ser_opt_cron")]
+    pub drill_schedule: Option<Cron>,
+    /// S3 settings.
+    pub s3: Option<S3Settings>,
+}
+
+fn cron(p: &mut Problems, path: &str, text: Option<&str>, required: bool) -> Option<Cron> {
+    match text {
+        None if required => {
+            p.add(
+                path,
+                "is missing; give a cron schedule such as \"0 3 * * *\" (UTC)",
+            );
+            None
+        }
+        None => None,
+        Some(t) => match Cron::parse(t) {
+            Ok(c) if c.next_after(0).is_some() => Some(c),
+            Ok(_) => {
+                p.add(path, format!("\"{t}\" never fires"));
+                None
+            }
+            Err(e) => {
+                p.add(path, e);
+                None
+            }
+        },
+    }
+}
+
+/// Validates every `[[backups]]` entry against the configured nodes.
+pub(crate) fn validate(
+    raw: Vec<RawBackup>,
+    nodes: &[NodeConfig],
+    p: &mut Problems,
+) -> Vec<BackupJob> {
+    let mut jobs: Vec<BackupJob> = Vec::new();
+    for (i, b) in raw.into_iter().enumerate() {
+        let at = |k: &str| format!("backups[{i}].{k}");
+        let before = p.len();
+        let name = match b.name {
+            Some(n)
+                if !n.is_empty()
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+            {
+                if jobs.iter().any(|j| j.name == n) {
+                    p.add(at("name"), format!("\"{n}\" is used by another backup job"));
+                }
+                n
+            }
+            Some(n) => {
+                p.add(
+                    at("name"),
+                    format!("\"{n}\" may only contain letters, digits, '-', '_' and '.'"),
+                );
+                n
+            }
+            None => {
+                p.add(
+                    at("name"),
+                    "is missing; name the job (e.g. \"anvil-1-nightly\")",
+                );
+                String::new()
+            }
+        };
+        let node = match b
+            .node
+            .as_deref()
+            .map(|n| (n, nodes.iter().find(|x| x.name == n)))
+        {
+            Some((_, Some(n))) => Some(n),
+            Some((n, None)) => {
+                p.add(
+                    at("node"),
+                    format!("\"{n}\" is not a configured node ([[nodes]] name)"),
+                );
+                None
+            }
+            None => {
+                p.add(
+                    at("node"),
+                    "is missing; a backup job belongs to one configured node",
+                );
+                None
+            }
+        };
+        let schedule = cron(p, &at("schedule"), b.schedule.as_deref(), true);
+        let drill_schedule = cron(p, &at("drill_schedule"), b.drill_schedule.as_deref(), false);
+        let repo = match b.repo {
+            Some(r) if r.starts_with("s3://") || !r.contains("://") && !r.is_empty() => r,
+            Some(r) => {
+                p.add(
+                    at("repo"),
+                    format!("\"{r}\" is neither a directory path nor s3://bucket/prefix"),
+                );
+                r
+            }
+            None => {
+                p.add(
+                    at("repo"),
+                    "is missing; give a directory or s3://bucket/prefix",
+                );
+                String::new()
+            }
+        };
+        let password_file = b.password_file.unwrap_or_else(|| {
+            p.add(
+                at("password_file"),
+                "is missing; the daemon reads the repository password from this file",
+            );
+            PathBuf::new()
+        });
+        let capture = match b.capture.as_deref().unwrap_or("live") {
+            "live" => BackupCapture::Live,
+            "dump" => BackupCapture::Dump,
+            "stop" => BackupCapture::Stop,
+            "hook" => BackupCapture::Hook,
+            c => {
+                p.add(
+                    at("capture"),
+                    format!("\"{c}\" is not a mode; use live, dump, stop or hook"),
+                );
+                BackupCapture::Live
+            }
+        };
+        if let Some(n) = node {
+            if capture == BackupCapture::Stop && n.managed.is_none() {
+                p.add(at("capture"), format!("\"stop\" needs a managed node; {} is not managed (use hook with commands that stop it)", n.name));
+            }
+            if capture == BackupCapture::Dump && n.kind != crate::node::NodeKind::Evm {
+                p.add(at("capture"), "\"dump\" works for anvil (evm) nodes only");
+            }
+        }
+        if capture == BackupCapture::Hook && b.pre_hook.is_none() {
+            p.add(
+                at("pre_hook"),
+                "is missing; capture = \"hook\" runs it before the copy",
+            );
+        }
+        let paths = match (b.paths, capture) {
+            (Some(ps), _) if !ps.is_empty() => ps,
+            (_, BackupCapture::Dump) => Vec::new(),
+            _ => match node.and_then(|n| n.data_dir.clone()) {
+                Some(d) => vec![d],
+                None => {
+                    if node.is_some() {
+                        p.add(at("paths"), "is missing and the node has no data_dir; list the directories to back up");
+                    }
+                    Vec::new()
+                }
+            },
+        };
+        let keep = KeepPolicy {
+            last: b.keep_last.unwrap_or(0),
+            hourly: b.keep_hourly.unwrap_or(0),
+            daily: b.keep_daily.unwrap_or(0),
+            weekly: b.keep_weekly.unwrap_or(0),
+            monthly: b.keep_monthly.unwrap_or(0),
+        };
+        let default_overdue = schedule
+            .as_ref()
+            .and_then(|c| c.longest_gap_ms(0, 32))
+            .map_or(Duration::from_secs(86_400), |g| {
+                Duration::from_millis(g as u64)
+            })
+            + Duration::from_secs(3600);
+        let overdue_after = p.duration(
+            &at("overdue_after"),
+            b.overdue_after.as_deref(),
+            default_overdue,
+            Duration::from_secs(60),
+        );
+        let s3 = b.s3.map(|s| S3Settings {
+            endpoint: s.endpoint,
+            region: s.region,
+            access_key_id: s.access_key_id,
+            secret_access_key_file: s.secret_access_key_file,
+        });
+        if s3.is_some() && !repo.starts_with("s3://") {
+            p.add(at("s3"), "is set but repo is not an s3:// location");
+        }
+        if p.len() > before {
+            continue;
+        }
+        let (Some(node), Some(schedule)) = (node, schedule) else {
+            continue;
+        };
+        jobs.push(BackupJob {
+            name,
+            node: node.name.clone(),
+            schedule,
+            repo,
+            password_file,
+            paths,
+            capture,
+            pre_hook: b.pre_hook,
+            post_hook: b.post_hook,
+            tags: b.tags.unwrap_or_default(),
+            prune: b.prune.unwrap_or(true),
+            keep,
+            overdue_after,
+            drill_schedule,
+            s3,
+        });
+    }
+    jobs
+}
