@@ -43,6 +43,10 @@ pub fn fact_metric(fact: &str) -> Option<&'static str> {
         }
         "datadir_free_bytes" => "chainops_datadir_free_bytes",
         "datadir_used_ratio" => "chainops_datadir_used_ratio",
+        "backup_failed" => "max without (job) (chainops_backup_failed)",
+        "backup_overdue" => "max without (job) (chainops_backup_overdue)",
+        "backup_age_seconds" => "max without (job) (chainops_backup_age_seconds)",
+        "drill_failed" => "max without (job) (chainops_backup_drill_failed)",
         _ => return None,
     })
 }

@@ -221,6 +221,33 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
         &["DataDirDiskFull"],
         "{{node}}: at the current growth the data directory's disk fills within 24 h",
     ),
+    (
+        "BackupFailed",
+        Severity::Warning,
+        "backup_failed > 0",
+        0,
+        0,
+        &[],
+        "{{node}}: the last scheduled backup failed (see chainops backup runs)",
+    ),
+    (
+        "BackupOverdue",
+        Severity::Critical,
+        "backup_overdue > 0",
+        0,
+        0,
+        &[],
+        "{{node}}: no successful backup for longer than its schedule allows",
+    ),
+    (
+        "RestoreDrillFailed",
+        Severity::Critical,
+        "drill_failed > 0",
+        0,
+        0,
+        &[],
+        "{{node}}: the last restore drill did not bring the node back on the recorded head",
+    ),
 ];
 
 /// Builds the effective rules: defaults (if enabled) replaced by same-named config rules;

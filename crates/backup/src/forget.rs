@@ -50,6 +50,22 @@ type Group = (String, Vec<String>);
 /// A rule: name, how many buckets to keep, the bucket of a time.
 type Rule<'a> = (&'a str, usize, &'a dyn Fn(i64) -> i64);
 
+/// Applies `policy`: deletes the snapshots it does not keep (unless `dry_run`) and returns
+/// every decision. Data is freed only by a later prune. Call with the exclusive lock held.
+pub fn forget(
+    repo: &crate::repo::Repository,
+    policy: &Policy,
+    dry_run: bool,
+) -> crate::Result<Vec<Decision>> {
+    let decisions = decide(&repo.snapshots()?, policy);
+    if !dry_run {
+        for d in decisions.iter().filter(|d| !d.keep) {
+            repo.backend().delete(&format!("snapshots/{}", d.id))?;
+        }
+    }
+    Ok(decisions)
+}
+
 /// Applies `policy` to snapshots; groups by host and sources.
 pub fn decide(snapshots: &[(String, Snapshot)], policy: &Policy) -> Vec<Decision> {
     let mut groups: BTreeMap<Group, Vec<&(String, Snapshot)>> = BTreeMap::new();

@@ -15,7 +15,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn err(e: BackupError) -> anyhow::Error {
+/// A library error with its exit-code kind.
+pub(crate) fn err(e: BackupError) -> anyhow::Error {
     KindError(e.kind(), e.to_string()).into()
 }
 
@@ -362,14 +363,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             }
             let mut r = open(&repo)?;
             let lock = lock::acquire(&r, true).map_err(err)?;
-            let decisions = forget::decide(&r.snapshots().map_err(err)?, &policy);
-            if !dry_run {
-                for d in decisions.iter().filter(|d| !d.keep) {
-                    r.backend()
-                        .delete(&format!("snapshots/{}", d.id))
-                        .map_err(err)?;
-                }
-            }
+            let decisions = forget::forget(&r, &policy, dry_run).map_err(err)?;
             let pruned = if and_prune {
                 Some(prune::prune(&mut r, dry_run).map_err(err)?)
             } else {
@@ -438,32 +432,19 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 .map_err(|m| KindError(ErrorKind::InvalidInput, format!("--timeout: {m}")))?;
             let r = open(&repo)?;
             let _lock = lock::acquire(&r, false).map_err(err)?;
-            let (id, snap) = r.snapshot(&snapshot).map_err(err)?;
-            let state = snap.node.clone().ok_or_else(|| {
-                KindError(
-                    ErrorKind::InvalidInput,
-                    format!("snapshot {} has no node state: take it with --node-rpc (and --capture dump for anvil)", &id[..12]),
-                )
-            })?;
-            let dir = std::env::temp_dir().join(format!(
-                "chainops-drill-{}-{}",
-                &id[..12],
-                std::process::id()
-            ));
             let p = Progress::new("restore", true);
-            let restored = restore::restore(&r, &id, &dir, &[], &|d, t| p.update(d, t));
+            let drilled = crate::backup_node::drill(
+                &r,
+                &snapshot,
+                node_bin,
+                &node_args,
+                timeout,
+                keep,
+                &|d, t| p.update(d, t),
+            );
             drop(p);
-            let result = restored.map_err(err).and_then(|_| {
-                crate::backup_node::boot_and_compare(
-                    &id, &state, &dir, node_bin, &node_args, timeout,
-                )
-            });
-            if !keep {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
-            let result = result?;
+            let (id, result) = drilled?;
             let value = serde_json::to_value(&result)?;
-            r.save_drill(&value).map_err(err)?;
             if repo.json {
                 print(&value.to_string())?;
             } else {
@@ -496,6 +477,11 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             }
         }
         BackupCommand::Key { command } => key(command),
+        BackupCommand::RunJob { .. } | BackupCommand::Runs { .. } => Err(KindError(
+            ErrorKind::Internal,
+            "run-job and runs need the config and store; main dispatches them".into(),
+        )
+        .into()),
     }
 }
 

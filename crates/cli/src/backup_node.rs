@@ -123,7 +123,30 @@ pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Cap
             "--capture dump needs --node-rpc of an anvil node (anvil_dumpState)",
         ));
     }
-    let Some(url) = &o.node_rpc else {
+    let rpc = match &o.node_rpc {
+        None => None,
+        Some(url) => {
+            let auth = o.rpc_user.clone().map(|u| {
+                (
+                    u,
+                    Secret::new(std::env::var("CHAINOPS_BACKUP_RPC_PASSWORD").unwrap_or_default()),
+                )
+            });
+            Some(client(url, auth)?)
+        }
+    };
+    prepare_with(o, mode, sources, rpc)
+}
+
+/// [`prepare`] with the mode decided and the node's RPC client (if any) built by the caller
+/// (the daemon builds it from `[[nodes]]`, credentials included).
+pub fn prepare_with(
+    o: &NodeCaptureOpts,
+    mode: CaptureMode,
+    sources: Vec<PathBuf>,
+    rpc: Option<JsonRpcClient>,
+) -> anyhow::Result<Capture> {
+    let Some(rpc) = rpc else {
         if let Some(cmd) = &o.pre_hook {
             run_hook("pre", cmd)?;
         }
@@ -135,13 +158,6 @@ pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Cap
             post_hook: o.post_hook.clone(),
         });
     };
-    let auth = o.rpc_user.clone().map(|u| {
-        (
-            u,
-            Secret::new(std::env::var("CHAINOPS_BACKUP_RPC_PASSWORD").unwrap_or_default()),
-        )
-    });
-    let rpc = client(url, auth)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -261,6 +277,44 @@ pub struct DrillResult {
     pub time: String,
     /// What went wrong.
     pub error: Option<String>,
+}
+
+/// A restore drill: restores `snapshot` into a scratch directory, boots the node on it,
+/// compares its head with the snapshot's record and saves the result in the repository.
+/// Returns the full snapshot id and the result (a failed comparison is `Ok` with `ok: false`).
+pub fn drill(
+    r: &chainops_backup::repo::Repository,
+    snapshot: &str,
+    node_bin: Option<PathBuf>,
+    node_args: &[String],
+    timeout: Duration,
+    keep: bool,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<(String, DrillResult)> {
+    let (id, snap) = r.snapshot(snapshot).map_err(crate::backup_cmd::err)?;
+    let state = snap.node.clone().ok_or_else(|| {
+        invalid(format!(
+            "snapshot {} has no node state: take it with --node-rpc (and --capture dump for anvil)",
+            &id[..12]
+        ))
+    })?;
+    let dir = std::env::temp_dir().join(format!(
+        "chainops-drill-{}-{}-{}",
+        &id[..12],
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let restored = chainops_backup::restore::restore(r, &id, &dir, &[], progress);
+    let result = restored
+        .map_err(crate::backup_cmd::err)
+        .and_then(|_| boot_and_compare(&id, &state, &dir, node_bin, node_args, timeout));
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let result = result?;
+    r.save_drill(&serde_json::to_value(&result)?)
+        .map_err(crate::backup_cmd::err)?;
+    Ok((id, result))
 }
 
 /// Boots `kind` on restored data in `root` and compares the head.

@@ -352,6 +352,30 @@ pub enum BackupCommand {
         #[arg(long)]
         keep: bool,
     },
+    /// Run a `[[backups]]` job of the config now, as the daemon would, and record the run
+    /// (the daemon's metrics and alerts pick it up within 30 s).
+    RunJob {
+        /// Job name (`[[backups]]` name).
+        name: String,
+        /// Run the job's restore drill instead of a backup.
+        #[arg(long)]
+        drill: bool,
+        /// Print the run record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recorded runs of scheduled jobs, newest first.
+    Runs {
+        /// Only this job.
+        #[arg(long, value_name = "NAME")]
+        job: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage the passwords (key files) that open the repository.
     Key {
         /// Key subcommand.

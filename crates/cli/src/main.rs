@@ -4,6 +4,8 @@
 mod alerts_cmd;
 mod api_client;
 mod backup_cmd;
+mod backup_daemon;
+mod backup_jobs_cmd;
 mod backup_node;
 mod bench_cmd;
 mod cli;
@@ -96,7 +98,15 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Bench { command } => bench_cmd::run(&args.global, command),
         Command::Backup { command } => {
             cli::init_logging(&args.global)?;
-            backup_cmd::run(command)
+            match command {
+                cli::BackupCommand::RunJob { name, drill, json } => current_thread()?.block_on(
+                    backup_jobs_cmd::run_job_cmd(&args.global, &name, drill, json),
+                ),
+                cli::BackupCommand::Runs { job, limit, json } => current_thread()?.block_on(
+                    backup_jobs_cmd::runs_cmd(&args.global, job.as_deref(), limit, json),
+                ),
+                other => backup_cmd::run(other),
+            }
         }
         Command::Logs { command } => {
             if matches!(command, cli::LogsCommand::Import { .. }) {

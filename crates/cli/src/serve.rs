@@ -49,6 +49,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut supervised = Vec::new();
     let mut managed_status = HashMap::new();
+    let mut controls = HashMap::new();
     for n in &config.nodes {
         if let Some(spec) = &n.managed {
             let sup = Supervisor::new(
@@ -57,6 +58,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
                 config.data_dir.join("nodes").join(&n.name),
             );
             managed_status.insert(n.name.clone(), sup.status());
+            controls.insert(n.name.clone(), sup.control());
             supervised.push(tokio::spawn(sup.run(shutdown_rx.clone())));
         }
     }
@@ -73,13 +75,21 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let notifiers = load_notifiers(&config)?;
     let (logs, log_tasks) = crate::logs_wiring::start(&config, &store, &http, &shutdown_rx)?;
     tasks.extend(log_tasks);
+    let (backups, backup_tasks) =
+        crate::backup_daemon::start(&config, &store, &http, &controls, &shutdown_rx).await?;
+    tasks.extend(backup_tasks);
+    let fleet_facts: Arc<dyn FactSource> = fleet.clone();
+    let facts: Arc<dyn FactSource> = Arc::new(crate::backup_daemon::WithBackupFacts::new(
+        fleet_facts,
+        backups.clone(),
+    ));
     tasks.extend(
         start_alerting(
             &config,
             &store,
             &http,
             &notifiers,
-            fleet.clone(),
+            facts,
             &logs,
             &shutdown_rx,
         )
@@ -125,6 +135,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         audit: audit.clone(),
         security,
         logs: Some(logs),
+        extra_metrics: vec![backups],
     };
     let mut server_stop = shutdown_rx.clone();
     let stop = async move {
@@ -276,13 +287,12 @@ async fn start_alerting(
     store: &Store,
     http: &reqwest::Client,
     notifiers: &[Arc<Notifier>],
-    fleet: Arc<Fleet>,
+    facts: Arc<dyn FactSource>,
     logs: &chainops_logs::service::LogService,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
-    let fleet_facts: Arc<dyn FactSource> = fleet;
-    let with_logs = chainops_logs::service::WithLogFacts::new(fleet_facts, logs.alerts.clone());
+    let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
     rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
     tracing::info!(
         rules = rules.len(),

@@ -11,7 +11,9 @@ pub const RECENT_REORG_MS: i64 = 600_000;
 /// `recent_reorg_depth` is the depth of the last reorg if it happened within
 /// [`RECENT_REORG_MS`], else 0. `rpc_errors_total` counts failed RPC calls (error, timeout,
 /// transport); `finality_lag_seconds` is (head − finalized) × block time; the `datadir_*`
-/// facts exist for nodes with a local `data_dir`.
+/// facts exist for nodes with a local `data_dir`; the `backup_*` and `drill_failed` facts for
+/// nodes with `[[backups]]` jobs (the worst of the node's jobs: last run failed, no success
+/// within `overdue_after`, age of the newest successful backup, last drill failed).
 pub const FACT_NAMES: &[&str] = &[
     "up",
     "height",
@@ -38,6 +40,10 @@ pub const FACT_NAMES: &[&str] = &[
     "block_time_seconds",
     "stall_after_seconds",
     "lag_blocks",
+    "backup_failed",
+    "backup_overdue",
+    "backup_age_seconds",
+    "drill_failed",
 ];
 
 /// One node's current facts. A fact the node does not report is absent.

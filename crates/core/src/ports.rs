@@ -59,3 +59,10 @@ pub trait ChainAdapter: Send + Sync {
     /// The block at `height` on the node's current best chain (used to walk back on reorgs).
     async fn block_at(&self, height: u64, log: &mut RpcLog) -> Result<BlockRef, ChainError>;
 }
+
+/// A part of `/metrics` rendered by a feature the HTTP layer does not know (scheduled
+/// backups…): Prometheus text exposition, `# HELP`/`# TYPE` lines included.
+pub trait MetricsSource: Send + Sync {
+    /// The exposition text at `now_ms`.
+    fn render(&self, now_ms: i64) -> String;
+}

@@ -52,6 +52,7 @@ pub const ROUTES: &[(&str, &str, Permission, Option<&str>)] = &[
     ("GET", "/api/v1/nodes", Permission::ReadFleet, None),
     ("GET", "/api/v1/nodes/{name}", Permission::ReadFleet, None),
     ("GET", "/api/v1/series", Permission::ReadFleet, None),
+    ("GET", "/api/v1/backups/runs", Permission::ReadFleet, None),
     ("GET", "/api/v1/alerts", Permission::ReadAlerts, None),
     ("GET", "/api/v1/notifications", Permission::ReadAlerts, None),
     ("GET", "/api/v1/incidents", Permission::ReadAlerts, None),

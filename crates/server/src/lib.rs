@@ -49,6 +49,8 @@ pub struct AppState {
     pub security: Arc<Security>,
     /// Log management (push endpoint, counters).
     pub logs: Option<Arc<chainops_logs::service::LogService>>,
+    /// Other `/metrics` sections (scheduled backups).
+    pub extra_metrics: Vec<Arc<dyn chainops_core::ports::MetricsSource>>,
 }
 
 /// Security switches of the HTTP surface.

@@ -336,6 +336,28 @@ pub const DOCS: &[Doc] = &[
     ),
     (
         "GET",
+        "/api/v1/backups/runs",
+        "Scheduled backup and restore-drill runs, newest first",
+        || {
+            json!([
+                query("job", text()),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
+                )
+            ])
+        },
+        no_body,
+        200,
+        || {
+            obj(
+                &["runs"],
+                json!({"runs": arr(obj(&["job", "node", "kind", "started", "finished", "ok"], json!({"job": text(), "node": text(), "kind": text(), "started": text(), "finished": text(), "seconds": {"type": "number"}, "ok": {"type": "boolean"}, "error": nstr(), "snapshot": nstr(), "bytes_read": {"type": "integer"}, "bytes_added": {"type": "integer"}, "files": {"type": "integer"}, "detail": {"type": "object"}})))}),
+            )
+        },
+    ),
+    (
+        "GET",
         "/api/v1/logs",
         "Search node logs, newest first (q: level>=warn node=x \"phrase\" field=value)",
         || {

@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/nodes", get(list_nodes))
         .route("/api/v1/nodes/{name}", get(get_node))
         .route("/api/v1/series", get(series))
+        .route("/api/v1/backups/runs", get(backup_runs))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/incidents", get(list_incidents))
@@ -133,10 +134,15 @@ async fn readyz(State(s): State<AppState>) -> Response {
 async fn metrics(State(s): State<AppState>) -> Response {
     let fleet = s.fleet.clone();
     let logs = s.logs.clone();
+    let extra = s.extra_metrics.clone();
     let render = move || {
-        let mut text = exposition::render(&fleet, now_ms());
+        let now = now_ms();
+        let mut text = exposition::render(&fleet, now);
         if let Some(l) = logs {
             text.push_str(&log_metrics(&l));
+        }
+        for m in &extra {
+            text.push_str(&m.render(now));
         }
         text
     };
@@ -217,6 +223,45 @@ async fn get_node(
         o.insert("events".into(), Value::Array(events));
     }
     Ok(Json(v))
+}
+
+/// Scheduled backup and drill runs, newest first (`?job=` one job, `?limit=` 1–1000).
+async fn backup_runs(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid(format!("limit \"{l}\" must be a number from 1 to 1000"))
+            })?,
+    };
+    let runs = s
+        .store
+        .backup_runs(
+            q.get("job").map(String::as_str).filter(|j| !j.is_empty()),
+            limit,
+        )
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let runs: Vec<Value> = runs
+        .into_iter()
+        .map(|r| {
+            json!({
+                "job": r.job, "node": r.node, "kind": r.kind,
+                "started": rfc3339(r.started_ms), "finished": rfc3339(r.finished_ms),
+                "seconds": (r.finished_ms - r.started_ms) as f64 / 1000.0,
+                "ok": r.ok, "error": r.error, "snapshot": r.snapshot,
+                "bytes_read": r.bytes_read, "bytes_added": r.bytes_added, "files": r.files,
+                "detail": r.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "runs": runs })))
 }
 
 async fn series(
