@@ -487,7 +487,10 @@ pub fn run_drill(job: &BackupJob, ctx: &RunContext) -> BackupRun {
             .rev()
             .find(|(_, s)| s.node.as_ref().is_some_and(|n| n.node == job.node))
             .context("no snapshot with node state of this node yet")?;
-        let node_bin = ctx.node.managed.as_ref().map(|m| PathBuf::from(&m.command));
+        let node_bin = job
+            .drill_command
+            .clone()
+            .or_else(|| ctx.node.managed.as_ref().map(|m| PathBuf::from(&m.command)));
         crate::backup_node::drill(&repo, id, node_bin, &[], DRILL_TIMEOUT, false, &|_, _| {})
     })();
     match outcome {

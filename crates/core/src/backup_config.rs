@@ -47,6 +47,9 @@ pub struct RawBackup {
     pub overdue_after: Option<String>,
     /// Cron schedule of restore drills of the latest snapshot (none by default).
     pub drill_schedule: Option<String>,
+    /// Node program the drill boots (default: the managed node's command, else anvil or
+    /// litecoind/bitcoind from PATH).
+    pub drill_command: Option<PathBuf>,
     /// S3 connection settings for an `s3://` repository.
     pub s3: Option<RawS3>,
 }
@@ -159,6 +162,8 @@ pub struct BackupJob {
     /// Drill schedule.
     #[serde(serialize_with = "ser_opt_cron")]
     pub drill_schedule: Option<Cron>,
+    /// Node program for drills.
+    pub drill_command: Option<PathBuf>,
     /// S3 settings.
     pub s3: Option<S3Settings>,
 }
@@ -360,6 +365,7 @@ pub(crate) fn validate(
             keep,
             overdue_after,
             drill_schedule,
+            drill_command: b.drill_command,
             s3,
         });
     }

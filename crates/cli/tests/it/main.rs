@@ -6,6 +6,7 @@ mod harness;
 mod alerting;
 mod anvil;
 mod backup;
+mod backup_daemon;
 mod bench;
 mod cli;
 mod litecoin;
