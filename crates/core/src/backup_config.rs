@@ -371,3 +371,64 @@ pub(crate) fn validate(
     }
     jobs
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, RawConfig};
+
+    fn validate(toml_text: &str) -> Result<Config, String> {
+        let raw: RawConfig = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        Config::validate(raw, &|_| None).map_err(|e| e.to_string())
+    }
+
+    const NODES: &str = r#"
+[[nodes]]
+name = "anvil-1"
+chain = "devnet"
+kind = "evm"
+rpc_url = "http://127.0.0.1:8545"
+data_dir = "/var/lib/anvil"
+[[nodes]]
+name = "ltc"
+chain = "litecoin"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:9332"
+"#;
+
+    #[test]
+    fn a_complete_job_validates_with_defaults() {
+        let c = validate(&format!(
+            "{NODES}[[backups]]\nname = \"nightly\"\nnode = \"anvil-1\"\nschedule = \"@daily\"\nrepo = \"/b\"\npassword_file = \"/pw\"\nkeep_daily = 7\n"
+        ))
+        .expect("valid");
+        let j = &c.backups[0];
+        assert_eq!(j.paths, vec![std::path::PathBuf::from("/var/lib/anvil")]);
+        assert_eq!(j.overdue_after, std::time::Duration::from_secs(25 * 3600));
+        assert!(j.prune && !j.keep.keeps_all());
+        assert!(c.to_redacted_toml().contains("schedule = \"@daily\""));
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_path() {
+        let e = validate(&format!(
+            "{NODES}[[backups]]\nname = \"a b\"\nnode = \"nope\"\nschedule = \"0 3 * *\"\nrepo = \"ftp://x\"\n\
+             [[backups]]\nname = \"cold\"\nnode = \"ltc\"\nschedule = \"@daily\"\nrepo = \"/b\"\npassword_file = \"/pw\"\ncapture = \"stop\"\n\
+             [[backups]]\nname = \"dump\"\nnode = \"ltc\"\nschedule = \"@daily\"\nrepo = \"/b\"\npassword_file = \"/pw\"\ncapture = \"dump\"\ndrill_schedule = \"0 0 31 2 *\"\n[backups.s3]\nendpoint = \"http://s3\"\n"
+        ))
+        .expect_err("invalid");
+        for needle in [
+            "backups[0].name: \"a b\" may only contain",
+            "backups[0].node: \"nope\" is not a configured node",
+            "backups[0].schedule: \"0 3 * *\" has 4 fields",
+            "backups[0].repo: \"ftp://x\" is neither",
+            "backups[0].password_file: is missing",
+            "backups[1].capture: \"stop\" needs a managed node",
+            "backups[1].paths: is missing and the node has no data_dir",
+            "backups[2].capture: \"dump\" works for anvil (evm) nodes only",
+            "backups[2].drill_schedule: \"0 0 31 2 *\" never fires",
+            "backups[2].s3: is set but repo is not an s3:// location",
+        ] {
+            assert!(e.contains(needle), "{needle}\n{e}");
+        }
+    }
+}

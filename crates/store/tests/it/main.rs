@@ -79,6 +79,7 @@ on_both_backends!(
     users_tokens_and_sessions_round_trip,
     audit_appends_are_serialized_and_pruned,
     logs_are_searchable_by_text_level_fields_and_pages,
+    backup_runs_are_recorded_and_read_newest_first,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -264,6 +265,66 @@ async fn events_read_newest_first(db: TestDb) {
             .await
             .expect("read")
             .is_empty()
+    );
+}
+
+async fn backup_runs_are_recorded_and_read_newest_first(db: TestDb) {
+    use chainops_store::backup_runs::BackupRun;
+    let run = |job: &str, kind: &str, at: i64, ok: bool| BackupRun {
+        job: job.into(),
+        node: "anvil-1".into(),
+        kind: kind.into(),
+        started_ms: at,
+        finished_ms: at + 500,
+        ok,
+        error: (!ok).then(|| "disk full".into()),
+        snapshot: ok.then(|| "ab".repeat(32)),
+        bytes_read: 1 << 20,
+        bytes_added: 4096,
+        files: 12,
+        detail: serde_json::json!({"mode": "dump"}),
+    };
+    for r in [
+        run("nightly", "backup", T0, true),
+        run("nightly", "backup", T0 + 1000, false),
+        run("nightly", "drill", T0 + 2000, true),
+        run("hourly", "backup", T0 + 3000, true),
+    ] {
+        db.store.record_backup_run(&r).await.expect("record");
+    }
+    // Recording the same run twice keeps one row.
+    db.store
+        .record_backup_run(&run("hourly", "backup", T0 + 3000, true))
+        .await
+        .expect("idempotent");
+    let all = db.store.backup_runs(None, 10).await.expect("all");
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0].job, "hourly");
+    let nightly = db
+        .store
+        .backup_runs(Some("nightly"), 10)
+        .await
+        .expect("one job");
+    assert_eq!(nightly.len(), 3);
+    assert_eq!(nightly[1], run("nightly", "backup", T0 + 1000, false));
+    let last = db
+        .store
+        .last_backup_run("nightly", "backup", false)
+        .await
+        .expect("last");
+    assert_eq!(last.map(|r| r.ok), Some(false));
+    let last_ok = db
+        .store
+        .last_backup_run("nightly", "backup", true)
+        .await
+        .expect("last ok");
+    assert_eq!(last_ok.map(|r| r.started_ms), Some(T0));
+    assert!(
+        db.store
+            .last_backup_run("none", "drill", false)
+            .await
+            .expect("none")
+            .is_none()
     );
 }
 
