@@ -153,7 +153,16 @@ impl Backend for S3 {
         let payload = PutPayload::from(data.to_vec());
         self.run(self.store.put(&path, payload))
             .map(|_| ())
-            .map_err(|e| self.error(key, e))
+            .map_err(|e| match e {
+                // A PUT finds nothing missing but the bucket.
+                object_store::Error::NotFound { .. } => BackupError::Remote {
+                    location: self.location.clone(),
+                    detail:
+                        "the bucket does not exist; create it first (e.g. `aws s3 mb s3://BUCKET`)"
+                            .into(),
+                },
+                e => self.error(key, e),
+            })
     }
 
     fn read(&self, key: &str) -> Result<Vec<u8>> {

@@ -145,6 +145,11 @@ fn s3_wrong_password_missing_repo_and_dead_server_are_named() {
         .expect("no repository there");
     assert!(e.to_string().contains("not a chainops repository"), "{e}");
 
+    let e = Repository::init(moto.backend("s3://no-such-bucket/x"), "pw", CHEAP)
+        .err()
+        .expect("missing bucket");
+    assert!(e.to_string().contains("bucket does not exist"), "{e}");
+
     let port = moto.port;
     drop(moto);
     let dead = backend::open(
