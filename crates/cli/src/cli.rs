@@ -137,6 +137,9 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Audit Solidity contracts without a compiler: reentrancy, unchecked calls, access
+    /// control, overflow, weak randomness, timestamp dependence and more.
+    Audit(AuditOpts),
     /// Node logs: import files, search, tail (secrets are redacted before storage).
     Logs {
         /// Logs subcommand.
@@ -915,4 +918,18 @@ pub struct ServerOpt {
         hide_env_values = true
     )]
     pub token: Option<String>,
+}
+
+/// `chainops audit` options.
+#[derive(Debug, clap::Args)]
+pub struct AuditOpts {
+    /// Solidity files or directories (searched recursively for *.sol).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output: text (with code excerpts), json, or sarif (SARIF 2.1.0 for code scanning).
+    #[arg(long, default_value = "text", value_name = "FORMAT")]
+    pub format: String,
+    /// Exit 1 when a finding of this severity or worse exists: high, medium, low.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
 }

@@ -3,6 +3,7 @@
 
 mod alerts_cmd;
 mod api_client;
+mod audit_cmd;
 mod backup_cmd;
 mod backup_daemon;
 mod backup_jobs_cmd;
@@ -96,6 +97,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
         }
         Command::Bench { command } => bench_cmd::run(&args.global, command),
+        Command::Audit(o) => audit_cmd::run(&args.global, &o),
         Command::Backup { command } => {
             cli::init_logging(&args.global)?;
             match command {

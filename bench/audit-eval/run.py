@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Scores `chainops audit` on the shared data sets (rule: ../shared/datasets/README.md).
+
+SmartBugs curated (dev split): recall per DASP category, a finding counts for a label when its
+category equals the label's and its line lies within [first-2, last+2] of the label's lines
+(also reported with tolerance 0); one finding satisfies at most one label.
+SolidiFI (bases 1-25): recall and precision per injected bug type; a finding of an accepted
+category outside every injected span (±2) of its type is a false positive.
+
+    bench/audit-eval/run.py [--chainops target/release/chainops] [--json out.json]
+"""
+import argparse, csv, json, os, subprocess, sys, time
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "datasets")
+SOLIDIFI_ACCEPT = {
+    "Overflow-Underflow": {"arithmetic"},
+    "Re-entrancy": {"reentrancy"},
+    "TOD": {"front_running"},
+    "Timestamp-Dependency": {"time_manipulation", "bad_randomness"},
+    "Unchecked-Send": {"access_control", "unchecked_low_level_calls"},
+    "Unhandled-Exceptions": {"unchecked_low_level_calls"},
+    "tx.origin": {"access_control"},
+}
+
+
+def audit(chainops, path):
+    t = time.perf_counter()
+    out = subprocess.run([chainops, "audit", "--format", "json", path], capture_output=True, text=True)
+    took = time.perf_counter() - t
+    if out.returncode not in (0, 1):
+        sys.exit(f"chainops audit failed ({out.returncode}): {out.stderr}")
+    return json.loads(out.stdout), took
+
+
+def by_file(report, base):
+    found = defaultdict(list)
+    for f in report["findings"]:
+        found[os.path.relpath(f["file"], base)].append(f)
+    return found
+
+
+def match(labels, findings, tol):
+    """labels: [(category, lo, hi)]; greedy one-to-one. Returns the matched label indexes."""
+    used, hit = set(), set()
+    for i, (cat, lo, hi) in enumerate(labels):
+        for j, f in enumerate(findings):
+            if j not in used and f["category"] == cat and lo - tol <= f["line"] <= hi + tol:
+                used.add(j)
+                hit.add(i)
+                break
+    return hit
+
+
+def smartbugs(chainops):
+    base = os.path.join(DATA, "smartbugs-curated-dev")
+    report, took = audit(chainops, os.path.join(base, "dataset"))
+    found = by_file(report, base)
+    vulns = json.load(open(os.path.join(base, "vulnerabilities.json")))
+    result = {}
+    for tol in (2, 0):
+        per = defaultdict(lambda: [0, 0])
+        for entry in vulns:
+            labels = [(v["category"], min(v["lines"]), max(v["lines"])) for v in entry["vulnerabilities"]]
+            hit = match(labels, found.get(entry["path"], []), tol)
+            for i, (cat, _, _) in enumerate(labels):
+                per[cat][1] += 1
+                per[cat][0] += i in hit
+        result[tol] = dict(per)
+    return result, report, took
+
+
+def solidifi(chainops):
+    base = os.path.join(DATA, "solidifi-dev")
+    out, took_all, errors = {}, 0.0, []
+    for bug_type, accept in SOLIDIFI_ACCEPT.items():
+        d = os.path.join(base, bug_type)
+        report, took = audit(chainops, d)
+        took_all += took
+        errors += report["errors"]
+        found = by_file(report, d)
+        tp = fp = hits = total = 0
+        for name in sorted(os.listdir(d)):
+            if not name.startswith("BugLog_"):
+                continue
+            n = name[len("BugLog_"):-len(".csv")]
+            spans = [(int(r["loc"]), int(r["loc"]) + int(r["length"]) - 1) for r in csv.DictReader(open(os.path.join(d, name)))]
+            fs = [f for f in found.get(f"buggy_{n}.sol", []) if f["category"] in accept]
+            labels = [(None, lo, hi) for lo, hi in spans]
+            used = set()
+            for lo, hi in spans:
+                total += 1
+                for j, f in enumerate(fs):
+                    if j not in used and lo - 2 <= f["line"] <= hi + 2:
+                        used.add(j); hits += 1; break
+            for f in fs:
+                if any(lo - 2 <= f["line"] <= hi + 2 for lo, hi in spans):
+                    tp += 1
+                else:
+                    fp += 1
+        out[bug_type] = {"recall": [hits, total], "precision": [tp, tp + fp]}
+    return out, took_all, errors
+
+
+def pct(a, b):
+    return f"{100.0 * a / b:5.1f} %" if b else "   —  "
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--chainops", default=os.path.join(ROOT, "target", "release", "chainops"))
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    sb, sb_report, sb_took = smartbugs(a.chainops)
+    print("SmartBugs curated (dev split): recall by category (±2 lines | exact line)")
+    tot2 = [0, 0]; tot0 = [0, 0]
+    for cat in sorted(sb[2]):
+        h2, n = sb[2][cat]; h0, _ = sb[0][cat]
+        tot2[0] += h2; tot2[1] += n; tot0[0] += h0; tot0[1] += n
+        print(f"  {cat:<28} {h2:>3}/{n:<3} {pct(h2, n)}   | {h0:>3}/{n:<3} {pct(h0, n)}")
+    print(f"  {'overall':<28} {tot2[0]:>3}/{tot2[1]:<3} {pct(*tot2)}   | {tot0[0]:>3}/{tot0[1]:<3} {pct(*tot0)}")
+    print(f"  files {len(sb_report['files'])}, parse errors {len(sb_report['errors'])}, findings {len(sb_report['findings'])}, wall {sb_took:.2f} s (process included)")
+    sf, sf_took, sf_errors = solidifi(a.chainops)
+    print("SolidiFI (bases 1-25): per bug type")
+    for t, v in sf.items():
+        print(f"  {t:<22} recall {v['recall'][0]:>3}/{v['recall'][1]:<3} {pct(*v['recall'])}   precision {v['precision'][0]:>3}/{v['precision'][1]:<3} {pct(*v['precision'])}")
+    print(f"  parse errors {len(sf_errors)}, wall {sf_took:.2f} s for 7 × 25 files")
+    if a.json:
+        json.dump({"smartbugs": {str(k): v for k, v in sb.items()}, "solidifi": sf}, open(a.json, "w"), indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+//! Reentrancy: state written after an external call in the same function.
+
+use super::{Detector, Sink};
+use crate::finding::{Category, Confidence, Info, Severity};
+use crate::model::{Contract, Unit, stmt_loc};
+use crate::walk::{self, LowLevel, low_level_call, root_name};
+use solang_parser::pt::{Expression, Loc, Statement};
+
+/// State variables written after a call that hands control to another contract.
+pub struct Reentrancy;
+
+static REENTRANCY: Info = Info {
+    id: "reentrancy",
+    category: Category::Reentrancy,
+    swc: "SWC-107",
+    severity: Severity::High,
+    confidence: Confidence::Medium,
+    description: "State is updated after an external call (call with or without ether, send, or a call to another contract): the callee can re-enter before the update and act on stale state (e.g. withdraw twice).",
+    fix: "Checks-effects-interactions: update state before the call; or a reentrancy guard.",
+};
+
+/// Names of contract-typed variables (state, parameters, locals) in scope of `c`.
+fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<String> {
+    let is_contract_type = |ty: &Expression| match ty {
+        Expression::Variable(t) => unit.contract(&t.name).is_some() || t.name.starts_with('I'),
+        _ => false,
+    };
+    let mut out = Vec::new();
+    for k in unit.lineage(c) {
+        for v in &k.state {
+            if is_contract_type(&v.def.ty) {
+                out.push(v.name.clone());
+            }
+        }
+        for f in &k.functions {
+            for (_, p) in &f.def.params {
+                if let Some(p) = p
+                    && is_contract_type(&p.ty)
+                    && let Some(n) = &p.name
+                {
+                    out.push(n.name.clone());
+                }
+            }
+            if let Some(body) = f.body() {
+                walk::statements(body, 0, &mut |s, _| {
+                    if let Statement::VariableDefinition(_, d, _) = s
+                        && is_contract_type(&d.ty)
+                        && let Some(n) = &d.name
+                    {
+                        out.push(n.name.clone());
+                    }
+                });
+            }
+        }
+    }
+    out
+}
+
+/// An external call in `e`: a low-level call (not `transfer`), or `X(addr).f()` /
+/// `token.f()` on a contract-typed name. Returns a short description.
+fn external_call(unit: &Unit<'_>, typed: &[String], e: &Expression) -> Option<String> {
+    if let Some(call) = low_level_call(e) {
+        return match call.kind {
+            LowLevel::Transfer => None,
+            LowLevel::Send => Some("send".into()),
+            LowLevel::Call if call.value.is_some() => Some("call with ether".into()),
+            LowLevel::Call => Some("call".into()),
+            LowLevel::DelegateCall | LowLevel::CallCode => None,
+        };
+    }
+    let Expression::FunctionCall(_, callee, _) = e else {
+        return None;
+    };
+    let Expression::MemberAccess(_, base, m) = callee.strip_parentheses() else {
+        return None;
+    };
+    let base = base.strip_parentheses();
+    let contract_value = match base {
+        Expression::Variable(v) => typed.contains(&v.name),
+        // `Token(addr).f()`: a cast to a contract type.
+        Expression::FunctionCall(_, t, args) if args.len() == 1 => {
+            matches!(t.strip_parentheses(), Expression::Variable(v) if unit.contract(&v.name).is_some_and(|c| c.kind != crate::model::Kind::Library))
+        }
+        _ => false,
+    };
+    contract_value.then(|| format!("external call {}()", m.name))
+}
+
+impl Detector for Reentrancy {
+    fn info(&self) -> &'static Info {
+        &REENTRANCY
+    }
+
+    fn check(&self, unit: &Unit<'_>, sink: &mut Sink<'_>) {
+        for c in unit
+            .contracts
+            .iter()
+            .filter(|c| c.kind == crate::model::Kind::Contract)
+        {
+            let typed = contract_typed(unit, c);
+            let state: Vec<String> = unit
+                .lineage(c)
+                .iter()
+                .flat_map(|k| {
+                    k.state
+                        .iter()
+                        .filter(|v| !v.constant)
+                        .map(|v| v.name.clone())
+                })
+                .collect();
+            for f in c.functions.iter().filter(|f| f.public && !f.read_only) {
+                let Some(body) = f.body() else { continue };
+                let mut call: Option<(Loc, String)> = None;
+                let mut reported = false;
+                walk::statements(body, 0, &mut |s, _| {
+                    if reported || matches!(s, Statement::Block { .. }) {
+                        return;
+                    }
+                    for e in walk::own_expressions(s) {
+                        walk::expressions(e, &mut |x| {
+                            if let Some((at, what)) = &call
+                                && let Some((target, _)) = walk::assignment(x)
+                                && let Some(n) = root_name(target)
+                                && state.iter().any(|v| v == n)
+                                && !reported
+                            {
+                                reported = true;
+                                sink.report(c, Some(f), at, format!("{n} is written after the {what}; the callee can re-enter {} first", f.display_name()));
+                            }
+                        });
+                    }
+                    if call.is_none() {
+                        for e in walk::own_expressions(s) {
+                            walk::expressions(e, &mut |x| {
+                                if call.is_none()
+                                    && let Some(what) = external_call(unit, &typed, x)
+                                {
+                                    call = Some((stmt_loc(s), what));
+                                }
+                            });
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
