@@ -34,6 +34,7 @@ pub fn registry() -> Vec<&'static dyn Detector> {
         &randomness::WeakRandomness,
         &randomness::TimestampDependence,
         &reentrancy::Reentrancy,
+        &reentrancy::ReentrancyTransfer,
     ];
     all.sort_by_key(|d| d.info().id);
     all

@@ -5,6 +5,7 @@ use super::{Detector, Sink};
 use crate::finding::{Category, Confidence, Info, Severity};
 use crate::model::{Unit, stmt_loc};
 use crate::walk::{self, block_value, called_name};
+use solang_parser::helpers::CodeLocation;
 use solang_parser::pt::{Expression, Statement};
 
 /// Randomness from block variables.
@@ -45,6 +46,20 @@ fn random_use(e: &Expression) -> Option<&'static str> {
     found
 }
 
+/// Block data a miner or a same-block contract knows (not the clock: that is timestamp
+/// dependence).
+fn miner_value(v: &str) -> bool {
+    matches!(
+        v,
+        "block.number"
+            | "block.difficulty"
+            | "block.coinbase"
+            | "block.prevrandao"
+            | "blockhash"
+            | "block.gaslimit"
+    )
+}
+
 fn random_name(n: &str) -> bool {
     let l = n.to_ascii_lowercase();
     [
@@ -75,8 +90,61 @@ impl Detector for WeakRandomness {
                     );
                 }
             }
+            let state: Vec<String> = unit
+                .lineage(c)
+                .iter()
+                .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
+                .collect();
+            for v in &c.state {
+                if let Some(init) = &v.def.initializer
+                    && block_values(init).iter().any(|b| miner_value(b))
+                {
+                    sink.report(
+                        c,
+                        None,
+                        &v.def.loc,
+                        format!(
+                            "{} stores block data other code may use as randomness",
+                            v.name
+                        ),
+                    );
+                }
+            }
             for f in &c.functions {
                 let Some(body) = f.body() else { continue };
+                walk::all_expressions(body, &mut |x, s, _| {
+                    // Every blockhash: public to anyone in the same block, 0 after 256 blocks.
+                    if block_value(x) == Some("blockhash") {
+                        sink.report(
+                            c,
+                            Some(f),
+                            &x.loc(),
+                            "randomness from blockhash, which anyone can read in the same block",
+                        );
+                    }
+                    // Block data kept in state for later draws.
+                    let stored = match x {
+                        Expression::Assign(_, l, r) => {
+                            walk::root_name(l).is_some_and(|n| state.iter().any(|v| v == n))
+                                && block_values(r).iter().any(|b| miner_value(b))
+                        }
+                        Expression::FunctionCall(_, callee, args) => {
+                            matches!(callee.strip_parentheses(), Expression::MemberAccess(_, base, m) if m.name == "push" && walk::root_name(base).is_some_and(|n| state.iter().any(|v| v == n)))
+                                && args
+                                    .iter()
+                                    .any(|a| block_values(a).iter().any(|b| miner_value(b)))
+                        }
+                        _ => false,
+                    };
+                    if stored {
+                        sink.report(
+                            c,
+                            Some(f),
+                            &stmt_loc(s),
+                            "block data stored for a later draw",
+                        );
+                    }
+                });
                 walk::statements(body, 0, &mut |s, _| {
                     let named = match s {
                         Statement::VariableDefinition(_, d, Some(_)) => {

@@ -58,8 +58,16 @@ fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<String> {
 
 /// An external call in `e`: a low-level call (not `transfer`), or `X(addr).f()` /
 /// `token.f()` on a contract-typed name. Returns a short description.
-fn external_call(unit: &Unit<'_>, typed: &[String], e: &Expression) -> Option<String> {
+fn external_call(
+    unit: &Unit<'_>,
+    typed: &[String],
+    e: &Expression,
+    transfer_only: bool,
+) -> Option<String> {
     if let Some(call) = low_level_call(e) {
+        if transfer_only {
+            return (call.kind == LowLevel::Transfer).then(|| "transfer".into());
+        }
         return match call.kind {
             LowLevel::Transfer => None,
             LowLevel::Send => Some("send".into()),
@@ -67,6 +75,9 @@ fn external_call(unit: &Unit<'_>, typed: &[String], e: &Expression) -> Option<St
             LowLevel::Call => Some("call".into()),
             LowLevel::DelegateCall | LowLevel::CallCode => None,
         };
+    }
+    if transfer_only {
+        return None;
     }
     let Expression::FunctionCall(_, callee, _) = e else {
         return None;
@@ -86,62 +97,118 @@ fn external_call(unit: &Unit<'_>, typed: &[String], e: &Expression) -> Option<St
     contract_value.then(|| format!("external call {}()", m.name))
 }
 
+/// Local storage references (`var acc = Acc[msg.sender];`, `Holder storage h = …`) of
+/// `f`: writes through them are state writes.
+fn storage_aliases(body: &Statement, state: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    walk::statements(body, 0, &mut |s, _| {
+        if let Statement::VariableDefinition(_, d, Some(init)) = s
+            && let Some(n) = &d.name
+            && root_name(init).is_some_and(|r| state.iter().any(|v| v == r))
+        {
+            let by_ref = matches!(
+                d.storage,
+                Some(solang_parser::pt::StorageLocation::Storage(_))
+            ) || matches!(&d.ty, Expression::Variable(t) if t.name == "var" || t.name.starts_with(char::is_uppercase));
+            if by_ref {
+                out.push(n.name.clone());
+            }
+        }
+    });
+    out
+}
+
+/// Reports state written after the first call `external_call` recognises, per function.
+fn check_writes_after_calls(unit: &Unit<'_>, sink: &mut Sink<'_>, transfer_only: bool) {
+    for c in unit
+        .contracts
+        .iter()
+        .filter(|c| c.kind == crate::model::Kind::Contract)
+    {
+        let typed = contract_typed(unit, c);
+        let state: Vec<String> = unit
+            .lineage(c)
+            .iter()
+            .flat_map(|k| {
+                k.state
+                    .iter()
+                    .filter(|v| !v.constant)
+                    .map(|v| v.name.clone())
+            })
+            .collect();
+        for f in c.functions.iter().filter(|f| f.public && !f.read_only) {
+            let Some(body) = f.body() else { continue };
+            let mut written = state.clone();
+            written.extend(storage_aliases(body, &state));
+            let mut call: Option<(Loc, String)> = None;
+            let mut reported = false;
+            walk::statements(body, 0, &mut |s, _| {
+                if reported || matches!(s, Statement::Block { .. }) {
+                    return;
+                }
+                for e in walk::own_expressions(s) {
+                    walk::expressions(e, &mut |x| {
+                        if let Some((at, what)) = &call
+                            && let Some((target, _)) = walk::assignment(x)
+                            && let Some(n) = root_name(target)
+                            && written.iter().any(|v| v == n)
+                            && !reported
+                        {
+                            reported = true;
+                            let m = format!(
+                                "{n} is written after the {what}; the callee can re-enter {} first",
+                                f.display_name()
+                            );
+                            sink.report(c, Some(f), at, m);
+                        }
+                    });
+                }
+                if call.is_none() {
+                    for e in walk::own_expressions(s) {
+                        walk::expressions(e, &mut |x| {
+                            if call.is_none()
+                                && let Some(what) = external_call(unit, &typed, x, transfer_only)
+                            {
+                                call = Some((stmt_loc(s), what));
+                            }
+                        });
+                    }
+                }
+            });
+        }
+    }
+}
+
 impl Detector for Reentrancy {
     fn info(&self) -> &'static Info {
         &REENTRANCY
     }
 
     fn check(&self, unit: &Unit<'_>, sink: &mut Sink<'_>) {
-        for c in unit
-            .contracts
-            .iter()
-            .filter(|c| c.kind == crate::model::Kind::Contract)
-        {
-            let typed = contract_typed(unit, c);
-            let state: Vec<String> = unit
-                .lineage(c)
-                .iter()
-                .flat_map(|k| {
-                    k.state
-                        .iter()
-                        .filter(|v| !v.constant)
-                        .map(|v| v.name.clone())
-                })
-                .collect();
-            for f in c.functions.iter().filter(|f| f.public && !f.read_only) {
-                let Some(body) = f.body() else { continue };
-                let mut call: Option<(Loc, String)> = None;
-                let mut reported = false;
-                walk::statements(body, 0, &mut |s, _| {
-                    if reported || matches!(s, Statement::Block { .. }) {
-                        return;
-                    }
-                    for e in walk::own_expressions(s) {
-                        walk::expressions(e, &mut |x| {
-                            if let Some((at, what)) = &call
-                                && let Some((target, _)) = walk::assignment(x)
-                                && let Some(n) = root_name(target)
-                                && state.iter().any(|v| v == n)
-                                && !reported
-                            {
-                                reported = true;
-                                sink.report(c, Some(f), at, format!("{n} is written after the {what}; the callee can re-enter {} first", f.display_name()));
-                            }
-                        });
-                    }
-                    if call.is_none() {
-                        for e in walk::own_expressions(s) {
-                            walk::expressions(e, &mut |x| {
-                                if call.is_none()
-                                    && let Some(what) = external_call(unit, &typed, x)
-                                {
-                                    call = Some((stmt_loc(s), what));
-                                }
-                            });
-                        }
-                    }
-                });
-            }
-        }
+        check_writes_after_calls(unit, sink, false);
+    }
+}
+
+/// State written after `transfer`: safe only while the 2300-gas stipend stays too small to
+/// re-enter (gas repricings have broken that assumption before).
+pub struct ReentrancyTransfer;
+
+static REENTRANCY_TRANSFER: Info = Info {
+    id: "reentrancy-transfer",
+    category: Category::Reentrancy,
+    swc: "SWC-107",
+    severity: Severity::Low,
+    confidence: Confidence::Low,
+    description: "State is updated after transfer(): the recipient runs code with a 2300-gas stipend first. That stops re-entry only as long as gas costs stay as they are (EIP-1884 already changed them), and the pattern breaks when transfer is later replaced by call.",
+    fix: "Update state before sending (checks-effects-interactions).",
+};
+
+impl Detector for ReentrancyTransfer {
+    fn info(&self) -> &'static Info {
+        &REENTRANCY_TRANSFER
+    }
+
+    fn check(&self, unit: &Unit<'_>, sink: &mut Sink<'_>) {
+        check_writes_after_calls(unit, sink, true);
     }
 }
