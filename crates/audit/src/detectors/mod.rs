@@ -8,6 +8,8 @@ use solang_parser::pt::Loc;
 mod access;
 mod arithmetic;
 mod calls;
+mod dos;
+mod ordering;
 mod randomness;
 mod reentrancy;
 
@@ -31,6 +33,11 @@ pub fn registry() -> Vec<&'static dyn Detector> {
         &access::ArbitrarySend,
         &arithmetic::IntegerOverflow,
         &calls::UncheckedCall,
+        &dos::PushPayment,
+        &dos::CallsInLoop,
+        &dos::UnboundedLoop,
+        &ordering::TodEther,
+        &ordering::ApproveRace,
         &randomness::WeakRandomness,
         &randomness::TimestampDependence,
         &reentrancy::Reentrancy,
