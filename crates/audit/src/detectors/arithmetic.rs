@@ -5,6 +5,7 @@ use super::{Detector, Sink};
 use crate::finding::{Category, Confidence, Info, Severity};
 use crate::model::{Unit, stmt_loc};
 use crate::walk::{self, root_name};
+use solang_parser::helpers::CodeLocation;
 use solang_parser::pt::{Expression, Statement};
 
 /// `+`, `-`, `*` (and `+=`, `-=`, `*=`) stored without a bounds check, before 0.8.
@@ -29,6 +30,10 @@ fn wrapping(e: &Expression) -> Option<(&'static str, &Expression, &Expression)> 
         Expression::Power(_, a, b) => Some(("**", a, b)),
         _ => None,
     }
+}
+
+fn is_zero(e: &Expression) -> bool {
+    matches!(e.strip_parentheses(), Expression::NumberLiteral(_, n, _, _) if n == "0")
 }
 
 fn is_literal(e: &Expression) -> bool {
@@ -75,6 +80,34 @@ impl Detector for IntegerOverflow {
                     }
                 });
                 walk::statements(body, 0, &mut |s, _| {
+                    // `require(a - b >= 0)`: always true for unsigned values, and `a - b`
+                    // underflows instead of failing the check.
+                    if let Some(cond) = condition_of(s) {
+                        walk::expressions(cond, &mut |x| {
+                            let tautology = match x {
+                                Expression::MoreEqual(_, a, z) | Expression::LessEqual(_, z, a) => {
+                                    matches!(a.strip_parentheses(), Expression::Subtract(..))
+                                        && is_zero(z)
+                                }
+                                _ => false,
+                            };
+                            if tautology {
+                                sink.report(c, Some(f), &stmt_loc(s), "`a - b >= 0` is always true for unsigned integers; the subtraction underflows instead of failing the check");
+                            }
+                        });
+                    }
+                    // Ether amounts computed without a check.
+                    for e in walk::own_expressions(s) {
+                        walk::expressions(e, &mut |x| {
+                            if let Some(v) = walk::low_level_call(x).and_then(|c| c.value)
+                                && let Some((op, a, b)) = wrapping(v)
+                                && !(is_literal(a) && is_literal(b))
+                                && !names(v).iter().all(|n| checked.contains(n))
+                            {
+                                sink.report(c, Some(f), &stmt_loc(s), format!("the ether amount `{}` can {} without a check (Solidity < 0.8)", unit.text(&v.loc()), if op == "-" { "underflow" } else { "overflow" }));
+                            }
+                        });
+                    }
                     let found: Option<(&str, &Expression, &Expression)> = match s {
                         Statement::Expression(_, e) => match e {
                             Expression::AssignAdd(_, l, r) => Some(("+=", l, r)),

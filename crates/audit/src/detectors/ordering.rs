@@ -65,6 +65,19 @@ impl Detector for TodEther {
             if writes.is_empty() {
                 continue;
             }
+            // (state amount, paying function) of every payment.
+            let mut paid: Vec<(String, String)> = Vec::new();
+            for f in c.functions.iter().filter(|f| f.public) {
+                let Some(body) = f.body() else { continue };
+                walk::all_expressions(body, &mut |e, _, _| {
+                    if let Some(v) = low_level_call(e).and_then(|c| c.value)
+                        && !mentions_sender(v)
+                        && let Some(n) = root_name(v)
+                    {
+                        paid.push((n.to_string(), f.name.clone()));
+                    }
+                });
+            }
             for f in c
                 .functions
                 .iter()
@@ -84,10 +97,16 @@ impl Detector for TodEther {
                             })
                             .map(|(_, by, _)| by.clone())
                     };
-                    // The amount: a state value (not the caller's own balance).
+                    // The amount: a state value (not the caller's own balance) another
+                    // function sets, or this one sets while another pays it too.
+                    let set_here_paid_there = |n: &str| {
+                        writes.iter().any(|(v, by, _)| v == n && *by == f.name)
+                            && paid.iter().any(|(v, by)| v == n && *by != f.name)
+                    };
                     if !mentions_sender(value)
                         && let Some(n) = root_name(value)
                         && let Some(by) = written_elsewhere(n, false)
+                            .or_else(|| set_here_paid_there(n).then(|| f.name.clone()))
                     {
                         let m = format!(
                             "pays {n}, which {by}() can change in a transaction mined first"

@@ -118,6 +118,46 @@ fn storage_aliases(body: &Statement, state: &[String]) -> Vec<String> {
     out
 }
 
+/// An external call a modifier of `f` makes before its `_`: it runs before the body.
+fn modifier_call(
+    unit: &Unit<'_>,
+    c: &Contract<'_>,
+    f: &crate::model::Function<'_>,
+    typed: &[String],
+    transfer_only: bool,
+) -> Option<(Loc, String)> {
+    for m in &f.modifiers {
+        let def = unit
+            .lineage(c)
+            .into_iter()
+            .flat_map(|k| k.functions.iter())
+            .find(|x| x.name == *m && x.kind == crate::model::FnKind::Modifier)?;
+        let mut found = None;
+        let mut placeholder = false;
+        walk::statements(def.body()?, 0, &mut |s, _| {
+            if matches!(s, Statement::Expression(_, Expression::Variable(v)) if v.name == "_") {
+                placeholder = true;
+            }
+            if placeholder || found.is_some() {
+                return;
+            }
+            for e in walk::own_expressions(s) {
+                walk::expressions(e, &mut |x| {
+                    if found.is_none()
+                        && let Some(what) = external_call(unit, typed, x, transfer_only)
+                    {
+                        found = Some(what);
+                    }
+                });
+            }
+        });
+        if let Some(what) = found {
+            return Some((f.def.loc_prototype, format!("{what} in modifier {m}")));
+        }
+    }
+    None
+}
+
 /// Reports state written after the first call `external_call` recognises, per function.
 fn check_writes_after_calls(unit: &Unit<'_>, sink: &mut Sink<'_>, transfer_only: bool) {
     for c in unit
@@ -140,7 +180,7 @@ fn check_writes_after_calls(unit: &Unit<'_>, sink: &mut Sink<'_>, transfer_only:
             let Some(body) = f.body() else { continue };
             let mut written = state.clone();
             written.extend(storage_aliases(body, &state));
-            let mut call: Option<(Loc, String)> = None;
+            let mut call: Option<(Loc, String)> = modifier_call(unit, c, f, &typed, transfer_only);
             let mut reported = false;
             walk::statements(body, 0, &mut |s, _| {
                 if reported || matches!(s, Statement::Block { .. }) {
