@@ -38,9 +38,15 @@ fn http(port: u16, request: &str) -> std::io::Result<String> {
 
 impl Moto {
     fn start() -> Moto {
+        // .tools/moto (scripts/install-deps.sh test), or a system-wide moto.
         let lib = workspace_root().join(".tools/moto");
+        let importable = Command::new("python3")
+            .args(["-c", "import moto.server"])
+            .env("PYTHONPATH", &lib)
+            .status()
+            .is_ok_and(|s| s.success());
         assert!(
-            lib.join("moto").is_dir(),
+            importable,
             "moto is missing: run scripts/install-deps.sh test (pip install 'moto[server]' into .tools/moto)"
         );
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))
