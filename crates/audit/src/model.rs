@@ -25,6 +25,8 @@ pub struct Unit<'a> {
     pub contracts: Vec<Contract<'a>>,
     /// Lowest compiler version the pragma allows (0.MINOR.PATCH), if any.
     pub version: Option<(u32, u32)>,
+    /// Names of every struct defined in the file (inside contracts or at top level).
+    pub structs: Vec<String>,
 }
 
 impl<'a> Unit<'a> {
@@ -39,10 +41,27 @@ impl<'a> Unit<'a> {
                 _ => None,
             })
             .collect();
+        let mut structs = Vec::new();
+        for p in &parsed.unit.0 {
+            match p {
+                pt::SourceUnitPart::StructDefinition(d) => {
+                    structs.extend(d.name.as_ref().map(|n| n.name.clone()))
+                }
+                pt::SourceUnitPart::ContractDefinition(c) => {
+                    for part in &c.parts {
+                        if let ContractPart::StructDefinition(d) = part {
+                            structs.extend(d.name.as_ref().map(|n| n.name.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         Unit {
             parsed,
             contracts,
             version: pragma_min_version(&parsed.file.text),
+            structs,
         }
     }
 

@@ -7,11 +7,13 @@ use solang_parser::pt::Loc;
 
 mod access;
 mod arithmetic;
+mod authz;
 mod calls;
 mod dos;
 mod ordering;
 mod randomness;
 mod reentrancy;
+mod storage;
 
 pub(crate) mod guards;
 
@@ -32,6 +34,12 @@ pub fn registry() -> Vec<&'static dyn Detector> {
         &access::ControlledDelegatecall,
         &access::ArbitrarySend,
         &arithmetic::IntegerOverflow,
+        &authz::MisnamedConstructor,
+        &authz::UnprotectedInitializer,
+        &authz::PayoutWithoutDebit,
+        &authz::InvertedBalanceCheck,
+        &storage::UninitializedStorage,
+        &storage::ArbitraryStorageWrite,
         &calls::UncheckedCall,
         &dos::PushPayment,
         &dos::CallsInLoop,
