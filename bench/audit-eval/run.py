@@ -42,15 +42,25 @@ def by_file(report, base):
 
 
 def match(labels, findings, tol):
-    """labels: [(category, lo, hi)]; greedy one-to-one. Returns the matched label indexes."""
-    used, hit = set(), set()
-    for i, (cat, lo, hi) in enumerate(labels):
-        for j, f in enumerate(findings):
-            if j not in used and f["category"] == cat and lo - tol <= f["line"] <= hi + tol:
-                used.add(j)
-                hit.add(i)
-                break
-    return hit
+    """labels: [(category or None, lo, hi)]. A maximum one-to-one matching of labels to
+    findings (one finding satisfies at most one label); returns the matched label indexes."""
+    fits = [[j for j, f in enumerate(findings)
+             if (cat is None or f["category"] == cat) and lo - tol <= f["line"] <= hi + tol]
+            for cat, lo, hi in labels]
+    owner = {}
+
+    def augment(i, seen):
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or augment(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    for i in range(len(labels)):
+        augment(i, set())
+    return set(owner.values())
 
 
 def smartbugs(chainops):
@@ -87,13 +97,8 @@ def solidifi(chainops):
             n = name[len("BugLog_"):-len(".csv")]
             spans = [(int(r["loc"]), int(r["loc"]) + int(r["length"]) - 1) for r in csv.DictReader(open(os.path.join(d, name)))]
             fs = [f for f in found.get(f"buggy_{n}.sol", []) if f["category"] in accept]
-            labels = [(None, lo, hi) for lo, hi in spans]
-            used = set()
-            for lo, hi in spans:
-                total += 1
-                for j, f in enumerate(fs):
-                    if j not in used and lo - 2 <= f["line"] <= hi + 2:
-                        used.add(j); hits += 1; break
+            total += len(spans)
+            hits += len(match([(None, lo, hi) for lo, hi in spans], fs, 2))
             for f in fs:
                 if any(lo - 2 <= f["line"] <= hi + 2 for lo, hi in spans):
                     tp += 1

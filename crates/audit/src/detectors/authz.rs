@@ -8,6 +8,8 @@ use crate::model::{FnKind, Unit, stmt_loc};
 use crate::walk::{self, low_level_call, mentions_sender, root_name};
 use solang_parser::pt::Expression;
 
+/// True when `body` writes state directly or through a function of the contract it calls
+/// (one level deep: initializers delegate to `initOwners`, `initDaylimit`…).
 fn writes_state(
     unit: &Unit<'_>,
     c: &crate::model::Contract<'_>,
@@ -18,15 +20,35 @@ fn writes_state(
         .iter()
         .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
         .collect();
-    let mut w = false;
+    let direct = |b: &solang_parser::pt::Statement| {
+        let mut w = false;
+        walk::all_expressions(b, &mut |e, _, _| {
+            if let Some((t, _)) = walk::assignment(e)
+                && root_name(t).is_some_and(|n| state.iter().any(|v| v == n))
+            {
+                w = true;
+            }
+        });
+        w
+    };
+    if direct(body) {
+        return true;
+    }
+    let mut via_call = false;
     walk::all_expressions(body, &mut |e, _, _| {
-        if let Some((t, _)) = walk::assignment(e)
-            && root_name(t).is_some_and(|n| state.iter().any(|v| v == n))
+        if let Expression::FunctionCall(_, callee, _) = e
+            && let Expression::Variable(name) = callee.strip_parentheses()
+            && let Some(g) = unit
+                .lineage(c)
+                .into_iter()
+                .flat_map(|k| k.functions.iter())
+                .find(|g| g.name == name.name && g.kind == FnKind::Function)
+            && g.body().is_some_and(direct)
         {
-            w = true;
+            via_call = true;
         }
     });
-    w
+    via_call
 }
 
 /// A function meant as constructor whose name does not make it one.

@@ -11,6 +11,7 @@ mod authz;
 mod calls;
 mod dos;
 mod ordering;
+mod other;
 mod randomness;
 mod reentrancy;
 mod storage;
@@ -41,6 +42,10 @@ pub fn registry() -> Vec<&'static dyn Detector> {
         &storage::UninitializedStorage,
         &storage::ArbitraryStorageWrite,
         &calls::UncheckedCall,
+        &other::LockedEther,
+        &other::Shadowing,
+        &other::Deprecated,
+        &other::ShortAddress,
         &dos::PushPayment,
         &dos::CallsInLoop,
         &dos::UnboundedLoop,
