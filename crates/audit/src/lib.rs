@@ -3,13 +3,17 @@
 //! - [`source`]: files, line index.
 //! - [`tolerant`]: rewrites 0.4-era syntax the parser does not accept, byte offsets kept.
 //! - [`parse`]: solang-parser behind the tolerant step; diagnostics with file:line:col.
+//! - [`imports`]: import resolution (relative paths and remappings).
 //! - [`model`]: contracts, state variables, functions as detectors see them.
 //! - [`walk`]: statement/expression visitors and call recognition.
 //! - [`detectors`]: the registry.
-//! - [`finding`]: findings, categories, severities.
+//! - [`finding`]: findings, categories, severities; [`sarif`]: SARIF 2.1.0 output.
+//! - [`bytecode`]: checks of deployed code (disassembly, proxies, code hashes).
 
+pub mod bytecode;
 pub mod detectors;
 pub mod finding;
+pub mod imports;
 pub mod model;
 pub mod parse;
 pub mod sarif;
@@ -18,7 +22,7 @@ pub mod tolerant;
 pub mod walk;
 
 use finding::Finding;
-use parse::Diagnostic;
+use parse::{Diagnostic, Parsed};
 
 /// The result of analysing some files.
 #[derive(Debug, Default, serde::Serialize)]
@@ -31,22 +35,82 @@ pub struct Report {
     pub errors: Vec<Diagnostic>,
 }
 
-/// Analyses already-read sources with every detector.
-pub fn analyze(sources: Vec<source::SourceFile>) -> Report {
-    let detectors = detectors::registry();
+/// What to run and how to find imports.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Run only these detectors (all when empty).
+    pub only: Vec<String>,
+    /// Never run these.
+    pub disabled: Vec<String>,
+    /// Import remappings `prefix=path` (as solc's).
+    pub remaps: Vec<(String, std::path::PathBuf)>,
+}
+
+impl Options {
+    /// Checks every detector id named in the options; the error lists the known ids.
+    pub fn validate(&self) -> Result<(), String> {
+        let known: Vec<&str> = detectors::registry().iter().map(|d| d.info().id).collect();
+        for id in self.only.iter().chain(&self.disabled) {
+            if !known.contains(&id.as_str()) {
+                return Err(format!(
+                    "unknown detector \"{id}\"; known: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn runs(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|o| o == id))
+            && !self.disabled.iter().any(|d| d == id)
+    }
+}
+
+/// True when the finding's line (or the line above) carries a suppression comment for its
+/// detector: `// chainops-disable-next-line [id, …]` above it, or
+/// `// chainops-disable-line [id, …]` on it (no ids: every detector).
+fn suppressed(file: &source::SourceFile, f: &Finding) -> bool {
+    let applies = |line: &str, marker: &str| {
+        line.find(marker).is_some_and(|at| {
+            let ids = line[at + marker.len()..].trim();
+            ids.is_empty()
+                || ids
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .any(|id| id == f.detector)
+        })
+    };
+    (f.line > 1 && applies(file.line_text(f.line - 1), "chainops-disable-next-line"))
+        || applies(file.line_text(f.line), "chainops-disable-line")
+}
+
+/// Analyses already-read sources with the selected detectors. Imports are read from disk
+/// (relative to each file, or through `options.remaps`) for context only.
+pub fn analyze(sources: Vec<source::SourceFile>, options: &Options) -> Report {
+    let detectors: Vec<_> = detectors::registry()
+        .into_iter()
+        .filter(|d| options.runs(d.info().id))
+        .collect();
     let mut report = Report::default();
+    let mut parsed: Vec<Parsed> = Vec::new();
     for file in sources {
         match parse::parse(file) {
-            Ok(parsed) => {
-                report.files.push(parsed.file.path.display().to_string());
-                let unit = model::Unit::new(&parsed);
-                for d in &detectors {
-                    let mut sink = detectors::Sink::new(d.info(), &unit, &mut report.findings);
-                    d.check(&unit, &mut sink);
-                }
-            }
+            Ok(p) => parsed.push(p),
             Err(d) => report.errors.push(d),
         }
+    }
+    let context = imports::load(&parsed, &options.remaps, &mut report.errors);
+    for p in &parsed {
+        report.files.push(p.file.path.display().to_string());
+        let deps = imports::closure(p, &parsed, &context, &options.remaps);
+        let unit = model::Unit::with_imports(p, &deps);
+        let mut found = Vec::new();
+        for d in &detectors {
+            let mut sink = detectors::Sink::new(d.info(), &unit, &mut found);
+            d.check(&unit, &mut sink);
+        }
+        found.retain(|f| !suppressed(&p.file, f));
+        report.findings.extend(found);
     }
     report
         .findings

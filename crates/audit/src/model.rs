@@ -27,9 +27,23 @@ pub struct Unit<'a> {
     pub version: Option<(u32, u32)>,
     /// Names of every struct defined in the file (inside contracts or at top level).
     pub structs: Vec<String>,
+    /// Contracts of imported files: bases and modifiers are looked up there too; nothing
+    /// is reported on them.
+    pub imported: Vec<Contract<'a>>,
 }
 
 impl<'a> Unit<'a> {
+    /// Reads the contracts of a parsed file, with the files it imports as context.
+    pub fn with_imports(parsed: &'a Parsed, imports: &[&'a Parsed]) -> Self {
+        let mut unit = Self::new(parsed);
+        for p in imports {
+            let other = Self::new(p);
+            unit.structs.extend(other.structs);
+            unit.imported.extend(other.contracts);
+        }
+        unit
+    }
+
     /// Reads the contracts of a parsed file.
     pub fn new(parsed: &'a Parsed) -> Self {
         let contracts = parsed
@@ -62,6 +76,7 @@ impl<'a> Unit<'a> {
             contracts,
             version: pragma_min_version(&parsed.file.text),
             structs,
+            imported: Vec::new(),
         }
     }
 
@@ -92,9 +107,12 @@ impl<'a> Unit<'a> {
         self.parsed.file.line(e.max(s + 1) - 1)
     }
 
-    /// A contract by name.
+    /// A contract by name (this file first, then imported files).
     pub fn contract(&self, name: &str) -> Option<&Contract<'a>> {
-        self.contracts.iter().find(|c| c.name == name)
+        self.contracts
+            .iter()
+            .chain(self.imported.iter())
+            .find(|c| c.name == name)
     }
 
     /// The contract and its bases (by name, within this file), most derived first.

@@ -924,12 +924,34 @@ pub struct ServerOpt {
 #[derive(Debug, clap::Args)]
 pub struct AuditOpts {
     /// Solidity files or directories (searched recursively for *.sol).
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present_any = ["address", "list"])]
     pub paths: Vec<PathBuf>,
     /// Output: text (with code excerpts), json, or sarif (SARIF 2.1.0 for code scanning).
     #[arg(long, default_value = "text", value_name = "FORMAT")]
     pub format: String,
-    /// Exit 1 when a finding of this severity or worse exists: high, medium, low.
+    /// Exit 1 when a finding of this severity or worse exists: high, medium, low
+    /// (default: [audit] fail_on).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
+    /// Import remapping PREFIX=DIR (repeatable), e.g. @openzeppelin/=node_modules/@openzeppelin/.
+    #[arg(long = "remap", value_name = "PREFIX=DIR")]
+    pub remaps: Vec<String>,
+    /// Run only this detector (repeatable; `chainops audit --list` shows them).
+    #[arg(long = "only", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Do not run this detector (repeatable).
+    #[arg(long = "disable", value_name = "ID")]
+    pub disable: Vec<String>,
+    /// List the detectors and exit.
+    #[arg(long, exclusive = true)]
+    pub list: bool,
+    /// Check deployed code at this address (repeatable) through --rpc instead of sources.
+    #[arg(long = "address", value_name = "0x…", requires = "rpc")]
+    pub address: Vec<String>,
+    /// JSON-RPC endpoint for --address (an EVM node).
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+    /// Verified-source list for --address: lines `0xCODEHASH NAME` or a JSON object.
+    #[arg(long, value_name = "FILE", requires = "address")]
+    pub verified: Option<PathBuf>,
 }

@@ -88,6 +88,8 @@ pub struct RawConfig {
     pub bench: crate::bench_config::RawBench,
     /// `[[backups]]`.
     pub backups: Vec<crate::backup_config::RawBackup>,
+    /// `[audit]`.
+    pub audit: crate::audit_config::RawAudit,
 }
 
 /// `[server]` as written.
@@ -205,6 +207,8 @@ pub struct Config {
     pub bench: crate::bench_config::BenchConfig,
     /// Scheduled backups and drills.
     pub backups: Vec<crate::backup_config::BackupJob>,
+    /// Contract audit defaults.
+    pub audit: crate::audit_config::AuditConfig,
 }
 
 /// `[server]`.
@@ -517,6 +521,7 @@ impl Config {
         let logs = crate::logs_config::validate(raw.logs, &node_names, &mut p);
         let bench = crate::bench_config::validate(raw.bench, &node_names, &mut p);
         let backups = crate::backup_config::validate(raw.backups, &nodes, &mut p);
+        let audit = crate::audit_config::validate(raw.audit, &mut p);
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -541,6 +546,7 @@ impl Config {
             logs,
             bench,
             backups,
+            audit,
         })
     }
 

@@ -5,6 +5,7 @@
 //! helpers, and the ports (traits) that feature crates implement or consume.
 
 pub mod alerting_config;
+pub mod audit_config;
 pub mod backup_config;
 pub mod bench_config;
 pub mod config;
