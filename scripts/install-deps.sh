@@ -52,6 +52,17 @@ if [ "$mode" = test ]; then
     python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/moto \
       'moto[server]==5.2.5'
   fi
+  # The official SARIF 2.1.0 JSON schema (bundled in @microsoft/jest-sarif) for the audit
+  # output schema test.
+  if [ ! -f .tools/sarif/sarif-2.1.0.json ]; then
+    echo "fetching the SARIF 2.1.0 schema (npm @microsoft/jest-sarif) into .tools/sarif"
+    mkdir -p .tools/sarif
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null \
+      && tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json)
+    cp "$tmp/package/lib/schemas/sarif-2.1.0-rtm.5.json" .tools/sarif/sarif-2.1.0.json
+    rm -rf "$tmp"
+  fi
   # The Debian package may start a Prometheus service; the tests only need promtool.
   command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
     || { echo "PostgreSQL server binaries (initdb) are missing: apt-get install -y postgresql" >&2; exit 1; }

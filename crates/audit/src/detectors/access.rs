@@ -276,6 +276,16 @@ impl Detector for ArbitrarySend {
                 if caller_restricted(unit, c, f) || has_conditions(body) {
                     continue;
                 }
+                // Locals holding the caller's own entitlement (`uint a = balances[msg.sender];`).
+                let mut sender_locals: Vec<String> = Vec::new();
+                walk::statements(body, 0, &mut |s, _| {
+                    if let Statement::VariableDefinition(_, d, Some(init)) = s
+                        && walk::mentions_sender(init)
+                        && let Some(n) = &d.name
+                    {
+                        sender_locals.push(n.name.clone());
+                    }
+                });
                 walk::all_expressions(body, &mut |e, s, _| {
                     let Some(call) = low_level_call(e) else {
                         return;
@@ -283,7 +293,8 @@ impl Detector for ArbitrarySend {
                     let Some(value) = call.value else { return };
                     let to_caller = is_caller(call.target)
                         || f.params.iter().any(|p| walk::mentions(call.target, p));
-                    let owed = walk::mentions_sender(value);
+                    let owed = walk::mentions_sender(value)
+                        || sender_locals.iter().any(|l| walk::mentions(value, l));
                     if to_caller && !owed && !matches!(call.kind, LowLevel::DelegateCall) {
                         sink.report(
                             c,

@@ -5,6 +5,7 @@ mod harness;
 
 mod alerting;
 mod anvil;
+mod audit;
 mod backup;
 mod backup_daemon;
 mod bench;
