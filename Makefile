@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup
+.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
 
 CARGO ?= cargo
 ARGS ?=
@@ -52,3 +52,10 @@ bench-load: build
 ## Backups vs restic and borg on the 1 GiB node-like data set (installs them with apt if missing).
 bench-backup: build
 	python3 bench/backup-vs-peers/run.py
+
+## Contract audit: accuracy on the shared data sets, then speed against Slither (installed
+## offline into .tools/slither by ../shared/tools/slither-offline/setup.sh).
+bench-audit: build
+	bench/audit-eval/run.py
+	[ -x .tools/slither/venv/bin/slither ] || ../shared/tools/slither-offline/setup.sh .tools/slither
+	bench/audit-eval/speed.py

@@ -34,7 +34,7 @@ pub fn sarif(report: &Report) -> Value {
             json!({
                 "id": i.id,
                 "name": i.id,
-                "shortDescription": {"text": i.description.split(". ").next().unwrap_or(i.description)},
+                "shortDescription": {"text": format!("{} ({}, {})", i.id, serde_json::to_value(i.category).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), i.swc)},
                 "fullDescription": {"text": i.description},
                 "help": {"text": i.fix},
                 "defaultConfiguration": {"level": level(i.severity)},

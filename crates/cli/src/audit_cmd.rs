@@ -172,7 +172,7 @@ fn list(format: &str) -> anyhow::Result<()> {
             category(i.category),
             i.swc,
             i.severity.as_str(),
-            i.description.split(". ").next().unwrap_or("")
+            i.description
         ));
     }
     print(&out)
