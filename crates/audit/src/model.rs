@@ -115,8 +115,16 @@ impl<'a> Unit<'a> {
             .find(|c| c.name == name)
     }
 
-    /// The contract and its bases (by name, within this file), most derived first.
-    pub fn lineage(&self, c: &'a Contract<'a>) -> Vec<&Contract<'a>> {
+    /// Names of the state variables of `c` and its bases.
+    pub fn state_names(&self, c: &Contract<'a>) -> Vec<String> {
+        self.lineage(c)
+            .iter()
+            .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
+            .collect()
+    }
+
+    /// The contract and its bases (by name, within this file and its imports), most derived first.
+    pub fn lineage<'b>(&'b self, c: &'b Contract<'a>) -> Vec<&'b Contract<'a>> {
         let mut out: Vec<&Contract<'a>> = vec![c];
         let mut i = 0;
         while i < out.len() {

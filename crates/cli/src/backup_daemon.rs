@@ -324,13 +324,13 @@ fn capture_opts(job: &BackupJob, node: &NodeConfig) -> NodeCaptureOpts {
     }
 }
 
-/// One backup run of `job`: capture, snapshot, retention. Blocking.
-pub fn run_backup(job: &BackupJob, ctx: &RunContext) -> BackupRun {
+/// An unfinished, failed-until-proven-otherwise run record of `kind` starting now.
+fn new_run(job: &BackupJob, kind: &str) -> BackupRun {
     let started_ms = now_ms();
-    let mut run = BackupRun {
+    BackupRun {
         job: job.name.clone(),
         node: job.node.clone(),
-        kind: "backup".into(),
+        kind: kind.into(),
         started_ms,
         finished_ms: started_ms,
         ok: false,
@@ -340,7 +340,12 @@ pub fn run_backup(job: &BackupJob, ctx: &RunContext) -> BackupRun {
         bytes_added: 0,
         files: 0,
         detail: json!({}),
-    };
+    }
+}
+
+/// One backup run of `job`: capture, snapshot, retention. Blocking.
+pub fn run_backup(job: &BackupJob, ctx: &RunContext) -> BackupRun {
+    let mut run = new_run(job, "backup");
     if let Err(e) = backup_into(job, ctx, &mut run) {
         run.error = Some(format!("{e:#}"));
     } else {
@@ -463,21 +468,7 @@ fn unavailable(e: &anyhow::Error) -> bool {
 
 /// One restore drill of the job's newest snapshot of its node. Blocking.
 pub fn run_drill(job: &BackupJob, ctx: &RunContext) -> BackupRun {
-    let started_ms = now_ms();
-    let mut run = BackupRun {
-        job: job.name.clone(),
-        node: job.node.clone(),
-        kind: "drill".into(),
-        started_ms,
-        finished_ms: started_ms,
-        ok: false,
-        error: None,
-        snapshot: None,
-        bytes_read: 0,
-        bytes_added: 0,
-        files: 0,
-        detail: json!({}),
-    };
+    let mut run = new_run(job, "drill");
     let outcome = (|| {
         let repo = open_repo(job)?;
         let _lock = lock::acquire(&repo, false).map_err(err)?;

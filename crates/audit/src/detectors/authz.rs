@@ -15,11 +15,7 @@ fn writes_state(
     c: &crate::model::Contract<'_>,
     body: &solang_parser::pt::Statement,
 ) -> bool {
-    let state: Vec<String> = unit
-        .lineage(c)
-        .iter()
-        .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
-        .collect();
+    let state: Vec<String> = unit.state_names(c);
     let direct = |b: &solang_parser::pt::Statement| {
         let mut w = false;
         walk::all_expressions(b, &mut |e, _, _| {

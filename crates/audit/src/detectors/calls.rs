@@ -161,11 +161,7 @@ impl Detector for UncheckedCall {
 
     fn check(&self, unit: &Unit<'_>, sink: &mut Sink<'_>) {
         for c in &unit.contracts {
-            let state: Vec<String> = unit
-                .lineage(c)
-                .iter()
-                .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
-                .collect();
+            let state: Vec<String> = unit.state_names(c);
             for f in &c.functions {
                 let Some(body) = f.body() else { continue };
                 // Variables holding a call result, and the names conditions and returns read.

@@ -72,11 +72,7 @@ impl Detector for PushPayment {
             .iter()
             .filter(|c| c.kind == crate::model::Kind::Contract)
         {
-            let state: Vec<String> = unit
-                .lineage(c)
-                .iter()
-                .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
-                .collect();
+            let state: Vec<String> = unit.state_names(c);
             for f in c
                 .functions
                 .iter()
@@ -232,11 +228,7 @@ impl Detector for UnboundedLoop {
             .filter(|c| c.kind == crate::model::Kind::Contract)
         {
             let growable = growable_arrays(unit, c);
-            let state: Vec<String> = unit
-                .lineage(c)
-                .iter()
-                .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
-                .collect();
+            let state: Vec<String> = unit.state_names(c);
             for f in c.functions.iter().filter(|f| f.public && !f.read_only) {
                 let Some(body) = f.body() else { continue };
                 walk::statements(body, 0, &mut |s, _| {

@@ -10,11 +10,7 @@ use solang_parser::pt::Expression;
 
 /// State variables written by public functions: (variable, function name, caller-restricted).
 fn public_writes(unit: &Unit<'_>, c: &Contract<'_>) -> Vec<(String, String, bool)> {
-    let state: Vec<String> = unit
-        .lineage(c)
-        .iter()
-        .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
-        .collect();
+    let state: Vec<String> = unit.state_names(c);
     let mut out = Vec::new();
     for k in unit.lineage(c) {
         for f in k

@@ -90,11 +90,7 @@ impl Detector for WeakRandomness {
                     );
                 }
             }
-            let state: Vec<String> = unit
-                .lineage(c)
-                .iter()
-                .flat_map(|k| k.state.iter().map(|v| v.name.clone()))
-                .collect();
+            let state: Vec<String> = unit.state_names(c);
             for v in &c.state {
                 if let Some(init) = &v.def.initializer
                     && block_values(init).iter().any(|b| miner_value(b))
