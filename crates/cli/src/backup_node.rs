@@ -333,7 +333,7 @@ pub fn boot_and_compare(
     let mut cmd = if kind == "evm" {
         let bin = node_bin
             .or_else(crate::config_load::find_anvil)
-            .context("anvil not found: pass --node-bin")?;
+            .context("anvil not found on PATH or in ./.tools: pass --node-bin (daemon: drill_command in [[backups]])")?;
         let mut c = std::process::Command::new(bin);
         c.args([
             "--host",
@@ -352,7 +352,7 @@ pub fn boot_and_compare(
                     &[".tools/bin/litecoind", ".tools/bin/bitcoind"],
                 )
             })
-            .context("litecoind/bitcoind not found: pass --node-bin")?;
+            .context("litecoind/bitcoind not found on PATH or in ./.tools: pass --node-bin (daemon: drill_command in [[backups]])")?;
         let mut c = std::process::Command::new(bin);
         c.arg(format!("-datadir={}", input.display()))
             .arg(format!("-rpcport={port}"))
