@@ -102,6 +102,19 @@ fn fts_token(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Rows per full-text document. Consecutive rows (by id) are indexed together: one FTS5
+/// document per chunk, its rowid the chunk's first row id, so the trigram index is written
+/// and stored once per chunk instead of once per row. A match names a chunk; its rows
+/// `[rowid, rowid + FTS_CHUNK)` are candidates that the row-level `LIKE` recheck narrows down
+/// (documents written one per row by older versions are chunks of one, and stay valid).
+const FTS_CHUNK: i64 = 32;
+
+/// `(SELECT column1 AS n FROM (VALUES (0), (1), …))`: the offsets of a chunk's rows.
+fn chunk_offsets() -> String {
+    let values: Vec<String> = (0..FTS_CHUNK).map(|i| format!("({i})")).collect();
+    format!("(SELECT column1 AS n FROM (VALUES {}))", values.join(", "))
+}
+
 /// Hex runs longer than this are indexed by their prefix only: hashes are searched from
 /// their start, and indexing 64 random characters per hash would triple the index.
 const INDEXED_HEX: usize = 16;
@@ -223,19 +236,35 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query("insert logs", e))?;
-            let mut fts = String::from("INSERT INTO logs_fts (rowid, message) VALUES ");
-            for i in 0..inserted.len() {
-                fts.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
-            }
-            let mut fq = sqlx::query(sqlx::AssertSqlSafe(fts));
+            let mut rows: Vec<(i64, String)> = Vec::with_capacity(inserted.len());
             for r in &inserted {
                 let id: i64 = r.try_get(0).map_err(decode_err)?;
                 let message: String = r.try_get(1).map_err(decode_err)?;
                 let fields: String = r.try_get(2).map_err(decode_err)?;
                 // Field values are searchable as text too (a hash in `hash=` is still a hash).
-                fq = fq.bind(id).bind(index_text(&format!("{message} {fields}")));
+                rows.push((id, index_text(&format!("{message} {fields}"))));
             }
-            if !inserted.is_empty() {
+            rows.sort_unstable_by_key(|r| r.0);
+            // Chunks of consecutive ids, each within FTS_CHUNK of its first id.
+            let mut docs: Vec<(i64, String)> = Vec::new();
+            for (id, text) in rows {
+                match docs.last_mut() {
+                    Some((first, doc)) if id - *first < FTS_CHUNK => {
+                        doc.push('\n');
+                        doc.push_str(&text);
+                    }
+                    _ => docs.push((id, text)),
+                }
+            }
+            if !docs.is_empty() {
+                let mut fts = String::from("INSERT INTO logs_fts (rowid, message) VALUES ");
+                for i in 0..docs.len() {
+                    fts.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+                }
+                let mut fq = sqlx::query(sqlx::AssertSqlSafe(fts));
+                for (first, doc) in docs {
+                    fq = fq.bind(first).bind(doc);
+                }
                 fq.execute(&mut *tx)
                     .await
                     .map_err(|e| StoreError::query("index logs", e))?;
@@ -341,8 +370,9 @@ impl Store {
                 let m: Vec<String> = long.iter().flat_map(|t| trigram_tokens(t)).collect();
                 if !m.is_empty() {
                     sql.push_str(&format!(
-                        " AND l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH {})",
-                        p()
+                        " AND l.id IN (SELECT c.first + o.n FROM (SELECT rowid AS first FROM logs_fts WHERE logs_fts MATCH {}) c, {} o)",
+                        p(),
+                        chunk_offsets()
                     ));
                     binds.push(Bind::S(m.join(" AND ")));
                 }
@@ -420,6 +450,19 @@ impl Store {
         Ok(v.unwrap_or(0))
     }
 
+    /// Number of full-text index documents (SQLite; `None` on PostgreSQL, whose trigram
+    /// index is per row). For diagnostics and tests.
+    pub async fn log_index_documents(&self) -> Result<Option<i64>> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(None);
+        }
+        sqlx::query_scalar("SELECT COUNT(*) FROM logs_fts")
+            .fetch_one(self.pool())
+            .await
+            .map(Some)
+            .map_err(|e| StoreError::query("count log index documents", e))
+    }
+
     /// Number of stored rows.
     pub async fn count_logs(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM logs")
@@ -436,15 +479,21 @@ impl Store {
             .begin()
             .await
             .map_err(|e| StoreError::query(context, e))?;
-        if self.backend() == Backend::Sqlite {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM logs_fts WHERE rowid IN ({ids_sql})"
+        let span: Option<(Option<i64>, Option<i64>)> = if self.backend() == Backend::Sqlite {
+            let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT MIN(id), MAX(id) FROM logs WHERE id IN ({ids_sql})"
             )))
             .bind(param)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| StoreError::query(context, e))?;
-        }
+            Some((
+                r.try_get(0).map_err(decode_err)?,
+                r.try_get(1).map_err(decode_err)?,
+            ))
+        } else {
+            None
+        };
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM logs WHERE id IN ({ids_sql})"
         )))
@@ -452,6 +501,18 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::query(context, e))?;
+        // Index documents whose chunk of rows is now entirely gone.
+        if let Some((Some(lo), Some(hi))) = span {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM logs_fts WHERE rowid IN (SELECT f.rowid FROM logs_fts f WHERE f.rowid BETWEEN $1 AND $2 \
+                 AND NOT EXISTS (SELECT 1 FROM logs l WHERE l.id >= f.rowid AND l.id < f.rowid + {FTS_CHUNK}))"
+            )))
+            .bind(lo - FTS_CHUNK + 1)
+            .bind(hi)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query(context, e))?;
+        }
         tx.commit()
             .await
             .map_err(|e| StoreError::query(context, e))?;

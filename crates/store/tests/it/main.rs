@@ -79,6 +79,7 @@ on_both_backends!(
     users_tokens_and_sessions_round_trip,
     audit_appends_are_serialized_and_pruned,
     logs_are_searchable_by_text_level_fields_and_pages,
+    retention_keeps_every_remaining_row_searchable,
     backup_runs_are_recorded_and_read_newest_first,
 );
 
@@ -741,6 +742,68 @@ async fn audit_appends_are_serialized_and_pruned(db: TestDb) {
             .expect("since")
             .len(),
         1
+    );
+}
+
+/// Rows are indexed in chunks: pruning part of a chunk must leave the rest findable, and a
+/// chunk whose rows are all gone must leave no index entry behind.
+async fn retention_keeps_every_remaining_row_searchable(db: TestDb) {
+    use chainops_store::logs::{LogQuery, NewLog};
+    let rows: Vec<NewLog> = (0..100)
+        .map(|i| NewLog {
+            ts_ms: T0 + i * 1000,
+            node: "geth-1".into(),
+            chain: "devnet".into(),
+            level: 2,
+            message: format!("block imported marker{i:03}x"),
+            fields: "{}".into(),
+            source: "test".into(),
+        })
+        .collect();
+    db.store.insert_logs(&rows, None, T0).await.expect("insert");
+    let find = |needle: &str| LogQuery {
+        from_ms: 0,
+        to_ms: i64::MAX,
+        text: vec![needle.into()],
+        limit: 1000,
+        ..LogQuery::default()
+    };
+    // Delete rows 0..45: that cuts through the second chunk of 32.
+    let pruned = db
+        .store
+        .prune_logs_before(T0 + 45_000)
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 45);
+    for (needle, hits) in [
+        ("marker044x", 0),
+        ("marker045x", 1),
+        ("marker063x", 1),
+        ("marker099x", 1),
+        ("marker0", 55),
+    ] {
+        let got = db.store.search_logs(&find(needle)).await.expect("search");
+        assert_eq!(got.len(), hits, "{needle}");
+    }
+    db.store
+        .prune_logs_before(T0 + 1_000_000)
+        .await
+        .expect("prune all");
+    assert!(
+        db.store
+            .search_logs(&find("marker"))
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    let docs = db
+        .store
+        .log_index_documents()
+        .await
+        .expect("count index documents");
+    assert!(
+        docs.is_none_or(|d| d == 0),
+        "no index entries outlive their rows: {docs:?}"
     );
 }
 
