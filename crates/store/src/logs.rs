@@ -103,8 +103,9 @@ fn fts_token(s: &str) -> String {
 }
 
 /// Rows per full-text document. Consecutive rows (by id) are indexed together: one FTS5
-/// document per chunk, its rowid the chunk's first row id, so the trigram index is written
-/// and stored once per chunk instead of once per row. A match names a chunk; its rows
+/// document per chunk holding each distinct word of the chunk once, its rowid the chunk's
+/// first row id, so the trigram index is written and stored once per chunk instead of once
+/// per row. A match names a chunk; its rows
 /// `[rowid, rowid + FTS_CHUNK)` are candidates that the row-level `LIKE` recheck narrows down
 /// (documents written one per row by older versions are chunks of one, and stay valid).
 const FTS_CHUNK: i64 = 32;
@@ -147,7 +148,13 @@ fn trigram_tokens(term: &str) -> Vec<String> {
     if chars.len() < 3 {
         return Vec::new();
     }
-    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    // Documents hold distinct words in no particular order: only trigrams inside a word are
+    // sure to be there (the row-level LIKE recheck keeps the match exact).
+    let mut grams: Vec<String> = chars
+        .windows(3)
+        .filter(|w| !w.iter().any(|c| c.is_whitespace()))
+        .map(|w| w.iter().collect())
+        .collect();
     grams.dedup();
     let n = grams.len();
     let step = n.div_ceil(12).max(1);
@@ -245,15 +252,26 @@ impl Store {
                 rows.push((id, index_text(&format!("{message} {fields}"))));
             }
             rows.sort_unstable_by_key(|r| r.0);
-            // Chunks of consecutive ids, each within FTS_CHUNK of its first id.
+            // Chunks of consecutive ids, each within FTS_CHUNK of its first id; a chunk's
+            // document holds each distinct word once (log lines repeat most of their words).
             let mut docs: Vec<(i64, String)> = Vec::new();
-            for (id, text) in rows {
-                match docs.last_mut() {
-                    Some((first, doc)) if id - *first < FTS_CHUNK => {
-                        doc.push('\n');
-                        doc.push_str(&text);
+            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            for (id, text) in &rows {
+                let fresh = !matches!(docs.last(), Some((first, _)) if id - *first < FTS_CHUNK);
+                if fresh {
+                    docs.push((*id, String::new()));
+                    seen.clear();
+                }
+                let Some((_, doc)) = docs.last_mut() else {
+                    continue;
+                };
+                for word in text.split_whitespace() {
+                    if seen.insert(word) {
+                        if !doc.is_empty() {
+                            doc.push(' ');
+                        }
+                        doc.push_str(word);
                     }
-                    _ => docs.push((id, text)),
                 }
             }
             if !docs.is_empty() {
