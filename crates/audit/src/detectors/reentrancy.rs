@@ -158,6 +158,50 @@ fn modifier_call(
     None
 }
 
+/// True when a modifier of `f` is a reentrancy guard: named like one (`nonReentrant`,
+/// `noReentrancy`, `lock`, `mutex`…) or shaped like one (a state variable set before `_`
+/// and set again after it).
+fn reentrancy_guarded(unit: &Unit<'_>, c: &Contract<'_>, f: &crate::model::Function<'_>) -> bool {
+    f.modifiers.iter().any(|m| {
+        let l = m.to_ascii_lowercase();
+        if l.contains("reentran")
+            || l == "lock"
+            || l == "locked"
+            || l == "mutex"
+            || l == "noreentry"
+        {
+            return true;
+        }
+        let Some(def) = unit
+            .lineage(c)
+            .into_iter()
+            .flat_map(|k| k.functions.iter())
+            .find(|x| x.name == *m && x.kind == crate::model::FnKind::Modifier)
+        else {
+            return false;
+        };
+        let Some(body) = def.body() else { return false };
+        let (mut before, mut after, mut placeholder) = (Vec::new(), Vec::new(), false);
+        walk::statements(body, 0, &mut |s, _| {
+            if matches!(s, Statement::Expression(_, Expression::Variable(v)) if v.name == "_") {
+                placeholder = true;
+                return;
+            }
+            if let Statement::Expression(_, e) = s
+                && let Some((t, _)) = walk::assignment(e)
+                && let Some(n) = root_name(t)
+            {
+                if placeholder {
+                    after.push(n.to_string())
+                } else {
+                    before.push(n.to_string())
+                }
+            }
+        });
+        before.iter().any(|n| after.contains(n))
+    })
+}
+
 /// Reports state written after the first call `external_call` recognises, per function.
 fn check_writes_after_calls(unit: &Unit<'_>, sink: &mut Sink<'_>, transfer_only: bool) {
     for c in unit
@@ -178,6 +222,9 @@ fn check_writes_after_calls(unit: &Unit<'_>, sink: &mut Sink<'_>, transfer_only:
             .collect();
         for f in c.functions.iter().filter(|f| f.public && !f.read_only) {
             let Some(body) = f.body() else { continue };
+            if reentrancy_guarded(unit, c, f) {
+                continue;
+            }
             let mut written = state.clone();
             written.extend(storage_aliases(body, &state));
             let mut call: Option<(Loc, String)> = modifier_call(unit, c, f, &typed, transfer_only);
