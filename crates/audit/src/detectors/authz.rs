@@ -110,6 +110,9 @@ impl Detector for UnprotectedInitializer {
             .iter()
             .filter(|c| c.kind == crate::model::Kind::Contract)
         {
+            if disables_initializers(unit, c) {
+                continue;
+            }
             for f in c
                 .functions
                 .iter()
@@ -131,6 +134,23 @@ impl Detector for UnprotectedInitializer {
             }
         }
     }
+}
+
+/// True when a constructor of the contract (or a base) calls `_disableInitializers()`: the
+/// OpenZeppelin pattern that keeps an implementation's initializers from ever being called
+/// on it (proxies initialize in the deployment transaction).
+fn disables_initializers(unit: &Unit<'_>, c: &crate::model::Contract<'_>) -> bool {
+    let mut found = false;
+    for k in unit.lineage(c) {
+        for f in k.functions.iter().filter(|f| f.kind == FnKind::Constructor) {
+            if let Some(body) = f.body() {
+                walk::all_expressions(body, &mut |e, _, _| {
+                    found |= walk::called_name(e) == Some("_disableInitializers");
+                });
+            }
+        }
+    }
+    found
 }
 
 /// Paying out the caller's balance without ever reducing it.
