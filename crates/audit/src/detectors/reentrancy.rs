@@ -20,16 +20,20 @@ static REENTRANCY: Info = Info {
 };
 
 /// Names of contract-typed variables (state, parameters, locals) in scope of `c`.
-fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<String> {
+fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<(String, String)> {
     let is_contract_type = |ty: &Expression| match ty {
         Expression::Variable(t) => unit.contract(&t.name).is_some() || t.name.starts_with('I'),
         _ => false,
+    };
+    let type_name = |ty: &Expression| match ty {
+        Expression::Variable(t) => t.name.clone(),
+        _ => String::new(),
     };
     let mut out = Vec::new();
     for k in unit.lineage(c) {
         for v in &k.state {
             if is_contract_type(&v.def.ty) {
-                out.push(v.name.clone());
+                out.push((v.name.clone(), type_name(&v.def.ty)));
             }
         }
         for f in &k.functions {
@@ -38,7 +42,7 @@ fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<String> {
                     && is_contract_type(&p.ty)
                     && let Some(n) = &p.name
                 {
-                    out.push(n.name.clone());
+                    out.push((n.name.clone(), type_name(&p.ty)));
                 }
             }
             if let Some(body) = f.body() {
@@ -47,7 +51,7 @@ fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<String> {
                         && is_contract_type(&d.ty)
                         && let Some(n) = &d.name
                     {
-                        out.push(n.name.clone());
+                        out.push((n.name.clone(), type_name(&d.ty)));
                     }
                 });
             }
@@ -60,7 +64,7 @@ fn contract_typed<'a>(unit: &Unit<'a>, c: &Contract<'a>) -> Vec<String> {
 /// `token.f()` on a contract-typed name. Returns a short description.
 fn external_call(
     unit: &Unit<'_>,
-    typed: &[String],
+    typed: &[(String, String)],
     e: &Expression,
     transfer_only: bool,
 ) -> Option<String> {
@@ -86,15 +90,36 @@ fn external_call(
         return None;
     };
     let base = base.strip_parentheses();
-    let contract_value = match base {
-        Expression::Variable(v) => typed.contains(&v.name),
-        // `Token(addr).f()`: a cast to a contract type.
-        Expression::FunctionCall(_, t, args) if args.len() == 1 => {
-            matches!(t.strip_parentheses(), Expression::Variable(v) if unit.contract(&v.name).is_some_and(|c| c.kind != crate::model::Kind::Library))
-        }
-        _ => false,
+    // The contract type called: a typed name, or `Token(addr)` (a cast).
+    let ty: Option<&str> = match base {
+        Expression::Variable(v) => typed
+            .iter()
+            .find(|(n, _)| *n == v.name)
+            .map(|(_, t)| t.as_str()),
+        Expression::FunctionCall(_, t, args) if args.len() == 1 => match t.strip_parentheses() {
+            Expression::Variable(v)
+                if unit
+                    .contract(&v.name)
+                    .is_some_and(|c| c.kind != crate::model::Kind::Library) =>
+            {
+                Some(v.name.as_str())
+            }
+            _ => None,
+        },
+        _ => None,
     };
-    contract_value.then(|| format!("external call {}()", m.name))
+    let ty = ty?;
+    // From 0.5 on a `view`/`pure` function is called with STATICCALL: the callee cannot
+    // change state (0.4 compilers still use CALL, so the callee may re-enter).
+    let staticcall = unit.version.is_some_and(|(minor, _)| minor >= 5);
+    let read_only = staticcall
+        && unit.contract(ty).is_some_and(|k| {
+            unit.lineage(k)
+                .iter()
+                .flat_map(|x| x.functions.iter())
+                .any(|f| f.name == m.name && f.read_only)
+        });
+    (!read_only).then(|| format!("external call {}()", m.name))
 }
 
 /// Local storage references (`var acc = Acc[msg.sender];`, `Holder storage h = …`) of
@@ -123,7 +148,7 @@ fn modifier_call(
     unit: &Unit<'_>,
     c: &Contract<'_>,
     f: &crate::model::Function<'_>,
-    typed: &[String],
+    typed: &[(String, String)],
     transfer_only: bool,
 ) -> Option<(Loc, String)> {
     for m in &f.modifiers {
