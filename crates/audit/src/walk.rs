@@ -310,3 +310,17 @@ pub fn assignment(e: &Expression) -> Option<(&Expression, Option<&Expression>)> 
         _ => None,
     }
 }
+
+/// True when anything under `body` assigns (`=`, `+=`, `++`, `delete`…) to a variable whose
+/// root name is in `names` (`balances[a].x = …` writes `balances`).
+pub fn writes_any(body: &Statement, names: &[String]) -> bool {
+    let mut w = false;
+    all_expressions(body, &mut |e, _, _| {
+        if let Some((t, _)) = assignment(e)
+            && root_name(t).is_some_and(|n| names.iter().any(|v| v == n))
+        {
+            w = true;
+        }
+    });
+    w
+}

@@ -16,17 +16,7 @@ fn writes_state(
     body: &solang_parser::pt::Statement,
 ) -> bool {
     let state: Vec<String> = unit.state_names(c);
-    let direct = |b: &solang_parser::pt::Statement| {
-        let mut w = false;
-        walk::all_expressions(b, &mut |e, _, _| {
-            if let Some((t, _)) = walk::assignment(e)
-                && root_name(t).is_some_and(|n| state.iter().any(|v| v == n))
-            {
-                w = true;
-            }
-        });
-        w
-    };
+    let direct = |b: &solang_parser::pt::Statement| walk::writes_any(b, &state);
     if direct(body) {
         return true;
     }

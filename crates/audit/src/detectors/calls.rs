@@ -86,18 +86,9 @@ fn polarity(cond: &Expression) -> Option<(Polarity, &'static str)> {
 
 /// A failure branch handles the failure when it aborts, returns, or records it in state.
 fn handles(branch: &Statement, state: &[String]) -> bool {
-    let mut handled = false;
+    let mut handled = walk::writes_any(branch, state);
     walk::statements(branch, 0, &mut |s, _| {
         handled |= matches!(s, Statement::Return(..)) || is_abort(s);
-        for e in walk::own_expressions(s) {
-            walk::expressions(e, &mut |x| {
-                if let Some((t, _)) = walk::assignment(x)
-                    && walk::root_name(t).is_some_and(|n| state.iter().any(|v| v == n))
-                {
-                    handled = true;
-                }
-            });
-        }
     });
     handled
 }

@@ -200,22 +200,6 @@ fn is_new_array(e: &Expression) -> bool {
     }
 }
 
-fn writes_state(body: &Statement, state: &[String]) -> bool {
-    let mut w = false;
-    walk::statements(body, 0, &mut |s, _| {
-        for e in walk::own_expressions(s) {
-            walk::expressions(e, &mut |x| {
-                if let Some((t, _)) = walk::assignment(x)
-                    && root_name(t).is_some_and(|n| state.iter().any(|v| v == n))
-                {
-                    w = true;
-                }
-            });
-        }
-    });
-    w
-}
-
 impl Detector for UnboundedLoop {
     fn info(&self) -> &'static Info {
         &UNBOUNDED
@@ -237,7 +221,7 @@ impl Detector for UnboundedLoop {
                         Statement::While(_, cond, b) => (cond, b.as_ref()),
                         _ => return,
                     };
-                    if !writes_state(inner, &state) {
+                    if !walk::writes_any(inner, &state) {
                         return;
                     }
                     for (name, is_length) in loop_bound(cond) {
