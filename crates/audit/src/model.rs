@@ -27,6 +27,8 @@ pub struct Unit<'a> {
     pub version: Option<(u32, u32)>,
     /// Names of every struct defined in the file (inside contracts or at top level).
     pub structs: Vec<String>,
+    /// Struct fields whose type is a named (user-defined) type: (field, type name).
+    pub struct_fields: Vec<(String, String)>,
     /// Contracts of imported files: bases and modifiers are looked up there too; nothing
     /// is reported on them.
     pub imported: Vec<Contract<'a>>,
@@ -39,6 +41,7 @@ impl<'a> Unit<'a> {
         for p in imports {
             let other = Self::new(p);
             unit.structs.extend(other.structs);
+            unit.struct_fields.extend(other.struct_fields);
             unit.imported.extend(other.contracts);
         }
         unit
@@ -55,27 +58,38 @@ impl<'a> Unit<'a> {
                 _ => None,
             })
             .collect();
-        let mut structs = Vec::new();
+        let mut defs: Vec<&pt::StructDefinition> = Vec::new();
         for p in &parsed.unit.0 {
             match p {
-                pt::SourceUnitPart::StructDefinition(d) => {
-                    structs.extend(d.name.as_ref().map(|n| n.name.clone()))
-                }
+                pt::SourceUnitPart::StructDefinition(d) => defs.push(d),
                 pt::SourceUnitPart::ContractDefinition(c) => {
                     for part in &c.parts {
                         if let ContractPart::StructDefinition(d) = part {
-                            structs.extend(d.name.as_ref().map(|n| n.name.clone()));
+                            defs.push(d);
                         }
                     }
                 }
                 _ => {}
             }
         }
+        let structs = defs
+            .iter()
+            .filter_map(|d| d.name.as_ref().map(|n| n.name.clone()))
+            .collect();
+        let struct_fields = defs
+            .iter()
+            .flat_map(|d| d.fields.iter())
+            .filter_map(|f| match (&f.ty, &f.name) {
+                (Expression::Variable(t), Some(n)) => Some((n.name.clone(), t.name.clone())),
+                _ => None,
+            })
+            .collect();
         Unit {
             parsed,
             contracts,
             version: pragma_min_version(&parsed.file.text),
             structs,
+            struct_fields,
             imported: Vec::new(),
         }
     }

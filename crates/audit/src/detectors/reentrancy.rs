@@ -96,6 +96,17 @@ fn external_call(
             .iter()
             .find(|(n, _)| *n == v.name)
             .map(|(_, t)| t.as_str()),
+        // `channels[id].token.transfer(…)`: a struct field of contract type.
+        Expression::MemberAccess(_, _, field) => unit
+            .struct_fields
+            .iter()
+            .find(|(n, t)| {
+                *n == field.name
+                    && unit
+                        .contract(t)
+                        .is_some_and(|c| c.kind != crate::model::Kind::Library)
+            })
+            .map(|(_, t)| t.as_str()),
         Expression::FunctionCall(_, t, args) if args.len() == 1 => match t.strip_parentheses() {
             Expression::Variable(v)
                 if unit
