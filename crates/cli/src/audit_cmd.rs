@@ -4,10 +4,10 @@
 use crate::cli::{AuditOpts, GlobalOpts};
 use crate::exit::KindError;
 use crate::output::print;
+use anyhow::Context;
 use chainops_audit::finding::Severity;
 use chainops_audit::source::SourceFile;
 use chainops_core::ErrorKind;
-use chainops_core::ports::RpcLog;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -244,25 +244,14 @@ fn deployed(o: &AuditOpts, fail_on: Option<Severity>) -> anyhow::Result<()> {
             )));
         }
     }
-    let http = chainops_chain::http_client().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rpc =
-        chainops_chain::rpc::JsonRpcClient::new(http, url.clone(), None, Duration::from_secs(30));
+    let rpc = crate::util::rpc_client(&url, None, Duration::from_secs(30))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let endpoint = chainops_core::secret::redact_url(&url);
     let call = |method: &'static str, params: Value| -> anyhow::Result<Value> {
-        let mut log = RpcLog::default();
-        rt.block_on(rpc.call(method, params, &mut log))
-            .map_err(|e| {
-                KindError(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "{method} at {}: {e}",
-                        chainops_core::secret::redact_url(&url)
-                    ),
-                )
-                .into()
-            })
+        rt.block_on(crate::util::rpc_call(&rpc, method, params))
+            .with_context(|| format!("at {endpoint}"))
     };
     let mut reports = Vec::new();
     for a in &o.address {

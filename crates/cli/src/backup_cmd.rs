@@ -3,7 +3,6 @@
 use crate::cli::{BackupCommand, BackupKeyCommand, RepoOpts};
 use crate::exit::KindError;
 use crate::output::print;
-use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::repo::Repository;
 use chainops_backup::{BackupError, check, diff, forget, lock, prune, restore};
@@ -11,7 +10,6 @@ use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
 use serde_json::json;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,16 +18,10 @@ pub(crate) fn err(e: BackupError) -> anyhow::Error {
     KindError(e.kind(), e.to_string()).into()
 }
 
-fn first_line(path: &Path) -> anyhow::Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(text.lines().next().unwrap_or("").to_string())
-}
-
 /// The password: --password-file, CHAINOPS_BACKUP_PASSWORD, or a prompt.
 fn password(o: &RepoOpts, confirm: bool) -> anyhow::Result<String> {
     if let Some(p) = &o.password_file {
-        return first_line(p);
+        return crate::util::first_line(p, "password");
     }
     if let Ok(p) = std::env::var("CHAINOPS_BACKUP_PASSWORD") {
         return Ok(p);
@@ -43,7 +35,7 @@ fn password(o: &RepoOpts, confirm: bool) -> anyhow::Result<String> {
 
 fn new_password(file: &Option<std::path::PathBuf>) -> anyhow::Result<String> {
     if let Some(p) = file {
-        return first_line(p);
+        return crate::util::first_line(p, "password");
     }
     if let Ok(p) = std::env::var("CHAINOPS_BACKUP_NEW_PASSWORD") {
         return Ok(p);

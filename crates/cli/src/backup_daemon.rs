@@ -273,21 +273,9 @@ pub struct RunContext {
     pub handle: tokio::runtime::Handle,
 }
 
-fn first_line(path: &PathBuf, what: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
-    let line = text.lines().next().unwrap_or_default().to_string();
-    anyhow::ensure!(
-        !line.is_empty(),
-        "the {what} file {} is empty",
-        path.display()
-    );
-    Ok(line)
-}
-
 /// Opens the job's repository, creating it on the first run.
 fn open_repo(job: &BackupJob) -> anyhow::Result<Repository> {
-    let password = first_line(&job.password_file, "password")?;
+    let password = crate::util::first_line(&job.password_file, "password")?;
     let s3 = match &job.s3 {
         None => S3Options::default(),
         Some(s) => S3Options {
@@ -297,7 +285,7 @@ fn open_repo(job: &BackupJob) -> anyhow::Result<Repository> {
             secret_access_key: s
                 .secret_access_key_file
                 .as_ref()
-                .map(|p| first_line(p, "S3 secret key"))
+                .map(|p| crate::util::first_line(p, "S3 secret key"))
                 .transpose()?,
         },
     };

@@ -3,13 +3,13 @@
 
 use crate::cli::NodeCaptureOpts;
 use crate::exit::KindError;
+use crate::util::rpc_call as call;
 use anyhow::Context;
 use chainops_backup::tree::{CaptureMode, NodeState};
 use chainops_chain::rpc::JsonRpcClient;
 use chainops_core::ErrorKind;
-use chainops_core::ports::RpcLog;
 use chainops_core::secret::Secret;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,20 +18,7 @@ fn invalid(m: impl Into<String>) -> anyhow::Error {
 }
 
 fn client(url: &str, user: Option<(String, Secret)>) -> anyhow::Result<JsonRpcClient> {
-    let http = chainops_chain::http_client().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(JsonRpcClient::new(
-        http,
-        url.to_string(),
-        user,
-        Duration::from_secs(60),
-    ))
-}
-
-async fn call(rpc: &JsonRpcClient, method: &'static str, params: Value) -> anyhow::Result<Value> {
-    let mut log = RpcLog::default();
-    rpc.call(method, params, &mut log)
-        .await
-        .map_err(|e| KindError(ErrorKind::Unavailable, format!("{method}: {e}")).into())
+    crate::util::rpc_client(url, user, Duration::from_secs(60))
 }
 
 /// Head (height, hash) and network of a node.
@@ -233,12 +220,6 @@ impl Capture {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// Finds the restored file or directory the node starts from.
 fn node_input(root: &Path, kind: &str) -> anyhow::Result<PathBuf> {
     let first = std::fs::read_dir(root)?
@@ -329,7 +310,7 @@ pub fn boot_and_compare(
 ) -> anyhow::Result<DrillResult> {
     let kind = state.kind.clone().unwrap_or_else(|| "evm".into());
     let input = node_input(root, &kind)?;
-    let port = free_port()?;
+    let port = crate::util::free_port()?;
     let mut cmd = if kind == "evm" {
         let bin = node_bin
             .or_else(crate::config_load::find_anvil)
@@ -356,7 +337,7 @@ pub fn boot_and_compare(
         let mut c = std::process::Command::new(bin);
         c.arg(format!("-datadir={}", input.display()))
             .arg(format!("-rpcport={port}"))
-            .arg(format!("-port={}", free_port()?))
+            .arg(format!("-port={}", crate::util::free_port()?))
             .args([
                 "-rpcuser=drill",
                 "-rpcpassword=drill",

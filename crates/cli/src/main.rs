@@ -20,6 +20,7 @@ mod output;
 mod rules_cmd;
 mod security_cmd;
 mod serve;
+mod util;
 
 use clap::Parser;
 

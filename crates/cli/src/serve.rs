@@ -336,7 +336,7 @@ fn default_node_config(base: &Config) -> anyhow::Result<Config> {
     let port = if std::net::TcpListener::bind(("127.0.0.1", 8545)).is_ok() {
         8545
     } else {
-        free_port()?
+        crate::util::free_port()?
     };
     let mut c = config_load::with_default_node(&anvil, port)?;
     c.data_dir = base.data_dir.clone();
@@ -344,12 +344,6 @@ fn default_node_config(base: &Config) -> anyhow::Result<Config> {
     c.server = base.server.clone();
     tracing::info!(anvil = %anvil.display(), port, "no config: starting a managed anvil dev node ({})", config_load::DEFAULT_NODE_NAME);
     Ok(c)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
 }
 
 async fn wait_for_signal() {
