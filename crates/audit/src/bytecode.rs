@@ -4,6 +4,7 @@
 //! verified sources. Fetching code and storage is the caller's job (no network here).
 
 use crate::finding::Severity;
+use chainops_core::hex::encode;
 use serde::Serialize;
 use sha3::{Digest, Keccak256};
 
@@ -190,11 +191,7 @@ pub fn disassemble(code: &[u8]) -> Vec<Instruction> {
 
 /// `0x`-prefixed keccak256.
 pub fn code_hash(code: &[u8]) -> String {
-    format!("0x{}", chainops_hex(&Keccak256::digest(code)))
-}
-
-fn chainops_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    format!("0x{}", encode(&Keccak256::digest(code)))
 }
 
 /// A finding on deployed code.
@@ -262,7 +259,7 @@ pub fn check(
     {
         proxy = Some(Proxy {
             kind: "eip1167".into(),
-            implementation: Some(format!("0x{}", chainops_hex(&code[10..30]))),
+            implementation: Some(format!("0x{}", encode(&code[10..30]))),
             admin: None,
         });
     }

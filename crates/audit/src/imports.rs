@@ -111,14 +111,21 @@ pub fn load(
     loaded
 }
 
-/// The files `p` imports, transitively, among `given` and `context`.
+/// Every known file by its canonical path (computed once per analysis, not per lookup).
+pub fn index<'a>(given: &'a [Parsed], context: &'a [Parsed]) -> Vec<(PathBuf, &'a Parsed)> {
+    given
+        .iter()
+        .chain(context.iter())
+        .map(|p| (key(&p.file.path), p))
+        .collect()
+}
+
+/// The files `p` imports, transitively, among the indexed ones.
 pub fn closure<'a>(
     p: &Parsed,
-    given: &'a [Parsed],
-    context: &'a [Parsed],
+    index: &[(PathBuf, &'a Parsed)],
     remaps: &[(String, PathBuf)],
 ) -> Vec<&'a Parsed> {
-    let all: Vec<&'a Parsed> = given.iter().chain(context.iter()).collect();
     let me = key(&p.file.path);
     let mut out: Vec<&'a Parsed> = Vec::new();
     let mut seen = vec![me];
@@ -134,7 +141,7 @@ pub fn closure<'a>(
                 continue;
             }
             seen.push(k.clone());
-            if let Some(dep) = all.iter().find(|x| key(&x.file.path) == k) {
+            if let Some((_, dep)) = index.iter().find(|(path, _)| *path == k) {
                 stack.push((dep.file.path.clone(), imports_of(dep)));
                 out.push(dep);
             }

@@ -100,9 +100,10 @@ pub fn analyze(sources: Vec<source::SourceFile>, options: &Options) -> Report {
         }
     }
     let context = imports::load(&parsed, &options.remaps, &mut report.errors);
+    let index = imports::index(&parsed, &context);
     for p in &parsed {
         report.files.push(p.file.path.display().to_string());
-        let deps = imports::closure(p, &parsed, &context, &options.remaps);
+        let deps = imports::closure(p, &index, &options.remaps);
         let unit = model::Unit::with_imports(p, &deps);
         let mut found = Vec::new();
         for d in &detectors {

@@ -137,6 +137,20 @@ impl<'a> Unit<'a> {
             .collect()
     }
 
+    /// The function (or modifier) of kind `kind` named `name` in `c` or its bases, the most
+    /// derived definition first (what a call or a modifier use resolves to).
+    pub fn find_function<'b>(
+        &'b self,
+        c: &'b Contract<'a>,
+        name: &str,
+        kind: FnKind,
+    ) -> Option<&'b Function<'a>> {
+        self.lineage(c)
+            .into_iter()
+            .flat_map(|k| k.functions.iter())
+            .find(|f| f.name == name && f.kind == kind)
+    }
+
     /// The contract and its bases (by name, within this file and its imports), most derived first.
     pub fn lineage<'b>(&'b self, c: &'b Contract<'a>) -> Vec<&'b Contract<'a>> {
         let mut out: Vec<&Contract<'a>> = vec![c];

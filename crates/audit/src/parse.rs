@@ -150,39 +150,6 @@ pub fn parse(file: SourceFile) -> Result<Parsed, Diagnostic> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Parse rate over the shared data sets (development aid: `cargo test -p chainops-audit parse_rate -- --nocapture --ignored`).
-    #[test]
-    #[ignore]
-    fn parse_rate() {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
-        let mut stack = vec![root];
-        let (mut ok, mut bad) = (0, 0);
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).expect("dir") {
-                let p = e.expect("entry").path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "sol") {
-                    let f = SourceFile::new(&p, std::fs::read_to_string(&p).expect("read"));
-                    match parse(f.clone()) {
-                        Ok(_) => ok += 1,
-                        Err(d) => {
-                            bad += 1;
-                            println!("{d} | {}", f.line_text(d.line).trim());
-                        }
-                    }
-                }
-            }
-        }
-        println!("parsed {ok}, failed {bad}");
-    }
-}
-
-#[cfg(test)]
 mod old_syntax {
     use super::*;
 

@@ -135,6 +135,11 @@ pub fn all_expressions<'a>(
     });
 }
 
+/// The `_;` placeholder of a modifier (where the function body runs).
+pub fn is_placeholder(s: &Statement) -> bool {
+    matches!(s, Statement::Expression(_, Expression::Variable(v)) if v.name == "_")
+}
+
 /// Kinds of low-level calls and ether transfers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LowLevel {

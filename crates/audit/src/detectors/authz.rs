@@ -24,11 +24,7 @@ fn writes_state(
     walk::all_expressions(body, &mut |e, _, _| {
         if let Expression::FunctionCall(_, callee, _) = e
             && let Expression::Variable(name) = callee.strip_parentheses()
-            && let Some(g) = unit
-                .lineage(c)
-                .into_iter()
-                .flat_map(|k| k.functions.iter())
-                .find(|g| g.name == name.name && g.kind == FnKind::Function)
+            && let Some(g) = unit.find_function(c, &name.name, FnKind::Function)
             && g.body().is_some_and(direct)
         {
             via_call = true;

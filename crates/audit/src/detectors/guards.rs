@@ -73,17 +73,7 @@ pub fn caller_restricted(unit: &Unit<'_>, contract: &Contract<'_>, f: &Function<
         return true;
     }
     f.modifiers.iter().any(|m| {
-        let def = contract
-            .functions
-            .iter()
-            .chain(
-                contract
-                    .bases
-                    .iter()
-                    .filter_map(|b| unit.contract(b))
-                    .flat_map(|c| c.functions.iter()),
-            )
-            .find(|x| x.name == *m && x.kind == crate::model::FnKind::Modifier);
+        let def = unit.find_function(contract, m, crate::model::FnKind::Modifier);
         match def.and_then(|d| d.body()) {
             Some(body) => checks_caller(body),
             None => {

@@ -175,13 +175,29 @@ impl Detector for Deprecated {
                         sink.report(c, Some(f), &stmt_loc(s), format!("deprecated {w}"));
                     }
                 });
-            }
-        }
-        if let Some(r) = &unit.parsed.rewritten {
-            for off in &r.var_tuples {
-                let loc = solang_parser::pt::Loc::File(0, *off, off + 3);
-                if let Some(c) = unit.contracts.first() {
-                    sink.report(c, None, &loc, "deprecated var: declare explicit types");
+                // `var x = …` parses as a variable of type `var`; `var (a, , b) = …` was
+                // rewritten and its offset recorded.
+                let var_here = |off: usize| {
+                    let (start, end) = crate::model::span(&f.def.loc);
+                    (start..end).contains(&off)
+                };
+                walk::statements(body, 0, &mut |s, _| {
+                    if let Statement::VariableDefinition(_, d, _) = s
+                        && matches!(&d.ty, Expression::Variable(t) if t.name == "var")
+                    {
+                        sink.report(
+                            c,
+                            Some(f),
+                            &stmt_loc(s),
+                            "deprecated var: declare explicit types",
+                        );
+                    }
+                });
+                for off in unit.parsed.rewritten.iter().flat_map(|r| &r.var_tuples) {
+                    if var_here(*off) {
+                        let loc = solang_parser::pt::Loc::File(0, *off, off + 3);
+                        sink.report(c, Some(f), &loc, "deprecated var: declare explicit types");
+                    }
                 }
             }
         }

@@ -163,15 +163,17 @@ fn modifier_call(
     transfer_only: bool,
 ) -> Option<(Loc, String)> {
     for m in &f.modifiers {
-        let def = unit
-            .lineage(c)
-            .into_iter()
-            .flat_map(|k| k.functions.iter())
-            .find(|x| x.name == *m && x.kind == crate::model::FnKind::Modifier)?;
+        // A modifier defined outside the known files cannot be inspected: try the next one.
+        let Some(body) = unit
+            .find_function(c, m, crate::model::FnKind::Modifier)
+            .and_then(|d| d.body())
+        else {
+            continue;
+        };
         let mut found = None;
         let mut placeholder = false;
-        walk::statements(def.body()?, 0, &mut |s, _| {
-            if matches!(s, Statement::Expression(_, Expression::Variable(v)) if v.name == "_") {
+        walk::statements(body, 0, &mut |s, _| {
+            if walk::is_placeholder(s) {
                 placeholder = true;
             }
             if placeholder || found.is_some() {
@@ -208,18 +210,15 @@ fn reentrancy_guarded(unit: &Unit<'_>, c: &Contract<'_>, f: &crate::model::Funct
         {
             return true;
         }
-        let Some(def) = unit
-            .lineage(c)
-            .into_iter()
-            .flat_map(|k| k.functions.iter())
-            .find(|x| x.name == *m && x.kind == crate::model::FnKind::Modifier)
+        let Some(body) = unit
+            .find_function(c, m, crate::model::FnKind::Modifier)
+            .and_then(|d| d.body())
         else {
             return false;
         };
-        let Some(body) = def.body() else { return false };
         let (mut before, mut after, mut placeholder) = (Vec::new(), Vec::new(), false);
         walk::statements(body, 0, &mut |s, _| {
-            if matches!(s, Statement::Expression(_, Expression::Variable(v)) if v.name == "_") {
+            if walk::is_placeholder(s) {
                 placeholder = true;
                 return;
             }
