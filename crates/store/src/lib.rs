@@ -83,6 +83,7 @@ impl Store {
             })?;
         let store = Store { pool, backend };
         migrations::apply(&store).await?;
+        logs::convert_legacy(&store).await?;
         Ok(store)
     }
 

@@ -153,6 +153,33 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX backup_runs_job ON backup_runs (job, kind, started_ms)",
         ],
     },
+    Migration {
+        version: 8,
+        name: "node logs in compressed blocks, chunk index",
+        statements: &[
+            // Rows of 6–7 are moved into blocks by `logs::convert_legacy` after migrating.
+            "sqlite:CREATE TABLE log_blocks (
+                id INTEGER PRIMARY KEY, min_id BIGINT NOT NULL, max_id BIGINT NOT NULL,
+                row_count BIGINT NOT NULL, ts_min BIGINT NOT NULL, ts_max BIGINT NOT NULL,
+                level_min BIGINT NOT NULL, level_max BIGINT NOT NULL, nodes TEXT NOT NULL,
+                chains TEXT NOT NULL, data BLOB NOT NULL)",
+            "postgres:CREATE TABLE log_blocks (
+                id BIGINT PRIMARY KEY, min_id BIGINT NOT NULL, max_id BIGINT NOT NULL,
+                row_count BIGINT NOT NULL, ts_min BIGINT NOT NULL, ts_max BIGINT NOT NULL,
+                level_min BIGINT NOT NULL, level_max BIGINT NOT NULL, nodes TEXT NOT NULL,
+                chains TEXT NOT NULL, data BYTEA NOT NULL)",
+            "CREATE INDEX log_blocks_ts ON log_blocks (ts_max, id)",
+            "CREATE INDEX log_blocks_max_id ON log_blocks (max_id)",
+            "CREATE TABLE log_seq (one BIGINT PRIMARY KEY, next_id BIGINT NOT NULL)",
+            "INSERT INTO log_seq (one, next_id) SELECT 1, COALESCE(MAX(id), 0) + 1 FROM logs",
+            // One document per chunk of rows (see `logs::index`): trigram tokens for FTS5's
+            // ascii tokenizer on SQLite, distinct words under pg_trgm on PostgreSQL.
+            "sqlite:CREATE VIRTUAL TABLE log_index USING fts5(
+                doc, content='', contentless_delete=1, tokenize='ascii', detail=none)",
+            "postgres:CREATE TABLE log_index (first_id BIGINT PRIMARY KEY, doc TEXT NOT NULL)",
+            "postgres:CREATE INDEX log_index_trgm ON log_index USING gin (doc gin_trgm_ops)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

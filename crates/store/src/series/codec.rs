@@ -64,15 +64,15 @@ pub fn decode(start_ms: i64, data: &[u8]) -> Option<Vec<(i64, f64)>> {
     Some(out)
 }
 
-fn zigzag(v: i64) -> u64 {
+pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(v: u64) -> i64 {
+pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -80,7 +80,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn get_varint(data: &[u8]) -> Option<(u64, &[u8])> {
+pub(crate) fn get_varint(data: &[u8]) -> Option<(u64, &[u8])> {
     let mut v: u64 = 0;
     for (i, &b) in data.iter().enumerate().take(10) {
         v |= u64::from(b & 0x7f) << (7 * i);
