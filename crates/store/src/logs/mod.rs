@@ -109,6 +109,9 @@ const FETCH_BLOCKS: usize = 16;
 /// Index matches beyond this are not listed: the search then rechecks every row of the
 /// blocks it reads (a term this common finds its newest rows in the first blocks anyway).
 const MAX_CHUNK_MATCHES: i64 = 50_000;
+/// Up to this many matching chunks, their blocks are looked up directly instead of paging
+/// through every block header in the time range.
+const DIRECT_LOOKUP: usize = 512;
 
 /// Separator around the names in a block's `nodes`/`chains` header (`\x1fa\x1fb\x1f`).
 const NAME_SEP: char = '\u{1f}';
@@ -141,10 +144,16 @@ fn name_list<'a>(rows: &[RowRef<'a>], pick: impl Fn(&RowRef<'a>) -> &'a str) -> 
     out
 }
 
-fn corrupt_block(id: i64, e: block::DecodeError) -> StoreError {
-    StoreError::Corrupt {
-        context: "log block",
-        detail: format!("block {id}: {e}"),
+/// Decodes block `id`; a corrupt block is logged and skipped (`None`), so one damaged
+/// block neither fails every search nor stops ingest. Retention drops it once its newest
+/// time is past the cut.
+fn readable(id: i64, data: &[u8]) -> Option<Block> {
+    match Block::decode(data) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!(block = id, error = e, "skipping a corrupt log block");
+            None
+        }
     }
 }
 
@@ -315,11 +324,13 @@ impl Store {
             let count: i64 = t.try_get(1).map_err(decode_err)?;
             if count < APPEND_BELOW {
                 let data: Vec<u8> = t.try_get(2).map_err(decode_err)?;
-                let old = Block::decode(&data).map_err(|e| corrupt_block(id, e))?;
-                let mut all: Vec<RowRef<'_>> = (0..old.len()).map(|i| old.row(i)).collect();
-                all.extend_from_slice(new);
-                self.write_block(tx, id, &all, true).await?;
-                appended = true;
+                // A corrupt newest block is left as it is; the rows start a new one.
+                if let Some(old) = readable(id, &data) {
+                    let mut all: Vec<RowRef<'_>> = (0..old.len()).map(|i| old.row(i)).collect();
+                    all.extend_from_slice(new);
+                    self.write_block(tx, id, &all, true).await?;
+                    appended = true;
+                }
             }
         }
         if !appended {
@@ -499,12 +510,20 @@ impl Store {
         let mut out: Vec<LogRow> = Vec::new();
         let mut cursor: Option<(i64, i64)> = None;
         loop {
-            let headers = self.search_headers(q, cursor).await?;
+            // Few candidate chunks: look their blocks up directly; else page through the
+            // headers of every block in range.
+            let (headers, page_full) = match &chunks {
+                Some(all) if all.len() <= DIRECT_LOOKUP => (self.blocks_of(all).await?, false),
+                _ => {
+                    let page = self.search_headers(q, cursor).await?;
+                    let full = page.len() as i64 == HEADER_PAGE;
+                    (page, full)
+                }
+            };
             let Some(last) = headers.last() else {
                 break;
             };
             cursor = Some((last.ts_max, last.id));
-            let page_full = headers.len() as i64 == HEADER_PAGE;
             // Blocks to read, each with its candidate chunks (None: all rows).
             let mut wanted: Vec<(Header, Option<Vec<i64>>)> = Vec::new();
             for h in headers {
@@ -535,7 +554,9 @@ impl Store {
                     let Some((_, starts)) = group.iter().find(|(h, _)| h.id == id) else {
                         continue;
                     };
-                    let b = Block::decode(&data).map_err(|e| corrupt_block(id, e))?;
+                    let Some(b) = readable(id, &data) else {
+                        continue;
+                    };
                     for i in 0..b.len() {
                         if starts.as_ref().is_some_and(|s| !in_chunks(s, b.id(i))) {
                             continue;
@@ -636,6 +657,40 @@ impl Store {
             .collect()
     }
 
+    /// The headers of the blocks holding the chunks starting at `starts`, newest `ts_max`
+    /// first (a chunk lies in the block with the greatest id not above its start).
+    async fn blocks_of(&self, starts: &[i64]) -> Result<Vec<Header>> {
+        let mut out: Vec<Header> = Vec::new();
+        for part in starts.chunks(100) {
+            let lookups: Vec<String> = (1..=part.len())
+                .map(|i| format!("SELECT MAX(id) FROM log_blocks WHERE id <= ${i}"))
+                .collect();
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, max_id, ts_max FROM log_blocks WHERE id IN ({})",
+                lookups.join(" UNION ALL ")
+            )));
+            for s in part {
+                q = q.bind(*s);
+            }
+            for r in q
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| StoreError::query("find log blocks", e))?
+            {
+                let id: i64 = r.try_get(0).map_err(decode_err)?;
+                if out.iter().all(|h| h.id != id) {
+                    out.push(Header {
+                        id,
+                        max_id: r.try_get(1).map_err(decode_err)?,
+                        ts_max: r.try_get(2).map_err(decode_err)?,
+                    });
+                }
+            }
+        }
+        out.sort_unstable_by_key(|h| std::cmp::Reverse((h.ts_max, h.id)));
+        Ok(out)
+    }
+
     /// The compressed data of the blocks `ids`.
     async fn block_data(&self, ids: impl Iterator<Item = i64>) -> Result<Vec<(i64, Vec<u8>)>> {
         let ids: Vec<i64> = ids.collect();
@@ -683,7 +738,9 @@ impl Store {
                 let id: i64 = r.try_get(0).map_err(decode_err)?;
                 from = r.try_get(1).map_err(decode_err)?;
                 let data: Vec<u8> = r.try_get(2).map_err(decode_err)?;
-                let b = Block::decode(&data).map_err(|e| corrupt_block(id, e))?;
+                let Some(b) = readable(id, &data) else {
+                    continue;
+                };
                 out.extend(
                     (0..b.len())
                         .filter(|&i| b.id(i) > after)
@@ -711,6 +768,14 @@ impl Store {
             .fetch_one(self.pool())
             .await
             .map_err(|e| StoreError::query("count log index documents", e))
+    }
+
+    /// Number of row blocks (for diagnostics and tests).
+    pub async fn log_block_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM log_blocks")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| StoreError::query("count log blocks", e))
     }
 
     /// Number of stored rows.
@@ -754,7 +819,10 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query(CONTEXT, e))?;
-            let b = Block::decode(&data).map_err(|e| corrupt_block(id, e))?;
+            // A corrupt block is kept until all of it is older than the cut (above).
+            let Some(b) = readable(id, &data) else {
+                continue;
+            };
             let kept: Vec<RowRef<'_>> = (0..b.len())
                 .map(|i| b.row(i))
                 .filter(|r| r.ts_ms >= before_ms)
@@ -854,7 +922,9 @@ impl Store {
         let mut times: Vec<i64> = Vec::new();
         for part in ids.chunks(FETCH_BLOCKS) {
             for (id, data) in self.block_data(part.iter().copied()).await? {
-                let b = Block::decode(&data).map_err(|e| corrupt_block(id, e))?;
+                let Some(b) = readable(id, &data) else {
+                    continue;
+                };
                 times.extend((0..b.len()).map(|i| b.ts(i)));
             }
         }
@@ -898,4 +968,77 @@ fn like_pattern(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize, ts: i64, word: &str) -> Vec<NewLog> {
+        (0..n)
+            .map(|i| NewLog {
+                ts_ms: ts + i as i64,
+                node: "geth-1".into(),
+                chain: "dev".into(),
+                level: 2,
+                message: format!("{word} line {i}"),
+                fields: "{}".into(),
+                source: "test".into(),
+            })
+            .collect()
+    }
+
+    /// A damaged block is skipped with a warning: the other blocks stay searchable, ingest
+    /// goes on in a new block, and retention removes the damaged one once it is all old.
+    #[tokio::test]
+    async fn a_corrupt_block_is_skipped_not_fatal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&format!("sqlite://{}/c.db", dir.path().display()))
+            .await
+            .expect("open");
+        store
+            .insert_logs(&rows(300, 1_000, "older"), None, 0)
+            .await
+            .expect("insert");
+        store
+            .insert_logs(&rows(10, 5_000, "newer"), None, 0)
+            .await
+            .expect("insert");
+        assert_eq!(store.log_block_count().await.expect("blocks"), 2);
+        sqlx::query(
+            "UPDATE log_blocks SET data = X'01FFFF' WHERE id = (SELECT MAX(id) FROM log_blocks)",
+        )
+        .execute(store.pool())
+        .await
+        .expect("corrupt the newest block");
+        let q = |t: &str| LogQuery {
+            from_ms: 0,
+            to_ms: i64::MAX,
+            text: vec![t.into()],
+            limit: 1000,
+            ..LogQuery::default()
+        };
+        assert_eq!(
+            store.search_logs(&q("older")).await.expect("search").len(),
+            300
+        );
+        assert!(
+            store
+                .search_logs(&q("newer"))
+                .await
+                .expect("search")
+                .is_empty()
+        );
+        store
+            .insert_logs(&rows(5, 9_000, "latest"), None, 0)
+            .await
+            .expect("insert after");
+        assert_eq!(
+            store.search_logs(&q("latest")).await.expect("search").len(),
+            5
+        );
+        assert_eq!(store.logs_after(0, 1000).await.expect("tail").len(), 305);
+        store.prune_logs_before(6_000).await.expect("prune");
+        assert_eq!(store.log_block_count().await.expect("blocks"), 1);
+    }
 }

@@ -80,6 +80,9 @@ on_both_backends!(
     audit_appends_are_serialized_and_pruned,
     logs_are_searchable_by_text_level_fields_and_pages,
     retention_keeps_every_remaining_row_searchable,
+    log_searches_agree_with_a_full_scan,
+    small_log_batches_fill_the_newest_block,
+    equal_times_in_a_later_block_still_rank_first,
     backup_runs_are_recorded_and_read_newest_first,
 );
 
@@ -908,4 +911,241 @@ async fn logs_are_searchable_by_text_level_fields_and_pages(db: TestDb) {
         1
     );
     assert!(db.store.logs_size_bytes().await.expect("size") > 0);
+}
+
+/// Rows in many batches (single rows appended to the newest block, large batches split
+/// into blocks) with timestamps out of order: every search and every page equals a
+/// brute-force filter of the same rows, newest first.
+async fn log_searches_agree_with_a_full_scan(db: TestDb) {
+    use chainops_store::logs::{LogQuery, LogRow, NewLog};
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let words = [
+        "peer", "block", "Imported", "nonce", "too", "low", "区块", "同步",
+    ];
+    let mut written = 0;
+    // 20,000 rows put common terms in more chunks than are looked up one by one, so the
+    // block-header pages are walked with the index's candidates as well.
+    // Times mostly follow ingest order, four rows per 10 ms step (ties), with jitter; one
+    // batch arrives late with old times.
+    let mut step = 0i64;
+    for batch in [1usize, 1, 3, 1500, 1, 2, 40, 20_000, 700, 1, 1, 9] {
+        let late = batch == 700;
+        let rows: Vec<NewLog> = (0..batch)
+            .map(|_| {
+                let msg: Vec<&str> = (0..4).map(|_| words[next(8) as usize]).collect();
+                step += 1;
+                let ts = if late {
+                    T0 + next(20_000) as i64 / 10 * 10
+                } else {
+                    T0 + step / 4 * 10 - next(3) as i64 * 10
+                };
+                NewLog {
+                    ts_ms: ts,
+                    node: ["geth-1", "geth-2", "btc-1"][next(3) as usize].into(),
+                    chain: if next(2) == 0 { "dev" } else { "main" }.into(),
+                    level: next(5) as i64,
+                    message: format!("{} tag{:03}", msg.join(" "), next(300)),
+                    fields: format!(r#"{{"height":"{}"}}"#, next(20)),
+                    source: "test".into(),
+                }
+            })
+            .collect();
+        written += rows.len();
+        db.store.insert_logs(&rows, None, T0).await.expect("insert");
+    }
+    let all = db.store.logs_after(0, 100_000).await.expect("all rows");
+    assert_eq!(all.len(), written);
+    assert!(
+        all.windows(2).all(|w| w[0].id < w[1].id),
+        "tail order is id order"
+    );
+
+    let expect = |q: &LogQuery| -> Vec<LogRow> {
+        let mut rows: Vec<LogRow> = all
+            .iter()
+            .filter(|r| r.ts_ms >= q.from_ms && r.ts_ms < q.to_ms)
+            .filter(|r| q.nodes.is_empty() || q.nodes.contains(&r.node))
+            .filter(|r| q.chains.is_empty() || q.chains.contains(&r.chain))
+            .filter(|r| q.min_level.is_none_or(|l| r.level >= l))
+            .filter(|r| q.max_level.is_none_or(|l| r.level <= l))
+            .filter(|r| {
+                q.fields
+                    .iter()
+                    .all(|(k, v)| r.fields == format!(r#"{{"{k}":"{v}"}}"#))
+            })
+            .filter(|r| {
+                let hay = format!("{} {}", r.message, r.fields).to_lowercase();
+                q.text.iter().all(|t| hay.contains(&t.to_lowercase()))
+            })
+            .cloned()
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse((r.ts_ms, r.id)));
+        rows
+    };
+    let base = LogQuery {
+        from_ms: T0,
+        to_ms: T0 + 60_000,
+        limit: 25,
+        ..LogQuery::default()
+    };
+    let queries = vec![
+        base.clone(),
+        LogQuery {
+            text: vec!["nonce too".into()],
+            ..base.clone()
+        },
+        LogQuery {
+            text: vec!["tag042".into()],
+            limit: 1000,
+            ..base.clone()
+        },
+        LogQuery {
+            text: vec!["IMPORTED block".into(), "区块".into()],
+            ..base.clone()
+        },
+        LogQuery {
+            text: vec!["ow".into()],
+            nodes: vec!["btc-1".into()],
+            ..base.clone()
+        },
+        LogQuery {
+            min_level: Some(3),
+            chains: vec!["main".into()],
+            ..base.clone()
+        },
+        LogQuery {
+            max_level: Some(1),
+            from_ms: T0 + 10_000,
+            to_ms: T0 + 20_000,
+            ..base.clone()
+        },
+        LogQuery {
+            fields: vec![("height".into(), "7".into())],
+            ..base.clone()
+        },
+        LogQuery {
+            text: vec!["tag299".into()],
+            nodes: vec!["geth-2".into(), "geth-1".into()],
+            ..base.clone()
+        },
+        LogQuery {
+            text: vec!["no such words".into()],
+            ..base.clone()
+        },
+    ];
+    for q in &queries {
+        let want = expect(q);
+        let got = db.store.search_logs(q).await.expect("search");
+        let ids = |rows: &[LogRow]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let limit = q.limit as usize;
+        assert_eq!(ids(&got), ids(&want[..want.len().min(limit)]), "{q:?}");
+        // Walking the pages returns every row exactly once, in order (first 40 pages).
+        let mut paged: Vec<LogRow> = Vec::new();
+        let mut page = LogQuery {
+            limit: 7,
+            ..q.clone()
+        };
+        for _ in 0..40 {
+            let rows = db.store.search_logs(&page).await.expect("page");
+            let Some(last) = rows.last() else { break };
+            page.before = Some((last.ts_ms, last.id));
+            paged.extend(rows);
+        }
+        assert_eq!(
+            ids(&paged),
+            ids(&want[..want.len().min(280)]),
+            "pages of {q:?}"
+        );
+    }
+}
+
+/// A live tail's one-line batches are appended to the newest block (while it is small)
+/// instead of making a block each; the rows stay in order and searchable.
+async fn small_log_batches_fill_the_newest_block(db: TestDb) {
+    use chainops_store::logs::{LogQuery, NewLog};
+    for i in 0..300 {
+        let row = NewLog {
+            ts_ms: T0 + i,
+            node: "anvil-1".into(),
+            chain: "dev".into(),
+            level: 2,
+            message: format!("line {i:04}"),
+            fields: "{}".into(),
+            source: "managed:anvil-1".into(),
+        };
+        db.store
+            .insert_logs(&[row], None, T0)
+            .await
+            .expect("insert");
+    }
+    assert_eq!(db.store.log_block_count().await.expect("blocks"), 2);
+    let rows = db.store.logs_after(250, 10).await.expect("after");
+    assert_eq!(
+        rows.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
+        (250..260)
+            .map(|i| format!("line {i:04}"))
+            .collect::<Vec<_>>()
+    );
+    let q = LogQuery {
+        from_ms: 0,
+        to_ms: i64::MAX,
+        text: vec!["line 0123".into()],
+        limit: 10,
+        ..LogQuery::default()
+    };
+    let hit = db.store.search_logs(&q).await.expect("search");
+    assert_eq!(hit.len(), 1);
+    assert_eq!(hit[0].id, 124, "ids count from 1 in insertion order");
+    assert_eq!(db.store.prune_oldest_logs(10).await.expect("oldest"), 10);
+    assert_eq!(db.store.count_logs().await.expect("count"), 290);
+}
+
+/// Rows sharing a timestamp rank by id: a block read later (lower `ts_max`) whose rows
+/// tie with the page's oldest row but have higher ids must still be read.
+async fn equal_times_in_a_later_block_still_rank_first(db: TestDb) {
+    use chainops_store::logs::{LogQuery, NewLog};
+    let rows = |n: usize, last_ts: i64| -> Vec<NewLog> {
+        (0..n)
+            .map(|i| NewLog {
+                ts_ms: if i + 1 == n { last_ts } else { T0 + 100 },
+                node: "geth-1".into(),
+                chain: "dev".into(),
+                level: 2,
+                message: format!("row {i}"),
+                fields: "{}".into(),
+                source: "test".into(),
+            })
+            .collect()
+    };
+    // More blocks ending later than one fetch round reads, then one ending at the tie.
+    for _ in 0..17 {
+        db.store
+            .insert_logs(&rows(256, T0 + 200), None, T0)
+            .await
+            .expect("insert");
+    }
+    db.store
+        .insert_logs(&rows(256, T0 + 100), None, T0)
+        .await
+        .expect("insert");
+    let q = LogQuery {
+        from_ms: 0,
+        to_ms: i64::MAX,
+        limit: 20,
+        ..LogQuery::default()
+    };
+    let got = db.store.search_logs(&q).await.expect("search");
+    let last = 18 * 256;
+    let want: Vec<i64> = (0..17)
+        .rev()
+        .map(|b| (b + 1) * 256)
+        .chain((last - 2..=last).rev())
+        .collect();
+    assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), want);
 }
