@@ -133,13 +133,17 @@ impl From<RowRef<'_>> for LogRow {
 
 /// `\x1fa\x1fb\x1f` for the distinct names `pick` returns, in first-seen order.
 fn name_list<'a>(rows: &[RowRef<'a>], pick: impl Fn(&RowRef<'a>) -> &'a str) -> String {
-    let mut out = String::from(NAME_SEP);
+    let mut names: Vec<&str> = Vec::new();
     for r in rows {
         let name = pick(r);
-        if !out.contains(&format!("{NAME_SEP}{name}{NAME_SEP}")) {
-            out.push_str(name);
-            out.push(NAME_SEP);
+        if !names.contains(&name) {
+            names.push(name);
         }
+    }
+    let mut out = String::from(NAME_SEP);
+    for name in names {
+        out.push_str(name);
+        out.push(NAME_SEP);
     }
     out
 }
