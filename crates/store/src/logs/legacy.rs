@@ -2,6 +2,7 @@
 //! transactions (an interrupted conversion resumes where it stopped), keeping every row's
 //! id, and drops the old table and its index once empty.
 
+use super::NewLog;
 use super::block::RowRef;
 use crate::series::decode_err;
 use crate::{Backend, Result, Store, StoreError};
@@ -53,37 +54,24 @@ pub(crate) async fn convert_legacy(store: &Store) -> Result<()> {
             }
             return Ok(());
         }
-        type Owned = (i64, i64, String, String, i64, String, String, String);
-        let owned: Vec<Owned> = rows
+        let owned: Vec<(i64, NewLog)> = rows
             .iter()
             .map(|r| {
                 Ok((
                     r.try_get(0).map_err(decode_err)?,
-                    r.try_get(1).map_err(decode_err)?,
-                    r.try_get(2).map_err(decode_err)?,
-                    r.try_get(3).map_err(decode_err)?,
-                    r.try_get(4).map_err(decode_err)?,
-                    r.try_get(5).map_err(decode_err)?,
-                    r.try_get(6).map_err(decode_err)?,
-                    r.try_get(7).map_err(decode_err)?,
+                    NewLog {
+                        ts_ms: r.try_get(1).map_err(decode_err)?,
+                        node: r.try_get(2).map_err(decode_err)?,
+                        chain: r.try_get(3).map_err(decode_err)?,
+                        level: r.try_get(4).map_err(decode_err)?,
+                        message: r.try_get(5).map_err(decode_err)?,
+                        fields: r.try_get(6).map_err(decode_err)?,
+                        source: r.try_get(7).map_err(decode_err)?,
+                    },
                 ))
             })
             .collect::<Result<_>>()?;
-        let refs: Vec<RowRef<'_>> = owned
-            .iter()
-            .map(
-                |(id, ts_ms, node, chain, level, message, fields, source)| RowRef {
-                    id: *id,
-                    ts_ms: *ts_ms,
-                    level: *level,
-                    node,
-                    chain,
-                    source,
-                    message,
-                    fields,
-                },
-            )
-            .collect();
+        let refs: Vec<RowRef<'_>> = owned.iter().map(|(id, r)| r.with_id(*id)).collect();
         let last = refs[refs.len() - 1].id;
         store.write_block(&mut tx, refs[0].id, &refs, false).await?;
         store.index_rows(&mut tx, &refs).await?;

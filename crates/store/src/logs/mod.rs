@@ -116,6 +116,22 @@ const DIRECT_LOOKUP: usize = 512;
 /// Separator around the names in a block's `nodes`/`chains` header (`\x1fa\x1fb\x1f`).
 const NAME_SEP: char = '\u{1f}';
 
+impl NewLog {
+    /// The row as the block codec takes it, with its id.
+    fn with_id(&self, id: i64) -> RowRef<'_> {
+        RowRef {
+            id,
+            ts_ms: self.ts_ms,
+            level: self.level,
+            node: &self.node,
+            chain: &self.chain,
+            source: &self.source,
+            message: &self.message,
+            fields: &self.fields,
+        }
+    }
+}
+
 impl From<RowRef<'_>> for LogRow {
     fn from(r: RowRef<'_>) -> LogRow {
         LogRow {
@@ -275,16 +291,7 @@ impl Store {
             let new: Vec<RowRef<'_>> = rows
                 .iter()
                 .zip(first..)
-                .map(|(r, id)| RowRef {
-                    id,
-                    ts_ms: r.ts_ms,
-                    level: r.level,
-                    node: &r.node,
-                    chain: &r.chain,
-                    source: &r.source,
-                    message: &r.message,
-                    fields: &r.fields,
-                })
+                .map(|(r, id)| r.with_id(id))
                 .collect();
             self.append_rows(&mut tx, &new).await?;
         }
