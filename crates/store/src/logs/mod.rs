@@ -453,12 +453,13 @@ impl Store {
         .transpose()
     }
 
-    /// First row ids of the index chunks matching every needle, newest first, at most
-    /// `cap` (a full list means there may be more).
+    /// First row ids of the index chunks matching every needle (in no particular order), at
+    /// most `cap` (a full list means there may be more). Not ordered on purpose: FTS5 reads
+    /// doclists backwards several times slower.
     async fn matching_chunks(&self, needles: &[String], cap: i64) -> Result<Vec<i64>> {
         let sql = match self.backend() {
             Backend::Sqlite => {
-                "SELECT rowid FROM log_index WHERE log_index MATCH $1 ORDER BY rowid DESC LIMIT $2"
+                "SELECT rowid FROM log_index WHERE log_index MATCH $1 LIMIT $2"
                     .to_string()
             }
             Backend::Postgres => {
@@ -466,7 +467,7 @@ impl Store {
                     .map(|i| format!("doc ILIKE ${} ESCAPE '\\'", i + 2))
                     .collect();
                 format!(
-                    "SELECT first_id FROM log_index WHERE {} ORDER BY first_id DESC LIMIT $1",
+                    "SELECT first_id FROM log_index WHERE {} LIMIT $1",
                     likes.join(" AND ")
                 )
             }
