@@ -459,8 +459,7 @@ impl Store {
     async fn matching_chunks(&self, needles: &[String], cap: i64) -> Result<Vec<i64>> {
         let sql = match self.backend() {
             Backend::Sqlite => {
-                "SELECT rowid FROM log_index WHERE log_index MATCH $1 LIMIT $2"
-                    .to_string()
+                "SELECT rowid FROM log_index WHERE log_index MATCH $1 LIMIT $2".to_string()
             }
             Backend::Postgres => {
                 let likes: Vec<String> = (0..needles.len())
