@@ -50,6 +50,22 @@ for n in needles:
     want = sum(int(x) for x in out2.split() if x.strip())
     assert got == want, (n, got, want)
     ours.append(dt); rg.append(dt2)
+# The daemon's API, as the UI and scripts search: one HTTP request per needle.
+import urllib.request, urllib.parse
+tok = json.loads(subprocess.run([binary, "token", "create", "--role", "auditor", "--name", "bench", "--json", "--config", cfg],
+    capture_output=True, text=True, check=True).stdout)["token"]
+daemon = subprocess.Popen([binary, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+try:
+    base = daemon.stdout.readline().strip().removeprefix("chainops listening on ")
+    api = []
+    for n in needles:
+        url = base + "/api/v1/logs?" + urllib.parse.urlencode({"q": n, "from": "0", "limit": "1000"})
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + tok})
+        t = time.time(); body = json.loads(urllib.request.urlopen(req).read()); api.append(time.time() - t)
+        want = sum(int(x) for x in subprocess.run(["rg", "-c", "--no-filename", "--glob", "!rare.txt", n, data], capture_output=True, text=True).stdout.split())
+        assert len(body["entries"]) == want, (n, len(body["entries"]), want)
+finally:
+    daemon.terminate(); daemon.wait()
 inproc = json.loads(subprocess.run(["target/release/examples/query_bench", "sqlite://" + os.path.join(work, "state", "chainops.db"),
     os.path.join(data, "rare.txt")], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
 res = {
@@ -59,6 +75,7 @@ res = {
     "store_mb": round(db / 2**20), "store_to_raw": round(db / raw, 2),
     "query_ms_median_cli": round(statistics.median(ours) * 1000, 1), "rg_ms_median": round(statistics.median(rg) * 1000, 1),
     "speedup_vs_rg_cli": round(statistics.median(rg) / statistics.median(ours), 1), "queries": len(needles),
+    "query_ms_median_api": round(statistics.median(api) * 1000, 2), "speedup_vs_rg_api": round(statistics.median(rg) / statistics.median(api), 1),
     "query_ms_median_in_process": inproc["median_ms"], "speedup_vs_rg_in_process": round(statistics.median(rg) * 1000 / inproc["median_ms"], 1),
 }
 print(json.dumps(res, indent=1))
