@@ -1,6 +1,7 @@
 //! Ingest throughput on one core (issue 7): parse + group + redact, then the same plus
 //! storage and full-text indexing in SQLite. Run:
-//! `cargo run --release -p chainops-logs --example ingest_bench -- FILE [FORMAT]`.
+//! `cargo run --release -p chainops-logs --example ingest_bench -- FILE [FORMAT]` (`STORE_URL`
+//! selects another store; default a fresh SQLite file).
 
 use chainops_logs::ingest::{Ingester, Source};
 use chainops_logs::parse::{Format, Grouper, detect};
@@ -45,7 +46,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dir = std::env::temp_dir().join(format!("chainops-ingest-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let store = Store::open(&format!("sqlite://{}/bench.db", dir.display())).await?;
+    // STORE_URL points the run at another store (e.g. a scratch PostgreSQL database).
+    let url = std::env::var("STORE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.display()));
+    let store = Store::open(&url).await?;
     let ing = Ingester::new(store.clone(), Redactor::default(), None);
     let src = Source {
         id: "bench".into(),
