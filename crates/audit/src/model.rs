@@ -236,6 +236,14 @@ impl<'a> Contract<'a> {
     pub fn modifiers(&self) -> impl Iterator<Item = &Function<'a>> {
         self.functions.iter().filter(|f| f.kind == FnKind::Modifier)
     }
+
+    /// Ordinary functions anyone can call (public or external; no constructors, fallbacks
+    /// or modifiers).
+    pub fn public_functions(&self) -> impl Iterator<Item = &Function<'a>> {
+        self.functions
+            .iter()
+            .filter(|f| f.public && f.kind == FnKind::Function)
+    }
 }
 
 /// A state variable.

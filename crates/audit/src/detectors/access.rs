@@ -267,11 +267,7 @@ impl Detector for ArbitrarySend {
 
     fn check(&self, unit: &Unit<'_>, sink: &mut Sink<'_>) {
         for c in &unit.contracts {
-            for f in c
-                .functions
-                .iter()
-                .filter(|f| f.public && f.kind == FnKind::Function)
-            {
+            for f in c.public_functions() {
                 let Some(body) = f.body() else { continue };
                 if caller_restricted(unit, c, f) || has_conditions(body) {
                     continue;

@@ -53,11 +53,7 @@ impl Detector for MisnamedConstructor {
 
     fn check(&self, unit: &Unit<'_>, sink: &mut Sink<'_>) {
         for c in &unit.contracts {
-            for f in c
-                .functions
-                .iter()
-                .filter(|f| f.public && f.kind == FnKind::Function)
-            {
+            for f in c.public_functions() {
                 let lower = f.name.to_ascii_lowercase();
                 let looks_like = lower == c.name.to_ascii_lowercase() || lower == "constructor";
                 if looks_like && f.body().is_some_and(|b| writes_state(unit, c, b)) {
@@ -99,11 +95,7 @@ impl Detector for UnprotectedInitializer {
             if disables_initializers(unit, c) {
                 continue;
             }
-            for f in c
-                .functions
-                .iter()
-                .filter(|f| f.public && f.kind == FnKind::Function)
-            {
+            for f in c.public_functions() {
                 let lower = f.name.to_ascii_lowercase();
                 if !(lower.starts_with("init") || lower.starts_with("setup")) {
                     continue;

@@ -228,11 +228,7 @@ impl Detector for ShortAddress {
             return;
         }
         for c in &unit.contracts {
-            for f in c
-                .functions
-                .iter()
-                .filter(|f| f.public && f.kind == FnKind::Function)
-            {
+            for f in c.public_functions() {
                 let lower = f.name.to_ascii_lowercase();
                 let address_then_amount = f.def.params.len() >= 2
                     && matches!(&f.def.params[f.def.params.len() - 2].1, Some(p) if matches!(p.ty, Expression::Type(_, solang_parser::pt::Type::Address | solang_parser::pt::Type::AddressPayable)))
