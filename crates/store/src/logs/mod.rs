@@ -173,10 +173,19 @@ fn compress_err(e: std::io::Error) -> StoreError {
 }
 
 impl Store {
+    /// What this backend's index documents hold.
     fn doc_kind(&self) -> DocKind {
         match self.backend() {
             Backend::Sqlite => DocKind::Trigrams,
             Backend::Postgres => DocKind::Words,
+        }
+    }
+
+    /// The column of `log_index` holding a document's first row id.
+    fn index_key(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "rowid",
+            Backend::Postgres => "first_id",
         }
     }
 

@@ -5,7 +5,7 @@ use super::block::RowRef;
 use super::index::CHUNK;
 use super::{FETCH_BLOCKS, readable};
 use crate::series::decode_err;
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use sqlx::{Any, Row, Transaction};
 
 /// Deletes block `id` (its index documents are the caller's).
@@ -84,10 +84,7 @@ impl Store {
         last: i64,
         kept: &[i64],
     ) -> Result<()> {
-        let key = match self.backend() {
-            Backend::Sqlite => "rowid",
-            Backend::Postgres => "first_id",
-        };
+        let key = self.index_key();
         let context = "drop log index documents";
         if kept.is_empty() {
             sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -245,8 +245,9 @@ impl Store {
             p(),
             p()
         );
+        // Integer parameters are numbered first, then the name patterns: bound in that order.
         let mut ints = vec![q.from_ms, q.to_ms];
-        let mut texts: Vec<(usize, String)> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
         if let Some(l) = q.min_level {
             sql.push_str(&format!(" AND level_max >= {}", p()));
             ints.push(l);
@@ -278,7 +279,7 @@ impl Store {
                 .iter()
                 .map(|name| {
                     let ph = p();
-                    texts.push((texts.len(), format!("{NAME_SEP}{name}{NAME_SEP}")));
+                    texts.push(format!("{NAME_SEP}{name}{NAME_SEP}"));
                     format!("{find}({col}, {ph}) > 0")
                 })
                 .collect();
@@ -291,7 +292,7 @@ impl Store {
         for i in ints {
             query = query.bind(i);
         }
-        for (_, t) in texts {
+        for t in texts {
             query = query.bind(t);
         }
         query

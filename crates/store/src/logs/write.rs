@@ -5,7 +5,7 @@ use super::block::{self, RowRef};
 use super::index::{CHUNK, DocBuilder};
 use super::{APPEND_BELOW, BLOCK_ROWS, LogPosition, NAME_SEP, NewLog, compress_err, readable};
 use crate::series::decode_err;
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use sqlx::{Any, Row, Transaction};
 
 /// `\x1fa\x1fb\x1f` for the distinct names `pick` returns, in first-seen order.
@@ -173,10 +173,7 @@ impl Store {
         if let Some(f) = first {
             docs.push((f, builder.take()));
         }
-        let key = match self.backend() {
-            Backend::Sqlite => "rowid",
-            Backend::Postgres => "first_id",
-        };
+        let key = self.index_key();
         for part in docs.chunks(500) {
             let mut sql = format!("INSERT INTO log_index ({key}, doc) VALUES ");
             for i in 0..part.len() {
