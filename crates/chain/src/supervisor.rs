@@ -23,6 +23,10 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub const HEALTHY_RUN: Duration = Duration::from_secs(60);
 /// Time between SIGTERM and SIGKILL on stop.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// A requested stop (a hold) waits until the node has run this long: a node signalled while
+/// it is still starting may exit without saving its state, or save a half-loaded one (anvil
+/// writes `--state` from its signal handler).
+pub const MIN_UP_BEFORE_HOLD: Duration = Duration::from_secs(3);
 
 /// What the supervisor reports about its process.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -67,16 +71,22 @@ pub struct NodeControl {
 impl NodeControl {
     /// Asks the supervisor to stop the node and waits until the process has exited.
     pub async fn stop(&self) -> Result<(), String> {
-        self.hold.send_replace(true);
         let mut held = self.held.clone();
-        let stopped = async { held.wait_for(|h| *h).await.map(|_| ()) };
-        match tokio::time::timeout(STOP_GRACE * 2, stopped).await {
+        let stopped = async {
+            // A release sent just before must be seen first, or the acknowledgement of the
+            // last stop would be taken for this one while the node is started again.
+            held.wait_for(|h| !*h).await.map(|_| ())?;
+            self.hold.send_replace(true);
+            held.wait_for(|h| *h).await.map(|_| ())
+        };
+        let limit = STOP_GRACE * 2 + MIN_UP_BEFORE_HOLD;
+        match tokio::time::timeout(limit, stopped).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(format!("the supervisor of {} has ended", self.name)),
             Err(_) => Err(format!(
                 "{} did not stop within {}s",
                 self.name,
-                (STOP_GRACE * 2).as_secs()
+                limit.as_secs()
             )),
         }
     }
@@ -181,6 +191,7 @@ impl Supervisor {
                             return;
                         }
                         _ = async { hold.wait_for(|h| *h).await.map(|_| ()) } => {
+                            tokio::time::sleep(MIN_UP_BEFORE_HOLD.saturating_sub(started.elapsed())).await;
                             stop_child(&self.name, &mut child).await;
                             self.lock().pid = None;
                             // A requested stop: start again as soon as released.
@@ -294,6 +305,40 @@ mod tests {
         assert_ne!(pid(&status), Some(first));
         assert_eq!(status.lock().map(|s| s.restarts).unwrap_or(99), 0);
 
+        stop_tx.send_replace(true);
+        task.await.expect("supervisor ends");
+    }
+
+    /// A stop requested right after a release (back-to-back backups) lets the node finish
+    /// starting first, so its shutdown handler runs: here a shell that needs a second before
+    /// it traps SIGTERM and records it.
+    #[tokio::test]
+    async fn a_stop_right_after_a_release_lets_the_node_start_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("terms");
+        let script = format!(
+            "sleep 1; trap 'echo term >> {}; exit 0' TERM; while true; do sleep 0.05; done",
+            log.display()
+        );
+        let spec = ManagedNode {
+            command: "sh".into(),
+            args: vec!["-c".into(), script],
+            env: Default::default(),
+        };
+        let sup = Supervisor::new("slow-start", spec, dir.path().to_path_buf());
+        let (status, control) = (sup.status(), sup.control());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(sup.run(stop_rx));
+        until("started", || pid(&status).is_some()).await;
+        control.stop().await.expect("first stop");
+        control.start();
+        control
+            .stop()
+            .await
+            .expect("second stop, right after the release");
+        let terms = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(terms.lines().count(), 2, "both stops reached the handler");
+        control.start();
         stop_tx.send_replace(true);
         task.await.expect("supervisor ends");
     }
