@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
+.PHONY: run test deps deps-test build lint fuzz bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
 
 CARGO ?= cargo
 ARGS ?=
@@ -28,6 +28,12 @@ build:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## Fuzz every parser that sees outside data for FUZZ_SECONDS per target (default 60); crashes
+## are kept under crates/fuzz/crashers/ and replayed by `make test`.
+fuzz:
+	$(CARGO) build --profile fuzz --locked -p chainops-fuzz
+	./target/fuzz/chainops-fuzz --seconds $(or $(FUZZ_SECONDS),60) $(TARGETS)
 
 ## Collector scale benchmark (see docs/benchmarks.md).
 bench-monitor: build

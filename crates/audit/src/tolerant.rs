@@ -90,11 +90,14 @@ fn tokens(src: &[u8]) -> Vec<Tok> {
             }
             c if c.is_ascii_whitespace() => i += 1,
             _ => {
-                out.push(Tok {
-                    start: i,
-                    end: i + 1,
-                });
-                i += 1;
+                // One token per character: a multi-byte character is one token, so slicing
+                // the source at token bounds never cuts through it.
+                let mut end = i + 1;
+                while src.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+                    end += 1;
+                }
+                out.push(Tok { start: i, end });
+                i = end;
             }
         }
     }
@@ -240,6 +243,17 @@ fn is_fallback_definition(src: &str, toks: &[Tok], k: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_byte_characters_are_whole_tokens() {
+        // Found by fuzzing: a byte token inside `é` or `中` was sliced out of the source.
+        for s in [
+            "pragma solidity ^0.4.24;\ncontract J { uint dep\u{fffd}osits; }",
+            "contract P { function f(address t) { t arget.delegatecall(中); } function ( 文 }",
+        ] {
+            assert_eq!(rewrite(s).text.len(), s.len());
+        }
+    }
 
     fn rw(s: &str) -> String {
         let r = rewrite(s);

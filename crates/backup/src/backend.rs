@@ -112,6 +112,15 @@ impl Backend for LocalDir {
                 BackupError::io(&path, e)
             }
         })?;
+        // Bounds first: a damaged index may claim any offset and length, and the buffer is
+        // only allocated for bytes the file really has.
+        let size = f.metadata().map_err(|e| BackupError::io(&path, e))?.len();
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(BackupError::corrupt(
+                key,
+                format!("short read at {offset}+{len}: the object holds {size} bytes"),
+            ));
+        }
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| BackupError::io(&path, e))?;
         let mut buf = vec![0u8; len as usize];
@@ -181,6 +190,11 @@ mod tests {
         assert_eq!(b.list("data/").expect("list"), vec!["data/ab/abc"]);
         assert!(matches!(b.read("nope"), Err(BackupError::NotFound(_))));
         assert!(b.read_range("data/ab/abc", 3, 10).is_err());
+        assert!(
+            b.read_range("data/ab/abc", 1, u64::MAX).is_err(),
+            "no 2^64-byte buffer"
+        );
+        assert!(b.read_range("data/ab/abc", u64::MAX, 2).is_err());
         assert!(b.write("../escape", b"x").is_err());
         b.delete("data/ab/abc").expect("delete");
         assert!(!b.exists("data/ab/abc").expect("exists"));

@@ -113,9 +113,31 @@ impl Default for Compressor {
 /// Decodes what [`encode`] made; `raw_len` bounds decompression.
 pub fn decode(stored: &[u8], raw_len: usize, name: &str) -> Result<Vec<u8>> {
     match stored.split_first() {
-        Some((&RAW, rest)) => Ok(rest.to_vec()),
-        Some((&ZSTD, rest)) => zstd::bulk::decompress(rest, raw_len)
-            .map_err(|e| BackupError::corrupt(name, format!("zstd: {e}"))),
+        Some((&RAW, rest)) if rest.len() == raw_len => Ok(rest.to_vec()),
+        Some((&RAW, rest)) => Err(BackupError::corrupt(
+            name,
+            format!("holds {} bytes, the index says {raw_len}", rest.len()),
+        )),
+        Some((&ZSTD, rest)) => {
+            // Streamed, not `bulk::decompress(rest, raw_len)`: that reserves `raw_len` up
+            // front, and a damaged or hostile index entry claiming 2^63 bytes would abort
+            // the process. Memory now grows only with the bytes the frame really holds.
+            use std::io::Read;
+            let mut out = Vec::with_capacity(raw_len.min(rest.len().saturating_mul(8)));
+            zstd::stream::read::Decoder::new(rest)
+                .and_then(|d| {
+                    d.take((raw_len as u64).saturating_add(1))
+                        .read_to_end(&mut out)
+                })
+                .map_err(|e| BackupError::corrupt(name, format!("zstd: {e}")))?;
+            if out.len() != raw_len {
+                return Err(BackupError::corrupt(
+                    name,
+                    format!("holds {} bytes, the index says {raw_len}", out.len()),
+                ));
+            }
+            Ok(out)
+        }
         _ => Err(BackupError::corrupt(name, "unknown blob encoding")),
     }
 }
@@ -141,6 +163,14 @@ mod tests {
         let stored = [&[m][..], body].concat();
         assert_eq!(decode(&stored, noise.len(), "t").expect("decode"), noise);
         assert!(decode(&[9, 1], 1, "t").is_err());
+        // A length claim far beyond the frame is an error, not an allocation of 2^63 bytes.
+        assert!(decode(&stored, usize::MAX / 2, "t").is_err());
+        assert!(decode(&stored, noise.len() - 1, "t").is_err());
+        let (m, body) = encode(&text, &mut z, &mut scratch);
+        let zstored = [&[m][..], body].concat();
+        assert!(decode(&zstored, usize::MAX, "t").is_err());
+        assert!(decode(&zstored, text.len() - 1, "t").is_err());
+        assert!(decode(&zstored, text.len() + 1, "t").is_err());
     }
 
     #[test]

@@ -180,7 +180,19 @@ pub struct KeyFile {
 /// Argon2id cost (64 MiB, 3 passes): ~0.2 s per open on this machine.
 pub const DEFAULT_COST: (u32, u32, u32) = (64 * 1024, 3, 1);
 
+/// The largest key-derivation cost a key file may ask for (4 GiB of memory, 64 passes, 64
+/// lanes). A key file is plain JSON that anyone with write access to the repository location
+/// can replace; without a bound, one asking for 2^32 KiB would abort every `open` on an
+/// allocation failure, or keep it busy for hours.
+pub const MAX_COST: (u32, u32, u32) = (4 * 1024 * 1024, 64, 64);
+
 fn kek(password: &[u8], salt: &[u8], (m, t, p): (u32, u32, u32)) -> Result<[u8; 32]> {
+    if m > MAX_COST.0 || t > MAX_COST.1 || p > MAX_COST.2 {
+        return Err(BackupError::Input(format!(
+            "key derivation cost m={m} KiB, t={t}, p={p} is beyond the limit m={} KiB, t={}, p={}",
+            MAX_COST.0, MAX_COST.1, MAX_COST.2
+        )));
+    }
     let params = argon2::Params::new(m, t, p, Some(32))
         .map_err(|e| BackupError::Input(format!("key derivation parameters: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
@@ -278,5 +290,13 @@ mod tests {
         assert_eq!(back.id_of(b"x"), k.id_of(b"x"));
         assert!(f.unwrap("nope").is_none());
         assert!(KeyFile::wrap(&k, "", CHEAP, "h").is_err());
+        // A key file edited to ask for 2^32 KiB is refused, not allocated.
+        let mut absurd = f.clone();
+        absurd.m_kib = u32::MAX;
+        assert!(absurd.unwrap("pw").is_none());
+        absurd.m_kib = f.m_kib;
+        absurd.t = u32::MAX;
+        assert!(absurd.unwrap("pw").is_none());
+        assert!(KeyFile::wrap(&k, "pw", (u32::MAX, 1, 1), "h").is_err());
     }
 }

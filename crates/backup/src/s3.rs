@@ -177,8 +177,11 @@ impl Backend for S3 {
 
     fn read_range(&self, key: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let path = self.path(key)?;
+        let end = offset.checked_add(len).ok_or_else(|| {
+            BackupError::corrupt(key, format!("range {offset}+{len} is beyond any object"))
+        })?;
         let bytes = self
-            .run(self.store.get_range(&path, offset..offset + len))
+            .run(self.store.get_range(&path, offset..end))
             .map_err(|e| self.error(key, e))?;
         if bytes.len() as u64 != len {
             return Err(BackupError::corrupt(

@@ -23,7 +23,7 @@ impl QuietHours {
         let hm = |t: &str| -> Option<i64> {
             let (h, m) = t.trim().split_once(':')?;
             let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-            ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 60 + m)
+            ((0..24).contains(&h) && (0..60).contains(&m)).then(|| h * 60 + m)
         };
         let (a, b) = window
             .split_once('-')
@@ -110,5 +110,8 @@ mod tests {
         assert!(QuietHours::parse("22:00", "+00:00").is_err());
         assert!(QuietHours::parse("22:00-07:00", "08:00").is_err());
         assert!(QuietHours::parse("07:00-07:00", "+00:00").is_err());
+        // Found by fuzzing: the range check ran after an overflowing multiplication.
+        assert!(QuietHours::parse("220000000000000000:00-07:00", "+00:00").is_err());
+        assert!(QuietHours::parse("22:00-07:00", "+9223372036854775807:00").is_err());
     }
 }

@@ -59,13 +59,20 @@ pub fn parse_iso(s: &str) -> Option<(i64, usize)> {
     let tail = &s[used..];
     if tail.starts_with('Z') {
         used += 1;
-    } else if (tail.starts_with('+') || tail.starts_with('-'))
-        && tail.len() >= 6
-        && tail.as_bytes()[3] == b':'
-    {
-        let sign = if tail.starts_with('-') { -1 } else { 1 };
-        offset_min = sign * (num(&tail[1..3])? * 60 + num(&tail[4..6])?);
-        used += 6;
+    } else if let Some(sign) = tail.chars().next().and_then(|c| match c {
+        '+' => Some(1),
+        '-' => Some(-1),
+        _ => None,
+    }) {
+        // `+08:00`; byte slices through `get` so multi-byte text after the sign is no offset.
+        if tail.as_bytes().get(3) == Some(&b':') {
+            let (h, m) = (num(tail.get(1..3)?)?, num(tail.get(4..6)?)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            offset_min = sign * (h * 60 + m);
+            used += 6;
+        }
     }
     let t = from_civil(y, mo, d, h, mi, se, ms)? - offset_min * 60_000;
     Some((t, used))
@@ -98,6 +105,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn multi_byte_text_after_a_time_is_not_an_offset() {
+        // Issue 14: this line panicked with a byte slice inside `中`.
+        let (t, used) = parse_iso("2026-11-25T23:36:38+08:中文 ERROR boom").expect("time");
+        assert_eq!(used, 19);
+        assert_eq!(chainops_core::time::rfc3339(t), "2026-11-25T23:36:38.000Z");
+        for s in [
+            "2026-11-25T23:36:38+中文",
+            "2026-11-25T23:36:38-0é:00",
+            "2026-11-25T中",
+            "2026-11-2中",
+        ] {
+            let _ = parse_iso(s);
+        }
+    }
+
+    #[test]
     fn the_formats_nodes_write() {
         assert_eq!(
             parse_iso("2026-11-25T23:36:38.477623Z  INFO x").map(|x| x.1),
@@ -118,6 +141,12 @@ mod tests {
             "2026-11-25T23:00:00.000Z"
         );
         assert_eq!(parse_iso("2026-13-25T00:00:00Z"), None);
+        assert_eq!(parse_iso("2026-02-31T00:00:00Z"), None, "no 31 February");
+        assert_eq!(
+            parse_iso("2026-11-26T07:00:00+99:00"),
+            None,
+            "no 99 h offset"
+        );
         let now = chainops_core::time::parse_rfc3339("2026-11-26T00:00:00Z").expect("now");
         assert_eq!(
             parse_geth("11-25|12:00:00.500", now)

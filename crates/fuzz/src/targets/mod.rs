@@ -1,0 +1,60 @@
+//! The targets: one module per input surface, one line each in [`ALL`].
+
+use crate::Target;
+
+mod audit;
+mod backup;
+mod config;
+mod intake;
+mod logs;
+mod rpc;
+
+/// Every target, sorted by name.
+pub static ALL: &[Target] = &[
+    audit::SOLIDITY,
+    backup::CONFIG,
+    backup::INDEX,
+    backup::KEYFILE,
+    backup::PACK,
+    backup::SNAPSHOT,
+    backup::TREE,
+    config::SCHEDULES,
+    config::TOML,
+    config::RULE_EXPR,
+    intake::ALERTMANAGER,
+    logs::LINES,
+    rpc::BITCOIN,
+    rpc::EVM,
+];
+
+/// Files under `dir` (relative to the workspace root) whose name ends with `ext`, read as
+/// seeds; a folder that is missing gives none.
+pub(crate) fn files(dir: &str, ext: &str) -> Vec<Vec<u8>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(ext)
+                && let Ok(b) = std::fs::read(&p)
+            {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+/// Input as text (lossy: a parser of outside text sees `String`s).
+pub(crate) fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
