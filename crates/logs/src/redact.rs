@@ -38,27 +38,70 @@ struct Builtin {
     chinese: HashSet<char>,
 }
 
-fn builtin() -> &'static Builtin {
-    static B: OnceLock<Builtin> = OnceLock::new();
-    B.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).unwrap_or_else(|_| Regex::new("$^").unwrap_or_else(|_| unreachable!()));
-        Builtin {
-            hex64: re(r"\b(?:0x)?[0-9a-fA-F]{64}\b"),
-            banner_key: re(r"(?m)^\(\d+\)\s+(?:0x)?[0-9a-fA-F]{64}\b"),
-            key_context: re(r"(?i)priv|secret|\bkey\b|key[:=\s]|mnemonic|seed|signer|keystore|wallet"),
-            keystore: re(r#"("ciphertext"\s*:\s*")[0-9a-fA-F]+(")"#),
-            jwt: re(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+"),
-            bearer: re(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*"),
-            url_password: re(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(@)"),
-            kv_password: re(r#"(?i)(\b(?:password|passwd|pwd|rpcpassword|pass|secret|api[_-]?key|token)\s*[=:]\s*"?)[^\s"&,;]+"#),
-            english: include_str!("wordlists/english.txt").lines().collect(),
-            chinese: include_str!("wordlists/chinese_simplified.txt")
-                .lines()
-                .chain(include_str!("wordlists/chinese_traditional.txt").lines())
-                .filter_map(|w| w.chars().next())
-                .collect(),
-        }
+/// The built-in patterns, by field. A pattern that does not compile fails the tests
+/// (`every_builtin_pattern_compiles`); should one ever fail at run time, nothing is let
+/// through: [`Redactor::redact`] then replaces the whole text (see [`UNAVAILABLE`]).
+const PATTERNS: [(&str, &str); 8] = [
+    ("hex64", r"\b(?:0x)?[0-9a-fA-F]{64}\b"),
+    ("banner_key", r"(?m)^\(\d+\)\s+(?:0x)?[0-9a-fA-F]{64}\b"),
+    (
+        "key_context",
+        r"(?i)priv|secret|\bkey\b|key[:=\s]|mnemonic|seed|signer|keystore|wallet",
+    ),
+    ("keystore", r#"("ciphertext"\s*:\s*")[0-9a-fA-F]+(")"#),
+    (
+        "jwt",
+        r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+",
+    ),
+    ("bearer", r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*"),
+    (
+        "url_password",
+        r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(@)",
+    ),
+    (
+        "kv_password",
+        r#"(?i)(\b(?:password|passwd|pwd|rpcpassword|pass|secret|api[_-]?key|token)\s*[=:]\s*"?)[^\s"&,;]+"#,
+    ),
+];
+
+/// Marker kind used for a whole text when the built-in rules could not be compiled.
+pub const UNAVAILABLE: &str = "redactor_unavailable";
+
+/// Compiles the built-in rules; the error names the pattern that failed.
+fn compile_builtin() -> Result<Builtin, String> {
+    let mut re = PATTERNS
+        .iter()
+        .map(|(name, p)| Regex::new(p).map_err(|e| format!("built-in pattern {name}: {e}")));
+    let mut next = || {
+        re.next()
+            .unwrap_or_else(|| Err("pattern table too short".into()))
+    };
+    Ok(Builtin {
+        hex64: next()?,
+        banner_key: next()?,
+        key_context: next()?,
+        keystore: next()?,
+        jwt: next()?,
+        bearer: next()?,
+        url_password: next()?,
+        kv_password: next()?,
+        english: include_str!("wordlists/english.txt").lines().collect(),
+        chinese: include_str!("wordlists/chinese_simplified.txt")
+            .lines()
+            .chain(include_str!("wordlists/chinese_traditional.txt").lines())
+            .filter_map(|w| w.chars().next())
+            .collect(),
     })
+}
+
+fn builtin() -> Option<&'static Builtin> {
+    static B: OnceLock<Option<Builtin>> = OnceLock::new();
+    B.get_or_init(|| {
+        compile_builtin()
+            .map_err(|e| tracing::error!(error = %e, "log redaction unavailable: every log text is withheld"))
+            .ok()
+    })
+    .as_ref()
 }
 
 /// A user-defined pattern.
@@ -99,7 +142,12 @@ impl Redactor {
 
     /// Redacts `text` in place; returns how many secrets were replaced.
     pub fn redact(&mut self, text: &mut String) -> usize {
-        let b = builtin();
+        let Some(b) = builtin() else {
+            // Fail closed: without the built-in rules nothing of the text is kept.
+            *text = marker(UNAVAILABLE);
+            self.count(UNAVAILABLE, 1);
+            return 1;
+        };
         let mut total = 0;
         let mut apply =
             |this: &mut Redactor, text: &mut String, re: &Regex, kind: &str, keep_groups: bool| {
@@ -140,9 +188,9 @@ impl Redactor {
             apply(self, text, &b.bearer, "bearer_token", true);
         }
         if has_hex_run(text, 64) {
-            total += self.redact_keys(text);
+            total += self.redact_keys(b, text);
         }
-        total += self.redact_mnemonics(text);
+        total += self.redact_mnemonics(b, text);
         let mut hits: Vec<(usize, usize)> = Vec::new();
         for (i, p) in self.patterns.iter().enumerate() {
             let n = p.regex.find_iter(text).count();
@@ -163,8 +211,7 @@ impl Redactor {
     }
 
     /// 64-hex tokens on lines with key-like words, and anvil's `(N) 0x…` banner lines.
-    fn redact_keys(&mut self, text: &mut String) -> usize {
-        let b = builtin();
+    fn redact_keys(&mut self, b: &Builtin, text: &mut String) -> usize {
         let mut n = 0;
         let lines: Vec<String> = text
             .split('\n')
@@ -188,8 +235,7 @@ impl Redactor {
     }
 
     /// Runs of 12–24 BIP-39 words (English, or Chinese characters).
-    fn redact_mnemonics(&mut self, text: &mut String) -> usize {
-        let b = builtin();
+    fn redact_mnemonics(&mut self, b: &Builtin, text: &mut String) -> usize {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         // English: consecutive words separated by single spaces.
         let mut run: Vec<(usize, usize)> = Vec::new();
@@ -330,6 +376,16 @@ fn has_hex_run(text: &str, n: usize) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_builtin_pattern_compiles() {
+        // Redaction must never fail open: a broken built-in pattern fails here, not silently
+        // in production.
+        if let Err(e) = compile_builtin() {
+            panic!("{e}");
+        }
+        assert!(builtin().is_some());
+    }
 
     fn redact(s: &str) -> String {
         let mut r = Redactor::default();
