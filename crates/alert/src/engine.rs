@@ -460,6 +460,13 @@ impl AlertEngine {
         self.last_ok_ms.clone()
     }
 
+    /// Records successful evaluations in `cell` (so a rebuilt engine keeps feeding the
+    /// heartbeat that watches the first one).
+    pub fn with_last_ok(mut self, cell: Arc<AtomicI64>) -> Self {
+        self.last_ok_ms = cell;
+        self
+    }
+
     /// Evaluates every `interval` until `shutdown` turns true.
     pub async fn run(mut self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(interval);

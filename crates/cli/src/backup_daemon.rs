@@ -20,12 +20,12 @@ use chainops_core::config::{Config, NodeConfig};
 use chainops_core::cron::Cron;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_core::ports::MetricsSource;
+use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;
 use chainops_store::Store;
 use chainops_store::backup_runs::BackupRun;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -126,6 +126,12 @@ impl BackupStatus {
     }
 }
 
+type Labels<'a> = Vec<(&'static str, &'a str)>;
+
+fn labels<'a>(job: &'a str, s: &'a JobState) -> Labels<'a> {
+    vec![("job", job), ("node", &s.node), ("chain", &s.chain)]
+}
+
 impl MetricsSource for BackupStatus {
     fn render(&self, now: i64) -> String {
         let jobs = self.lock();
@@ -133,16 +139,10 @@ impl MetricsSource for BackupStatus {
             return String::new();
         }
         let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, v) in rows {
-                let _ = writeln!(out, "{name}{{{labels}}} {v}");
-            }
+        let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(Labels<'_>, f64)>| {
+            chainops_core::exposition::family(&mut out, name, kind, help, rows);
         };
-        let labels = |job: &str, s: &JobState| {
-            format!("job=\"{job}\",node=\"{}\",chain=\"{}\"", s.node, s.chain)
-        };
-        let each = |f: &dyn Fn(&JobState) -> Option<f64>| -> Vec<(String, f64)> {
+        let each = |f: &dyn Fn(&JobState) -> Option<f64>| -> Vec<(Labels<'_>, f64)> {
             jobs.iter()
                 .filter_map(|(job, s)| f(s).map(|v| (labels(job, s), v)))
                 .collect()
@@ -218,10 +218,9 @@ impl MetricsSource for BackupStatus {
             for (job, s) in jobs.iter() {
                 let counts = if pick == 0 { s.runs } else { s.drills };
                 for (result, n) in [("ok", counts[0]), ("failed", counts[1])] {
-                    runs.push((
-                        format!("{},kind=\"{kind}\",result=\"{result}\"", labels(job, s)),
-                        n as f64,
-                    ));
+                    let mut l = labels(job, s);
+                    l.extend([("kind", kind), ("result", result)]);
+                    runs.push((l, n as f64));
                 }
             }
         }
@@ -559,37 +558,39 @@ pub async fn start(
         let ctx = context(config, job, http, controls)?;
         // One lock per job: a backup and a drill of the same job never overlap.
         let exclusive = Arc::new(tokio::sync::Mutex::new(()));
-        tasks.push(tokio::spawn(schedule_loop(
-            job.clone(),
-            job.schedule.clone(),
-            false,
-            ctx.clone(),
-            store.clone(),
-            status.clone(),
-            exclusive.clone(),
-            shutdown.clone(),
-        )));
-        if let Some(drill) = &job.drill_schedule {
-            tasks.push(tokio::spawn(schedule_loop(
+        let schedules = std::iter::once((job.schedule.clone(), false))
+            .chain(job.drill_schedule.clone().map(|d| (d, true)));
+        for (schedule, drill) in schedules {
+            let (job, ctx, store, status, exclusive, stop) = (
                 job.clone(),
-                drill.clone(),
-                true,
-                ctx,
+                ctx.clone(),
                 store.clone(),
                 status.clone(),
-                exclusive,
+                exclusive.clone(),
                 shutdown.clone(),
-            )));
+            );
+            let name = format!("backup:{}{}", job.name, if drill { ":drill" } else { "" });
+            tasks.push(spawn_supervised(name, move || {
+                schedule_loop(
+                    job.clone(),
+                    schedule.clone(),
+                    drill,
+                    ctx.clone(),
+                    store.clone(),
+                    status.clone(),
+                    exclusive.clone(),
+                    stop.clone(),
+                )
+            }));
         }
         tracing::info!(job = %job.name, node = %job.node, schedule = %job.schedule, repo = %chainops_core::secret::redact_url(&job.repo), "backup job scheduled");
     }
     if !config.backups.is_empty() {
-        tasks.push(tokio::spawn(refresh_loop(
-            config.backups.iter().map(|j| j.name.clone()).collect(),
-            store.clone(),
-            status.clone(),
-            shutdown.clone(),
-        )));
+        let jobs: Vec<String> = config.backups.iter().map(|j| j.name.clone()).collect();
+        let (store, status, stop) = (store.clone(), status.clone(), shutdown.clone());
+        tasks.push(spawn_supervised("backup:refresh", move || {
+            refresh_loop(jobs.clone(), store.clone(), status.clone(), stop.clone())
+        }));
     }
     Ok((status, tasks))
 }

@@ -10,6 +10,7 @@ use chainops_alert::notify::Notifier;
 use chainops_chain::supervisor::Supervisor;
 use chainops_core::config::Config;
 use chainops_core::facts::FactSource;
+use chainops_core::task::spawn_supervised;
 use chainops_monitor::Monitor;
 use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
@@ -120,11 +121,14 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         tls: tls.is_some(),
         setup_token_digest: std::sync::Mutex::new(setup_token(&store).await?),
     });
-    tasks.push(tokio::spawn(audit_retention(
+    let (trail, keep, stop) = (
         audit.clone(),
         config.security.audit_retention,
         shutdown_rx.clone(),
-    )));
+    );
+    tasks.push(spawn_supervised("audit-retention", move || {
+        audit_retention(trail.clone(), keep, stop.clone())
+    }));
     let state = AppState {
         fleet,
         history,
@@ -300,29 +304,84 @@ async fn start_alerting(
         "alerting enabled"
     );
     let source: Arc<dyn FactSource> = Arc::new(with_logs);
-    let engine = AlertEngine::new(rules, notifiers.to_vec(), store.clone(), source).await?;
-    let worker = DeliveryWorker::new(
+    let engine = AlertEngine::new(
+        rules.clone(),
+        notifiers.to_vec(),
         store.clone(),
-        notifiers,
-        http.clone(),
-        config.alerting.give_up_after,
-    );
+        source.clone(),
+    )
+    .await?;
     let mut tasks = Vec::new();
     if let Some(url) = &config.alerting.heartbeat_url {
         let a = &config.alerting;
-        tasks.push(tokio::spawn(chainops_alert::heartbeat::run(
+        let (http, url, every, stale, last_ok, stop) = (
             http.clone(),
             url.clone(),
             a.heartbeat_interval,
             (a.eval_interval * 3).max(std::time::Duration::from_secs(10)),
             engine.last_ok(),
             shutdown.clone(),
-        )));
+        );
+        tasks.push(spawn_supervised("alert:heartbeat", move || {
+            chainops_alert::heartbeat::run(
+                http.clone(),
+                url.clone(),
+                every,
+                stale,
+                last_ok.clone(),
+                stop.clone(),
+            )
+        }));
     }
-    tasks.push(tokio::spawn(
-        engine.run(config.alerting.eval_interval, shutdown.clone()),
-    ));
-    tasks.push(tokio::spawn(worker.run(shutdown.clone())));
+    // A restarted engine is rebuilt from the store (active alerts, silences); its windows
+    // refill as after a daemon restart.
+    let (every, stop, last_ok) = (
+        config.alerting.eval_interval,
+        shutdown.clone(),
+        engine.last_ok(),
+    );
+    let (store_e, notifiers_e) = (store.clone(), notifiers.to_vec());
+    let mut first = Some(engine);
+    tasks.push(spawn_supervised("alert:engine", move || {
+        let built = first.take();
+        let (rules, notifiers, store, source, last_ok, mut stop) = (
+            rules.clone(),
+            notifiers_e.clone(),
+            store_e.clone(),
+            source.clone(),
+            last_ok.clone(),
+            stop.clone(),
+        );
+        async move {
+            let engine = match built {
+                Some(e) => e,
+                None => loop {
+                    match AlertEngine::new(rules.clone(), notifiers.clone(), store.clone(), source.clone()).await {
+                        Ok(e) => break e.with_last_ok(last_ok.clone()),
+                        Err(e) => {
+                            tracing::error!(error = %e, "alert engine cannot restart; retrying in 5 s");
+                            tokio::select! {
+                                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                                _ = stop.changed() => return,
+                            }
+                        }
+                    }
+                },
+            };
+            engine.run(every, stop).await;
+        }
+    }));
+    let (store_w, notifiers_w, http_w, give_up, stop) = (
+        store.clone(),
+        notifiers.to_vec(),
+        http.clone(),
+        config.alerting.give_up_after,
+        shutdown.clone(),
+    );
+    tasks.push(spawn_supervised("alert:delivery", move || {
+        DeliveryWorker::new(store_w.clone(), &notifiers_w, http_w.clone(), give_up)
+            .run(stop.clone())
+    }));
     Ok(tasks)
 }
 

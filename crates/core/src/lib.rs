@@ -12,6 +12,7 @@ pub mod config;
 pub mod cron;
 pub mod duration;
 pub mod error;
+pub mod exposition;
 pub mod facts;
 pub mod hex;
 pub mod logs_config;
@@ -23,6 +24,7 @@ pub mod rule_expr;
 pub mod sealed;
 pub mod secret;
 pub mod security_config;
+pub mod task;
 pub mod time;
 
 pub use error::ErrorKind;

@@ -8,6 +8,7 @@ use crate::parse::{Format, Grouper};
 use crate::redact::{Pattern, Redactor};
 use crate::tail::FileTail;
 use chainops_core::logs_config::{LogAlertConfig, LogsConfig};
+use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;
 use chainops_store::Store;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -207,19 +208,25 @@ impl LogService {
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
         let interval = self.config.poll_interval;
-        tasks.push(tokio::spawn(follow(
-            self.ingester.clone(),
-            self.alerts.clone(),
-            sources,
-            interval,
-            shutdown.clone(),
-        )));
-        tasks.push(tokio::spawn(retention(
+        let (ing, alerts, stop) = (self.ingester.clone(), self.alerts.clone(), shutdown.clone());
+        // A restarted follower resumes from the read positions stored with the entries.
+        tasks.push(spawn_supervised("logs:follow", move || {
+            follow(
+                ing.clone(),
+                alerts.clone(),
+                sources.clone(),
+                interval,
+                stop.clone(),
+            )
+        }));
+        let (store, age, size) = (
             self.ingester.store().clone(),
             self.config.retention,
             self.config.max_size_bytes,
-            shutdown,
-        )));
+        );
+        tasks.push(spawn_supervised("logs:retention", move || {
+            retention(store.clone(), age, size, shutdown.clone())
+        }));
         tasks
     }
 }
@@ -360,6 +367,54 @@ impl chainops_core::facts::FactSource for WithLogFacts {
             }
         }
         facts
+    }
+}
+
+impl chainops_core::ports::MetricsSource for LogService {
+    /// Log ingest counters and redactions by kind (every built-in kind, 0 included).
+    fn render(&self, _now_ms: i64) -> String {
+        use chainops_core::exposition::{family, header, sample};
+        use std::sync::atomic::Ordering::Relaxed;
+        let st = &self.ingester.stats;
+        let mut out = String::new();
+        for (name, help, v) in [
+            (
+                "chainops_log_lines_total",
+                "Log lines read from files.",
+                st.lines.load(Relaxed),
+            ),
+            (
+                "chainops_log_entries_total",
+                "Log entries stored (after grouping and redaction).",
+                st.entries.load(Relaxed),
+            ),
+            (
+                "chainops_log_forward_dropped_total",
+                "Entries not forwarded to Loki because its queue was full.",
+                st.forward_dropped.load(Relaxed),
+            ),
+        ] {
+            family(&mut out, name, "counter", help, [(vec![], v as f64)]);
+        }
+        let name = "chainops_log_redactions_total";
+        header(
+            &mut out,
+            name,
+            "counter",
+            "Secrets replaced in logs before storage, by kind.",
+        );
+        let counts = self.ingester.redactions();
+        for kind in crate::redact::KINDS {
+            let v = counts.get(*kind).copied().unwrap_or(0);
+            sample(&mut out, name, &[("kind", kind)], v as f64);
+        }
+        for (kind, v) in counts
+            .iter()
+            .filter(|(k, _)| !crate::redact::KINDS.contains(&k.as_str()))
+        {
+            sample(&mut out, name, &[("kind", kind)], *v as f64);
+        }
+        out
     }
 }
 

@@ -12,6 +12,7 @@ use crate::tracker::{NodeTracker, Observation, SavedTracker};
 use chainops_core::config::NodeConfig;
 use chainops_core::node::NodeSnapshot;
 use chainops_core::ports::{ChainAdapter, ChainError};
+use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;
 use chainops_store::Store;
 use chainops_store::events::NodeEvent;
@@ -47,6 +48,21 @@ const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);
 /// Best height per chain, refreshed once a second (so polls never scan the fleet).
 pub type ChainBest = Arc<RwLock<HashMap<String, u64>>>;
 
+/// A node's saved tracker state, or a fresh one if there is none or it cannot be read.
+async fn load_saved(store: &Store, name: &str) -> SavedTracker {
+    match store.load_node_state(name).await {
+        Ok(Some(v)) => serde_json::from_value::<SavedTracker>(v).unwrap_or_else(|e| {
+            tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state");
+            SavedTracker::default()
+        }),
+        Ok(None) => SavedTracker::default(),
+        Err(e) => {
+            tracing::warn!(node = %name, error = %e, "cannot load saved node state");
+            SavedTracker::default()
+        }
+    }
+}
+
 /// The monitoring engine: fleet view, history and the poll loops.
 pub struct Monitor {
     fleet: Arc<Fleet>,
@@ -68,17 +84,7 @@ impl Monitor {
         let mut saved = Vec::with_capacity(fleet.len());
         for i in 0..fleet.len() {
             let name = fleet.lock(i).config.name.clone();
-            let state = match store.load_node_state(&name).await {
-                Ok(Some(v)) => serde_json::from_value::<SavedTracker>(v).unwrap_or_else(|e| {
-                    tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state");
-                    SavedTracker::default()
-                }),
-                Ok(None) => SavedTracker::default(),
-                Err(e) => {
-                    tracing::warn!(node = %name, error = %e, "cannot load saved node state");
-                    SavedTracker::default()
-                }
-            };
+            let state = load_saved(&store, &name).await;
             fleet.lock(i).tracker = state.state.clone();
             saved.push(state);
         }
@@ -116,31 +122,56 @@ impl Monitor {
                 chain_best: self.chain_best.clone(),
             };
             let saved = self.saved.get(i).cloned().unwrap_or_default();
-            handles.push(tokio::spawn(poll_loop(ctx, saved, shutdown.clone())));
+            let name = format!("poll:{}", self.fleet.lock(i).config.name);
+            let stop = shutdown.clone();
+            // A restarted loop resumes from the state it last saved to the store.
+            let store = self.store.clone();
+            let mut first = Some(saved);
+            handles.push(spawn_supervised(name, move || {
+                let (ctx, stop, store) = (ctx.clone(), stop.clone(), store.clone());
+                let saved = first.take();
+                async move {
+                    let saved = match saved {
+                        Some(s) => s,
+                        None => {
+                            let node = ctx.fleet.lock(ctx.index).config.name.clone();
+                            load_saved(&store, &node).await
+                        }
+                    };
+                    poll_loop(ctx, saved, stop).await;
+                }
+            }));
         }
-        let (fleet, best, mut stop) = (
+        let (fleet, best, stop) = (
             self.fleet.clone(),
             self.chain_best.clone(),
             shutdown.clone(),
         );
-        handles.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let fresh = fleet.best_heights();
-                        *best.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        handles.push(spawn_supervised("chain-best", move || {
+            let (fleet, best, mut stop) = (fleet.clone(), best.clone(), stop.clone());
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            let fresh = fleet.best_heights();
+                            *best.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                        }
+                        _ = stop.changed() => return,
                     }
-                    _ = stop.changed() => return,
                 }
             }
         }));
         let history = self.history.clone();
-        handles.push(tokio::spawn(async move { history.run(shutdown).await }));
+        handles.push(spawn_supervised("history", move || {
+            let (history, stop) = (history.clone(), shutdown.clone());
+            async move { history.run(stop).await }
+        }));
         handles
     }
 }
 
+#[derive(Clone)]
 struct PollContext {
     index: usize,
     fleet: Arc<Fleet>,

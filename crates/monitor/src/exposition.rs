@@ -5,12 +5,12 @@
 
 use crate::fleet::{Fleet, NodeView, gas_used_ratio};
 use crate::histogram::Histogram;
+use chainops_core::exposition::{self as text, write_sample};
 use chainops_core::node::NodeStatus;
 use std::collections::HashMap;
-use std::fmt::Write;
 
 /// Content type of the exposition.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const CONTENT_TYPE: &str = text::CONTENT_TYPE;
 
 const STATUSES: [NodeStatus; 5] = [
     NodeStatus::Ok,
@@ -27,8 +27,7 @@ struct Family<'a> {
 
 impl Family<'_> {
     fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
+        text::header(out, name, kind, help);
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
@@ -49,70 +48,6 @@ impl Family<'_> {
         );
         write_sample(self.out, name, "_sum", labels, None, h.sum());
         write_sample(self.out, name, "_count", labels, None, h.count() as f64);
-    }
-}
-
-/// Writes one sample line without allocating (scrapes of thousands of nodes are large).
-fn write_sample(
-    out: &mut String,
-    name: &str,
-    suffix: &str,
-    labels: &[(&str, &str)],
-    le: Option<f64>,
-    value: f64,
-) {
-    out.push_str(name);
-    out.push_str(suffix);
-    if !labels.is_empty() || le.is_some() {
-        out.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(k);
-            out.push_str("=\"");
-            escape_into(out, v);
-            out.push('"');
-        }
-        if let Some(le) = le {
-            if !labels.is_empty() {
-                out.push(',');
-            }
-            out.push_str("le=\"");
-            write_value(out, le);
-            out.push('"');
-        }
-        out.push('}');
-    }
-    out.push(' ');
-    write_value(out, value);
-    out.push('\n');
-}
-
-fn escape_into(out: &mut String, v: &str) {
-    if !v.contains(['\\', '"', '\n']) {
-        out.push_str(v);
-        return;
-    }
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn write_value(out: &mut String, v: f64) {
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-    } else if v.is_nan() {
-        out.push_str("NaN");
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        let _ = write!(out, "{}", v as i64);
-    } else {
-        let _ = write!(out, "{v}");
     }
 }
 

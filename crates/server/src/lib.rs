@@ -11,6 +11,7 @@ mod error;
 mod log_routes;
 mod notify_routes;
 pub mod openapi;
+pub mod panics;
 mod routes;
 mod time_param;
 pub mod tls;

@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use chainops_core::ports::MetricsSource;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
+        .layer(crate::panics::layer())
         .fallback(not_found)
         .with_state(state)
 }
@@ -139,8 +141,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
         let now = now_ms();
         let mut text = exposition::render(&fleet, now);
         if let Some(l) = logs {
-            text.push_str(&log_metrics(&l));
+            text.push_str(&l.render(now));
         }
+        text.push_str(&crate::panics::render());
         for m in &extra {
             text.push_str(&m.render(now));
         }
@@ -150,51 +153,6 @@ async fn metrics(State(s): State<AppState>) -> Response {
         Ok(text) => ([(header::CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response(),
         Err(e) => ApiError::internal(chainops_core::ErrorKind::Internal, e).into_response(),
     }
-}
-
-/// Log ingest counters in the text exposition format.
-fn log_metrics(l: &chainops_logs::service::LogService) -> String {
-    use std::sync::atomic::Ordering::Relaxed;
-    let st = &l.ingester.stats;
-    let mut out = String::new();
-    for (name, help, v) in [
-        (
-            "chainops_log_lines_total",
-            "Log lines read from files.",
-            st.lines.load(Relaxed),
-        ),
-        (
-            "chainops_log_entries_total",
-            "Log entries stored (after grouping and redaction).",
-            st.entries.load(Relaxed),
-        ),
-        (
-            "chainops_log_forward_dropped_total",
-            "Entries not forwarded to Loki because its queue was full.",
-            st.forward_dropped.load(Relaxed),
-        ),
-    ] {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
-        ));
-    }
-    out.push_str("# HELP chainops_log_redactions_total Secrets replaced in logs before storage, by kind.\n# TYPE chainops_log_redactions_total counter\n");
-    let counts = l.ingester.redactions();
-    for kind in chainops_logs::redact::KINDS {
-        let v = counts.get(*kind).copied().unwrap_or(0);
-        out.push_str(&format!(
-            "chainops_log_redactions_total{{kind=\"{kind}\"}} {v}\n"
-        ));
-    }
-    for (kind, v) in counts
-        .iter()
-        .filter(|(k, _)| !chainops_logs::redact::KINDS.contains(&k.as_str()))
-    {
-        out.push_str(&format!(
-            "chainops_log_redactions_total{{kind=\"{kind}\"}} {v}\n"
-        ));
-    }
-    out
 }
 
 async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
