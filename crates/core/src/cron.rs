@@ -74,10 +74,9 @@ fn field(text: &str, name: &str, lo: u32, hi: u32, names: &[&str]) -> Result<u64
         if a > b {
             return Err(format!("{name}: range {range} runs backwards"));
         }
-        let mut v = a;
-        while v <= b {
+        // `step` may be any u32 (`*/4294967295`): stop at the first value past the range.
+        for v in (a..=b).step_by(step as usize) {
             bits |= 1 << v;
-            v += step;
         }
     }
     Ok(bits)
@@ -270,6 +269,11 @@ mod tests {
 
     #[test]
     fn bad_schedules_name_the_field() {
+        // Found by fuzzing: a huge step overflowed the field walk.
+        assert_eq!(
+            Cron::parse("0 */4294967295 * * *").map(|c| c.next_after(0).is_some()),
+            Ok(true)
+        );
         for (expr, needle) in [
             ("0 3 * *", "has 4 fields"),
             ("61 0 3 * * *", "second"),
