@@ -9,11 +9,13 @@ run: deps
 	$(CARGO) build --release --locked -p chainops
 	./target/release/chainops serve $(ARGS)
 
-## Install test dependencies, start a private PostgreSQL, run every test.
+## Install test dependencies, start a private PostgreSQL, run every test, then every
+## benchmark in its smoke mode (bench/smoke.sh).
 test: deps-test
 	@set -e; eval "$$(scripts/test-postgres.sh start)"; \
 	trap 'scripts/test-postgres.sh stop "$$PGTEST_DIR"' EXIT; \
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked; \
+	CARGO="$(CARGO)" bench/smoke.sh
 
 deps:
 	scripts/install-deps.sh run

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + ganache (npm), litecoind, promtool and Alertmanager (apt), aiosmtpd and
+#   scripts/install-deps.sh test   + ganache (npm), litecoind, promtool, Alertmanager, ripgrep, restic, borg (apt), aiosmtpd and
 #                                  schemathesis, moto[server] (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
@@ -27,6 +27,11 @@ if [ "$mode" = test ]; then
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  # Benchmark smoke runs (bench/smoke.sh): the peers and tools the benchmarks compare against.
+  command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
+  command -v restic >/dev/null 2>&1 || missing+=(restic)
+  command -v borg >/dev/null 2>&1 || missing+=(borgbackup)
+  [ -x /usr/bin/time ] || missing+=(time)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} with apt"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

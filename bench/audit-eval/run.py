@@ -9,11 +9,35 @@ category outside every injected span (±2) of its type is a false positive.
 
     bench/audit-eval/run.py [--chainops target/release/chainops] [--json out.json]
 """
-import argparse, csv, json, os, subprocess, sys, time
+import argparse, csv, json, os, shutil, subprocess, sys, time
 from collections import defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "datasets")
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+
+
+def smoke_data():
+    """BENCH_SMOKE=1: both data-set layouts in miniature, built from the repo's reentrancy
+    fixture and its expected lines, so the scoring code runs without ../shared."""
+    import tempfile
+    root = tempfile.mkdtemp(prefix="chainops-audit-smoke-")
+    fx = os.path.join(ROOT, "crates", "audit", "tests", "fixtures", "reentrancy")
+    lines = [tuple(int(x) for x in l.split(":")[0].split("-")) for l in open(os.path.join(fx, "expected.txt")) if l.strip()]
+    sb = os.path.join(root, "smartbugs-curated-dev", "dataset", "reentrancy")
+    os.makedirs(sb)
+    shutil.copy(os.path.join(fx, "positive.sol"), sb)
+    json.dump([{"name": "positive.sol", "path": "dataset/reentrancy/positive.sol",
+                "vulnerabilities": [{"lines": list(range(lo, hi + 1)), "category": "reentrancy"} for lo, hi in lines]}],
+              open(os.path.join(root, "smartbugs-curated-dev", "vulnerabilities.json"), "w"))
+    sf = os.path.join(root, "solidifi-dev", "Re-entrancy")
+    os.makedirs(sf)
+    shutil.copy(os.path.join(fx, "positive.sol"), os.path.join(sf, "buggy_1.sol"))
+    with open(os.path.join(sf, "BugLog_1.csv"), "w") as f:
+        f.write("loc,length,bug type,approach\n")
+        for lo, hi in lines:
+            f.write(f"{lo},{hi - lo + 1},Re-entrancy,code snippet injection\n")
+    return root
 SOLIDIFI_ACCEPT = {
     "Overflow-Underflow": {"arithmetic"},
     "Re-entrancy": {"reentrancy"},
@@ -86,6 +110,8 @@ def solidifi(chainops):
     out, took_all, errors = {}, 0.0, []
     for bug_type, accept in SOLIDIFI_ACCEPT.items():
         d = os.path.join(base, bug_type)
+        if SMOKE and not os.path.isdir(d):
+            continue
         report, took = audit(chainops, d)
         took_all += took
         errors += report["errors"]
@@ -117,6 +143,11 @@ def main():
     ap.add_argument("--chainops", default=os.path.join(ROOT, "target", "release", "chainops"))
     ap.add_argument("--json")
     a = ap.parse_args()
+    global DATA
+    if SMOKE:
+        DATA = smoke_data()
+        if "BIN_DIR" in os.environ:
+            a.chainops = os.path.join(ROOT, os.environ["BIN_DIR"], "chainops")
     sb, sb_report, sb_took = smartbugs(a.chainops)
     print("SmartBugs curated (dev split): recall by category (±2 lines | exact line)")
     tot2 = [0, 0]; tot0 = [0, 0]
@@ -131,6 +162,11 @@ def main():
     for t, v in sf.items():
         print(f"  {t:<22} recall {v['recall'][0]:>3}/{v['recall'][1]:<3} {pct(*v['recall'])}   precision {v['precision'][0]:>3}/{v['precision'][1]:<3} {pct(*v['precision'])}")
     print(f"  parse errors {len(sf_errors)}, wall {sf_took:.2f} s for 7 × 25 files")
+    if SMOKE:
+        assert tot2[1] > 0 and tot2[0] == tot2[1], f"smoke: recall {tot2}"
+        assert sf["Re-entrancy"]["recall"][0] > 0, f"smoke: {sf}"
+        print("audit-eval smoke: ok")
+        return
     if a.json:
         json.dump({"smartbugs": {str(k): v for k, v in sb.items()}, "solidifi": sf}, open(a.json, "w"), indent=2)
 

@@ -13,6 +13,10 @@ import argparse, json, os, re, statistics, subprocess, sys, time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "datasets", "smartbugs-curated-dev", "dataset")
 SLITHER = os.path.join(ROOT, ".tools", "slither")
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+if SMOKE:  # the repo's detector fixtures, binaries from BIN_DIR, no Slither
+    DATA = os.path.join(ROOT, "crates", "audit", "tests", "fixtures")
+BIN = os.path.join(ROOT, os.environ.get("BIN_DIR", os.path.join("target", "release")))
 VERSIONS = ["0.4.2", "0.4.9", "0.4.10", "0.4.11", "0.4.13", "0.4.15", "0.4.16", "0.4.18", "0.4.19", "0.4.21",
             "0.4.22", "0.4.23", "0.4.24", "0.4.25", "0.5.0", "0.5.16", "0.6.12", "0.7.6", "0.8.24"]
 
@@ -50,16 +54,21 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
     fs = files()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "chainops", "-p", "chainops-audit", "--example", "timing"], cwd=ROOT, check=True)
-    t = json.loads(subprocess.run([os.path.join(ROOT, "target", "release", "examples", "timing"), DATA, "--json"],
+    if not SMOKE:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "chainops", "-p", "chainops-audit", "--example", "timing"], cwd=ROOT, check=True)
+    t = json.loads(subprocess.run([os.path.join(BIN, "examples", "timing"), DATA, "--json"],
                                   capture_output=True, text=True, check=True).stdout)
     start = time.perf_counter()
-    subprocess.run([os.path.join(ROOT, "target", "release", "chainops"), "audit", "--format", "json", DATA],
-                   capture_output=True, check=False)
+    out = subprocess.run([os.path.join(BIN, "chainops"), "audit", "--format", "json", DATA],
+                         capture_output=True, check=False)
     e2e = time.perf_counter() - start
     print(f"chainops: {t['files']} files, median {t['median_ms']:.2f} ms, p95 {t['p95_ms']:.2f} ms per file in-process; "
           f"one process over all files {e2e:.2f} s")
     result = {"chainops": dict(t, end_to_end_s=e2e)}
+    if SMOKE:
+        assert out.returncode in (0, 1) and t["files"] > 0, f"smoke: audit exit {out.returncode}, {t}"
+        print("audit speed smoke: ok")
+        return
     slither = os.path.join(SLITHER, "venv", "bin", "slither")
     if not os.path.exists(slither):
         print("Slither not installed: ../shared/tools/slither-offline/setup.sh .tools/slither")

@@ -19,8 +19,9 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GEN = os.path.join(ROOT, "..", "shared", "bench", "gen_node_data.py")
-CHAINOPS = os.path.join(ROOT, "target", "release", "chainops")
-WORK = sys.argv[1] if len(sys.argv) > 1 else "/tmp/chainops-bench-backup"
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+CHAINOPS = os.path.join(ROOT, os.environ.get("BIN_DIR", os.path.join("target", "release")), "chainops")
+WORK = sys.argv[1] if len(sys.argv) > 1 else ("/tmp/chainops-bench-backup-smoke" if SMOKE else "/tmp/chainops-bench-backup")
 ENV = dict(os.environ, CHAINOPS_BACKUP_PASSWORD="bench", RESTIC_PASSWORD="bench",
            BORG_PASSPHRASE="bench", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
            BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
@@ -71,6 +72,29 @@ def tools(repo, data, target):
     }
 
 
+def smoke_data(base):
+    """BENCH_SMOKE=1: a ~6 MiB node-like directory (compressible logs, random SST-like files,
+    a symlink) instead of the 1 GiB set, so the whole script runs in seconds."""
+    import random
+    rnd = random.Random(14)
+    os.makedirs(os.path.join(base, "chaindata"))
+    for i in range(6):
+        with open(os.path.join(base, "chaindata", f"{i:06d}.sst"), "wb") as f:
+            f.write(rnd.randbytes(512 * 1024))
+    with open(os.path.join(base, "node.log"), "w") as f:
+        for i in range(40000):
+            f.write(f"INFO [12-04|18:00:{i % 60:02d}] Imported new chain segment number={i} hash=0x{i:064x}\n")
+    os.symlink("chaindata/000000.sst", os.path.join(base, "CURRENT"))
+
+
+def smoke_mutate(data):
+    """Appends to the log and replaces one table, as a node does between two backups."""
+    with open(os.path.join(data, "node.log"), "a") as f:
+        f.write("INFO new block\n" * 1000)
+    with open(os.path.join(data, "chaindata", "000005.sst"), "wb") as f:
+        f.write(os.urandom(512 * 1024))
+
+
 def main():
     missing = [p for p, t in (("restic", "restic"), ("borgbackup", "borg")) if shutil.which(t) is None]
     if missing:
@@ -78,7 +102,11 @@ def main():
         subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", *missing], check=True)
     os.makedirs(WORK, exist_ok=True)
     base = os.path.join(WORK, "base")
-    if not os.path.exists(base):
+    if SMOKE:
+        shutil.rmtree(WORK, ignore_errors=True)
+        os.makedirs(WORK)
+        smoke_data(base)
+    elif not os.path.exists(base):
         subprocess.run([sys.executable, GEN, "base", base], check=True)
     size = du_mib(base)
     if not os.path.exists(CHAINOPS):
@@ -97,7 +125,10 @@ def main():
         subprocess.run(t["init"], env=ENV, check=True, capture_output=True)
         r = {"full": timed(t["full"])}
         r["repo_full_mib"] = du_mib(repo)
-        subprocess.run([sys.executable, GEN, "mutate", data], check=True, capture_output=True)
+        if SMOKE:
+            smoke_mutate(data)
+        else:
+            subprocess.run([sys.executable, GEN, "mutate", data], check=True, capture_output=True)
         subprocess.run(["sync"], check=True)
         r["incr"] = timed(t["incr"])
         r["restore"] = timed(t["restore"], cwd=target)
@@ -106,6 +137,9 @@ def main():
         results[name] = r
         print(name, json.dumps(r), file=sys.stderr)
         shutil.rmtree(target, ignore_errors=True)
+    if SMOKE:
+        print("backup-vs-peers smoke: ok (" + ", ".join(results) + ")")
+        return
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump({"data_mib": size, "results": results}, f, indent=1)
     mib_s = lambda sec: size / sec

@@ -3,14 +3,19 @@
 # against ripgrep scanning the same raw files.
 #   bench/logs/run.sh [SIZE_MB]     (default 1024)
 # Needs python3 and ripgrep (installed with apt if missing). Prints a JSON summary.
+# BENCH_SMOKE=1: 2 MB on the already-built binaries in BIN_DIR (bench/smoke.sh), same checks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SIZE_MB=${1:-1024}
+if [ "${BENCH_SMOKE:-}" = 1 ]; then SIZE_MB=${1:-2}; else SIZE_MB=${1:-1024}; fi
 WORK=${BENCH_DIR:-/tmp/chainops-bench-logs}
+BIN_DIR=${BIN_DIR:-target/release}
+export BIN_DIR
 command -v rg >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq ripgrep >/dev/null; }
-cargo build --release -q -p chainops
-cargo build --release -q -p chainops-logs --example ingest_bench --example query_bench
-BIN=target/release/chainops
+if [ "${BENCH_SMOKE:-}" != 1 ]; then
+  cargo build --release -q -p chainops
+  cargo build --release -q -p chainops-logs --example ingest_bench --example query_bench
+fi
+BIN=$BIN_DIR/chainops
 if [ -z "${REUSE_DATA:-}" ] || [ ! -f "$WORK/data/rare.txt" ]; then
   rm -rf "$WORK" && mkdir -p "$WORK/data"
   python3 bench/logs/gen.py "$WORK/data" "$SIZE_MB" >&2
@@ -28,7 +33,7 @@ raw = sum(os.path.getsize(os.path.join(data, f)) for f in files)
 # Parse + redact only (no storage), per file, in-process.
 parse = {}
 for f in files:
-    out = subprocess.run(["target/release/examples/ingest_bench", os.path.join(data, f)], capture_output=True, text=True, env=dict(os.environ, PARSE_ONLY="1")).stdout
+    out = subprocess.run([os.path.join(os.environ["BIN_DIR"], "examples", "ingest_bench"), os.path.join(data, f)], capture_output=True, text=True, env=dict(os.environ, PARSE_ONLY="1")).stdout
     parse[f] = json.loads(out.strip().splitlines()[-1])["parse_redact_lines_per_s"]
 # Full ingest (parse + redact + store + index) of everything into one store, one process at a time.
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,7 +71,7 @@ try:
         assert len(body["entries"]) == want, (n, len(body["entries"]), want)
 finally:
     daemon.terminate(); daemon.wait()
-inproc = json.loads(subprocess.run(["target/release/examples/query_bench", "sqlite://" + os.path.join(work, "state", "chainops.db"),
+inproc = json.loads(subprocess.run([os.path.join(os.environ["BIN_DIR"], "examples", "query_bench"), "sqlite://" + os.path.join(work, "state", "chainops.db"),
     os.path.join(data, "rare.txt")], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
 res = {
     "raw_mb": round(raw / 2**20), "lines": lines,

@@ -6,7 +6,9 @@ with a generated config, waits for warm-up, then measures chainops' CPU time (ut
 from /proc) and peak RSS over the measurement window while a Prometheus-like scraper reads
 /metrics every 15 s. Prints a markdown table and writes results.json.
 
-Env: SIZES (default "100,1000,5000"), WARMUP_SECONDS (30), MEASURE_SECONDS (60).
+Env: SIZES (default "100,1000,5000"), WARMUP_SECONDS (30), MEASURE_SECONDS (60);
+BENCH_SMOKE=1 runs 5 nodes for a few seconds on the binaries in BIN_DIR (default
+target/release) and checks every node is up and polled, without writing results.json.
 """
 import json
 import os
@@ -19,8 +21,10 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-CHAINOPS = os.path.join(ROOT, "target", "release", "chainops")
-FLEET = os.path.join(ROOT, "target", "release", "fake-evm-fleet")
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+BIN_DIR = os.path.join(ROOT, os.environ.get("BIN_DIR", os.path.join("target", "release")))
+CHAINOPS = os.path.join(BIN_DIR, "chainops")
+FLEET = os.path.join(BIN_DIR, "fake-evm-fleet")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -52,8 +56,13 @@ def polls_total(body):
                if l.startswith("chainops_rpc_requests_total{") and 'method="eth_syncing"' in l and 'outcome="ok"' in l)
 
 
+TOKEN = None
+
+
 def get(url, timeout=30):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    """GET with the run's API token (every API route needs credentials)."""
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"} if TOKEN else {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.read()
 
 
@@ -70,6 +79,10 @@ def run(n, warmup, measure):
                 f'[[nodes]]\nname = "n{i}"\nchain = "c{i % 10}"\nkind = "evm"\n'
                 f'rpc_url = "http://127.0.0.1:{fleet_port}/n/{i}"\nblock_time = "1s"\n'
             )
+    global TOKEN
+    TOKEN = json.loads(subprocess.run(
+        [CHAINOPS, "token", "create", "--role", "viewer", "--name", "bench", "--json", "--config", cfg],
+        capture_output=True, text=True, check=True).stdout)["token"]
     log = open(os.path.join(tmp, "chainops.log"), "w")
     proc = subprocess.Popen(
         [CHAINOPS, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--log-level", "warn"],
@@ -119,18 +132,24 @@ def run(n, warmup, measure):
 
 
 def main():
-    sizes = [int(x) for x in os.environ.get("SIZES", "100,1000,5000").split(",")]
-    warmup = int(os.environ.get("WARMUP_SECONDS", "30"))
-    measure = int(os.environ.get("MEASURE_SECONDS", "60"))
+    sizes = [int(x) for x in os.environ.get("SIZES", "5" if SMOKE else "100,1000,5000").split(",")]
+    warmup = int(os.environ.get("WARMUP_SECONDS", "4" if SMOKE else "30"))
+    measure = int(os.environ.get("MEASURE_SECONDS", "3" if SMOKE else "60"))
     for b in (CHAINOPS, FLEET):
         if not os.path.exists(b):
-            sys.exit(f"{b} missing: run `cargo build --release -p chainops -p fake-evm-fleet`")
+            sys.exit(f"{b} missing: run `cargo build --release -p chainops -p fake-evm-fleet` (or set BIN_DIR)")
     results = []
     for n in sizes:
         print(f"measuring {n} nodes ({warmup}s warm-up, {measure}s window)...", file=sys.stderr, flush=True)
         r = run(n, warmup, measure)
         print(json.dumps(r), file=sys.stderr, flush=True)
         results.append(r)
+        if SMOKE:
+            assert r["nodes_up"] == n, f"smoke: {r['nodes_up']} of {n} nodes up"
+            assert r["polls_per_node_per_second"] > 0, "smoke: no polls counted in /metrics"
+    if SMOKE:
+        print("monitor-scale smoke: ok")
+        return
     with open(os.path.join(os.path.dirname(__file__), "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print("| nodes | up | polls/node/s | chainops CPU (% of one core) | peak RSS (MB) | /metrics size (MB) | scrape (ms, max) | fake fleet CPU (%) |")

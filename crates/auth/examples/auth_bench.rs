@@ -16,7 +16,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (_, token) = auth
         .create_token("bench", Role::Viewer, None, "bench", 0)
         .await?;
-    let n = 20_000;
+    // BENCH_SMOKE=1 (bench/smoke.sh): a few of each, to prove the benchmark still runs.
+    let smoke = std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1");
+    let n = if smoke { 200 } else { 20_000 };
     let t = Instant::now();
     for i in 0..n {
         auth.token(&token, 1_000 + i).await?;
@@ -25,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     auth.add_user("alice", Role::Operator, "Tr0ub4dor&3x!", 0)
         .await?;
-    let logins = 20;
+    let logins = if smoke { 2 } else { 20 };
     let t = Instant::now();
     for i in 0..logins {
         auth.login("alice", "Tr0ub4dor&3x!", "127.0.0.1:1", i)
@@ -34,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let login_ms = t.elapsed().as_secs_f64() * 1e3 / logins as f64;
 
     let trail = AuditTrail::open(store.clone(), &dir)?;
-    let records = 5_000;
+    let records = if smoke { 100 } else { 5_000 };
     let t = Instant::now();
     for i in 0..records {
         let e = Entry {

@@ -353,14 +353,17 @@ pub async fn fund(
     funders: &[Account],
     senders: &[Sender],
     need: u128,
+    first_extra: u128,
 ) -> Result<usize, BenchError> {
     let addrs: Vec<Address> = senders.iter().map(|s| s.account.address).collect();
     let state = evm.nonces_and_balances(&addrs).await?;
+    // The first sender may pay for more than its share (the token deployment).
+    let need_of = |i: usize| if i == 0 { need + first_extra } else { need };
     let short: Vec<(usize, u128)> = state
         .iter()
         .enumerate()
-        .filter(|(_, (_, bal))| *bal < need)
-        .map(|(i, (_, bal))| (i, need - bal))
+        .filter(|(i, (_, bal))| *bal < need_of(*i))
+        .map(|(i, (_, bal))| (i, need_of(i) - bal))
         .collect();
     if short.is_empty() {
         return Ok(0);
@@ -559,6 +562,14 @@ pub async fn has_code(evm: &Evm, address: &Address) -> Result<bool, BenchError> 
     Ok(v.as_str().is_some_and(|s| s.len() > 2))
 }
 
+/// Gas the token owner spends in [`deploy_token`] beyond its share of the load: the
+/// deployment and one token transfer to each of the other `senders`.
+pub fn deploy_gas(senders: usize) -> u64 {
+    DEPLOY_GAS + ERC20_TRANSFER_GAS * senders as u64
+}
+
+const DEPLOY_GAS: u64 = 2_000_000;
+
 /// Deploys the bundled ERC-20 from `owner` and gives every sender tokens.
 pub async fn deploy_token(
     evm: &Evm,
@@ -573,7 +584,7 @@ pub async fn deploy_token(
         nonce: owner.nonce,
         max_priority_fee: fees.tip,
         max_fee: fees.max_fee,
-        gas: 2_000_000,
+        gas: DEPLOY_GAS,
         to: None,
         value: 0,
         data: code,

@@ -3,7 +3,8 @@
 
 use crate::BenchError;
 use crate::evm::{
-    Evm, Fees, Sender, TxShape, deploy_token, encode_call, fund, has_code, read_requests, sign_load,
+    Evm, Fees, Sender, TxShape, deploy_gas, deploy_token, encode_call, fund, has_code,
+    read_requests, sign_load,
 };
 use crate::keys::{DEV_MNEMONIC, derive_accounts, hex_address};
 use crate::report::TargetInfo;
@@ -176,7 +177,14 @@ pub async fn session(
             senders.len(),
             need as f64 / 1e18
         ));
-        let funded = fund(&evm, chain_id, fees, &funders, &senders, need).await?;
+        // Funded with the load: a small run's share alone would not pay for the token.
+        let owner_extra = match &kind {
+            Kind::Sign(TxShape::Erc20(_)) => {
+                u128::from(deploy_gas(senders.len().saturating_sub(1))) * fees.max_fee * 12 / 10
+            }
+            _ => 0,
+        };
+        let funded = fund(&evm, chain_id, fees, &funders, &senders, need, owner_extra).await?;
         tracing::info!(
             funded,
             chain_id,

@@ -806,8 +806,11 @@ pub fn init_logging(g: &GlobalOpts) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&g.log_level).map_err(|e| {
         anyhow::anyhow!("--log-level \"{}\" is not a valid filter: {e}", g.log_level)
     })?;
+    use std::io::IsTerminal;
+    // Colours only on a terminal: a log redirected to a file carries no escape codes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match g.log_format {
         LogFormat::Text => builder.init(),

@@ -26,7 +26,12 @@ fn main() -> std::io::Result<()> {
     START.get_or_init(Instant::now);
     TXS.get_or_init(|| {
         let hashes: Vec<String> = (0..TXS_PER_BLOCK)
-            .map(|i| format!("\"0x{:064x}\"", (i as u64 + 1) * 0x9e37_79b9_7f4a_7c15))
+            .map(|i| {
+                format!(
+                    "\"0x{:064x}\"",
+                    (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                )
+            })
             .collect();
         format!("[{}]", hashes.join(","))
     });

@@ -164,6 +164,29 @@ fn halted_chain_is_named_and_the_run_ends_by_its_time_bound() {
 }
 
 #[test]
+fn a_small_erc20_run_with_many_senders_funds_the_token_owner() {
+    // The owner pays for the deployment and one token transfer per sender; a small plan's
+    // per-sender share did not cover that ("Insufficient funds", found by bench/smoke.sh).
+    let anvil = Anvil::start(&[]);
+    let r = report(&chainops(&[
+        "bench",
+        "run",
+        "--rpc",
+        &anvil.url(),
+        "--workload",
+        "erc20-transfer",
+        "--rate",
+        "50",
+        "--count",
+        "40",
+        "--senders",
+        "200",
+        "--json",
+    ]));
+    assert_eq!(r["confirmed"], 40, "{r}");
+}
+
+#[test]
 fn erc20_read_and_rate_controls_run() {
     let anvil = Anvil::start(&[]);
     let url = anvil.url();
