@@ -28,7 +28,7 @@ pub fn rfc3339(ms: i64) -> String {
 /// Epoch ms of a UTC civil time, or `None` if a field is out of range.
 pub fn from_civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, ms: i64) -> Option<i64> {
     if !(1..=12).contains(&mo)
-        || !(1..=31).contains(&d)
+        || !(1..=days_in_month(y, mo)).contains(&d)
         || !(0..=23).contains(&h)
         || !(0..=59).contains(&mi)
         || !(0..=60).contains(&s)
@@ -48,7 +48,12 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if !(1..=12).contains(&mo)
+        || !(1..=days_in_month(y, mo)).contains(&d)
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
         return None;
     }
     let mut rest = &s[19..];
@@ -74,6 +79,16 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     };
     let days = days_from_civil(y, mo, d);
     Some((days * 86_400 + h * 3600 + mi * 60 + se - offset_s) * 1000 + frac_ms)
+}
+
+/// Days in month `m` (1–12) of year `y` (proleptic Gregorian).
+pub fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// (year, month, day) of a day number since 1970-01-01 (Howard Hinnant's algorithm).
@@ -115,5 +130,13 @@ mod tests {
             parse_rfc3339("2026-11-26T00:00:00Z")
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+        // Issue 14: 31 February became 3 March.
+        assert_eq!(parse_rfc3339("2026-02-31T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-02-29T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-04-31T00:00:00Z"), None);
+        assert!(parse_rfc3339("2024-02-29T00:00:00Z").is_some());
+        assert!(parse_rfc3339("2000-02-29T00:00:00Z").is_some());
+        assert_eq!(parse_rfc3339("1900-02-29T00:00:00Z"), None);
+        assert_eq!(from_civil(2026, 2, 31, 0, 0, 0, 0), None);
     }
 }
