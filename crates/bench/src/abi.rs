@@ -36,13 +36,15 @@ impl Function {
         let inputs: Vec<String> = if inner.is_empty() {
             vec![]
         } else {
-            inner.split(',').map(str::to_string).collect()
+            inner.split(',').map(canonical).collect()
         };
         for t in &inputs {
             kind(t).map_err(|e| BenchError::Input(format!("call {sig:?}: {e}")))?;
         }
+        // The selector hashes the canonical signature: `transfer(address,uint)` is
+        // `transfer(address,uint256)` on chain.
         Ok(Self {
-            signature: s.clone(),
+            signature: format!("{name}({})", inputs.join(",")),
             inputs,
         })
     }
@@ -89,6 +91,17 @@ impl Function {
         out.extend(head);
         out.extend(tail);
         Ok(out)
+    }
+}
+
+/// The canonical spelling of a type alias (`uint` → `uint256`, `int` → `int256`,
+/// `byte` → `bytes1`).
+fn canonical(t: &str) -> String {
+    match t {
+        "uint" => "uint256".into(),
+        "int" => "int256".into(),
+        "byte" => "bytes1".into(),
+        t => t.to_string(),
     }
 }
 
@@ -151,6 +164,16 @@ fn word(t: &str, a: &str) -> Result<[u8; 32], String> {
             a.parse::<u128>()
         }
         .map_err(|_| format!("{a:?} is not a non-negative integer below 2^128"))?;
+        // uintN holds N bits, intN (non-negative values) N-1.
+        let bits = t
+            .trim_start_matches("uint")
+            .trim_start_matches("int")
+            .parse::<u32>()
+            .unwrap_or(256)
+            - u32::from(!t.starts_with('u'));
+        if bits < 128 && v >> bits != 0 {
+            return Err(format!("{a} does not fit in {t}"));
+        }
         w = uint_word(v);
     }
     Ok(w)
@@ -184,6 +207,26 @@ mod tests {
         assert_eq!(data[4 + 31], 32); // offset
         assert_eq!(data[4 + 63], 2); // length
         assert_eq!(&data[4 + 64..4 + 66], b"hi");
+    }
+
+    #[test]
+    fn aliases_hash_as_their_canonical_types_and_values_must_fit() {
+        // Issue 14: `uint` was hashed as written, giving the wrong selector.
+        let a = Function::parse("transfer(address,uint)").expect("parse");
+        let b = Function::parse("transfer(address,uint256)").expect("parse");
+        assert_eq!(a.signature, "transfer(address,uint256)");
+        assert_eq!(a.selector(), [0xa9, 0x05, 0x9c, 0xbb]);
+        assert_eq!(a.selector(), b.selector());
+        let f = Function::parse("f(uint8,int8)").expect("parse");
+        assert!(f.encode(&["255".into(), "127".into()]).is_ok());
+        assert!(
+            f.encode(&["256".into(), "0".into()]).is_err(),
+            "uint8 holds 0..=255"
+        );
+        assert!(
+            f.encode(&["0".into(), "128".into()]).is_err(),
+            "int8 holds up to 127"
+        );
     }
 
     #[test]

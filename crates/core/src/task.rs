@@ -30,6 +30,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The text of a panic payload (`panic!("…")` gives `&str` or `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic".into())
+}
+
 /// Longest wait between restarts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -50,12 +59,7 @@ where
                 Ok(()) => return,
                 Err(e) if e.is_cancelled() => return,
                 Err(e) => {
-                    let panic = e.into_panic();
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "non-text panic".into());
+                    let what = panic_message(e.into_panic().as_ref());
                     *restarts_map()
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

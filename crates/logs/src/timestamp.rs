@@ -65,8 +65,10 @@ pub fn parse_iso(s: &str) -> Option<(i64, usize)> {
         _ => None,
     }) {
         // `+08:00`; byte slices through `get` so multi-byte text after the sign is no offset.
-        if tail.as_bytes().get(3) == Some(&b':') {
-            let (h, m) = (num(tail.get(1..3)?)?, num(tail.get(4..6)?)?);
+        // Anything else after the sign (`+08:中文`) is text, not an offset.
+        if tail.as_bytes().get(3) == Some(&b':')
+            && let (Some(h), Some(m)) = (tail.get(1..3).and_then(num), tail.get(4..6).and_then(num))
+        {
             if h > 23 || m > 59 {
                 return None;
             }

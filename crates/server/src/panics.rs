@@ -18,11 +18,7 @@ pub fn layer()
 /// The answer to a panicked request; the panic itself goes to the log only.
 fn answer(panic: Box<dyn Any + Send + 'static>) -> Response {
     PANICS.fetch_add(1, Ordering::Relaxed);
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-text panic".into());
+    let what = chainops_core::task::panic_message(panic.as_ref());
     crate::error::ApiError::internal(ErrorKind::Internal, format!("handler panicked: {what}"))
         .into_response()
 }
