@@ -1,5 +1,6 @@
-//! Who may call what. [`ROUTES`] declares every route's permission (and the audit action of
-//! every mutating route) in one table; [`guard`] enforces it for every matched request:
+//! Who may call what. The route table ([`ROUTES`], in `api.rs`) declares every route's
+//! permission (and the audit action of every mutating route); [`guard`] enforces it for every
+//! matched request:
 //! credentials (Bearer token or session cookie + CSRF header) → 401, permission → 403,
 //! then the handler; mutating requests are appended to the audit trail with their outcome.
 
@@ -24,111 +25,8 @@ pub const SESSION_COOKIE: &str = "chainops_session";
 /// Header carrying the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// `(method, path pattern, permission, audit action)` of every route.
-pub const ROUTES: &[(&str, &str, Permission, Option<&str>)] = &[
-    ("GET", "/livez", Permission::Public, None),
-    ("GET", "/readyz", Permission::Public, None),
-    ("GET", "/metrics", Permission::ReadFleet, None),
-    ("GET", "/api/openapi.json", Permission::ReadFleet, None),
-    (
-        "POST",
-        "/api/v1/auth/login",
-        Permission::Public,
-        Some("auth.login"),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/setup",
-        Permission::Public,
-        Some("auth.setup"),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/logout",
-        Permission::Authenticated,
-        Some("auth.logout"),
-    ),
-    ("GET", "/api/v1/auth/me", Permission::Authenticated, None),
-    ("GET", "/api/v1/nodes", Permission::ReadFleet, None),
-    ("GET", "/api/v1/nodes/{name}", Permission::ReadFleet, None),
-    ("GET", "/api/v1/series", Permission::ReadFleet, None),
-    ("GET", "/api/v1/backups/runs", Permission::ReadFleet, None),
-    ("GET", "/api/v1/alerts", Permission::ReadAlerts, None),
-    ("GET", "/api/v1/notifications", Permission::ReadAlerts, None),
-    ("GET", "/api/v1/incidents", Permission::ReadAlerts, None),
-    (
-        "POST",
-        "/api/v1/incidents/{id}/ack",
-        Permission::OperateAlerts,
-        Some("incident.ack"),
-    ),
-    ("GET", "/api/v1/silences", Permission::ReadAlerts, None),
-    (
-        "POST",
-        "/api/v1/silences",
-        Permission::OperateAlerts,
-        Some("silence.create"),
-    ),
-    (
-        "DELETE",
-        "/api/v1/silences/{id}",
-        Permission::OperateAlerts,
-        Some("silence.expire"),
-    ),
-    ("GET", "/api/v1/notifiers", Permission::ReadAlerts, None),
-    (
-        "POST",
-        "/api/v1/notifiers/{name}/test",
-        Permission::OperateAlerts,
-        Some("notifier.test"),
-    ),
-    (
-        "POST",
-        "/api/v1/integrations/alertmanager",
-        Permission::IngestAlerts,
-        Some("alerts.ingest"),
-    ),
-    ("GET", "/api/v1/logs", Permission::ReadLogs, None),
-    (
-        "POST",
-        "/api/v1/logs/push",
-        Permission::IngestLogs,
-        Some("logs.push"),
-    ),
-    ("GET", "/api/v1/users", Permission::ReadUsers, None),
-    (
-        "POST",
-        "/api/v1/users",
-        Permission::ManageUsers,
-        Some("user.create"),
-    ),
-    (
-        "DELETE",
-        "/api/v1/users/{name}",
-        Permission::ManageUsers,
-        Some("user.delete"),
-    ),
-    ("GET", "/api/v1/tokens", Permission::ReadUsers, None),
-    (
-        "POST",
-        "/api/v1/tokens",
-        Permission::ManageUsers,
-        Some("token.create"),
-    ),
-    (
-        "DELETE",
-        "/api/v1/tokens/{id}",
-        Permission::ManageUsers,
-        Some("token.revoke"),
-    ),
-    ("GET", "/api/v1/audit-log", Permission::ReadAudit, None),
-    (
-        "GET",
-        "/api/v1/audit-log/verify",
-        Permission::ReadAudit,
-        None,
-    ),
-];
+/// The route table (method, path, permission, audit action… of every route).
+pub use crate::api::ROUTES;
 
 /// The table entry for a request (HEAD is checked as GET).
 pub fn lookup(method: &Method, path: &str) -> Option<(Permission, Option<&'static str>)> {
@@ -137,10 +35,7 @@ pub fn lookup(method: &Method, path: &str) -> Option<(Permission, Option<&'stati
     } else {
         method.as_str()
     };
-    ROUTES
-        .iter()
-        .find(|(rm, rp, _, _)| *rm == m && *rp == path)
-        .map(|(_, _, p, a)| (*p, *a))
+    crate::api::find(m, path).map(|r| (r.permission, r.audit))
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -318,26 +213,11 @@ async fn audit(
 mod tests {
     use super::*;
 
-    /// Every path the router registers has a permission entry and vice versa.
-    #[test]
-    fn the_route_table_matches_the_router() {
-        let src = include_str!("routes.rs");
-        let mut registered: Vec<&str> = src
-            .split(".route(")
-            .skip(1)
-            .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
-            .collect();
-        registered.sort_unstable();
-        registered.dedup();
-        let mut table: Vec<&str> = ROUTES.iter().map(|r| r.1).collect();
-        table.sort_unstable();
-        table.dedup();
-        assert_eq!(registered, table);
-    }
-
     #[test]
     fn only_health_login_and_setup_are_public_and_writes_are_audited() {
-        for (m, p, perm, action) in ROUTES {
+        for route in ROUTES {
+            let (m, p, perm, action) =
+                (&route.method, &route.path, &route.permission, &route.audit);
             if *perm == Permission::Public {
                 assert!(
                     [
@@ -368,7 +248,8 @@ mod doc_tests {
     #[test]
     fn the_security_guide_lists_the_route_table() {
         let doc = include_str!("../../../docs/security.md");
-        for (m, p, perm, _) in ROUTES {
+        for route in ROUTES {
+            let (m, p, perm) = (route.method, route.path, route.permission);
             let row = format!("| `{m} {p}` | {} |", perm.as_str());
             assert!(doc.contains(&row), "docs/security.md lacks {row}");
         }

@@ -51,7 +51,7 @@ fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
 }
 
 /// `POST /api/v1/auth/login {name, password}` → session cookie and CSRF token.
-pub async fn login(
+pub(crate) async fn login(
     State(s): State<AppState>,
     Extension(src): Extension<crate::access::ClientAddr>,
     body: axum::body::Bytes,
@@ -84,7 +84,7 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/logout`: ends the session and clears the cookie.
-pub async fn logout(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+pub(crate) async fn logout(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let id = headers
         .get_all(header::COOKIE)
         .iter()
@@ -107,13 +107,13 @@ pub async fn logout(State(s): State<AppState>, headers: axum::http::HeaderMap) -
 }
 
 /// `GET /api/v1/auth/me`.
-pub async fn me(Extension(p): Extension<Principal>) -> Json<Value> {
+pub(crate) async fn me(Extension(p): Extension<Principal>) -> Json<Value> {
     Json(json!({"name": p.name, "role": p.role, "via": p.via}))
 }
 
 /// `POST /api/v1/auth/setup {token, name, password}`: creates the first admin with the
 /// one-time token printed at first start; refused once any user exists.
-pub async fn setup(
+pub(crate) async fn setup(
     State(s): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -167,7 +167,7 @@ pub async fn setup(
 }
 
 /// `GET /api/v1/users`.
-pub async fn list_users(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_users(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let users = s
         .auth
         .store()
@@ -182,7 +182,7 @@ pub async fn list_users(State(s): State<AppState>) -> Result<Json<Value>, ApiErr
 }
 
 /// `POST /api/v1/users {name, role, password}`.
-pub async fn create_user(
+pub(crate) async fn create_user(
     State(s): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -205,7 +205,7 @@ pub async fn create_user(
 }
 
 /// `DELETE /api/v1/users/{name}`.
-pub async fn delete_user(
+pub(crate) async fn delete_user(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(name): Path<String>,
@@ -226,7 +226,7 @@ fn token_json(t: &chainops_store::users::TokenRow) -> Value {
 }
 
 /// `GET /api/v1/tokens` (never the secrets).
-pub async fn list_tokens(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_tokens(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let list = s
         .auth
         .store()
@@ -237,7 +237,7 @@ pub async fn list_tokens(State(s): State<AppState>) -> Result<Json<Value>, ApiEr
 }
 
 /// `POST /api/v1/tokens {name, role, expires?}` → 201 with the secret, shown once.
-pub async fn create_token(
+pub(crate) async fn create_token(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
     body: axum::body::Bytes,
@@ -263,7 +263,7 @@ pub async fn create_token(
 }
 
 /// `DELETE /api/v1/tokens/{id}`.
-pub async fn revoke_token(
+pub(crate) async fn revoke_token(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -272,7 +272,7 @@ pub async fn revoke_token(
 }
 
 /// `GET /api/v1/audit-log[?since=&limit=]`, oldest first.
-pub async fn audit_log(
+pub(crate) async fn audit_log(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -309,7 +309,7 @@ pub async fn audit_log(
 }
 
 /// `GET /api/v1/audit-log/verify`.
-pub async fn verify_audit(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn verify_audit(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let r = s.audit.verify().await.map_err(auth_err)?;
     Ok(Json(json!({"ok": r.ok(), "report": r})))
 }

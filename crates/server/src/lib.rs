@@ -6,6 +6,7 @@
 //! `{code, message}` with stable snake_case codes from [`ErrorKind`].
 
 pub mod access;
+pub mod api;
 mod auth_routes;
 mod error;
 mod log_routes;

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 pub const MAX_PUSH_BYTES: usize = 8 << 20;
 
 /// `GET /api/v1/logs?q=&from=&to=&limit=&before=` — newest first; `next` pages on.
-pub async fn search(
+pub(crate) async fn search(
     State(s): State<AppState>,
     Query(p): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -81,7 +81,7 @@ pub async fn search(
 
 /// `POST /api/v1/logs/push?node=NAME[&format=F]` — one JSON object (or line of the given
 /// format) per line; redacted and stored like any other source.
-pub async fn push(
+pub(crate) async fn push(
     State(s): State<AppState>,
     Query(p): Query<HashMap<String, String>>,
     body: axum::body::Bytes,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// `GET /api/v1/notifiers`: configured channels, URLs with credentials redacted.
-pub async fn list_notifiers(State(s): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_notifiers(State(s): State<AppState>) -> Json<Value> {
     let list: Vec<Value> = s
         .notifiers
         .iter()
@@ -32,7 +32,7 @@ pub async fn list_notifiers(State(s): State<AppState>) -> Json<Value> {
 
 /// `POST /api/v1/notifiers/{name}/test`: sends a test notification now (not via the outbox)
 /// and answers whether the receiver accepted it (`delivered`, and `error` if not).
-pub async fn test_notifier(
+pub(crate) async fn test_notifier(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -60,7 +60,7 @@ pub async fn test_notifier(
 
 /// `POST /api/v1/integrations/alertmanager[?channel=a,b]`: accepts an Alertmanager webhook
 /// payload and enqueues its alerts for our channels (202 with counts).
-pub async fn alertmanager_intake(
+pub(crate) async fn alertmanager_intake(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
     body: axum::body::Bytes,

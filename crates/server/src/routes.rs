@@ -1,13 +1,11 @@
 //! Route table and handlers.
 
 use crate::AppState;
-use crate::auth_routes;
 use crate::error::ApiError;
 use crate::time_param::parse_time;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chainops_core::ports::MetricsSource;
 use chainops_core::time::{now_ms, rfc3339};
@@ -23,57 +21,11 @@ use std::collections::HashMap;
 const MAX_POINTS: usize = 20_000;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/livez", get(livez))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/v1/nodes", get(list_nodes))
-        .route("/api/v1/nodes/{name}", get(get_node))
-        .route("/api/v1/series", get(series))
-        .route("/api/v1/backups/runs", get(backup_runs))
-        .route("/api/v1/alerts", get(list_alerts))
-        .route("/api/v1/notifications", get(list_notifications))
-        .route("/api/v1/incidents", get(list_incidents))
-        .route(
-            "/api/v1/incidents/{id}/ack",
-            axum::routing::post(ack_incident),
-        )
-        .route("/api/v1/silences", get(list_silences).post(create_silence))
-        .route(
-            "/api/v1/silences/{id}",
-            axum::routing::delete(expire_silence),
-        )
-        .route(
-            "/api/v1/notifiers",
-            get(crate::notify_routes::list_notifiers),
-        )
-        .route(
-            "/api/v1/notifiers/{name}/test",
-            axum::routing::post(crate::notify_routes::test_notifier),
-        )
-        .route(
-            "/api/v1/integrations/alertmanager",
-            axum::routing::post(crate::notify_routes::alertmanager_intake),
-        )
-        .route("/api/v1/auth/login", post(auth_routes::login))
-        .route("/api/v1/auth/setup", post(auth_routes::setup))
-        .route("/api/v1/auth/logout", post(auth_routes::logout))
-        .route("/api/v1/auth/me", get(auth_routes::me))
-        .route("/api/v1/logs", get(crate::log_routes::search))
-        .route("/api/v1/logs/push", post(crate::log_routes::push))
-        .route(
-            "/api/v1/users",
-            get(auth_routes::list_users).post(auth_routes::create_user),
-        )
-        .route("/api/v1/users/{name}", delete(auth_routes::delete_user))
-        .route(
-            "/api/v1/tokens",
-            get(auth_routes::list_tokens).post(auth_routes::create_token),
-        )
-        .route("/api/v1/tokens/{id}", delete(auth_routes::revoke_token))
-        .route("/api/v1/audit-log", get(auth_routes::audit_log))
-        .route("/api/v1/audit-log/verify", get(auth_routes::verify_audit))
+    crate::api::ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, (route.handler)())
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::access::guard,
@@ -88,7 +40,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Security headers on every answer; HSTS under TLS.
-async fn security_headers(
+pub(crate) async fn security_headers(
     State(s): State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -117,11 +69,11 @@ async fn security_headers(
     r
 }
 
-async fn livez() -> Json<Value> {
+pub(crate) async fn livez() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn readyz(State(s): State<AppState>) -> Response {
+pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
     let store_ok = s.store.ping().await.is_ok();
     let polled = s.fleet.all_polled();
     let body = json!({"status": if store_ok && polled { "ready" } else { "not_ready" }, "store": store_ok, "nodes_polled": polled});
@@ -133,7 +85,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
     let fleet = s.fleet.clone();
     let logs = s.logs.clone();
     let extra = s.extra_metrics.clone();
@@ -155,11 +107,11 @@ async fn metrics(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
     Json(serde_json::to_value(s.fleet.reports(now_ms())).unwrap_or(Value::Array(vec![])))
 }
 
-async fn get_node(
+pub(crate) async fn get_node(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -184,7 +136,7 @@ async fn get_node(
 }
 
 /// Scheduled backup and drill runs, newest first (`?job=` one job, `?limit=` 1–1000).
-async fn backup_runs(
+pub(crate) async fn backup_runs(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -222,7 +174,7 @@ async fn backup_runs(
     Ok(Json(json!({ "runs": runs })))
 }
 
-async fn series(
+pub(crate) async fn series(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -296,7 +248,7 @@ async fn series(
 /// Alerts resolved within this window are still listed.
 const RESOLVED_VISIBLE_MS: i64 = 24 * 3_600_000;
 
-async fn list_alerts(
+pub(crate) async fn list_alerts(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -335,7 +287,7 @@ async fn list_alerts(
     Ok(Json(Value::Array(out)))
 }
 
-async fn list_notifications(
+pub(crate) async fn list_notifications(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -392,7 +344,7 @@ fn incident_json(i: &IncidentRow) -> Value {
     })
 }
 
-async fn list_incidents(
+pub(crate) async fn list_incidents(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -422,7 +374,7 @@ async fn list_incidents(
     )))
 }
 
-async fn ack_incident(
+pub(crate) async fn ack_incident(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     Path(id): Path<String>,
@@ -488,7 +440,7 @@ fn silence_json(s: &SilenceRow) -> Value {
     })
 }
 
-async fn list_silences(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_silences(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let rows = s
         .store
         .active_silences(now_ms())
@@ -497,7 +449,7 @@ async fn list_silences(State(s): State<AppState>) -> Result<Json<Value>, ApiErro
     Ok(Json(Value::Array(rows.iter().map(silence_json).collect())))
 }
 
-async fn create_silence(
+pub(crate) async fn create_silence(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     body: axum::body::Bytes,
@@ -580,7 +532,7 @@ async fn create_silence(
     Ok((StatusCode::CREATED, Json(silence_json(&row))).into_response())
 }
 
-async fn expire_silence(
+pub(crate) async fn expire_silence(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -611,10 +563,10 @@ fn unknown_node(s: &AppState, name: &str) -> ApiError {
     ))
 }
 
-async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /api/openapi.json")
 }
 
-async fn openapi() -> Json<Value> {
+pub(crate) async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }

@@ -1,0 +1,610 @@
+//! The route table: every HTTP route described once — method, path, permission, audit action,
+//! summary, parameters, request body, success status and schema, and its handler. The router
+//! ([`crate::routes::router`]), the permission guard ([`crate::access::guard`]), the OpenAPI
+//! document ([`crate::openapi::document`]) and the route table in `docs/security.md` (checked
+//! by a test) all come from it. A new route is one entry here plus its handler.
+
+use crate::openapi::{any, arr, no_body, none, nstr, obj, path_param, query, r, text};
+use crate::{AppState, auth_routes, log_routes, notify_routes, routes};
+use axum::routing::{MethodRouter, delete, get, post};
+use chainops_auth::Permission;
+use serde_json::{Value, json};
+
+/// One route.
+pub struct Route {
+    /// `GET`, `POST`, `DELETE`.
+    pub method: &'static str,
+    /// Path pattern as the router matches it (`/api/v1/nodes/{name}`).
+    pub path: &'static str,
+    /// Who may call it (enforced by the guard before the handler runs).
+    pub permission: Permission,
+    /// The audit-trail action recorded for it (every mutating route has one).
+    pub audit: Option<&'static str>,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+    /// OpenAPI parameters.
+    pub params: fn() -> Value,
+    /// OpenAPI request body schema, if it takes one.
+    pub body: fn() -> Option<Value>,
+    /// Success status.
+    pub ok: u16,
+    /// OpenAPI success schema.
+    pub response: fn() -> Value,
+    /// The handler, as the method router for this method.
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+/// Every route.
+pub static ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/livez",
+        permission: Permission::Public,
+        audit: None,
+        summary: "Process is alive",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || obj(&["status"], json!({"status": text()})),
+        handler: || get(routes::livez),
+    },
+    Route {
+        method: "GET",
+        path: "/readyz",
+        permission: Permission::Public,
+        audit: None,
+        summary: "Store reachable and every node polled once (503 otherwise)",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["status", "store", "nodes_polled"],
+                json!({"status": text(), "store": {"type": "boolean"}, "nodes_polled": {"type": "boolean"}}),
+            )
+        },
+        handler: || get(routes::readyz),
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "Prometheus exposition (text 0.0.4); public unless [server] metrics_public = false",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: text,
+        handler: || get(routes::metrics),
+    },
+    Route {
+        method: "GET",
+        path: "/api/openapi.json",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "This document",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: any,
+        handler: || get(routes::openapi),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/auth/login",
+        permission: Permission::Public,
+        audit: Some("auth.login"),
+        summary: "Log in: sets the HttpOnly session cookie and returns the CSRF token",
+        params: none,
+        body: || {
+            Some(obj(
+                &["name", "password"],
+                json!({"name": text(), "password": text()}),
+            ))
+        },
+        ok: 200,
+        response: || {
+            obj(
+                &["name", "role", "csrf", "expires"],
+                json!({"name": text(), "role": text(), "csrf": text(), "expires": text()}),
+            )
+        },
+        handler: || post(auth_routes::login),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/auth/setup",
+        permission: Permission::Public,
+        audit: Some("auth.setup"),
+        summary: "Create the first admin with the one-time token printed at first start",
+        params: none,
+        body: || {
+            Some(obj(
+                &["token", "name", "password"],
+                json!({"token": text(), "name": text(), "password": text()}),
+            ))
+        },
+        ok: 201,
+        response: || obj(&["name", "role"], json!({"name": text(), "role": text()})),
+        handler: || post(auth_routes::setup),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/auth/logout",
+        permission: Permission::Authenticated,
+        audit: Some("auth.logout"),
+        summary: "End the session",
+        params: none,
+        body: no_body,
+        ok: 204,
+        response: any,
+        handler: || post(auth_routes::logout),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/auth/me",
+        permission: Permission::Authenticated,
+        audit: None,
+        summary: "Who am I",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["name", "role", "via"],
+                json!({"name": text(), "role": text(), "via": {"type": "object"}}),
+            )
+        },
+        handler: || get(auth_routes::me),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/nodes",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "Every monitored node with status",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Node")),
+        handler: || get(routes::list_nodes),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/nodes/{name}",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "One node with its recent events",
+        params: || json!([path_param("name")]),
+        body: no_body,
+        ok: 200,
+        response: || r("Node"),
+        handler: || get(routes::get_node),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/series",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "Metric history of one node",
+        params: || {
+            json!([
+                query("node", text()),
+                query("metric", text()),
+                query("from", text()),
+                query("to", text()),
+                query(
+                    "step",
+                    json!({"type": "string", "enum": ["auto", "raw", "1m", "1h"]})
+                )
+            ])
+        },
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["node", "metric", "from", "to", "resolution", "points"],
+                json!({"node": text(), "metric": text(), "from": text(), "to": text(), "resolution": text(),
+            "points": arr(obj(&["t", "v"], json!({"t": {"type": "integer"}, "v": {"type": "number"}})))}),
+            )
+        },
+        handler: || get(routes::series),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/alerts",
+        permission: Permission::ReadAlerts,
+        audit: None,
+        summary: "Active alerts and those resolved in the last 24 h",
+        params: || {
+            json!([query(
+                "state",
+                json!({"type": "string", "enum": ["pending", "firing", "resolved"]})
+            )])
+        },
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Alert")),
+        handler: || get(routes::list_alerts),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/notifications",
+        permission: Permission::ReadAlerts,
+        audit: None,
+        summary: "The notification outbox, dead letters included",
+        params: || {
+            json!([
+                query(
+                    "state",
+                    json!({"type": "string", "enum": ["pending", "sent", "dead"]})
+                ),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
+                )
+            ])
+        },
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Notification")),
+        handler: || get(routes::list_notifications),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/incidents",
+        permission: Permission::ReadAlerts,
+        audit: None,
+        summary: "Open incidents and those resolved in the last 24 h, with timelines",
+        params: || {
+            json!([query(
+                "state",
+                json!({"type": "string", "enum": ["open", "resolved"]})
+            )])
+        },
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Incident")),
+        handler: || get(routes::list_incidents),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/incidents/{id}/ack",
+        permission: Permission::OperateAlerts,
+        audit: Some("incident.ack"),
+        summary: "Acknowledge an incident (who: from the credentials)",
+        params: || json!([path_param("id")]),
+        body: || {
+            Some(obj(
+                &["comment"],
+                json!({"comment": text(), "expires": text()}),
+            ))
+        },
+        ok: 200,
+        response: || r("Incident"),
+        handler: || post(routes::ack_incident),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/silences",
+        permission: Permission::ReadAlerts,
+        audit: None,
+        summary: "Silences in force",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Silence")),
+        handler: || get(routes::list_silences),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/silences",
+        permission: Permission::OperateAlerts,
+        audit: Some("silence.create"),
+        summary: "Create a silence (label equality matchers, an expiry)",
+        params: none,
+        body: || {
+            Some(obj(
+                &["matchers", "comment"],
+                json!({"matchers": {"type": "object", "additionalProperties": {"type": "string"}}, "duration": text(), "starts_at": text(), "ends_at": text(), "comment": text()}),
+            ))
+        },
+        ok: 201,
+        response: || r("Silence"),
+        handler: || post(routes::create_silence),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/v1/silences/{id}",
+        permission: Permission::OperateAlerts,
+        audit: Some("silence.expire"),
+        summary: "Expire a silence",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 204,
+        response: any,
+        handler: || delete(routes::expire_silence),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/notifiers",
+        permission: Permission::ReadAlerts,
+        audit: None,
+        summary: "Notification channels (URLs redacted)",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            arr(obj(
+                &["name", "kind", "url"],
+                json!({"name": text(), "kind": text(), "url": text(), "min_severity": text(),
+            "rate_limit_per_minute": {"type": "integer", "nullable": true}, "repeat_interval_seconds": {"type": "integer"}, "quiet_hours": {"type": "boolean"}}),
+            ))
+        },
+        handler: || get(notify_routes::list_notifiers),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/notifiers/{name}/test",
+        permission: Permission::OperateAlerts,
+        audit: Some("notifier.test"),
+        summary: "Send a test notification now; delivered is false (with the error) if the receiver refuses",
+        params: || json!([path_param("name")]),
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["channel", "delivered"],
+                json!({"channel": text(), "delivered": {"type": "boolean"}, "error": text()}),
+            )
+        },
+        handler: || post(notify_routes::test_notifier),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/integrations/alertmanager",
+        permission: Permission::IngestAlerts,
+        audit: Some("alerts.ingest"),
+        summary: "Route Alertmanager webhook alerts through chainops channels",
+        params: || json!([query("channel", text())]),
+        body: || {
+            Some(obj(
+                &["alerts"],
+                json!({"alerts": arr(json!({"type": "object"}))}),
+            ))
+        },
+        ok: 202,
+        response: || {
+            obj(
+                &["alerts", "enqueued", "duplicates"],
+                json!({"alerts": {"type": "integer"}, "enqueued": {"type": "integer"}, "duplicates": {"type": "integer"}}),
+            )
+        },
+        handler: || post(notify_routes::alertmanager_intake),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/backups/runs",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "Scheduled backup and restore-drill runs, newest first",
+        params: || {
+            json!([
+                query("job", text()),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
+                )
+            ])
+        },
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["runs"],
+                json!({"runs": arr(obj(&["job", "node", "kind", "started", "finished", "ok"], json!({"job": text(), "node": text(), "kind": text(), "started": text(), "finished": text(), "seconds": {"type": "number"}, "ok": {"type": "boolean"}, "error": nstr(), "snapshot": nstr(), "bytes_read": {"type": "integer"}, "bytes_added": {"type": "integer"}, "files": {"type": "integer"}, "detail": {"type": "object"}})))}),
+            )
+        },
+        handler: || get(routes::backup_runs),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/logs",
+        permission: Permission::ReadLogs,
+        audit: None,
+        summary: "Search node logs, newest first (q: level>=warn node=x \"phrase\" field=value)",
+        params: || {
+            json!([
+                query("q", text()),
+                query("from", text()),
+                query("to", text()),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
+                ),
+                query("before", text())
+            ])
+        },
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["entries", "next"],
+                json!({"entries": arr(obj(&["id", "time", "node", "level", "message"], json!({"id": {"type": "integer"}, "time": text(), "node": text(), "chain": text(), "level": text(), "message": text(), "fields": {"type": "object"}, "source": text()}))), "next": nstr()}),
+            )
+        },
+        handler: || get(log_routes::search),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/logs/push",
+        permission: Permission::IngestLogs,
+        audit: Some("logs.push"),
+        summary: "Push log lines (JSON lines by default) for a configured node",
+        params: || json!([query("node", text()), query("format", text())]),
+        body: || Some(json!({"type": "string"})),
+        ok: 202,
+        response: || obj(&["stored"], json!({"stored": {"type": "integer"}})),
+        handler: || post(log_routes::push),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/users",
+        permission: Permission::ReadUsers,
+        audit: None,
+        summary: "Users",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            arr(obj(
+                &["name", "role"],
+                json!({"name": text(), "role": text(), "created": text(), "updated": text()}),
+            ))
+        },
+        handler: || get(auth_routes::list_users),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/users",
+        permission: Permission::ManageUsers,
+        audit: Some("user.create"),
+        summary: "Create a user (password policy applies)",
+        params: none,
+        body: || {
+            Some(obj(
+                &["name", "role", "password"],
+                json!({"name": text(), "role": {"type": "string", "enum": ["admin", "operator", "auditor", "support", "viewer"]}, "password": text()}),
+            ))
+        },
+        ok: 201,
+        response: || obj(&["name", "role"], json!({"name": text(), "role": text()})),
+        handler: || post(auth_routes::create_user),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/v1/users/{name}",
+        permission: Permission::ManageUsers,
+        audit: Some("user.delete"),
+        summary: "Delete a user and their sessions",
+        params: || json!([path_param("name")]),
+        body: no_body,
+        ok: 204,
+        response: any,
+        handler: || delete(auth_routes::delete_user),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/tokens",
+        permission: Permission::ReadUsers,
+        audit: None,
+        summary: "API tokens (never their secrets)",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Token")),
+        handler: || get(auth_routes::list_tokens),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/tokens",
+        permission: Permission::ManageUsers,
+        audit: Some("token.create"),
+        summary: "Create an API token; the secret is in this answer only",
+        params: none,
+        body: || {
+            Some(obj(
+                &["name", "role"],
+                json!({"name": text(), "role": {"type": "string", "enum": ["admin", "operator", "auditor", "support", "viewer"]}, "expires": text()}),
+            ))
+        },
+        ok: 201,
+        response: || r("Token"),
+        handler: || post(auth_routes::create_token),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/v1/tokens/{id}",
+        permission: Permission::ManageUsers,
+        audit: Some("token.revoke"),
+        summary: "Revoke a token",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 204,
+        response: any,
+        handler: || delete(auth_routes::revoke_token),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/audit-log",
+        permission: Permission::ReadAudit,
+        audit: None,
+        summary: "Audit records, oldest first",
+        params: || {
+            json!([
+                query("since", text()),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 10000})
+                )
+            ])
+        },
+        body: no_body,
+        ok: 200,
+        response: || {
+            arr(obj(
+                &[
+                    "seq", "at", "actor", "role", "source", "action", "target", "result", "hash",
+                ],
+                json!({"seq": {"type": "integer"}, "at": text(), "actor": text(), "role": text(),
+            "source": text(), "action": text(), "target": text(), "result": text(), "hash": text()}),
+            ))
+        },
+        handler: || get(auth_routes::audit_log),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/audit-log/verify",
+        permission: Permission::ReadAudit,
+        audit: None,
+        summary: "Verify the hash chain and the signed checkpoints",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["ok", "report"],
+                json!({"ok": {"type": "boolean"}, "report": {"type": "object"}}),
+            )
+        },
+        handler: || get(auth_routes::verify_audit),
+    },
+];
+
+/// The route `method path` (a matched path pattern).
+pub fn find(method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_and_path_is_declared_once() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(
+                seen.insert((r.method, r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
+            assert!(
+                ["GET", "POST", "DELETE"].contains(&r.method),
+                "{}",
+                r.method
+            );
+        }
+    }
+}
