@@ -26,9 +26,10 @@ deps-test:
 build:
 	$(CARGO) build --release --locked -p chainops
 
-## fmt + clippy, as CI runs them.
+## fmt + clippy + no module cycles, as CI runs them.
 lint:
 	$(CARGO) fmt --all --check
+	python3 scripts/module-cycles.py
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 ## Fuzz every parser that sees outside data for FUZZ_SECONDS per target (default 60); crashes

@@ -5,6 +5,7 @@
 //! Restart safety: active alerts (pending with their `active_since`, firing) are loaded from
 //! the store at start, so a pending timer continues and a firing alert is not notified twice.
 
+use crate::labels::alert_labels;
 use crate::lifecycle::{Clock, State, Step, step};
 use crate::notify::{Notifier, payload};
 use crate::rules::Rule;
@@ -485,24 +486,6 @@ impl AlertEngine {
             }
         }
     }
-}
-
-/// The labels silences match on: `alertname`, `node`, `chain`, `severity` and the rule's labels.
-pub fn alert_labels(row: &AlertRow) -> std::collections::BTreeMap<String, String> {
-    let mut labels: std::collections::BTreeMap<String, String> = row
-        .labels
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    labels.insert("alertname".into(), row.rule.clone());
-    labels.insert("node".into(), row.node.clone());
-    labels.insert("chain".into(), row.chain.clone());
-    labels.insert("severity".into(), row.severity.clone());
-    labels
 }
 
 fn vars(rule: &Rule, f: &NodeFacts, value: f64) -> Vec<(&'static str, String)> {

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod export;
 pub mod heartbeat;
 pub mod intake;
+pub mod labels;
 pub mod lifecycle;
 pub mod notify;
 pub mod reminders;

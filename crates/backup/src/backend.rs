@@ -22,19 +22,6 @@ pub trait Backend: Send + Sync {
     fn exists(&self, key: &str) -> Result<bool>;
 }
 
-/// The backend for a repository location: `s3://bucket/prefix` or a local directory path.
-pub fn open(location: &str, s3: &crate::s3::S3Options) -> Result<std::sync::Arc<dyn Backend>> {
-    if location.starts_with("s3://") {
-        return Ok(std::sync::Arc::new(crate::s3::S3::new(location, s3)?));
-    }
-    if location.contains("://") {
-        return Err(BackupError::Input(format!(
-            "{location}: unsupported repository location; use a directory path or s3://bucket/prefix"
-        )));
-    }
-    Ok(std::sync::Arc::new(LocalDir::new(location)))
-}
-
 /// A repository in a local directory.
 #[derive(Debug, Clone)]
 pub struct LocalDir {

@@ -7,7 +7,7 @@
 //! master key that password-derived keys (Argon2id) wrap.
 //!
 //! - [`crypto`]: master key, key files, sealing.
-//! - [`backend`]: where objects live ([`backend::open`]: a local directory or [`s3`]).
+//! - [`backend`]: where objects live ([`open_backend`]: a local directory or [`s3`]).
 //! - [`repo`]: init/open, keys, config, index and snapshots.
 //! - [`pack`]: pack files and their headers.
 //! - [`archive`]: `create` — walk, chunk, dedupe, store, incremental against a parent.
@@ -119,3 +119,19 @@ impl BackupError {
 
 /// Result with [`BackupError`].
 pub type Result<T> = std::result::Result<T, BackupError>;
+
+/// The backend for a repository location: `s3://bucket/prefix` or a local directory path.
+pub fn open_backend(
+    location: &str,
+    s3: &s3::S3Options,
+) -> Result<std::sync::Arc<dyn backend::Backend>> {
+    if location.starts_with("s3://") {
+        return Ok(std::sync::Arc::new(s3::S3::new(location, s3)?));
+    }
+    if location.contains("://") {
+        return Err(BackupError::Input(format!(
+            "{location}: unsupported repository location; use a directory path or s3://bucket/prefix"
+        )));
+    }
+    Ok(std::sync::Arc::new(backend::LocalDir::new(location)))
+}

@@ -4,8 +4,8 @@
 //! causal order: a chain that stopped producing blocks explains everything after it, a fee
 //! cap below the base fee explains a growing pool, and so on down to "no limit reached".
 
+use crate::options::RunOptions;
 use crate::report::{BlockSample, Finding, RoundReport, Verdict};
-use crate::runner::RunOptions;
 use std::time::Duration;
 
 /// Causal order of finding kinds (first present wins).

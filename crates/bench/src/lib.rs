@@ -20,6 +20,7 @@ pub mod evm;
 pub mod evm_session;
 pub mod html;
 pub mod keys;
+pub mod options;
 mod proc_stat;
 pub mod report;
 pub mod rlp;

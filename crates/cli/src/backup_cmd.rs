@@ -5,7 +5,7 @@ use crate::exit::KindError;
 use crate::output::print;
 use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::repo::Repository;
-use chainops_backup::{BackupError, check, diff, forget, lock, prune, restore};
+use chainops_backup::{check, diff, forget, lock, prune, restore};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
 use serde_json::json;
@@ -13,10 +13,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A library error with its exit-code kind.
-pub(crate) fn err(e: BackupError) -> anyhow::Error {
-    KindError(e.kind(), e.to_string()).into()
-}
+pub(crate) use crate::exit::backup_err as err;
 
 /// The password: --password-file, CHAINOPS_BACKUP_PASSWORD, or a prompt.
 fn password(o: &RepoOpts, confirm: bool) -> anyhow::Result<String> {
@@ -69,7 +66,7 @@ fn open(o: &RepoOpts) -> anyhow::Result<Repository> {
 
 /// The storage for a `--repo` location (S3 settings from the `AWS_*` environment).
 fn backend(location: &str) -> anyhow::Result<Arc<dyn chainops_backup::backend::Backend>> {
-    chainops_backup::backend::open(location, &Default::default()).map_err(err)
+    chainops_backup::open_backend(location, &Default::default()).map_err(err)
 }
 
 fn mib(b: u64) -> String {

@@ -6,8 +6,8 @@
 //! blocking pool; runs of one job never overlap, and firings missed while a run was still
 //! going are skipped, not queued.
 
-use crate::backup_cmd::err;
 use crate::cli::NodeCaptureOpts;
+use crate::exit::backup_err as err;
 use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
 use chainops_backup::repo::Repository;
@@ -288,7 +288,7 @@ fn open_repo(job: &BackupJob) -> anyhow::Result<Repository> {
                 .transpose()?,
         },
     };
-    let backend = chainops_backup::backend::open(&job.repo, &s3).map_err(err)?;
+    let backend = chainops_backup::open_backend(&job.repo, &s3).map_err(err)?;
     match Repository::open(backend.clone(), &password) {
         Err(BackupError::NotARepository(_)) => {
             tracing::info!(job = %job.name, repo = %job.repo, "creating the backup repository (first run)");

@@ -272,7 +272,7 @@ pub fn drill(
     keep: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<(String, DrillResult)> {
-    let (id, snap) = r.snapshot(snapshot).map_err(crate::backup_cmd::err)?;
+    let (id, snap) = r.snapshot(snapshot).map_err(crate::exit::backup_err)?;
     let state = snap.node.clone().ok_or_else(|| {
         invalid(format!(
             "snapshot {} has no node state: take it with --node-rpc (and --capture dump for anvil)",
@@ -287,14 +287,14 @@ pub fn drill(
     ));
     let restored = chainops_backup::restore::restore(r, &id, &dir, &[], progress);
     let result = restored
-        .map_err(crate::backup_cmd::err)
+        .map_err(crate::exit::backup_err)
         .and_then(|_| boot_and_compare(&id, &state, &dir, node_bin, node_args, timeout));
     if !keep {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let result = result?;
     r.save_drill(&serde_json::to_value(&result)?)
-        .map_err(crate::backup_cmd::err)?;
+        .map_err(crate::exit::backup_err)?;
     Ok((id, result))
 }
 

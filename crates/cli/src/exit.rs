@@ -31,3 +31,8 @@ impl std::fmt::Display for KindError {
         f.write_str(&self.1)
     }
 }
+
+/// A backup library error with its exit-code kind.
+pub(crate) fn backup_err(e: chainops_backup::BackupError) -> anyhow::Error {
+    KindError(e.kind(), e.to_string()).into()
+}

@@ -1,44 +1,13 @@
 //! `[alerting]`, `[[rules]]` and `[[notifiers]]`: raw TOML mirrors and their validation.
 
-use crate::config::Problems;
 use crate::notifier_config::{NotifierConfig, RawNotifier};
 use crate::rule_expr::RuleExpr;
+use crate::section::Problems;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-/// How bad an alert is. Ordered: `Info < Warning < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; never pages.
-    Info,
-    /// Needs attention soon.
-    Warning,
-    /// Needs attention now.
-    Critical,
-}
-
-impl Severity {
-    /// Parses `critical|warning|info`.
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "critical" => Some(Severity::Critical),
-            "warning" => Some(Severity::Warning),
-            "info" => Some(Severity::Info),
-            _ => None,
-        }
-    }
-
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
+pub use crate::severity::Severity;
 
 /// `[alerting]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -89,18 +58,18 @@ pub struct RawRule {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertingConfig {
     /// Evaluation interval.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub eval_interval: Duration,
     /// Whether the built-in pack is loaded.
     pub default_rules: bool,
     /// Give up delivering a notification after this long.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub give_up_after: Duration,
     /// Dead-man switch URL (MonitorHeartbeat), credentials redacted when shown.
-    #[serde(serialize_with = "crate::config::ser_opt_url")]
+    #[serde(serialize_with = "crate::section::ser_opt_url")]
     pub heartbeat_url: Option<String>,
     /// Heartbeat period.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub heartbeat_interval: Duration,
     /// User rules (override default rules by name).
     pub rules: Vec<RuleConfig>,
@@ -120,10 +89,10 @@ pub struct RuleConfig {
     /// Condition.
     pub expr: Option<RuleExpr>,
     /// Pending time before firing.
-    #[serde(rename = "for", serialize_with = "crate::config::ser_duration")]
+    #[serde(rename = "for", serialize_with = "crate::section::ser_duration")]
     pub for_: Duration,
     /// Flap damping.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub keep_firing_for: Duration,
     /// Summary template.
     pub summary: String,
@@ -162,7 +131,7 @@ pub(crate) fn validate(
         Duration::from_secs(5),
     );
     let heartbeat_url = match a.heartbeat_url {
-        Some(u) if crate::config::is_http_url(&u) => Some(u),
+        Some(u) if crate::section::is_http_url(&u) => Some(u),
         Some(u) => {
             p.add(
                 "alerting.heartbeat_url",

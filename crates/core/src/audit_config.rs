@@ -1,6 +1,6 @@
 //! `[audit]`: which detectors `chainops audit` runs, import remappings, the failing severity.
 
-use crate::config::Problems;
+use crate::section::Problems;
 use serde::{Deserialize, Serialize};
 
 /// `[audit]` as written.

@@ -1,8 +1,9 @@
 //! `[[backups]]`: scheduled backups of a node's data, retention and restore drills run by
 //! the daemon (the `chainops backup …` jobs need none of this).
 
-use crate::config::{NodeConfig, Problems};
 use crate::cron::Cron;
+use crate::node_config::NodeConfig;
+use crate::section::Problems;
 use serde::{Deserialize, Serialize, Serializer};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -157,7 +158,7 @@ pub struct BackupJob {
     /// Prune after forgetting.
     pub prune: bool,
     /// Overdue threshold.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub overdue_after: Duration,
     /// Drill schedule.
     #[serde(serialize_with = "ser_opt_cron")]

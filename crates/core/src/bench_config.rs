@@ -3,7 +3,7 @@
 //! A plan lives in the same config file as everything else, so a benchmark can name a
 //! monitored node (`node = "anvil-1"`) instead of repeating its URL and credentials.
 
-use crate::config::Problems;
+use crate::section::Problems;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -222,7 +222,7 @@ pub enum RoundLimit {
     /// After this many transactions.
     Count(u64),
     /// After this long (per step for max-rate).
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     Duration(Duration),
 }
 
@@ -243,7 +243,7 @@ pub struct BenchConfig {
     /// Target node name.
     pub node: Option<String>,
     /// Target URL.
-    #[serde(serialize_with = "crate::config::ser_opt_url")]
+    #[serde(serialize_with = "crate::section::ser_opt_url")]
     pub rpc_url: Option<String>,
     /// `evm` or `bitcoin` for `rpc_url`.
     pub kind: String,
@@ -267,7 +267,7 @@ pub struct BenchConfig {
     /// Sampled node process.
     pub node_pid: Option<u32>,
     /// Drain wait.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub drain_timeout: Duration,
     /// Regtest mining interval.
     pub mine_interval: Option<u64>,
@@ -511,7 +511,7 @@ pub(crate) fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -
         p.add("bench.rpc_url", "and bench.node are both set; keep one");
     }
     if let Some(u) = &raw.rpc_url
-        && !crate::config::is_http_url(u)
+        && !crate::section::is_http_url(u)
     {
         p.add("bench.rpc_url", "is not an http(s):// URL");
     }

@@ -6,57 +6,22 @@
 //! → env overrides → [`Config::validate`] → [`Config`] (typed, checked) or [`ConfigErrors`].
 
 use crate::alerting_config::{AlertingConfig, RawAlerting, RawRule};
-use crate::duration::{format_duration, parse_duration};
+pub use crate::node_config::{ManagedNode, NodeConfig, RpcAuth, SecretSource, read_secret};
+pub use crate::section::{ConfigErrors, ConfigProblem, is_http_url};
+pub(crate) use crate::section::{Problems, ser_duration, ser_url, walk_strings};
+
 use crate::node::NodeKind;
 use crate::notifier_config::RawNotifier;
 use crate::secret::{Secret, redact_url};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// TOML value type, re-exported for callers that build a [`RawConfig`] in code.
 pub use toml::Value as TomlValue;
-
-/// One configuration problem, located by its path (`nodes[1].rpc_url`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// Dotted path of the offending key.
-    pub path: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-/// Every problem found in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigErrors(pub Vec<ConfigProblem>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(
-            f,
-            "{n} configuration problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for p in &self.0 {
-            writeln!(f, "  {p}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Permissive mirror of the TOML file: everything optional, values still strings.
 #[derive(Debug, Default, Deserialize)]
@@ -255,99 +220,6 @@ pub struct HistoryConfig {
     /// How long 1-hour rollups are kept.
     #[serde(serialize_with = "ser_duration")]
     pub hour_retention: Duration,
-}
-
-/// A validated node entry.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeConfig {
-    /// Unique name.
-    pub name: String,
-    /// Chain name.
-    pub chain: String,
-    /// Chain family.
-    pub kind: NodeKind,
-    /// RPC endpoint; credentials redacted when shown.
-    #[serde(serialize_with = "ser_url")]
-    pub rpc_url: String,
-    /// Expected block time.
-    #[serde(serialize_with = "ser_duration")]
-    pub block_time: Duration,
-    /// Head age after which the node is `stalled`.
-    #[serde(serialize_with = "ser_duration")]
-    pub stall_after: Duration,
-    /// Blocks behind the chain's best node before `lagging`.
-    pub lag_blocks: u64,
-    /// Expected chain id / network, normalized to a string.
-    pub chain_id: Option<String>,
-    /// RPC authentication.
-    pub rpc_auth: Option<RpcAuth>,
-    /// Poll interval.
-    #[serde(serialize_with = "ser_duration")]
-    pub poll_interval: Duration,
-    /// Poll timeout.
-    #[serde(serialize_with = "ser_duration")]
-    pub timeout: Duration,
-    /// Present when chainops starts and supervises this node.
-    pub managed: Option<ManagedNode>,
-    /// The node's data directory on this machine, if local.
-    pub data_dir: Option<PathBuf>,
-    /// Extra CA bundle for the node's HTTPS endpoint.
-    pub ca_file: Option<PathBuf>,
-}
-
-/// How to authenticate to a node's RPC.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RpcAuth {
-    /// HTTP basic auth.
-    Basic {
-        /// User name.
-        user: String,
-        /// Password, inline or from a file.
-        password: SecretSource,
-    },
-    /// Bitcoin Core cookie file (`user:password` in one line).
-    Cookie(PathBuf),
-}
-
-/// Where a secret comes from. Inline secrets never serialize.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SecretSource {
-    /// Written in the config (redacted when shown).
-    Inline(#[serde(serialize_with = "ser_secret")] Secret),
-    /// Read from this file at start.
-    File(PathBuf),
-}
-
-/// A node chainops starts and supervises.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManagedNode {
-    /// Program to run.
-    pub command: String,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// Extra environment variables.
-    pub env: BTreeMap<String, String>,
-}
-
-pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_duration(*d))
-}
-
-pub(crate) fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&redact_url(u))
-}
-
-pub(crate) fn ser_opt_url<S: Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match u {
-        Some(u) => s.serialize_str(&redact_url(u)),
-        None => s.serialize_none(),
-    }
-}
-
-fn ser_secret<S: Serializer>(_: &Secret, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("[REDACTED]")
 }
 
 /// Default data directory when neither config nor env set one.
@@ -787,131 +659,6 @@ fn validate_node(
     })
 }
 
-/// True for `http://host…` or `https://host…` with a non-empty host.
-pub fn is_http_url(u: &str) -> bool {
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"));
-    match rest {
-        Some(r) => {
-            let authority = r.split(['/', '?', '#']).next().unwrap_or("");
-            let host = authority.rsplit('@').next().unwrap_or("");
-            !host.is_empty() && !host.starts_with(':') && !host.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
-/// Collects problems during validation.
-#[derive(Default)]
-pub(crate) struct Problems(Vec<ConfigProblem>);
-
-impl Problems {
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigProblem {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    pub(crate) fn duration(
-        &mut self,
-        path: &str,
-        text: Option<&str>,
-        default: Duration,
-        min: Duration,
-    ) -> Duration {
-        let Some(text) = text else { return default };
-        match parse_duration(text) {
-            Ok(d) if d >= min => d,
-            Ok(_) => {
-                self.add(
-                    path,
-                    format!(
-                        "\"{text}\" is shorter than the minimum {}",
-                        format_duration(min)
-                    ),
-                );
-                default
-            }
-            Err(e) => {
-                self.add(path, e);
-                default
-            }
-        }
-    }
-
-    /// A severity (`critical|warning|info`), `default` when absent.
-    pub(crate) fn severity(
-        &mut self,
-        path: &str,
-        value: Option<&str>,
-        default: crate::alerting_config::Severity,
-    ) -> crate::alerting_config::Severity {
-        match value {
-            None => default,
-            Some(s) => crate::alerting_config::Severity::parse(s).unwrap_or_else(|| {
-                self.add(
-                    path,
-                    format!("\"{s}\" is not a severity; use critical, warning or info"),
-                );
-                default
-            }),
-        }
-    }
-
-    pub(crate) fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
-        match value {
-            None => {
-                self.add(path, "is missing");
-                None
-            }
-            Some(v) if is_identifier(v) => Some(v.to_string()),
-            Some(v) => {
-                self.add(
-                    path,
-                    format!("\"{v}\" must be 1-64 characters of letters, digits, '.', '_' or '-'"),
-                );
-                None
-            }
-        }
-    }
-}
-
-fn is_identifier(v: &str) -> bool {
-    (1..=64).contains(&v.len())
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// Replaces `${VAR}` in every string value; a missing variable is a problem at its path.
-/// Calls `f(path, string)` for every string value in `v`, with its dotted path.
-pub(crate) fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mut String)) {
-    match v {
-        toml::Value::String(s) => f(path, s),
-        toml::Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                walk_strings(item, &format!("{path}[{i}]"), f);
-            }
-        }
-        toml::Value::Table(t) => {
-            for (k, item) in t.iter_mut() {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                walk_strings(item, &p, f);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Replaces `${VAR}` in every string value, reporting unset variables by path.
 fn interpolate(
     v: &mut toml::Value,
@@ -950,19 +697,6 @@ fn interpolate(
         out.push_str(rest);
         *s = out;
     });
-}
-
-/// Reads a secret from its source (the one I/O helper here, used at build time).
-pub fn read_secret(source: &SecretSource) -> std::io::Result<Secret> {
-    match source {
-        SecretSource::Inline(s) => Ok(s.clone()),
-        SecretSource::File(p) => read_secret_file(p),
-    }
-}
-
-fn read_secret_file(path: &Path) -> std::io::Result<Secret> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
 }
 
 #[cfg(test)]

@@ -17,13 +17,16 @@ pub mod facts;
 pub mod hex;
 pub mod logs_config;
 pub mod node;
+pub mod node_config;
 pub mod notifier_config;
 pub mod ports;
 pub mod quiet_hours;
 pub mod rule_expr;
 pub mod sealed;
 pub mod secret;
+pub mod section;
 pub mod security_config;
+pub mod severity;
 pub mod task;
 pub mod time;
 

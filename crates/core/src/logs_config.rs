@@ -1,7 +1,7 @@
 //! `[logs]`: retention, sources, redaction patterns, Loki forwarding and log alert rules.
 
-use crate::alerting_config::Severity;
-use crate::config::Problems;
+use crate::section::Problems;
+use crate::severity::Severity;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -108,12 +108,12 @@ pub struct RedactConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct LokiConfig {
     /// Base URL (credentials redacted when shown).
-    #[serde(serialize_with = "crate::config::ser_url")]
+    #[serde(serialize_with = "crate::section::ser_url")]
     pub url: String,
     /// Entries per push.
     pub batch_size: usize,
     /// Longest wait for a partial batch.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub batch_wait: Duration,
     /// Tenant header.
     pub tenant: Option<String>,
@@ -129,7 +129,7 @@ pub struct LogAlertConfig {
     /// Minimum level name.
     pub level: Option<String>,
     /// Window.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub window: Duration,
     /// Fires above this count.
     pub threshold: u64,
@@ -141,14 +141,14 @@ pub struct LogAlertConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct LogsConfig {
     /// Retention by age.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub retention: Duration,
     /// Retention by size, bytes.
     pub max_size_bytes: Option<u64>,
     /// Compliance profile.
     pub compliance: Option<String>,
     /// File poll interval.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub poll_interval: Duration,
     /// Ingest managed nodes' output.
     pub managed_nodes: bool,
@@ -301,7 +301,7 @@ pub(crate) fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) ->
     }
     let loki = raw.loki.and_then(|l| {
         let url = match l.url {
-            Some(u) if crate::config::is_http_url(&u) => u,
+            Some(u) if crate::section::is_http_url(&u) => u,
             _ => {
                 p.add(
                     "logs.loki.url",

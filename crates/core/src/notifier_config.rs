@@ -1,9 +1,10 @@
 //! `[[notifiers]]`: the raw TOML mirror of a notification channel and its validation.
 
-use crate::alerting_config::Severity;
-use crate::config::{Problems, SecretSource};
+use crate::node_config::SecretSource;
 use crate::quiet_hours::QuietHours;
 use crate::secret::{Secret, redact_url};
+use crate::section::Problems;
+use crate::severity::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -125,19 +126,19 @@ pub struct NotifierConfig {
     /// Kind.
     pub kind: NotifierKind,
     /// Destination (credentials redacted when shown).
-    #[serde(serialize_with = "crate::config::ser_url")]
+    #[serde(serialize_with = "crate::section::ser_url")]
     pub url: String,
     /// Signing secret or SMTP password.
     pub secret: Option<SecretSource>,
     /// Lowest severity sent.
     pub min_severity: Severity,
     /// Request timeout.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub timeout: Duration,
     /// Non-critical notifications wait out this window.
     pub quiet_hours: Option<QuietHours>,
     /// Reminder interval for firing, unacknowledged alerts (zero: never).
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub repeat_interval: Duration,
     /// Messages a minute before due notifications are merged into a digest.
     pub rate_limit_per_minute: Option<u32>,
@@ -202,7 +203,7 @@ pub(crate) fn validate_notifier(
     let email_kind = kind == Some(NotifierKind::Email);
     let url = match n.url {
         Some(u) if email_kind && is_smtp_url(&u) => Some(u),
-        Some(u) if !email_kind && crate::config::is_http_url(&u) => Some(u),
+        Some(u) if !email_kind && crate::section::is_http_url(&u) => Some(u),
         Some(u) => {
             let want = if email_kind {
                 "an smtp:// or smtps:// URL, e.g. \"smtp://mail.example.com:587\""

@@ -155,10 +155,10 @@ pub struct Term {
     /// Fact name.
     pub fact: &'static str,
     /// Window (`rate`, `delta`, `anomaly`), horizon (`forecast`), else zero.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub window: Duration,
     /// Lookback of `forecast`, else zero.
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub lookback: Duration,
     /// Daily seasonality (`anomaly`).
     pub daily: bool,

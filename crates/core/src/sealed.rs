@@ -70,9 +70,9 @@ pub(crate) fn open_tree(
     v: &mut toml::Value,
     path: &str,
     key: &mut dyn FnMut() -> Result<[u8; 32], String>,
-    problems: &mut Vec<crate::config::ConfigProblem>,
+    problems: &mut Vec<crate::section::ConfigProblem>,
 ) {
-    crate::config::walk_strings(v, path, &mut |path, s| {
+    crate::section::walk_strings(v, path, &mut |path, s| {
         if !s.starts_with(PREFIX) {
             return;
         }
@@ -81,7 +81,7 @@ pub(crate) fn open_tree(
             .and_then(|k| open(&k, s));
         match result {
             Ok(plain) => *s = plain,
-            Err(message) => problems.push(crate::config::ConfigProblem {
+            Err(message) => problems.push(crate::section::ConfigProblem {
                 path: path.into(),
                 message,
             }),

@@ -1,6 +1,6 @@
 //! `[server.tls]` and `[security]`: raw TOML mirrors and their validation.
 
-use crate::config::Problems;
+use crate::section::Problems;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,7 +36,7 @@ pub struct RawSecurity {
 #[derive(Debug, Clone, Serialize)]
 pub struct SecurityConfig {
     /// Audit records older than this are pruned (after a signed checkpoint).
-    #[serde(serialize_with = "crate::config::ser_duration")]
+    #[serde(serialize_with = "crate::section::ser_duration")]
     pub audit_retention: Duration,
 }
 

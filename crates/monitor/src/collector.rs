@@ -25,22 +25,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-/// Every series name the collector records (the closed set the history knows).
-pub const METRICS: &[&str] = &[
-    "up",
-    "height",
-    "head_age_seconds",
-    "block_interval_seconds",
-    "tx_per_second",
-    "peers",
-    "txpool_pending",
-    "txpool_queued",
-    "gas_price_wei",
-    "base_fee_wei",
-    "gas_used_ratio",
-    "rpc_latency_seconds",
-    "blocks_behind",
-];
+pub use crate::history::METRICS;
 
 /// How often tracker state is saved even without notable changes.
 const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);

@@ -225,9 +225,26 @@ fn split_by_minute(samples: Vec<(i64, f64)>) -> Vec<Vec<(i64, f64)>> {
     out
 }
 
+/// Every series name the collector records (the closed set the history knows).
+pub const METRICS: &[&str] = &[
+    "up",
+    "height",
+    "head_age_seconds",
+    "block_interval_seconds",
+    "tx_per_second",
+    "peers",
+    "txpool_pending",
+    "txpool_queued",
+    "gas_price_wei",
+    "base_fee_wei",
+    "gas_used_ratio",
+    "rpc_latency_seconds",
+    "blocks_behind",
+];
+
 /// Maps a metric name back to its `'static` spelling (metric names are a closed set).
 fn static_metric(name: &str) -> &'static str {
-    crate::collector::METRICS
+    METRICS
         .iter()
         .find(|m| **m == name)
         .copied()

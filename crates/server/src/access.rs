@@ -16,14 +16,7 @@ use chainops_core::ErrorKind;
 use chainops_core::time::now_ms;
 use std::net::SocketAddr;
 
-/// The client's address (`ip:port`), for handlers that record it.
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
-
-/// Session cookie name.
-pub const SESSION_COOKIE: &str = "chainops_session";
-/// Header carrying the CSRF token on cookie-authenticated writes.
-pub const CSRF_HEADER: &str = "x-csrf-token";
+pub use crate::session::{CSRF_HEADER, ClientAddr, SESSION_COOKIE};
 
 /// The route table (method, path, permission, audit action… of every route).
 pub use crate::api::ROUTES;

@@ -4,7 +4,7 @@
 //! document ([`crate::openapi::document`]) and the route table in `docs/security.md` (checked
 //! by a test) all come from it. A new route is one entry here plus its handler.
 
-use crate::openapi::{any, arr, no_body, none, nstr, obj, path_param, query, r, text};
+use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, query, r, text};
 use crate::{AppState, auth_routes, log_routes, notify_routes, routes};
 use axum::routing::{MethodRouter, delete, get, post};
 use chainops_auth::Permission;

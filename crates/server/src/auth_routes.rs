@@ -1,8 +1,8 @@
 //! Login, first-start setup, users, API tokens and the audit trail over HTTP.
 
 use crate::AppState;
-use crate::access::SESSION_COOKIE;
 use crate::error::ApiError;
+use crate::session::SESSION_COOKIE;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +53,7 @@ fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
 /// `POST /api/v1/auth/login {name, password}` → session cookie and CSRF token.
 pub(crate) async fn login(
     State(s): State<AppState>,
-    Extension(src): Extension<crate::access::ClientAddr>,
+    Extension(src): Extension<crate::session::ClientAddr>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let o = object(

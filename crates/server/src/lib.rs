@@ -14,6 +14,8 @@ mod notify_routes;
 pub mod openapi;
 pub mod panics;
 mod routes;
+mod schema;
+mod session;
 mod time_param;
 pub mod tls;
 
@@ -66,9 +68,26 @@ pub struct Security {
     pub setup_token_digest: std::sync::Mutex<Option<String>>,
 }
 
-/// The full router.
+/// The full router: every route of the table ([`api::ROUTES`]) behind the guard, security
+/// headers and the panic catcher.
 pub fn router(state: AppState) -> Router {
-    routes::router(state)
+    api::ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, (route.handler)())
+        })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::security_headers,
+        ))
+        .layer(axum::Extension(Arc::new(openapi::document())))
+        .layer(panics::layer())
+        .fallback(routes::not_found)
+        .with_state(state)
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.

@@ -4,39 +4,9 @@
 //! schemathesis checks the live server against it in the test suite.
 
 use crate::api::ROUTES;
+use crate::schema::{arr, nstr, obj, r, text};
 use chainops_auth::Permission;
 use serde_json::{Map, Value, json};
-
-pub(crate) fn none() -> Value {
-    json!([])
-}
-pub(crate) fn no_body() -> Option<Value> {
-    None
-}
-pub(crate) fn any() -> Value {
-    json!({})
-}
-pub(crate) fn text() -> Value {
-    json!({"type": "string"})
-}
-pub(crate) fn nstr() -> Value {
-    json!({"type": "string", "nullable": true})
-}
-pub(crate) fn arr(items: Value) -> Value {
-    json!({"type": "array", "items": items})
-}
-pub(crate) fn obj(required: &[&str], props: Value) -> Value {
-    json!({"type": "object", "required": required, "properties": props})
-}
-pub(crate) fn r(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
-}
-pub(crate) fn path_param(name: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
-}
-pub(crate) fn query(name: &str, schema: Value) -> Value {
-    json!({"name": name, "in": "query", "required": false, "schema": schema})
-}
 
 fn schemas() -> Value {
     json!({
@@ -146,7 +116,7 @@ pub fn document() -> Value {
             "schemas": schemas(),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "session": {"type": "apiKey", "in": "cookie", "name": crate::access::SESSION_COOKIE},
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::session::SESSION_COOKIE},
             },
         },
     })

@@ -3,10 +3,10 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::time_param::parse_time;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
 use chainops_core::ports::MetricsSource;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
@@ -19,25 +19,6 @@ use std::collections::HashMap;
 
 /// Most points a series answer may hold; narrow the range or pick a coarser step.
 const MAX_POINTS: usize = 20_000;
-
-pub fn router(state: AppState) -> Router {
-    crate::api::ROUTES
-        .iter()
-        .fold(Router::new(), |r, route| {
-            r.route(route.path, (route.handler)())
-        })
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::access::guard,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .layer(crate::panics::layer())
-        .fallback(not_found)
-        .with_state(state)
-}
 
 /// Security headers on every answer; HSTS under TLS.
 pub(crate) async fn security_headers(
@@ -567,6 +548,9 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /api/openapi.json")
 }
 
-pub(crate) async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+/// The OpenAPI document, built once from the route table when the router is made.
+pub(crate) async fn openapi(
+    axum::Extension(doc): axum::Extension<std::sync::Arc<Value>>,
+) -> Json<Value> {
+    Json(doc.as_ref().clone())
 }

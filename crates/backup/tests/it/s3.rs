@@ -4,7 +4,7 @@
 use super::{CHEAP, flipped_byte_on, no_progress, opts, round_trip_on, sample_tree};
 use chainops_backup::BackupError;
 use chainops_backup::archive::create;
-use chainops_backup::backend::{self, Backend};
+use chainops_backup::backend::Backend;
 use chainops_backup::repo::Repository;
 use chainops_backup::s3::S3Options;
 use std::io::{Read, Write};
@@ -96,7 +96,7 @@ impl Moto {
     }
 
     fn backend(&self, url: &str) -> Arc<dyn Backend> {
-        backend::open(url, &self.options()).expect("S3 backend")
+        chainops_backup::open_backend(url, &self.options()).expect("S3 backend")
     }
 }
 
@@ -158,7 +158,7 @@ fn s3_wrong_password_missing_repo_and_dead_server_are_named() {
 
     let port = moto.port;
     drop(moto);
-    let dead = backend::open(
+    let dead = chainops_backup::open_backend(
         &url,
         &S3Options {
             endpoint: Some(format!("http://127.0.0.1:{port}")),

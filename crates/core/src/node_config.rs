@@ -1,0 +1,102 @@
+//! A validated node entry and how chainops reaches it: the node identity every section
+//! refers to (backups name a node, logs follow a node's file). `config` validates
+//! `[[nodes]]` into these.
+
+use crate::node::NodeKind;
+use crate::secret::Secret;
+use crate::section::{ser_duration, ser_url};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A validated node entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeConfig {
+    /// Unique name.
+    pub name: String,
+    /// Chain name.
+    pub chain: String,
+    /// Chain family.
+    pub kind: NodeKind,
+    /// RPC endpoint; credentials redacted when shown.
+    #[serde(serialize_with = "ser_url")]
+    pub rpc_url: String,
+    /// Expected block time.
+    #[serde(serialize_with = "ser_duration")]
+    pub block_time: Duration,
+    /// Head age after which the node is `stalled`.
+    #[serde(serialize_with = "ser_duration")]
+    pub stall_after: Duration,
+    /// Blocks behind the chain's best node before `lagging`.
+    pub lag_blocks: u64,
+    /// Expected chain id / network, normalized to a string.
+    pub chain_id: Option<String>,
+    /// RPC authentication.
+    pub rpc_auth: Option<RpcAuth>,
+    /// Poll interval.
+    #[serde(serialize_with = "ser_duration")]
+    pub poll_interval: Duration,
+    /// Poll timeout.
+    #[serde(serialize_with = "ser_duration")]
+    pub timeout: Duration,
+    /// Present when chainops starts and supervises this node.
+    pub managed: Option<ManagedNode>,
+    /// The node's data directory on this machine, if local.
+    pub data_dir: Option<PathBuf>,
+    /// Extra CA bundle for the node's HTTPS endpoint.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How to authenticate to a node's RPC.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RpcAuth {
+    /// HTTP basic auth.
+    Basic {
+        /// User name.
+        user: String,
+        /// Password, inline or from a file.
+        password: SecretSource,
+    },
+    /// Bitcoin Core cookie file (`user:password` in one line).
+    Cookie(PathBuf),
+}
+
+/// Where a secret comes from. Inline secrets never serialize.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// Written in the config (redacted when shown).
+    Inline(#[serde(serialize_with = "ser_secret")] Secret),
+    /// Read from this file at start.
+    File(PathBuf),
+}
+
+/// A node chainops starts and supervises.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManagedNode {
+    /// Program to run.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+}
+
+fn ser_secret<S: Serializer>(_: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("[REDACTED]")
+}
+
+/// Reads a secret from its source (the one I/O helper here, used at build time).
+pub fn read_secret(source: &SecretSource) -> std::io::Result<Secret> {
+    match source {
+        SecretSource::Inline(s) => Ok(s.clone()),
+        SecretSource::File(p) => read_secret_file(p),
+    }
+}
+
+fn read_secret_file(path: &Path) -> std::io::Result<Secret> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}

@@ -1,0 +1,188 @@
+//! What every config section is made of: problems located by their path, the collector that
+//! gathers them during validation, and the helpers sections share (URL checks, `config show`
+//! serializers, walking string values). Sections (`alerting_config`, `logs_config`, …) build
+//! on this module and `config` assembles them; nothing here knows a section.
+
+use crate::duration::{format_duration, parse_duration};
+use crate::secret::redact_url;
+use crate::severity::Severity;
+use serde::Serializer;
+use std::fmt;
+use std::time::Duration;
+
+/// One configuration problem, located by its path (`nodes[1].rpc_url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Dotted path of the offending key.
+    pub path: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "{n} configuration problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.0 {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
+}
+
+pub(crate) fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(u))
+}
+
+pub(crate) fn ser_opt_url<S: Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match u {
+        Some(u) => s.serialize_str(&redact_url(u)),
+        None => s.serialize_none(),
+    }
+}
+
+/// True for `http://host…` or `https://host…` with a non-empty host.
+pub fn is_http_url(u: &str) -> bool {
+    let rest = u
+        .strip_prefix("http://")
+        .or_else(|| u.strip_prefix("https://"));
+    match rest {
+        Some(r) => {
+            let authority = r.split(['/', '?', '#']).next().unwrap_or("");
+            let host = authority.rsplit('@').next().unwrap_or("");
+            !host.is_empty() && !host.starts_with(':') && !host.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Collects problems during validation.
+#[derive(Default)]
+pub(crate) struct Problems(pub(crate) Vec<ConfigProblem>);
+
+impl Problems {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn duration(
+        &mut self,
+        path: &str,
+        text: Option<&str>,
+        default: Duration,
+        min: Duration,
+    ) -> Duration {
+        let Some(text) = text else { return default };
+        match parse_duration(text) {
+            Ok(d) if d >= min => d,
+            Ok(_) => {
+                self.add(
+                    path,
+                    format!(
+                        "\"{text}\" is shorter than the minimum {}",
+                        format_duration(min)
+                    ),
+                );
+                default
+            }
+            Err(e) => {
+                self.add(path, e);
+                default
+            }
+        }
+    }
+
+    /// A severity (`critical|warning|info`), `default` when absent.
+    pub(crate) fn severity(
+        &mut self,
+        path: &str,
+        value: Option<&str>,
+        default: Severity,
+    ) -> Severity {
+        match value {
+            None => default,
+            Some(s) => Severity::parse(s).unwrap_or_else(|| {
+                self.add(
+                    path,
+                    format!("\"{s}\" is not a severity; use critical, warning or info"),
+                );
+                default
+            }),
+        }
+    }
+
+    pub(crate) fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
+        match value {
+            None => {
+                self.add(path, "is missing");
+                None
+            }
+            Some(v) if is_identifier(v) => Some(v.to_string()),
+            Some(v) => {
+                self.add(
+                    path,
+                    format!("\"{v}\" must be 1-64 characters of letters, digits, '.', '_' or '-'"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn is_identifier(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Calls `f(path, string)` for every string value in `v`, with its dotted path.
+pub(crate) fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mut String)) {
+    match v {
+        toml::Value::String(s) => f(path, s),
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                walk_strings(item, &format!("{path}[{i}]"), f);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk_strings(item, &p, f);
+            }
+        }
+        _ => {}
+    }
+}
