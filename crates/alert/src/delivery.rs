@@ -9,6 +9,7 @@
 use crate::notify::{Delivery, Notifier};
 use chainops_core::time::now_ms;
 use chainops_store::alerts::OutboxRow;
+use chainops_store::alerts::{AlertState, DeliveryState};
 use chainops_store::{Store, StoreError};
 use rand::Rng;
 use std::collections::HashMap;
@@ -126,7 +127,7 @@ impl DeliveryWorker {
         self.store
             .record_delivery(
                 &n.id,
-                "dead",
+                DeliveryState::Dead,
                 attempts,
                 n.next_attempt_ms,
                 Some(error),
@@ -152,7 +153,14 @@ impl DeliveryWorker {
         match outcome {
             Delivery::Sent => {
                 self.store
-                    .record_delivery(&n.id, "sent", attempts, n.next_attempt_ms, None, now_ms())
+                    .record_delivery(
+                        &n.id,
+                        DeliveryState::Sent,
+                        attempts,
+                        n.next_attempt_ms,
+                        None,
+                        now_ms(),
+                    )
                     .await?;
                 tracing::info!(id = %n.id, channel = %n.channel, attempts, "notification delivered");
                 let detail = serde_json::json!({"channel": n.channel, "event": n.event, "attempts": attempts});
@@ -178,7 +186,7 @@ impl DeliveryWorker {
                     self.store
                         .record_delivery(
                             &n.id,
-                            "pending",
+                            DeliveryState::Pending,
                             attempts,
                             now + delay.as_millis() as i64,
                             Some(&error),
@@ -207,7 +215,7 @@ impl DeliveryWorker {
             .active_alerts()
             .await?
             .into_iter()
-            .filter(|a| a.state == "firing")
+            .filter(|a| a.state == AlertState::Firing)
             .collect();
         let mut sent = 0;
         for alert in &firing {

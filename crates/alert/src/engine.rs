@@ -211,11 +211,11 @@ impl AlertEngine {
         for fp in gone {
             if let Some(mut row) = self.active.remove(&fp) {
                 let before = row.clone();
-                let written = if row.state == State::Firing.as_str() {
+                let written = if row.state == State::Firing {
                     self.transition(&mut row, State::Resolved, None, now_ms, &mut report)
                         .await
                 } else {
-                    row.state = State::Inactive.as_str().into();
+                    row.state = State::Inactive;
                     row.updated_ms = now_ms;
                     self.store.save_alert(&row, &[], None).await
                 };
@@ -255,9 +255,7 @@ impl AlertEngine {
         };
         let rule = &self.rules[ri];
         let current = self.active.get(&fp);
-        let state = current
-            .map(|a| State::parse(&a.state))
-            .unwrap_or(State::Inactive);
+        let state = current.map(|a| a.state).unwrap_or(State::Inactive);
         let clock = current.map(|a| Clock {
             active_since_ms: a.active_since_ms,
             last_true_ms: a.last_true_ms,
@@ -285,7 +283,7 @@ impl AlertEngine {
             }
             Step::CancelPending => {
                 if let Some(mut row) = self.active.remove(&fp) {
-                    row.state = State::Inactive.as_str().into();
+                    row.state = State::Inactive;
                     row.updated_ms = now_ms;
                     self.store.save_alert(&row, &[], None).await?;
                 }
@@ -341,7 +339,7 @@ impl AlertEngine {
         now_ms: i64,
         report: &mut EvalReport,
     ) -> Result<(), StoreError> {
-        row.state = to.as_str().into();
+        row.state = to;
         row.updated_ms = now_ms;
         if to == State::Firing {
             row.fired_at_ms = Some(now_ms);
@@ -393,7 +391,7 @@ impl AlertEngine {
                     attempts: 0,
                     // Quiet hours hold non-critical notifications until the window ends.
                     next_attempt_ms: n.first_attempt_ms(severity, now_ms),
-                    state: "pending".into(),
+                    state: chainops_store::alerts::DeliveryState::Pending,
                     last_error: None,
                     done_ms: None,
                 }
@@ -405,7 +403,7 @@ impl AlertEngine {
             a.fingerprint != row.fingerprint
                 && a.node == row.node
                 && a.chain == row.chain
-                && a.state == "firing"
+                && a.state == State::Firing
         });
         let incident = IncidentUpdate {
             chain: row.chain.clone(),
@@ -438,7 +436,7 @@ impl AlertEngine {
             node: f.node.clone(),
             chain: f.chain.clone(),
             severity: rule.severity.as_str().into(),
-            state: state.as_str().into(),
+            state,
             value,
             summary: self.summary(ri, f, value),
             description: render_vars(&rule.description, &vars(rule, f, value)),

@@ -119,7 +119,7 @@ pub fn from_alertmanager(
                 created_ms: now_ms,
                 attempts: 0,
                 next_attempt_ms: ch.first_attempt_ms(severity, now_ms),
-                state: "pending".into(),
+                state: chainops_store::alerts::DeliveryState::Pending,
                 last_error: None,
                 done_ms: None,
             });

@@ -10,40 +10,8 @@
 
 use std::time::Duration;
 
-/// Where an alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Not active (never was, or a pending alert whose condition cleared).
-    Inactive,
-    /// Condition holds, waiting out `for`.
-    Pending,
-    /// Firing (notified).
-    Firing,
-    /// Was firing, condition cleared (notified).
-    Resolved,
-}
-
-impl State {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Inactive => "inactive",
-            State::Pending => "pending",
-            State::Firing => "firing",
-            State::Resolved => "resolved",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> State {
-        match s {
-            "pending" => State::Pending,
-            "firing" => State::Firing,
-            "resolved" => State::Resolved,
-            _ => State::Inactive,
-        }
-    }
-}
+/// Where an alert is (the stored type: one enum from the state machine to the database).
+pub use chainops_store::alerts::AlertState as State;
 
 /// Timing facts about one alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,7 +30,9 @@ pub async fn enqueue<'a>(
     if repeating.is_empty() {
         return Ok(0);
     }
-    let firing: Vec<&AlertRow> = active.filter(|a| a.state == "firing").collect();
+    let firing: Vec<&AlertRow> = active
+        .filter(|a| a.state == chainops_store::alerts::AlertState::Firing)
+        .collect();
     if firing.is_empty() {
         return Ok(0);
     }
@@ -66,7 +68,7 @@ pub async fn enqueue<'a>(
                 created_ms: now_ms,
                 attempts: 0,
                 next_attempt_ms: n.first_attempt_ms(severity, now_ms),
-                state: "pending".into(),
+                state: chainops_store::alerts::DeliveryState::Pending,
                 last_error: None,
                 done_ms: None,
             });

@@ -11,6 +11,7 @@ use chainops_core::ports::MetricsSource;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
+use chainops_store::alerts::{AlertState, DeliveryState};
 use chainops_store::incidents::IncidentRow;
 use chainops_store::series::Resolution;
 use chainops_store::silences::SilenceRow;
@@ -238,14 +239,18 @@ pub(crate) async fn list_alerts(
             "unknown parameter \"{k}\"; use state=pending|firing|resolved"
         )));
     }
-    let state = q.get("state").map(String::as_str);
-    if let Some(st) = state
-        && !["pending", "firing", "resolved"].contains(&st)
-    {
-        return Err(ApiError::invalid(format!(
-            "state \"{st}\" is not one of pending, firing, resolved"
-        )));
-    }
+    let state = match q.get("state") {
+        None => None,
+        Some(st) => Some(
+            AlertState::parse(st)
+                .filter(|s| *s != AlertState::Inactive)
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "state \"{st}\" is not one of pending, firing, resolved"
+                    ))
+                })?,
+        ),
+    };
     let alerts = s
         .store
         .list_alerts(now_ms() - RESOLVED_VISIBLE_MS)
@@ -277,14 +282,12 @@ pub(crate) async fn list_notifications(
             "unknown parameter \"{k}\"; use state, limit"
         )));
     }
-    let state = q.get("state").map(String::as_str);
-    if let Some(st) = state
-        && !["pending", "sent", "dead"].contains(&st)
-    {
-        return Err(ApiError::invalid(format!(
-            "state \"{st}\" is not one of pending, sent, dead"
-        )));
-    }
+    let state = match q.get("state") {
+        None => None,
+        Some(st) => Some(DeliveryState::parse(st).ok_or_else(|| {
+            ApiError::invalid(format!("state \"{st}\" is not one of pending, sent, dead"))
+        })?),
+    };
     let limit = match q.get("limit") {
         None => 100,
         Some(l) => l

@@ -7,6 +7,93 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+/// Where an alert is in its lifecycle, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// Condition false (a pending alert whose condition cleared).
+    Inactive,
+    /// Condition true, waiting out `for`.
+    Pending,
+    /// Firing (notified).
+    Firing,
+    /// Was firing, condition cleared (notified).
+    Resolved,
+}
+
+impl AlertState {
+    /// Every state.
+    pub const ALL: [AlertState; 4] = [
+        AlertState::Inactive,
+        AlertState::Pending,
+        AlertState::Firing,
+        AlertState::Resolved,
+    ];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Inactive => "inactive",
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<AlertState> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Where a notification is in its delivery, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// Accepted by the receiver.
+    Sent,
+    /// Given up on.
+    Dead,
+}
+
+impl DeliveryState {
+    /// Every state.
+    pub const ALL: [DeliveryState; 3] = [
+        DeliveryState::Pending,
+        DeliveryState::Sent,
+        DeliveryState::Dead,
+    ];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+fn state_of<T>(
+    r: &AnyRow,
+    i: usize,
+    parse: fn(&str) -> Option<T>,
+    column: &'static str,
+) -> Result<T> {
+    let s: String = r.try_get(i).map_err(decode_err)?;
+    parse(&s).ok_or_else(|| StoreError::Corrupt {
+        context: column,
+        detail: format!("unknown state \"{s}\""),
+    })
+}
+
 /// One alert (a rule on a node), as persisted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertRow {
@@ -20,8 +107,8 @@ pub struct AlertRow {
     pub chain: String,
     /// `critical|warning|info`.
     pub severity: String,
-    /// `pending|firing|resolved`, or `inactive` for a pending alert whose condition cleared.
-    pub state: String,
+    /// Lifecycle state.
+    pub state: AlertState,
     /// Value of the rule's fact when last true.
     pub value: f64,
     /// Rendered summary.
@@ -61,8 +148,8 @@ pub struct OutboxRow {
     pub attempts: i64,
     /// Next attempt not before.
     pub next_attempt_ms: i64,
-    /// `pending|sent|dead`.
-    pub state: String,
+    /// Delivery state.
+    pub state: DeliveryState,
     /// Error of the last failed attempt.
     pub last_error: Option<String>,
     /// When it was sent or given up on.
@@ -189,7 +276,7 @@ impl Store {
     /// Notifications in `state` (`pending|sent|dead`, or all), newest first.
     pub async fn list_notifications(
         &self,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         limit: i64,
     ) -> Result<Vec<OutboxRow>> {
         let sql = format!(
@@ -197,7 +284,7 @@ impl Store {
              ORDER BY created_ms DESC, id DESC LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(state.unwrap_or(""))
+            .bind(state.map_or("", DeliveryState::as_str))
             .bind(limit)
             .fetch_all(self.pool())
             .await
@@ -209,18 +296,18 @@ impl Store {
     pub async fn record_delivery(
         &self,
         id: &str,
-        state: &str,
+        state: DeliveryState,
         attempts: i64,
         next_attempt_ms: i64,
         error: Option<&str>,
         now_ms: i64,
     ) -> Result<()> {
-        let done = (state != "pending").then_some(now_ms);
+        let done = (state != DeliveryState::Pending).then_some(now_ms);
         sqlx::query(
             "UPDATE notification_outbox SET state = $1, attempts = $2, next_attempt_ms = $3, last_error = $4, done_ms = $5
              WHERE id = $6",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(attempts)
         .bind(next_attempt_ms)
         .bind(error)
@@ -241,7 +328,7 @@ fn alert_row(r: &AnyRow) -> Result<AlertRow> {
         node: r.try_get(2).map_err(decode_err)?,
         chain: r.try_get(3).map_err(decode_err)?,
         severity: r.try_get(4).map_err(decode_err)?,
-        state: r.try_get(5).map_err(decode_err)?,
+        state: state_of(r, 5, AlertState::parse, "alerts.state")?,
         value: r.try_get(6).map_err(decode_err)?,
         summary: r.try_get(7).map_err(decode_err)?,
         description: r.try_get(8).map_err(decode_err)?,
@@ -267,7 +354,7 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
         created_ms: r.try_get(5).map_err(decode_err)?,
         attempts: r.try_get(6).map_err(decode_err)?,
         next_attempt_ms: r.try_get(7).map_err(decode_err)?,
-        state: r.try_get(8).map_err(decode_err)?,
+        state: state_of(r, 8, DeliveryState::parse, "notification_outbox.state")?,
         last_error: r.try_get(9).map_err(decode_err)?,
         done_ms: r.try_get(10).map_err(decode_err)?,
     })

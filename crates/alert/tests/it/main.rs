@@ -56,7 +56,7 @@ async fn setup(dir: &tempfile::TempDir) -> (Store, Arc<Scripted>, AlertEngine) {
 fn states(alerts: &[chainops_store::alerts::AlertRow]) -> Vec<(String, String)> {
     alerts
         .iter()
-        .map(|a| (a.rule.clone(), a.state.clone()))
+        .map(|a| (a.rule.clone(), a.state.as_str().to_string()))
         .collect()
 }
 

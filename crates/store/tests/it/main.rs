@@ -2,7 +2,7 @@
 //! in a fresh database on the cluster named by `CHAINOPS_TEST_POSTGRES_URL` (started by
 //! `make test` via `scripts/test-postgres.sh`).
 
-use chainops_store::alerts::{AlertRow, OutboxRow};
+use chainops_store::alerts::{AlertRow, AlertState, DeliveryState, OutboxRow};
 use chainops_store::events::NodeEvent;
 use chainops_store::series::{HOUR_MS, MINUTE_MS, Resolution, Retention, SeriesChunk};
 use chainops_store::{Backend, Store};
@@ -355,7 +355,7 @@ fn alert(state: &str) -> AlertRow {
         node: "anvil-1".into(),
         chain: "devnet".into(),
         severity: "warning".into(),
-        state: state.into(),
+        state: AlertState::parse(state).expect("state"),
         value: 42.5,
         summary: "stalled".into(),
         description: String::new(),
@@ -378,7 +378,7 @@ fn notification(id: &str, event: &str) -> OutboxRow {
         created_ms: T0,
         attempts: 0,
         next_attempt_ms: T0,
-        state: "pending".into(),
+        state: DeliveryState::Pending,
         last_error: None,
         done_ms: None,
     }
@@ -435,11 +435,18 @@ async fn deliveries_move_from_pending_to_sent_or_dead(db: TestDb) {
         vec!["a", "b"]
     );
     db.store
-        .record_delivery("a", "sent", 1, T0, None, T0 + 1)
+        .record_delivery("a", DeliveryState::Sent, 1, T0, None, T0 + 1)
         .await
         .expect("sent");
     db.store
-        .record_delivery("b", "pending", 1, T0 + 5_000, Some("HTTP 500"), T0 + 1)
+        .record_delivery(
+            "b",
+            DeliveryState::Pending,
+            1,
+            T0 + 5_000,
+            Some("HTTP 500"),
+            T0 + 1,
+        )
         .await
         .expect("retry");
     assert!(
@@ -459,12 +466,19 @@ async fn deliveries_move_from_pending_to_sent_or_dead(db: TestDb) {
         Some("HTTP 500")
     );
     db.store
-        .record_delivery("b", "dead", 2, T0 + 5_000, Some("gave up"), T0 + 6_000)
+        .record_delivery(
+            "b",
+            DeliveryState::Dead,
+            2,
+            T0 + 5_000,
+            Some("gave up"),
+            T0 + 6_000,
+        )
         .await
         .expect("dead");
     let dead = db
         .store
-        .list_notifications(Some("dead"), 10)
+        .list_notifications(Some(DeliveryState::Dead), 10)
         .await
         .expect("dead");
     assert_eq!((dead.len(), dead[0].done_ms), (1, Some(T0 + 6_000)));
