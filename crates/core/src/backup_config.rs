@@ -16,8 +16,10 @@ pub struct RawBackup {
     pub name: Option<String>,
     /// Node (from `[[nodes]]`) whose data this job backs up.
     pub node: Option<String>,
-    /// Cron schedule, UTC (`"0 3 * * *"`, `@daily`).
+    /// Cron schedule, UTC unless `timezone` is set (`"0 3 * * *"`, `@daily`).
     pub schedule: Option<String>,
+    /// IANA time zone of `schedule` and `drill_schedule` (`"Asia/Shanghai"`; default UTC).
+    pub timezone: Option<String>,
     /// Repository: a directory or `s3://bucket/prefix` (created on the first run).
     pub repo: Option<String>,
     /// File whose first line is the repository password.
@@ -250,8 +252,23 @@ pub(crate) fn validate(
                 None
             }
         };
-        let schedule = cron(p, &at("schedule"), b.schedule.as_deref(), true);
-        let drill_schedule = cron(p, &at("drill_schedule"), b.drill_schedule.as_deref(), false);
+        let zone = match b.timezone.as_deref() {
+            None => None,
+            Some(z) => crate::cron::zone_named(z)
+                .map_err(|e| p.add(at("timezone"), e))
+                .ok(),
+        };
+        let in_zone = |c: Option<Cron>| match (&zone, c) {
+            (Some(z), Some(c)) => Some(c.in_zone(z.clone())),
+            (_, c) => c,
+        };
+        let schedule = in_zone(cron(p, &at("schedule"), b.schedule.as_deref(), true));
+        let drill_schedule = in_zone(cron(
+            p,
+            &at("drill_schedule"),
+            b.drill_schedule.as_deref(),
+            false,
+        ));
         let repo = match b.repo {
             Some(r) if r.starts_with("s3://") || !r.contains("://") && !r.is_empty() => r,
             Some(r) => {
@@ -407,6 +424,30 @@ rpc_url = "http://127.0.0.1:9332"
         assert_eq!(j.overdue_after, std::time::Duration::from_secs(25 * 3600));
         assert!(j.prune && !j.keep.keeps_all());
         assert!(c.to_redacted_toml().contains("schedule = \"@daily\""));
+        let zoned = Config::from_toml_str(
+            &format!(
+                "{NODES}[[backups]]\nname = \"z\"\nnode = \"anvil-1\"\nschedule = \"0 3 * * *\"\ntimezone = \"Asia/Shanghai\"\nrepo = \"/b\"\npassword_file = \"/pw\"\n"
+            ),
+            &|_| None,
+        )
+        .expect("zoned job");
+        assert!(
+            zoned
+                .to_redacted_toml()
+                .contains("schedule = \"TZ=Asia/Shanghai 0 3 * * *\"")
+        );
+        let bad = Config::from_toml_str(
+            &format!(
+                "{NODES}[[backups]]\nname = \"z\"\nnode = \"anvil-1\"\nschedule = \"0 3 * * *\"\ntimezone = \"Moon/Base\"\nrepo = \"/b\"\npassword_file = \"/pw\"\n"
+            ),
+            &|_| None,
+        )
+        .expect_err("bad zone")
+        .to_string();
+        assert!(
+            bad.contains("backups[0].timezone: \"Moon/Base\" is not a time zone"),
+            "{bad}"
+        );
     }
 
     #[test]

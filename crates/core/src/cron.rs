@@ -1,13 +1,20 @@
-//! Cron schedules (five fields, UTC) for backups and drills.
+//! Cron schedules (five or six fields) for backups and drills, in UTC or an IANA time zone.
 //!
 //! `minute hour day-of-month month day-of-week` (or six fields with a leading `second`, as in
 //! Quartz and croner) with `*`, lists (`1,15`), ranges (`1-5`),
 //! steps (`*/15`, `0-30/10`), month and weekday names (`jan`, `mon`; `0` and `7` are Sunday)
 //! and the macros `@hourly`, `@daily` (`@midnight`), `@weekly`, `@monthly`, `@yearly`
 //! (`@annually`). As in Vixie cron, when both day fields are restricted a day matching
-//! either one fires.
+//! either one fires (`0 3 1 * mon`: the 1st of the month and every Monday).
+//!
+//! A schedule runs in UTC unless it starts with `TZ=<zone>` or `CRON_TZ=<zone>` (as in cronie),
+//! or a zone is given with [`Cron::in_zone`] (`timezone` of a backup job). Fields then match
+//! the zone's wall clock, with its daylight-saving changes (jiff and its bundled tz database):
+//! a wall time the clocks skip does not fire that day, and a wall time that happens twice
+//! fires once, the first time.
 
 use crate::time::civil_from_days;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 
 const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
@@ -26,11 +33,18 @@ pub struct Cron {
     days_restricted: bool,
     weekdays_restricted: bool,
     source: String,
+    tz: TimeZone,
 }
 
 impl std::fmt::Display for Cron {
+    /// The schedule as written, with its zone in front when one was set apart from it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.source)
+        match self.tz.iana_name() {
+            Some(name) if name != "UTC" && !self.source.contains("TZ=") => {
+                write!(f, "TZ={name} {}", self.source)
+            }
+            _ => f.write_str(&self.source),
+        }
     }
 }
 
@@ -82,6 +96,30 @@ fn field(text: &str, name: &str, lo: u32, hi: u32, names: &[&str]) -> Result<u64
     Ok(bits)
 }
 
+/// An IANA zone by name (`Asia/Shanghai`, `UTC`); the error says how to name one.
+pub fn zone_named(name: &str) -> Result<TimeZone, String> {
+    TimeZone::get(name).map_err(|_| {
+        format!("\"{name}\" is not a time zone; use an IANA name such as \"UTC\", \"Europe/Berlin\" or \"Asia/Shanghai\"")
+    })
+}
+
+/// The civil date-time of wall-clock seconds.
+fn civil_of(wall: i64) -> Option<jiff::civil::DateTime> {
+    let day = wall.div_euclid(86_400);
+    let sod = wall.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(day);
+    jiff::civil::DateTime::new(
+        i16::try_from(y).ok()?,
+        m as i8,
+        d as i8,
+        (sod / 3600) as i8,
+        ((sod % 3600) / 60) as i8,
+        (sod % 60) as i8,
+        0,
+    )
+    .ok()
+}
+
 fn weekdays(bits: u64) -> u8 {
     ((bits | (bits >> 7)) & 0x7f) as u8
 }
@@ -89,7 +127,35 @@ fn weekdays(bits: u64) -> u8 {
 impl Cron {
     /// Parses a schedule; the error names the field and what is wrong.
     pub fn parse(text: &str) -> Result<Cron, String> {
-        let expanded = match text.trim() {
+        let trimmed = text.trim();
+        let (tz, rest) = match trimmed
+            .strip_prefix("CRON_TZ=")
+            .or_else(|| trimmed.strip_prefix("TZ="))
+        {
+            Some(r) => {
+                let (zone, rest) = r.split_once(char::is_whitespace).unwrap_or((r, ""));
+                (zone_named(zone)?, rest.trim())
+            }
+            None => (TimeZone::UTC, trimmed),
+        };
+        let mut c = Self::parse_fields(rest, text)?;
+        c.tz = tz;
+        Ok(c)
+    }
+
+    /// The same schedule on the wall clock of `tz`.
+    pub fn in_zone(mut self, tz: TimeZone) -> Cron {
+        self.tz = tz;
+        self
+    }
+
+    /// The zone the fields are matched in.
+    pub fn zone(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    fn parse_fields(rest: &str, text: &str) -> Result<Cron, String> {
+        let expanded = match rest {
             "@hourly" => "0 * * * *",
             "@daily" | "@midnight" => "0 0 * * *",
             "@weekly" => "0 0 * * 0",
@@ -125,6 +191,7 @@ impl Cron {
             days_restricted: f[2] != "*",
             weekdays_restricted: f[4] != "*",
             source: text.trim().to_string(),
+            tz: TimeZone::UTC,
         })
     }
 
@@ -142,8 +209,38 @@ impl Cron {
     /// The first firing time strictly after `after_ms` (epoch ms, second resolution), or
     /// `None` if the schedule never fires (e.g. `0 0 31 2 *`) within eight years.
     pub fn next_after(&self, after_ms: i64) -> Option<i64> {
-        let mut second = after_ms.div_euclid(1000) + 1;
-        let limit = second + 8 * 366 * 86_400;
+        let after_s = after_ms.div_euclid(1000);
+        // Wall-clock seconds (civil time counted like UTC) of the instant in the zone.
+        let wall = |s: i64| -> Option<i64> {
+            let ts = jiff::Timestamp::from_second(s).ok()?;
+            Some(s + i64::from(self.tz.to_offset(ts).seconds()))
+        };
+        let mut from = wall(after_s)?;
+        let limit = from + 8 * 366 * 86_400;
+        while from < limit {
+            let local = self.next_wall(from, limit)?;
+            let dt = civil_of(local)?;
+            let instant = match self.tz.to_ambiguous_timestamp(dt).offset() {
+                AmbiguousOffset::Unambiguous { offset } => local - i64::from(offset.seconds()),
+                // Skipped by the clocks (spring forward): no firing at this wall time.
+                AmbiguousOffset::Gap { .. } => {
+                    from = local;
+                    continue;
+                }
+                // Happens twice (fall back): the first time only.
+                AmbiguousOffset::Fold { before, .. } => local - i64::from(before.seconds()),
+            };
+            if instant > after_s {
+                return Some(instant * 1000);
+            }
+            from = local;
+        }
+        None
+    }
+
+    /// The first matching wall-clock second strictly after `after` (before `limit`).
+    fn next_wall(&self, after: i64, limit: i64) -> Option<i64> {
+        let mut second = after + 1;
         while second < limit {
             let minute = second.div_euclid(60);
             let day = minute.div_euclid(1440);
@@ -171,7 +268,7 @@ impl Cron {
                 second = (minute + 1) * 60;
                 continue;
             }
-            return Some((second + i64::from(later.trailing_zeros())) * 1000);
+            return Some(second + i64::from(later.trailing_zeros()));
         }
         None
     }
@@ -265,6 +362,49 @@ mod tests {
             next("30 0 3 * * *", "2026-11-26T03:00:30Z"),
             "2026-11-27T03:00:30.000Z"
         );
+    }
+
+    #[test]
+    fn zoned_schedules_follow_the_wall_clock_through_daylight_saving() {
+        // 03:00 in Shanghai (UTC+8, no DST) is 19:00 UTC the day before.
+        assert_eq!(
+            next("TZ=Asia/Shanghai 0 3 * * *", "2026-11-26T08:00:00Z"),
+            "2026-11-26T19:00:00.000Z"
+        );
+        let berlin = || zone_named("Europe/Berlin").expect("zone");
+        let at_in = |expr: &str, after: &str| {
+            rfc3339(
+                Cron::parse(expr)
+                    .expect("parse")
+                    .in_zone(berlin())
+                    .next_after(at(after))
+                    .expect("fires"),
+            )
+        };
+        // 03:00 local in winter (UTC+1) and in summer (UTC+2).
+        assert_eq!(
+            at_in("0 3 * * *", "2026-01-10T12:00:00Z"),
+            "2026-01-11T02:00:00.000Z"
+        );
+        assert_eq!(
+            at_in("0 3 * * *", "2026-07-10T12:00:00Z"),
+            "2026-07-11T01:00:00.000Z"
+        );
+        // 2026-03-29 02:30 does not exist in Berlin: that day is skipped.
+        assert_eq!(
+            at_in("30 2 * * *", "2026-03-28T12:00:00Z"),
+            "2026-03-30T00:30:00.000Z"
+        );
+        // 2026-10-25 02:30 happens twice: it fires once, at the first (UTC+2).
+        assert_eq!(
+            at_in("30 2 * * *", "2026-10-24T12:00:00Z"),
+            "2026-10-25T00:30:00.000Z"
+        );
+        assert_eq!(
+            at_in("30 2 * * *", "2026-10-25T00:30:00Z"),
+            "2026-10-26T01:30:00.000Z"
+        );
+        assert!(Cron::parse("CRON_TZ=Mars/Olympus 0 3 * * *").is_err_and(|e| e.contains("IANA")));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct RawNotifier {
     pub quiet_hours: Option<String>,
     /// UTC offset of `quiet_hours`, e.g. `"+08:00"` (default `"+00:00"`).
     pub quiet_hours_utc_offset: Option<String>,
+    /// IANA zone of `quiet_hours` (`"Europe/Berlin"`: follows daylight saving); replaces
+    /// `quiet_hours_utc_offset`.
+    pub quiet_hours_timezone: Option<String>,
     /// Re-notify a firing, unacknowledged alert this often (`"0s"` never).
     pub repeat_interval: Option<String>,
     /// Most messages a minute; more due messages are merged into one digest.
@@ -271,17 +274,36 @@ pub(crate) fn validate_notifier(
     };
     let quiet_hours = match n.quiet_hours.as_deref() {
         None => {
-            if n.quiet_hours_utc_offset.is_some() {
-                p.add(
-                    at("quiet_hours_utc_offset"),
-                    "only applies with quiet_hours; set quiet_hours or remove it",
-                );
+            for (key, set) in [
+                ("quiet_hours_utc_offset", n.quiet_hours_utc_offset.is_some()),
+                ("quiet_hours_timezone", n.quiet_hours_timezone.is_some()),
+            ] {
+                if set {
+                    p.add(
+                        at(key),
+                        "only applies with quiet_hours; set quiet_hours or remove it",
+                    );
+                }
             }
+            None
+        }
+        Some(_) if n.quiet_hours_utc_offset.is_some() && n.quiet_hours_timezone.is_some() => {
+            p.add(
+                at("quiet_hours_timezone"),
+                "set either quiet_hours_timezone or quiet_hours_utc_offset, not both",
+            );
             None
         }
         Some(w) => QuietHours::parse(w, n.quiet_hours_utc_offset.as_deref().unwrap_or("+00:00"))
             .map_err(|m| p.add(at("quiet_hours"), m))
-            .ok(),
+            .ok()
+            .and_then(|q| match n.quiet_hours_timezone.as_deref() {
+                None => Some(q),
+                Some(z) => crate::cron::zone_named(z)
+                    .map(|z| q.in_zone(z))
+                    .map_err(|e| p.add(at("quiet_hours_timezone"), e))
+                    .ok(),
+            }),
     };
     let email = email_settings(email_kind, &n.from, &n.to, n.username, n.tls, &at, p);
     if p.len() != start {
@@ -439,5 +461,43 @@ url = "http://x"
         ] {
             assert!(e.contains(want), "missing {want:?} in:\n{e}");
         }
+    }
+
+    #[test]
+    fn quiet_hours_in_a_time_zone() {
+        let hook = |extra: &str| {
+            format!(
+                "[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://x\"\n{extra}"
+            )
+        };
+        let c = Config::from_toml_str(
+            &hook("quiet_hours = \"22:00-07:00\"\nquiet_hours_timezone = \"Europe/Berlin\"\n"),
+            &|_| None,
+        )
+        .expect("valid");
+        let q = c.alerting.notifiers[0]
+            .quiet_hours
+            .as_ref()
+            .expect("window");
+        assert_eq!(
+            q.zone.as_ref().and_then(|z| z.iana_name()),
+            Some("Europe/Berlin")
+        );
+        let e = problems(&hook(
+            "quiet_hours = \"22:00-07:00\"\nquiet_hours_timezone = \"Nowhere/Land\"\n",
+        ));
+        assert!(
+            e.contains("notifiers[0].quiet_hours_timezone: \"Nowhere/Land\" is not a time zone"),
+            "{e}"
+        );
+        let e = problems(&hook(
+            "quiet_hours = \"22:00-07:00\"\nquiet_hours_timezone = \"UTC\"\nquiet_hours_utc_offset = \"+01:00\"\n",
+        ));
+        assert!(e.contains("not both"), "{e}");
+        let e = problems(&hook("quiet_hours_timezone = \"UTC\"\n"));
+        assert!(
+            e.contains("notifiers[0].quiet_hours_timezone: only applies with quiet_hours"),
+            "{e}"
+        );
     }
 }

@@ -1,20 +1,32 @@
-//! Quiet hours: a daily window (in a fixed UTC offset) during which a channel holds
-//! non-critical notifications until the window ends, so informational alerts do not page
-//! anyone at 3 am. Written `"22:00-07:00"`; windows may wrap midnight.
+//! Quiet hours: a daily window (in a fixed UTC offset, or an IANA time zone with its
+//! daylight-saving changes) during which a channel holds non-critical notifications until the
+//! window ends, so informational alerts do not page anyone at 3 am. Written `"22:00-07:00"`;
+//! windows may wrap midnight.
 
-use serde::Serialize;
+use jiff::tz::TimeZone;
+use serde::{Serialize, Serializer};
 
 const DAY_MS: i64 = 86_400_000;
 
 /// A validated daily window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QuietHours {
     /// Start, minutes after local midnight.
     pub start_min: i64,
     /// End, minutes after local midnight.
     pub end_min: i64,
-    /// Local time = UTC + this many minutes.
+    /// Local time = UTC + this many minutes (when no zone is set).
     pub utc_offset_min: i64,
+    /// The zone whose wall clock the window follows, if set (overrides the offset).
+    #[serde(serialize_with = "ser_zone")]
+    pub zone: Option<TimeZone>,
+}
+
+fn ser_zone<S: Serializer>(z: &Option<TimeZone>, s: S) -> Result<S::Ok, S::Error> {
+    match z.as_ref().and_then(TimeZone::iana_name) {
+        Some(n) => s.serialize_str(n),
+        None => s.serialize_none(),
+    }
 }
 
 impl QuietHours {
@@ -58,12 +70,28 @@ impl QuietHours {
             start_min,
             end_min,
             utc_offset_min,
+            zone: None,
         })
+    }
+
+    /// The same window on the wall clock of `zone` (DST included).
+    pub fn in_zone(mut self, zone: TimeZone) -> QuietHours {
+        self.zone = Some(zone);
+        self
+    }
+
+    /// Minutes local time is ahead of UTC at `ms`.
+    fn offset_min_at(&self, ms: i64) -> i64 {
+        match (&self.zone, jiff::Timestamp::from_millisecond(ms)) {
+            (Some(z), Ok(ts)) => i64::from(z.to_offset(ts).seconds()) / 60,
+            _ => self.utc_offset_min,
+        }
     }
 
     /// If `now_ms` falls inside the window, the epoch ms at which it ends; else `None`.
     pub fn release_at(&self, now_ms: i64) -> Option<i64> {
-        let local = now_ms + self.utc_offset_min * 60_000;
+        let offset = self.offset_min_at(now_ms);
+        let local = now_ms + offset * 60_000;
         let day_start = local - local.rem_euclid(DAY_MS);
         let minute = local.rem_euclid(DAY_MS) / 60_000;
         let inside = if self.start_min < self.end_min {
@@ -80,7 +108,9 @@ impl QuietHours {
         } else {
             end_today + DAY_MS
         };
-        Some(end_local - self.utc_offset_min * 60_000)
+        // The end's own offset: a clock change inside the window moves the UTC end.
+        let guess = end_local - offset * 60_000;
+        Some(end_local - self.offset_min_at(guess) * 60_000)
     }
 }
 
@@ -99,6 +129,32 @@ mod tests {
         assert_eq!(q.release_at(H), None);
         // 14:30 UTC = 22:30 local: inside; released next morning 07:00 local = 23:00 UTC.
         assert_eq!(q.release_at(14 * H + H / 2), Some(23 * H));
+    }
+
+    #[test]
+    fn a_zone_window_follows_daylight_saving() {
+        let berlin = crate::cron::zone_named("Europe/Berlin").expect("zone");
+        let q = QuietHours::parse("22:00-07:00", "+00:00")
+            .expect("window")
+            .in_zone(berlin);
+        let at = |s: &str| crate::time::parse_rfc3339(s).expect("time");
+        // Winter (UTC+1): 23:30 local is 22:30Z; the window ends 07:00 local = 06:00Z.
+        assert_eq!(
+            q.release_at(at("2026-01-10T22:30:00Z")),
+            Some(at("2026-01-11T06:00:00Z"))
+        );
+        // Summer (UTC+2): 07:00 local = 05:00Z.
+        assert_eq!(
+            q.release_at(at("2026-07-10T22:30:00Z")),
+            Some(at("2026-07-11T05:00:00Z"))
+        );
+        // The night the clocks go forward (2026-03-29): 23:00 (UTC+1) until 07:00 (UTC+2).
+        assert_eq!(
+            q.release_at(at("2026-03-28T22:00:00Z")),
+            Some(at("2026-03-29T05:00:00Z"))
+        );
+        // Outside the window.
+        assert_eq!(q.release_at(at("2026-07-10T12:00:00Z")), None);
     }
 
     #[test]

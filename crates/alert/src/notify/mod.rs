@@ -123,7 +123,7 @@ impl Notifier {
     /// When a notification of `severity` enqueued at `now_ms` may first be sent: quiet
     /// hours hold non-critical ones until the window ends.
     pub fn first_attempt_ms(&self, severity: Severity, now_ms: i64) -> i64 {
-        match self.config.quiet_hours {
+        match &self.config.quiet_hours {
             Some(q) if severity < Severity::Critical => q.release_at(now_ms).unwrap_or(now_ms),
             _ => now_ms,
         }
