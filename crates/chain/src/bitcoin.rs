@@ -26,6 +26,48 @@ struct HeadCache {
     fork_tips: Option<u64>,
 }
 
+/// The Bitcoin Core family (bitcoind, litecoind, …): drills boot the daemon on the restored
+/// data directory with RPC on loopback and no peers.
+pub static FAMILY: crate::family::Family = crate::family::Family {
+    kind: chainops_core::node::NodeKind::Bitcoin,
+    adapter: |rpc| std::sync::Arc::new(BitcoinAdapter::new(rpc)),
+    drill: Some(crate::family::DrillBoot {
+        programs: &["litecoind", "bitcoind"],
+        local: &[".tools/bin/litecoind", ".tools/bin/bitcoind"],
+        input: |top| Ok(top.to_path_buf()),
+        args: |input, rpc_port, p2p_port, network| {
+            let mut a = vec![
+                format!("-datadir={}", input.display()),
+                format!("-rpcport={rpc_port}"),
+                format!("-port={p2p_port}"),
+            ];
+            a.extend(
+                [
+                    "-rpcuser=drill",
+                    "-rpcpassword=drill",
+                    "-listen=0",
+                    "-connect=0",
+                    "-dnsseed=0",
+                    "-printtoconsole=0",
+                    "-rpcbind=127.0.0.1",
+                    "-rpcallowip=127.0.0.1",
+                    "-listenonion=0",
+                    "-upnp=0",
+                ]
+                .map(String::from),
+            );
+            match network {
+                Some("regtest") => a.push("-regtest".into()),
+                Some("test") => a.push("-testnet".into()),
+                _ => {}
+            }
+            a
+        },
+        auth: Some(("drill", "drill")),
+    }),
+    dump: None,
+};
+
 /// Adapter for one Bitcoin Core family node.
 #[derive(Debug)]
 pub struct BitcoinAdapter {

@@ -28,6 +28,42 @@ const P_TXPOOL: usize = 1;
 const P_FINALIZED: usize = 2;
 const P_SAFE: usize = 3;
 
+/// The EVM family: JSON-RPC polls; drills boot anvil on the snapshot's `state.json`
+/// (`capture = "dump"`, from `anvil_dumpState`).
+pub static FAMILY: crate::family::Family = crate::family::Family {
+    kind: chainops_core::node::NodeKind::Evm,
+    adapter: |rpc| std::sync::Arc::new(EvmAdapter::new(rpc)),
+    drill: Some(crate::family::DrillBoot {
+        programs: &["anvil"],
+        local: &[
+            ".tools/node_modules/.bin/anvil",
+            ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+            ".tools/bin/anvil",
+            "tools/anvil",
+        ],
+        input: |top| {
+            let f = top.join("state.json");
+            if f.is_file() {
+                Ok(f)
+            } else {
+                Err("no state.json in the snapshot: drills of EVM nodes need a --capture dump snapshot".into())
+            }
+        },
+        args: |input, rpc_port, _, _| {
+            vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                rpc_port.to_string(),
+                "--load-state".into(),
+                input.display().to_string(),
+            ]
+        },
+        auth: None,
+    }),
+    dump: Some(("anvil_dumpState", "state.json")),
+};
+
 /// Adapter for one EVM node.
 #[derive(Debug)]
 pub struct EvmAdapter {

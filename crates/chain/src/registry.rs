@@ -1,10 +1,7 @@
-//! Picks the adapter for a configured node: one line per chain family.
+//! Builds the adapter for a configured node through its family ([`crate::family`]).
 
-use crate::bitcoin::BitcoinAdapter;
-use crate::evm::EvmAdapter;
 use crate::rpc::JsonRpcClient;
 use chainops_core::config::{NodeConfig, RpcAuth, read_secret};
-use chainops_core::node::NodeKind;
 use chainops_core::ports::ChainAdapter;
 use chainops_core::secret::Secret;
 use std::sync::Arc;
@@ -89,10 +86,7 @@ pub fn adapter_for(
     http: &reqwest::Client,
 ) -> Result<Arc<dyn ChainAdapter>, BuildError> {
     let rpc = rpc_client_for(node, http)?;
-    Ok(match node.kind {
-        NodeKind::Evm => Arc::new(EvmAdapter::new(rpc)),
-        NodeKind::Bitcoin => Arc::new(BitcoinAdapter::new(rpc)),
-    })
+    Ok((crate::family::family(node.kind).adapter)(rpc))
 }
 
 /// The JSON-RPC client for `node` (credentials and CA file applied), reading secrets now.

@@ -6,8 +6,11 @@ use crate::exit::KindError;
 use crate::util::rpc_call as call;
 use anyhow::Context;
 use chainops_backup::tree::{CaptureMode, NodeState};
+use chainops_chain::family::{DrillBoot, Family, family, find_program};
 use chainops_chain::rpc::JsonRpcClient;
 use chainops_core::ErrorKind;
+use chainops_core::node::NodeKind;
+use chainops_core::ports::ChainAdapter;
 use chainops_core::secret::Secret;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -21,33 +24,24 @@ fn client(url: &str, user: Option<(String, Secret)>) -> anyhow::Result<JsonRpcCl
     crate::util::rpc_client(url, user, Duration::from_secs(60))
 }
 
-/// Head (height, hash) and network of a node.
-async fn head(rpc: &JsonRpcClient, kind: &str) -> anyhow::Result<(u64, String, String)> {
-    if kind == "bitcoin" {
-        // One call: height and hash from the same moment.
-        let info = call(rpc, "getblockchaininfo", json!([])).await?;
-        let height = info["blocks"]
-            .as_u64()
-            .context("getblockchaininfo: no blocks")?;
-        let hash = info["bestblockhash"]
-            .as_str()
-            .context("no bestblockhash")?
-            .to_string();
-        let network = info["chain"].as_str().unwrap_or("main").to_string();
-        return Ok((height, hash, network));
-    }
-    let b = call(rpc, "eth_getBlockByNumber", json!(["latest", false])).await?;
-    let height = b["number"]
-        .as_str()
-        .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
-        .context("eth_getBlockByNumber: no number")?;
-    let hash = b["hash"].as_str().context("no hash")?.to_string();
-    let chain_id = call(rpc, "eth_chainId", json!([])).await?;
-    let network = chain_id
-        .as_str()
-        .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
-        .map_or_else(|| "unknown".to_string(), |id| id.to_string());
-    Ok((height, hash, network))
+/// Head (height, hash) and network of a node, through its family's adapter.
+async fn head(node: &dyn ChainAdapter) -> anyhow::Result<(u64, String, String)> {
+    let mut log = Vec::new();
+    let snap = node
+        .poll(&mut log)
+        .await
+        .map_err(|e| KindError(e.kind(), format!("asking the node for its head: {e}")))?;
+    let head = snap.head.context("the node reported no head block")?;
+    let network = snap.chain_id.unwrap_or_else(|| "unknown".into());
+    Ok((head.number, head.hash, network))
+}
+
+/// The family named by `--node-kind` (or a snapshot's record).
+fn family_named(kind: &str) -> anyhow::Result<&'static Family> {
+    NodeKind::parse(kind).map(family).ok_or_else(|| {
+        let names: Vec<&str> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
+        invalid(format!("--node-kind {kind}: use {}", names.join(" or ")))
+    })
 }
 
 fn run_hook(name: &str, cmd: &str) -> anyhow::Result<()> {
@@ -91,12 +85,7 @@ pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Cap
             )));
         }
     };
-    if o.node_kind != "evm" && o.node_kind != "bitcoin" {
-        return Err(invalid(format!(
-            "--node-kind {}: use evm or bitcoin",
-            o.node_kind
-        )));
-    }
+    let fam = family_named(&o.node_kind)?;
     if mode == CaptureMode::Hook && o.pre_hook.is_none() {
         return Err(invalid(
             "--capture hook needs --pre-hook (e.g. a command that stops the node)",
@@ -105,9 +94,9 @@ pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Cap
     if mode != CaptureMode::Dump && sources.is_empty() {
         return Err(invalid("create needs at least one SOURCE directory"));
     }
-    if mode == CaptureMode::Dump && (o.node_kind != "evm" || o.node_rpc.is_none()) {
+    if mode == CaptureMode::Dump && (fam.dump.is_none() || o.node_rpc.is_none()) {
         return Err(invalid(
-            "--capture dump needs --node-rpc of an anvil node (anvil_dumpState)",
+            "--capture dump needs --node-rpc of a node that dumps its state (anvil: anvil_dumpState)",
         ));
     }
     let rpc = match &o.node_rpc {
@@ -145,6 +134,8 @@ pub fn prepare_with(
             post_hook: o.post_hook.clone(),
         });
     };
+    let fam = family_named(&o.node_kind)?;
+    let node = (fam.adapter)(rpc.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -159,24 +150,27 @@ pub fn prepare_with(
     match mode {
         CaptureMode::Dump => rt.block_on(async {
             // Head before and after the dump must agree, or the dump raced a new block.
+            let (method, file) = fam.dump.context("this node family has no state dump")?;
             for _ in 0..10 {
-                let before = head(&rpc, "evm").await?;
-                let dump = call(&rpc, "anvil_dumpState", json!([])).await?;
-                let after = head(&rpc, "evm").await?;
+                let before = head(node.as_ref()).await?;
+                let dump = call(&rpc, method, json!([])).await?;
+                let after = head(node.as_ref()).await?;
                 if before.0 != after.0 {
                     continue;
                 }
-                let hex = dump.as_str().context("anvil_dumpState: not a hex string")?;
+                let hex = dump
+                    .as_str()
+                    .with_context(|| format!("{method}: not a hex string"))?;
                 let gz = chainops_core::hex::decode(hex.trim_start_matches("0x"))
-                    .context("anvil_dumpState: bad hex")?;
+                    .with_context(|| format!("{method}: bad hex"))?;
                 let mut dumped = Vec::new();
                 std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut dumped)
-                    .context("anvil_dumpState: not gzip")?;
+                    .with_context(|| format!("{method}: not gzip"))?;
                 let dir =
                     std::env::temp_dir().join(format!("chainops-dump-{}", std::process::id()));
-                let src = dir.join(o.node_name.clone().unwrap_or_else(|| "anvil".into()));
+                let src = dir.join(o.node_name.clone().unwrap_or_else(|| "node".into()));
                 std::fs::create_dir_all(&src)?;
-                std::fs::write(src.join("state.json"), &dumped)?;
+                std::fs::write(src.join(file), &dumped)?;
                 return Ok(Capture {
                     sources: vec![src],
                     mode: CaptureMode::Dump,
@@ -192,7 +186,7 @@ pub fn prepare_with(
             .into())
         }),
         _ => {
-            let h = rt.block_on(head(&rpc, &o.node_kind))?;
+            let h = rt.block_on(head(node.as_ref()))?;
             if let Some(cmd) = &o.pre_hook {
                 run_hook("pre", cmd)?;
             }
@@ -220,21 +214,13 @@ impl Capture {
     }
 }
 
-/// Finds the restored file or directory the node starts from.
-fn node_input(root: &Path, kind: &str) -> anyhow::Result<PathBuf> {
-    let first = std::fs::read_dir(root)?
+/// The restored file or directory the node starts from.
+fn node_input(root: &Path, boot: &DrillBoot) -> anyhow::Result<PathBuf> {
+    let top = std::fs::read_dir(root)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .next()
         .context("the snapshot restored nothing")?;
-    if kind == "evm" {
-        let f = first.join("state.json");
-        anyhow::ensure!(
-            f.is_file(),
-            "no state.json in the snapshot: drills of EVM nodes need a --capture dump snapshot"
-        );
-        return Ok(f);
-    }
-    Ok(first)
+    (boot.input)(&top).map_err(invalid)
 }
 
 /// The outcome of a drill.
@@ -308,67 +294,39 @@ pub fn boot_and_compare(
     extra: &[String],
     timeout: Duration,
 ) -> anyhow::Result<DrillResult> {
-    let kind = state.kind.clone().unwrap_or_else(|| "evm".into());
-    let input = node_input(root, &kind)?;
+    // Snapshots from before the kind was recorded are EVM (the only family then).
+    let fam = family_named(state.kind.as_deref().unwrap_or(NodeKind::Evm.as_str()))?;
+    let boot = fam.drill.as_ref().with_context(|| {
+        format!(
+            "{} nodes cannot be booted for a drill yet",
+            fam.kind.as_str()
+        )
+    })?;
+    let input = node_input(root, boot)?;
     let port = crate::util::free_port()?;
-    let mut cmd = if kind == "evm" {
-        let bin = node_bin
-            .or_else(crate::config_load::find_anvil)
-            .context("anvil not found on PATH or in ./.tools: pass --node-bin (daemon: drill_command in [[backups]])")?;
-        let mut c = std::process::Command::new(bin);
-        c.args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--load-state",
-        ])
-        .arg(&input);
-        c
-    } else {
-        let bin = node_bin
-            .or_else(|| {
-                crate::config_load::find_tool(
-                    &["litecoind", "bitcoind"],
-                    &[".tools/bin/litecoind", ".tools/bin/bitcoind"],
-                )
-            })
-            .context("litecoind/bitcoind not found on PATH or in ./.tools: pass --node-bin (daemon: drill_command in [[backups]])")?;
-        let mut c = std::process::Command::new(bin);
-        c.arg(format!("-datadir={}", input.display()))
-            .arg(format!("-rpcport={port}"))
-            .arg(format!("-port={}", crate::util::free_port()?))
-            .args([
-                "-rpcuser=drill",
-                "-rpcpassword=drill",
-                "-listen=0",
-                "-connect=0",
-                "-dnsseed=0",
-                "-printtoconsole=0",
-                "-rpcbind=127.0.0.1",
-                "-rpcallowip=127.0.0.1",
-                "-listenonion=0",
-                "-upnp=0",
-            ]);
-        match state.network.as_deref() {
-            Some("regtest") => {
-                c.arg("-regtest");
-            }
-            Some("test") => {
-                c.arg("-testnet");
-            }
-            _ => {}
-        }
-        c
-    };
+    let bin = node_bin
+        .or_else(|| find_program(boot.programs, boot.local))
+        .with_context(|| {
+            format!(
+                "{} not found on PATH or in ./.tools: pass --node-bin (daemon: drill_command in [[backups]])",
+                boot.programs.join("/")
+            )
+        })?;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args((boot.args)(
+        &input,
+        port,
+        crate::util::free_port()?,
+        state.network.as_deref(),
+    ));
     cmd.args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let started = Instant::now();
     let mut child = cmd.spawn().context("cannot start the node")?;
     let url = format!("http://127.0.0.1:{port}");
-    let auth = (kind == "bitcoin").then(|| ("drill".to_string(), Secret::new("drill")));
-    let rpc = client(&url, auth)?;
+    let auth = boot.auth.map(|(u, p)| (u.to_string(), Secret::new(p)));
+    let node = (fam.adapter)(client(&url, auth)?);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -389,31 +347,17 @@ pub fn boot_and_compare(
             if let Ok(Some(status)) = child.try_wait() {
                 anyhow::bail!("the node exited ({status}) before answering");
             }
-            let answer = if kind == "evm" {
-                match (
-                    call(&rpc, "eth_blockNumber", json!([])).await,
-                    call(
-                        &rpc,
-                        "eth_getBlockByNumber",
-                        json!([format!("0x{:x}", state.height), false]),
-                    )
-                    .await,
-                ) {
-                    (Ok(h), Ok(b)) => Ok((
-                        h.as_str()
-                            .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok()),
-                        b["hash"].as_str().map(str::to_string),
-                    )),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                }
-            } else {
-                match (
-                    call(&rpc, "getblockcount", json!([])).await,
-                    call(&rpc, "getblockhash", json!([state.height])).await,
-                ) {
-                    (Ok(h), Ok(b)) => Ok((h.as_u64(), b.as_str().map(str::to_string))),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                }
+            // The head first: a node short of the recorded height has no hash to compare.
+            let mut log = Vec::new();
+            let answer = match node.poll(&mut log).await {
+                Ok(snap) => match snap.head.map(|h| h.number) {
+                    Some(h) if h >= state.height => node
+                        .block_at(state.height, &mut log)
+                        .await
+                        .map(|b| (Some(h), Some(b.hash))),
+                    h => Ok((h, None)),
+                },
+                Err(e) => Err(e),
             };
             match answer {
                 Ok((h, hash)) => {

@@ -111,21 +111,7 @@ pub fn find_anvil() -> Option<PathBuf> {
 /// The first of `names` on the PATH, else the first existing of `local` paths (relative
 /// to the working directory), canonicalized.
 pub fn find_tool(names: &[&str], local: &[&str]) -> Option<PathBuf> {
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            for n in names {
-                let p = dir.join(n);
-                if p.is_file() {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    local
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .and_then(|p| std::fs::canonicalize(p).ok())
+    chainops_chain::family::find_program(names, local)
 }
 
 /// `chainops config check`.
