@@ -25,6 +25,7 @@ mod proc_stat;
 pub mod report;
 pub mod rlp;
 pub mod runner;
+pub mod sessions;
 pub mod stats;
 pub mod target;
 

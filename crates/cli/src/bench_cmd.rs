@@ -59,7 +59,7 @@ pub fn run(g: &GlobalOpts, c: BenchCommand) -> anyhow::Result<()> {
 }
 
 /// The plan after merging flags over `[bench]`.
-fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpcClient, String)> {
+fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpcClient, NodeKind)> {
     let config = config_load::load(g)?;
     let b = config.bench.clone();
     let http = chainops_chain::http_client().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -72,10 +72,11 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
                     redact_url(url)
                 )));
             }
-            let kind = o.kind.clone().unwrap_or_else(|| b.kind.clone());
-            if kind != "evm" && kind != "bitcoin" {
-                return Err(invalid(format!("--kind \"{kind}\": use evm or bitcoin")));
-            }
+            let kind = match &o.kind {
+                None => b.kind,
+                Some(k) => NodeKind::parse(k)
+                    .ok_or_else(|| invalid(format!("--kind \"{k}\": use {}", NodeKind::names())))?,
+            };
             let auth = o.rpc_user.clone().map(|u| {
                 (
                     u,
@@ -96,11 +97,7 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             })?;
             let rpc =
                 chainops_chain::rpc_client_for(node, &http).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let kind = match node.kind {
-                NodeKind::Evm => "evm",
-                NodeKind::Bitcoin => "bitcoin",
-            };
-            (rpc, node.rpc_url.clone(), kind.to_string())
+            (rpc, node.rpc_url.clone(), node.kind)
         }
         (None, None, None, None) => {
             return Err(invalid(
@@ -122,8 +119,17 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             o.read_method.clone(),
         )
         .map_err(|m| invalid(format!("--workload: {m}")))?
-    } else if kind == "bitcoin" && b.workload.name() == "eth-transfer" {
-        chainops_core::bench_config::WorkloadSpec::BitcoinTransfer
+    } else if b.workload.name() == NodeKind::Evm.default_bench_workload() {
+        // The plan's default workload is the target family's own default.
+        workload_from(
+            kind.default_bench_workload(),
+            None,
+            None,
+            Vec::new(),
+            None,
+            None,
+        )
+        .map_err(invalid)?
     } else {
         b.workload.clone()
     };
@@ -237,21 +243,9 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
 async fn run_bench(g: &GlobalOpts, o: BenchRunOpts) -> anyhow::Result<()> {
     let (mut opts, rpc, kind) = plan(g, &o)?;
     let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
-    let session = if kind == "bitcoin" {
-        if !matches!(
-            opts.workload,
-            chainops_core::bench_config::WorkloadSpec::BitcoinTransfer
-        ) {
-            return Err(invalid(format!(
-                "workload {} needs an EVM node; Bitcoin-family nodes run bitcoin-transfer",
-                opts.workload.name()
-            )));
-        }
-        chainops_bench::bitcoin::session(rpc, &opts, progress.clone()).await
-    } else {
-        chainops_bench::evm_session::session(rpc, &mut opts, progress.as_ref()).await
-    }
-    .map_err(bench_error)?;
+    let session = chainops_bench::sessions::session(kind, rpc, &mut opts, progress.clone())
+        .await
+        .map_err(bench_error)?;
     let report = chainops_bench::run(session, &opts, progress.clone())
         .await
         .map_err(bench_error)?;

@@ -3,6 +3,7 @@
 //! A plan lives in the same config file as everything else, so a benchmark can name a
 //! monitored node (`node = "anvil-1"`) instead of repeating its URL and credentials.
 
+use crate::node::NodeKind;
 use crate::section::Problems;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -245,8 +246,8 @@ pub struct BenchConfig {
     /// Target URL.
     #[serde(serialize_with = "crate::section::ser_opt_url")]
     pub rpc_url: Option<String>,
-    /// `evm` or `bitcoin` for `rpc_url`.
-    pub kind: String,
+    /// Node family for `rpc_url`.
+    pub kind: NodeKind,
     /// Workload.
     pub workload: WorkloadSpec,
     /// Sender accounts.
@@ -515,18 +516,17 @@ pub(crate) fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -
     {
         p.add("bench.rpc_url", "is not an http(s):// URL");
     }
-    let kind = raw.kind.unwrap_or_else(|| "evm".into());
-    if kind != "evm" && kind != "bitcoin" {
-        p.add(
-            "bench.kind",
-            format!("\"{kind}\" is not a node kind; use evm or bitcoin"),
-        );
-    }
-    let default_workload = if kind == "bitcoin" {
-        "bitcoin-transfer"
-    } else {
-        "eth-transfer"
+    let kind = match raw.kind.as_deref() {
+        None => NodeKind::Evm,
+        Some(k) => NodeKind::parse(k).unwrap_or_else(|| {
+            p.add(
+                "bench.kind",
+                format!("\"{k}\" is not a node kind; use {}", NodeKind::names()),
+            );
+            NodeKind::Evm
+        }),
     };
+    let default_workload = kind.default_bench_workload();
     let workload = workload_from(
         raw.workload.as_deref().unwrap_or(default_workload),
         raw.contract,

@@ -38,6 +38,19 @@ impl NodeKind {
         }
     }
 
+    /// The load-test workload a node of this family runs unless told otherwise.
+    pub fn default_bench_workload(self) -> &'static str {
+        match self {
+            NodeKind::Evm => "eth-transfer",
+            NodeKind::Bitcoin => "bitcoin-transfer",
+        }
+    }
+
+    /// `evm or bitcoin` (for messages).
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(" or ")
+    }
+
     /// Blocks behind the best node of the chain before a node counts as lagging.
     pub fn default_lag_blocks(self) -> u64 {
         match self {
