@@ -2,6 +2,7 @@
 
 use crate::Target;
 
+mod api;
 mod audit;
 mod backup;
 mod config;
@@ -11,6 +12,7 @@ mod rpc;
 
 /// Every target, sorted by name.
 pub static ALL: &[Target] = &[
+    api::REQUESTS,
     audit::SOLIDITY,
     backup::CONFIG,
     backup::INDEX,
