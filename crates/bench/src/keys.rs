@@ -82,10 +82,9 @@ pub fn parse_address(s: &str) -> Result<Address, BenchError> {
         .map_err(|_| BenchError::Input(format!("{s:?}: an address has 20 bytes (40 hex digits)")))
 }
 
-/// Derives `count` accounts `m/44'/60'/0'/0/{first..first+count}` from a mnemonic.
-///
-/// The words are not checked against the BIP-39 list (wallets accept any phrase as seed
-/// input); an empty phrase is refused.
+/// Derives `count` accounts `m/44'/60'/0'/0/{first..first+count}` from a BIP-39 mnemonic
+/// (English or Chinese word lists; words and checksum checked by the bip39 crate, so a typo
+/// is an error instead of a different, unfunded set of accounts).
 pub fn derive_accounts(mnemonic: &str, first: u32, count: u32) -> Result<Vec<Account>, BenchError> {
     let words: Vec<&str> = mnemonic.split_whitespace().collect();
     if words.len() < 12 {
@@ -93,9 +92,24 @@ pub fn derive_accounts(mnemonic: &str, first: u32, count: u32) -> Result<Vec<Acc
             "mnemonic: needs at least 12 words (BIP-39); use the node's dev mnemonic or a generated one".into(),
         ));
     }
-    let normalized = words.join(" ");
-    let mut seed = [0u8; 64];
-    pbkdf2::pbkdf2_hmac::<Sha512>(normalized.as_bytes(), b"mnemonic", 2048, &mut seed);
+    let parsed = bip39::Mnemonic::parse(words.join(" ")).map_err(|e| {
+        BenchError::Input(match e {
+            bip39::Error::BadWordCount(n) => format!(
+                "mnemonic: needs at least 12 words (BIP-39 phrases have 12, 15, 18, 21 or 24; this has {n}); use the node's dev mnemonic or a generated one"
+            ),
+            bip39::Error::UnknownWord(i) => format!(
+                "mnemonic: word {} (\"{}\") is not in a BIP-39 word list; check its spelling",
+                i + 1,
+                words.get(i).copied().unwrap_or("")
+            ),
+            bip39::Error::InvalidChecksum => {
+                "mnemonic: the BIP-39 checksum does not match: a word is wrong or out of order"
+                    .into()
+            }
+            other => format!("mnemonic: {other}"),
+        })
+    })?;
+    let seed = parsed.to_seed("");
     let (mut key, mut chain) = master(&seed)?;
     for index in [44 | HARDENED, 60 | HARDENED, HARDENED, 0] {
         (key, chain) = child(&key, &chain, index)?;
@@ -183,6 +197,27 @@ mod tests {
         assert_eq!(
             hex_address(&a[1].address),
             "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+        );
+    }
+
+    #[test]
+    fn mistyped_or_reordered_mnemonics_are_refused() {
+        let typo = DEV_MNEMONIC.replace("junk", "junkk");
+        let e = derive_accounts(&typo, 0, 1).expect_err("typo");
+        assert!(
+            e.to_string()
+                .contains("(\"junkk\") is not in a BIP-39 word list"),
+            "{e}"
+        );
+        let mut words: Vec<&str> = DEV_MNEMONIC.split_whitespace().collect();
+        words.swap(0, 11);
+        let e = derive_accounts(&words.join(" "), 0, 1).expect_err("order");
+        assert!(e.to_string().contains("checksum"), "{e}");
+        // Extra spaces are not a different phrase.
+        let spaced = DEV_MNEMONIC.replace(' ', "   ");
+        assert_eq!(
+            derive_accounts(&spaced, 0, 1).expect("spaced")[0].address,
+            derive_accounts(DEV_MNEMONIC, 0, 1).expect("dev")[0].address
         );
     }
 

@@ -7,6 +7,7 @@
 //! of 12–24 words, keystore JSON `ciphertext`, JWTs, bearer tokens, passwords in URLs, DSNs
 //! and `password=` arguments. Operators add their own patterns.
 
+use bip39::Language;
 use regex::Regex;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -85,10 +86,11 @@ fn compile_builtin() -> Result<Builtin, String> {
         bearer: next()?,
         url_password: next()?,
         kv_password: next()?,
-        english: include_str!("wordlists/english.txt").lines().collect(),
-        chinese: include_str!("wordlists/chinese_simplified.txt")
-            .lines()
-            .chain(include_str!("wordlists/chinese_traditional.txt").lines())
+        english: Language::English.word_list().iter().copied().collect(),
+        chinese: Language::SimplifiedChinese
+            .word_list()
+            .iter()
+            .chain(Language::TraditionalChinese.word_list().iter())
             .filter_map(|w| w.chars().next())
             .collect(),
     })
@@ -471,7 +473,7 @@ mod tests {
     }
 
     fn english() -> Vec<&'static str> {
-        include_str!("wordlists/english.txt").lines().collect()
+        bip39::Language::English.word_list().to_vec()
     }
 
     proptest! {

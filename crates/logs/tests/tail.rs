@@ -292,9 +292,7 @@ impl Lcg {
 async fn no_generated_secret_survives_in_the_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ing = ingester(&dir).await;
-    let words: Vec<&str> = include_str!("../src/wordlists/english.txt")
-        .lines()
-        .collect();
+    let words: Vec<&str> = bip39::Language::English.word_list().to_vec();
     let mut rng = Lcg(2026);
     let mut secrets = Vec::new();
     let mut lines = String::new();

@@ -110,7 +110,11 @@ fn rig() -> &'static Rig {
 
 fn run(data: &[u8]) {
     if let Some((status, what)) = answer(data) {
-        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what} answered 500");
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{what} answered 500"
+        );
     }
 }
 
