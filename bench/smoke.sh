@@ -6,13 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export BENCH_SMOKE=1 BIN_DIR=target/debug
 CARGO=${CARGO:-cargo}
-$CARGO build -q --locked -p chainops -p fake-evm-fleet \
-  -p chainops-logs --example ingest_bench --example query_bench \
-  -p chainops-audit --example timing
+# The whole workspace at once: the same feature set as `cargo test --workspace`, so nothing is
+# rebuilt (per-package builds would unify features differently and recompile dependencies).
+$CARGO build -q --locked --workspace --bins --examples
 PATH="$PWD/.tools/node_modules/.bin:$PATH"
 step() { echo "== bench smoke: $1" >&2; }
-step "alert rule evaluation (eval_bench)";  $CARGO run -q --locked -p chainops-alert --example eval_bench 20 >/dev/null
-step "auth (auth_bench)";                   $CARGO run -q --locked -p chainops-auth --example auth_bench >/dev/null
+step "alert rule evaluation (eval_bench)";  target/debug/examples/eval_bench 20 >/dev/null
+step "auth (auth_bench)";                   target/debug/examples/auth_bench >/dev/null
 step "monitor-scale";                       python3 bench/monitor-scale/run.py
 step "logs vs ripgrep";                     BENCH_DIR=/tmp/chainops-bench-logs-smoke bench/logs/run.sh >/dev/null
 step "load generator";                      python3 bench/load/run.py >/dev/null
