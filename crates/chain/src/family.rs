@@ -1,7 +1,7 @@
 //! The chain-family registry: what chainops knows about a family beyond its config name —
 //! the adapter that polls it, how a restore drill boots it on restored data, and the node's
 //! own state dump if it has one. A family is one file (`evm.rs`, `bitcoin.rs`) holding its
-//! adapter and its [`Family`] value, plus one line in [`FAMILIES`]. Backups and drills ask
+//! adapter and its [`Family`] value, plus one line in [`crate::FAMILIES`]. Backups and drills ask
 //! the head and block hashes through the family's adapter, so they know no family by name.
 
 use crate::rpc::JsonRpcClient;
@@ -38,18 +38,6 @@ pub struct DrillBoot {
     pub auth: Option<(&'static str, &'static str)>,
 }
 
-/// Every family, one line each.
-pub static FAMILIES: &[&Family] = &[&crate::evm::FAMILY, &crate::bitcoin::FAMILY];
-
-/// The family of `kind`.
-pub fn family(kind: NodeKind) -> &'static Family {
-    FAMILIES
-        .iter()
-        .copied()
-        .find(|f| f.kind == kind)
-        .unwrap_or(&crate::evm::FAMILY)
-}
-
 /// The first of `names` on the PATH, else the first existing of `local` paths (relative to
 /// the working directory), canonicalized.
 pub fn find_program(names: &[&str], local: &[&str]) -> Option<PathBuf> {
@@ -73,6 +61,7 @@ pub fn find_program(names: &[&str], local: &[&str]) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{FAMILIES, family};
 
     #[test]
     fn every_kind_has_exactly_one_family() {

@@ -16,3 +16,15 @@ pub mod rpc;
 pub mod supervisor;
 
 pub use registry::{adapter_for, http_client, rpc_client_for};
+
+/// Every family, one line each.
+pub static FAMILIES: &[&family::Family] = &[&evm::FAMILY, &bitcoin::FAMILY];
+
+/// The family of `kind`.
+pub fn family(kind: chainops_core::node::NodeKind) -> &'static family::Family {
+    FAMILIES
+        .iter()
+        .copied()
+        .find(|f| f.kind == kind)
+        .unwrap_or(&evm::FAMILY)
+}

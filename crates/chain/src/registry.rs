@@ -86,7 +86,7 @@ pub fn adapter_for(
     http: &reqwest::Client,
 ) -> Result<Arc<dyn ChainAdapter>, BuildError> {
     let rpc = rpc_client_for(node, http)?;
-    Ok((crate::family::family(node.kind).adapter)(rpc))
+    Ok((crate::family(node.kind).adapter)(rpc))
 }
 
 /// The JSON-RPC client for `node` (credentials and CA file applied), reading secrets now.
