@@ -109,7 +109,7 @@ pub struct RawNode {
     pub name: Option<String>,
     /// Chain the node belongs to (nodes of one chain are compared).
     pub chain: Option<String>,
-    /// `evm` or `bitcoin`.
+    /// A chain family (`evm`, `bitcoin`; see `NodeKind::ALL`).
     pub kind: Option<String>,
     /// JSON-RPC endpoint.
     pub rpc_url: Option<String>,
@@ -456,13 +456,19 @@ fn validate_node(
     let chain = p.identifier(&at("chain"), n.chain.as_deref());
     let kind = match n.kind.as_deref() {
         None => {
-            p.add(at("kind"), "is missing; set \"evm\" or \"bitcoin\"");
+            p.add(
+                at("kind"),
+                format!("is missing; set {}", NodeKind::quoted_names()),
+            );
             None
         }
         Some(k) => NodeKind::parse(k).or_else(|| {
             p.add(
                 at("kind"),
-                format!("\"{k}\" is not a known kind; use \"evm\" or \"bitcoin\""),
+                format!(
+                    "\"{k}\" is not a known kind; use {}",
+                    NodeKind::quoted_names()
+                ),
             );
             None
         }),

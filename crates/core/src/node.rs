@@ -51,6 +51,13 @@ impl NodeKind {
         Self::ALL.map(Self::as_str).join(" or ")
     }
 
+    /// `"evm" or "bitcoin"` (for config messages).
+    pub fn quoted_names() -> String {
+        Self::ALL
+            .map(|k| format!("\"{}\"", k.as_str()))
+            .join(" or ")
+    }
+
     /// Blocks behind the best node of the chain before a node counts as lagging.
     pub fn default_lag_blocks(self) -> u64 {
         match self {
