@@ -53,12 +53,16 @@ struct RawReceipt {
 
 /// Parses a `0x` quantity.
 pub fn quantity(v: &Value) -> Option<u128> {
-    let s = v.as_str()?;
-    u128::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+    q(v.as_str()?)
 }
 
 fn q(s: &str) -> Option<u128> {
-    u128::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+    let digits = s.strip_prefix("0x")?;
+    // `from_str_radix` alone would take `0x+1`.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(digits, 16).ok()
 }
 
 impl Evm {
@@ -630,3 +634,14 @@ pub async fn deploy_token(
 
 /// Creation code of the bundled token (`assets/BenchToken.sol`, solc 0.8, optimizer on).
 pub const ERC20_BYTECODE: &str = include_str!("../assets/BenchToken.bin");
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quantities_are_hex_digits_only() {
+        assert_eq!(super::q("0x1a"), Some(26));
+        assert_eq!(super::q("0x+1"), None);
+        assert_eq!(super::q("0x"), None);
+        assert_eq!(super::q("26"), None);
+    }
+}

@@ -14,7 +14,8 @@ pub fn quantity(v: &Value, method: &str, field: &str) -> Result<u128, ChainError
 /// Parses `"0x…"` into u128; `None` when malformed or too large.
 pub fn parse_quantity(s: &str) -> Option<u128> {
     let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
-    if digits.is_empty() || digits.len() > 32 {
+    // `from_str_radix` alone would take `0x+1`.
+    if digits.is_empty() || digits.len() > 32 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u128::from_str_radix(digits, 16).ok()
@@ -44,5 +45,9 @@ mod tests {
         assert_eq!(parse_quantity("7a69"), None);
         assert_eq!(parse_quantity("0x"), None);
         assert_eq!(parse_quantity("0xzz"), None);
+        // `from_str_radix` alone took a sign.
+        assert_eq!(parse_quantity("0x+1"), None);
+        assert_eq!(parse_quantity("0x中"), None);
+        assert_eq!(parse_quantity(&format!("0x{}", "f".repeat(33))), None);
     }
 }

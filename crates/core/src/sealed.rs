@@ -20,14 +20,9 @@ pub fn parse_key(text: &str) -> Result<[u8; 32], String> {
         "the master key must be 64 hex characters (make one with `chainops secret keygen`)"
             .to_string()
     };
-    if t.len() != 64 {
-        return Err(bad());
-    }
-    let mut key = [0u8; 32];
-    for (i, k) in key.iter_mut().enumerate() {
-        *k = u8::from_str_radix(t.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
-    }
-    Ok(key)
+    crate::hex::decode(t)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(bad)
 }
 
 /// Encrypts `plaintext` under `key` with the caller's random `nonce`.
@@ -112,5 +107,8 @@ mod tests {
         assert!(open(&key, &tampered).is_err());
         assert!(parse_key(&"ab".repeat(32)).is_ok());
         assert!(parse_key("xyz").is_err());
+        // 64 characters, but a sign is not a hex digit.
+        assert!(parse_key(&format!("+f{}", "ab".repeat(31))).is_err());
+        assert!(parse_key(&"é".repeat(32)).is_err());
     }
 }
