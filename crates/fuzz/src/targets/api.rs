@@ -59,11 +59,7 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 fn rig() -> &'static Rig {
     static R: OnceLock<Rig> = OnceLock::new();
     R.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| fail("runtime", e));
+        let rt = super::runtime();
         let dir = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
         let (router, token) = rt.block_on(async {
             let url = format!("sqlite://{}/fuzz.db", dir.path().display());

@@ -56,6 +56,15 @@ pub(crate) fn files(dir: &str, ext: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// A one-worker runtime for the targets that drive async code (rigs are built once).
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("fuzz runtime: {e}"))
+}
+
 /// Input as text (lossy: a parser of outside text sees `String`s).
 pub(crate) fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()

@@ -66,11 +66,7 @@ struct Rig {
 fn rig() -> &'static Rig {
     static R: OnceLock<Rig> = OnceLock::new();
     R.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("fuzz runtime: {e}"));
+        let rt = super::runtime();
         let answer: Arc<Mutex<Vec<u8>>> = Arc::default();
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
