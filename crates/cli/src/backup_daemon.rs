@@ -6,7 +6,7 @@
 //! blocking pool; runs of one job never overlap, and firings missed while a run was still
 //! going are skipped, not queued.
 
-use crate::cli::NodeCaptureOpts;
+use crate::backup_node::NodeCapture;
 use crate::exit::backup_err as err;
 use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
@@ -298,14 +298,11 @@ fn open_repo(job: &BackupJob) -> anyhow::Result<Repository> {
     }
 }
 
-fn capture_opts(job: &BackupJob, node: &NodeConfig) -> NodeCaptureOpts {
-    NodeCaptureOpts {
-        node_rpc: Some(node.rpc_url.clone()),
-        node_kind: node.kind.as_str().to_string(),
-        rpc_user: None,
+fn capture_opts(job: &BackupJob, node: &NodeConfig) -> NodeCapture {
+    NodeCapture {
+        kind: node.kind,
         chain: Some(node.chain.clone()),
         node_name: Some(node.name.clone()),
-        capture: String::new(),
         pre_hook: job.pre_hook.clone(),
         post_hook: job.post_hook.clone(),
     }

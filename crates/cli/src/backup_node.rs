@@ -74,7 +74,24 @@ pub struct Capture {
     pub post_hook: Option<String>,
 }
 
-/// Prepares a capture: records the head; dumps anvil; runs the pre-hook.
+/// What to capture of a node: typed options that `backup create`'s flags and the daemon's
+/// `[[backups]]` jobs both become (no command-line struct outside the CLI parser).
+#[derive(Debug, Clone)]
+pub struct NodeCapture {
+    /// The node's family.
+    pub kind: NodeKind,
+    /// Chain name recorded (default: the network the node reports).
+    pub chain: Option<String>,
+    /// Node name recorded.
+    pub node_name: Option<String>,
+    /// Command run (sh -c) before copying.
+    pub pre_hook: Option<String>,
+    /// Command run after copying (also when the copy failed).
+    pub post_hook: Option<String>,
+}
+
+/// Prepares a capture from `backup create` flags: records the head; dumps the node's state;
+/// runs the pre-hook.
 pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Capture> {
     let mode = match o.capture.as_str() {
         "live" => CaptureMode::Live,
@@ -87,6 +104,13 @@ pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Cap
         }
     };
     let fam = family_named(&o.node_kind)?;
+    let what = NodeCapture {
+        kind: fam.kind,
+        chain: o.chain.clone(),
+        node_name: o.node_name.clone(),
+        pre_hook: o.pre_hook.clone(),
+        post_hook: o.post_hook.clone(),
+    };
     if mode == CaptureMode::Hook && o.pre_hook.is_none() {
         return Err(invalid(
             "--capture hook needs --pre-hook (e.g. a command that stops the node)",
@@ -112,13 +136,13 @@ pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Cap
             Some(client(url, auth)?)
         }
     };
-    prepare_with(o, mode, sources, rpc)
+    prepare_with(&what, mode, sources, rpc)
 }
 
 /// [`prepare`] with the mode decided and the node's RPC client (if any) built by the caller
 /// (the daemon builds it from `[[nodes]]`, credentials included).
 pub fn prepare_with(
-    o: &NodeCaptureOpts,
+    o: &NodeCapture,
     mode: CaptureMode,
     sources: Vec<PathBuf>,
     rpc: Option<JsonRpcClient>,
@@ -135,7 +159,7 @@ pub fn prepare_with(
             post_hook: o.post_hook.clone(),
         });
     };
-    let fam = family_named(&o.node_kind)?;
+    let fam = family(o.kind);
     let node = (fam.adapter)(rpc.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -146,7 +170,7 @@ pub fn prepare_with(
         height,
         hash,
         network: Some(network),
-        kind: Some(o.node_kind.clone()),
+        kind: Some(o.kind.as_str().to_string()),
     };
     match mode {
         CaptureMode::Dump => rt.block_on(async {
