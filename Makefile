@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint fuzz bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
+.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
 
 CARGO ?= cargo
 ARGS ?=
@@ -15,6 +15,10 @@ test: deps-test
 	@set -e; eval "$$(scripts/test-postgres.sh start)"; \
 	trap 'scripts/test-postgres.sh stop "$$PGTEST_DIR"' EXIT; \
 	$(CARGO) test --workspace --locked; \
+	$(MAKE) --no-print-directory bench-smoke
+
+## Every benchmark in its smoke mode (tiny sizes, debug binaries, about a minute); part of `make test`.
+bench-smoke:
 	CARGO="$(CARGO)" bench/smoke.sh
 
 deps:

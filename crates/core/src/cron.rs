@@ -149,11 +149,6 @@ impl Cron {
         self
     }
 
-    /// The zone the fields are matched in.
-    pub fn zone(&self) -> &TimeZone {
-        &self.tz
-    }
-
     fn parse_fields(rest: &str, text: &str) -> Result<Cron, String> {
         let expanded = match rest {
             "@hourly" => "0 * * * *",
