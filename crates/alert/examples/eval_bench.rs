@@ -4,7 +4,6 @@
 
 use chainops_alert::AlertEngine;
 use chainops_alert::rules::effective_rules;
-use chainops_core::config::Config;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_core::node::NodeKind;
 use chainops_store::Store;
@@ -64,7 +63,7 @@ impl FactSource for SyntheticFleet {
                 NodeFacts {
                     node: format!("node-{i}"),
                     chain: format!("chain-{}", i % 10),
-                    kind: NodeKind::Evm,
+                    kind: NodeKind::new("evm"),
                     polled: true,
                     values: v,
                 }
@@ -93,8 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(1000);
     let dir = std::env::temp_dir().join(format!("chainops-alert-bench-{}", std::process::id()));
     let store = Store::open(&format!("sqlite://{}/bench.db", dir.display())).await?;
-    let config = Config::from_toml_str("", &|_| None)?;
-    let rules = effective_rules(&config.alerting);
+    let config = chainops_alert::config::from_toml("")?;
+    let rules = effective_rules(&config);
     let fleet = Arc::new(SyntheticFleet {
         nodes,
         stalled: AtomicBool::new(false),

@@ -205,7 +205,7 @@ impl DeliveryWorker {
         let channels: Vec<&Arc<Notifier>> = self
             .notifiers
             .values()
-            .filter(|n| n.config.kind == chainops_core::notifier_config::NotifierKind::Alertmanager)
+            .filter(|n| n.config.kind == crate::config::notifier::NotifierKind::Alertmanager)
             .collect();
         if channels.is_empty() {
             return Ok(0);
@@ -219,8 +219,8 @@ impl DeliveryWorker {
             .collect();
         let mut sent = 0;
         for alert in &firing {
-            let severity = chainops_core::alerting_config::Severity::parse(&alert.severity)
-                .unwrap_or(chainops_core::alerting_config::Severity::Critical);
+            let severity = crate::config::Severity::parse(&alert.severity)
+                .unwrap_or(crate::config::Severity::Critical);
             for ch in channels.iter().filter(|c| c.accepts(severity)) {
                 let body =
                     crate::notify::payload::build("resend", "firing", alert, None).to_string();

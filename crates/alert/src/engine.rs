@@ -5,6 +5,7 @@
 //! Restart safety: active alerts (pending with their `active_since`, firing) are loaded from
 //! the store at start, so a pending timer continues and a firing alert is not notified twice.
 
+use crate::config::rule_expr::Eval;
 use crate::labels::alert_labels;
 use crate::lifecycle::{Clock, State, Step, step};
 use crate::notify::{Notifier, payload};
@@ -12,7 +13,6 @@ use crate::rules::Rule;
 use crate::template::fmt_value;
 use crate::terms::{Compiled, NodeWindows};
 use chainops_core::facts::{FactSource, NodeFacts};
-use chainops_core::rule_expr::Eval;
 use chainops_store::alerts::{AlertRow, OutboxRow};
 use chainops_store::incidents::IncidentUpdate;
 use chainops_store::{Store, StoreError};
@@ -350,8 +350,8 @@ impl AlertEngine {
             row.resolved_at_ms = Some(now_ms);
             report.resolved += 1;
         }
-        let severity = chainops_core::alerting_config::Severity::parse(&row.severity)
-            .unwrap_or(chainops_core::alerting_config::Severity::Critical);
+        let severity = crate::config::Severity::parse(&row.severity)
+            .unwrap_or(crate::config::Severity::Critical);
         let runbook = rule.and_then(|i| self.rules[i].runbook_url.clone());
         let event = to.as_str();
         // Silences are read only when a transition needs them (rare), not every cycle.

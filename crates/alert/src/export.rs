@@ -5,9 +5,9 @@
 //! `(chain, node)`. `inhibited_by` has no Prometheus equivalent (it belongs in Alertmanager's
 //! `inhibit_rules`) and is listed in a comment.
 
+use crate::config::rule_expr::{Cond, Func, Rhs, Term};
 use crate::rules::Rule;
 use chainops_core::duration::format_duration;
-use chainops_core::rule_expr::{Cond, Func, Rhs, Term};
 use std::time::Duration;
 
 /// PromQL selecting a fact's metric, or `None` when it has no single-series equivalent.
@@ -207,12 +207,11 @@ pub fn prometheus_rules(rules: &[Rule]) -> String {
 mod tests {
     use super::*;
     use crate::rules::effective_rules;
-    use chainops_core::config::Config;
 
     #[test]
     fn default_pack_translates_with_joins_on_node_parameters() {
-        let c = Config::from_toml_str("", &|_| None).expect("defaults");
-        let rules = effective_rules(&c.alerting);
+        let c = crate::config::from_toml("").expect("defaults");
+        let rules = effective_rules(&c);
         let stalled = rules
             .iter()
             .find(|r| r.name == "HeadStalled")

@@ -6,9 +6,9 @@
 //! `am/<fingerprint>/<startsAt>/<status>/<channel>`: Alertmanager re-sending a group does not
 //! notify twice. Alertmanager channels are skipped so alerts cannot loop.
 
+use crate::config::Severity;
+use crate::config::notifier::NotifierKind;
 use crate::notify::Notifier;
-use chainops_core::alerting_config::Severity;
-use chainops_core::notifier_config::NotifierKind;
 use chainops_store::alerts::OutboxRow;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -134,10 +134,9 @@ pub fn from_alertmanager(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chainops_core::config::Config;
 
     fn notifiers() -> Vec<Arc<Notifier>> {
-        let c = Config::from_toml_str(
+        let c = crate::config::from_toml(
             r#"
 [[notifiers]]
 name = "ding"
@@ -149,11 +148,9 @@ name = "am"
 kind = "alertmanager"
 url = "http://127.0.0.1:1"
 "#,
-            &|_| None,
         )
         .expect("valid");
-        c.alerting
-            .notifiers
+        c.notifiers
             .into_iter()
             .map(|n| Arc::new(Notifier::load(n).expect("no secret")))
             .collect()

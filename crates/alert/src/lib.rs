@@ -11,6 +11,7 @@
 //! - [`intake`]: Alertmanager webhook payloads turned into our notifications.
 
 pub mod anomaly;
+pub mod config;
 pub mod delivery;
 pub mod engine;
 pub mod export;

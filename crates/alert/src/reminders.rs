@@ -4,9 +4,9 @@
 //! The n-th reminder of a firing has the id `<fingerprint>/<fired_at>/reminder-<n>/<channel>`,
 //! so however often this runs, and across restarts, each reminder is enqueued exactly once.
 
+use crate::config::Severity;
 use crate::labels::alert_labels;
 use crate::notify::{Notifier, payload};
-use chainops_core::alerting_config::Severity;
 use chainops_store::alerts::{AlertRow, OutboxRow};
 use chainops_store::{Store, StoreError};
 use std::collections::HashMap;

@@ -2,8 +2,8 @@
 //! parameters) with config rules overriding, disabling or adding by name.
 //! Each default rule is documented with its reasoning in `docs/alerting.md`.
 
-use chainops_core::alerting_config::{AlertingConfig, RuleConfig, Severity};
-use chainops_core::rule_expr::RuleExpr;
+use crate::config::rule_expr::RuleExpr;
+use crate::config::{AlertingConfig, RuleConfig, Severity};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -303,7 +303,6 @@ fn from_config(rc: &RuleConfig) -> Option<Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chainops_core::config::Config;
 
     #[test]
     fn every_default_rule_parses() {
@@ -327,8 +326,8 @@ name = "GasSpike"
 severity = "info"
 expr = "gas_price_wei > 100000000000"
 "#;
-        let c = Config::from_toml_str(toml, &|_| None).expect("valid");
-        let rules = effective_rules(&c.alerting);
+        let c = crate::config::from_toml(toml).expect("valid");
+        let rules = effective_rules(&c);
         let stalled = rules
             .iter()
             .find(|r| r.name == "HeadStalled")

@@ -3,9 +3,9 @@
 //! windows of every node and computes chain aggregates, then rules read term values by index.
 
 use crate::anomaly::Detector;
+use crate::config::rule_expr::{Eval, Func, Term, TermValue};
 use crate::rules::Rule;
 use chainops_core::facts::NodeFacts;
-use chainops_core::rule_expr::{Eval, Func, Term, TermValue};
 use std::collections::{HashMap, VecDeque};
 
 /// Buckets of history an anomaly detector keeps over its window.
@@ -311,7 +311,7 @@ fn forecast(points: &VecDeque<(i64, f64)>, now_ms: i64, current: f64, t: &Term) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chainops_core::rule_expr::RuleExpr;
+    use crate::config::rule_expr::RuleExpr;
 
     fn term(text: &str) -> Term {
         RuleExpr::parse(&format!("{text} > 0"))

@@ -11,6 +11,7 @@
 //! - [`bytecode`]: checks of deployed code (disassembly, proxies, code hashes).
 
 pub mod bytecode;
+pub mod config;
 pub mod detectors;
 pub mod finding;
 pub mod imports;

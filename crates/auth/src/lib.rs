@@ -9,6 +9,7 @@
 //!   checkpoints, its verification and export.
 
 pub mod audit_trail;
+pub mod config;
 pub mod error;
 pub mod lockout;
 pub mod password;

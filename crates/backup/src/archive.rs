@@ -397,7 +397,7 @@ pub fn create(
         tags: opts.tags.clone(),
         tree: id_hex(&root_id),
         parent: parent.map(|(id, _)| id),
-        mode: opts.mode.clone(),
+        mode: opts.mode,
         node: opts.node.clone(),
         stats,
     };

@@ -5,8 +5,9 @@ use crate::tree::Snapshot;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
-/// Retention policy; a snapshot is kept if any rule keeps it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Retention policy; a snapshot is kept if any rule keeps it (`[[backups]] keep_*`,
+/// `backup forget --keep-*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Policy {
     /// Newest N.
     pub last: usize,

@@ -17,6 +17,7 @@ pub mod archive;
 pub mod backend;
 pub mod check;
 pub mod chunk;
+pub mod config;
 pub mod crypto;
 pub mod diff;
 pub mod forget;

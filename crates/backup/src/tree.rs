@@ -57,8 +57,9 @@ impl Tree {
     }
 }
 
-/// How a source was captured (recorded so a restore knows what it gets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How a source was captured (recorded so a restore knows what it gets), and how a
+/// `[[backups]]` job captures (`capture = "live" | "dump" | "stop" | "hook"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaptureMode {
     /// Files copied as they were, the writer (if any) running.
@@ -69,6 +70,31 @@ pub enum CaptureMode {
     Dump,
     /// Pre/post hook commands ran around the copy.
     Hook,
+}
+
+impl CaptureMode {
+    const CONFIG_NAMES: [(CaptureMode, &'static str); 4] = [
+        (CaptureMode::Live, "live"),
+        (CaptureMode::Dump, "dump"),
+        (CaptureMode::Stopped, "stop"),
+        (CaptureMode::Hook, "hook"),
+    ];
+
+    /// The spelling of `[[backups]] capture` (`stop` for [`CaptureMode::Stopped`]).
+    pub fn config_name(&self) -> &'static str {
+        Self::CONFIG_NAMES
+            .iter()
+            .find(|(m, _)| m == self)
+            .map_or("live", |(_, n)| n)
+    }
+
+    /// Parses the spelling of `[[backups]] capture`.
+    pub fn from_config_name(name: &str) -> Option<Self> {
+        Self::CONFIG_NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(m, _)| *m)
+    }
 }
 
 /// Chain state at capture, for node sources.

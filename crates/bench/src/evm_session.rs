@@ -2,6 +2,7 @@
 //! pre-signed transactions.
 
 use crate::BenchError;
+use crate::config::{RateControl, RoundLimit, WorkloadSpec};
 use crate::evm::{
     Evm, Fees, Sender, TxShape, deploy_gas, deploy_token, encode_call, fund, has_code,
     read_requests, sign_load,
@@ -11,7 +12,6 @@ use crate::report::TargetInfo;
 use crate::runner::{Progress, RunOptions, Session, Source};
 use crate::target::{Prepared, call_value};
 use chainops_chain::rpc::JsonRpcClient;
-use chainops_core::bench_config::{RateControl, RoundLimit, WorkloadSpec};
 use std::sync::Arc;
 
 /// Index of the first sender account; 0–9 fund them (the node's dev accounts under the

@@ -15,6 +15,7 @@ pub mod abi;
 pub mod analysis;
 pub mod bitcoin;
 pub mod compare;
+pub mod config;
 pub mod eth_tx;
 pub mod evm;
 pub mod evm_session;

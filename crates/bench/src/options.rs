@@ -1,6 +1,6 @@
 //! What a run is asked to do.
 
-use chainops_core::bench_config::{RoundSpec, WorkloadSpec};
+use crate::config::{RoundSpec, WorkloadSpec};
 use std::time::Duration;
 
 /// Everything a run needs besides the node connection.

@@ -1,7 +1,7 @@
 //! What a run produces: a versioned JSON document, also rendered as text and HTML.
 
+use crate::config::RateControl;
 use crate::stats::{Bucket, LatencyStats};
-use chainops_core::bench_config::RateControl;
 use serde::{Deserialize, Serialize};
 
 /// Report format version (bump on incompatible changes).

@@ -2,6 +2,7 @@
 //! block by block, samples the node and itself every second, and builds the report.
 
 use crate::analysis;
+use crate::config::{RateControl, RoundLimit, RoundSpec, WorkloadSpec};
 use crate::report::{
     BlockSample, ErrorCount, ProcessStats, Report, RoundReport, SecondSample, Settings, StepReport,
     TargetInfo,
@@ -9,7 +10,6 @@ use crate::report::{
 use crate::stats::Latency;
 use crate::target::{ChainView, Prepared, TxId};
 use crate::{BenchError, proc_stat};
-use chainops_core::bench_config::{RateControl, RoundLimit, RoundSpec, WorkloadSpec};
 use chainops_core::ports::RpcLog;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,10 +1,10 @@
 //! Load-test sessions by chain family — the optional load-test part of a family, one line
 //! each: the CLI asks for a session by the node's kind and never names a family.
 
+use crate::config::WorkloadSpec;
 use crate::runner::{Progress, RunOptions, Session};
 use crate::{BenchError, bitcoin, evm_session};
 use chainops_chain::rpc::JsonRpcClient;
-use chainops_core::bench_config::WorkloadSpec;
 use chainops_core::node::NodeKind;
 use std::sync::Arc;
 
@@ -16,8 +16,8 @@ pub async fn session(
     progress: Arc<dyn Progress>,
 ) -> Result<Session, BenchError> {
     match kind {
-        NodeKind::Evm => evm_session::session(rpc, opts, progress.as_ref()).await,
-        NodeKind::Bitcoin => {
+        chainops_chain::evm::KIND => evm_session::session(rpc, opts, progress.as_ref()).await,
+        chainops_chain::bitcoin::KIND => {
             if !matches!(opts.workload, WorkloadSpec::BitcoinTransfer) {
                 return Err(BenchError::Input(format!(
                     "workload {} needs an EVM node; Bitcoin-family nodes run bitcoin-transfer",
@@ -26,5 +26,8 @@ pub async fn session(
             }
             bitcoin::session(rpc, opts, progress).await
         }
+        other => Err(BenchError::Input(format!(
+            "the {other} family has no load-test session yet"
+        ))),
     }
 }

@@ -26,10 +26,17 @@ struct HeadCache {
     fork_tips: Option<u64>,
 }
 
+/// `kind = "bitcoin"`.
+pub const KIND: chainops_core::node::NodeKind = chainops_core::node::NodeKind::new("bitcoin");
+
 /// The Bitcoin Core family (bitcoind, litecoind, …): drills boot the daemon on the restored
 /// data directory with RPC on loopback and no peers.
 pub static FAMILY: crate::family::Family = crate::family::Family {
-    kind: chainops_core::node::NodeKind::Bitcoin,
+    kind: KIND,
+    block_time: std::time::Duration::from_secs(600),
+    lag_blocks: 2,
+    chain_id: crate::family::ChainIdForm::Name,
+    bench_workload: "bitcoin-transfer",
     adapter: |rpc| std::sync::Arc::new(BitcoinAdapter::new(rpc)),
     drill: Some(crate::family::DrillBoot {
         programs: &["litecoind", "bitcoind"],

@@ -28,10 +28,17 @@ const P_TXPOOL: usize = 1;
 const P_FINALIZED: usize = 2;
 const P_SAFE: usize = 3;
 
+/// `kind = "evm"`.
+pub const KIND: chainops_core::node::NodeKind = chainops_core::node::NodeKind::new("evm");
+
 /// The EVM family: JSON-RPC polls; drills boot anvil on the snapshot's `state.json`
 /// (`capture = "dump"`, from `anvil_dumpState`).
 pub static FAMILY: crate::family::Family = crate::family::Family {
-    kind: chainops_core::node::NodeKind::Evm,
+    kind: KIND,
+    block_time: std::time::Duration::from_secs(12),
+    lag_blocks: 3,
+    chain_id: crate::family::ChainIdForm::Number,
+    bench_workload: "eth-transfer",
     adapter: |rpc| std::sync::Arc::new(EvmAdapter::new(rpc)),
     drill: Some(crate::family::DrillBoot {
         programs: &["anvil"],

@@ -1,6 +1,6 @@
 //! The chain-family registry: what chainops knows about a family beyond its config name —
-//! the adapter that polls it, how a restore drill boots it on restored data, and the node's
-//! own state dump if it has one. A family is one file (`evm.rs`, `bitcoin.rs`) holding its
+//! the config defaults of its nodes, the adapter that polls it, how a restore drill boots it
+//! on restored data, the node's own state dump if it has one, and its default load test. A family is one file (`evm.rs`, `bitcoin.rs`) holding its
 //! adapter and its [`Family`] value, plus one line in [`crate::FAMILIES`]. Backups and drills ask
 //! the head and block hashes through the family's adapter, so they know no family by name.
 
@@ -9,11 +9,20 @@ use chainops_core::node::NodeKind;
 use chainops_core::ports::ChainAdapter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One chain family.
 pub struct Family {
     /// The config name (`kind = "evm"`).
     pub kind: NodeKind,
+    /// Expected block time of a node that does not set `block_time`.
+    pub block_time: Duration,
+    /// Blocks behind the chain's best node before a node counts as lagging.
+    pub lag_blocks: u64,
+    /// How `chain_id` is written for this family.
+    pub chain_id: ChainIdForm,
+    /// The load-test workload a node of this family runs unless told otherwise.
+    pub bench_workload: &'static str,
     /// Builds the adapter over a JSON-RPC client.
     pub adapter: fn(JsonRpcClient) -> Arc<dyn ChainAdapter>,
     /// How a restore drill boots a node of this family, if it can.
@@ -21,6 +30,15 @@ pub struct Family {
     /// The RPC method returning the node's whole state (`anvil_dumpState`: gzip in hex),
     /// for `capture = "dump"`, and the file name it is stored as.
     pub dump: Option<(&'static str, &'static str)>,
+}
+
+/// How a family names its network in `chain_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainIdForm {
+    /// An integer (EVM chain ids: 1, 31337); a string must hold digits.
+    Number,
+    /// A network name (Bitcoin: main, test, regtest, signet) or an integer.
+    Name,
 }
 
 /// How to start a node of a family on restored data for a drill.
@@ -60,20 +78,17 @@ pub fn find_program(names: &[&str], local: &[&str]) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::{FAMILIES, family};
+    use crate::{FAMILIES, family, parse_kind};
 
     #[test]
-    fn every_kind_has_exactly_one_family() {
-        for kind in NodeKind::ALL {
-            assert_eq!(
-                FAMILIES.iter().filter(|f| f.kind == kind).count(),
-                1,
-                "{}",
-                kind.as_str()
-            );
+    fn every_family_is_found_by_its_name_and_names_are_unique() {
+        for f in FAMILIES {
+            let kind = parse_kind(f.kind.as_str()).expect("parses");
+            assert_eq!(kind, f.kind);
             assert_eq!(family(kind).kind, kind);
+            assert_eq!(FAMILIES.iter().filter(|g| g.kind == f.kind).count(), 1);
+            assert!(!f.bench_workload.is_empty() && f.lag_blocks >= 1);
         }
-        assert_eq!(FAMILIES.len(), NodeKind::ALL.len());
+        assert!(parse_kind("solana").is_none());
     }
 }

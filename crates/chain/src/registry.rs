@@ -1,7 +1,7 @@
 //! Builds the adapter for a configured node through its family ([`crate::family`]).
 
 use crate::rpc::JsonRpcClient;
-use chainops_core::config::{NodeConfig, RpcAuth, read_secret};
+use chainops_core::node_config::{NodeConfig, RpcAuth, read_secret};
 use chainops_core::ports::ChainAdapter;
 use chainops_core::secret::Secret;
 use std::sync::Arc;

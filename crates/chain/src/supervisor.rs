@@ -3,7 +3,7 @@
 //! (SIGTERM, then SIGKILL after a grace period) on shutdown. A [`NodeControl`] can hold the
 //! node stopped for a while (a consistent backup copy) and start it again.
 
-use chainops_core::config::ManagedNode;
+use chainops_core::node_config::ManagedNode;
 use chainops_core::time::now_ms;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;

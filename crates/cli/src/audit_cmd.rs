@@ -73,8 +73,8 @@ pub fn run(g: &GlobalOpts, o: &AuditOpts) -> anyhow::Result<()> {
     }
     let mut remaps = Vec::new();
     for r in o.remaps.iter() {
-        let (p, d) = chainops_core::audit_config::parse_remap(r)
-            .map_err(|m| invalid(format!("--remap {m}")))?;
+        let (p, d) =
+            chainops_audit::config::parse_remap(r).map_err(|m| invalid(format!("--remap {m}")))?;
         remaps.push((p, PathBuf::from(d)));
     }
     remaps.extend(

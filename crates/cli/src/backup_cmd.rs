@@ -164,7 +164,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 host,
                 parent,
                 force,
-                mode: capture.mode.clone(),
+                mode: capture.mode,
                 node: capture.node.clone(),
                 threads: None,
             };

@@ -10,13 +10,13 @@ use crate::backup_node::NodeCapture;
 use crate::exit::backup_err as err;
 use anyhow::Context;
 use chainops_backup::archive::{CreateOptions, create};
+use chainops_backup::config::BackupJob;
 use chainops_backup::repo::Repository;
 use chainops_backup::s3::S3Options;
 use chainops_backup::tree::CaptureMode;
 use chainops_backup::{BackupError, forget, lock, prune};
 use chainops_chain::supervisor::NodeControl;
-use chainops_core::backup_config::{BackupCapture, BackupJob};
-use chainops_core::config::{Config, NodeConfig};
+use chainops_config::{Config, NodeConfig};
 use chainops_core::cron::Cron;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_core::ports::MetricsSource;
@@ -342,18 +342,13 @@ pub fn run_backup(job: &BackupJob, ctx: &RunContext) -> BackupRun {
 fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow::Result<()> {
     let mut repo = open_repo(job)?;
     let shared = lock::acquire(&repo, false).map_err(err)?;
-    let mode = match job.capture {
-        BackupCapture::Live => CaptureMode::Live,
-        BackupCapture::Dump => CaptureMode::Dump,
-        BackupCapture::Stop => CaptureMode::Stopped,
-        BackupCapture::Hook => CaptureMode::Hook,
-    };
+    let mode = job.capture;
     let opts = capture_opts(job, &ctx.node);
     let rpc = chainops_chain::rpc_client_for(&ctx.node, &ctx.http)
         .map_err(|e| anyhow::anyhow!("node {}: {e}", ctx.node.name))?;
     let capture = match crate::backup_node::prepare_with(
         &opts,
-        mode.clone(),
+        mode,
         job.paths.clone(),
         Some(rpc),
     ) {
@@ -363,7 +358,7 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow
         Err(e) if mode != CaptureMode::Dump && unavailable(&e) => {
             tracing::warn!(job = %job.name, error = %format!("{e:#}"), "node state unavailable; backing up the files without it");
             run.detail["node_state_error"] = json!(format!("{e:#}"));
-            crate::backup_node::prepare_with(&opts, mode.clone(), job.paths.clone(), None)?
+            crate::backup_node::prepare_with(&opts, mode, job.paths.clone(), None)?
         }
         Err(e) => return Err(e),
     };
@@ -392,7 +387,7 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow
             host: None,
             parent: None,
             force: false,
-            mode: capture.mode.clone(),
+            mode: capture.mode,
             node: capture.node.clone(),
             threads: None,
         },
@@ -415,17 +410,11 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow
         run.detail["hash"] = json!(n.hash);
     }
     drop(shared);
-    if !job.keep.keeps_all() {
-        let policy = forget::Policy {
-            last: job.keep.last as usize,
-            hourly: job.keep.hourly as usize,
-            daily: job.keep.daily as usize,
-            weekly: job.keep.weekly as usize,
-            monthly: job.keep.monthly as usize,
-        };
+    if !job.keep.is_empty() {
+        let policy = &job.keep;
         let retention = (|| {
             let _exclusive = lock::acquire(&repo, true)?;
-            let decisions = forget::forget(&repo, &policy, false)?;
+            let decisions = forget::forget(&repo, policy, false)?;
             let forgotten = decisions.iter().filter(|d| !d.keep).count();
             let pruned = if job.prune && forgotten > 0 {
                 Some(prune::prune(&mut repo, false)?)

@@ -6,9 +6,9 @@ use crate::exit::KindError;
 use crate::util::rpc_call as call;
 use anyhow::Context;
 use chainops_backup::tree::{CaptureMode, NodeState};
-use chainops_chain::family;
 use chainops_chain::family::{DrillBoot, Family, find_program};
 use chainops_chain::rpc::JsonRpcClient;
+use chainops_chain::{family, kind_names};
 use chainops_core::ErrorKind;
 use chainops_core::node::NodeKind;
 use chainops_core::ports::ChainAdapter;
@@ -39,10 +39,9 @@ async fn head(node: &dyn ChainAdapter) -> anyhow::Result<(u64, String, String)> 
 
 /// The family named by `--node-kind` (or a snapshot's record).
 fn family_named(kind: &str) -> anyhow::Result<&'static Family> {
-    NodeKind::parse(kind).map(family).ok_or_else(|| {
-        let names: Vec<&str> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
-        invalid(format!("--node-kind {kind}: use {}", names.join(" or ")))
-    })
+    chainops_chain::parse_kind(kind)
+        .map(family)
+        .ok_or_else(|| invalid(format!("--node-kind {kind}: use {}", kind_names())))
 }
 
 fn run_hook(name: &str, cmd: &str) -> anyhow::Result<()> {
@@ -320,7 +319,12 @@ pub fn boot_and_compare(
     timeout: Duration,
 ) -> anyhow::Result<DrillResult> {
     // Snapshots from before the kind was recorded are EVM (the only family then).
-    let fam = family_named(state.kind.as_deref().unwrap_or(NodeKind::Evm.as_str()))?;
+    let fam = family_named(
+        state
+            .kind
+            .as_deref()
+            .unwrap_or(chainops_chain::evm::KIND.as_str()),
+    )?;
     let boot = fam.drill.as_ref().with_context(|| {
         format!(
             "{} nodes cannot be booted for a drill yet",

@@ -6,12 +6,12 @@ use crate::config_load;
 use crate::exit::KindError;
 use crate::output::print;
 use anyhow::Context;
+use chainops_bench::config::{RawRound, round_from, workload_from};
 use chainops_bench::report::{Report, RoundReport, SecondSample};
 use chainops_bench::runner::{Progress, RunOptions};
 use chainops_bench::{BenchError, analysis, compare, html};
 use chainops_chain::rpc::JsonRpcClient;
 use chainops_core::ErrorKind;
-use chainops_core::bench_config::{RawRound, round_from, workload_from};
 use chainops_core::node::NodeKind;
 use chainops_core::secret::{Secret, redact_url};
 use std::io::IsTerminal;
@@ -66,7 +66,7 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
     let timeout = Duration::from_secs(30);
     let (rpc, url, kind) = match (&o.rpc, &o.node, &b.rpc_url, &b.node) {
         (Some(url), _, _, _) | (None, None, Some(url), _) => {
-            if !chainops_core::config::is_http_url(url) {
+            if !chainops_core::section::is_http_url(url) {
                 return Err(invalid(format!(
                     "--rpc \"{}\" is not an http(s):// URL",
                     redact_url(url)
@@ -74,8 +74,12 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             }
             let kind = match &o.kind {
                 None => b.kind,
-                Some(k) => NodeKind::parse(k)
-                    .ok_or_else(|| invalid(format!("--kind \"{k}\": use {}", NodeKind::names())))?,
+                Some(k) => chainops_chain::parse_kind(k).ok_or_else(|| {
+                    invalid(format!(
+                        "--kind \"{k}\": use {}",
+                        chainops_chain::kind_names()
+                    ))
+                })?,
             };
             let auth = o.rpc_user.clone().map(|u| {
                 (
@@ -119,10 +123,11 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             o.read_method.clone(),
         )
         .map_err(|m| invalid(format!("--workload: {m}")))?
-    } else if b.workload.name() == NodeKind::Evm.default_bench_workload() {
+    } else if b.workload.name() == chainops_chain::family(chainops_chain::evm::KIND).bench_workload
+    {
         // The plan's default workload is the target family's own default.
         workload_from(
-            kind.default_bench_workload(),
+            chainops_chain::family(kind).bench_workload,
             None,
             None,
             Vec::new(),

@@ -4,8 +4,9 @@
 use crate::cli::{GlobalOpts, JsonOpt};
 use crate::exit::KindError;
 use anyhow::Context;
+use chainops_chain::config::RawNode;
+use chainops_config::{Config, ConfigErrors, RawConfig, TomlValue};
 use chainops_core::ErrorKind;
-use chainops_core::config::{Config, ConfigErrors, RawConfig, RawNode, TomlValue};
 use std::path::{Path, PathBuf};
 
 /// Name of the node `serve` manages when nothing is configured.

@@ -1,7 +1,7 @@
 //! Maps errors at the binary's edge to stable exit codes (see `ErrorKind::exit_code`).
 
 use chainops_core::ErrorKind;
-use chainops_core::config::ConfigErrors;
+use chainops_core::section::ConfigErrors;
 use chainops_store::StoreError;
 
 /// Exit code for an error: 2 invalid input/config, 3 not found, 6 unavailable, 1 otherwise.

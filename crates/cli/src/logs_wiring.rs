@@ -1,9 +1,9 @@
 //! Wires log management into the daemon: the Loki forwarder, the log service with its file
 //! and managed-node sources, and log alert rules for the alert engine.
 
+use chainops_alert::config::rule_expr::{Cond, Func, Op, Rhs, RuleExpr, Term};
 use chainops_alert::rules::Rule;
-use chainops_core::config::Config;
-use chainops_core::rule_expr::{Cond, Func, Op, Rhs, RuleExpr, Term};
+use chainops_config::Config;
 use chainops_logs::parse::Format;
 use chainops_logs::service::{LogService, NodeLog};
 use chainops_store::Store;

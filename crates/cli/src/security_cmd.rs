@@ -9,7 +9,7 @@ use anyhow::Context;
 use chainops_auth::audit_trail::{AuditTrail, Entry};
 use chainops_auth::service::parse_role;
 use chainops_auth::{Auth, AuthError};
-use chainops_core::config::Config;
+use chainops_config::Config;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_store::Store;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@ use chainops_alert::AlertEngine;
 use chainops_alert::delivery::DeliveryWorker;
 use chainops_alert::notify::Notifier;
 use chainops_chain::supervisor::Supervisor;
-use chainops_core::config::Config;
+use chainops_config::Config;
 use chainops_core::facts::FactSource;
 use chainops_core::task::spawn_supervised;
 use chainops_monitor::Monitor;

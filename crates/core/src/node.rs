@@ -1,69 +1,37 @@
 //! Node and block vocabulary: what a chain adapter reports and what the collector derives.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::time::Duration;
 
-/// The chain family a node speaks; selects the adapter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeKind {
-    /// Ethereum JSON-RPC (geth, reth, anvil, ganache, hardhat, ...).
-    Evm,
-    /// Bitcoin Core RPC (bitcoind, litecoind, dogecoind, ...).
-    Bitcoin,
-}
+/// The chain family a node speaks (`kind = "evm"`), by its config name. Families are data:
+/// each is declared once in `chainops_chain`'s registry (`FAMILIES`), which parses config
+/// names into kinds and holds everything a family means (adapter, defaults, drills), so
+/// nothing outside a family's own file matches on a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeKind(&'static str);
 
 impl NodeKind {
-    /// All kinds, for help texts and validation messages.
-    pub const ALL: [NodeKind; 2] = [NodeKind::Evm, NodeKind::Bitcoin];
+    /// The kind named `name`; only a family's own declaration calls this.
+    pub const fn new(name: &'static str) -> Self {
+        NodeKind(name)
+    }
 
     /// The config spelling (`evm`, `bitcoin`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            NodeKind::Evm => "evm",
-            NodeKind::Bitcoin => "bitcoin",
-        }
+        self.0
     }
+}
 
-    /// Parses the config spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+impl fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
+}
 
-    /// Expected block time when the config does not say.
-    pub fn default_block_time(self) -> Duration {
-        match self {
-            NodeKind::Evm => Duration::from_secs(12),
-            NodeKind::Bitcoin => Duration::from_secs(600),
-        }
-    }
-
-    /// The load-test workload a node of this family runs unless told otherwise.
-    pub fn default_bench_workload(self) -> &'static str {
-        match self {
-            NodeKind::Evm => "eth-transfer",
-            NodeKind::Bitcoin => "bitcoin-transfer",
-        }
-    }
-
-    /// `evm or bitcoin` (for messages).
-    pub fn names() -> String {
-        Self::ALL.map(Self::as_str).join(" or ")
-    }
-
-    /// `"evm" or "bitcoin"` (for config messages).
-    pub fn quoted_names() -> String {
-        Self::ALL
-            .map(|k| format!("\"{}\"", k.as_str()))
-            .join(" or ")
-    }
-
-    /// Blocks behind the best node of the chain before a node counts as lagging.
-    pub fn default_lag_blocks(self) -> u64 {
-        match self {
-            NodeKind::Evm => 3,
-            NodeKind::Bitcoin => 2,
-        }
+impl Serialize for NodeKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
     }
 }
 

@@ -61,7 +61,7 @@ pub fn open(key: &[u8; 32], sealed: &str) -> Result<String, String> {
 }
 
 /// Decrypts every sealed string in `v`, reporting problems by path.
-pub(crate) fn open_tree(
+pub fn open_tree(
     v: &mut toml::Value,
     path: &str,
     key: &mut dyn FnMut() -> Result<[u8; 32], String>,

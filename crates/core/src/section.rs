@@ -1,7 +1,8 @@
 //! What every config section is made of: problems located by their path, the collector that
 //! gathers them during validation, and the helpers sections share (URL checks, `config show`
-//! serializers, walking string values). Sections (`alerting_config`, `logs_config`, …) build
-//! on this module and `config` assembles them; nothing here knows a section.
+//! serializers, walking string values, `${VAR}` interpolation). Each feature crate owns its
+//! section (`chainops_alert::config`, `chainops_logs::config`, …) and validates it with these;
+//! the binary assembles the whole file. Nothing here knows a section.
 
 use crate::duration::{format_duration, parse_duration};
 use crate::secret::redact_url;
@@ -48,15 +49,18 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-pub(crate) fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes a duration as `config show` prints it (`1m30s`).
+pub fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
 }
 
-pub(crate) fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes a URL with its credentials redacted.
+pub fn ser_url<S: Serializer>(u: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(u))
 }
 
-pub(crate) fn ser_opt_url<S: Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes an optional URL with its credentials redacted.
+pub fn ser_opt_url<S: Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     match u {
         Some(u) => s.serialize_str(&redact_url(u)),
         None => s.serialize_none(),
@@ -80,21 +84,29 @@ pub fn is_http_url(u: &str) -> bool {
 
 /// Collects problems during validation.
 #[derive(Default)]
-pub(crate) struct Problems(pub(crate) Vec<ConfigProblem>);
+pub struct Problems(pub Vec<ConfigProblem>);
 
 impl Problems {
-    pub(crate) fn len(&self) -> usize {
+    /// Problems found so far (compare before and after validating an entry).
+    pub fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// True when nothing is wrong so far.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Records a problem at `path`.
+    pub fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigProblem {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    pub(crate) fn duration(
+    /// A duration of at least `min`, `default` when absent or invalid (and then reported).
+    pub fn duration(
         &mut self,
         path: &str,
         text: Option<&str>,
@@ -122,12 +134,7 @@ impl Problems {
     }
 
     /// A severity (`critical|warning|info`), `default` when absent.
-    pub(crate) fn severity(
-        &mut self,
-        path: &str,
-        value: Option<&str>,
-        default: Severity,
-    ) -> Severity {
+    pub fn severity(&mut self, path: &str, value: Option<&str>, default: Severity) -> Severity {
         match value {
             None => default,
             Some(s) => Severity::parse(s).unwrap_or_else(|| {
@@ -140,7 +147,8 @@ impl Problems {
         }
     }
 
-    pub(crate) fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
+    /// A required name of 1-64 letters, digits, '.', '_' or '-'.
+    pub fn identifier(&mut self, path: &str, value: Option<&str>) -> Option<String> {
         match value {
             None => {
                 self.add(path, "is missing");
@@ -165,7 +173,7 @@ fn is_identifier(v: &str) -> bool {
 }
 
 /// Calls `f(path, string)` for every string value in `v`, with its dotted path.
-pub(crate) fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mut String)) {
+pub fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mut String)) {
     match v {
         toml::Value::String(s) => f(path, s),
         toml::Value::Array(items) => {
@@ -184,5 +192,26 @@ pub(crate) fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&s
             }
         }
         _ => {}
+    }
+}
+
+/// Parses a TOML fragment and validates it with a section's `validate` (for a section's
+/// own tests and fuzz targets; the binary parses the whole file once).
+pub fn parse_section<R: serde::de::DeserializeOwned, T>(
+    text: &str,
+    validate: impl FnOnce(R, &mut Problems) -> T,
+) -> Result<T, ConfigErrors> {
+    let raw: R = toml::from_str(text).map_err(|e| {
+        ConfigErrors(vec![ConfigProblem {
+            path: String::new(),
+            message: e.to_string().trim_end().to_string(),
+        }])
+    })?;
+    let mut p = Problems::default();
+    let out = validate(raw, &mut p);
+    if p.0.is_empty() {
+        Ok(out)
+    } else {
+        Err(ConfigErrors(p.0))
     }
 }

@@ -7,6 +7,7 @@
 //! - [`tail`]: following files through rotation and truncation.
 //! - [`entry`], [`timestamp`]: the entry model and client timestamp formats.
 
+pub mod config;
 pub mod entry;
 pub mod ingest;
 pub mod loki;

@@ -5,8 +5,8 @@
 //! are retried with backoff (a 4xx other than 429 is a malformed batch and is dropped with an
 //! error, since retrying cannot fix it).
 
+use crate::config::LokiConfig;
 use crate::ingest::Forwarded;
-use chainops_core::logs_config::LokiConfig;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;

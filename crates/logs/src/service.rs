@@ -2,12 +2,12 @@
 //! (new files matching a glob are picked up) and managed nodes' output, enforces retention,
 //! counts log alert matches, and pushes JSON lines received over HTTP.
 
+use crate::config::{LogAlertConfig, LogsConfig};
 use crate::entry::{Level, LogEntry};
 use crate::ingest::{Ingester, Source};
 use crate::parse::{Format, Grouper};
 use crate::redact::{Pattern, Redactor};
 use crate::tail::FileTail;
-use chainops_core::logs_config::{LogAlertConfig, LogsConfig};
 use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;
 use chainops_store::Store;

@@ -9,8 +9,8 @@
 use crate::fleet::{Fleet, failed_calls, gas_used_ratio};
 use crate::history::History;
 use crate::tracker::{NodeTracker, Observation, SavedTracker};
-use chainops_core::config::NodeConfig;
 use chainops_core::node::NodeSnapshot;
+use chainops_core::node_config::NodeConfig;
 use chainops_core::ports::{ChainAdapter, ChainError};
 use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;

@@ -5,8 +5,8 @@
 use crate::histogram::{BLOCK_INTERVAL_BUCKETS, Histogram, RPC_DURATION_BUCKETS};
 use crate::tracker::{Reorg, TrackerState};
 use chainops_chain::supervisor::{ManagedStatus, StatusHandle};
-use chainops_core::config::NodeConfig;
 use chainops_core::node::{NodeKind, NodeSnapshot, NodeStatus, RpcCall, RpcOutcome};
+use chainops_core::node_config::NodeConfig;
 use chainops_core::time::rfc3339;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};

@@ -9,6 +9,7 @@
 //! - [`histogram`]: the fixed-bucket histogram behind the exposition.
 
 pub mod collector;
+pub mod config;
 pub mod disk;
 pub mod exposition;
 pub mod fleet;

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod api;
 mod auth_routes;
+pub mod config;
 mod error;
 mod log_routes;
 mod notify_routes;

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod backup_runs;
+pub mod config;
 mod error;
 pub mod events;
 pub mod incidents;

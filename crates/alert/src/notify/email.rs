@@ -4,7 +4,7 @@
 
 use super::message::Message as Rendered;
 use super::{Delivery, Notifier};
-use chainops_core::notifier_config::{EmailConfig, SmtpTls};
+use crate::config::notifier::{EmailConfig, SmtpTls};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

@@ -11,9 +11,9 @@ pub mod slack;
 pub mod webhook;
 pub mod wecom;
 
-use chainops_core::alerting_config::Severity;
-use chainops_core::config::read_secret;
-use chainops_core::notifier_config::{NotifierConfig, NotifierKind};
+use crate::config::Severity;
+use crate::config::notifier::{NotifierConfig, NotifierKind};
+use chainops_core::node_config::read_secret;
 use chainops_core::secret::Secret;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

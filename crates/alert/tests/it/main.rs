@@ -3,7 +3,6 @@
 
 use chainops_alert::AlertEngine;
 use chainops_alert::rules::effective_rules;
-use chainops_core::config::Config;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_core::node::NodeKind;
 use chainops_store::Store;
@@ -31,7 +30,7 @@ fn node(name: &str, up: f64, head_age: f64) -> NodeFacts {
     NodeFacts {
         node: name.into(),
         chain: "devnet".into(),
-        kind: NodeKind::Evm,
+        kind: NodeKind::new("evm"),
         polled: true,
         values,
     }
@@ -42,11 +41,7 @@ async fn setup(dir: &tempfile::TempDir) -> (Store, Arc<Scripted>, AlertEngine) {
         .await
         .expect("store");
     let source = Arc::new(Scripted(Mutex::new(vec![node("n1", 1.0, 2.0)])));
-    let rules = effective_rules(
-        &Config::from_toml_str("", &|_| None)
-            .expect("config")
-            .alerting,
-    );
+    let rules = effective_rules(&chainops_alert::config::from_toml("").expect("config"));
     let engine = AlertEngine::new(rules, vec![], store.clone(), source.clone())
         .await
         .expect("engine");
@@ -87,11 +82,7 @@ async fn node_down_goes_pending_fires_after_for_and_inhibits_head_stalled() {
     );
 
     // Restart: a new engine resumes the firing alert and does not fire it again.
-    let rules = effective_rules(
-        &Config::from_toml_str("", &|_| None)
-            .expect("config")
-            .alerting,
-    );
+    let rules = effective_rules(&chainops_alert::config::from_toml("").expect("config"));
     let mut engine = AlertEngine::new(rules, vec![], store.clone(), source.clone())
         .await
         .expect("engine");
@@ -141,12 +132,11 @@ kind = "webhook"
 url = "http://127.0.0.1:9/hook"
 quiet_hours = "07:00-09:00"
 "#;
-    let config = Config::from_toml_str(toml, &|_| None).expect("config");
-    let notifier =
-        Arc::new(Notifier::load(config.alerting.notifiers[0].clone()).expect("notifier"));
+    let config = chainops_alert::config::from_toml(toml).expect("config");
+    let notifier = Arc::new(Notifier::load(config.notifiers[0].clone()).expect("notifier"));
     let source = Arc::new(Scripted(Mutex::new(vec![node("n1", 1.0, 100.0)])));
     let mut engine = AlertEngine::new(
-        effective_rules(&config.alerting),
+        effective_rules(&config),
         vec![notifier],
         store.clone(),
         source,
@@ -186,16 +176,15 @@ async fn engine_with(
     let store = Store::open(&format!("sqlite://{}/a.db", dir.path().display()))
         .await
         .expect("store");
-    let config = Config::from_toml_str(toml, &|_| None).expect("config");
+    let config = chainops_alert::config::from_toml(toml).expect("config");
     let notifiers = config
-        .alerting
         .notifiers
         .iter()
         .map(|n| Arc::new(Notifier::load(n.clone()).expect("notifier")))
         .collect();
     let source = Arc::new(Scripted(Mutex::new(facts)));
     let engine = AlertEngine::new(
-        effective_rules(&config.alerting),
+        effective_rules(&config),
         notifiers,
         store.clone(),
         source.clone(),

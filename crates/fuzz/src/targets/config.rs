@@ -3,8 +3,8 @@
 //! timestamps) that config and API values go through.
 
 use crate::Target;
-use chainops_core::config::Config;
-use chainops_core::rule_expr::RuleExpr;
+use chainops_alert::config::rule_expr::RuleExpr;
+use chainops_config::Config;
 
 pub const TOML: Target = Target {
     name: "config-toml",
@@ -99,7 +99,9 @@ fn value_seeds() -> Vec<Vec<u8>> {
 }
 
 fn run_values(data: &[u8]) {
-    use chainops_core::{cron::Cron, duration, logs_config, quiet_hours::QuietHours, time};
+    use chainops_alert::config::quiet_hours::QuietHours;
+    use chainops_core::{cron::Cron, duration, time};
+    use chainops_logs::config as logs_config;
     let text = super::text(data);
     let _ = duration::parse_duration(&text);
     let _ = logs_config::parse_size(&text);

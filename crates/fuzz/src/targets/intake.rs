@@ -2,7 +2,6 @@
 
 use crate::Target;
 use chainops_alert::notify::Notifier;
-use chainops_core::config::Config;
 use std::sync::{Arc, OnceLock};
 
 pub const ALERTMANAGER: Target = Target {
@@ -32,8 +31,8 @@ fn notifiers() -> &'static [Arc<Notifier>] {
     N.get_or_init(|| {
         let text = "[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\n\
                     [[notifiers]]\nname = \"slack\"\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/y\"\n";
-        Config::from_toml_str(text, &|_| None)
-            .map(|c| c.alerting.notifiers)
+        chainops_alert::config::from_toml(text)
+            .map(|c| c.notifiers)
             .unwrap_or_default()
             .into_iter()
             .filter_map(|n| Notifier::load(n).ok().map(Arc::new))

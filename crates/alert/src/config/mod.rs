@@ -1,13 +1,19 @@
-//! `[alerting]`, `[[rules]]` and `[[notifiers]]`: raw TOML mirrors and their validation.
+//! `[alerting]`, `[[rules]]` and `[[notifiers]]`: raw TOML mirrors and their validation,
+//! with the rule expression language ([`rule_expr`]), notifier channels ([`notifier`]) and
+//! quiet hours ([`quiet_hours`]) they use.
 
-use crate::notifier_config::{NotifierConfig, RawNotifier};
-use crate::rule_expr::RuleExpr;
-use crate::section::Problems;
+pub mod notifier;
+pub mod quiet_hours;
+pub mod rule_expr;
+
+use self::notifier::{NotifierConfig, RawNotifier};
+use self::rule_expr::RuleExpr;
+use chainops_core::section::Problems;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-pub use crate::severity::Severity;
+pub use chainops_core::severity::Severity;
 
 /// `[alerting]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -58,18 +64,18 @@ pub struct RawRule {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertingConfig {
     /// Evaluation interval.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub eval_interval: Duration,
     /// Whether the built-in pack is loaded.
     pub default_rules: bool,
     /// Give up delivering a notification after this long.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub give_up_after: Duration,
     /// Dead-man switch URL (MonitorHeartbeat), credentials redacted when shown.
-    #[serde(serialize_with = "crate::section::ser_opt_url")]
+    #[serde(serialize_with = "chainops_core::section::ser_opt_url")]
     pub heartbeat_url: Option<String>,
     /// Heartbeat period.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub heartbeat_interval: Duration,
     /// User rules (override default rules by name).
     pub rules: Vec<RuleConfig>,
@@ -89,10 +95,13 @@ pub struct RuleConfig {
     /// Condition.
     pub expr: Option<RuleExpr>,
     /// Pending time before firing.
-    #[serde(rename = "for", serialize_with = "crate::section::ser_duration")]
+    #[serde(
+        rename = "for",
+        serialize_with = "chainops_core::section::ser_duration"
+    )]
     pub for_: Duration,
     /// Flap damping.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub keep_firing_for: Duration,
     /// Summary template.
     pub summary: String,
@@ -106,7 +115,8 @@ pub struct RuleConfig {
     pub inhibited_by: Vec<String>,
 }
 
-pub(crate) fn validate(
+/// Validates `[alerting]`, `[[rules]]` and `[[notifiers]]`.
+pub fn validate(
     a: RawAlerting,
     rules: Vec<RawRule>,
     notifiers: Vec<RawNotifier>,
@@ -131,13 +141,13 @@ pub(crate) fn validate(
         Duration::from_secs(5),
     );
     let heartbeat_url = match a.heartbeat_url {
-        Some(u) if crate::section::is_http_url(&u) => Some(u),
+        Some(u) if chainops_core::section::is_http_url(&u) => Some(u),
         Some(u) => {
             p.add(
                 "alerting.heartbeat_url",
                 format!(
                     "\"{}\" is not an http(s) URL; give your dead-man switch's ping URL",
-                    crate::secret::redact_url(&u)
+                    chainops_core::secret::redact_url(&u)
                 ),
             );
             None
@@ -154,7 +164,7 @@ pub(crate) fn validate(
     let notifiers = notifiers
         .into_iter()
         .enumerate()
-        .filter_map(|(i, n)| crate::notifier_config::validate_notifier(i, n, &mut names, p))
+        .filter_map(|(i, n)| notifier::validate_notifier(i, n, &mut names, p))
         .collect();
     AlertingConfig {
         eval_interval,
@@ -227,5 +237,22 @@ fn validate_rule(
         runbook_url: r.runbook_url,
         labels: r.labels.unwrap_or_default(),
         inhibited_by: r.inhibited_by.unwrap_or_default(),
+    })
+}
+
+/// The alerting part of a config file, for [`from_toml`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawAlertingFile {
+    alerting: RawAlerting,
+    rules: Vec<RawRule>,
+    notifiers: Vec<RawNotifier>,
+}
+
+/// Parses and validates the alerting sections of a TOML text, ignoring other sections (for
+/// tests, examples and fuzzing; the binary validates the whole file at once).
+pub fn from_toml(text: &str) -> Result<AlertingConfig, chainops_core::section::ConfigErrors> {
+    chainops_core::section::parse_section(text, |raw: RawAlertingFile, p| {
+        validate(raw.alerting, raw.rules, raw.notifiers, p)
     })
 }

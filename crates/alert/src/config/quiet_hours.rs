@@ -133,11 +133,11 @@ mod tests {
 
     #[test]
     fn a_zone_window_follows_daylight_saving() {
-        let berlin = crate::cron::zone_named("Europe/Berlin").expect("zone");
+        let berlin = chainops_core::cron::zone_named("Europe/Berlin").expect("zone");
         let q = QuietHours::parse("22:00-07:00", "+00:00")
             .expect("window")
             .in_zone(berlin);
-        let at = |s: &str| crate::time::parse_rfc3339(s).expect("time");
+        let at = |s: &str| chainops_core::time::parse_rfc3339(s).expect("time");
         // Winter (UTC+1): 23:30 local is 22:30Z; the window ends 07:00 local = 06:00Z.
         assert_eq!(
             q.release_at(at("2026-01-10T22:30:00Z")),

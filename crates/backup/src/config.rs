@@ -1,9 +1,11 @@
 //! `[[backups]]`: scheduled backups of a node's data, retention and restore drills run by
 //! the daemon (the `chainops backup …` jobs need none of this).
 
-use crate::cron::Cron;
-use crate::node_config::NodeConfig;
-use crate::section::Problems;
+use crate::forget::Policy;
+use crate::tree::CaptureMode;
+use chainops_core::cron::Cron;
+use chainops_core::node_config::NodeConfig;
+use chainops_core::section::Problems;
 use serde::{Deserialize, Serialize, Serializer};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,20 +73,6 @@ pub struct RawS3 {
     pub secret_access_key_file: Option<PathBuf>,
 }
 
-/// How a job gets a consistent copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackupCapture {
-    /// Copy files while the node runs (immutable files only are safe; recorded as such).
-    Live,
-    /// The node's own dump (anvil `anvil_dumpState`).
-    Dump,
-    /// Stop the managed node, copy, start it again.
-    Stop,
-    /// Pre/post hook commands make the copy consistent.
-    Hook,
-}
-
 /// S3 settings of a job.
 #[derive(Debug, Clone, Serialize)]
 pub struct S3Settings {
@@ -98,26 +86,8 @@ pub struct S3Settings {
     pub secret_access_key_file: Option<PathBuf>,
 }
 
-/// Snapshots kept after each run (all zero: keep everything).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct KeepPolicy {
-    /// Last N.
-    pub last: u32,
-    /// Hourly.
-    pub hourly: u32,
-    /// Daily.
-    pub daily: u32,
-    /// Weekly.
-    pub weekly: u32,
-    /// Monthly.
-    pub monthly: u32,
-}
-
-impl KeepPolicy {
-    /// True when no rule is set (nothing is ever forgotten).
-    pub fn keeps_all(&self) -> bool {
-        self.last + self.hourly + self.daily + self.weekly + self.monthly == 0
-    }
+fn ser_capture<S: Serializer>(c: &CaptureMode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.config_name())
 }
 
 fn ser_cron<S: Serializer>(c: &Cron, s: S) -> Result<S::Ok, S::Error> {
@@ -148,7 +118,8 @@ pub struct BackupJob {
     /// Directories (empty for `dump`).
     pub paths: Vec<PathBuf>,
     /// Capture mode.
-    pub capture: BackupCapture,
+    #[serde(serialize_with = "ser_capture")]
+    pub capture: CaptureMode,
     /// Pre hook.
     pub pre_hook: Option<String>,
     /// Post hook.
@@ -156,11 +127,11 @@ pub struct BackupJob {
     /// Tags.
     pub tags: Vec<String>,
     /// Retention.
-    pub keep: KeepPolicy,
+    pub keep: Policy,
     /// Prune after forgetting.
     pub prune: bool,
     /// Overdue threshold.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub overdue_after: Duration,
     /// Drill schedule.
     #[serde(serialize_with = "ser_opt_cron")]
@@ -196,11 +167,8 @@ fn cron(p: &mut Problems, path: &str, text: Option<&str>, required: bool) -> Opt
 }
 
 /// Validates every `[[backups]]` entry against the configured nodes.
-pub(crate) fn validate(
-    raw: Vec<RawBackup>,
-    nodes: &[NodeConfig],
-    p: &mut Problems,
-) -> Vec<BackupJob> {
+/// Validates the section, reporting every problem into `p`.
+pub fn validate(raw: Vec<RawBackup>, nodes: &[NodeConfig], p: &mut Problems) -> Vec<BackupJob> {
     let mut jobs: Vec<BackupJob> = Vec::new();
     for (i, b) in raw.into_iter().enumerate() {
         let at = |k: &str| format!("backups[{i}].{k}");
@@ -254,7 +222,7 @@ pub(crate) fn validate(
         };
         let zone = match b.timezone.as_deref() {
             None => None,
-            Some(z) => crate::cron::zone_named(z)
+            Some(z) => chainops_core::cron::zone_named(z)
                 .map_err(|e| p.add(at("timezone"), e))
                 .ok(),
         };
@@ -293,28 +261,23 @@ pub(crate) fn validate(
             );
             PathBuf::new()
         });
-        let capture = match b.capture.as_deref().unwrap_or("live") {
-            "live" => BackupCapture::Live,
-            "dump" => BackupCapture::Dump,
-            "stop" => BackupCapture::Stop,
-            "hook" => BackupCapture::Hook,
-            c => {
-                p.add(
-                    at("capture"),
-                    format!("\"{c}\" is not a mode; use live, dump, stop or hook"),
-                );
-                BackupCapture::Live
-            }
-        };
+        let c = b.capture.as_deref().unwrap_or("live");
+        let capture = CaptureMode::from_config_name(c).unwrap_or_else(|| {
+            p.add(
+                at("capture"),
+                format!("\"{c}\" is not a mode; use live, dump, stop or hook"),
+            );
+            CaptureMode::Live
+        });
         if let Some(n) = node {
-            if capture == BackupCapture::Stop && n.managed.is_none() {
+            if capture == CaptureMode::Stopped && n.managed.is_none() {
                 p.add(at("capture"), format!("\"stop\" needs a managed node; {} is not managed (use hook with commands that stop it)", n.name));
             }
-            if capture == BackupCapture::Dump && n.kind != crate::node::NodeKind::Evm {
+            if capture == CaptureMode::Dump && chainops_chain::family(n.kind).dump.is_none() {
                 p.add(at("capture"), "\"dump\" works for anvil (evm) nodes only");
             }
         }
-        if capture == BackupCapture::Hook && b.pre_hook.is_none() {
+        if capture == CaptureMode::Hook && b.pre_hook.is_none() {
             p.add(
                 at("pre_hook"),
                 "is missing; capture = \"hook\" runs it before the copy",
@@ -322,7 +285,7 @@ pub(crate) fn validate(
         }
         let paths = match (b.paths, capture) {
             (Some(ps), _) if !ps.is_empty() => ps,
-            (_, BackupCapture::Dump) => Vec::new(),
+            (_, CaptureMode::Dump) => Vec::new(),
             _ => match node.and_then(|n| n.data_dir.clone()) {
                 Some(d) => vec![d],
                 None => {
@@ -333,12 +296,12 @@ pub(crate) fn validate(
                 }
             },
         };
-        let keep = KeepPolicy {
-            last: b.keep_last.unwrap_or(0),
-            hourly: b.keep_hourly.unwrap_or(0),
-            daily: b.keep_daily.unwrap_or(0),
-            weekly: b.keep_weekly.unwrap_or(0),
-            monthly: b.keep_monthly.unwrap_or(0),
+        let keep = Policy {
+            last: b.keep_last.unwrap_or(0) as usize,
+            hourly: b.keep_hourly.unwrap_or(0) as usize,
+            daily: b.keep_daily.unwrap_or(0) as usize,
+            weekly: b.keep_weekly.unwrap_or(0) as usize,
+            monthly: b.keep_monthly.unwrap_or(0) as usize,
         };
         let default_overdue = schedule
             .as_ref()
@@ -392,11 +355,32 @@ pub(crate) fn validate(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Config, RawConfig};
+    use super::{BackupJob, RawBackup};
+    use chainops_chain::config::RawNode;
 
-    fn validate(toml_text: &str) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-        Config::validate(raw, &|_| None).map_err(|e| e.to_string())
+    #[derive(serde::Deserialize)]
+    struct File {
+        nodes: Vec<RawNode>,
+        backups: Vec<RawBackup>,
+    }
+
+    /// `[[nodes]]` and `[[backups]]` validated as the daemon does.
+    fn validate(toml_text: &str) -> Result<Vec<BackupJob>, String> {
+        chainops_core::section::parse_section(toml_text, |f: File, p| {
+            let second = std::time::Duration::from_secs(1);
+            let nodes = chainops_chain::config::validate(f.nodes, second, second, p);
+            super::validate(f.backups, &nodes, p)
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// What `config show` prints for the jobs.
+    fn shown(jobs: &[BackupJob]) -> String {
+        #[derive(serde::Serialize)]
+        struct Shown<'a> {
+            backups: &'a [BackupJob],
+        }
+        toml::to_string_pretty(&Shown { backups: jobs }).expect("serializes")
     }
 
     const NODES: &str = r#"
@@ -419,31 +403,20 @@ rpc_url = "http://127.0.0.1:9332"
             "{NODES}[[backups]]\nname = \"nightly\"\nnode = \"anvil-1\"\nschedule = \"@daily\"\nrepo = \"/b\"\npassword_file = \"/pw\"\nkeep_daily = 7\n"
         ))
         .expect("valid");
-        let j = &c.backups[0];
+        let j = &c[0];
         assert_eq!(j.paths, vec![std::path::PathBuf::from("/var/lib/anvil")]);
         assert_eq!(j.overdue_after, std::time::Duration::from_secs(25 * 3600));
-        assert!(j.prune && !j.keep.keeps_all());
-        assert!(c.to_redacted_toml().contains("schedule = \"@daily\""));
-        let zoned = Config::from_toml_str(
-            &format!(
+        assert!(j.prune && !j.keep.is_empty());
+        assert!(shown(&c).contains("schedule = \"@daily\""));
+        let zoned = validate(&format!(
                 "{NODES}[[backups]]\nname = \"z\"\nnode = \"anvil-1\"\nschedule = \"0 3 * * *\"\ntimezone = \"Asia/Shanghai\"\nrepo = \"/b\"\npassword_file = \"/pw\"\n"
-            ),
-            &|_| None,
-        )
+        ))
         .expect("zoned job");
-        assert!(
-            zoned
-                .to_redacted_toml()
-                .contains("schedule = \"TZ=Asia/Shanghai 0 3 * * *\"")
-        );
-        let bad = Config::from_toml_str(
-            &format!(
+        assert!(shown(&zoned).contains("schedule = \"TZ=Asia/Shanghai 0 3 * * *\""));
+        let bad = validate(&format!(
                 "{NODES}[[backups]]\nname = \"z\"\nnode = \"anvil-1\"\nschedule = \"0 3 * * *\"\ntimezone = \"Moon/Base\"\nrepo = \"/b\"\npassword_file = \"/pw\"\n"
-            ),
-            &|_| None,
-        )
-        .expect_err("bad zone")
-        .to_string();
+        ))
+        .expect_err("bad zone");
         assert!(
             bad.contains("backups[0].timezone: \"Moon/Base\" is not a time zone"),
             "{bad}"

@@ -3,8 +3,8 @@
 //! A plan lives in the same config file as everything else, so a benchmark can name a
 //! monitored node (`node = "anvil-1"`) instead of repeating its URL and credentials.
 
-use crate::node::NodeKind;
-use crate::section::Problems;
+use chainops_core::node::NodeKind;
+use chainops_core::section::Problems;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -223,7 +223,7 @@ pub enum RoundLimit {
     /// After this many transactions.
     Count(u64),
     /// After this long (per step for max-rate).
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     Duration(Duration),
 }
 
@@ -244,7 +244,7 @@ pub struct BenchConfig {
     /// Target node name.
     pub node: Option<String>,
     /// Target URL.
-    #[serde(serialize_with = "crate::section::ser_opt_url")]
+    #[serde(serialize_with = "chainops_core::section::ser_opt_url")]
     pub rpc_url: Option<String>,
     /// Node family for `rpc_url`.
     pub kind: NodeKind,
@@ -268,7 +268,7 @@ pub struct BenchConfig {
     /// Sampled node process.
     pub node_pid: Option<u32>,
     /// Drain wait.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub drain_timeout: Duration,
     /// Regtest mining interval.
     pub mine_interval: Option<u64>,
@@ -459,7 +459,7 @@ pub fn round_from(
             RoundLimit::Count(1)
         }
         (Some(n), None) => RoundLimit::Count(n),
-        (None, Some(d)) => match crate::duration::parse_duration(d) {
+        (None, Some(d)) => match chainops_core::duration::parse_duration(d) {
             Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(86_400) => {
                 RoundLimit::Duration(d)
             }
@@ -499,7 +499,8 @@ pub fn round_from(
     }
 }
 
-pub(crate) fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -> BenchConfig {
+/// Validates the section, reporting every problem into `p`.
+pub fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -> BenchConfig {
     if let Some(n) = &raw.node
         && !node_names.contains(n)
     {
@@ -512,21 +513,24 @@ pub(crate) fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -
         p.add("bench.rpc_url", "and bench.node are both set; keep one");
     }
     if let Some(u) = &raw.rpc_url
-        && !crate::section::is_http_url(u)
+        && !chainops_core::section::is_http_url(u)
     {
         p.add("bench.rpc_url", "is not an http(s):// URL");
     }
     let kind = match raw.kind.as_deref() {
-        None => NodeKind::Evm,
-        Some(k) => NodeKind::parse(k).unwrap_or_else(|| {
+        None => chainops_chain::evm::KIND,
+        Some(k) => chainops_chain::parse_kind(k).unwrap_or_else(|| {
             p.add(
                 "bench.kind",
-                format!("\"{k}\" is not a node kind; use {}", NodeKind::names()),
+                format!(
+                    "\"{k}\" is not a node kind; use {}",
+                    chainops_chain::kind_names()
+                ),
             );
-            NodeKind::Evm
+            chainops_chain::evm::KIND
         }),
     };
-    let default_workload = kind.default_bench_workload();
+    let default_workload = chainops_chain::family(kind).bench_workload;
     let workload = workload_from(
         raw.workload.as_deref().unwrap_or(default_workload),
         raw.contract,

@@ -1,10 +1,10 @@
 //! `[[notifiers]]`: the raw TOML mirror of a notification channel and its validation.
 
-use crate::node_config::SecretSource;
-use crate::quiet_hours::QuietHours;
-use crate::secret::{Secret, redact_url};
-use crate::section::Problems;
-use crate::severity::Severity;
+use super::quiet_hours::QuietHours;
+use chainops_core::node_config::SecretSource;
+use chainops_core::secret::{Secret, redact_url};
+use chainops_core::section::Problems;
+use chainops_core::severity::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -129,19 +129,19 @@ pub struct NotifierConfig {
     /// Kind.
     pub kind: NotifierKind,
     /// Destination (credentials redacted when shown).
-    #[serde(serialize_with = "crate::section::ser_url")]
+    #[serde(serialize_with = "chainops_core::section::ser_url")]
     pub url: String,
     /// Signing secret or SMTP password.
     pub secret: Option<SecretSource>,
     /// Lowest severity sent.
     pub min_severity: Severity,
     /// Request timeout.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub timeout: Duration,
     /// Non-critical notifications wait out this window.
     pub quiet_hours: Option<QuietHours>,
     /// Reminder interval for firing, unacknowledged alerts (zero: never).
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub repeat_interval: Duration,
     /// Messages a minute before due notifications are merged into a digest.
     pub rate_limit_per_minute: Option<u32>,
@@ -165,6 +165,7 @@ fn is_address(a: &str) -> bool {
     matches!(addr.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !addr.contains(char::is_whitespace))
 }
 
+/// Validates one `[[notifiers]]` entry (`names` catches duplicates).
 pub(crate) fn validate_notifier(
     i: usize,
     n: RawNotifier,
@@ -206,7 +207,7 @@ pub(crate) fn validate_notifier(
     let email_kind = kind == Some(NotifierKind::Email);
     let url = match n.url {
         Some(u) if email_kind && is_smtp_url(&u) => Some(u),
-        Some(u) if !email_kind && crate::section::is_http_url(&u) => Some(u),
+        Some(u) if !email_kind && chainops_core::section::is_http_url(&u) => Some(u),
         Some(u) => {
             let want = if email_kind {
                 "an smtp:// or smtps:// URL, e.g. \"smtp://mail.example.com:587\""
@@ -299,7 +300,7 @@ pub(crate) fn validate_notifier(
             .ok()
             .and_then(|q| match n.quiet_hours_timezone.as_deref() {
                 None => Some(q),
-                Some(z) => crate::cron::zone_named(z)
+                Some(z) => chainops_core::cron::zone_named(z)
                     .map(|z| q.in_zone(z))
                     .map_err(|e| p.add(at("quiet_hours_timezone"), e))
                     .ok(),
@@ -398,10 +399,10 @@ fn email_settings(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::config::from_toml;
 
     fn problems(toml: &str) -> String {
-        match Config::from_toml_str(toml, &|_| None) {
+        match from_toml(toml) {
             Ok(_) => String::new(),
             Err(e) => e.to_string(),
         }
@@ -423,8 +424,8 @@ from = "chainops@example.com"
 to = ["ops@example.com", "On Call <oncall@example.com>"]
 tls = "none"
 "#;
-        let c = Config::from_toml_str(ok, &|_| None).expect("valid");
-        let n = &c.alerting.notifiers;
+        let c = from_toml(ok).expect("valid");
+        let n = &c.notifiers;
         assert_eq!(n[0].rate_limit_per_minute, Some(20));
         assert_eq!(n[0].repeat_interval.as_secs(), 4 * 3600);
         assert_eq!(n[1].email.as_ref().map(|e| e.to.len()), Some(2));
@@ -470,15 +471,11 @@ url = "http://x"
                 "[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://x\"\n{extra}"
             )
         };
-        let c = Config::from_toml_str(
-            &hook("quiet_hours = \"22:00-07:00\"\nquiet_hours_timezone = \"Europe/Berlin\"\n"),
-            &|_| None,
-        )
+        let c = from_toml(&hook(
+            "quiet_hours = \"22:00-07:00\"\nquiet_hours_timezone = \"Europe/Berlin\"\n",
+        ))
         .expect("valid");
-        let q = c.alerting.notifiers[0]
-            .quiet_hours
-            .as_ref()
-            .expect("window");
+        let q = c.notifiers[0].quiet_hours.as_ref().expect("window");
         assert_eq!(
             q.zone.as_ref().and_then(|z| z.iana_name()),
             Some("Europe/Berlin")

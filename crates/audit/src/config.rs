@@ -1,6 +1,6 @@
 //! `[audit]`: which detectors `chainops audit` runs, import remappings, the failing severity.
 
-use crate::section::Problems;
+use chainops_core::section::Problems;
 use serde::{Deserialize, Serialize};
 
 /// `[audit]` as written.
@@ -40,7 +40,8 @@ pub fn parse_remap(s: &str) -> Result<(String, String), String> {
     }
 }
 
-pub(crate) fn validate(raw: RawAudit, p: &mut Problems) -> AuditConfig {
+/// Validates the section, reporting every problem into `p`.
+pub fn validate(raw: RawAudit, p: &mut Problems) -> AuditConfig {
     let mut remap = Vec::new();
     for (i, r) in raw.remap.unwrap_or_default().iter().enumerate() {
         match parse_remap(r) {

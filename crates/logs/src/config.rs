@@ -1,7 +1,7 @@
 //! `[logs]`: retention, sources, redaction patterns, Loki forwarding and log alert rules.
 
-use crate::section::Problems;
-use crate::severity::Severity;
+use chainops_core::section::Problems;
+use chainops_core::severity::Severity;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -108,12 +108,12 @@ pub struct RedactConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct LokiConfig {
     /// Base URL (credentials redacted when shown).
-    #[serde(serialize_with = "crate::section::ser_url")]
+    #[serde(serialize_with = "chainops_core::section::ser_url")]
     pub url: String,
     /// Entries per push.
     pub batch_size: usize,
     /// Longest wait for a partial batch.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub batch_wait: Duration,
     /// Tenant header.
     pub tenant: Option<String>,
@@ -129,7 +129,7 @@ pub struct LogAlertConfig {
     /// Minimum level name.
     pub level: Option<String>,
     /// Window.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub window: Duration,
     /// Fires above this count.
     pub threshold: u64,
@@ -141,14 +141,14 @@ pub struct LogAlertConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct LogsConfig {
     /// Retention by age.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub retention: Duration,
     /// Retention by size, bytes.
     pub max_size_bytes: Option<u64>,
     /// Compliance profile.
     pub compliance: Option<String>,
     /// File poll interval.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub poll_interval: Duration,
     /// Ingest managed nodes' output.
     pub managed_nodes: bool,
@@ -190,7 +190,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((n * mult) as u64)
 }
 
-pub(crate) fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) -> LogsConfig {
+/// Validates the section, reporting every problem into `p`.
+pub fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) -> LogsConfig {
     let retention = p.duration(
         "logs.retention",
         raw.retention.as_deref(),
@@ -301,7 +302,7 @@ pub(crate) fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) ->
     }
     let loki = raw.loki.and_then(|l| {
         let url = match l.url {
-            Some(u) if crate::section::is_http_url(&u) => u,
+            Some(u) if chainops_core::section::is_http_url(&u) => u,
             _ => {
                 p.add(
                     "logs.loki.url",
@@ -366,26 +367,26 @@ pub(crate) fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+
+    fn check(text: &str) -> String {
+        #[derive(serde::Deserialize)]
+        struct File {
+            logs: RawLogs,
+        }
+        let nodes: Vec<String> = Vec::new();
+        chainops_core::section::parse_section(text, |f: File, p| validate(f.logs, &nodes, p))
+            .unwrap_err()
+            .to_string()
+    }
 
     #[test]
     fn sizes_and_the_cn_profile() {
         assert_eq!(parse_size("20GB"), Ok(20 << 30));
         assert_eq!(parse_size("512 MB"), Ok(512 << 20));
         assert!(parse_size("lots").is_err());
-        let e = Config::from_toml_str(
-            "[logs]\ncompliance = \"cn\"\nretention = \"30d\"\n",
-            &|_| None,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = check("[logs]\ncompliance = \"cn\"\nretention = \"30d\"\n");
         assert!(e.contains("logs.retention: is shorter than 180d"), "{e}");
-        let e = Config::from_toml_str(
-            "[[logs.sources]]\nnode = \"ghost\"\npath = \"/x\"\n",
-            &|_| None,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = check("[[logs.sources]]\nnode = \"ghost\"\npath = \"/x\"\n");
         assert!(e.contains("\"ghost\" is not a configured node"), "{e}");
     }
 }

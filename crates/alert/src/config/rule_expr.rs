@@ -16,8 +16,8 @@
 //! Evaluation is three-valued: a window still warming up is *unknown*, which keeps an alert
 //! in its current state instead of resolving it (so a restart never resolves what still holds).
 
-use crate::duration::{format_duration, parse_duration};
-use crate::facts::{FACT_NAMES, NodeFacts};
+use chainops_core::duration::{format_duration, parse_duration};
+use chainops_core::facts::{FACT_NAMES, NodeFacts};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -155,10 +155,10 @@ pub struct Term {
     /// Fact name.
     pub fact: &'static str,
     /// Window (`rate`, `delta`, `anomaly`), horizon (`forecast`), else zero.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub window: Duration,
     /// Lookback of `forecast`, else zero.
-    #[serde(serialize_with = "crate::section::ser_duration")]
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub lookback: Duration,
     /// Daily seasonality (`anomaly`).
     pub daily: bool,
@@ -566,13 +566,13 @@ impl fmt::Display for Cond {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::NodeKind;
+    use chainops_core::node::NodeKind;
 
     fn facts(pairs: &[(&'static str, f64)]) -> NodeFacts {
         NodeFacts {
             node: "n".into(),
             chain: "c".into(),
-            kind: NodeKind::Evm,
+            kind: NodeKind::new("evm"),
             polled: true,
             values: pairs.iter().copied().collect(),
         }

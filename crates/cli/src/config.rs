@@ -1,0 +1,367 @@
+//! The whole configuration file: TOML parsing, `${VAR}` interpolation, sealed values, env
+//! overrides, and the assembly of every crate's section. Each section's raw mirror and pure
+//! validation live with its feature (`chainops_alert::config`, `chainops_backup::config`, …);
+//! this module only puts them together, in the order `config check` reports problems.
+//!
+//! Pipeline (no I/O here; the caller reads the file and passes the environment):
+//! TOML text → [`toml::Value`] → interpolate `${VAR}` → open sealed values → [`RawConfig`]
+//! → env overrides → [`Config::validate`] → [`Config`] (typed, checked) or [`ConfigErrors`].
+
+pub use chainops_core::node_config::{ManagedNode, NodeConfig, RpcAuth, SecretSource, read_secret};
+pub use chainops_core::section::{ConfigErrors, ConfigProblem, is_http_url};
+use chainops_core::section::{Problems, walk_strings};
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// TOML value type, re-exported for callers that build a [`RawConfig`] in code.
+pub use toml::Value as TomlValue;
+
+/// Permissive mirror of the TOML file: everything optional, values still strings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Where chainops keeps its database and managed node data.
+    pub data_dir: Option<String>,
+    /// `[server]`.
+    pub server: chainops_server::config::RawServer,
+    /// `[store]`.
+    pub store: chainops_store::config::RawStore,
+    /// `[monitor]`.
+    pub monitor: chainops_monitor::config::RawMonitor,
+    /// `[history]`.
+    pub history: chainops_monitor::config::RawHistory,
+    /// `[[nodes]]`.
+    pub nodes: Vec<chainops_chain::config::RawNode>,
+    /// `[alerting]`.
+    pub alerting: chainops_alert::config::RawAlerting,
+    /// `[[rules]]`.
+    pub rules: Vec<chainops_alert::config::RawRule>,
+    /// `[[notifiers]]`.
+    pub notifiers: Vec<chainops_alert::config::notifier::RawNotifier>,
+    /// `[security]`.
+    pub security: chainops_auth::config::RawSecurity,
+    /// `[logs]`.
+    pub logs: chainops_logs::config::RawLogs,
+    /// `[bench]`.
+    pub bench: chainops_bench::config::RawBench,
+    /// `[[backups]]`.
+    pub backups: Vec<chainops_backup::config::RawBackup>,
+    /// `[audit]`.
+    pub audit: chainops_audit::config::RawAudit,
+}
+
+/// The validated configuration the rest of chainops sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Data directory (database, managed node data and logs).
+    pub data_dir: PathBuf,
+    /// HTTP server settings.
+    pub server: chainops_server::config::ServerConfig,
+    /// Store settings.
+    pub store: chainops_store::config::StoreConfig,
+    /// Collector defaults.
+    pub monitor: chainops_monitor::config::MonitorConfig,
+    /// Metric history retention.
+    pub history: chainops_monitor::config::HistoryConfig,
+    /// Monitored nodes.
+    pub nodes: Vec<NodeConfig>,
+    /// Alert rules and notification channels.
+    pub alerting: chainops_alert::config::AlertingConfig,
+    /// Audit retention and secret encryption.
+    pub security: chainops_auth::config::SecurityConfig,
+    /// Log management.
+    pub logs: chainops_logs::config::LogsConfig,
+    /// The load-test plan for `chainops bench run`.
+    pub bench: chainops_bench::config::BenchConfig,
+    /// Scheduled backups and drills.
+    pub backups: Vec<chainops_backup::config::BackupJob>,
+    /// Contract audit defaults.
+    pub audit: chainops_audit::config::AuditConfig,
+}
+
+/// Default data directory when neither config nor env set one.
+pub const DEFAULT_DATA_DIR: &str = "./chainops-data";
+
+/// Environment variables that override the file (after `${VAR}` interpolation).
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("CHAINOPS_DATA", "data_dir"),
+    ("CHAINOPS_DATA_DIR", "data_dir"),
+    ("CHAINOPS_LISTEN", "server.listen"),
+    ("CHAINOPS_STORE_URL", "store.url"),
+];
+
+impl Config {
+    /// Parses and validates TOML text. `env` looks up environment variables (for
+    /// `${VAR}` interpolation and `CHAINOPS_*` overrides); pass a map in tests.
+    pub fn from_toml_str(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigProblem {
+                path: String::new(),
+                message: format!("not valid TOML: {}", e.to_string().trim_end()),
+            }])
+        })?;
+        let mut problems = Vec::new();
+        interpolate(&mut value, "", env, &mut problems);
+        let mut key = || {
+            env(chainops_core::sealed::KEY_VAR)
+                .ok_or_else(|| {
+                    "no master key is set: point CHAINOPS_MASTER_KEY_FILE at the key file"
+                        .to_string()
+                })
+                .and_then(|k| chainops_core::sealed::parse_key(&k))
+        };
+        chainops_core::sealed::open_tree(&mut value, "", &mut key, &mut problems);
+        if !problems.is_empty() {
+            return Err(ConfigErrors(problems));
+        }
+        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| {
+            ConfigErrors(vec![ConfigProblem {
+                path: String::new(),
+                message: e.to_string().trim_end().to_string(),
+            }])
+        })?;
+        Self::validate(raw, env)
+    }
+
+    /// The configuration used when no file is given: defaults plus env overrides.
+    pub fn defaults(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        Self::validate(RawConfig::default(), env)
+    }
+
+    /// Applies env overrides and validates. Pure: reports every problem at once, in file
+    /// order of the sections (the order `config check` has always printed).
+    pub fn validate(
+        mut raw: RawConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        for (var, key) in ENV_OVERRIDES {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                match *key {
+                    "data_dir" => raw.data_dir = Some(v),
+                    "server.listen" => raw.server.listen = Some(v),
+                    "store.url" => raw.store.url = Some(v),
+                    _ => {}
+                }
+            }
+        }
+        let mut p = Problems::default();
+
+        let data_dir = PathBuf::from(raw.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR));
+        if data_dir.as_os_str().is_empty() {
+            p.add(
+                "data_dir",
+                "is empty; set a directory chainops may write to",
+            );
+        }
+        let listen = chainops_server::config::validate_listen(&raw.server, &mut p);
+        let store = chainops_store::config::validate(raw.store, &data_dir, &mut p);
+        let monitor = chainops_monitor::config::validate_monitor(raw.monitor, &mut p);
+        let history = chainops_monitor::config::validate_history(raw.history, &mut p);
+        let nodes = chainops_chain::config::validate(
+            raw.nodes,
+            monitor.poll_interval,
+            monitor.timeout,
+            &mut p,
+        );
+        let alerting =
+            chainops_alert::config::validate(raw.alerting, raw.rules, raw.notifiers, &mut p);
+        let server = chainops_server::config::validate(raw.server, listen, &mut p);
+        let security = chainops_auth::config::validate(raw.security, &mut p);
+        let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let logs = chainops_logs::config::validate(raw.logs, &node_names, &mut p);
+        let bench = chainops_bench::config::validate(raw.bench, &node_names, &mut p);
+        let backups = chainops_backup::config::validate(raw.backups, &nodes, &mut p);
+        let audit = chainops_audit::config::validate(raw.audit, &mut p);
+
+        if !p.0.is_empty() {
+            return Err(ConfigErrors(p.0));
+        }
+        Ok(Config {
+            data_dir,
+            server,
+            store,
+            monitor,
+            history,
+            nodes,
+            alerting,
+            security,
+            logs,
+            bench,
+            backups,
+            audit,
+        })
+    }
+
+    /// The effective configuration as TOML with every secret redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+
+    /// Looks a node up by name.
+    pub fn node(&self, name: &str) -> Option<&NodeConfig> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+/// Replaces `${VAR}` in every string value, reporting unset variables by path.
+fn interpolate(
+    v: &mut toml::Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    walk_strings(v, path, &mut |path, s| {
+        if !s.contains("${") {
+            return;
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                problems.push(ConfigProblem {
+                    path: path.into(),
+                    message: "has an unclosed \"${\"".into(),
+                });
+                return;
+            };
+            let var = &after[..end];
+            match env(var) {
+                Some(val) => out.push_str(&val),
+                None => problems.push(ConfigProblem {
+                    path: path.into(),
+                    message: format!(
+                        "refers to ${{{var}}} but the environment variable {var} is not set"
+                    ),
+                }),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        *s = out;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    const ISSUE_EXAMPLE: &str = r#"
+data_dir = "/var/lib/chainops"
+[server]
+listen = "127.0.0.1:8080"
+[[nodes]]
+name = "anvil-1"
+chain = "devnet"
+kind = "evm"
+rpc_url = "http://127.0.0.1:8545"
+block_time = "1s"
+[[nodes]]
+name = "ltc-1"
+chain = "ltc-regtest"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:29441"
+rpc_user = "ops"
+rpc_password_file = "/run/secrets/ltc"
+"#;
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let c = Config::from_toml_str(ISSUE_EXAMPLE, &no_env).expect("valid");
+        assert_eq!(c.nodes.len(), 2);
+        assert_eq!(c.store.url, "sqlite:///var/lib/chainops/chainops.db");
+        assert_eq!(c.nodes[0].block_time, Duration::from_secs(1));
+        assert_eq!(c.nodes[0].stall_after, Duration::from_secs(15));
+        assert_eq!(c.nodes[1].kind, chainops_chain::bitcoin::KIND);
+        assert!(matches!(c.nodes[1].rpc_auth, Some(RpcAuth::Basic { .. })));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_path() {
+        let text = r#"
+[server]
+listen = "nowhere"
+[[nodes]]
+name = "a"
+chain = "c"
+kind = "evm"
+rpc_url = "http://127.0.0.1:1"
+[[nodes]]
+name = "a"
+chain = "c"
+kind = "solana"
+rpc_url = "htp://x"
+block_time = "fast"
+"#;
+        let err = Config::from_toml_str(text, &no_env).expect_err("invalid");
+        let lines: Vec<String> = err.0.iter().map(|p| p.to_string()).collect();
+        assert!(
+            lines.contains(&"nodes[1].rpc_url: \"htp://x\" is not an http(s) URL".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l.starts_with("server.listen: ")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("nodes[1].name: ") && l.contains("unique"))
+        );
+        assert!(lines.iter().any(|l| l.starts_with("nodes[1].kind: ")));
+        assert!(lines.iter().any(|l| l.starts_with("nodes[1].block_time: ")));
+        assert_eq!(lines.len(), 5, "{lines:?}");
+    }
+
+    #[test]
+    fn env_interpolation_and_overrides_apply() {
+        let env = |k: &str| match k {
+            "LTC_URL" => Some("http://10.0.0.5:9332".to_string()),
+            "CHAINOPS_LISTEN" => Some("0.0.0.0:9999".to_string()),
+            _ => None,
+        };
+        let text =
+            "[[nodes]]\nname=\"l\"\nchain=\"ltc\"\nkind=\"bitcoin\"\nrpc_url=\"${LTC_URL}\"\n";
+        let c = Config::from_toml_str(text, &env).expect("valid");
+        assert_eq!(c.nodes[0].rpc_url, "http://10.0.0.5:9332");
+        assert_eq!(c.server.listen.port(), 9999);
+        let missing =
+            Config::from_toml_str("data_dir = \"${NOPE}\"", &no_env).expect_err("missing var");
+        assert_eq!(missing.0[0].path, "data_dir");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::from_toml_str("[server]\nlisen = \"x\"", &no_env).expect_err("typo");
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn redacted_toml_hides_secrets() {
+        let text = "[store]\nurl=\"postgres://u:topsecret@db/x\"\n[[nodes]]\nname=\"l\"\nchain=\"c\"\nkind=\"bitcoin\"\nrpc_url=\"http://a:b@h:1\"\nrpc_user=\"u\"\nrpc_password=\"hunter2\"\n";
+        let c = Config::from_toml_str(text, &no_env).expect("valid");
+        let shown = c.to_redacted_toml();
+        assert!(
+            !shown.contains("topsecret") && !shown.contains("hunter2") && !shown.contains(":b@"),
+            "{shown}"
+        );
+        assert!(shown.contains("[REDACTED]"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn url_check_accepts_http_and_https_only() {
+        assert!(is_http_url("http://127.0.0.1:8545"));
+        assert!(is_http_url("https://user:pw@rpc.example.org/v3/key"));
+        assert!(!is_http_url("htp://x"));
+        assert!(!is_http_url("http://"));
+        assert!(!is_http_url("ws://127.0.0.1:8546"));
+    }
+}
