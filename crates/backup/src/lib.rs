@@ -12,6 +12,9 @@
 //! - [`pack`]: pack files and their headers.
 //! - [`archive`]: `create` — walk, chunk, dedupe, store, incremental against a parent.
 //! - [`restore`], [`check`]: read back and verify.
+//! - [`config`]: `[[backups]]` jobs; [`node`]: node-aware capture (head, state dump, hooks)
+//!   and restore drills through the node's chain family; [`daemon`]: the scheduler that runs
+//!   jobs and drills, records runs in the store and serves their metrics and alert facts.
 
 pub mod archive;
 pub mod backend;
@@ -19,9 +22,11 @@ pub mod check;
 pub mod chunk;
 pub mod config;
 pub mod crypto;
+pub mod daemon;
 pub mod diff;
 pub mod forget;
 pub mod lock;
+pub mod node;
 pub mod pack;
 pub mod prune;
 pub mod repo;
@@ -82,6 +87,9 @@ pub enum BackupError {
     /// Another process holds a conflicting lock.
     #[error("repository is locked: {0}")]
     Locked(String),
+    /// A node, hook or drill step (or the run records) failed, with the kind of failure.
+    #[error("{1}")]
+    Node(chainops_core::error::ErrorKind, String),
 }
 
 impl BackupError {
@@ -114,6 +122,7 @@ impl BackupError {
             Self::Input(_) => ErrorKind::InvalidInput,
             Self::Io { .. } | Self::DiskFull(_) | Self::Remote { .. } => ErrorKind::Unavailable,
             Self::Corrupt { .. } => ErrorKind::Internal,
+            Self::Node(kind, _) => *kind,
         }
     }
 }

@@ -1,15 +1,19 @@
 //! `chainops backup …`: repository jobs (offline; the daemon is not involved).
 
-use crate::cli::{BackupCommand, BackupKeyCommand, RepoOpts};
+use crate::cli::{BackupCommand, BackupKeyCommand, NodeCaptureOpts, RepoOpts};
 use crate::exit::KindError;
 use crate::output::print;
 use chainops_backup::archive::{CreateOptions, create};
+use chainops_backup::node::{self, Capture, NodeCapture};
 use chainops_backup::repo::Repository;
+use chainops_backup::tree::CaptureMode;
 use chainops_backup::{check, diff, forget, lock, prune, restore};
 use chainops_core::ErrorKind;
+use chainops_core::secret::Secret;
 use chainops_core::time::rfc3339;
 use serde_json::json;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -156,7 +160,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             } = *o;
             let mut r = open(&repo)?;
             let _lock = lock::acquire(&r, false).map_err(err)?;
-            let capture = crate::backup_node::prepare(&node, sources)?;
+            let capture = prepare(&node, sources)?;
             let p = Progress::new("backup", true);
             let opts = CreateOptions {
                 sources: capture.sources.clone(),
@@ -422,7 +426,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             let r = open(&repo)?;
             let _lock = lock::acquire(&r, false).map_err(err)?;
             let p = Progress::new("restore", true);
-            let drilled = crate::backup_node::drill(
+            let drilled = node::drill(
                 &r,
                 &snapshot,
                 node_bin,
@@ -432,7 +436,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 &|d, t| p.update(d, t),
             );
             drop(p);
-            let (id, result) = drilled?;
+            let (id, result) = drilled.map_err(err)?;
             let value = serde_json::to_value(&result)?;
             if repo.json {
                 print(&value.to_string())?;
@@ -531,4 +535,54 @@ fn prune_summary(r: &prune::PruneReport, dry_run: bool) -> String {
         r.packs_unreferenced,
         mib(r.bytes_freed.max(0) as u64)
     )
+}
+
+/// Prepares a capture from `backup create` flags: records the head; dumps the node's state;
+/// runs the pre-hook (`chainops_backup::node` does the work).
+fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Capture> {
+    let invalid =
+        |m: &str| -> anyhow::Error { KindError(ErrorKind::InvalidInput, m.to_string()).into() };
+    let mode = match CaptureMode::from_config_name(&o.capture) {
+        Some(m) if m != CaptureMode::Stopped => m,
+        _ => {
+            return Err(invalid(&format!(
+                "--capture {}: use live, dump or hook",
+                o.capture
+            )));
+        }
+    };
+    let fam = node::family_named(&o.node_kind).map_err(err)?;
+    let what = NodeCapture {
+        kind: fam.kind,
+        chain: o.chain.clone(),
+        node_name: o.node_name.clone(),
+        pre_hook: o.pre_hook.clone(),
+        post_hook: o.post_hook.clone(),
+    };
+    if mode == CaptureMode::Hook && o.pre_hook.is_none() {
+        return Err(invalid(
+            "--capture hook needs --pre-hook (e.g. a command that stops the node)",
+        ));
+    }
+    if mode != CaptureMode::Dump && sources.is_empty() {
+        return Err(invalid("create needs at least one SOURCE directory"));
+    }
+    if mode == CaptureMode::Dump && (fam.dump.is_none() || o.node_rpc.is_none()) {
+        return Err(invalid(
+            "--capture dump needs --node-rpc of a node that dumps its state (anvil: anvil_dumpState)",
+        ));
+    }
+    let rpc = match &o.node_rpc {
+        None => None,
+        Some(url) => {
+            let auth = o.rpc_user.clone().map(|u| {
+                (
+                    u,
+                    Secret::new(std::env::var("CHAINOPS_BACKUP_RPC_PASSWORD").unwrap_or_default()),
+                )
+            });
+            Some(node::client(url, auth).map_err(err)?)
+        }
+    };
+    node::prepare_with(&what, mode, sources, rpc).map_err(err)
 }

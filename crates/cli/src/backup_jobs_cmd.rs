@@ -1,9 +1,10 @@
 //! `chainops backup run-job` and `backup runs`: the daemon's `[[backups]]` jobs by hand.
 
-use crate::backup_daemon::{context, run_now};
 use crate::cli::GlobalOpts;
 use crate::exit::KindError;
+use crate::exit::backup_err as err;
 use crate::output::print;
+use chainops_backup::daemon::{context, run_now};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
 use chainops_store::Store;
@@ -51,8 +52,8 @@ pub async fn run_job_cmd(
     }
     let store = Store::open(&config.store.url).await?;
     let http = chainops_chain::http_client()?;
-    let ctx = context(&config, job, &http, &HashMap::new())?;
-    let run = run_now(&store, job, ctx, drill).await?;
+    let ctx = context(&config.nodes, job, &http, &HashMap::new()).map_err(err)?;
+    let run = run_now(&store, job, ctx, drill).await.map_err(err)?;
     store.close().await;
     if json {
         print(&serde_json::to_string(&run)?)?;

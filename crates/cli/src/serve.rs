@@ -76,11 +76,19 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let notifiers = load_notifiers(&config)?;
     let (logs, log_tasks) = crate::logs_wiring::start(&config, &store, &http, &shutdown_rx)?;
     tasks.extend(log_tasks);
-    let (backups, backup_tasks) =
-        crate::backup_daemon::start(&config, &store, &http, &controls, &shutdown_rx).await?;
+    let (backups, backup_tasks) = chainops_backup::daemon::start(
+        &config.backups,
+        &config.nodes,
+        &store,
+        &http,
+        &controls,
+        &shutdown_rx,
+    )
+    .await
+    .map_err(crate::exit::backup_err)?;
     tasks.extend(backup_tasks);
     let fleet_facts: Arc<dyn FactSource> = fleet.clone();
-    let facts: Arc<dyn FactSource> = Arc::new(crate::backup_daemon::WithBackupFacts::new(
+    let facts: Arc<dyn FactSource> = Arc::new(chainops_backup::daemon::WithBackupFacts::new(
         fleet_facts,
         backups.clone(),
     ));

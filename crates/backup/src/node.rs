@@ -1,60 +1,98 @@
-//! Node-aware backups: record the head at capture, take anvil's own dump, run hooks; and
+//! Node-aware backups (backup capture and restore drills through the node's chain family): record the head at capture, take anvil's own dump, run hooks; and
 //! restore drills that boot the node on a restored snapshot and compare its head.
 
-use crate::cli::NodeCaptureOpts;
-use crate::exit::KindError;
-use crate::util::rpc_call as call;
-use anyhow::Context;
-use chainops_backup::tree::{CaptureMode, NodeState};
+use crate::tree::{CaptureMode, NodeState};
+use crate::{BackupError, Result};
 use chainops_chain::family::{DrillBoot, Family, find_program};
 use chainops_chain::rpc::JsonRpcClient;
 use chainops_chain::{family, kind_names};
 use chainops_core::ErrorKind;
 use chainops_core::node::NodeKind;
-use chainops_core::ports::ChainAdapter;
+use chainops_core::ports::{ChainAdapter, RpcLog};
 use chainops_core::secret::Secret;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn invalid(m: impl Into<String>) -> anyhow::Error {
-    KindError(ErrorKind::InvalidInput, m.into()).into()
+fn invalid(m: impl Into<String>) -> BackupError {
+    BackupError::Input(m.into())
 }
 
-fn client(url: &str, user: Option<(String, Secret)>) -> anyhow::Result<JsonRpcClient> {
-    crate::util::rpc_client(url, user, Duration::from_secs(60))
+fn node_err(kind: ErrorKind, m: impl Into<String>) -> BackupError {
+    BackupError::Node(kind, m.into())
+}
+
+/// A JSON-RPC client for a node at `url` (60 s per call).
+pub fn client(url: &str, user: Option<(String, Secret)>) -> Result<JsonRpcClient> {
+    let http = chainops_chain::http_client()
+        .map_err(|e| node_err(ErrorKind::Internal, format!("no HTTP client: {e}")))?;
+    Ok(JsonRpcClient::new(
+        http,
+        url.to_string(),
+        user,
+        Duration::from_secs(60),
+    ))
+}
+
+/// One call; failures are `Unavailable` and name the method.
+async fn call(rpc: &JsonRpcClient, method: &'static str, params: Value) -> Result<Value> {
+    let mut log = RpcLog::default();
+    rpc.call(method, params, &mut log)
+        .await
+        .map_err(|e| node_err(ErrorKind::Unavailable, format!("{method}: {e}")))
+}
+
+/// A free TCP port on 127.0.0.1.
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| node_err(ErrorKind::Unavailable, format!("no free port: {e}")))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| node_err(ErrorKind::Internal, format!("cannot start a runtime: {e}")))
 }
 
 /// Head (height, hash) and network of a node, through its family's adapter.
-async fn head(node: &dyn ChainAdapter) -> anyhow::Result<(u64, String, String)> {
+async fn head(node: &dyn ChainAdapter) -> Result<(u64, String, String)> {
     let mut log = Vec::new();
     let snap = node
         .poll(&mut log)
         .await
-        .map_err(|e| KindError(e.kind(), format!("asking the node for its head: {e}")))?;
-    let head = snap.head.context("the node reported no head block")?;
+        .map_err(|e| node_err(e.kind(), format!("asking the node for its head: {e}")))?;
+    let head = snap
+        .head
+        .ok_or_else(|| node_err(ErrorKind::Upstream, "the node reported no head block"))?;
     let network = snap.chain_id.unwrap_or_else(|| "unknown".into());
     Ok((head.number, head.hash, network))
 }
 
 /// The family named by `--node-kind` (or a snapshot's record).
-fn family_named(kind: &str) -> anyhow::Result<&'static Family> {
+pub fn family_named(kind: &str) -> Result<&'static Family> {
     chainops_chain::parse_kind(kind)
         .map(family)
         .ok_or_else(|| invalid(format!("--node-kind {kind}: use {}", kind_names())))
 }
 
-fn run_hook(name: &str, cmd: &str) -> anyhow::Result<()> {
+fn run_hook(name: &str, cmd: &str) -> Result<()> {
     let status = std::process::Command::new("sh")
         .args(["-c", cmd])
         .status()
-        .with_context(|| format!("cannot run the {name} hook"))?;
+        .map_err(|e| {
+            node_err(
+                ErrorKind::Upstream,
+                format!("cannot run the {name} hook: {e}"),
+            )
+        })?;
     if !status.success() {
-        return Err(KindError(
+        return Err(node_err(
             ErrorKind::Upstream,
             format!("the {name} hook `{cmd}` failed ({status}); nothing was backed up"),
-        )
-        .into());
+        ));
     }
     Ok(())
 }
@@ -89,63 +127,15 @@ pub struct NodeCapture {
     pub post_hook: Option<String>,
 }
 
-/// Prepares a capture from `backup create` flags: records the head; dumps the node's state;
-/// runs the pre-hook.
-pub fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Capture> {
-    let mode = match o.capture.as_str() {
-        "live" => CaptureMode::Live,
-        "dump" => CaptureMode::Dump,
-        "hook" => CaptureMode::Hook,
-        other => {
-            return Err(invalid(format!(
-                "--capture {other}: use live, dump or hook"
-            )));
-        }
-    };
-    let fam = family_named(&o.node_kind)?;
-    let what = NodeCapture {
-        kind: fam.kind,
-        chain: o.chain.clone(),
-        node_name: o.node_name.clone(),
-        pre_hook: o.pre_hook.clone(),
-        post_hook: o.post_hook.clone(),
-    };
-    if mode == CaptureMode::Hook && o.pre_hook.is_none() {
-        return Err(invalid(
-            "--capture hook needs --pre-hook (e.g. a command that stops the node)",
-        ));
-    }
-    if mode != CaptureMode::Dump && sources.is_empty() {
-        return Err(invalid("create needs at least one SOURCE directory"));
-    }
-    if mode == CaptureMode::Dump && (fam.dump.is_none() || o.node_rpc.is_none()) {
-        return Err(invalid(
-            "--capture dump needs --node-rpc of a node that dumps its state (anvil: anvil_dumpState)",
-        ));
-    }
-    let rpc = match &o.node_rpc {
-        None => None,
-        Some(url) => {
-            let auth = o.rpc_user.clone().map(|u| {
-                (
-                    u,
-                    Secret::new(std::env::var("CHAINOPS_BACKUP_RPC_PASSWORD").unwrap_or_default()),
-                )
-            });
-            Some(client(url, auth)?)
-        }
-    };
-    prepare_with(&what, mode, sources, rpc)
-}
-
-/// [`prepare`] with the mode decided and the node's RPC client (if any) built by the caller
-/// (the daemon builds it from `[[nodes]]`, credentials included).
+/// Prepares a capture: records the head; dumps the node's state; runs the pre-hook. The
+/// caller decides the mode and builds the node's RPC client, if any (the daemon from
+/// `[[nodes]]`, credentials included; `backup create` from its flags).
 pub fn prepare_with(
     o: &NodeCapture,
     mode: CaptureMode,
     sources: Vec<PathBuf>,
     rpc: Option<JsonRpcClient>,
-) -> anyhow::Result<Capture> {
+) -> Result<Capture> {
     let Some(rpc) = rpc else {
         if let Some(cmd) = &o.pre_hook {
             run_hook("pre", cmd)?;
@@ -160,9 +150,7 @@ pub fn prepare_with(
     };
     let fam = family(o.kind);
     let node = (fam.adapter)(rpc.clone());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let state = |(height, hash, network): (u64, String, String)| NodeState {
         chain: o.chain.clone().unwrap_or_else(|| network.clone()),
         node: o.node_name.clone().unwrap_or_else(|| "node".into()),
@@ -174,7 +162,9 @@ pub fn prepare_with(
     match mode {
         CaptureMode::Dump => rt.block_on(async {
             // Head before and after the dump must agree, or the dump raced a new block.
-            let (method, file) = fam.dump.context("this node family has no state dump")?;
+            let (method, file) = fam
+                .dump
+                .ok_or_else(|| invalid("this node family has no state dump"))?;
             for _ in 0..10 {
                 let before = head(node.as_ref()).await?;
                 let dump = call(&rpc, method, json!([])).await?;
@@ -182,19 +172,19 @@ pub fn prepare_with(
                 if before.0 != after.0 {
                     continue;
                 }
-                let hex = dump
-                    .as_str()
-                    .with_context(|| format!("{method}: not a hex string"))?;
+                let bad = |what: &str| node_err(ErrorKind::Upstream, format!("{method}: {what}"));
+                let hex = dump.as_str().ok_or_else(|| bad("not a hex string"))?;
                 let gz = chainops_core::hex::decode(hex.trim_start_matches("0x"))
-                    .with_context(|| format!("{method}: bad hex"))?;
+                    .ok_or_else(|| bad("bad hex"))?;
                 let mut dumped = Vec::new();
                 std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut dumped)
-                    .with_context(|| format!("{method}: not gzip"))?;
+                    .map_err(|_| bad("not gzip"))?;
                 let dir =
                     std::env::temp_dir().join(format!("chainops-dump-{}", std::process::id()));
                 let src = dir.join(o.node_name.clone().unwrap_or_else(|| "node".into()));
-                std::fs::create_dir_all(&src)?;
-                std::fs::write(src.join(file), &dumped)?;
+                std::fs::create_dir_all(&src).map_err(|e| BackupError::io(&src, e))?;
+                let out = src.join(file);
+                std::fs::write(&out, &dumped).map_err(|e| BackupError::io(&out, e))?;
                 return Ok(Capture {
                     sources: vec![src],
                     mode: CaptureMode::Dump,
@@ -203,11 +193,10 @@ pub fn prepare_with(
                     post_hook: o.post_hook.clone(),
                 });
             }
-            Err(KindError(
+            Err(node_err(
                 ErrorKind::Unavailable,
-                "the node kept producing blocks during every dump attempt".into(),
-            )
-            .into())
+                "the node kept producing blocks during every dump attempt",
+            ))
         }),
         _ => {
             let h = rt.block_on(head(node.as_ref()))?;
@@ -227,7 +216,7 @@ pub fn prepare_with(
 
 impl Capture {
     /// Runs the post-hook and removes the scratch directory.
-    pub fn finish(&self) -> anyhow::Result<()> {
+    pub fn finish(&self) -> Result<()> {
         if let Some(d) = &self.scratch {
             let _ = std::fs::remove_dir_all(d);
         }
@@ -239,11 +228,12 @@ impl Capture {
 }
 
 /// The restored file or directory the node starts from.
-fn node_input(root: &Path, boot: &DrillBoot) -> anyhow::Result<PathBuf> {
-    let top = std::fs::read_dir(root)?
+fn node_input(root: &Path, boot: &DrillBoot) -> Result<PathBuf> {
+    let top = std::fs::read_dir(root)
+        .map_err(|e| BackupError::io(root, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .next()
-        .context("the snapshot restored nothing")?;
+        .ok_or_else(|| invalid("the snapshot restored nothing"))?;
     (boot.input)(&top).map_err(invalid)
 }
 
@@ -274,15 +264,15 @@ pub struct DrillResult {
 /// compares its head with the snapshot's record and saves the result in the repository.
 /// Returns the full snapshot id and the result (a failed comparison is `Ok` with `ok: false`).
 pub fn drill(
-    r: &chainops_backup::repo::Repository,
+    r: &crate::repo::Repository,
     snapshot: &str,
     node_bin: Option<PathBuf>,
     node_args: &[String],
     timeout: Duration,
     keep: bool,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> anyhow::Result<(String, DrillResult)> {
-    let (id, snap) = r.snapshot(snapshot).map_err(crate::exit::backup_err)?;
+) -> Result<(String, DrillResult)> {
+    let (id, snap) = r.snapshot(snapshot)?;
     let state = snap.node.clone().ok_or_else(|| {
         invalid(format!(
             "snapshot {} has no node state: take it with --node-rpc (and --capture dump for anvil)",
@@ -295,16 +285,16 @@ pub fn drill(
         std::process::id(),
         rand::random::<u32>()
     ));
-    let restored = chainops_backup::restore::restore(r, &id, &dir, &[], progress);
-    let result = restored
-        .map_err(crate::exit::backup_err)
-        .and_then(|_| boot_and_compare(&id, &state, &dir, node_bin, node_args, timeout));
+    let restored = crate::restore::restore(r, &id, &dir, &[], progress);
+    let result =
+        restored.and_then(|_| boot_and_compare(&id, &state, &dir, node_bin, node_args, timeout));
     if !keep {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let result = result?;
-    r.save_drill(&serde_json::to_value(&result)?)
-        .map_err(crate::exit::backup_err)?;
+    let record = serde_json::to_value(&result)
+        .map_err(|e| node_err(ErrorKind::Internal, format!("drill record: {e}")))?;
+    r.save_drill(&record)?;
     Ok((id, result))
 }
 
@@ -317,7 +307,7 @@ pub fn boot_and_compare(
     node_bin: Option<PathBuf>,
     extra: &[String],
     timeout: Duration,
-) -> anyhow::Result<DrillResult> {
+) -> Result<DrillResult> {
     // Snapshots from before the kind was recorded are EVM (the only family then).
     let fam = family_named(
         state
@@ -325,40 +315,43 @@ pub fn boot_and_compare(
             .as_deref()
             .unwrap_or(chainops_chain::evm::KIND.as_str()),
     )?;
-    let boot = fam.drill.as_ref().with_context(|| {
-        format!(
+    let boot = fam.drill.as_ref().ok_or_else(|| {
+        invalid(format!(
             "{} nodes cannot be booted for a drill yet",
             fam.kind.as_str()
-        )
+        ))
     })?;
     let input = node_input(root, boot)?;
-    let port = crate::util::free_port()?;
+    let port = free_port()?;
     let bin = node_bin
         .or_else(|| find_program(boot.programs, boot.local))
-        .with_context(|| {
-            format!(
+        .ok_or_else(|| {
+            node_err(ErrorKind::NotFound, format!(
                 "{} not found on PATH or in ./.tools: pass --node-bin (daemon: drill_command in [[backups]])",
                 boot.programs.join("/")
-            )
+            ))
         })?;
     let mut cmd = std::process::Command::new(bin);
     cmd.args((boot.args)(
         &input,
         port,
-        crate::util::free_port()?,
+        free_port()?,
         state.network.as_deref(),
     ));
     cmd.args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let started = Instant::now();
-    let mut child = cmd.spawn().context("cannot start the node")?;
+    let mut child = cmd.spawn().map_err(|e| {
+        node_err(
+            ErrorKind::Unavailable,
+            format!("cannot start the node: {e}"),
+        )
+    })?;
     let url = format!("http://127.0.0.1:{port}");
     let auth = boot.auth.map(|(u, p)| (u.to_string(), Secret::new(p)));
     let node = (fam.adapter)(client(&url, auth)?);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let mut result = DrillResult {
         snapshot: snapshot.to_string(),
         ok: false,
@@ -370,11 +363,11 @@ pub fn boot_and_compare(
         time: chainops_core::time::rfc3339(chainops_core::time::now_ms()),
         error: None,
     };
-    let outcome: anyhow::Result<()> = rt.block_on(async {
+    let outcome: std::result::Result<(), String> = rt.block_on(async {
         let mut last_err = String::from("no answer");
         while started.elapsed() < timeout {
             if let Ok(Some(status)) = child.try_wait() {
-                anyhow::bail!("the node exited ({status}) before answering");
+                return Err(format!("the node exited ({status}) before answering"));
             }
             // The head first: a node short of the recorded height has no hash to compare.
             let mut log = Vec::new();
@@ -398,10 +391,10 @@ pub fn boot_and_compare(
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        anyhow::bail!(
+        Err(format!(
             "the node did not answer within {}s: {last_err}",
             timeout.as_secs()
-        )
+        ))
     });
     result.boot_seconds = started.elapsed().as_secs_f64();
     let _ = child.kill();
@@ -417,7 +410,7 @@ pub fn boot_and_compare(
                 ));
             }
         }
-        Err(e) => result.error = Some(e.to_string()),
+        Err(e) => result.error = Some(e),
     }
     Ok(result)
 }

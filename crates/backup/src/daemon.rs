@@ -6,19 +6,18 @@
 //! blocking pool; runs of one job never overlap, and firings missed while a run was still
 //! going are skipped, not queued.
 
-use crate::backup_node::NodeCapture;
-use crate::exit::backup_err as err;
-use anyhow::Context;
-use chainops_backup::archive::{CreateOptions, create};
-use chainops_backup::config::BackupJob;
-use chainops_backup::repo::Repository;
-use chainops_backup::s3::S3Options;
-use chainops_backup::tree::CaptureMode;
-use chainops_backup::{BackupError, forget, lock, prune};
+use crate::archive::{CreateOptions, create};
+use crate::config::BackupJob;
+use crate::node::NodeCapture;
+use crate::repo::Repository;
+use crate::s3::S3Options;
+use crate::tree::CaptureMode;
+use crate::{BackupError, Result, forget, lock, prune};
 use chainops_chain::supervisor::NodeControl;
-use chainops_config::{Config, NodeConfig};
+use chainops_core::ErrorKind;
 use chainops_core::cron::Cron;
 use chainops_core::facts::{FactSource, NodeFacts};
+use chainops_core::node_config::NodeConfig;
 use chainops_core::ports::MetricsSource;
 use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;
@@ -272,9 +271,28 @@ pub struct RunContext {
     pub handle: tokio::runtime::Handle,
 }
 
+/// The first line of a file holding a secret (`what` names it in errors); an empty one is
+/// refused.
+fn first_line(path: &std::path::Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        BackupError::Input(format!(
+            "cannot read the {what} file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let line = text.lines().next().unwrap_or_default().to_string();
+    if line.is_empty() {
+        return Err(BackupError::Input(format!(
+            "the {what} file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(line)
+}
+
 /// Opens the job's repository, creating it on the first run.
-fn open_repo(job: &BackupJob) -> anyhow::Result<Repository> {
-    let password = crate::util::first_line(&job.password_file, "password")?;
+fn open_repo(job: &BackupJob) -> Result<Repository> {
+    let password = first_line(&job.password_file, "password")?;
     let s3 = match &job.s3 {
         None => S3Options::default(),
         Some(s) => S3Options {
@@ -284,17 +302,17 @@ fn open_repo(job: &BackupJob) -> anyhow::Result<Repository> {
             secret_access_key: s
                 .secret_access_key_file
                 .as_ref()
-                .map(|p| crate::util::first_line(p, "S3 secret key"))
+                .map(|p| first_line(p, "S3 secret key"))
                 .transpose()?,
         },
     };
-    let backend = chainops_backup::open_backend(&job.repo, &s3).map_err(err)?;
+    let backend = crate::open_backend(&job.repo, &s3)?;
     match Repository::open(backend.clone(), &password) {
         Err(BackupError::NotARepository(_)) => {
             tracing::info!(job = %job.name, repo = %job.repo, "creating the backup repository (first run)");
-            Repository::init(backend, &password, None).map_err(err)
+            Repository::init(backend, &password, None)
         }
-        other => other.map_err(err),
+        other => other,
     }
 }
 
@@ -331,7 +349,7 @@ fn new_run(job: &BackupJob, kind: &str) -> BackupRun {
 pub fn run_backup(job: &BackupJob, ctx: &RunContext) -> BackupRun {
     let mut run = new_run(job, "backup");
     if let Err(e) = backup_into(job, ctx, &mut run) {
-        run.error = Some(format!("{e:#}"));
+        run.error = Some(e.to_string());
     } else {
         run.ok = true;
     }
@@ -339,41 +357,39 @@ pub fn run_backup(job: &BackupJob, ctx: &RunContext) -> BackupRun {
     run
 }
 
-fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow::Result<()> {
+fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> Result<()> {
     let mut repo = open_repo(job)?;
-    let shared = lock::acquire(&repo, false).map_err(err)?;
+    let shared = lock::acquire(&repo, false)?;
     let mode = job.capture;
     let opts = capture_opts(job, &ctx.node);
     let rpc = chainops_chain::rpc_client_for(&ctx.node, &ctx.http)
-        .map_err(|e| anyhow::anyhow!("node {}: {e}", ctx.node.name))?;
-    let capture = match crate::backup_node::prepare_with(
-        &opts,
-        mode,
-        job.paths.clone(),
-        Some(rpc),
-    ) {
+        .map_err(|e| BackupError::Input(format!("node {}: {e}", ctx.node.name)))?;
+    let capture = match crate::node::prepare_with(&opts, mode, job.paths.clone(), Some(rpc)) {
         Ok(c) => c,
         // A stopped or unreachable node's files are still worth a copy; say what is missing.
         // (Only the head query fails as `Unavailable`; a failed hook is `Upstream`.)
         Err(e) if mode != CaptureMode::Dump && unavailable(&e) => {
-            tracing::warn!(job = %job.name, error = %format!("{e:#}"), "node state unavailable; backing up the files without it");
-            run.detail["node_state_error"] = json!(format!("{e:#}"));
-            crate::backup_node::prepare_with(&opts, mode, job.paths.clone(), None)?
+            tracing::warn!(job = %job.name, error = %e, "node state unavailable; backing up the files without it");
+            run.detail["node_state_error"] = json!(e.to_string());
+            crate::node::prepare_with(&opts, mode, job.paths.clone(), None)?
         }
         Err(e) => return Err(e),
     };
     let stopped = match (&mode, &ctx.control) {
         (CaptureMode::Stopped, Some(c)) => {
-            ctx.handle
-                .block_on(c.stop())
-                .map_err(|e| anyhow::anyhow!("cannot stop {}: {e}", job.node))?;
+            ctx.handle.block_on(c.stop()).map_err(|e| {
+                BackupError::Node(
+                    ErrorKind::Unavailable,
+                    format!("cannot stop {}: {e}", job.node),
+                )
+            })?;
             Some(c)
         }
         (CaptureMode::Stopped, None) => {
-            anyhow::bail!(
+            return Err(BackupError::Input(format!(
                 "capture = \"stop\" needs {} to be managed by this daemon",
                 job.node
-            )
+            )));
         }
         _ => None,
     };
@@ -397,7 +413,7 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow
         c.start();
     }
     let finished = capture.finish();
-    let (id, snap) = made.map_err(err)?;
+    let (id, snap) = made?;
     finished?;
     run.snapshot = Some(id.clone());
     run.bytes_read = snap.stats.bytes_read as i64;
@@ -424,7 +440,10 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow
             Ok::<_, BackupError>((forgotten, pruned))
         })();
         let (forgotten, pruned) = retention.map_err(|e| {
-            anyhow::anyhow!("snapshot {} saved, but retention failed: {e}", &id[..12])
+            BackupError::Node(
+                e.kind(),
+                format!("snapshot {} saved, but retention failed: {e}", &id[..12]),
+            )
         })?;
         run.detail["forgotten"] = json!(forgotten);
         if let Some(p) = pruned {
@@ -434,9 +453,8 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> anyhow
     Ok(())
 }
 
-fn unavailable(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<crate::exit::KindError>()
-        .is_some_and(|k| k.0 == chainops_core::ErrorKind::Unavailable)
+fn unavailable(e: &BackupError) -> bool {
+    matches!(e, BackupError::Node(ErrorKind::Unavailable, _))
 }
 
 /// One restore drill of the job's newest snapshot of its node. Blocking.
@@ -444,18 +462,20 @@ pub fn run_drill(job: &BackupJob, ctx: &RunContext) -> BackupRun {
     let mut run = new_run(job, "drill");
     let outcome = (|| {
         let repo = open_repo(job)?;
-        let _lock = lock::acquire(&repo, false).map_err(err)?;
-        let snaps = repo.snapshots().map_err(err)?;
+        let _lock = lock::acquire(&repo, false)?;
+        let snaps = repo.snapshots()?;
         let (id, _) = snaps
             .iter()
             .rev()
             .find(|(_, s)| s.node.as_ref().is_some_and(|n| n.node == job.node))
-            .context("no snapshot with node state of this node yet")?;
+            .ok_or_else(|| {
+                BackupError::NotFound("no snapshot with node state of this node yet".into())
+            })?;
         let node_bin = job
             .drill_command
             .clone()
             .or_else(|| ctx.node.managed.as_ref().map(|m| PathBuf::from(&m.command)));
-        crate::backup_node::drill(&repo, id, node_bin, &[], DRILL_TIMEOUT, false, &|_, _| {})
+        crate::node::drill(&repo, id, node_bin, &[], DRILL_TIMEOUT, false, &|_, _| {})
     })();
     match outcome {
         Ok((id, result)) => {
@@ -464,7 +484,7 @@ pub fn run_drill(job: &BackupJob, ctx: &RunContext) -> BackupRun {
             run.error = result.error.clone();
             run.detail = serde_json::to_value(&result).unwrap_or_default();
         }
-        Err(e) => run.error = Some(format!("{e:#}")),
+        Err(e) => run.error = Some(e.to_string()),
     }
     run.finished_ms = now_ms();
     run
@@ -476,7 +496,7 @@ pub async fn run_now(
     job: &BackupJob,
     ctx: RunContext,
     drill: bool,
-) -> anyhow::Result<BackupRun> {
+) -> Result<BackupRun> {
     let j = job.clone();
     let run = tokio::task::spawn_blocking(move || {
         if drill {
@@ -486,25 +506,31 @@ pub async fn run_now(
         }
     })
     .await
-    .context("the run panicked")?;
-    store.record_backup_run(&run).await?;
+    .map_err(|e| BackupError::Node(ErrorKind::Internal, format!("the run panicked: {e}")))?;
+    store.record_backup_run(&run).await.map_err(store_err)?;
     Ok(run)
 }
 
-/// Builds the run context of `job` from the config (and the daemon's node controls).
+fn store_err(e: chainops_store::StoreError) -> BackupError {
+    BackupError::Node(e.kind(), format!("backup run records: {e}"))
+}
+
+/// Builds the run context of `job` from the configured nodes (and the daemon's node
+/// controls).
 pub fn context(
-    config: &Config,
+    nodes: &[NodeConfig],
     job: &BackupJob,
     http: &reqwest::Client,
     controls: &HashMap<String, NodeControl>,
-) -> anyhow::Result<RunContext> {
-    let node = config
-        .node(&job.node)
-        .with_context(|| {
-            format!(
+) -> Result<RunContext> {
+    let node = nodes
+        .iter()
+        .find(|n| n.name == job.node)
+        .ok_or_else(|| {
+            BackupError::Input(format!(
                 "backup job {}: node {} is not configured",
                 job.name, job.node
-            )
+            ))
         })?
         .clone();
     Ok(RunContext {
@@ -518,18 +544,20 @@ pub fn context(
 /// Starts the scheduler: one task per job schedule and drill schedule, plus a refresher
 /// that picks up runs recorded by others. Returns the live status.
 pub async fn start(
-    config: &Config,
+    jobs: &[BackupJob],
+    nodes: &[NodeConfig],
     store: &Store,
     http: &reqwest::Client,
     controls: &HashMap<String, NodeControl>,
     shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<(Arc<BackupStatus>, Vec<tokio::task::JoinHandle<()>>)> {
+) -> Result<(Arc<BackupStatus>, Vec<tokio::task::JoinHandle<()>>)> {
     let status = Arc::new(BackupStatus::default());
     let started = now_ms();
     let mut tasks = Vec::new();
-    for job in &config.backups {
-        let node = config
-            .node(&job.node)
+    for job in jobs {
+        let node = nodes
+            .iter()
+            .find(|n| n.name == job.node)
             .map(|n| n.chain.clone())
             .unwrap_or_default();
         let mut state = JobState {
@@ -539,9 +567,11 @@ pub async fn start(
             since_ms: started,
             ..JobState::default()
         };
-        load_state(store, &job.name, &mut state).await?;
+        load_state(store, &job.name, &mut state)
+            .await
+            .map_err(store_err)?;
         status.lock().insert(job.name.clone(), state);
-        let ctx = context(config, job, http, controls)?;
+        let ctx = context(nodes, job, http, controls)?;
         // One lock per job: a backup and a drill of the same job never overlap.
         let exclusive = Arc::new(tokio::sync::Mutex::new(()));
         let schedules = std::iter::once((job.schedule.clone(), false))
@@ -571,8 +601,8 @@ pub async fn start(
         }
         tracing::info!(job = %job.name, node = %job.node, schedule = %job.schedule, repo = %chainops_core::secret::redact_url(&job.repo), "backup job scheduled");
     }
-    if !config.backups.is_empty() {
-        let jobs: Vec<String> = config.backups.iter().map(|j| j.name.clone()).collect();
+    if !jobs.is_empty() {
+        let jobs: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
         let (store, status, stop) = (store.clone(), status.clone(), shutdown.clone());
         tasks.push(spawn_supervised("backup:refresh", move || {
             refresh_loop(jobs.clone(), store.clone(), status.clone(), stop.clone())
@@ -582,7 +612,11 @@ pub async fn start(
 }
 
 /// Fills `state` with the newest runs in the store (counters stay per daemon run).
-async fn load_state(store: &Store, job: &str, state: &mut JobState) -> anyhow::Result<()> {
+async fn load_state(
+    store: &Store,
+    job: &str,
+    state: &mut JobState,
+) -> std::result::Result<(), chainops_store::StoreError> {
     state.last_backup = store.last_backup_run(job, "backup", false).await?;
     state.last_ok_ms = store
         .last_backup_run(job, "backup", true)
