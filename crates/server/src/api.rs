@@ -4,7 +4,8 @@
 //! document ([`crate::openapi::document`]) and the route table in `docs/security.md` (checked
 //! by a test) all come from it. A new route is one entry here plus its handler.
 
-use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, query, r, text};
+use crate::extract::{body_schema, query_params};
+use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, r, text};
 use crate::{AppState, auth_routes, log_routes, notify_routes, routes};
 use axum::routing::{MethodRouter, delete, get, post};
 use chainops_auth::Permission;
@@ -96,12 +97,7 @@ pub static ROUTES: &[Route] = &[
         audit: Some("auth.login"),
         summary: "Log in: sets the HttpOnly session cookie and returns the CSRF token",
         params: none,
-        body: || {
-            Some(obj(
-                &["name", "password"],
-                json!({"name": text(), "password": text()}),
-            ))
-        },
+        body: body_schema::<auth_routes::LoginBody>,
         ok: 200,
         response: || {
             obj(
@@ -118,12 +114,7 @@ pub static ROUTES: &[Route] = &[
         audit: Some("auth.setup"),
         summary: "Create the first admin with the one-time token printed at first start",
         params: none,
-        body: || {
-            Some(obj(
-                &["token", "name", "password"],
-                json!({"token": text(), "name": text(), "password": text()}),
-            ))
-        },
+        body: body_schema::<auth_routes::SetupBody>,
         ok: 201,
         response: || obj(&["name", "role"], json!({"name": text(), "role": text()})),
         handler: || post(auth_routes::setup),
@@ -187,18 +178,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadFleet,
         audit: None,
         summary: "Metric history of one node",
-        params: || {
-            json!([
-                query("node", text()),
-                query("metric", text()),
-                query("from", text()),
-                query("to", text()),
-                query(
-                    "step",
-                    json!({"type": "string", "enum": ["auto", "raw", "1m", "1h"]})
-                )
-            ])
-        },
+        params: query_params::<routes::SeriesQuery>,
         body: no_body,
         ok: 200,
         response: || {
@@ -216,12 +196,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadAlerts,
         audit: None,
         summary: "Active alerts and those resolved in the last 24 h",
-        params: || {
-            json!([query(
-                "state",
-                json!({"type": "string", "enum": ["pending", "firing", "resolved"]})
-            )])
-        },
+        params: query_params::<routes::AlertsQuery>,
         body: no_body,
         ok: 200,
         response: || arr(r("Alert")),
@@ -233,18 +208,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadAlerts,
         audit: None,
         summary: "The notification outbox, dead letters included",
-        params: || {
-            json!([
-                query(
-                    "state",
-                    json!({"type": "string", "enum": ["pending", "sent", "dead"]})
-                ),
-                query(
-                    "limit",
-                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
-                )
-            ])
-        },
+        params: query_params::<routes::NotificationsQuery>,
         body: no_body,
         ok: 200,
         response: || arr(r("Notification")),
@@ -256,12 +220,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadAlerts,
         audit: None,
         summary: "Open incidents and those resolved in the last 24 h, with timelines",
-        params: || {
-            json!([query(
-                "state",
-                json!({"type": "string", "enum": ["open", "resolved"]})
-            )])
-        },
+        params: query_params::<routes::IncidentsQuery>,
         body: no_body,
         ok: 200,
         response: || arr(r("Incident")),
@@ -274,12 +233,7 @@ pub static ROUTES: &[Route] = &[
         audit: Some("incident.ack"),
         summary: "Acknowledge an incident (who: from the credentials)",
         params: || json!([path_param("id")]),
-        body: || {
-            Some(obj(
-                &["comment"],
-                json!({"comment": text(), "expires": text()}),
-            ))
-        },
+        body: body_schema::<routes::AckBody>,
         ok: 200,
         response: || r("Incident"),
         handler: || post(routes::ack_incident),
@@ -303,12 +257,7 @@ pub static ROUTES: &[Route] = &[
         audit: Some("silence.create"),
         summary: "Create a silence (label equality matchers, an expiry)",
         params: none,
-        body: || {
-            Some(obj(
-                &["matchers", "comment"],
-                json!({"matchers": {"type": "object", "additionalProperties": {"type": "string"}}, "duration": text(), "starts_at": text(), "ends_at": text(), "comment": text()}),
-            ))
-        },
+        body: body_schema::<routes::SilenceBody>,
         ok: 201,
         response: || r("Silence"),
         handler: || post(routes::create_silence),
@@ -366,7 +315,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::IngestAlerts,
         audit: Some("alerts.ingest"),
         summary: "Route Alertmanager webhook alerts through chainops channels",
-        params: || json!([query("channel", text())]),
+        params: query_params::<notify_routes::IntakeQuery>,
         body: || {
             Some(obj(
                 &["alerts"],
@@ -388,15 +337,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadFleet,
         audit: None,
         summary: "Scheduled backup and restore-drill runs, newest first",
-        params: || {
-            json!([
-                query("job", text()),
-                query(
-                    "limit",
-                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
-                )
-            ])
-        },
+        params: query_params::<routes::BackupRunsQuery>,
         body: no_body,
         ok: 200,
         response: || {
@@ -413,18 +354,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadLogs,
         audit: None,
         summary: "Search node logs, newest first (q: level>=warn node=x \"phrase\" field=value)",
-        params: || {
-            json!([
-                query("q", text()),
-                query("from", text()),
-                query("to", text()),
-                query(
-                    "limit",
-                    json!({"type": "integer", "minimum": 1, "maximum": 1000})
-                ),
-                query("before", text())
-            ])
-        },
+        params: query_params::<log_routes::SearchQuery>,
         body: no_body,
         ok: 200,
         response: || {
@@ -441,7 +371,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::IngestLogs,
         audit: Some("logs.push"),
         summary: "Push log lines (JSON lines by default) for a configured node",
-        params: || json!([query("node", text()), query("format", text())]),
+        params: query_params::<log_routes::PushQuery>,
         body: || Some(json!({"type": "string"})),
         ok: 202,
         response: || obj(&["stored"], json!({"stored": {"type": "integer"}})),
@@ -471,12 +401,7 @@ pub static ROUTES: &[Route] = &[
         audit: Some("user.create"),
         summary: "Create a user (password policy applies)",
         params: none,
-        body: || {
-            Some(obj(
-                &["name", "role", "password"],
-                json!({"name": text(), "role": {"type": "string", "enum": ["admin", "operator", "auditor", "support", "viewer"]}, "password": text()}),
-            ))
-        },
+        body: body_schema::<auth_routes::UserBody>,
         ok: 201,
         response: || obj(&["name", "role"], json!({"name": text(), "role": text()})),
         handler: || post(auth_routes::create_user),
@@ -512,12 +437,7 @@ pub static ROUTES: &[Route] = &[
         audit: Some("token.create"),
         summary: "Create an API token; the secret is in this answer only",
         params: none,
-        body: || {
-            Some(obj(
-                &["name", "role"],
-                json!({"name": text(), "role": {"type": "string", "enum": ["admin", "operator", "auditor", "support", "viewer"]}, "expires": text()}),
-            ))
-        },
+        body: body_schema::<auth_routes::TokenBody>,
         ok: 201,
         response: || r("Token"),
         handler: || post(auth_routes::create_token),
@@ -540,15 +460,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadAudit,
         audit: None,
         summary: "Audit records, oldest first",
-        params: || {
-            json!([
-                query("since", text()),
-                query(
-                    "limit",
-                    json!({"type": "integer", "minimum": 1, "maximum": 10000})
-                )
-            ])
-        },
+        params: query_params::<auth_routes::AuditQuery>,
         body: no_body,
         ok: 200,
         response: || {

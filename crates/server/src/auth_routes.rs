@@ -2,8 +2,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::session::SESSION_COOKIE;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -11,8 +12,9 @@ use chainops_auth::service::parse_role;
 use chainops_auth::{AuthError, Principal};
 use chainops_core::duration::parse_duration;
 use chainops_core::time::{now_ms, rfc3339};
-use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 fn auth_err(e: AuthError) -> ApiError {
     match e {
@@ -25,43 +27,32 @@ fn auth_err(e: AuthError) -> ApiError {
     }
 }
 
-/// Parses a JSON object body and refuses unknown fields.
-fn object(body: &[u8], allowed: &[&str], example: &str) -> Result<Map<String, Value>, ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid(format!("body is not JSON: {e}; send {example}")))?;
-    let Value::Object(o) = v else {
+fn text<'a>(value: &'a str, key: &str) -> Result<&'a str, ApiError> {
+    if value.is_empty() {
         return Err(ApiError::invalid(format!(
-            "body must be a JSON object like {example}"
-        )));
-    };
-    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!(
-            "unknown field \"{k}\"; use {}",
-            allowed.join(", ")
+            "{key} is required (a non-empty string)"
         )));
     }
-    Ok(o)
+    Ok(value)
 }
 
-fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
-    o.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::invalid(format!("{key} is required (a non-empty string)")))
+/// `POST /api/v1/auth/login` body.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+    /// User name.
+    name: String,
+    /// Password.
+    password: String,
 }
 
 /// `POST /api/v1/auth/login {name, password}` → session cookie and CSRF token.
 pub(crate) async fn login(
     State(s): State<AppState>,
     Extension(src): Extension<crate::session::ClientAddr>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let o = object(
-        &body,
-        &["name", "password"],
-        "{\"name\": \"alice\", \"password\": \"…\"}",
-    )?;
-    let (name, password) = (text(&o, "name")?, text(&o, "password")?);
+    let (name, password) = (text(&body.name, "name")?, text(&body.password, "password")?);
     let session = s
         .auth
         .login(name, password, &src.0, now_ms())
@@ -111,18 +102,29 @@ pub(crate) async fn me(Extension(p): Extension<Principal>) -> Json<Value> {
     Json(json!({"name": p.name, "role": p.role, "via": p.via}))
 }
 
+/// `POST /api/v1/auth/setup` body.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetupBody {
+    /// The one-time token printed at first start.
+    token: String,
+    /// Name of the first admin.
+    name: String,
+    /// Their password.
+    password: String,
+}
+
 /// `POST /api/v1/auth/setup {token, name, password}`: creates the first admin with the
 /// one-time token printed at first start; refused once any user exists.
 pub(crate) async fn setup(
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<SetupBody>,
 ) -> Result<Response, ApiError> {
-    let o = object(
-        &body,
-        &["token", "name", "password"],
-        "{\"token\": \"…\", \"name\": \"admin\", \"password\": \"…\"}",
-    )?;
-    let (token, name, password) = (text(&o, "token")?, text(&o, "name")?, text(&o, "password")?);
+    let (token, name, password) = (
+        text(&body.token, "token")?,
+        text(&body.name, "name")?,
+        text(&body.password, "password")?,
+    );
     let users = s
         .auth
         .store()
@@ -181,20 +183,32 @@ pub(crate) async fn list_users(State(s): State<AppState>) -> Result<Json<Value>,
     Ok(Json(Value::Array(list)))
 }
 
+/// `POST /api/v1/users` body.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserBody {
+    /// User name.
+    name: String,
+    /// `admin`, `operator`, `support` or `viewer`.
+    role: String,
+    /// Initial password.
+    password: String,
+}
+
 /// `POST /api/v1/users {name, role, password}`.
 pub(crate) async fn create_user(
     State(s): State<AppState>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<UserBody>,
 ) -> Result<Response, ApiError> {
-    let o = object(
-        &body,
-        &["name", "role", "password"],
-        "{\"name\": \"bob\", \"role\": \"operator\", \"password\": \"…\"}",
-    )?;
-    let role = parse_role(text(&o, "role")?).map_err(auth_err)?;
+    let role = parse_role(text(&body.role, "role")?).map_err(auth_err)?;
     let u = s
         .auth
-        .add_user(text(&o, "name")?, role, text(&o, "password")?, now_ms())
+        .add_user(
+            text(&body.name, "name")?,
+            role,
+            text(&body.password, "password")?,
+            now_ms(),
+        )
         .await
         .map_err(auth_err)?;
     Ok((
@@ -236,25 +250,38 @@ pub(crate) async fn list_tokens(State(s): State<AppState>) -> Result<Json<Value>
     Ok(Json(Value::Array(list.iter().map(token_json).collect())))
 }
 
+/// `POST /api/v1/tokens` body.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenBody {
+    /// What the token is for (e.g. `grafana`).
+    name: String,
+    /// `admin`, `operator`, `support` or `viewer`.
+    role: String,
+    /// Lifetime (e.g. `30d`) or `never` (default).
+    expires: Option<String>,
+}
+
 /// `POST /api/v1/tokens {name, role, expires?}` → 201 with the secret, shown once.
 pub(crate) async fn create_token(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Response, ApiError> {
-    let o = object(
-        &body,
-        &["name", "role", "expires"],
-        "{\"name\": \"grafana\", \"role\": \"viewer\", \"expires\": \"30d\"}",
-    )?;
-    let role = parse_role(text(&o, "role")?).map_err(auth_err)?;
-    let expires = match o.get("expires").and_then(Value::as_str) {
+    let role = parse_role(text(&body.role, "role")?).map_err(auth_err)?;
+    let expires = match body.expires.as_deref() {
         None | Some("never") => None,
         Some(d) => Some(parse_duration(d).map_err(|m| ApiError::invalid(format!("expires: {m}")))?),
     };
     let (row, secret) = s
         .auth
-        .create_token(text(&o, "name")?, role, expires, &p.actor(), now_ms())
+        .create_token(
+            text(&body.name, "name")?,
+            role,
+            expires,
+            &p.actor(),
+            now_ms(),
+        )
         .await
         .map_err(auth_err)?;
     let mut v = token_json(&row);
@@ -271,29 +298,28 @@ pub(crate) async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /api/v1/audit-log` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditQuery {
+    /// Records from this time on (RFC 3339 or relative); default one day ago.
+    since: Option<String>,
+    /// At most this many (1–10000, default 1000).
+    #[schemars(with = "Option<u16>")]
+    limit: Option<String>,
+}
+
 /// `GET /api/v1/audit-log[?since=&limit=]`, oldest first.
 pub(crate) async fn audit_log(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = q.keys().find(|k| !["since", "limit"].contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use since, limit"
-        )));
-    }
     let now = now_ms();
-    let since = match q.get("since") {
+    let since = match &q.since {
         Some(t) => crate::time_param::parse_time("since", t, now).map_err(ApiError::invalid)?,
         None => now - 86_400_000,
     };
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit must be 1–10000"))?,
-        None => 1000,
-    };
+    let limit = crate::extract::limit(q.limit.as_deref(), 1000, 10_000)?;
     let rows = s
         .auth
         .store()

@@ -10,6 +10,7 @@ pub mod api;
 mod auth_routes;
 pub mod config;
 mod error;
+mod extract;
 mod log_routes;
 mod notify_routes;
 pub mod openapi;

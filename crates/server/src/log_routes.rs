@@ -2,8 +2,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chainops_core::ErrorKind;
@@ -11,46 +12,49 @@ use chainops_core::time::{now_ms, rfc3339};
 use chainops_logs::entry::Level;
 use chainops_logs::ingest::Source;
 use chainops_store::logs::LogQuery;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// Most bytes accepted in one push.
 pub const MAX_PUSH_BYTES: usize = 8 << 20;
 
+/// `GET /api/v1/logs` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchQuery {
+    /// Search in the query language (`node:geth-1 level>=warn "peer dropped"`).
+    q: Option<String>,
+    /// Start (RFC 3339 or relative); default one hour ago.
+    from: Option<String>,
+    /// End (RFC 3339 or relative); default now.
+    to: Option<String>,
+    /// At most this many entries (1–1000, default 100).
+    #[schemars(with = "Option<u16>")]
+    limit: Option<String>,
+    /// The `next` value of the previous page (`TS:ID`).
+    before: Option<String>,
+}
+
 /// `GET /api/v1/logs?q=&from=&to=&limit=&before=` — newest first; `next` pages on.
 pub(crate) async fn search(
     State(s): State<AppState>,
-    Query(p): Query<HashMap<String, String>>,
+    ApiQuery(p): ApiQuery<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = p
-        .keys()
-        .find(|k| !["q", "from", "to", "limit", "before"].contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use q, from, to, limit, before"
-        )));
-    }
     let now = now_ms();
     let mut q = LogQuery {
-        from_ms: match p.get("from") {
+        from_ms: match &p.from {
             Some(t) => crate::time_param::parse_time("from", t, now).map_err(ApiError::invalid)?,
             None => now - 3_600_000,
         },
-        to_ms: match p.get("to") {
+        to_ms: match &p.to {
             Some(t) => crate::time_param::parse_time("to", t, now).map_err(ApiError::invalid)?,
             None => now + 1,
         },
-        limit: match p.get("limit") {
-            Some(l) => l
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| ApiError::invalid("limit must be 1–1000"))?,
-            None => 100,
-        },
+        limit: crate::extract::limit(p.limit.as_deref(), 100, 1000)?,
         ..LogQuery::default()
     };
-    if let Some(b) = p.get("before") {
+    if let Some(b) = &p.before {
         let parsed = b
             .split_once(':')
             .and_then(|(t, i)| Some((t.parse::<i64>().ok()?, i.parse::<i64>().ok()?)));
@@ -58,7 +62,7 @@ pub(crate) async fn search(
             ApiError::invalid("before must be the `next` value of the previous page (TS:ID)")
         })?);
     }
-    chainops_logs::query::parse(p.get("q").map_or("", String::as_str), &mut q)
+    chainops_logs::query::parse(p.q.as_deref().unwrap_or(""), &mut q)
         .map_err(|m| ApiError::invalid(format!("q: {m}")))?;
     let rows = s
         .store
@@ -81,18 +85,25 @@ pub(crate) async fn search(
 
 /// `POST /api/v1/logs/push?node=NAME[&format=F]` — one JSON object (or line of the given
 /// format) per line; redacted and stored like any other source.
+/// `POST /api/v1/logs/push` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PushQuery {
+    /// The configured node the lines come from (required).
+    #[schemars(required, with = "String")]
+    node: Option<String>,
+    /// Line format (`json`, `logfmt`, `geth`, `bitcoin`, …); detected when absent.
+    format: Option<String>,
+}
+
 pub(crate) async fn push(
     State(s): State<AppState>,
-    Query(p): Query<HashMap<String, String>>,
+    ApiQuery(p): ApiQuery<PushQuery>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if let Some(k) = p.keys().find(|k| !["node", "format"].contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use node, format"
-        )));
-    }
     let node = p
-        .get("node")
+        .node
+        .as_ref()
         .ok_or_else(|| ApiError::invalid("node is required (?node=geth-1)"))?;
     let chain = s
         .fleet
@@ -103,7 +114,7 @@ pub(crate) async fn push(
                 "no node named \"{node}\"; push logs of configured nodes"
             ))
         })?;
-    let format = match p.get("format") {
+    let format = match &p.format {
         Some(f) => Some(chainops_logs::parse::Format::parse(f).ok_or_else(|| {
             ApiError::invalid(format!(
                 "\"{f}\" is not a log format (json, logfmt, geth, bitcoin, …)"

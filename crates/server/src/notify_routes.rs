@@ -3,8 +3,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chainops_alert::intake;
@@ -12,8 +13,9 @@ use chainops_alert::notify::{Delivery, payload};
 use chainops_core::ErrorKind;
 use chainops_core::secret::redact_url;
 use chainops_core::time::now_ms;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// `GET /api/v1/notifiers`: configured channels, URLs with credentials redacted.
 pub(crate) async fn list_notifiers(State(s): State<AppState>) -> Json<Value> {
@@ -60,23 +62,26 @@ pub(crate) async fn test_notifier(
 
 /// `POST /api/v1/integrations/alertmanager[?channel=a,b]`: accepts an Alertmanager webhook
 /// payload and enqueues its alerts for our channels (202 with counts).
+/// `POST /api/v1/integrations/alertmanager` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IntakeQuery {
+    /// Only these channels (`NAME[,NAME]`); default every channel whose severity matches.
+    channel: Option<String>,
+}
+
 pub(crate) async fn alertmanager_intake(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<IntakeQuery>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    if let Some(k) = q.keys().find(|k| k.as_str() != "channel") {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; only channel=NAME[,NAME] is accepted"
-        )));
-    }
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(format!(
             "body is not JSON: {e}; point an Alertmanager webhook_configs receiver here"
         ))
     })?;
     let only: Option<Vec<String>> = q
-        .get("channel")
+        .channel
         .map(|c| c.split(',').map(|x| x.trim().to_string()).collect());
     let out = intake::from_alertmanager(&v, &s.notifiers, only.as_deref(), now_ms())
         .map_err(ApiError::invalid)?;

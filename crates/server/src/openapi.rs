@@ -141,4 +141,37 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn parameters_and_bodies_come_from_the_handlers_types() {
+        let doc = document();
+        let series = &doc["paths"]["/api/v1/series"]["get"]["parameters"];
+        let names: Vec<&str> = series
+            .as_array()
+            .expect("params")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["from", "metric", "node", "step", "to"], "{series}");
+        let node = series
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == "node"));
+        assert_eq!(node.map(|p| p["required"].clone()), Some(json!(true)));
+        let step = series
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == "step"));
+        assert_eq!(
+            step.map(|p| p["schema"]["enum"].clone()),
+            Some(json!(["auto", "raw", "1m", "1h"]))
+        );
+        let silence = &doc["paths"]["/api/v1/silences"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(silence["additionalProperties"], json!(false), "{silence}");
+        assert_eq!(
+            silence["required"],
+            json!(["matchers", "comment"]),
+            "{silence}"
+        );
+        assert!(silence["properties"]["ends_at"].is_object());
+    }
 }

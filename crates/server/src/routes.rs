@@ -2,9 +2,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, limit, non_blank};
 use crate::time_param::parse_time;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chainops_core::ports::MetricsSource;
@@ -15,8 +16,10 @@ use chainops_store::alerts::{AlertState, DeliveryState};
 use chainops_store::incidents::IncidentRow;
 use chainops_store::series::Resolution;
 use chainops_store::silences::SilenceRow;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Most points a series answer may hold; narrow the range or pick a coarser step.
 const MAX_POINTS: usize = 20_000;
@@ -117,27 +120,26 @@ pub(crate) async fn get_node(
     Ok(Json(v))
 }
 
+/// `GET /api/v1/backups/runs` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BackupRunsQuery {
+    /// Only runs of this `[[backups]]` job.
+    job: Option<String>,
+    /// At most this many runs (1–1000, default 50).
+    #[schemars(with = "Option<u16>")]
+    limit: Option<String>,
+}
+
 /// Scheduled backup and drill runs, newest first (`?job=` one job, `?limit=` 1–1000).
 pub(crate) async fn backup_runs(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<BackupRunsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| {
-                ApiError::invalid(format!("limit \"{l}\" must be a number from 1 to 1000"))
-            })?,
-    };
+    let limit = limit(q.limit.as_deref(), 50, 1000)?;
     let runs = s
         .store
-        .backup_runs(
-            q.get("job").map(String::as_str).filter(|j| !j.is_empty()),
-            limit,
-        )
+        .backup_runs(q.job.as_deref().filter(|j| !j.is_empty()), limit)
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
     let runs: Vec<Value> = runs
@@ -156,23 +158,37 @@ pub(crate) async fn backup_runs(
     Ok(Json(json!({ "runs": runs })))
 }
 
+/// `GET /api/v1/series` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeriesQuery {
+    /// Node name (required).
+    #[schemars(required, with = "String")]
+    node: Option<String>,
+    /// Metric name (required): height, head_age_seconds, peers, … (see `METRICS`).
+    #[schemars(required, with = "String")]
+    metric: Option<String>,
+    /// Start: RFC 3339 or relative (`-6h`); default one hour before `to`.
+    from: Option<String>,
+    /// End: RFC 3339, relative or `now` (default).
+    to: Option<String>,
+    /// `auto` (default), `raw`, `1m` or `1h`.
+    #[schemars(extend("enum" = ["auto", "raw", "1m", "1h"]))]
+    step: Option<String>,
+}
+
 pub(crate) async fn series(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<SeriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let known = ["node", "metric", "from", "to", "step"];
-    if let Some(k) = q.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use node, metric, from, to, step"
-        )));
-    }
     let node = q
-        .get("node")
+        .node
+        .as_ref()
         .ok_or_else(|| ApiError::invalid("node is required (e.g. ?node=anvil-1&metric=height)"))?;
     s.fleet
         .index_of(node)
         .ok_or_else(|| unknown_node(&s, node))?;
-    let metric = q.get("metric").ok_or_else(|| {
+    let metric = q.metric.as_ref().ok_or_else(|| {
         ApiError::invalid(format!(
             "metric is required; one of: {}",
             METRICS.join(", ")
@@ -185,11 +201,11 @@ pub(crate) async fn series(
         )));
     }
     let now = now_ms();
-    let to = match q.get("to") {
+    let to = match &q.to {
         Some(t) => parse_time("to", t, now).map_err(ApiError::invalid)?,
         None => now,
     };
-    let from = match q.get("from") {
+    let from = match &q.from {
         Some(t) => parse_time("from", t, now).map_err(ApiError::invalid)?,
         None => to - 3_600_000,
     };
@@ -200,7 +216,7 @@ pub(crate) async fn series(
             rfc3339(to)
         )));
     }
-    let resolution = match q.get("step").map(String::as_str) {
+    let resolution = match q.step.as_deref() {
         None | Some("auto") => Resolution::pick(from, to, now, s.history.retention()),
         Some(step) => Resolution::parse(step).ok_or_else(|| {
             ApiError::invalid(format!("step \"{step}\" is not one of auto, raw, 1m, 1h"))
@@ -230,16 +246,20 @@ pub(crate) async fn series(
 /// Alerts resolved within this window are still listed.
 const RESOLVED_VISIBLE_MS: i64 = 24 * 3_600_000;
 
+/// `GET /api/v1/alerts` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertsQuery {
+    /// Only alerts in this state: `pending`, `firing` or `resolved`.
+    #[schemars(extend("enum" = ["pending", "firing", "resolved"]))]
+    state: Option<String>,
+}
+
 pub(crate) async fn list_alerts(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = q.keys().find(|k| k.as_str() != "state") {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use state=pending|firing|resolved"
-        )));
-    }
-    let state = match q.get("state") {
+    let state = match &q.state {
         None => None,
         Some(st) => Some(
             AlertState::parse(st)
@@ -273,31 +293,29 @@ pub(crate) async fn list_alerts(
     Ok(Json(Value::Array(out)))
 }
 
+/// `GET /api/v1/notifications` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotificationsQuery {
+    /// Only notifications in this state: `pending`, `sent` or `dead`.
+    #[schemars(extend("enum" = ["pending", "sent", "dead"]))]
+    state: Option<String>,
+    /// At most this many (1–1000, default 100).
+    #[schemars(with = "Option<u16>")]
+    limit: Option<String>,
+}
+
 pub(crate) async fn list_notifications(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<NotificationsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = q.keys().find(|k| !["state", "limit"].contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use state, limit"
-        )));
-    }
-    let state = match q.get("state") {
+    let state = match &q.state {
         None => None,
         Some(st) => Some(DeliveryState::parse(st).ok_or_else(|| {
             ApiError::invalid(format!("state \"{st}\" is not one of pending, sent, dead"))
         })?),
     };
-    let limit = match q.get("limit") {
-        None => 100,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| {
-                ApiError::invalid(format!("limit \"{l}\" is not a number in 1..=1000"))
-            })?,
-    };
+    let limit = limit(q.limit.as_deref(), 100, 1000)?;
     let rows = s
         .store
         .list_notifications(state, limit)
@@ -328,16 +346,20 @@ fn incident_json(i: &IncidentRow) -> Value {
     })
 }
 
+/// `GET /api/v1/incidents` parameters.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IncidentsQuery {
+    /// Only incidents in this state: `open` or `resolved`.
+    #[schemars(extend("enum" = ["open", "resolved"]))]
+    state: Option<String>,
+}
+
 pub(crate) async fn list_incidents(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<IncidentsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = q.keys().find(|k| k.as_str() != "state") {
-        return Err(ApiError::invalid(format!(
-            "unknown parameter \"{k}\"; use state=open|resolved"
-        )));
-    }
-    let state = q.get("state").map(String::as_str);
+    let state = q.state.as_deref();
     if let Some(st) = state
         && !["open", "resolved"].contains(&st)
     {
@@ -358,37 +380,28 @@ pub(crate) async fn list_incidents(
     )))
 }
 
+/// `POST /api/v1/incidents/{id}/ack` body (who acknowledges comes from the credentials).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AckBody {
+    /// Who is on it and what is being done.
+    comment: String,
+    /// How long the acknowledgement holds (default `4h`, at most `90d`).
+    expires: Option<String>,
+}
+
 pub(crate) async fn ack_incident(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<AckBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::invalid(format!(
-            "body is not JSON: {e}; send {{\"comment\": \"…\", \"expires\": \"2h\"}}"
-        ))
-    })?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("body must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["comment", "expires"].contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid(format!(
-            "unknown field \"{k}\"; use comment, expires (who acknowledges comes from your credentials)"
-        )));
-    }
-    let comment = obj
-        .get("comment")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid("comment is required: say who is on it and what is being done")
-        })?;
-    let expires = obj.get("expires").and_then(Value::as_str).unwrap_or("4h");
+    let comment = non_blank(
+        &body.comment,
+        "comment",
+        "say who is on it and what is being done",
+    )?;
+    let expires = body.expires.as_deref().unwrap_or("4h");
     let dur = chainops_core::duration::parse_duration(expires)
         .map_err(|e| ApiError::invalid(format!("expires: {e}")))?;
     if dur.is_zero() || dur.as_millis() as i64 > MAX_SILENCE_MS {
@@ -433,50 +446,40 @@ pub(crate) async fn list_silences(State(s): State<AppState>) -> Result<Json<Valu
     Ok(Json(Value::Array(rows.iter().map(silence_json).collect())))
 }
 
+/// `POST /api/v1/silences` body (the creator comes from the credentials).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SilenceBody {
+    /// Label → value; an alert is silenced when all match (e.g. `{"node": "anvil-1"}`).
+    matchers: BTreeMap<String, String>,
+    /// Why the alerts are silenced.
+    comment: String,
+    /// How long (e.g. `2h`); give this or `ends_at`.
+    duration: Option<String>,
+    /// Start (RFC 3339 or relative); default now.
+    starts_at: Option<String>,
+    /// End (RFC 3339 or relative); give this or `duration`.
+    ends_at: Option<String>,
+}
+
 pub(crate) async fn create_silence(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<chainops_auth::Principal>,
-    body: axum::body::Bytes,
+    ApiJson(body): ApiJson<SilenceBody>,
 ) -> Result<Response, ApiError> {
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid(format!("body is not JSON: {e}; send {{\"matchers\": {{\"node\": \"…\"}}, \"duration\": \"2h\", \"comment\": \"…\"}}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("body must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| {
-        !["matchers", "duration", "starts_at", "ends_at", "comment"].contains(&k.as_str())
-    }) {
-        return Err(ApiError::invalid(format!(
-            "unknown field \"{k}\"; use matchers, duration or ends_at, starts_at, comment (the creator comes from your credentials)"
-        )));
+    if body.matchers.is_empty() {
+        return Err(ApiError::invalid(
+            "matchers must be a non-empty object of label → value, e.g. {\"node\": \"anvil-1\"}",
+        ));
     }
-    let matchers = obj
-        .get("matchers")
-        .and_then(Value::as_object)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| ApiError::invalid("matchers must be a non-empty object of label → value, e.g. {\"node\": \"anvil-1\"}"))?;
-    let mut m = std::collections::BTreeMap::new();
-    for (k, val) in matchers {
-        let val = val
-            .as_str()
-            .ok_or_else(|| ApiError::invalid(format!("matchers.{k} must be a string")))?;
-        m.insert(k.clone(), val.to_string());
-    }
-    let comment = obj
-        .get("comment")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| ApiError::invalid("comment is required: say why the alerts are silenced"))?;
+    let m = body.matchers;
+    let comment = non_blank(&body.comment, "comment", "say why the alerts are silenced")?;
     let now = now_ms();
-    let starts = match obj.get("starts_at").and_then(Value::as_str) {
+    let starts = match &body.starts_at {
         Some(t) => parse_time("starts_at", t, now).map_err(ApiError::invalid)?,
         None => now,
     };
-    let ends = match (
-        obj.get("duration").and_then(Value::as_str),
-        obj.get("ends_at").and_then(Value::as_str),
-    ) {
+    let ends = match (body.duration.as_deref(), body.ends_at.as_deref()) {
         (Some(_), Some(_)) => return Err(ApiError::invalid("give duration or ends_at, not both")),
         (Some(d), None) => {
             starts

@@ -29,6 +29,3 @@ pub(crate) fn r(name: &str) -> Value {
 pub(crate) fn path_param(name: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
 }
-pub(crate) fn query(name: &str, schema: Value) -> Value {
-    json!({"name": name, "in": "query", "required": false, "schema": schema})
-}

@@ -1,0 +1,176 @@
+//! Typed request extractors with one rejection, and the OpenAPI pieces derived from the same
+//! types. A handler takes [`ApiQuery<T>`] / [`ApiJson<T>`]; a query string or body that does
+//! not fit `T` (unknown field, missing field, wrong type, not JSON) answers 400
+//! `{code: "invalid_input", message}` naming the field. The route table describes the route
+//! with [`query_params::<T>`] and [`body_schema::<T>`], so the document cannot drift from
+//! what the handler accepts.
+
+use crate::error::ApiError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// A query string deserialized into `T` (`#[serde(deny_unknown_fields)]` types refuse
+/// parameters they do not know).
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|e| ApiError::invalid(format!("query: {e}")))
+    }
+}
+
+/// A JSON body deserialized into `T`. The content type is not checked: `curl -d` sends
+/// `application/x-www-form-urlencoded` and operators use it.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::invalid(format!("body: {e}")))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid("body: empty; send a JSON object"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::invalid(format!("body: {e}")))
+    }
+}
+
+/// The OpenAPI 3.0 schema of `T`, subschemas inlined.
+pub(crate) fn schema_of<T: JsonSchema>() -> Value {
+    let mut v = SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Value::Object(o) = &mut v {
+        o.remove("title");
+    }
+    v
+}
+
+/// The request body schema of `T`, for a route's `body`.
+pub(crate) fn body_schema<T: JsonSchema>() -> Option<Value> {
+    Some(schema_of::<T>())
+}
+
+/// OpenAPI query parameters for the fields of `T`, with their doc comments as descriptions.
+pub(crate) fn query_params<T: JsonSchema>() -> Value {
+    let schema = schema_of::<T>();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = schema["properties"].as_object() else {
+        return json!([]);
+    };
+    let params: Vec<Value> = props
+        .iter()
+        .map(|(name, prop)| {
+            let mut prop = prop.clone();
+            let description = prop
+                .as_object_mut()
+                .and_then(|o| o.remove("description"))
+                .unwrap_or_else(|| Value::String(String::new()));
+            if let Value::Object(o) = &mut prop {
+                // Query values are single strings or numbers; `nullable` says nothing here.
+                o.remove("nullable");
+            }
+            json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "description": description,
+                "schema": prop,
+            })
+        })
+        .collect();
+    Value::Array(params)
+}
+
+/// A `limit` parameter: `default` when absent, else a number in `1..=max`.
+pub(crate) fn limit(value: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(format!("limit \"{l}\" must be a number from 1 to {max}"))
+            }),
+    }
+}
+
+/// Required text that must not be blank; `hint` says what to put there.
+pub(crate) fn non_blank<'a>(value: &'a str, field: &str, hint: &str) -> Result<&'a str, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(format!("{field} is required: {hint}")));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query type as handlers declare them.
+    #[derive(serde::Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Q {
+        /// The node.
+        node: String,
+        /// At most this many.
+        #[schemars(with = "Option<u32>")]
+        limit: Option<String>,
+    }
+
+    #[test]
+    fn params_come_from_the_type_with_descriptions_and_required() {
+        let p = query_params::<Q>();
+        let by = |n: &str| {
+            p.as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == n))
+                .cloned()
+        };
+        let node = by("node").expect("node");
+        assert_eq!(node["required"], true);
+        assert_eq!(node["description"], "The node.");
+        assert_eq!(node["schema"]["type"], "string");
+        let limit = by("limit").expect("limit");
+        assert_eq!(limit["required"], false);
+        assert_eq!(limit["schema"]["type"], "integer");
+    }
+
+    #[test]
+    fn bad_queries_are_refused_naming_the_field() {
+        let e = serde_urlencoded::from_str::<Q>("node=a&lmit=3")
+            .err()
+            .expect("unknown");
+        assert!(e.to_string().contains("lmit"), "{e}");
+        let e = serde_urlencoded::from_str::<Q>("limit=3")
+            .err()
+            .expect("missing");
+        assert!(e.to_string().contains("node"), "{e}");
+        assert!(limit(Some("0"), 5, 10).is_err() && limit(Some("x"), 5, 10).is_err());
+        assert_eq!(limit(None, 5, 10).ok(), Some(5));
+        assert!(non_blank("  ", "comment", "say why").is_err());
+    }
+}
