@@ -1,61 +1,60 @@
-//! Solidity ABI encoding for user-given calls like `transfer(address,uint256)`.
-//!
-//! Supports the types load tests call with: `address`, `uintN`, `intN` (non-negative
-//! decimal or hex), `bool`, `bytesN` (N ≤ 32), `bytes` and `string`.
+//! Solidity ABI encoding for user-given calls like `transfer(address,uint256)`, on
+//! alloy-dyn-abi: every Solidity type, arrays and tuples included
+//! (`f((uint256,address[]),bytes32[2])`), with values written as Solidity literals
+//! (`(5, [0xab…])`, negative `intN`, hex or decimal numbers) and range-checked for their width.
 
 use crate::BenchError;
-use crate::keys::{keccak, parse_hex};
+use alloy_dyn_abi::{DynSolType, DynSolValue, JsonAbiExt, Specifier};
 
 /// A parsed function signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Function {
     /// Canonical signature, e.g. `transfer(address,uint256)`.
     pub signature: String,
-    /// Argument types.
+    /// Argument types, canonical (`uint` → `uint256`).
     pub inputs: Vec<String>,
+    abi: alloy_json_abi::Function,
+    types: Vec<DynSolType>,
 }
 
 impl Function {
-    /// Parses `name(type,…)`.
+    /// Parses `name(type,…)`; parameter names are allowed (`transfer(address to, uint amt)`).
     pub fn parse(sig: &str) -> Result<Self, BenchError> {
-        let s: String = sig.chars().filter(|c| !c.is_whitespace()).collect();
-        let bad = || {
+        let bad = |detail: String| {
             BenchError::Input(format!(
-                "call {sig:?}: expected a signature like `transfer(address,uint256)`"
+                "call {sig:?}: {detail}; expected a signature like `transfer(address,uint256)`"
             ))
         };
-        let open = s.find('(').ok_or_else(bad)?;
-        if !s.ends_with(')') || open == 0 {
-            return Err(bad());
+        if !sig.trim_end().ends_with(')') {
+            return Err(bad("no argument list".into()));
         }
-        let name = &s[..open];
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(bad());
-        }
-        let inner = &s[open + 1..s.len() - 1];
-        let inputs: Vec<String> = if inner.is_empty() {
-            vec![]
-        } else {
-            inner.split(',').map(canonical).collect()
-        };
-        for t in &inputs {
-            kind(t).map_err(|e| BenchError::Input(format!("call {sig:?}: {e}")))?;
-        }
+        let abi = alloy_json_abi::Function::parse(sig).map_err(|e| bad(e.to_string()))?;
+        let types = abi
+            .inputs
+            .iter()
+            .map(|p| p.resolve())
+            .collect::<Result<Vec<DynSolType>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
         // The selector hashes the canonical signature: `transfer(address,uint)` is
         // `transfer(address,uint256)` on chain.
         Ok(Self {
-            signature: format!("{name}({})", inputs.join(",")),
-            inputs,
+            signature: abi.signature(),
+            inputs: types
+                .iter()
+                .map(DynSolType::sol_type_name)
+                .map(|t| t.into_owned())
+                .collect(),
+            abi,
+            types,
         })
     }
 
     /// The 4-byte selector.
     pub fn selector(&self) -> [u8; 4] {
-        let h = keccak(self.signature.as_bytes());
-        [h[0], h[1], h[2], h[3]]
+        self.abi.selector().0
     }
 
-    /// Selector plus encoded arguments.
+    /// Selector plus encoded arguments, each written as a Solidity literal.
     pub fn encode(&self, args: &[String]) -> Result<Vec<u8>, BenchError> {
         if args.len() != self.inputs.len() {
             return Err(BenchError::Input(format!(
@@ -65,118 +64,26 @@ impl Function {
                 args.len()
             )));
         }
-        let mut head = Vec::with_capacity(32 * args.len());
-        let mut tail = Vec::new();
-        for (i, (t, a)) in self.inputs.iter().zip(args).enumerate() {
-            let ctx = |e: String| {
-                BenchError::Input(format!("call {} argument {}: {e}", self.signature, i + 1))
-            };
-            match kind(t).map_err(ctx)? {
-                Kind::Static => head.extend_from_slice(&word(t, a).map_err(ctx)?),
-                Kind::Dynamic => {
-                    let offset = 32 * self.inputs.len() + tail.len();
-                    head.extend_from_slice(&uint_word(offset as u128));
-                    let data = if t == "string" {
-                        a.as_bytes().to_vec()
-                    } else {
-                        parse_hex(a).map_err(|e| ctx(e.to_string()))?
-                    };
-                    tail.extend_from_slice(&uint_word(data.len() as u128));
-                    tail.extend_from_slice(&data);
-                    tail.resize(tail.len().div_ceil(32) * 32, 0);
-                }
-            }
-        }
-        let mut out = self.selector().to_vec();
-        out.extend(head);
-        out.extend(tail);
-        Ok(out)
+        let values = self
+            .types
+            .iter()
+            .zip(args)
+            .enumerate()
+            .map(|(i, (t, a))| {
+                t.coerce_str(a).map_err(|e| {
+                    BenchError::Input(format!(
+                        "call {} argument {} ({}): {e}",
+                        self.signature,
+                        i + 1,
+                        self.inputs[i]
+                    ))
+                })
+            })
+            .collect::<Result<Vec<DynSolValue>, _>>()?;
+        self.abi
+            .abi_encode_input(&values)
+            .map_err(|e| BenchError::Input(format!("call {}: {e}", self.signature)))
     }
-}
-
-/// The canonical spelling of a type alias (`uint` → `uint256`, `int` → `int256`,
-/// `byte` → `bytes1`).
-fn canonical(t: &str) -> String {
-    match t {
-        "uint" => "uint256".into(),
-        "int" => "int256".into(),
-        "byte" => "bytes1".into(),
-        t => t.to_string(),
-    }
-}
-
-enum Kind {
-    Static,
-    Dynamic,
-}
-
-fn kind(t: &str) -> Result<Kind, String> {
-    let sized = |prefix: &str, max: u32, step: u32| -> bool {
-        t.strip_prefix(prefix).is_some_and(|n| {
-            n.is_empty() && prefix != "bytes"
-                || n.parse::<u32>()
-                    .is_ok_and(|n| n > 0 && n <= max && n % step == 0)
-        })
-    };
-    match t {
-        "address" | "bool" => Ok(Kind::Static),
-        "string" | "bytes" => Ok(Kind::Dynamic),
-        _ if sized("uint", 256, 8) || sized("int", 256, 8) || sized("bytes", 32, 1) => {
-            Ok(Kind::Static)
-        }
-        _ => Err(format!(
-            "type {t:?} is not supported (address, uintN, intN, bool, bytesN, bytes, string)"
-        )),
-    }
-}
-
-fn uint_word(v: u128) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[16..].copy_from_slice(&v.to_be_bytes());
-    w
-}
-
-fn word(t: &str, a: &str) -> Result<[u8; 32], String> {
-    let mut w = [0u8; 32];
-    if t == "address" {
-        let b = parse_hex(a).map_err(|e| e.to_string())?;
-        if b.len() != 20 {
-            return Err(format!("{a:?} is not a 20-byte address"));
-        }
-        w[12..].copy_from_slice(&b);
-    } else if t == "bool" {
-        w[31] = match a {
-            "true" | "1" => 1,
-            "false" | "0" => 0,
-            _ => return Err(format!("{a:?} is not a bool (true/false)")),
-        };
-    } else if let Some(size) = t.strip_prefix("bytes") {
-        let b = parse_hex(a).map_err(|e| e.to_string())?;
-        let n: usize = size.parse().map_err(|_| format!("bad type {t}"))?;
-        if b.len() != n {
-            return Err(format!("{a:?} must have exactly {n} bytes for {t}"));
-        }
-        w[..n].copy_from_slice(&b);
-    } else {
-        let v = if let Some(h) = a.strip_prefix("0x") {
-            u128::from_str_radix(h, 16)
-        } else {
-            a.parse::<u128>()
-        }
-        .map_err(|_| format!("{a:?} is not a non-negative integer below 2^128"))?;
-        // uintN holds N bits, intN (non-negative values) N-1.
-        let bits = t
-            .trim_start_matches("uint")
-            .trim_start_matches("int")
-            .parse::<u32>()
-            .unwrap_or(256)
-            - u32::from(!t.starts_with('u'));
-        if bits < 128 && v >> bits != 0 {
-            return Err(format!("{a} does not fit in {t}"));
-        }
-        w = uint_word(v);
-    }
-    Ok(w)
 }
 
 #[cfg(test)]
@@ -227,6 +134,33 @@ mod tests {
             f.encode(&["0".into(), "128".into()]).is_err(),
             "int8 holds up to 127"
         );
+    }
+
+    #[test]
+    fn arrays_tuples_and_negative_integers_encode_as_solidity_does() {
+        let f = Function::parse("f((uint256,address[]),int8,bytes32[2])").expect("parse");
+        assert_eq!(f.signature, "f((uint256,address[]),int8,bytes32[2])");
+        let zero = format!("0x{}", "00".repeat(32));
+        let data = f
+            .encode(&[
+                "(5, [0x00000000000000000000000000000000000000aa])".into(),
+                "-1".into(),
+                format!("[{zero}, {zero}]"),
+            ])
+            .expect("encode");
+        // head: tuple offset, int8, bytes32[2] inline; tail: the tuple (uint, offset, len, addr).
+        assert_eq!(data.len(), 4 + 32 * 4 + 32 * 4);
+        assert_eq!(data[4 + 31], 0x80, "the tuple starts after the 4-word head");
+        assert!(
+            data[4 + 32..4 + 64].iter().all(|b| *b == 0xff),
+            "-1 sign-extends"
+        );
+        assert_eq!(data[4 + 128 + 31], 5);
+        assert_eq!(data[4 + 128 + 127], 0xaa);
+        let e = f
+            .encode(&["(5)".into(), "0".into(), format!("[{zero}]")])
+            .expect_err("short tuple");
+        assert!(e.to_string().contains("argument 1"), "{e}");
     }
 
     #[test]
