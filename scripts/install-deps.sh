@@ -2,7 +2,7 @@
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
 #   scripts/install-deps.sh test   + ganache (npm), litecoind, promtool, Alertmanager, ripgrep, restic, borg (apt), aiosmtpd and
-#                                  schemathesis, moto[server] (PyPI)
+#                                  schemathesis, moto[server], eth-abi (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +56,13 @@ if [ "$mode" = test ]; then
     echo "installing moto[server] (PyPI) into .tools/moto"
     python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/moto \
       'moto[server]==5.2.5'
+  fi
+  # eth-abi (the encoder web3.py uses) to check the load generator's contract-call calldata,
+  # in its own target dir like moto.
+  if ! PYTHONPATH=.tools/ethabi python3 -c 'import eth_abi, eth_hash.auto' >/dev/null 2>&1; then
+    echo "installing eth-abi (PyPI) into .tools/ethabi"
+    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/ethabi \
+      'eth-abi==6.0.0' 'eth-hash[pycryptodome]==0.8.0'
   fi
   # The official SARIF 2.1.0 JSON schema (bundled in @microsoft/jest-sarif) for the audit
   # output schema test.

@@ -527,8 +527,9 @@ pub struct BenchRunOpts {
     /// contract-call / read eth_call: function, e.g. "set(uint256)".
     #[arg(long, value_name = "SIGNATURE")]
     pub call: Option<String>,
-    /// Call argument (repeat for each).
-    #[arg(long = "arg", value_name = "VALUE")]
+    /// Call argument as a Solidity literal (repeat for each): 7, -1, 0xab…, true, "text",
+    /// [1, 2], (5, [0xab…]).
+    #[arg(long = "arg", value_name = "VALUE", allow_hyphen_values = true)]
     pub args: Vec<String>,
     /// contract-call gas limit (default 200000).
     #[arg(long, value_name = "GAS")]

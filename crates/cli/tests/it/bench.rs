@@ -459,3 +459,113 @@ fn litecoind_regtest_raw_transactions_confirm() {
         .sum();
     assert_eq!(ours, 40);
 }
+
+/// eth-abi (the encoder web3.py uses, from PyPI into `.tools/ethabi`) encodes `args` of
+/// `sig` with keccak for the selector: an independent check of our calldata.
+fn eth_abi_calldata(sig: &str, py_args: &str) -> String {
+    let types = sig
+        .split_once('(')
+        .map(|(_, rest)| rest.trim_end_matches(')'))
+        .expect("signature");
+    let script = format!(
+        "from eth_abi import encode\nfrom eth_hash.auto import keccak\nimport json\n\
+         types = json.loads({types:?})\n\
+         print('0x' + keccak({sig:?}.encode())[:4].hex() + encode(types, {py_args}).hex())",
+        types = serde_json::to_string(&split_top_level(types)).expect("json"),
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .env("PYTHONPATH", workspace_root().join(".tools/ethabi"))
+        .output()
+        .expect("python3 with eth-abi (scripts/install-deps.sh test installs it)");
+    assert!(
+        out.status.success(),
+        "eth-abi: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Splits `a,(b,c),d[2]` at its top-level commas.
+fn split_top_level(s: &str) -> Vec<String> {
+    let (mut out, mut depth, mut cur) = (Vec::new(), 0, String::new());
+    for c in s.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out
+}
+
+#[test]
+fn contract_calls_with_tuples_and_arrays_confirm_with_the_calldata_eth_abi_gives() {
+    let anvil = Anvil::start(&[]);
+    // A contract whose code is a single STOP accepts any call; what matters is the calldata.
+    let from = anvil.rpc("eth_accounts", json!([]))[0].clone();
+    let deploy = anvil.rpc(
+        "eth_sendTransaction",
+        json!([{"from": from, "data": "0x6001600c60003960016000f300"}]),
+    );
+    let contract = wait_for("the contract deployment", Duration::from_secs(20), || {
+        let r = anvil.rpc("eth_getTransactionReceipt", json!([deploy]));
+        r["contractAddress"].as_str().map(str::to_string)
+    });
+    let sig = "record((uint256,address[]),int8,bytes32[2],string)";
+    let aa = "0x00000000000000000000000000000000000000aa";
+    let word = format!("0x{}", "11".repeat(32));
+    let r = report(&chainops(&[
+        "bench",
+        "run",
+        "--rpc",
+        &anvil.url(),
+        "--workload",
+        "contract-call",
+        "--contract",
+        &contract,
+        "--call",
+        sig,
+        "--arg",
+        &format!("(5, [{aa}])"),
+        "--arg",
+        "-1",
+        "--arg",
+        &format!("[{word}, {word}]"),
+        "--arg",
+        "区块链 ok",
+        "--rate",
+        "5",
+        "--count",
+        "5",
+        "--json",
+    ]));
+    assert_eq!(r["confirmed"], 5, "{r}");
+    let head = anvil.rpc("eth_blockNumber", json!([]));
+    let head = u64::from_str_radix(head.as_str().expect("hex").trim_start_matches("0x"), 16)
+        .expect("height");
+    let input = (0..=head)
+        .rev()
+        .find_map(|n| {
+            let b = anvil.rpc("eth_getBlockByNumber", json!([format!("0x{n:x}"), true]));
+            b["transactions"].as_array()?.iter().find_map(|t| {
+                (t["to"].as_str()? == contract.to_lowercase())
+                    .then(|| t["input"].as_str().map(str::to_string))?
+            })
+        })
+        .expect("a call to the contract on chain");
+    let expected = eth_abi_calldata(
+        sig,
+        &format!(
+            "[(5, ['{aa}']), -1, [bytes.fromhex('{w}'), bytes.fromhex('{w}')], '区块链 ok']",
+            w = "11".repeat(32)
+        ),
+    );
+    assert_eq!(input, expected);
+}
