@@ -45,6 +45,9 @@ enum Plan {
     Other(Node),
 }
 
+/// Most skipped paths listed in a snapshot's summary (the count is exact).
+const SKIPPED_LISTED: usize = 100;
+
 struct Job {
     path: PathBuf,
     size: u64,
@@ -52,6 +55,8 @@ struct Job {
 
 struct Walker<'a> {
     repo: &'a Repository,
+    /// Files may vanish (a live node compacting): skip them instead of failing.
+    tolerate_vanished: bool,
     jobs: Vec<Job>,
     force: bool,
     stats: SnapshotStats,
@@ -77,9 +82,36 @@ fn node_of(name: String, m: &std::fs::Metadata, kind: NodeKind) -> Node {
     }
 }
 
+/// Notes a skipped path in the snapshot's summary.
+fn skip(stats: &mut SnapshotStats, path: &Path, why: &str) {
+    stats.skipped += 1;
+    if stats.skipped_paths.len() < SKIPPED_LISTED {
+        stats
+            .skipped_paths
+            .push(format!("{} ({why})", path.display()));
+    }
+}
+
+fn vanished(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+}
+
 impl Walker<'_> {
-    fn walk(&mut self, path: &Path, name: String, parent: Option<&Node>) -> Result<Plan> {
-        let m = std::fs::symlink_metadata(path).map_err(|e| BackupError::io(path, e))?;
+    /// `Err` unless a vanished file may be skipped (then `Ok(None)`, noted).
+    fn gone(&mut self, path: &Path, e: std::io::Error) -> Result<Option<Plan>> {
+        if self.tolerate_vanished && vanished(&e) {
+            tracing::warn!(path = %path.display(), "file vanished during the backup; skipped");
+            skip(&mut self.stats, path, "vanished");
+            return Ok(None);
+        }
+        Err(BackupError::io(path, e))
+    }
+
+    fn walk(&mut self, path: &Path, name: String, parent: Option<&Node>) -> Result<Option<Plan>> {
+        let m = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => return self.gone(path, e),
+        };
         let ft = m.file_type();
         if ft.is_symlink() {
             let mut node = node_of(name, &m, NodeKind::Symlink);
@@ -89,7 +121,7 @@ impl Walker<'_> {
                     .to_string_lossy()
                     .to_string(),
             );
-            return Ok(Plan::Other(node));
+            return Ok(Some(Plan::Other(node)));
         }
         if ft.is_dir() {
             self.stats.dirs += 1;
@@ -98,8 +130,11 @@ impl Walker<'_> {
                 Some(id) => self.repo.read_tree(id).ok(),
                 None => None,
             };
-            let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(path)
-                .map_err(|e| BackupError::io(path, e))?
+            let entries = match std::fs::read_dir(path) {
+                Ok(r) => r,
+                Err(e) => return self.gone(path, e),
+            };
+            let mut names: Vec<(String, PathBuf)> = entries
                 .map(|e| {
                     e.map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
                         .map_err(|err| BackupError::io(path, err))
@@ -109,9 +144,9 @@ impl Walker<'_> {
             let mut children = Vec::with_capacity(names.len());
             for (n, p) in names {
                 let prev = parent_tree.as_ref().and_then(|t| t.get(&n)).cloned();
-                children.push(self.walk(&p, n, prev.as_ref())?);
+                children.extend(self.walk(&p, n, prev.as_ref())?);
             }
-            return Ok(Plan::Dir { node, children });
+            return Ok(Some(Plan::Dir { node, children }));
         }
         if ft.is_file() {
             self.stats.files += 1;
@@ -128,25 +163,29 @@ impl Walker<'_> {
                     .all(|c| parse_id(c).is_some_and(|id| self.repo.locate(&id).is_some()))
             {
                 node.content = p.content.clone();
-                return Ok(Plan::File { node, job: None });
+                return Ok(Some(Plan::File { node, job: None }));
             }
             self.jobs.push(Job {
                 path: path.to_path_buf(),
                 size: m.len(),
             });
-            return Ok(Plan::File {
+            return Ok(Some(Plan::File {
                 node,
                 job: Some(self.jobs.len() - 1),
-            });
+            }));
         }
+        // A FIFO, socket or device has no content to keep; restoring it as an empty regular
+        // file would be a lie, so it is left out of the snapshot and listed as skipped.
         tracing::warn!(path = %path.display(), "skipping special file (socket, fifo or device)");
-        Ok(Plan::Other(node_of(name, &m, NodeKind::File)))
+        skip(&mut self.stats, path, "special file");
+        Ok(None)
     }
 }
 
 /// Shared state of the chunk workers.
 struct Store<'a> {
     repo: &'a Repository,
+    tolerate_vanished: bool,
     packer: Packer,
     known: Mutex<HashSet<Id>>,
     params: crate::chunk::ChunkParams,
@@ -201,8 +240,12 @@ impl Store<'_> {
         job: &Job,
         progress: ProgressFn<'_>,
         total: u64,
-    ) -> Result<Vec<String>> {
-        let f = std::fs::File::open(&job.path).map_err(|e| BackupError::io(&job.path, e))?;
+    ) -> Result<Option<Vec<String>>> {
+        let f = match std::fs::File::open(&job.path) {
+            Ok(f) => f,
+            Err(e) if self.tolerate_vanished && vanished(&e) => return Ok(None),
+            Err(e) => return Err(BackupError::io(&job.path, e)),
+        };
         let mut ids = Vec::new();
         let mut read = 0u64;
         let mut window = std::mem::take(&mut w.window);
@@ -219,36 +262,42 @@ impl Store<'_> {
         if read != job.size {
             tracing::warn!(path = %job.path.display(), expected = job.size, read, "file changed while it was read");
         }
-        Ok(ids)
+        Ok(Some(ids))
     }
 
+    /// Stores the trees of `plan`; false when the plan's file vanished before it was read.
     fn trees(
         &self,
         w: &mut Worker<'_>,
         plan: &mut Plan,
         results: &[Mutex<Option<Vec<String>>>],
-    ) -> Result<()> {
+        vanished: &[std::sync::atomic::AtomicBool],
+    ) -> Result<bool> {
         match plan {
             Plan::File { node, job: Some(j) } => {
+                if vanished[*j].load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
                 node.content = results[*j]
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .take()
                     .unwrap_or_default();
-                Ok(())
+                Ok(true)
             }
             Plan::Dir { node, children } => {
                 let mut tree = Tree::default();
                 for c in children.iter_mut() {
-                    self.trees(w, c, results)?;
-                    tree.nodes.push(plan_node(c).clone());
+                    if self.trees(w, c, results, vanished)? {
+                        tree.nodes.push(plan_node(c).clone());
+                    }
                 }
                 let data =
                     serde_json::to_vec(&tree).map_err(|e| BackupError::Input(e.to_string()))?;
                 node.subtree = Some(id_hex(&self.put(w, BlobKind::Tree, &data)?));
-                Ok(())
+                Ok(true)
             }
-            _ => Ok(()),
+            _ => Ok(true),
         }
     }
 }
@@ -304,6 +353,9 @@ pub fn create(
     };
     let mut walker = Walker {
         repo,
+        // Only a live copy tolerates a vanishing file; stopped, dump and hook captures
+        // promise a consistent copy, so a vanished file there is a failure.
+        tolerate_vanished: opts.mode == CaptureMode::Live,
         jobs: Vec::new(),
         force: opts.force,
         stats: SnapshotStats::default(),
@@ -311,8 +363,9 @@ pub fn create(
     let mut plans = Vec::new();
     for (abs, name) in &sources {
         let prev = parent_root.as_ref().and_then(|t| t.get(name)).cloned();
-        plans.push(walker.walk(abs, name.clone(), prev.as_ref())?);
+        plans.extend(walker.walk(abs, name.clone(), prev.as_ref())?);
     }
+    let tolerate_vanished = walker.tolerate_vanished;
     let jobs = std::mem::take(&mut walker.jobs);
     let mut stats = walker.stats;
     stats.files_read = jobs.len() as u64;
@@ -320,6 +373,7 @@ pub fn create(
 
     let store = Store {
         repo,
+        tolerate_vanished,
         packer: Packer::new(repo.key().clone(), repo.backend().clone()),
         known: Mutex::new(repo.known_blobs().copied().collect()),
         params: repo.config.chunker,
@@ -328,6 +382,7 @@ pub fn create(
         bytes_added: 0.into(),
     };
     let results: Vec<Mutex<Option<Vec<String>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let gone: Vec<std::sync::atomic::AtomicBool> = jobs.iter().map(|_| false.into()).collect();
     // Biggest files first so the last worker does not finish alone on a huge file.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(jobs[*i].size));
@@ -354,9 +409,10 @@ pub fn create(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = order.get(k) else { break };
                     match store.file(&mut w, &jobs[i], progress, total) {
-                        Ok(ids) => {
+                        Ok(Some(ids)) => {
                             *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(ids);
                         }
+                        Ok(None) => gone[i].store(true, Ordering::Relaxed),
                         Err(e) => return fail(e),
                     }
                 }
@@ -374,8 +430,18 @@ pub fn create(
     let mut root = Tree::default();
     let mut w = Worker::new(&store.packer);
     for p in plans.iter_mut() {
-        store.trees(&mut w, p, &results)?;
-        root.nodes.push(plan_node(p).clone());
+        if store.trees(&mut w, p, &results, &gone)? {
+            root.nodes.push(plan_node(p).clone());
+        }
+    }
+    for (job, g) in jobs.iter().zip(&gone) {
+        if g.load(Ordering::Relaxed) {
+            tracing::warn!(path = %job.path.display(), "file vanished during the backup; skipped");
+            skip(&mut stats, &job.path, "vanished");
+            stats.files = stats.files.saturating_sub(1);
+            stats.files_read = stats.files_read.saturating_sub(1);
+            stats.total_bytes = stats.total_bytes.saturating_sub(job.size);
+        }
     }
     root.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     let root_data = serde_json::to_vec(&root).map_err(|e| BackupError::Input(e.to_string()))?;

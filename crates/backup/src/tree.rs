@@ -137,6 +137,16 @@ pub struct SnapshotStats {
     pub bytes_stored: u64,
     /// Wall time.
     pub duration_ms: u64,
+    /// Paths left out: vanished while a live copy ran, or sockets, FIFOs and devices.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+    /// The first of them, each with why (`… (vanished)`, `… (special file)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_paths: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A snapshot: a root tree plus where, when and how it was taken.

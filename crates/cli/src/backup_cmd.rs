@@ -181,12 +181,26 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 print(&json!({"id": id, "snapshot": snap}).to_string())
             } else {
                 let s = &snap.stats;
+                let skipped = if s.skipped == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        "\n  skipped {} (left out of the snapshot):\n    {}{}",
+                        s.skipped,
+                        s.skipped_paths.join("\n    "),
+                        if s.skipped as usize > s.skipped_paths.len() {
+                            "\n    …"
+                        } else {
+                            ""
+                        }
+                    )
+                };
                 print(&format!(
-                    "snapshot {} saved\n  files {} ({} read, {} unchanged), dirs {}, {}\n  added {} in {} new chunks, stored {} (after compression)\n  took {:.1} s",
+                    "snapshot {} saved\n  files {} ({} read, {} unchanged), dirs {}, {}\n  added {} in {} new chunks, stored {} (after compression)\n  took {:.1} s{skipped}",
                     &id[..12],
                     s.files,
                     s.files_read,
-                    s.files - s.files_read,
+                    s.files.saturating_sub(s.files_read),
                     s.dirs,
                     mib(s.total_bytes),
                     mib(s.bytes_added),

@@ -13,6 +13,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod hostile;
 mod s3;
 
 const CHEAP: Option<(u32, u32, u32)> = Some((1024, 1, 1));
