@@ -85,13 +85,13 @@ impl Ingester {
             .unwrap_or_default()
     }
 
-    /// Redacts an entry in place (message and every field value).
+    /// Redacts an entry in place: the message, and every field's name and value (with the
+    /// original message as context, so `{"msg": "private key", "value": "0x…"}` is caught).
     pub fn redact(&self, e: &mut LogEntry) {
         let mut r = self.redactor.lock().unwrap_or_else(|p| p.into_inner());
+        let context = e.message.clone();
         r.redact(&mut e.message);
-        for v in e.fields.values_mut() {
-            r.redact(v);
-        }
+        r.redact_fields(&context, &mut e.fields);
     }
 
     /// Redacts and stores `entries` of `src`, with `position` in the same transaction;

@@ -65,6 +65,84 @@ const PATTERNS: [(&str, &str); 8] = [
     ),
 ];
 
+/// The marker kind for a field whose name says its value is a secret, matched on the name
+/// lowercased with `-` and `.` read as `_` (`private_key`, `privateKey`, `secret-key`,
+/// `signer.key`): the value is replaced whole, whatever it looks like.
+pub fn secret_field_kind(name: &str) -> Option<&'static str> {
+    let n: String = name
+        .chars()
+        .map(|c| match c {
+            '-' | '.' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    let last = n.rsplit('_').next().unwrap_or(&n);
+    const KEYS: &[&str] = &[
+        "private_key",
+        "privatekey",
+        "privkey",
+        "priv_key",
+        "secret_key",
+        "secretkey",
+        "signing_key",
+        "signer_key",
+        "key",
+        "pk",
+        "sk",
+        "prv",
+        "keystore",
+    ];
+    // Not `token`: chain logs name token contracts so.
+    const PASSWORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "secret",
+        "api_key",
+        "apikey",
+        "authorization",
+        "credential",
+        "credentials",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "rpcpassword",
+    ];
+    // Also as the last part of a name (`db_password`, `rpc_secret`).
+    const PASSWORD_ENDINGS: &[&str] = &["password", "passwd", "pwd", "passphrase", "secret"];
+    const MNEMONICS: &[&str] = &[
+        "mnemonic",
+        "seed",
+        "seed_phrase",
+        "seedphrase",
+        "recovery_phrase",
+    ];
+    if KEYS.contains(&n.as_str()) || n.ends_with("private_key") || n.ends_with("secret_key") {
+        Some("private_key")
+    } else if PASSWORDS.contains(&n.as_str()) || PASSWORD_ENDINGS.contains(&last) {
+        Some("password")
+    } else if MNEMONICS.contains(&n.as_str()) || last == "mnemonic" {
+        Some("mnemonic")
+    } else {
+        None
+    }
+}
+
+/// Names that hint at keys without being certain (`signer`, `wallet`, `account_key`…): a
+/// 32-byte hex value in them is treated as a private key.
+fn secret_field_kind_loose(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["key", "priv", "secret", "signer", "wallet", "seed"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+fn is_marker(v: &str) -> bool {
+    v.starts_with("[REDACTED:") && v.ends_with(']')
+}
+
 /// Marker kind used for a whole text when the built-in rules could not be compiled.
 pub const UNAVAILABLE: &str = "redactor_unavailable";
 
@@ -208,6 +286,57 @@ impl Redactor {
             let name = self.patterns[i].name.clone();
             self.count(&name, n);
             total += n;
+        }
+        total
+    }
+
+    /// Redacts structured fields: names and values go through [`Redactor::redact`] like
+    /// message text; a field whose *name* says it holds a secret (`private_key`, `password`,
+    /// `pk`, `mnemonic`, …; see [`secret_field_kind`]) has its whole value replaced; and a
+    /// 32-byte hex value is a private key when the field name or `context` (the entry's
+    /// message, e.g. "private key") is key-like. Returns how many secrets were replaced.
+    pub fn redact_fields(&mut self, context: &str, fields: &mut BTreeMap<String, String>) -> usize {
+        let mut total = 0;
+        let keyish_context = builtin().is_some_and(|b| b.key_context.is_match(context));
+        let taken = std::mem::take(fields);
+        for (mut name, mut value) in taken {
+            total += self.redact(&mut name);
+            // A field *named* by 32 bytes of hex is a key logged as a name: no context needed.
+            let bare = name.strip_prefix("0x").unwrap_or(&name);
+            if bare.len() == 64 && bare.bytes().all(|b| b.is_ascii_hexdigit()) {
+                name = marker("private_key");
+                self.count("private_key", 1);
+                total += 1;
+            }
+            if let Some(kind) = secret_field_kind(&name) {
+                if !value.is_empty() && !is_marker(&value) {
+                    value = marker(kind);
+                    self.count(kind, 1);
+                    total += 1;
+                }
+            } else {
+                if (keyish_context || secret_field_kind_loose(&name))
+                    && has_hex_run(&value, 64)
+                    && let Some(b) = builtin()
+                {
+                    let n = b.hex64.find_iter(&value).count();
+                    if n > 0 {
+                        value = b
+                            .hex64
+                            .replace_all(&value, marker("private_key").as_str())
+                            .into_owned();
+                        self.count("private_key", n);
+                        total += n;
+                    }
+                }
+                total += self.redact(&mut value);
+            }
+            // Two names that redact to the same marker keep both values.
+            let mut key = name;
+            while fields.contains_key(&key) {
+                key.push('_');
+            }
+            fields.insert(key, value);
         }
         total
     }
@@ -499,5 +628,39 @@ mod tests {
             prop_assert!(!out.contains(&format!(":{pw}@")), "{}", out);
             prop_assert!(!out.contains(&tok), "{}", out);
         }
+    }
+
+    #[test]
+    fn field_names_decide_what_is_secret_without_eating_chain_data() {
+        for (name, kind) in [
+            ("private_key", Some("private_key")),
+            ("privateKey", Some("private_key")),
+            ("signer.secret-key", Some("private_key")),
+            ("pk", Some("private_key")),
+            ("db_password", Some("password")),
+            ("rpc-secret", Some("password")),
+            ("mnemonic", Some("mnemonic")),
+            ("token", None),
+            ("tx_hash", None),
+            ("block_hash", None),
+            ("peer", None),
+        ] {
+            assert_eq!(secret_field_kind(name), kind, "{name}");
+        }
+        let mut r = Redactor::new(vec![]);
+        let hash = "ab".repeat(32);
+        let mut f: BTreeMap<String, String> = [
+            ("hash".to_string(), hash.clone()),
+            ("password".to_string(), "hunter2".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(r.redact_fields("imported block 7", &mut f), 1);
+        assert_eq!(f["hash"], hash, "a block hash is not a key");
+        assert_eq!(f["password"], "[REDACTED:password]");
+        let mut f: BTreeMap<String, String> =
+            [("value".to_string(), hash.clone())].into_iter().collect();
+        r.redact_fields("loaded private key", &mut f);
+        assert_eq!(f["value"], "[REDACTED:private_key]");
     }
 }
