@@ -149,6 +149,15 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         logs: Some(logs),
         extra_metrics: vec![backups],
     };
+    let limits = config.server.limits;
+    let max_connections = limits.effective_max(raise_fd_limit());
+    if max_connections < limits.max_connections {
+        tracing::warn!(
+            configured = limits.max_connections,
+            used = max_connections,
+            "[server] max_connections capped at half the open-file limit (raise `ulimit -n`)"
+        );
+    }
     let mut server_stop = shutdown_rx.clone();
     let stop = async move {
         let _ = server_stop.changed().await;
@@ -164,10 +173,18 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
                 listener.into_std()?,
                 state,
                 rustls,
+                limits,
+                max_connections,
                 stop,
             ))
         }
-        None => tokio::spawn(chainops_server::serve(listener, state, stop)),
+        None => tokio::spawn(chainops_server::serve(
+            listener,
+            state,
+            limits,
+            max_connections,
+            stop,
+        )),
     };
 
     wait_for_signal().await;
@@ -434,4 +451,19 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Raises the soft open-file limit to the hard one (as Go and nginx do) and returns it: the
+/// HTTP connection budget is half of it.
+fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) => {
+            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                return hard;
+            }
+            soft
+        }
+        Err(_) => 1024,
+    }
 }

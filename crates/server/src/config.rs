@@ -18,6 +18,14 @@ pub struct RawServer {
     pub metrics_public: Option<bool>,
     /// `[server.tls]`.
     pub tls: Option<RawTls>,
+    /// Connections open at once, all clients (default 4096, capped at half the descriptor limit).
+    pub max_connections: Option<i64>,
+    /// Connections open at once from one IP address (default 256).
+    pub max_connections_per_address: Option<i64>,
+    /// Time a client has to send request headers (default 10s).
+    pub header_read_timeout: Option<String>,
+    /// Time a client has to send a request body (default 30s).
+    pub body_timeout: Option<String>,
 }
 
 /// `[server]`.
@@ -29,6 +37,9 @@ pub struct ServerConfig {
     pub metrics_public: bool,
     /// HTTPS certificate and key (plain HTTP when absent).
     pub tls: Option<TlsConfig>,
+    /// Connection budgets and slow-client timeouts.
+    #[serde(flatten)]
+    pub limits: crate::limits::ConnectionLimits,
 }
 
 /// `[server.tls]` as written.
@@ -65,10 +76,52 @@ pub fn validate_listen(raw: &RawServer, p: &mut Problems) -> SocketAddr {
 
 /// Validates `[server]`; `listen` comes from [`validate_listen`].
 pub fn validate(raw: RawServer, listen: SocketAddr, p: &mut Problems) -> ServerConfig {
+    let d = crate::limits::ConnectionLimits::default();
+    let count = |p: &mut Problems, key: &str, v: Option<i64>, default: usize| match v {
+        None => default,
+        Some(n) if (1..=1_000_000).contains(&n) => n as usize,
+        Some(n) => {
+            p.add(
+                format!("server.{key}"),
+                format!("{n} is out of range; use 1..=1000000"),
+            );
+            default
+        }
+    };
+    let max_connections = count(p, "max_connections", raw.max_connections, d.max_connections);
+    let per_address = count(
+        p,
+        "max_connections_per_address",
+        raw.max_connections_per_address,
+        d.max_connections_per_address,
+    );
+    if per_address > max_connections {
+        p.add(
+            "server.max_connections_per_address",
+            format!("{per_address} is more than max_connections ({max_connections})"),
+        );
+    }
+    let limits = crate::limits::ConnectionLimits {
+        max_connections,
+        max_connections_per_address: per_address,
+        header_read_timeout: p.duration(
+            "server.header_read_timeout",
+            raw.header_read_timeout.as_deref(),
+            d.header_read_timeout,
+            std::time::Duration::from_secs(1),
+        ),
+        body_timeout: p.duration(
+            "server.body_timeout",
+            raw.body_timeout.as_deref(),
+            d.body_timeout,
+            std::time::Duration::from_secs(1),
+        ),
+    };
     ServerConfig {
         listen,
         metrics_public: raw.metrics_public.unwrap_or(true),
         tls: raw.tls.and_then(|t| validate_tls(t, p)),
+        limits,
     }
 }
 

@@ -11,6 +11,7 @@ mod auth_routes;
 pub mod config;
 mod error;
 mod extract;
+pub mod limits;
 mod log_routes;
 mod notify_routes;
 pub mod openapi;
@@ -70,6 +71,13 @@ pub struct Security {
     pub setup_token_digest: std::sync::Mutex<Option<String>>,
 }
 
+/// [`router`] with a request-body timeout (a client trickling a body cannot hold a task).
+pub fn router_with(state: AppState, limits: &limits::ConnectionLimits) -> Router {
+    router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_timeout,
+    ))
+}
+
 /// The full router: every route of the table ([`api::ROUTES`]) behind the guard, security
 /// headers and the panic catcher.
 pub fn router(state: AppState) -> Router {
@@ -92,16 +100,52 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Applies the header and first-request timeouts of `limits` to a server.
+pub(crate) fn tuned<Acc>(
+    mut server: axum_server::Server<std::net::SocketAddr, Acc>,
+    limits: &limits::ConnectionLimits,
+) -> axum_server::Server<std::net::SocketAddr, Acc> {
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.header_read_timeout);
+    server.first_request_timeout(limits.header_read_timeout)
+}
+
+/// A handle that drains in-flight requests for up to 10 s once `shutdown` resolves.
+pub(crate) fn drain_on(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> axum_server::Handle<std::net::SocketAddr> {
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    handle
+}
+
+/// Serves plain HTTP until `shutdown` resolves, then drains in-flight requests; `limits`
+/// bound connections and slow clients (see [`limits`]); `max_connections` is the global
+/// budget already capped to the descriptor limit.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    limits: limits::ConnectionLimits,
+    max_connections: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let acceptor = limits::LimitAcceptor::new(
+        axum_server::accept::DefaultAcceptor::new(),
+        max_connections,
+        limits.max_connections_per_address,
+    );
+    tuned(axum_server::from_tcp(listener.into_std()?)?, &limits)
+        .acceptor(acceptor)
+        .handle(drain_on(shutdown))
+        .serve(
+            router_with(state, &limits)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
 }

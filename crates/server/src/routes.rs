@@ -81,6 +81,7 @@ pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
             text.push_str(&l.render(now));
         }
         text.push_str(&crate::panics::render());
+        text.push_str(&crate::limits::render());
         for m in &extra {
             text.push_str(&m.render(now));
         }

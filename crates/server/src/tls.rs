@@ -1,7 +1,9 @@
 //! HTTPS: rustls via axum-server, with the certificate and key reloaded when their files
 //! change (renewals need no restart). Plain HTTP on the TLS port fails the handshake.
 
-use crate::{AppState, router};
+use crate::limits::{ConnectionLimits, LimitAcceptor};
+use crate::{AppState, router_with};
+use axum_server::tls_rustls::RustlsAcceptor;
 pub use axum_server::tls_rustls::RustlsConfig;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,22 +59,24 @@ pub async fn watch(config: RustlsConfig, cert: PathBuf, key: PathBuf) {
     }
 }
 
-/// Serves HTTPS on `listener` until `shutdown` resolves, then drains for up to 10 s.
+/// Serves HTTPS on `listener` until `shutdown` resolves, then drains for up to 10 s; the
+/// connection budgets are taken before the TLS handshake.
 pub async fn serve(
     listener: std::net::TcpListener,
     state: AppState,
     config: RustlsConfig,
+    limits: ConnectionLimits,
+    max_connections: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        h.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
-    listener.set_nonblocking(true)?;
-    axum_server::from_tcp_rustls(listener, config)?
-        .handle(handle)
-        .serve(router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let acceptor = RustlsAcceptor::new(config).acceptor(LimitAcceptor::new(
+        axum_server::accept::DefaultAcceptor::new(),
+        max_connections,
+        limits.max_connections_per_address,
+    ));
+    crate::tuned(axum_server::from_tcp(listener)?, &limits)
+        .acceptor(acceptor)
+        .handle(crate::drain_on(shutdown))
+        .serve(router_with(state, &limits).into_make_service_with_connect_info::<SocketAddr>())
         .await
 }

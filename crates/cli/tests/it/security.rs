@@ -638,3 +638,99 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         "operations were exercised: {report}"
     );
 }
+
+/// Holds `per_source * sources` half-sent requests from 127.0.0.2.. until told; then reports
+/// how many of them the server has closed.
+const IDLE_CLIENTS: &str = r#"
+import resource, socket, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+port, sources, per = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+held = []
+for s in range(sources):
+    for _ in range(per):
+        c = socket.socket()
+        c.bind(("127.0.0.%d" % (2 + s), 0))
+        try:
+            c.connect(("127.0.0.1", port))
+            c.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            pass
+        held.append(c)
+print("ready", len(held), flush=True)
+sys.stdin.readline()
+closed = 0
+for c in held:
+    c.settimeout(0.2)
+    try:
+        if c.recv(1) == b"":
+            closed += 1
+    except socket.timeout:
+        pass
+    except OSError:
+        closed += 1
+print("closed", closed, flush=True)
+"#;
+
+/// Issue 16 item 3: 5,000 idle half-sent requests neither starve `/livez` nor node polling;
+/// the budgets refuse the excess at accept and the header timeout closes the rest.
+#[test]
+fn five_thousand_idle_connections_do_not_starve_the_daemon() {
+    use std::io::BufRead;
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "{}[server]\nmax_connections_per_address = 64\nheader_read_timeout = \"3s\"\n",
+        evm_node("anvil-1", &anvil.url(), "")
+    );
+    let d = Daemon::start(dir.path(), &config);
+    d.wait_node("anvil-1", "ok", Duration::from_secs(30), |n| {
+        n["status"] == "ok"
+    });
+    let port = d.base.rsplit(':').next().expect("port").to_string();
+    let mut clients = Command::new("python3")
+        .args(["-c", IDLE_CLIENTS, &port, "20", "250"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut out = std::io::BufReader::new(clients.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("ready line");
+    assert_eq!(line.trim(), "ready 5000", "{line}");
+
+    let height = |d: &Daemon| d.node("anvil-1")["height"].as_u64().unwrap_or(0);
+    let before = height(&d);
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        assert_eq!(d.get("/livez").status(), 200);
+        assert!(started.elapsed() < Duration::from_secs(2), "/livez is slow");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    d.wait_node("anvil-1", "polling goes on", Duration::from_secs(20), |n| {
+        n["status"] == "ok" && n["height"].as_u64().unwrap_or(0) > before
+    });
+    let metrics = d.metrics();
+    let refused = metric_value(
+        &metrics,
+        "chainops_http_connections_rejected_total",
+        &[("reason", "max_connections_per_address")],
+    )
+    .unwrap_or(0.0);
+    assert!(refused >= 5000.0 - 20.0 * 64.0, "{refused}\n{metrics}");
+
+    // Past the header timeout every held connection has been closed by the daemon.
+    std::thread::sleep(Duration::from_secs(4));
+    clients
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("signal");
+    line.clear();
+    out.read_line(&mut line).expect("closed line");
+    assert_eq!(line.trim(), "closed 5000", "{line}");
+    let _ = clients.wait();
+    let open = metric_value(&d.metrics(), "chainops_http_connections_open", &[]).unwrap_or(99.0);
+    assert!(open <= 2.0, "{open}");
+}
