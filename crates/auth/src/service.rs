@@ -311,6 +311,28 @@ impl Auth {
     }
 }
 
+/// Lifetime of a new API token when none is given.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
+
+/// Parses a token lifetime: absent → 90 days, `never` → no expiry, else a duration from
+/// 1 minute to 10 years (`0s` would make a dead token; typos should not make an eternal one).
+pub fn token_lifetime(text: Option<&str>) -> Result<Option<Duration>, AuthError> {
+    let Some(t) = text else {
+        return Ok(Some(DEFAULT_TOKEN_LIFETIME));
+    };
+    if t == "never" {
+        return Ok(None);
+    }
+    let d = chainops_core::duration::parse_duration(t)
+        .map_err(|m| AuthError::Invalid(format!("expires: {m}")))?;
+    if d < Duration::from_secs(60) || d > Duration::from_secs(3650 * 86_400) {
+        return Err(AuthError::Invalid(format!(
+            "expires \"{t}\" must be between 1m and 3650d, or \"never\""
+        )));
+    }
+    Ok(Some(d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,8 +55,7 @@ fn print_row(r: &LogRow, json: bool) -> anyhow::Result<()> {
 /// Runs a `logs` subcommand.
 pub async fn run(g: &GlobalOpts, c: &LogsCommand) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    crate::util::data_dir(&config.data_dir)?;
     let store = Store::open(&config.store.url).await?;
     match c {
         LogsCommand::Import {

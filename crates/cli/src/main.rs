@@ -23,6 +23,8 @@ mod util;
 use clap::Parser;
 
 fn main() {
+    // Files chainops creates (the database, logs, keys, repositories) are owner-only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let args = cli::Cli::parse();
     let code = match run(args) {
         Ok(()) => 0,

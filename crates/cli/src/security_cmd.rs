@@ -33,8 +33,7 @@ struct Ctx {
 
 async fn open(g: &GlobalOpts) -> anyhow::Result<(Config, Ctx)> {
     let config = config_load::load(g)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    crate::util::data_dir(&config.data_dir)?;
     let store = Store::open(&config.store.url).await?;
     let trail = AuditTrail::open(store.clone(), &config.data_dir).map_err(kind_err)?;
     Ok((
@@ -202,15 +201,8 @@ pub async fn token(g: &GlobalOpts, c: &TokenCommand) -> anyhow::Result<()> {
             json,
         } => {
             let role = parse_role(role).map_err(kind_err)?;
-            let expires_in = match expires.as_str() {
-                "never" => None,
-                d => Some(chainops_core::duration::parse_duration(d).map_err(|m| {
-                    KindError(
-                        chainops_core::ErrorKind::InvalidInput,
-                        format!("--expires: {m}"),
-                    )
-                })?),
-            };
+            let expires_in =
+                chainops_auth::service::token_lifetime(Some(expires.as_str())).map_err(kind_err)?;
             let creator = format!("cli:{}", os_user());
             let (row, secret) = ctx
                 .auth
@@ -247,8 +239,8 @@ pub async fn token(g: &GlobalOpts, c: &TokenCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_value(&tokens)?);
             } else {
                 println!(
-                    "{:<14} {:<16} {:<10} {:<10} LAST USED",
-                    "ID", "NAME", "ROLE", "STATE"
+                    "{:<14} {:<16} {:<10} {:<10} {:<24} LAST USED",
+                    "ID", "NAME", "ROLE", "STATE", "EXPIRES"
                 );
                 for t in tokens {
                     let state = if t.revoked_ms.is_some() {
@@ -259,11 +251,12 @@ pub async fn token(g: &GlobalOpts, c: &TokenCommand) -> anyhow::Result<()> {
                         "active"
                     };
                     println!(
-                        "{:<14} {:<16} {:<10} {:<10} {}",
+                        "{:<14} {:<16} {:<10} {:<10} {:<24} {}",
                         t.id,
                         t.name,
                         t.role,
                         state,
+                        t.expires_ms.map_or("never".into(), rfc3339),
                         t.last_used_ms.map_or("never".into(), rfc3339)
                     );
                 }

@@ -34,8 +34,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             .parse::<SocketAddr>()
             .with_context(|| format!("--listen \"{listen}\" is not an IP:port address"))?;
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    crate::util::data_dir(&config.data_dir)?;
 
     let store = Store::open(&config.store.url).await?;
     tracing::info!(backend = store.backend().as_str(), url = %chainops_core::secret::redact_url(&config.store.url), "store open");

@@ -52,3 +52,22 @@ pub async fn rpc_call(
         .await
         .map_err(|e| KindError(ErrorKind::Unavailable, format!("{method}: {e}")).into())
 }
+
+/// Creates the data directory owner-only (0700; it holds password hashes, the audit key and
+/// node logs), or tightens an existing one of ours that group or others can read.
+pub fn data_dir(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("cannot create data_dir {}", path.display()))?;
+    let m = std::fs::metadata(path)
+        .with_context(|| format!("cannot read data_dir {}", path.display()))?;
+    if m.mode() & 0o077 != 0 && m.uid() == nix::unistd::geteuid().as_raw() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make data_dir {} owner-only", path.display()))?;
+        tracing::info!(dir = %path.display(), "data_dir made owner-only (0700)");
+    }
+    Ok(())
+}

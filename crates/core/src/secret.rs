@@ -31,7 +31,13 @@ impl fmt::Display for Secret {
 }
 
 /// Query parameters whose values are credentials (robot tokens, API keys, signatures).
+/// Path segments after which a webhook URL's path is its secret.
+const HOOK_SEGMENTS: &[&str] = &["services", "hook", "hooks", "webhooks"];
+
 const SECRET_PARAMS: &[&str] = &[
+    "x_api_key",
+    "access_key",
+    "private_token",
     "access_token",
     "token",
     "key",
@@ -58,18 +64,25 @@ pub fn redact_url(url: &str) -> String {
         let (head, rest) = out.split_at(i + 3);
         let mut segs = rest.split('/');
         let authority = segs.next().unwrap_or("").to_string();
+        // Webhook URLs whose path *is* the secret: everything after `services` (Slack),
+        // `hook`/`hooks` (Feishu, Lark, Mattermost), `webhooks` (Discord) goes.
+        let mut secret_rest = false;
         let path: Vec<String> = segs
             .map(|seg| {
-                let random = seg.len() >= 20
+                let random = seg.len() >= 16
                     && seg
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                     && seg.chars().any(|c| c.is_ascii_digit());
-                if random {
+                let out = if (secret_rest && !seg.is_empty()) || random {
                     "[REDACTED]".to_string()
                 } else {
                     seg.to_string()
+                };
+                if HOOK_SEGMENTS.contains(&seg.to_ascii_lowercase().as_str()) {
+                    secret_rest = true;
                 }
+                out
             })
             .collect();
         out = if path.is_empty() {
@@ -82,7 +95,10 @@ pub fn redact_url(url: &str) -> String {
         let params: Vec<String> = q
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => {
+                Some((k, _))
+                    if SECRET_PARAMS
+                        .contains(&k.to_ascii_lowercase().replace('-', "_").as_str()) =>
+                {
                     format!("{k}=[REDACTED]")
                 }
                 _ => kv.to_string(),
@@ -142,13 +158,46 @@ mod tests {
             redact_url(
                 "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX1"
             ),
-            "https://hooks.slack.com/services/T00000000/B00000000/[REDACTED]"
+            // Issue 16: the workspace and channel ids are part of the secret path too.
+            "https://hooks.slack.com/services/[REDACTED]/[REDACTED]/[REDACTED]"
         );
         assert_eq!(
             redact_url(
                 "https://open.feishu.cn/open-apis/bot/v2/hook/0f3c9a2e-1b7d-4c55-9e8a-5d6f7a8b9c0d"
             ),
             "https://open.feishu.cn/open-apis/bot/v2/hook/[REDACTED]"
+        );
+    }
+
+    #[test]
+    fn webhook_paths_and_api_key_parameters_are_redacted() {
+        for (url, secret) in [
+            (
+                "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+                "XXXXXXXX",
+            ),
+            (
+                "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+                "B000",
+            ),
+            (
+                "https://open.feishu.cn/open-apis/bot/v2/hook/abcdef-ghijkl",
+                "abcdef",
+            ),
+            (
+                "https://discord.com/api/webhooks/123/tokentoken",
+                "tokentoken",
+            ),
+            ("https://api.example.com/push?api-key=s3cr3t&x=1", "s3cr3t"),
+            ("https://api.example.com/push?API_KEY=s3cr3t", "s3cr3t"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(secret), "{url} → {shown}");
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+        }
+        assert_eq!(
+            redact_url("http://127.0.0.1:8545/rpc"),
+            "http://127.0.0.1:8545/rpc"
         );
     }
 }

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chainops_auth::service::parse_role;
 use chainops_auth::{AuthError, Principal};
-use chainops_core::duration::parse_duration;
 use chainops_core::time::{now_ms, rfc3339};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -258,7 +257,7 @@ pub(crate) struct TokenBody {
     name: String,
     /// `admin`, `operator`, `support` or `viewer`.
     role: String,
-    /// Lifetime (e.g. `30d`) or `never` (default).
+    /// Lifetime from `1m` to `3650d` (default `90d`), or `never`.
     expires: Option<String>,
 }
 
@@ -269,10 +268,8 @@ pub(crate) async fn create_token(
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Response, ApiError> {
     let role = parse_role(text(&body.role, "role")?).map_err(auth_err)?;
-    let expires = match body.expires.as_deref() {
-        None | Some("never") => None,
-        Some(d) => Some(parse_duration(d).map_err(|m| ApiError::invalid(format!("expires: {m}")))?),
-    };
+    let expires =
+        chainops_auth::service::token_lifetime(body.expires.as_deref()).map_err(auth_err)?;
     let (row, secret) = s
         .auth
         .create_token(

@@ -734,3 +734,68 @@ fn five_thousand_idle_connections_do_not_starve_the_daemon() {
     let open = metric_value(&d.metrics(), "chainops_http_connections_open", &[]).unwrap_or(99.0);
     assert!(open <= 2.0, "{open}");
 }
+
+/// Issue 16 item 5: a token without `expires` lives 90 days; non-strings, zero, negative and
+/// absurd lifetimes are refused; `never` is explicit.
+#[test]
+fn token_lifetimes_default_to_ninety_days_and_bad_ones_are_refused() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let r = d.post(
+        "/api/v1/tokens",
+        &json!({"name": "grafana", "role": "viewer"}),
+    );
+    assert_eq!(r.status(), 201);
+    let t: Value = r.json().expect("json");
+    let expires = t["expires"].as_str().expect("an expiry");
+    let days = (chainops_core::time::parse_rfc3339(expires).expect("rfc3339")
+        - chainops_core::time::now_ms()) as f64
+        / 86_400_000.0;
+    assert!((89.9..=90.0).contains(&days), "{days}");
+    for bad in [
+        json!(5),
+        json!(true),
+        json!({}),
+        json!("-1"),
+        json!("0s"),
+        json!("5000000y"),
+    ] {
+        let r = d.post(
+            "/api/v1/tokens",
+            &json!({"name": "x", "role": "viewer", "expires": bad}),
+        );
+        assert_eq!(r.status(), 400, "expires {bad}");
+        let e: Value = r.json().expect("json");
+        assert_eq!(e["code"], "invalid_input");
+    }
+    let r = d.post(
+        "/api/v1/tokens",
+        &json!({"name": "forever", "role": "viewer", "expires": "never"}),
+    );
+    assert_eq!(r.status(), 201);
+    assert!(r.json::<Value>().expect("json")["expires"].is_null());
+}
+
+/// Issue 16 item 14: the data directory is owner-only and so is every file in it.
+#[test]
+fn the_data_dir_and_the_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let data = dir.path().join("data");
+    assert_eq!(mode(&data), 0o700);
+    let mut seen = 0;
+    for e in std::fs::read_dir(&data).expect("ls").flatten() {
+        let p = e.path();
+        if p.is_file() {
+            assert_eq!(mode(&p) & 0o077, 0, "{} is readable by others", p.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1 && data.join("chainops.db").exists());
+    drop(d);
+}
