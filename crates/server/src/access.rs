@@ -114,6 +114,25 @@ pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> R
         .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
     let method = req.method().clone();
     let Some((mut perm, action)) = lookup(&method, &path) else {
+        let allowed: Vec<&str> = crate::api::ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.method)
+            .collect();
+        if !allowed.is_empty() {
+            let mut r = (
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                axum::Json(serde_json::json!({
+                    "code": "method_not_allowed",
+                    "message": format!("{method} is not allowed on {path}; use {}", allowed.join(", ")),
+                })),
+            )
+                .into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&allowed.join(", ")) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            return r;
+        }
         // A route without a table entry is a programming error: refuse, never serve it open.
         tracing::error!(%method, %path, "route has no permission entry; refusing");
         return forbidden("this route has no permission entry");

@@ -33,18 +33,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        // A body over the limit keeps its 413 (made JSON by `error::json_errors`).
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::invalid(format!("body: {e}")))?;
+            .map_err(IntoResponse::into_response)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::invalid("body: empty; send a JSON object"));
+            return Err(ApiError::invalid("body: empty; send a JSON object").into_response());
         }
         serde_json::from_slice(&bytes)
             .map(ApiJson)
-            .map_err(|e| ApiError::invalid(format!("body: {e}")))
+            .map_err(|e| ApiError::invalid(format!("body: {e}")).into_response())
     }
 }
 

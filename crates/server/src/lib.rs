@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::Extension(Arc::new(openapi::document())))
         .layer(panics::layer())
+        .layer(axum::middleware::from_fn(error::json_errors))
         .fallback(routes::not_found)
         .with_state(state)
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 fn schemas() -> Value {
     json!({
-        "Error": obj(&["code", "message"], json!({"code": {"type": "string", "enum": ["invalid_input", "not_found", "conflict", "unauthorized", "forbidden", "unavailable", "upstream", "internal"]}, "message": text()})),
+        "Error": obj(&["code", "message"], json!({"code": {"type": "string", "enum": ["invalid_input", "not_found", "conflict", "unauthorized", "forbidden", "unavailable", "upstream", "internal", "method_not_allowed", "timeout", "payload_too_large", "request_too_large", "unsupported_media_type", "rate_limited"]}, "message": text()})),
         "Node": obj(&["name", "chain", "kind", "up", "status"], json!({"name": text(), "chain": text(), "kind": text(), "up": {"type": "boolean"},
             "status": {"type": "string", "enum": ["ok", "stalled", "lagging", "syncing", "down"]}, "height": {"type": "integer", "nullable": true},
             "head_hash": nstr(), "head_time": nstr(), "gas_price_wei": nstr(), "base_fee_wei": nstr(), "last_error": nstr()})),
@@ -82,6 +82,20 @@ pub fn document() -> Value {
         }
         if *path == "/api/v1/users" && *method == "POST" {
             responses.insert("409".into(), error("the name is taken"));
+        }
+        responses.insert(
+            "405".into(),
+            error("this method is not allowed on the path (`Allow` lists the ones that are)"),
+        );
+        if body().is_some() {
+            responses.insert(
+                "413".into(),
+                error("the body is over the route's limit (2 MB; 8 MB for log push)"),
+            );
+            responses.insert(
+                "408".into(),
+                error("the body did not arrive within [server] body_timeout"),
+            );
         }
         responses.insert(
             "503".into(),

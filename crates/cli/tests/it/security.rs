@@ -799,3 +799,55 @@ fn the_data_dir_and_the_database_are_owner_only() {
     assert!(seen >= 1 && data.join("chainops.db").exists());
     drop(d);
 }
+
+/// Issue 16 item 11: answers made outside the handlers are `{code, message}` JSON too — an
+/// oversized body (413), a path that is not UTF-8 (400), a wrong method (405 with `Allow`).
+#[test]
+fn framework_errors_are_json_with_their_status() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let client = reqwest::blocking::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: Vec<u8>| {
+        client
+            .request(method, format!("{}{path}", d.base))
+            .bearer_auth(&d.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .expect("send")
+    };
+    let check = |r: reqwest::blocking::Response, status: u16, code: &str| {
+        assert_eq!(r.status().as_u16(), status);
+        let allow = r
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        let v: Value = r.json().expect("a JSON body");
+        assert_eq!(v["code"], code, "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        allow
+    };
+    let big = format!("{{\"comment\": \"{}\"}}", "x".repeat(3 << 20)).into_bytes();
+    check(
+        send(reqwest::Method::POST, "/api/v1/silences", big),
+        413,
+        "payload_too_large",
+    );
+    check(
+        send(reqwest::Method::GET, "/api/v1/nodes/%FF%FE", vec![]),
+        400,
+        "invalid_input",
+    );
+    let allow = check(
+        send(reqwest::Method::PUT, "/api/v1/silences", vec![]),
+        405,
+        "method_not_allowed",
+    );
+    assert_eq!(allow.as_deref(), Some("GET, POST"));
+    check(
+        send(reqwest::Method::DELETE, "/livez", vec![]),
+        405,
+        "method_not_allowed",
+    );
+}
