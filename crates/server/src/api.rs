@@ -244,7 +244,7 @@ pub static ROUTES: &[Route] = &[
         permission: Permission::ReadAlerts,
         audit: None,
         summary: "Silences in force",
-        params: none,
+        params: query_params::<routes::SilencesQuery>,
         body: no_body,
         ok: 200,
         response: || arr(r("Silence")),

@@ -128,6 +128,58 @@ pub(crate) fn non_blank<'a>(value: &'a str, field: &str, hint: &str) -> Result<&
     Ok(v)
 }
 
+/// Characters refused in names and matchers: controls, and the bidi overrides and isolates
+/// that make text display as something else (U+202A–U+202E, U+2066–U+2069).
+fn deceptive(c: char) -> bool {
+    c.is_control()
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// A label or name: at most `max` characters, no control or bidi-override characters.
+pub(crate) fn bounded_name<'a>(
+    value: &'a str,
+    field: &str,
+    max: usize,
+) -> Result<&'a str, ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    if let Some(c) = value.chars().find(|c| deceptive(*c)) {
+        return Err(ApiError::invalid(format!(
+            "{field} contains U+{:04X}, a control or bidi-override character; remove it",
+            c as u32
+        )));
+    }
+    Ok(value)
+}
+
+/// Free text (comments): at most `max` characters; line breaks and tabs allowed, other
+/// control and bidi-override characters refused.
+pub(crate) fn bounded_text<'a>(
+    value: &'a str,
+    field: &str,
+    max: usize,
+) -> Result<&'a str, ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| deceptive(*c) && !matches!(c, '\n' | '\t'))
+    {
+        return Err(ApiError::invalid(format!(
+            "{field} contains U+{:04X}, a control or bidi-override character; remove it",
+            c as u32
+        )));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +226,10 @@ mod tests {
         assert!(limit(Some("0"), 5, 10).is_err() && limit(Some("x"), 5, 10).is_err());
         assert_eq!(limit(None, 5, 10).ok(), Some(5));
         assert!(non_blank("  ", "comment", "say why").is_err());
+        assert!(bounded_name("node\u{202e}", "matchers key", 64).is_err());
+        assert!(bounded_name("a\0b", "matchers key", 64).is_err());
+        assert!(bounded_name(&"x".repeat(65), "matchers key", 64).is_err());
+        assert!(bounded_text("line one\nline two", "comment", 100).is_ok());
+        assert!(bounded_name("节点-1", "matchers value", 64).is_ok());
     }
 }

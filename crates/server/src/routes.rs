@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, limit, non_blank};
+use crate::extract::{ApiJson, ApiQuery, bounded_name, bounded_text, limit, non_blank};
 use crate::time_param::parse_time;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -402,6 +402,7 @@ pub(crate) async fn ack_incident(
         "comment",
         "say who is on it and what is being done",
     )?;
+    let comment = bounded_text(comment, "comment", MAX_COMMENT)?;
     let expires = body.expires.as_deref().unwrap_or("4h");
     let dur = chainops_core::duration::parse_duration(expires)
         .map_err(|e| ApiError::invalid(format!("expires: {e}")))?;
@@ -428,6 +429,11 @@ pub(crate) async fn ack_incident(
     Ok(Json(inc.as_ref().map(incident_json).unwrap_or(Value::Null)))
 }
 
+/// Most characters of a silence or acknowledgement comment.
+const MAX_COMMENT: usize = 2000;
+/// Most matchers of one silence.
+const MAX_MATCHERS: usize = 20;
+
 /// Longest silence accepted.
 const MAX_SILENCE_MS: i64 = 90 * 86_400_000;
 
@@ -438,13 +444,42 @@ fn silence_json(s: &SilenceRow) -> Value {
     })
 }
 
-pub(crate) async fn list_silences(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let rows = s
+/// `GET /api/v1/silences` parameters: a page of the silences in force, newest first.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SilencesQuery {
+    /// At most this many (1–1000, default 500).
+    #[schemars(with = "Option<u16>")]
+    limit: Option<String>,
+    /// Skip this many first (default 0).
+    #[schemars(with = "Option<u32>")]
+    offset: Option<String>,
+}
+
+pub(crate) async fn list_silences(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<SilencesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = limit(q.limit.as_deref(), 500, 1000)? as usize;
+    let offset = match q.offset.as_deref() {
+        None => 0,
+        Some(o) => o.parse::<usize>().map_err(|_| {
+            ApiError::invalid(format!("offset \"{o}\" must be a number of 0 or more"))
+        })?,
+    };
+    let mut rows = s
         .store
         .active_silences(now_ms())
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    Ok(Json(Value::Array(rows.iter().map(silence_json).collect())))
+    rows.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    Ok(Json(Value::Array(
+        rows.iter()
+            .skip(offset)
+            .take(limit)
+            .map(silence_json)
+            .collect(),
+    )))
 }
 
 /// `POST /api/v1/silences` body (the creator comes from the credentials).
@@ -473,8 +508,19 @@ pub(crate) async fn create_silence(
             "matchers must be a non-empty object of label → value, e.g. {\"node\": \"anvil-1\"}",
         ));
     }
+    if body.matchers.len() > MAX_MATCHERS {
+        return Err(ApiError::invalid(format!(
+            "{} matchers; a silence takes at most {MAX_MATCHERS}",
+            body.matchers.len()
+        )));
+    }
+    for (k, v) in &body.matchers {
+        bounded_name(k, "matchers key", 64)?;
+        bounded_name(v, &format!("matchers.{k}"), 256)?;
+    }
     let m = body.matchers;
     let comment = non_blank(&body.comment, "comment", "say why the alerts are silenced")?;
+    let comment = bounded_text(comment, "comment", MAX_COMMENT)?;
     let now = now_ms();
     let starts = match &body.starts_at {
         Some(t) => parse_time("starts_at", t, now).map_err(ApiError::invalid)?,

@@ -851,3 +851,43 @@ fn framework_errors_are_json_with_their_status() {
         "method_not_allowed",
     );
 }
+
+/// Issue 16 item 12: free text is bounded, names and matchers refuse control and bidi
+/// characters, and the silence list is paged.
+#[test]
+fn silences_bound_their_text_and_the_list_is_paged() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let silence = |matchers: Value, comment: &str| {
+        d.post(
+            "/api/v1/silences",
+            &json!({"matchers": matchers, "comment": comment, "duration": "1h"}),
+        )
+    };
+    for (m, c) in [
+        (json!({"node": "anvil-1"}), "x".repeat(1 << 20)),
+        (json!({"k".repeat(100_000): "v"}), "why".to_string()),
+        (json!({"node": "anvil\u{0}-1"}), "why".to_string()),
+        (json!({"node\u{202e}": "1-livna"}), "why".to_string()),
+    ] {
+        let r = silence(m, &c);
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.json::<Value>().expect("json")["code"], "invalid_input");
+    }
+    for i in 0..5 {
+        assert_eq!(
+            silence(json!({"node": format!("n{i}")}), "maintenance\n第二行").status(),
+            201
+        );
+    }
+    let page = |q: &str| {
+        d.json(&format!("/api/v1/silences{q}"))
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(page(""), 5);
+    assert_eq!(page("?limit=2"), 2);
+    assert_eq!(page("?limit=2&offset=4"), 1);
+    assert_eq!(d.get("/api/v1/silences?limit=0").status(), 400);
+}
