@@ -472,7 +472,7 @@ pub(crate) async fn list_silences(
         .active_silences(now_ms())
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    rows.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_ms));
     Ok(Json(Value::Array(
         rows.iter()
             .skip(offset)
