@@ -201,6 +201,72 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
     }
 
+    /// Every file the configuration names that must exist when the daemon starts, by its
+    /// config path (`nodes[0].rpc_password_file`). Cookie files are not listed: the node
+    /// writes its cookie when it starts.
+    pub fn referenced_files(&self) -> Vec<(String, PathBuf)> {
+        let mut out = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(RpcAuth::Basic {
+                password: SecretSource::File(f),
+                ..
+            }) = &n.rpc_auth
+            {
+                out.push((format!("nodes[{i}].rpc_password_file"), f.clone()));
+            }
+            if let Some(f) = &n.ca_file {
+                out.push((format!("nodes[{i}].ca_file"), f.clone()));
+            }
+        }
+        if let Some(t) = &self.server.tls {
+            out.push(("server.tls.cert_file".into(), t.cert_file.clone()));
+            out.push(("server.tls.key_file".into(), t.key_file.clone()));
+        }
+        for (i, n) in self.alerting.notifiers.iter().enumerate() {
+            if let Some(SecretSource::File(f)) = &n.secret {
+                out.push((format!("notifiers[{i}].secret_file"), f.clone()));
+            }
+        }
+        for (i, b) in self.backups.iter().enumerate() {
+            out.push((
+                format!("backups[{i}].password_file"),
+                b.password_file.clone(),
+            ));
+            if let Some(f) = b.s3.as_ref().and_then(|s| s.secret_access_key_file.clone()) {
+                out.push((format!("backups[{i}].s3.secret_access_key_file"), f));
+            }
+        }
+        out
+    }
+
+    /// Checks that every [referenced file](Self::referenced_files) is a readable regular
+    /// file (I/O: `config check` and `serve` call it after the pure validation).
+    pub fn check_files(&self) -> Result<(), ConfigErrors> {
+        let problems: Vec<ConfigProblem> = self
+            .referenced_files()
+            .into_iter()
+            .filter_map(|(path, file)| {
+                let message = match std::fs::metadata(&file) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        format!("{} does not exist", file.display())
+                    }
+                    Err(e) => format!("{} cannot be read: {e}", file.display()),
+                    Ok(m) if m.is_dir() => format!("{} is a directory, not a file", file.display()),
+                    Ok(_) => match std::fs::File::open(&file) {
+                        Ok(_) => return None,
+                        Err(e) => format!("{} cannot be read: {e}", file.display()),
+                    },
+                };
+                Some(ConfigProblem { path, message })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(problems))
+        }
+    }
+
     /// Looks a node up by name.
     pub fn node(&self, name: &str) -> Option<&NodeConfig> {
         self.nodes.iter().find(|n| n.name == name)

@@ -115,6 +115,14 @@ pub fn find_tool(names: &[&str], local: &[&str]) -> Option<PathBuf> {
     chainops_chain::family::find_program(names, local)
 }
 
+/// [`load`] plus the check that every file the config names can be read (for `config check`
+/// and `serve`; other commands need not have the daemon's secret files).
+pub fn load_checked(g: &GlobalOpts) -> anyhow::Result<Config> {
+    let config = load(g)?;
+    config.check_files()?;
+    Ok(config)
+}
+
 /// `chainops config check`.
 pub fn check(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
     let source = g
@@ -122,7 +130,7 @@ pub fn check(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in defaults".into());
-    match load(g) {
+    match load_checked(g) {
         Ok(c) => {
             if o.json {
                 println!(

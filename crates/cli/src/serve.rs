@@ -25,7 +25,7 @@ use tokio::sync::watch;
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
 pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
-    let mut config = config_load::load(g)?;
+    let mut config = config_load::load_checked(g)?;
     if g.config.is_none() && config.nodes.is_empty() && !o.no_default_node {
         config = default_node_config(&config)?;
     }

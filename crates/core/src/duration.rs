@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted: 100 years.
+const MAX_MS: u128 = 100 * 365 * 86_400_000;
+
 /// Parses a human duration; `y` is 365 days. Returns a message naming the problem.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let s = input.trim();
@@ -45,9 +48,12 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
         };
         total_ms = total_ms.saturating_add(n.saturating_mul(ms_per));
     }
-    u64::try_from(total_ms)
-        .map(Duration::from_millis)
-        .map_err(|_| format!("\"{input}\" is too long"))
+    // Nothing chainops waits for is longer than a century; longer values are typos (and
+    // would overflow the epoch-millisecond arithmetic they feed).
+    if total_ms > MAX_MS {
+        return Err(format!("\"{input}\" is too long; at most 100y"));
+    }
+    Ok(Duration::from_millis(total_ms as u64))
 }
 
 /// Formats a duration in the largest exact unit (`90s` → `90s`, `3600s` → `1h`).

@@ -96,7 +96,48 @@ pub fn read_secret(source: &SecretSource) -> std::io::Result<Secret> {
     }
 }
 
+/// Most bytes read from a secret file: a password, key or cookie is far smaller, and a
+/// `/dev/zero` or a log file given by mistake must not be read until memory runs out.
+pub const MAX_SECRET_FILE: u64 = 64 * 1024;
+
 fn read_secret_file(path: &Path) -> std::io::Result<Secret> {
-    let text = std::fs::read_to_string(path)?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {} KiB; a secret file holds one secret",
+                path.display(),
+                MAX_SECRET_FILE / 1024
+            ),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is not UTF-8 text", path.display()),
+        )
+    })?;
     Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_files_are_read_up_to_a_small_cap() {
+        let e = read_secret(&SecretSource::File(PathBuf::from("/dev/zero")))
+            .expect_err("an endless file is refused");
+        assert!(e.to_string().contains("larger than 64 KiB"), "{e}");
+        let dir = std::env::temp_dir().join(format!("chainops-secret-{}", std::process::id()));
+        std::fs::write(&dir, "hunter2\n").expect("write");
+        let s = read_secret(&SecretSource::File(dir.clone())).expect("read");
+        assert_eq!(s.expose(), "hunter2");
+        let _ = std::fs::remove_file(dir);
+    }
 }

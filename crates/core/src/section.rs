@@ -67,18 +67,17 @@ pub fn ser_opt_url<S: Serializer>(u: &Option<String>, s: S) -> Result<S::Ok, S::
     }
 }
 
-/// True for `http://host…` or `https://host…` with a non-empty host.
+/// True for an `http://` or `https://` URL that parses (WHATWG rules, via the url crate): a
+/// host, a port that fits in 16 bits, brackets that close (`http://[::1` is refused).
 pub fn is_http_url(u: &str) -> bool {
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"));
-    match rest {
-        Some(r) => {
-            let authority = r.split(['/', '?', '#']).next().unwrap_or("");
-            let host = authority.rsplit('@').next().unwrap_or("");
-            !host.is_empty() && !host.starts_with(':') && !host.contains(char::is_whitespace)
+    if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace) {
+        return false;
+    }
+    match url::Url::parse(u) {
+        Ok(p) => {
+            matches!(p.scheme(), "http" | "https") && p.host_str().is_some_and(|h| !h.is_empty())
         }
-        None => false,
+        Err(_) => false,
     }
 }
 

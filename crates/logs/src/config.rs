@@ -295,7 +295,14 @@ pub fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) -> LogsCo
     for (i, r) in raw.redact.unwrap_or_default().into_iter().enumerate() {
         match (r.name, r.pattern) {
             (Some(name), Some(pattern)) if !pattern.is_empty() => {
-                redact.push(RedactConfig { name, pattern })
+                // Compiled here so `config check` reports it with every other problem.
+                match regex::Regex::new(&pattern) {
+                    Ok(_) => redact.push(RedactConfig { name, pattern }),
+                    Err(e) => p.add(
+                        format!("logs.redact[{i}].pattern"),
+                        format!("is not a valid regular expression: {e}"),
+                    ),
+                }
             }
             _ => p.add(format!("logs.redact[{i}]"), "needs name and pattern"),
         }

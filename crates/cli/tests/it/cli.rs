@@ -194,3 +194,94 @@ fn exported_rules_pass_promtool_check_rules() {
             .any(|r| r["name"] == "SlowBlocks" && r["for"] == "1m")
     );
 }
+
+/// Issue 16 item 7: what `config check` used to accept — unparsable URLs, ports over 65535,
+/// missing or directory secret files, missing TLS files, overflowing durations, and a bad
+/// `[[logs.redact]]` regex next to another problem — is reported, each with its path.
+#[test]
+fn config_check_refuses_what_would_fail_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.toml");
+    let missing = dir.path().join("nope.txt");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[server.tls]
+cert_file = "{missing}"
+key_file = "{d}"
+[[nodes]]
+name = "a"
+chain = "c"
+kind = "evm"
+rpc_url = "http://[::1"
+[[nodes]]
+name = "b"
+chain = "c"
+kind = "evm"
+rpc_url = "http://127.0.0.1:99999"
+[[nodes]]
+name = "c"
+chain = "c"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:9332"
+rpc_user = "u"
+rpc_password_file = "{d}"
+stall_after = "18446744073709551615ms"
+[[nodes]]
+name = "d"
+chain = "c"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:9333"
+rpc_user = "u"
+rpc_password_file = "{missing}"
+block_time = "5000000y"
+[logs]
+retention = "forever"
+[[logs.redact]]
+name = "broken"
+pattern = "([a-z"
+"#,
+            missing = missing.display(),
+            d = dir.path().display()
+        ),
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf8");
+    let out = chainops(&["config", "check", "--config", p]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "nodes[0].rpc_url: \"http://[::1\" is not an http(s) URL",
+        "nodes[1].rpc_url: \"http://127.0.0.1:99999\" is not an http(s) URL",
+        "nodes[2].stall_after: \"18446744073709551615ms\" is too long",
+        "nodes[3].block_time: \"5000000y\" is too long",
+        "logs.redact[0].pattern: is not a valid regular expression",
+        "logs.retention",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // Once the pure problems are fixed, the files are checked.
+    let text = std::fs::read_to_string(&path).expect("read");
+    let fixed = text
+        .replace("http://[::1\"", "http://[::1]:8545\"")
+        .replace(":99999", ":8546")
+        .replace("18446744073709551615ms", "1m")
+        .replace("5000000y", "10m")
+        .replace("retention = \"forever\"", "retention = \"30d\"")
+        .replace("([a-z", "[a-z]+");
+    std::fs::write(&path, fixed).expect("write");
+    let out = chainops(&["config", "check", "--config", p]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "server.tls.cert_file: ".to_string(),
+        format!("{} does not exist", missing.display()),
+        "server.tls.key_file: ".to_string(),
+        "is a directory, not a file".to_string(),
+        "nodes[2].rpc_password_file: ".to_string(),
+        "nodes[3].rpc_password_file: ".to_string(),
+    ] {
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+}
