@@ -20,6 +20,13 @@ pub trait Backend: Send + Sync {
     fn delete(&self, key: &str) -> Result<()>;
     /// True when the object exists.
     fn exists(&self, key: &str) -> Result<bool>;
+    /// The object's size in bytes.
+    fn size(&self, key: &str) -> Result<u64>;
+    /// Temporary objects an interrupted write left behind (none where writes are atomic,
+    /// as on S3); [`Backend::delete`] removes them.
+    fn leftovers(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A repository in a local directory.
@@ -32,6 +39,38 @@ impl LocalDir {
     /// A backend rooted at `root` (created by `init`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
+    }
+
+    /// Object names under `prefix`: regular ones, or (`temporary`) the `.tmp-` ones.
+    fn walk(&self, prefix: &str, temporary: bool) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let base = self.root.join(prefix.trim_end_matches('/'));
+        let mut stack = vec![base.clone()];
+        while let Some(dir) = stack.pop() {
+            let rd = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(BackupError::io(&dir, e)),
+            };
+            for entry in rd {
+                let entry = entry.map_err(|e| BackupError::io(&dir, e))?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                let p = entry.path();
+                if entry
+                    .file_type()
+                    .map_err(|e| BackupError::io(&p, e))?
+                    .is_dir()
+                {
+                    stack.push(p);
+                } else if name.starts_with(".tmp-") != temporary {
+                    continue;
+                } else if let Ok(rel) = p.strip_prefix(&self.root) {
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     fn path(&self, key: &str) -> Result<PathBuf> {
@@ -117,35 +156,11 @@ impl Backend for LocalDir {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let base = self.root.join(prefix.trim_end_matches('/'));
-        let mut stack = vec![base.clone()];
-        while let Some(dir) = stack.pop() {
-            let rd = match std::fs::read_dir(&dir) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(BackupError::io(&dir, e)),
-            };
-            for entry in rd {
-                let entry = entry.map_err(|e| BackupError::io(&dir, e))?;
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.starts_with(".tmp-") {
-                    continue;
-                }
-                let p = entry.path();
-                if entry
-                    .file_type()
-                    .map_err(|e| BackupError::io(&p, e))?
-                    .is_dir()
-                {
-                    stack.push(p);
-                } else if let Ok(rel) = p.strip_prefix(&self.root) {
-                    out.push(rel.to_string_lossy().replace('\\', "/"));
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.walk(prefix, false)
+    }
+
+    fn leftovers(&self) -> Result<Vec<String>> {
+        self.walk("", true)
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -159,6 +174,13 @@ impl Backend for LocalDir {
 
     fn exists(&self, key: &str) -> Result<bool> {
         Ok(self.path(key)?.exists())
+    }
+
+    fn size(&self, key: &str) -> Result<u64> {
+        let path = self.path(key)?;
+        std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(|e| BackupError::io(&path, e))
     }
 }
 

@@ -37,6 +37,8 @@ pub struct CheckReport {
     pub damaged: Vec<Damaged>,
     /// Packs no index lists (left by an interrupted `create`; `prune` removes them).
     pub unreferenced_packs: Vec<String>,
+    /// Temporary objects (`.tmp-<pid>-…`) left by an interrupted write; `prune` removes them.
+    pub temporary_files: Vec<String>,
 }
 
 impl CheckReport {
@@ -72,6 +74,12 @@ pub fn check(
         .into_iter()
         .filter_map(|k| k.rsplit('/').next().map(str::to_string))
         .collect();
+    let keys: HashMap<String, String> = repo
+        .backend()
+        .list("data/")?
+        .into_iter()
+        .filter_map(|k| Some((k.rsplit('/').next()?.to_string(), k)))
+        .collect();
     let mut bad: HashSet<Id> = HashSet::new();
     for (id, blobs) in &packs {
         if !stored.contains(id) {
@@ -79,8 +87,35 @@ pub fn check(
                 .errors
                 .push(format!("pack {id} is indexed but missing"));
             bad.extend(blobs.iter().filter_map(|b| parse_id(&b.id)));
+            continue;
+        }
+        // A truncated pack is found without reading it: its size must cover every blob the
+        // index places in it.
+        let needed = blobs
+            .iter()
+            .map(|b| b.offset.saturating_add(b.len))
+            .max()
+            .unwrap_or(0);
+        if let Some(key) = keys.get(id) {
+            match repo.backend().size(key) {
+                Ok(size) if size < needed => {
+                    report.errors.push(format!(
+                        "pack {id} is truncated: {size} bytes, the index needs at least {needed}"
+                    ));
+                    bad.extend(
+                        blobs
+                            .iter()
+                            .filter(|b| b.offset.saturating_add(b.len) > size)
+                            .filter_map(|b| parse_id(&b.id)),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => report.errors.push(format!("pack {id}: {e}")),
+            }
         }
     }
+    // Temporary objects of an interrupted write (kill -9 during `create` or `prune`).
+    report.temporary_files = repo.backend().leftovers()?;
     let mut unreferenced: Vec<String> = stored
         .iter()
         .filter(|p| !packs.contains_key(*p))

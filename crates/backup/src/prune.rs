@@ -30,6 +30,8 @@ pub struct PruneReport {
     pub packs_repacked: u64,
     /// Packs no index listed (interrupted backups), deleted.
     pub packs_unreferenced: u64,
+    /// Temporary objects of interrupted writes (`.tmp-<pid>-…`), deleted.
+    pub temporary_removed: u64,
     /// Bytes freed (packs deleted minus packs written).
     pub bytes_freed: i64,
 }
@@ -132,6 +134,14 @@ pub fn prune(repo: &mut Repository, dry_run: bool) -> Result<PruneReport> {
         .cloned()
         .collect();
     report.packs_unreferenced = unreferenced.len() as u64;
+    for id in &unreferenced {
+        freed += repo.backend().size(&pack_key(id)).unwrap_or(0) as i64;
+    }
+    let leftovers = repo.backend().leftovers()?;
+    report.temporary_removed = leftovers.len() as u64;
+    for key in &leftovers {
+        freed += repo.backend().size(key).unwrap_or(0) as i64;
+    }
     if dry_run {
         report.bytes_freed = freed;
         return Ok(report);
@@ -174,6 +184,10 @@ pub fn prune(repo: &mut Repository, dry_run: bool) -> Result<PruneReport> {
         .chain(unreferenced.iter())
     {
         repo.backend().delete(&pack_key(id))?;
+    }
+    // 5. What interrupted writes left (nobody else writes: the caller holds the lock).
+    for key in &leftovers {
+        repo.backend().delete(key)?;
     }
     repo.load_index()?;
     report.bytes_freed = freed;

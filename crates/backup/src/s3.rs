@@ -233,6 +233,13 @@ impl Backend for S3 {
             Err(e) => Err(self.error(key, e)),
         }
     }
+
+    fn size(&self, key: &str) -> Result<u64> {
+        let path = self.path(key)?;
+        self.run(self.store.head(&path))
+            .map(|m| m.size)
+            .map_err(|e| self.error(key, e))
+    }
 }
 
 #[cfg(test)]

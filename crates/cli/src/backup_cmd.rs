@@ -321,6 +321,13 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                         report.unreferenced_packs.len()
                     ));
                 }
+                if !report.temporary_files.is_empty() {
+                    out.push_str(&format!(
+                        "note: {} temporary files were left by an interrupted write (prune removes them): {}\n",
+                        report.temporary_files.len(),
+                        report.temporary_files.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
                 for e in &report.errors {
                     out.push_str(&format!("error: {e}\n"));
                 }
@@ -540,13 +547,14 @@ fn key(c: BackupKeyCommand) -> anyhow::Result<()> {
 
 fn prune_summary(r: &prune::PruneReport, dry_run: bool) -> String {
     format!(
-        "{}{} blobs in use, {} unused; packs: {} deleted, {} repacked, {} left by interrupted backups; {} freed\n",
+        "{}{} blobs in use, {} unused; packs: {} deleted, {} repacked, {} left by interrupted backups; {} temporary files; {} freed\n",
         if dry_run { "dry run: " } else { "" },
         r.blobs_used,
         r.blobs_removed,
         r.packs_deleted,
         r.packs_repacked,
         r.packs_unreferenced,
+        r.temporary_removed,
         mib(r.bytes_freed.max(0) as u64)
     )
 }

@@ -181,3 +181,58 @@ fn fifos_are_left_out_and_files_vanishing_in_a_live_copy_are_listed() {
     let e = create(&mut repo, &o, &delete).expect_err("a stopped copy must be complete");
     assert!(e.to_string().contains("doomed.log"), "{e}");
 }
+
+/// Items 8 and 9: a truncated pack fails plain `check`; temporary files of an interrupted
+/// write are reported by `check`, counted by `prune --dry-run` and removed by `prune`, and
+/// orphan packs count in what a dry run would free.
+#[test]
+fn truncated_packs_and_leftovers_of_interrupted_writes_are_found_and_cleaned() {
+    use chainops_backup::check::check;
+    use chainops_backup::prune::prune;
+    let t = tempfile::tempdir().expect("tempdir");
+    let src = t.path().join("src");
+    tree(&src);
+    let noise: Vec<u8> = (0..500_000).map(|_| rand::random::<u8>()).collect();
+    std::fs::write(src.join("big.bin"), &noise).expect("write");
+    let repo_dir = t.path().join("repo");
+    let mut repo = init(&repo_dir);
+    create(&mut repo, &opts(&src), &no_progress).expect("create");
+
+    // Leftovers of a kill -9: a temp file and an orphan pack.
+    let tmp = repo_dir.join("data/.tmp-4242-17");
+    std::fs::create_dir_all(tmp.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&tmp, vec![7u8; 100_000]).expect("write");
+    let orphan =
+        repo_dir.join("data/ff/ff00000000000000000000000000000000000000000000000000000000000000");
+    std::fs::create_dir_all(orphan.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&orphan, vec![1u8; 50_000]).expect("write");
+    let report = check(&repo, None, &no_progress).expect("check");
+    assert!(report.ok(), "{:?}", report.errors);
+    assert_eq!(report.temporary_files.len(), 1, "{report:?}");
+    assert_eq!(report.unreferenced_packs.len(), 1, "{report:?}");
+    let dry = prune(&mut repo, true).expect("dry run");
+    assert_eq!((dry.temporary_removed, dry.packs_unreferenced), (1, 1));
+    assert!(dry.bytes_freed >= 150_000, "{dry:?}");
+    assert!(tmp.exists(), "a dry run deletes nothing");
+    prune(&mut repo, false).expect("prune");
+    assert!(!tmp.exists() && !orphan.exists());
+
+    // Truncate the biggest pack: plain check (no --read-data) finds it.
+    let mut packs = walkdir(&repo_dir.join("data"));
+    packs.sort_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    let biggest = packs.last().expect("a pack").clone();
+    let bytes = std::fs::read(&biggest).expect("read");
+    std::fs::write(&biggest, &bytes[..bytes.len() / 2]).expect("truncate");
+    let report = check(&repo, None, &no_progress).expect("check");
+    assert!(!report.ok());
+    assert!(
+        report.errors.iter().any(|e| e.contains("truncated")),
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        report.damaged.iter().any(|d| d.path.ends_with("big.bin")),
+        "{:?}",
+        report.damaged
+    );
+}
