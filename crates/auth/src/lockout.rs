@@ -1,7 +1,7 @@
 //! Login rate limiting: after [`MAX_FAILURES`] failed logins for one user name (from any
 //! address) or from one address (for any name) within [`WINDOW`], further attempts are
-//! refused for [`LOCKOUT`] without checking the password. Counters live in memory: a restart
-//! forgets them, which an attacker cannot trigger.
+//! refused for [`LOCKOUT`] without checking the password. Counters live in memory; a lock,
+//! once reached, is also written to the store (`Auth::login`), so a restart does not lift it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,12 +59,18 @@ impl Lockout {
 
     /// Counts a failure for each key; returns whether one is now locked.
     pub fn fail(&self, keys: &[&str], now_ms: i64) -> bool {
+        !self.fail_locking(keys, now_ms).is_empty()
+    }
+
+    /// Counts a failure for each key; returns the keys this failure locked, with the end
+    /// of their lock (epoch ms).
+    pub fn fail_locking(&self, keys: &[&str], now_ms: i64) -> Vec<(String, i64)> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() > 100_000 {
             entries
                 .retain(|_, e| now_ms - e.first_ms < self.window_ms || e.locked_until_ms > now_ms);
         }
-        let mut locked = false;
+        let mut locked = Vec::new();
         for k in keys {
             let e = entries.entry((*k).to_string()).or_insert(Entry {
                 failures: 0,
@@ -83,7 +89,7 @@ impl Lockout {
                 e.locked_until_ms = now_ms + self.lockout_ms;
                 e.failures = 0;
                 e.first_ms = now_ms;
-                locked = true;
+                locked.push(((*k).to_string(), e.locked_until_ms));
             }
         }
         locked

@@ -177,7 +177,12 @@ impl Auth {
         let user_key = format!("user:{name}");
         let ip_key = format!("ip:{}", source.rsplit_once(':').map_or(source, |x| x.0));
         let keys = [user_key.as_str(), ip_key.as_str()];
-        if let Some(secs) = self.lockout.locked(&keys, now_ms) {
+        let stored = self
+            .store
+            .login_locked_until(&keys, now_ms)
+            .await?
+            .map(|until| ((until - now_ms + 999) / 1000) as u64);
+        if let Some(secs) = self.lockout.locked(&keys, now_ms).max(stored) {
             tracing::warn!(user = %name, %source, "login refused: locked out");
             return Err(AuthError::LockedOut(secs));
         }
@@ -187,8 +192,11 @@ impl Auth {
             .map_or(password::dummy_hash(), |u| u.password_hash.as_str());
         let ok = password::verify(password, hash) && user.is_some();
         let (Some(user), true) = (user, ok) else {
-            let locked = self.lockout.fail(&keys, now_ms);
-            tracing::warn!(user = %name, %source, locked, "login failed");
+            let locked = self.lockout.fail_locking(&keys, now_ms);
+            for (key, until) in &locked {
+                self.store.lock_login(key, *until, now_ms).await?;
+            }
+            tracing::warn!(user = %name, %source, locked = !locked.is_empty(), "login failed");
             return Err(AuthError::Unauthenticated(
                 "invalid user name or password".into(),
             ));

@@ -20,10 +20,14 @@ fn kind_err(e: AuthError) -> anyhow::Error {
 }
 
 /// The operating-system user running the CLI.
+/// Who runs the command, from the real uid (not `$USER`, which anyone can set): the
+/// account name from the password database and the uid, e.g. `alice(uid=1000)`.
 fn os_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => format!("{}(uid={uid})", u.name),
+        _ => format!("uid={uid}"),
+    }
 }
 
 struct Ctx {

@@ -180,6 +180,13 @@ pub const MIGRATIONS: &[Migration] = &[
             "postgres:CREATE INDEX log_index_trgm ON log_index USING gin (doc gin_trgm_ops)",
         ],
     },
+    Migration {
+        version: 9,
+        name: "login lockouts survive a restart",
+        statements: &[
+            "CREATE TABLE login_locks (lock_key TEXT PRIMARY KEY, until_ms BIGINT NOT NULL)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

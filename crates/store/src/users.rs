@@ -282,6 +282,43 @@ impl Store {
         .map_err(|e| StoreError::query("create session", e))
     }
 
+    /// Records that `key` (`user:<name>`, `ip:<addr>`) may not log in before `until_ms`;
+    /// expired locks are dropped on the way.
+    pub async fn lock_login(&self, key: &str, until_ms: i64, now_ms: i64) -> Result<()> {
+        sqlx::query("DELETE FROM login_locks WHERE until_ms <= $1")
+            .bind(now_ms)
+            .execute(self.pool())
+            .await
+            .map_err(|e| StoreError::query("expire login locks", e))?;
+        sqlx::query(
+            "INSERT INTO login_locks (lock_key, until_ms) VALUES ($1, $2)
+             ON CONFLICT (lock_key) DO UPDATE SET until_ms = excluded.until_ms",
+        )
+        .bind(key)
+        .bind(until_ms)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::query("lock login", e))
+    }
+
+    /// The latest end of a lock in force on any of `keys`.
+    pub async fn login_locked_until(&self, keys: &[&str], now_ms: i64) -> Result<Option<i64>> {
+        let mut latest = None;
+        for key in keys {
+            let until: Option<i64> = sqlx::query_scalar(
+                "SELECT until_ms FROM login_locks WHERE lock_key = $1 AND until_ms > $2",
+            )
+            .bind(*key)
+            .bind(now_ms)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| StoreError::query("read login locks", e))?;
+            latest = latest.max(until);
+        }
+        Ok(latest)
+    }
+
     /// A live session by id hash.
     pub async fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<SessionRow>> {
         let row = sqlx::query(

@@ -891,3 +891,80 @@ fn silences_bound_their_text_and_the_list_is_paged() {
     assert_eq!(page("?limit=2&offset=4"), 1);
     assert_eq!(d.get("/api/v1/silences?limit=0").status(), 400);
 }
+
+/// Issue 16 item 13: the CLI's audit actor is the real uid's account, not `$USER`.
+#[test]
+fn the_cli_audit_actor_comes_from_the_real_uid_not_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("chainops.toml");
+    std::fs::write(
+        &cfg,
+        format!("data_dir = \"{}\"\n", dir.path().join("data").display()),
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .env("USER", "spoofed-admin")
+            .env("LOGNAME", "spoofed-admin")
+            .output()
+            .expect("chainops");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    run(&[
+        "token", "create", "--role", "viewer", "--name", "probe", "--json",
+    ]);
+    let export = run(&["audit-log", "export", "--format", "json"]);
+    let uid = nix::unistd::getuid();
+    assert!(!export.contains("spoofed-admin"), "{export}");
+    assert!(export.contains(&format!("(uid={uid})")), "{export}");
+}
+
+/// Issue 16 item 13: a login lockout survives a daemon restart.
+#[test]
+fn a_login_lockout_survives_a_restart() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daemon(&anvil, dir.path());
+    let pw = "Correct-Horse-9-battery";
+    let out = cli(
+        &d,
+        &[
+            "user",
+            "add",
+            "--name",
+            "rita",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some(&format!("{pw}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let login = |d: &Daemon, password: &str| {
+        client()
+            .post(format!("{}/api/v1/auth/login", d.base))
+            .json(&json!({"name": "rita", "password": password}))
+            .send()
+            .expect("login")
+    };
+    for _ in 0..5 {
+        assert_eq!(login(&d, "Wrong-password-123").status(), 401);
+    }
+    drop(d);
+    let d = daemon(&anvil, dir.path());
+    let r = login(&d, pw);
+    assert_eq!(r.status(), 401);
+    assert!(r.text().expect("text").contains("too many failed logins"));
+}

@@ -84,6 +84,7 @@ on_both_backends!(
     small_log_batches_fill_the_newest_block,
     equal_times_in_a_later_block_still_rank_first,
     backup_runs_are_recorded_and_read_newest_first,
+    login_locks_persist_are_extended_and_expire,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -1162,4 +1163,38 @@ async fn equal_times_in_a_later_block_still_rank_first(db: TestDb) {
         .chain((last - 2..=last).rev())
         .collect();
     assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), want);
+}
+
+async fn login_locks_persist_are_extended_and_expire(db: TestDb) {
+    let s = &db.store;
+    assert_eq!(
+        s.login_locked_until(&["user:a"], T0).await.expect("read"),
+        None
+    );
+    s.lock_login("user:a", T0 + 60_000, T0).await.expect("lock");
+    s.lock_login("ip:10.0.0.1", T0 + 30_000, T0)
+        .await
+        .expect("lock");
+    assert_eq!(
+        s.login_locked_until(&["user:a", "ip:10.0.0.1"], T0)
+            .await
+            .expect("read"),
+        Some(T0 + 60_000)
+    );
+    // Locking again extends; an expired lock no longer counts and is dropped.
+    s.lock_login("user:a", T0 + 90_000, T0 + 1)
+        .await
+        .expect("relock");
+    assert_eq!(
+        s.login_locked_until(&["user:a"], T0 + 70_000)
+            .await
+            .expect("read"),
+        Some(T0 + 90_000)
+    );
+    assert_eq!(
+        s.login_locked_until(&["ip:10.0.0.1"], T0 + 40_000)
+            .await
+            .expect("read"),
+        None
+    );
 }
