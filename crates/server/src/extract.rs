@@ -136,18 +136,16 @@ fn deceptive(c: char) -> bool {
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
-/// A label or name: at most `max` characters, no control or bidi-override characters.
-pub(crate) fn bounded_name<'a>(
-    value: &'a str,
-    field: &str,
-    max: usize,
-) -> Result<&'a str, ApiError> {
+/// `value` of `field` checked: at most `max` characters, no control or bidi-override
+/// character (line breaks and tabs allowed when `breaks`).
+fn bounded<'a>(value: &'a str, field: &str, max: usize, breaks: bool) -> Result<&'a str, ApiError> {
     if value.chars().count() > max {
         return Err(ApiError::invalid(format!(
             "{field} is longer than {max} characters"
         )));
     }
-    if let Some(c) = value.chars().find(|c| deceptive(*c)) {
+    let allowed = |c: char| breaks && matches!(c, '\n' | '\t');
+    if let Some(c) = value.chars().find(|c| deceptive(*c) && !allowed(*c)) {
         return Err(ApiError::invalid(format!(
             "{field} contains U+{:04X}, a control or bidi-override character; remove it",
             c as u32
@@ -156,28 +154,22 @@ pub(crate) fn bounded_name<'a>(
     Ok(value)
 }
 
-/// Free text (comments): at most `max` characters; line breaks and tabs allowed, other
-/// control and bidi-override characters refused.
+/// A label or name: at most `max` characters, no control or bidi-override characters.
+pub(crate) fn bounded_name<'a>(
+    value: &'a str,
+    field: &str,
+    max: usize,
+) -> Result<&'a str, ApiError> {
+    bounded(value, field, max, false)
+}
+
+/// Free text (comments): at most `max` characters; line breaks and tabs allowed.
 pub(crate) fn bounded_text<'a>(
     value: &'a str,
     field: &str,
     max: usize,
 ) -> Result<&'a str, ApiError> {
-    if value.chars().count() > max {
-        return Err(ApiError::invalid(format!(
-            "{field} is longer than {max} characters"
-        )));
-    }
-    if let Some(c) = value
-        .chars()
-        .find(|c| deceptive(*c) && !matches!(c, '\n' | '\t'))
-    {
-        return Err(ApiError::invalid(format!(
-            "{field} contains U+{:04X}, a control or bidi-override character; remove it",
-            c as u32
-        )));
-    }
-    Ok(value)
+    bounded(value, field, max, true)
 }
 
 #[cfg(test)]

@@ -203,6 +203,23 @@ pub struct Daemon {
 }
 
 /// Creates an API token of `role` in the store of the config at `config`.
+/// Runs `chainops ARGS --config CONFIG` with `env` set, asserts it succeeded, returns stdout.
+pub fn chainops_ok(config: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run chainops");
+    assert!(
+        out.status.success(),
+        "chainops {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 pub fn create_token(config: &Path, role: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
         .args([

@@ -307,20 +307,7 @@ fn structured_secrets_are_redacted_through_import_push_api_and_search() {
     let file = dir.path().join("secrets.log");
     std::fs::write(&file, format!("{json_lines}\n")).expect("write");
     let config = dir.path().join("chainops.toml");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chainops"))
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .output()
-            .expect("chainops");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let run = |args: &[&str]| chainops_ok(&config, args, &[]);
     let imported = run(&[
         "logs",
         "import",

@@ -41,6 +41,28 @@ fn cli(d: &Daemon, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
+/// `chainops user add` with the password on stdin; asserts it worked.
+fn add_user(d: &Daemon, name: &str, role: &str, password: &str) {
+    let out = cli(
+        d,
+        &[
+            "user",
+            "add",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn daemon(anvil: &Anvil, dir: &std::path::Path) -> Daemon {
     let d = Daemon::start(dir, &evm_node("anvil-1", &anvil.url(), ""));
     d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
@@ -117,24 +139,7 @@ fn sessions_need_csrf_logins_lock_out_and_revoked_tokens_stop_working() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = daemon(&anvil, dir.path());
     let pw = "Correct-Horse-9-battery";
-    let out = cli(
-        &d,
-        &[
-            "user",
-            "add",
-            "--name",
-            "olivia",
-            "--role",
-            "operator",
-            "--password-stdin",
-        ],
-        Some(&format!("{pw}\n")),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_user(&d, "olivia", "operator", pw);
     let weak = cli(
         &d,
         &[
@@ -902,22 +907,8 @@ fn the_cli_audit_actor_comes_from_the_real_uid_not_the_environment() {
         format!("data_dir = \"{}\"\n", dir.path().join("data").display()),
     )
     .expect("write");
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
-            .args(args)
-            .arg("--config")
-            .arg(&cfg)
-            .env("USER", "spoofed-admin")
-            .env("LOGNAME", "spoofed-admin")
-            .output()
-            .expect("chainops");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let spoofed = [("USER", "spoofed-admin"), ("LOGNAME", "spoofed-admin")];
+    let run = |args: &[&str]| chainops_ok(&cfg, args, &spoofed);
     run(&[
         "token", "create", "--role", "viewer", "--name", "probe", "--json",
     ]);
@@ -934,24 +925,7 @@ fn a_login_lockout_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = daemon(&anvil, dir.path());
     let pw = "Correct-Horse-9-battery";
-    let out = cli(
-        &d,
-        &[
-            "user",
-            "add",
-            "--name",
-            "rita",
-            "--role",
-            "viewer",
-            "--password-stdin",
-        ],
-        Some(&format!("{pw}\n")),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_user(&d, "rita", "viewer", pw);
     let login = |d: &Daemon, password: &str| {
         client()
             .post(format!("{}/api/v1/auth/login", d.base))
