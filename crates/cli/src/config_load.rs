@@ -115,8 +115,8 @@ pub fn find_tool(names: &[&str], local: &[&str]) -> Option<PathBuf> {
     chainops_chain::family::find_program(names, local)
 }
 
-/// [`load`] plus the check that every file the config names can be read (for `config check`
-/// and `serve`; other commands need not have the daemon's secret files).
+/// [`load`] plus the check that every file the config names can be read (for `config check`;
+/// `serve` warns instead, and other commands need not have the daemon's secret files).
 pub fn load_checked(g: &GlobalOpts) -> anyhow::Result<Config> {
     let config = load(g)?;
     config.check_files()?;

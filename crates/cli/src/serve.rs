@@ -25,7 +25,14 @@ use tokio::sync::watch;
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
 pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
-    let mut config = config_load::load_checked(g)?;
+    let mut config = config_load::load(g)?;
+    // A file that cannot be read fails only what uses it (a backup job fails and alerts, a
+    // node's polls fail and it shows `down`); the daemon starts and says what is missing.
+    if let Err(problems) = config.check_files() {
+        for p in &problems.0 {
+            tracing::warn!(path = %p.path, problem = %p.message, "a file the config names cannot be read");
+        }
+    }
     if g.config.is_none() && config.nodes.is_empty() && !o.no_default_node {
         config = default_node_config(&config)?;
     }
