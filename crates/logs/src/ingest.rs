@@ -89,9 +89,9 @@ impl Ingester {
     /// original message as context, so `{"msg": "private key", "value": "0x…"}` is caught).
     pub fn redact(&self, e: &mut LogEntry) {
         let mut r = self.redactor.lock().unwrap_or_else(|p| p.into_inner());
-        let context = e.message.clone();
+        // Fields first: the unredacted message is their context.
+        r.redact_fields(&e.message, &mut e.fields);
         r.redact(&mut e.message);
-        r.redact_fields(&context, &mut e.fields);
     }
 
     /// Redacts and stores `entries` of `src`, with `position` in the same transaction;

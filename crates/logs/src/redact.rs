@@ -297,7 +297,15 @@ impl Redactor {
     /// message, e.g. "private key") is key-like. Returns how many secrets were replaced.
     pub fn redact_fields(&mut self, context: &str, fields: &mut BTreeMap<String, String>) -> usize {
         let mut total = 0;
-        let keyish_context = builtin().is_some_and(|b| b.key_context.is_match(context));
+        if fields.is_empty() {
+            return 0;
+        }
+        // Only asked for a field holding 32 bytes of hex: the common line pays nothing.
+        let keyish_context = std::cell::OnceCell::<bool>::new();
+        let keyish = || {
+            *keyish_context
+                .get_or_init(|| builtin().is_some_and(|b| b.key_context.is_match(context)))
+        };
         let taken = std::mem::take(fields);
         for (mut name, mut value) in taken {
             total += self.redact(&mut name);
@@ -315,8 +323,8 @@ impl Redactor {
                     total += 1;
                 }
             } else {
-                if (keyish_context || secret_field_kind_loose(&name))
-                    && has_hex_run(&value, 64)
+                if has_hex_run(&value, 64)
+                    && (secret_field_kind_loose(&name) || keyish())
                     && let Some(b) = builtin()
                 {
                     let n = b.hex64.find_iter(&value).count();
