@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + ganache (npm), litecoind, promtool, Alertmanager, ripgrep, restic, borg (apt), aiosmtpd and
+#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, promtool, Alertmanager, ripgrep, restic, borg (apt), aiosmtpd and
 #                                  schemathesis, moto[server], eth-abi (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
@@ -23,7 +23,15 @@ if [ "$mode" = test ]; then
     echo "installing ganache (npm) into .tools/"
     npm install --silent --no-audit --no-fund --prefix .tools ganache@7.9.2
   fi
+  # The web console tests: playwright-core and axe-core (npm) drive Debian's Chromium.
+  if [ ! -f .tools/node_modules/playwright-core/package.json ] || [ ! -f .tools/node_modules/axe-core/axe.min.js ]; then
+    echo "installing playwright-core and axe-core (npm) into .tools/"
+    npm install --silent --no-audit --no-fund --prefix .tools playwright-core@1.65.2 axe-core@4.14.1
+  fi
   missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  # A CJK font, so the zh-CN console screenshots show characters, not boxes.
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)

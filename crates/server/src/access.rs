@@ -42,12 +42,18 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// Marks a response as the guard's refusal (the console turns it into a page).
+#[derive(Clone)]
+struct Refusal(String);
+
 fn unauthorized(message: impl Into<String>) -> Response {
+    let message = message.into();
     let mut r = ApiError {
         kind: ErrorKind::Unauthorized,
-        message: message.into(),
+        message: message.clone(),
     }
     .into_response();
+    r.extensions_mut().insert(Refusal(message));
     r.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"chainops\""),
@@ -56,19 +62,58 @@ fn unauthorized(message: impl Into<String>) -> Response {
 }
 
 fn forbidden(message: impl Into<String>) -> Response {
-    ApiError {
+    let message = message.into();
+    let mut r = ApiError {
         kind: ErrorKind::Forbidden,
-        message: message.into(),
+        message: message.clone(),
     }
-    .into_response()
+    .into_response();
+    r.extensions_mut().insert(Refusal(message));
+    r
 }
 
-/// Authenticates the request's credentials, if any. `Ok(None)`: no credentials at all.
+/// Largest console form body the guard reads to find its CSRF field.
+const MAX_FORM_BYTES: usize = 1 << 20;
+
+/// A console form post without the CSRF header: reads the (urlencoded) body, and puts its
+/// `_csrf` field into the header the check reads, so forms work without JavaScript. The
+/// body is handed on unchanged.
+async fn form_csrf(req: Request) -> Result<Request, Response> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form || req.headers().contains_key(CSRF_HEADER) {
+        return Ok(req);
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(ApiError {
+                kind: ErrorKind::InvalidInput,
+                message: format!("a form may hold at most {MAX_FORM_BYTES} bytes"),
+            }
+            .into_response());
+        }
+    };
+    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|f| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
+    if let Some(v) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        parts.headers.insert(CSRF_HEADER, v);
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// Authenticates the request's credentials, if any, with the session's CSRF token for a
+/// session. `Ok(None)`: no credentials at all.
 async fn principal(
     s: &AppState,
     method: &Method,
     headers: &HeaderMap,
-) -> Result<Option<Principal>, Response> {
+) -> Result<Option<(Principal, Option<String>)>, Response> {
     let now = now_ms();
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
         let Some(token) = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
@@ -77,7 +122,7 @@ async fn principal(
             ));
         };
         return match s.auth.token(token.trim(), now).await {
-            Ok(p) => Ok(Some(p)),
+            Ok(p) => Ok(Some((p, None))),
             Err(AuthError::Store(e)) => Err(ApiError::internal(e.kind(), e).into_response()),
             Err(e) => Err(unauthorized(e.to_string())),
         };
@@ -94,28 +139,50 @@ async fn principal(
                     "missing or wrong {CSRF_HEADER} header; send the csrf value returned at login"
                 )));
             }
-            Ok(Some(p))
+            Ok(Some((p, Some(csrf))))
         }
         Err(AuthError::Store(e)) => Err(ApiError::internal(e.kind(), e).into_response()),
         Err(e) => Err(unauthorized(e.to_string())),
     }
 }
 
-/// Enforces [`ROUTES`] on every matched request and audits mutating ones.
-pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Enforces the route table ([`crate::api::all`]) on every matched request and audits
+/// mutating ones. A refusal of a console page becomes what a browser should see
+/// ([`crate::console::refusal`]).
+pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
+    if !crate::console::is_page(&path) {
+        return check(s, path, req, next).await;
+    }
+    let mut head = Request::new(());
+    *head.uri_mut() = req.uri().clone();
+    *head.headers_mut() = req.headers().clone();
+    let req = match form_csrf(req).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let resp = check(s, path, req, next).await;
+    match resp.extensions().get::<Refusal>() {
+        Some(Refusal(m)) => {
+            let (parts, ()) = head.into_parts();
+            crate::console::refusal(&parts, resp.status(), m.clone())
+        }
+        None => resp,
+    }
+}
+
+async fn check(s: AppState, path: String, mut req: Request, next: Next) -> Response {
     let source = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
     let method = req.method().clone();
     let Some((mut perm, action)) = lookup(&method, &path) else {
-        let allowed: Vec<&str> = crate::api::ROUTES
-            .iter()
+        let allowed: Vec<&str> = crate::api::all()
             .filter(|r| r.path == path)
             .map(|r| r.method)
             .collect();
@@ -143,7 +210,13 @@ pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> R
     req.extensions_mut().insert(ClientAddr(source.clone()));
     let headers = req.headers().clone();
     let who = match principal(&s, &method, &headers).await {
-        Ok(p) => p,
+        Ok(Some((p, csrf))) => {
+            if let Some(c) = csrf {
+                req.extensions_mut().insert(crate::console::SessionCsrf(c));
+            }
+            Some(p)
+        }
+        Ok(None) => None,
         Err(resp) => {
             tracing::warn!(%method, %path, %source, status = resp.status().as_u16(), "authentication failed");
             return resp;
@@ -178,6 +251,8 @@ pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> R
                 perm.as_str()
             ));
         }
+    }
+    if let Some(p) = &who {
         req.extensions_mut().insert(p.clone());
     }
     let response = next.run(req).await;
@@ -188,7 +263,7 @@ pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> R
             None => ("anonymous".to_string(), "-".to_string()),
         };
         let status = response.status();
-        let result = if status.is_success() {
+        let result = if status.is_success() || status.is_redirection() {
             "ok".to_string()
         } else {
             status.as_u16().to_string()
@@ -227,7 +302,7 @@ mod tests {
 
     #[test]
     fn only_health_login_and_setup_are_public_and_writes_are_audited() {
-        for route in ROUTES {
+        for route in crate::api::all() {
             let (m, p, perm, action) =
                 (&route.method, &route.path, &route.permission, &route.audit);
             if *perm == Permission::Public {
@@ -236,7 +311,13 @@ mod tests {
                         "/livez",
                         "/readyz",
                         "/api/v1/auth/login",
-                        "/api/v1/auth/setup"
+                        "/api/v1/auth/setup",
+                        // The console: `/` is the login form without a session.
+                        "/",
+                        "/login",
+                        "/setup",
+                        "/prefs",
+                        "/assets/{*file}",
                     ]
                     .contains(p),
                     "{m} {p} must not be public"
@@ -254,13 +335,12 @@ mod tests {
 
 #[cfg(test)]
 mod doc_tests {
-    use super::*;
 
     /// docs/security.md lists every route with its permission, and no other.
     #[test]
     fn the_security_guide_lists_the_route_table() {
         let doc = include_str!("../../../docs/security.md");
-        for route in ROUTES {
+        for route in crate::api::all() {
             let (m, p, perm) = (route.method, route.path, route.permission);
             let row = format!("| `{m} {p}` | {} |", perm.as_str());
             assert!(doc.contains(&row), "docs/security.md lacks {row}");
@@ -269,7 +349,7 @@ mod doc_tests {
             doc.matches("| `GET /").count()
                 + doc.matches("| `POST /").count()
                 + doc.matches("| `DELETE /").count(),
-            ROUTES.len()
+            crate::api::all().count()
         );
     }
 }

@@ -493,9 +493,14 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
+/// Every route: the API's ([`ROUTES`]) and the console's ([`crate::console::PAGES`]).
+pub fn all() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().chain(crate::console::routes())
+}
+
 /// The route `method path` (a matched path pattern).
 pub fn find(method: &str, path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.method == method && r.path == path)
+    all().find(|r| r.method == method && r.path == path)
 }
 
 #[cfg(test)]
@@ -505,7 +510,7 @@ mod tests {
     #[test]
     fn every_method_and_path_is_declared_once() {
         let mut seen = std::collections::HashSet::new();
-        for r in ROUTES {
+        for r in all() {
             assert!(
                 seen.insert((r.method, r.path)),
                 "{} {} twice",

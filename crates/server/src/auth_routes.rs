@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-fn auth_err(e: AuthError) -> ApiError {
+pub(crate) fn auth_err(e: AuthError) -> ApiError {
     match e {
         AuthError::Store(e) => ApiError::internal(e.kind(), e),
         AuthError::Crypto(m) => ApiError::internal(chainops_core::ErrorKind::Internal, m),
@@ -45,6 +45,70 @@ pub(crate) struct LoginBody {
     password: String,
 }
 
+/// The `Set-Cookie` value of a new session (HttpOnly, SameSite=Strict, Secure under TLS).
+pub(crate) fn session_cookie(session: &chainops_auth::service::NewSession, tls: bool) -> String {
+    let max_age = (session.expires_ms - now_ms()) / 1000;
+    let secure = if tls { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}",
+        session.id
+    )
+}
+
+/// The `Set-Cookie` value that ends a session in the browser.
+pub(crate) const CLEAR_SESSION_COOKIE: &str =
+    "chainops_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
+
+/// Whether setup is open now (no user yet, the one-time token not used) and, given
+/// `token`, whether it is the right one.
+pub(crate) async fn setup_open(s: &AppState, token: Option<&str>) -> Result<bool, ApiError> {
+    let users = s
+        .auth
+        .store()
+        .count_users()
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let expected = s
+        .security
+        .setup_token_digest
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or(None);
+    Ok(users == 0
+        && expected.is_some_and(|d| match token {
+            None => true,
+            Some(t) => chainops_auth::secrets::same(&d, &chainops_auth::secrets::digest(t)),
+        }))
+}
+
+/// Creates the first admin if the setup token is right, and closes setup.
+pub(crate) async fn run_setup(
+    s: &AppState,
+    token: &str,
+    name: &str,
+    password: &str,
+) -> Result<Principal, ApiError> {
+    if !setup_open(s, Some(token)).await? {
+        return Err(ApiError {
+            kind: chainops_core::ErrorKind::Unauthorized,
+            message: "setup is closed or the token is wrong; the token is printed once at first start, or use `chainops user add`".into(),
+        });
+    }
+    let user = s
+        .auth
+        .add_user(name, chainops_auth::Role::Admin, password, now_ms())
+        .await
+        .map_err(auth_err)?;
+    if let Ok(mut g) = s.security.setup_token_digest.lock() {
+        *g = None;
+    }
+    Ok(Principal {
+        name: user.name,
+        role: chainops_auth::Role::Admin,
+        via: chainops_auth::service::Via::Session,
+    })
+}
+
 /// `POST /api/v1/auth/login {name, password}` → session cookie and CSRF token.
 pub(crate) async fn login(
     State(s): State<AppState>,
@@ -57,12 +121,7 @@ pub(crate) async fn login(
         .login(name, password, &src.0, now_ms())
         .await
         .map_err(auth_err)?;
-    let max_age = (session.expires_ms - now_ms()) / 1000;
-    let secure = if s.security.tls { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}",
-        session.id
-    );
+    let cookie = session_cookie(&session, s.security.tls);
     let body = json!({"name": session.principal.name, "role": session.principal.role,
         "csrf": session.csrf, "expires": rfc3339(session.expires_ms)});
     let mut r = (StatusCode::OK, Json(body)).into_response();
@@ -91,7 +150,7 @@ pub(crate) async fn logout(State(s): State<AppState>, headers: axum::http::Heade
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("chainops_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        HeaderValue::from_static(CLEAR_SESSION_COOKIE),
     );
     r
 }
@@ -124,46 +183,13 @@ pub(crate) async fn setup(
         text(&body.name, "name")?,
         text(&body.password, "password")?,
     );
-    let users = s
-        .auth
-        .store()
-        .count_users()
-        .await
-        .map_err(|e| ApiError::internal(e.kind(), e))?;
-    let expected = s
-        .security
-        .setup_token_digest
-        .lock()
-        .map(|g| g.clone())
-        .unwrap_or(None);
-    let valid = users == 0
-        && expected.is_some_and(|d| {
-            chainops_auth::secrets::same(&d, &chainops_auth::secrets::digest(token))
-        });
-    if !valid {
-        return Err(ApiError {
-            kind: chainops_core::ErrorKind::Unauthorized,
-            message: "setup is closed or the token is wrong; the token is printed once at first start, or use `chainops user add`".into(),
-        });
-    }
-    let user = s
-        .auth
-        .add_user(name, chainops_auth::Role::Admin, password, now_ms())
-        .await
-        .map_err(auth_err)?;
-    if let Ok(mut g) = s.security.setup_token_digest.lock() {
-        *g = None;
-    }
+    let p = run_setup(&s, token, name, password).await?;
     let mut r = (
         StatusCode::CREATED,
-        Json(json!({"name": user.name, "role": "admin"})),
+        Json(json!({"name": p.name, "role": "admin"})),
     )
         .into_response();
-    r.extensions_mut().insert(Principal {
-        name: user.name,
-        role: chainops_auth::Role::Admin,
-        via: chainops_auth::service::Via::Session,
-    });
+    r.extensions_mut().insert(p);
     Ok(r)
 }
 

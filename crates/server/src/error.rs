@@ -81,7 +81,7 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Most bytes of a framework error text kept as the message.
 const MAX_MESSAGE: usize = 300;
 
-/// Turns every error answer that is not JSON yet (body limits, bad paths, extractor and
+/// Turns every error answer that is neither JSON nor a console page yet (body limits, bad paths, extractor and
 /// timeout rejections) into `{code, message}` with the same status.
 pub(crate) async fn json_errors(
     req: axum::extract::Request,
@@ -89,11 +89,12 @@ pub(crate) async fn json_errors(
 ) -> Response {
     let r = next.run(req).await;
     let status = r.status();
+    // JSON already, or a console page (its error pages are HTML on purpose).
     let is_json = r
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return r;
     }

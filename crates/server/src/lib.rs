@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 mod auth_routes;
 pub mod config;
+pub mod console;
 mod error;
 mod extract;
 pub mod limits;
@@ -78,11 +79,10 @@ pub fn router_with(state: AppState, limits: &limits::ConnectionLimits) -> Router
     ))
 }
 
-/// The full router: every route of the table ([`api::ROUTES`]) behind the guard, security
+/// The full router: every route of the table ([`api::all`]: the API and the console) behind the guard, security
 /// headers and the panic catcher.
 pub fn router(state: AppState) -> Router {
-    api::ROUTES
-        .iter()
+    api::all()
         .fold(Router::new(), |r, route| {
             r.route(route.path, (route.handler)())
         })

@@ -24,7 +24,11 @@ use std::collections::BTreeMap;
 /// Most points a series answer may hold; narrow the range or pick a coarser step.
 const MAX_POINTS: usize = 20_000;
 
-/// Security headers on every answer; HSTS under TLS.
+/// Content-Security-Policy of every answer: the console loads only its own embedded
+/// scripts, styles and data (no inline script or style, no other origin, no framing).
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Security headers on every answer (CSP, nosniff, no framing, no referrer); HSTS under TLS.
 pub(crate) async fn security_headers(
     State(s): State<AppState>,
     req: axum::extract::Request,
@@ -41,9 +45,16 @@ pub(crate) async fn security_headers(
         "referrer-policy",
         header::HeaderValue::from_static("no-referrer"),
     );
+    // Console assets say they may be cached (their URLs change with their contents).
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
     h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CSP),
     );
     if s.security.tls {
         h.insert(
@@ -245,7 +256,7 @@ pub(crate) async fn series(
 }
 
 /// Alerts resolved within this window are still listed.
-const RESOLVED_VISIBLE_MS: i64 = 24 * 3_600_000;
+pub(crate) const RESOLVED_VISIBLE_MS: i64 = 24 * 3_600_000;
 
 /// `GET /api/v1/alerts` parameters.
 #[derive(Deserialize, JsonSchema)]
@@ -397,13 +408,26 @@ pub(crate) async fn ack_incident(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AckBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let inc = acknowledge(&s, &who, &id, &body.comment, body.expires.as_deref()).await?;
+    Ok(Json(incident_json(&inc)))
+}
+
+/// Acknowledges incident `id` for `who` with `comment` for `expires` (default `4h`, at
+/// most 90 days); the API route and the console's form share it.
+pub(crate) async fn acknowledge(
+    s: &AppState,
+    who: &chainops_auth::Principal,
+    id: &str,
+    comment: &str,
+    expires: Option<&str>,
+) -> Result<IncidentRow, ApiError> {
     let comment = non_blank(
-        &body.comment,
+        comment,
         "comment",
         "say who is on it and what is being done",
     )?;
     let comment = bounded_text(comment, "comment", MAX_COMMENT)?;
-    let expires = body.expires.as_deref().unwrap_or("4h");
+    let expires = expires.filter(|e| !e.trim().is_empty()).unwrap_or("4h");
     let dur = chainops_core::duration::parse_duration(expires)
         .map_err(|e| ApiError::invalid(format!("expires: {e}")))?;
     if dur.is_zero() || dur.as_millis() as i64 > MAX_SILENCE_MS {
@@ -413,20 +437,22 @@ pub(crate) async fn ack_incident(
     let now = now_ms();
     let found = s
         .store
-        .acknowledge_incident(&id, &by, comment, now + dur.as_millis() as i64, now)
+        .acknowledge_incident(id, &by, comment, now + dur.as_millis() as i64, now)
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    if !found {
-        return Err(ApiError::not_found(format!(
+    let inc = if found {
+        s.store
+            .incident(id)
+            .await
+            .map_err(|e| ApiError::internal(e.kind(), e))?
+    } else {
+        None
+    };
+    inc.ok_or_else(|| {
+        ApiError::not_found(format!(
             "no incident with id \"{id}\"; list them with GET /api/v1/incidents"
-        )));
-    }
-    let inc = s
-        .store
-        .incident(&id)
-        .await
-        .map_err(|e| ApiError::internal(e.kind(), e))?;
-    Ok(Json(inc.as_ref().map(incident_json).unwrap_or(Value::Null)))
+        ))
+    })
 }
 
 /// Most characters of a silence or acknowledgement comment.
@@ -487,15 +513,15 @@ pub(crate) async fn list_silences(
 #[serde(deny_unknown_fields)]
 pub(crate) struct SilenceBody {
     /// Label → value; an alert is silenced when all match (e.g. `{"node": "anvil-1"}`).
-    matchers: BTreeMap<String, String>,
+    pub(crate) matchers: BTreeMap<String, String>,
     /// Why the alerts are silenced.
-    comment: String,
+    pub(crate) comment: String,
     /// How long (e.g. `2h`); give this or `ends_at`.
-    duration: Option<String>,
+    pub(crate) duration: Option<String>,
     /// Start (RFC 3339 or relative); default now.
-    starts_at: Option<String>,
+    pub(crate) starts_at: Option<String>,
     /// End (RFC 3339 or relative); give this or `duration`.
-    ends_at: Option<String>,
+    pub(crate) ends_at: Option<String>,
 }
 
 pub(crate) async fn create_silence(
@@ -503,6 +529,16 @@ pub(crate) async fn create_silence(
     axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     ApiJson(body): ApiJson<SilenceBody>,
 ) -> Result<Response, ApiError> {
+    let row = silence(&s, &who, body).await?;
+    Ok((StatusCode::CREATED, Json(silence_json(&row))).into_response())
+}
+
+/// Validates and stores a silence by `who`; the API route and the console's form share it.
+pub(crate) async fn silence(
+    s: &AppState,
+    who: &chainops_auth::Principal,
+    body: SilenceBody,
+) -> Result<SilenceRow, ApiError> {
     if body.matchers.is_empty() {
         return Err(ApiError::invalid(
             "matchers must be a non-empty object of label → value, e.g. {\"node\": \"anvil-1\"}",
@@ -563,20 +599,26 @@ pub(crate) async fn create_silence(
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
     tracing::info!(silence = %row.id, matchers = ?row.matchers, until = %rfc3339(row.ends_ms), "silence created");
-    Ok((StatusCode::CREATED, Json(silence_json(&row))).into_response())
+    Ok(row)
 }
 
 pub(crate) async fn expire_silence(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    expire(&s, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends silence `id` now (404 when no active silence has that id).
+pub(crate) async fn expire(s: &AppState, id: &str) -> Result<(), ApiError> {
     if s.store
-        .expire_silence(&id, now_ms())
+        .expire_silence(id, now_ms())
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?
     {
         tracing::info!(silence = %id, "silence expired");
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::not_found(format!(
             "no active silence with id \"{id}\"; list them with GET /api/v1/silences"

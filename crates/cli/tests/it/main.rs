@@ -10,6 +10,7 @@ mod backup;
 mod backup_daemon;
 mod bench;
 mod cli;
+mod console;
 mod litecoin;
 mod logs;
 mod notifiers;

@@ -42,7 +42,7 @@ fn cli(d: &Daemon, args: &[&str], stdin: Option<&str>) -> std::process::Output {
 }
 
 /// `chainops user add` with the password on stdin; asserts it worked.
-fn add_user(d: &Daemon, name: &str, role: &str, password: &str) {
+pub(crate) fn add_user(d: &Daemon, name: &str, role: &str, password: &str) {
     let out = cli(
         d,
         &[

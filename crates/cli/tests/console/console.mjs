@@ -1,0 +1,230 @@
+// The web console in a real Chromium (playwright-core driving Debian's /usr/bin/chromium)
+// against a real daemon monitoring a real anvil. Started by crates/cli/tests/it/console.rs,
+// which passes everything through the environment. Exits non-zero naming the failed step.
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const TOOLS = env("CONSOLE_TOOLS");
+const require = createRequire(path.join(TOOLS, "node_modules", "x.js"));
+const { chromium } = require("playwright-core");
+const AXE = path.join(TOOLS, "node_modules", "axe-core", "axe.min.js");
+const BASE = env("CONSOLE_BASE");
+const ANVIL = env("CONSOLE_ANVIL");
+const SHOTS = env("CONSOLE_SHOTS");
+const [ADMIN, ADMIN_PW] = [env("CONSOLE_ADMIN"), env("CONSOLE_ADMIN_PASSWORD")];
+const [VIEWER, VIEWER_PW] = [env("CONSOLE_VIEWER"), env("CONSOLE_VIEWER_PASSWORD")];
+const CATALOG = env("CONSOLE_CATALOG");
+const NODE = "anvil-1";
+const LOG_LINE = env("CONSOLE_LOG_LINE");
+
+fs.mkdirSync(SHOTS, { recursive: true });
+const T = 45_000;
+let step = "start";
+const say = (s) => { step = s; console.log(`console test: ${s}`); };
+
+async function rpc(method, params) {
+  const r = await fetch(ANVIL, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  if (!r.ok) throw new Error(`anvil ${method}: ${r.status}`);
+  return r.json();
+}
+
+// Catalog keys (`section.key`) from en.toml: none may show on a rendered page.
+function catalogKeys(file) {
+  const keys = [];
+  let section = "";
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const s = line.match(/^\[([^\]]+)\]/);
+    if (s) { section = s[1]; continue; }
+    const k = line.match(/^([A-Za-z0-9_]+)\s*=/);
+    if (k && section) keys.push(`${section}.${k[1]}`);
+  }
+  return keys;
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const problems = [];
+function watch(page, label) {
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`${label}: console error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`${label}: page error: ${e.message}`));
+}
+
+async function login(page, name, pw) {
+  await page.goto(BASE + "/");
+  await page.getByLabel(/User name|用户名/).fill(name);
+  await page.getByLabel(/Password|密码/).fill(pw);
+  await page.getByLabel(/Password|密码/).press("Enter");
+  await page.waitForURL(BASE + "/", { timeout: T });
+}
+
+const tileStatus = (page) =>
+  page.locator(`li.tile[data-node="${NODE}"]`).getAttribute("data-status");
+const tileHeight = async (page) =>
+  Number((await page.locator(`li.tile[data-node="${NODE}"] .height`).innerText()).replace(/\D/g, ""));
+
+try {
+  // --- admin: login, fleet ok with a rising height -------------------------------------
+  const admin = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  const fleet = await admin.newPage();
+  watch(fleet, "fleet");
+  say("log in as admin");
+  await login(fleet, ADMIN, ADMIN_PW);
+  say("fleet shows the node ok");
+  await fleet.waitForFunction((n) => document.querySelector(`li.tile[data-node="${n}"]`)?.dataset.status === "ok", NODE, { timeout: T });
+  const h1 = await tileHeight(fleet);
+  say(`height rises without a reload (from ${h1})`);
+  await fleet.waitForFunction(([n, h]) => {
+    const el = document.querySelector(`li.tile[data-node="${n}"] .height`);
+    return el && Number(el.textContent.replace(/\D/g, "")) > h;
+  }, [NODE, h1], { timeout: T });
+
+  const alerts = await admin.newPage();
+  watch(alerts, "alerts");
+  await alerts.goto(BASE + "/alerts");
+
+  // --- halt mining: stalled tile, alert on the alerts page, no reload ------------------
+  say("halt mining");
+  await rpc("evm_setIntervalMining", [0]);
+  say("the tile turns stalled without a reload");
+  await fleet.waitForFunction((n) => document.querySelector(`li.tile[data-node="${n}"]`)?.dataset.status === "stalled", NODE, { timeout: T });
+  say("HeadStalled appears firing on the open alerts page without a reload");
+  await alerts.waitForSelector(`li.alert[data-rule="HeadStalled"][data-node="${NODE}"][data-state="firing"]`, { timeout: T });
+
+  say("acknowledge the incident with a comment in the browser");
+  const inc = alerts.locator(`li.incident[data-node="${NODE}"][data-state="open"]`).first();
+  await inc.locator("summary").click();
+  await inc.getByLabel(/Comment/).fill("on it: mining halted on purpose");
+  await inc.getByRole("button", { name: "Acknowledge" }).click();
+  await alerts.waitForURL(BASE + "/alerts", { timeout: T });
+  await alerts.waitForSelector(`li.incident[data-node="${NODE}"] .acked`, { timeout: T });
+  const ackText = await alerts.locator(`li.incident[data-node="${NODE}"] .acked`).first().innerText();
+  if (!ackText.includes(ADMIN) || !ackText.includes("mining halted on purpose")) throw new Error(`ack shows ${ackText}`);
+  await alerts.waitForSelector(`li.alert[data-rule="HeadStalled"] .badge.acked`, { timeout: T });
+
+  say("CSRF: a form post without the token is refused");
+  const before = problems.length;
+  const noCsrf = await alerts.evaluate(async () => (await fetch("/silences", {
+    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "rule=HeadStalled&node=anvil-1&comment=x&duration=1h",
+  })).status);
+  if (noCsrf !== 403) throw new Error(`post without CSRF answered ${noCsrf}`);
+  problems.splice(before); // the browser logs the refused request; that one is expected
+
+  say("resume mining: the alert resolves on the page");
+  await rpc("evm_setIntervalMining", [1]);
+  await alerts.waitForSelector(`li.alert[data-rule="HeadStalled"][data-node="${NODE}"][data-state="resolved"]`, { timeout: T });
+  await fleet.waitForFunction((n) => document.querySelector(`li.tile[data-node="${n}"]`)?.dataset.status === "ok", NODE, { timeout: T });
+  say("the incident timeline shows every step");
+  await alerts.reload();
+  const timeline = await alerts.locator(`li.incident[data-node="${NODE}"]`).first().locator("ol.timeline").innerText();
+  for (const kind of ["opened", "firing", "acknowledged", "resolved", "closed"]) {
+    if (!timeline.includes(kind)) throw new Error(`timeline lacks ${kind}: ${timeline}`);
+  }
+
+  // --- node page: charts with data, the log line --------------------------------------
+  say("node page charts render data points");
+  const node = await admin.newPage();
+  watch(node, "node");
+  await node.goto(`${BASE}/nodes/${NODE}`);
+  await node.waitForFunction(() => {
+    const f = document.querySelector('figure[data-metric="height"]');
+    return f && Number(f.dataset.points || 0) > 0 && f.querySelector("canvas");
+  }, null, { timeout: T });
+  say("node page shows the pushed log line");
+  await node.waitForSelector(`#node-logs .msg:text("${LOG_LINE}")`, { timeout: T });
+
+  // --- viewer: no mutating control, forged post refused -------------------------------
+  say("viewer sees no mutating control");
+  const viewerCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const viewer = await viewerCtx.newPage();
+  watch(viewer, "viewer");
+  await login(viewer, VIEWER, VIEWER_PW);
+  await viewer.goto(BASE + "/alerts");
+  const mutating = await viewer.locator('form[method="post"]:not([action="/logout"])').count();
+  if (mutating !== 0) throw new Error(`viewer sees ${mutating} mutating forms`);
+  say("viewer's forged form post (with a valid CSRF token) is refused with 403");
+  const beforeForged = problems.length;
+  const forged = await viewer.evaluate(async () => {
+    const csrf = document.querySelector('input[name="_csrf"]').value;
+    const r = await fetch("/silences", {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `rule=HeadStalled&node=anvil-1&comment=x&duration=1h&_csrf=${csrf}`,
+    });
+    return r.status;
+  });
+  if (forged !== 403) throw new Error(`viewer's forged post answered ${forged}`);
+  problems.splice(beforeForged);
+
+  // --- every page: zh-CN without catalog keys; axe; screenshots at two widths ----------
+  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["setup", "/setup"]];
+  const keys = catalogKeys(CATALOG);
+  say("zh-CN pages show no catalog key");
+  const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });
+  const zh = await zhCtx.newPage();
+  watch(zh, "zh");
+  await zh.goto(BASE + "/");
+  const loginText = await zh.locator("body").innerText();
+  if (!loginText.includes("登录")) throw new Error("zh-CN login page is not in Chinese");
+  await login(zh, ADMIN, ADMIN_PW);
+  for (const [name, url] of pages) {
+    await zh.goto(BASE + url);
+    await zh.waitForLoadState("networkidle");
+    const text = await zh.locator("body").innerText();
+    const leaked = keys.filter((k) => text.includes(k));
+    if (leaked.length) throw new Error(`zh-CN ${name} shows catalog keys: ${leaked.join(", ")}`);
+    await zh.screenshot({ path: path.join(SHOTS, `${name}-zh-CN-1280.png`), fullPage: true });
+  }
+
+  say("axe-core: no serious or critical violation at 1280 and 390 px");
+  const axeCtx = await browser.newContext({ bypassCSP: true });
+  const ax = await axeCtx.newPage();
+  await ax.goto(BASE + "/");
+  await ax.setViewportSize({ width: 1280, height: 900 });
+  const axeRun = async (label) => {
+    await ax.addScriptTag({ path: AXE });
+    const res = await ax.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+    const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    if (bad.length) {
+      throw new Error(`${label}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`).join(" | ")}`);
+    }
+  };
+  for (const width of [1280, 390]) {
+    await ax.setViewportSize({ width, height: 900 });
+    await ax.goto(BASE + "/");
+    await axeRun(`login @${width}`);
+    await ax.screenshot({ path: path.join(SHOTS, `login-en-${width}.png`), fullPage: true });
+  }
+  await login(ax, ADMIN, ADMIN_PW);
+  for (const width of [1280, 390]) {
+    await ax.setViewportSize({ width, height: 900 });
+    for (const [name, url] of pages) {
+      await ax.goto(BASE + url);
+      await ax.waitForLoadState("networkidle");
+      await axeRun(`${name} @${width}`);
+      await ax.screenshot({ path: path.join(SHOTS, `${name}-en-${width}.png`), fullPage: true });
+    }
+  }
+  if (problems.length) throw new Error(`browser reported:\n${problems.join("\n")}`);
+  say("all steps passed");
+  await browser.close();
+} catch (e) {
+  console.error(`console test failed at step "${step}": ${e.message}`);
+  if (problems.length) console.error(problems.join("\n"));
+  await browser.close();
+  process.exit(1);
+}

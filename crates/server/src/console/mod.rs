@@ -1,0 +1,450 @@
+//! The web console: server-rendered pages (askama templates compiled in, `templates/`),
+//! every string from the message catalogs ([`i18n`]), progressive enhancement with htmx and
+//! charts with uPlot (vendored, [`assets`]). Pages are routes of the one route table: each
+//! page module declares its [`Page`] (routes and navigation entry) and [`PAGES`] lists them.
+//! The guard ([`crate::access::guard`]) enforces their permissions like any API route;
+//! refusals become a redirect to the login form (401) or an error page (403), see [`refusal`].
+
+pub mod alerts;
+pub mod assets;
+pub mod fleet;
+pub mod i18n;
+pub mod login;
+pub mod node;
+
+use crate::AppState;
+use crate::api::Route;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chainops_auth::{Permission, Principal};
+use i18n::{Catalog, Lang};
+
+/// One page: its routes (a page and the fragments and form posts it owns) and its entry in
+/// the navigation bar, if it has one.
+pub struct Page {
+    /// The page's routes.
+    pub routes: &'static [Route],
+    /// Navigation entry: catalog key of its label, link, and the permission that shows it.
+    pub nav: Option<(&'static str, &'static str, Permission)>,
+}
+
+/// A console route: HTML (or a fragment of it), described for the route table but not for
+/// the OpenAPI document, which is the API's.
+pub const fn page(
+    method: &'static str,
+    path: &'static str,
+    permission: Permission,
+    audit: Option<&'static str>,
+    summary: &'static str,
+    handler: fn() -> axum::routing::MethodRouter<AppState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        permission,
+        audit,
+        summary,
+        params: crate::schema::none,
+        body: crate::schema::no_body,
+        ok: 200,
+        response: crate::schema::text,
+        handler,
+    }
+}
+
+/// Every page, in navigation order. A new page is one module plus one line here.
+pub static PAGES: &[&Page] = &[
+    &fleet::PAGE,
+    &alerts::PAGE,
+    &node::PAGE,
+    &login::PAGE,
+    &assets::PAGE,
+];
+
+/// Every console route.
+pub fn routes() -> impl Iterator<Item = &'static Route> {
+    PAGES.iter().flat_map(|p| p.routes.iter())
+}
+
+/// Is `path` (a matched route pattern) a console page?
+pub fn is_page(path: &str) -> bool {
+    routes().any(|r| r.path == path)
+}
+
+/// Cookie remembering the chosen language.
+pub const LANG_COOKIE: &str = "chainops_lang";
+/// Cookie remembering the chosen theme (`light`, `dark`, `auto`).
+pub const THEME_COOKIE: &str = "chainops_theme";
+
+/// The session's CSRF token, put beside the principal by the guard for session requests.
+#[derive(Debug, Clone)]
+pub struct SessionCsrf(pub String);
+
+/// A navigation link as the layout shows it.
+pub struct NavLink {
+    /// Label.
+    pub label: &'static str,
+    /// Target.
+    pub href: &'static str,
+    /// The current page?
+    pub current: bool,
+}
+
+/// What every page template gets: language, theme, the viewer, their CSRF token, the
+/// navigation the viewer's role may see and the current path.
+pub struct Ctx {
+    /// Catalog of the viewer's language.
+    pub t: &'static Catalog,
+    /// `light`, `dark` or `auto`.
+    pub theme: &'static str,
+    /// The logged-in viewer.
+    pub user: Option<Principal>,
+    /// Their CSRF token (hidden field of every form).
+    pub csrf: String,
+    /// The request path (and query), for the language and theme links.
+    pub here: String,
+    /// Navigation.
+    pub nav: Vec<NavLink>,
+    /// Version tag of the embedded assets (cache busting).
+    pub asset_v: &'static str,
+}
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The viewer's language from the request.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::negotiate(
+        cookie(headers, LANG_COOKIE),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+impl Ctx {
+    /// The context of a request whose guard already ran.
+    pub fn of(parts: &Parts) -> Ctx {
+        let t = lang_of(&parts.headers).catalog();
+        let theme = match cookie(&parts.headers, THEME_COOKIE) {
+            Some("light") => "light",
+            Some("dark") => "dark",
+            _ => "auto",
+        };
+        let user = parts.extensions.get::<Principal>().cloned();
+        let csrf = parts
+            .extensions
+            .get::<SessionCsrf>()
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        let path = parts.uri.path();
+        let nav = match &user {
+            Some(p) => PAGES
+                .iter()
+                .filter_map(|pg| pg.nav)
+                .filter(|(_, _, perm)| perm.allows(p.role))
+                .map(|(key, href, _)| NavLink {
+                    label: t.t(key),
+                    href,
+                    current: path == href || (href != "/" && path.starts_with(href)),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Ctx {
+            t,
+            theme,
+            user,
+            csrf,
+            here: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
+            nav,
+            asset_v: assets::version(),
+        }
+    }
+
+    /// May the viewer do what `perm` guards (shows or hides a control)?
+    pub fn may(&self, perm: &Permission) -> bool {
+        self.user.as_ref().is_some_and(|p| perm.allows(p.role))
+    }
+
+    /// May the viewer acknowledge and silence?
+    pub fn may_operate(&self) -> bool {
+        self.may(&Permission::OperateAlerts)
+    }
+
+    /// Link that switches the language and comes back here.
+    pub fn lang_link(&self, lang: &str) -> String {
+        format!("/prefs?lang={lang}&back={}", urlencode(&self.here))
+    }
+
+    /// Link that switches the theme and comes back here.
+    pub fn theme_link(&self, theme: &str) -> String {
+        format!("/prefs?theme={theme}&back={}", urlencode(&self.here))
+    }
+
+    /// The viewer's role name.
+    pub fn role(&self) -> &'static str {
+        self.user.as_ref().map_or("", |p| p.role.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Ctx::of(parts))
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)])
+        .map(|q| q[2..].to_string())
+        .unwrap_or_default()
+}
+
+/// A local path to go back to (`/…`, not `//host` or `/\host`); anything else is `/`.
+pub fn local_path(back: Option<&str>) -> String {
+    match back {
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.starts_with("/\\")
+                && b.len() <= 2048
+                && !b.chars().any(char::is_control) =>
+        {
+            b.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// Renders a template as HTML (a template error is logged and becomes a 500 page).
+pub fn render(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>500</title><h1>500</h1>".to_string()),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// Context.
+    pub c: Ctx,
+    /// HTTP status.
+    pub status: u16,
+    /// Catalog key of the heading.
+    pub title: &'static str,
+    /// What went wrong (from the API's error message, which names the fix).
+    pub message: String,
+}
+
+/// An error page for `err` (a handler's [`crate::ApiError`]).
+pub fn error_page(c: Ctx, err: crate::ApiError) -> Response {
+    let status =
+        StatusCode::from_u16(err.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let title = match status.as_u16() {
+        400 | 422 => "error.invalid",
+        403 => "error.forbidden",
+        404 => "error.not_found",
+        409 => "error.conflict",
+        _ => "error.internal",
+    };
+    let message = if status.is_server_error() {
+        c.t.t("error.internal_detail").to_string()
+    } else {
+        err.message
+    };
+    render(
+        status,
+        ErrorPage {
+            c,
+            status: status.as_u16(),
+            title,
+            message,
+        },
+    )
+}
+
+/// Turns a guard refusal of a page request into what a browser should see: no or expired
+/// credentials → the login form with a way back (303 to `/?next=`); forbidden → a 403
+/// page in the viewer's language, without navigation to what they may not see.
+pub fn refusal(parts: &Parts, status: StatusCode, message: String) -> Response {
+    if status == StatusCode::UNAUTHORIZED {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let to = if next == "/" {
+            "/".to_string()
+        } else {
+            format!("/?next={}", urlencode(&next))
+        };
+        let mut r = Redirect::to(&to).into_response();
+        // An expired session cookie would be refused again on the login page.
+        r.headers_mut().insert(
+            header::SET_COOKIE,
+            header::HeaderValue::from_static(
+                "chainops_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+            ),
+        );
+        return r;
+    }
+    let c = Ctx::of(parts);
+    let title = if status == StatusCode::FORBIDDEN {
+        "error.forbidden"
+    } else {
+        "error.invalid"
+    };
+    render(
+        status,
+        ErrorPage {
+            c,
+            status: status.as_u16(),
+            title,
+            message,
+        },
+    )
+}
+
+/// A form post's redirect back to `to` (303, so the browser GETs it).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// The page parts shared by templates: formats for numbers and ages.
+pub mod fmt {
+    /// A height or count with thin grouping (`1 234 567`), or `–`.
+    pub fn num(v: Option<u64>) -> String {
+        let Some(v) = v else {
+            return "–".into();
+        };
+        let s = v.to_string();
+        let mut out = String::with_capacity(s.len() + s.len() / 3);
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push('\u{202f}');
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    /// Seconds as `4.2 s`, `3 min`, `2.5 h`, `3 d`, or `–`.
+    pub fn age(v: Option<f64>) -> String {
+        match v {
+            None => "–".into(),
+            Some(s) if !s.is_finite() => "–".into(),
+            Some(s) if s < 60.0 => format!("{s:.1} s"),
+            Some(s) if s < 3600.0 => format!("{:.0} min", s / 60.0),
+            Some(s) if s < 86_400.0 => format!("{:.1} h", s / 3600.0),
+            Some(s) => format!("{:.1} d", s / 86_400.0),
+        }
+    }
+
+    /// A ratio or float with up to 3 significant decimals, or `–`.
+    pub fn float(v: Option<f64>) -> String {
+        match v {
+            Some(x) if x.is_finite() => {
+                let s = format!("{x:.3}");
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
+            _ => "–".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_links_stay_on_this_site() {
+        assert_eq!(local_path(Some("/alerts?x=1")), "/alerts?x=1");
+        for evil in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example",
+            "",
+            "/a\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_path(Some(evil)), "/", "{evil:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn numbers_group_and_ages_scale() {
+        assert_eq!(fmt::num(Some(1_234_567)), "1\u{202f}234\u{202f}567");
+        assert_eq!(fmt::num(Some(12)), "12");
+        assert_eq!(fmt::num(None), "–");
+        assert_eq!(fmt::age(Some(4.25)), "4.2 s");
+        assert_eq!(fmt::age(Some(7200.0)), "2.0 h");
+        assert_eq!(fmt::age(Some(f64::NAN)), "–");
+        assert_eq!(fmt::float(Some(0.5)), "0.5");
+    }
+
+    /// Templates hold no text of their own: everything a person reads comes from the catalog.
+    #[test]
+    fn templates_hold_no_literal_text() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for entry in std::fs::read_dir(dir).expect("templates dir") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            let mut rest = text.as_str();
+            let mut visible = String::new();
+            // Drop template tags/expressions/comments, then HTML tags; what remains is text.
+            while let Some(i) = rest.find(['{', '<']) {
+                visible.push_str(&rest[..i]);
+                let close = match &rest[i..i + 2.min(rest.len() - i)] {
+                    "{{" => "}}",
+                    "{%" => "%}",
+                    "{#" => "#}",
+                    s if s.starts_with('<') => ">",
+                    _ => {
+                        visible.push('{');
+                        rest = &rest[i + 1..];
+                        continue;
+                    }
+                };
+                match rest[i + 1..].find(close) {
+                    Some(j) => rest = &rest[i + 1 + j + close.len()..],
+                    None => break,
+                }
+            }
+            visible.push_str(rest);
+            let words: Vec<&str> = visible
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .collect();
+            assert!(
+                words.is_empty(),
+                "{}: literal text {words:?}; put it in the catalogs (crates/server/i18n)",
+                path.display()
+            );
+        }
+    }
+}
