@@ -156,6 +156,32 @@ impl Auth {
         }
     }
 
+    /// Changes a user's role; their sessions follow at once. The last admin keeps the role
+    /// (someone must be able to manage users).
+    pub async fn set_role(&self, name: &str, role: Role, now_ms: i64) -> Result<(), AuthError> {
+        let Some(user) = self.store.user(name).await? else {
+            return Err(AuthError::NotFound(format!("no user named \"{name}\"")));
+        };
+        if user.role == Role::Admin.as_str() && role != Role::Admin {
+            let admins = self
+                .store
+                .list_users()
+                .await?
+                .iter()
+                .filter(|u| u.role == Role::Admin.as_str())
+                .count();
+            if admins <= 1 {
+                return Err(AuthError::Invalid(format!(
+                    "{name} is the last admin; make another user admin first"
+                )));
+            }
+        }
+        self.store
+            .update_user(name, Some(role.as_str()), None, now_ms)
+            .await?;
+        Ok(())
+    }
+
     /// Deletes a user and their sessions.
     pub async fn remove_user(&self, name: &str) -> Result<(), AuthError> {
         if self.store.delete_user(name).await? {

@@ -154,6 +154,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         security,
         logs: Some(logs),
         extra_metrics: vec![backups],
+        settings: Arc::new(config.to_redacted_toml()),
     };
     let limits = config.server.limits;
     let max_connections = limits.effective_max(raise_fd_limit());

@@ -59,6 +59,8 @@ pub struct AppState {
     pub logs: Option<Arc<chainops_logs::service::LogService>>,
     /// Other `/metrics` sections (scheduled backups).
     pub extra_metrics: Vec<Arc<dyn chainops_core::ports::MetricsSource>>,
+    /// The effective configuration as TOML with secrets redacted (the console's settings page).
+    pub settings: Arc<String>,
 }
 
 /// Security switches of the HTTP surface.

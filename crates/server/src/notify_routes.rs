@@ -38,6 +38,15 @@ pub(crate) async fn test_notifier(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(match send_test(&s, &name).await? {
+        None => json!({"channel": name, "delivered": true}),
+        Some(error) => json!({"channel": name, "delivered": false, "error": error}),
+    }))
+}
+
+/// Sends a test notification through channel `name` now (not via the outbox): `None` when
+/// the receiver accepted it, else why not. The API route and the console's button share it.
+pub(crate) async fn send_test(s: &AppState, name: &str) -> Result<Option<String>, ApiError> {
     let Some(n) = s.notifiers.iter().find(|n| n.config.name == name) else {
         let names: Vec<&str> = s.notifiers.iter().map(|n| n.config.name.as_str()).collect();
         return Err(ApiError::not_found(format!(
@@ -49,15 +58,15 @@ pub(crate) async fn test_notifier(
             }
         )));
     };
-    let body = payload::test(&name, now_ms());
+    let body = payload::test(name, now_ms());
     let id = body["id"].as_str().unwrap_or("test").to_string();
     // The test ran either way: a refusing receiver is a result, not a server error.
-    Ok(Json(match n.send(&s.http, &id, &body.to_string()).await {
-        Delivery::Sent => json!({"channel": name, "delivered": true}),
+    Ok(match n.send(&s.http, &id, &body.to_string()).await {
+        Delivery::Sent => None,
         Delivery::Retry { error, .. } => {
-            json!({"channel": name, "delivered": false, "error": format!("test notification to {name} failed: {error}")})
+            Some(format!("test notification to {name} failed: {error}"))
         }
-    }))
+    })
 }
 
 /// `POST /api/v1/integrations/alertmanager[?channel=a,b]`: accepts an Alertmanager webhook

@@ -148,6 +148,48 @@ try {
   say("node page shows the pushed log line");
   await node.waitForSelector(`#node-logs .msg:text("${LOG_LINE}")`, { timeout: T });
 
+  say("the logs page finds the pushed line");
+  const logs = await admin.newPage();
+  watch(logs, "logs");
+  await logs.goto(`${BASE}/logs`);
+  await logs.getByLabel("Query").fill("区块已导入");
+  await logs.getByLabel("Query").press("Enter");
+  await logs.waitForSelector(`#logs-results td.msg:has-text("${LOG_LINE}")`, { timeout: T });
+  await logs.goto(`${BASE}/logs?q=${encodeURIComponent("no-such-line-anywhere")}`);
+  await logs.waitForSelector("#logs-results p.muted", { timeout: T });
+
+  say("users page: a token is created in the browser and its secret shown once");
+  const users = await admin.newPage();
+  watch(users, "users");
+  await users.goto(`${BASE}/users`);
+  await users.getByText("Create a token…").click();
+  await users.getByLabel("What it is for").fill("grafana-console");
+  await users.getByRole("button", { name: "Create token" }).click();
+  const secret = await users.locator("#new-token").innerText();
+  if (!/^chainops_/.test(secret)) throw new Error(`token secret looks wrong: ${secret}`);
+  const me = await fetch(`${BASE}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
+  if (me.status !== 200) throw new Error(`the new token answers ${me.status}`);
+  await users.goto(`${BASE}/users`);
+  if ((await users.content()).includes(secret)) throw new Error("the token secret is shown a second time");
+
+  say("audit trail: the acknowledgement is recorded and the trail verifies");
+  const trail = await admin.newPage();
+  watch(trail, "trail");
+  await trail.goto(`${BASE}/audit-trail?action=incident.ack`);
+  const trailText = await trail.locator("main").innerText();
+  if (!trailText.includes("incident.ack")) throw new Error("the audit trail lacks incident.ack");
+  await trail.getByText("Verify the trail").click();
+  await trail.waitForSelector('#verify-result[data-ok="true"]', { timeout: T });
+  const csv = await trail.evaluate(async () => (await fetch("/audit-trail/export?format=csv&action=incident.ack")).text());
+  if (!csv.startsWith("seq,at,actor") || !csv.includes("incident.ack")) throw new Error(`CSV export: ${csv.slice(0, 200)}`);
+
+  say("settings show the effective configuration with secrets redacted");
+  const settings = await admin.newPage();
+  watch(settings, "settings");
+  await settings.goto(`${BASE}/settings`);
+  const cfg = await settings.locator("pre.config").innerText();
+  if (!cfg.includes("anvil-1")) throw new Error("settings page lacks the node config");
+
   // --- viewer: no mutating control, forged post refused -------------------------------
   say("viewer sees no mutating control");
   const viewerCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -169,9 +211,21 @@ try {
   });
   if (forged !== 403) throw new Error(`viewer's forged post answered ${forged}`);
   problems.splice(beforeForged);
+  say("viewer: pages of other roles are hidden and refused alike");
+  const nav = await viewer.locator("header nav").innerText();
+  for (const hidden of ["Users", "Audit trail", "Logs"]) {
+    if (nav.includes(hidden)) throw new Error(`viewer's navigation shows ${hidden}`);
+  }
+  const beforeRefused = problems.length;
+  for (const url of ["/users", "/audit-trail", "/logs"]) {
+    const r = await viewer.goto(BASE + url);
+    if (r.status() !== 403) throw new Error(`viewer GET ${url} answered ${r.status()}`);
+  }
+  problems.splice(beforeRefused);
 
   // --- every page: zh-CN without catalog keys; axe; screenshots at two widths ----------
-  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["setup", "/setup"]];
+  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"],
+    ["users", "/users"], ["audit-trail", "/audit-trail?verify=1"], ["settings", "/settings"], ["setup", "/setup"]];
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

@@ -92,6 +92,7 @@ fn rig() -> &'static Rig {
                 security: Arc::new(Security::default()),
                 logs: None,
                 extra_metrics: Vec::new(),
+                settings: Arc::new(String::new()),
             };
             (chainops_server::router(state), token)
         });

@@ -7,10 +7,14 @@
 
 pub mod alerts;
 pub mod assets;
+pub mod audit_trail;
 pub mod fleet;
 pub mod i18n;
 pub mod login;
+pub mod logs;
 pub mod node;
+pub mod settings;
+pub mod users;
 
 use crate::AppState;
 use crate::api::Route;
@@ -58,6 +62,10 @@ pub const fn page(
 pub static PAGES: &[&Page] = &[
     &fleet::PAGE,
     &alerts::PAGE,
+    &logs::PAGE,
+    &users::PAGE,
+    &audit_trail::PAGE,
+    &settings::PAGE,
     &node::PAGE,
     &login::PAGE,
     &assets::PAGE,
