@@ -62,6 +62,8 @@ pub enum Permission {
     OperateAlerts,
     /// Push external alerts (Alertmanager intake).
     IngestAlerts,
+    /// Run a backup job or a restore drill now.
+    OperateBackups,
     /// Search and tail node logs (redacted at ingest).
     ReadLogs,
     /// Push log lines over HTTP.
@@ -98,6 +100,7 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
     ),
     (Permission::OperateAlerts, &[Role::Admin, Role::Operator]),
     (Permission::IngestAlerts, &[Role::Admin, Role::Operator]),
+    (Permission::OperateBackups, &[Role::Admin, Role::Operator]),
     (
         Permission::ReadLogs,
         &[Role::Admin, Role::Operator, Role::Auditor, Role::Support],
@@ -128,6 +131,7 @@ impl Permission {
             Permission::ReadAlerts => "read_alerts",
             Permission::OperateAlerts => "operate_alerts",
             Permission::IngestAlerts => "ingest_alerts",
+            Permission::OperateBackups => "operate_backups",
             Permission::ReadLogs => "read_logs",
             Permission::IngestLogs => "ingest_logs",
             Permission::ReadAudit => "read_audit",
@@ -170,6 +174,7 @@ mod tests {
                 p,
                 Permission::OperateAlerts
                     | Permission::IngestAlerts
+                    | Permission::OperateBackups
                     | Permission::IngestLogs
                     | Permission::ManageUsers
             );

@@ -18,7 +18,7 @@ use chainops_core::ErrorKind;
 use chainops_core::cron::Cron;
 use chainops_core::facts::{FactSource, NodeFacts};
 use chainops_core::node_config::NodeConfig;
-use chainops_core::ports::MetricsSource;
+use chainops_core::ports::{BackupJobView, BackupJobs, MetricsSource, SnapshotView};
 use chainops_core::task::spawn_supervised;
 use chainops_core::time::now_ms;
 use chainops_store::Store;
@@ -290,10 +290,9 @@ fn first_line(path: &std::path::Path, what: &str) -> Result<String> {
     Ok(line)
 }
 
-/// Opens the job's repository, creating it on the first run.
-fn open_repo(job: &BackupJob) -> Result<Repository> {
-    let password = first_line(&job.password_file, "password")?;
-    let s3 = match &job.s3 {
+/// The job's S3 settings with the secret key read from its file.
+fn s3_options(job: &BackupJob) -> Result<S3Options> {
+    Ok(match &job.s3 {
         None => S3Options::default(),
         Some(s) => S3Options {
             endpoint: s.endpoint.clone(),
@@ -305,8 +304,13 @@ fn open_repo(job: &BackupJob) -> Result<Repository> {
                 .map(|p| first_line(p, "S3 secret key"))
                 .transpose()?,
         },
-    };
-    let backend = crate::open_backend(&job.repo, &s3)?;
+    })
+}
+
+/// Opens the job's repository, creating it on the first run.
+fn open_repo(job: &BackupJob) -> Result<Repository> {
+    let password = first_line(&job.password_file, "password")?;
+    let backend = crate::open_backend(&job.repo, &s3_options(job)?)?;
     match Repository::open(backend.clone(), &password) {
         Err(BackupError::NotARepository(_)) => {
             tracing::info!(job = %job.name, repo = %job.repo, "creating the backup repository (first run)");
@@ -542,7 +546,7 @@ pub fn context(
 }
 
 /// Starts the scheduler: one task per job schedule and drill schedule, plus a refresher
-/// that picks up runs recorded by others. Returns the live status.
+/// that picks up runs recorded by others. Returns the live status and the jobs' console port.
 pub async fn start(
     jobs: &[BackupJob],
     nodes: &[NodeConfig],
@@ -550,8 +554,13 @@ pub async fn start(
     http: &reqwest::Client,
     controls: &HashMap<String, NodeControl>,
     shutdown: &watch::Receiver<bool>,
-) -> Result<(Arc<BackupStatus>, Vec<tokio::task::JoinHandle<()>>)> {
+) -> Result<(
+    Arc<BackupStatus>,
+    Arc<Jobs>,
+    Vec<tokio::task::JoinHandle<()>>,
+)> {
     let status = Arc::new(BackupStatus::default());
+    let mut slots = Vec::new();
     let started = now_ms();
     let mut tasks = Vec::new();
     for job in jobs {
@@ -574,6 +583,11 @@ pub async fn start(
         let ctx = context(nodes, job, http, controls)?;
         // One lock per job: a backup and a drill of the same job never overlap.
         let exclusive = Arc::new(tokio::sync::Mutex::new(()));
+        slots.push(JobSlot {
+            job: job.clone(),
+            ctx: ctx.clone(),
+            exclusive: exclusive.clone(),
+        });
         let schedules = std::iter::once((job.schedule.clone(), false))
             .chain(job.drill_schedule.clone().map(|d| (d, true)));
         for (schedule, drill) in schedules {
@@ -608,7 +622,13 @@ pub async fn start(
             refresh_loop(jobs.clone(), store.clone(), status.clone(), stop.clone())
         }));
     }
-    Ok((status, tasks))
+    let jobs = Arc::new(Jobs {
+        status: status.clone(),
+        slots,
+        store: store.clone(),
+        shutdown: shutdown.clone(),
+    });
+    Ok((status, jobs, tasks))
 }
 
 /// Fills `state` with the newest runs in the store (counters stay per daemon run).
@@ -679,30 +699,185 @@ async fn schedule_loop(
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
         }
-        let _turn = exclusive.lock().await;
-        status.update(&job.name, |s| s.running = true);
-        tracing::info!(job = %job.name, node = %job.node, "{what} started");
-        let result = tokio::select! {
-            r = run_now(&store, &job, ctx.clone(), drill) => r,
-            _ = shutdown.changed() => {
-                // The blocking run finishes on its own; a repository is safe to abandon.
-                tracing::warn!(job = %job.name, "shutting down during a {what}; it is not recorded");
-                return;
-            }
-        };
-        status.update(&job.name, |s| s.running = false);
-        match result {
-            Ok(run) => {
-                let secs = (run.finished_ms - run.started_ms) as f64 / 1000.0;
-                if run.ok {
-                    tracing::info!(job = %job.name, snapshot = run.snapshot.as_deref().unwrap_or(""), seconds = secs, bytes_added = run.bytes_added, "{what} finished");
-                } else {
-                    tracing::error!(job = %job.name, error = run.error.as_deref().unwrap_or(""), seconds = secs, "{what} failed");
-                }
-                status.update(&job.name, |s| s.remember(&run));
-            }
-            Err(e) => tracing::error!(job = %job.name, error = %e, "{what} could not be recorded"),
+        if !turn(
+            &job,
+            drill,
+            &ctx,
+            &store,
+            &status,
+            &exclusive,
+            &mut shutdown,
+        )
+        .await
+        {
+            return;
         }
+    }
+}
+
+/// One run of `job` under its lock: marks it running, runs it, records it and updates the
+/// live status. `false` when the daemon shut down during the run (it is not recorded).
+async fn turn(
+    job: &BackupJob,
+    drill: bool,
+    ctx: &RunContext,
+    store: &Store,
+    status: &BackupStatus,
+    exclusive: &tokio::sync::Mutex<()>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let what = if drill { "drill" } else { "backup" };
+    let _turn = exclusive.lock().await;
+    status.update(&job.name, |s| s.running = true);
+    tracing::info!(job = %job.name, node = %job.node, "{what} started");
+    let result = tokio::select! {
+        r = run_now(store, job, ctx.clone(), drill) => r,
+        _ = shutdown.changed() => {
+            // The blocking run finishes on its own; a repository is safe to abandon.
+            tracing::warn!(job = %job.name, "shutting down during a {what}; it is not recorded");
+            return false;
+        }
+    };
+    status.update(&job.name, |s| s.running = false);
+    match result {
+        Ok(run) => {
+            let secs = (run.finished_ms - run.started_ms) as f64 / 1000.0;
+            if run.ok {
+                tracing::info!(job = %job.name, snapshot = run.snapshot.as_deref().unwrap_or(""), seconds = secs, bytes_added = run.bytes_added, "{what} finished");
+            } else {
+                tracing::error!(job = %job.name, error = run.error.as_deref().unwrap_or(""), seconds = secs, "{what} failed");
+            }
+            status.update(&job.name, |s| s.remember(&run));
+        }
+        Err(e) => tracing::error!(job = %job.name, error = %e, "{what} could not be recorded"),
+    }
+    true
+}
+
+/// One job with what running it needs.
+struct JobSlot {
+    job: BackupJob,
+    ctx: RunContext,
+    exclusive: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The daemon's jobs for the console ([`BackupJobs`]): their state, their snapshots, and
+/// a run started by hand that takes the same per-job lock as the schedules.
+pub struct Jobs {
+    status: Arc<BackupStatus>,
+    slots: Vec<JobSlot>,
+    store: Store,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Jobs {
+    fn slot(&self, name: &str) -> std::result::Result<&JobSlot, (ErrorKind, String)> {
+        self.slots
+            .iter()
+            .find(|s| s.job.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.slots.iter().map(|s| s.job.name.as_str()).collect();
+                (
+                    ErrorKind::NotFound,
+                    format!(
+                        "no [[backups]] job \"{name}\" (jobs: {})",
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                )
+            })
+    }
+}
+
+fn outcome(r: &Option<BackupRun>) -> Option<(i64, bool, Option<String>)> {
+    r.as_ref().map(|r| (r.finished_ms, r.ok, r.error.clone()))
+}
+
+#[async_trait::async_trait]
+impl BackupJobs for Jobs {
+    fn jobs(&self, now: i64) -> Vec<BackupJobView> {
+        let states = self.status.lock();
+        self.slots
+            .iter()
+            .map(|slot| {
+                let j = &slot.job;
+                let st = states.get(&j.name);
+                BackupJobView {
+                    name: j.name.clone(),
+                    node: j.node.clone(),
+                    schedule: j.schedule.to_string(),
+                    drill_schedule: j.drill_schedule.as_ref().map(|d| d.to_string()),
+                    repo: chainops_core::secret::redact_url(&j.repo),
+                    password_file: j.password_file.display().to_string(),
+                    last_backup: st.and_then(|s| outcome(&s.last_backup)),
+                    last_drill: st.and_then(|s| outcome(&s.last_drill)),
+                    next_backup_ms: j.schedule.next_after(now),
+                    next_drill_ms: j.drill_schedule.as_ref().and_then(|d| d.next_after(now)),
+                    overdue: st.is_some_and(|s| s.overdue(now)),
+                    running: st.is_some_and(|s| s.running),
+                }
+            })
+            .collect()
+    }
+
+    async fn start(&self, name: &str, drill: bool) -> std::result::Result<(), (ErrorKind, String)> {
+        let slot = self.slot(name)?;
+        if slot.exclusive.try_lock().is_err() {
+            return Err((
+                ErrorKind::Conflict,
+                format!("a run of {name} is going; wait for it to finish"),
+            ));
+        }
+        let (job, ctx, store, status, exclusive, mut stop) = (
+            slot.job.clone(),
+            slot.ctx.clone(),
+            self.store.clone(),
+            self.status.clone(),
+            slot.exclusive.clone(),
+            self.shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            turn(&job, drill, &ctx, &store, &status, &exclusive, &mut stop).await;
+        });
+        Ok(())
+    }
+
+    async fn snapshots(
+        &self,
+        name: &str,
+    ) -> std::result::Result<Vec<SnapshotView>, (ErrorKind, String)> {
+        let job = self.slot(name)?.job.clone();
+        let listed = tokio::task::spawn_blocking(move || -> Result<Vec<SnapshotView>> {
+            let password = first_line(&job.password_file, "password")?;
+            let backend = crate::open_backend(&job.repo, &s3_options(&job)?)?;
+            let repo = match Repository::open(backend, &password) {
+                Err(BackupError::NotARepository(_)) => return Ok(Vec::new()),
+                other => other?,
+            };
+            let mut out: Vec<SnapshotView> = repo
+                .snapshots()?
+                .into_iter()
+                .map(|(id, s)| SnapshotView {
+                    id,
+                    time_ms: s.time_ms,
+                    bytes: s.stats.total_bytes,
+                    tags: s.tags,
+                })
+                .collect();
+            out.reverse();
+            Ok(out)
+        })
+        .await
+        .map_err(|e| {
+            (
+                ErrorKind::Internal,
+                format!("listing snapshots panicked: {e}"),
+            )
+        })?;
+        listed.map_err(|e| (e.kind(), e.to_string()))
     }
 }
 

@@ -82,7 +82,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let notifiers = load_notifiers(&config)?;
     let (logs, log_tasks) = crate::logs_wiring::start(&config, &store, &http, &shutdown_rx)?;
     tasks.extend(log_tasks);
-    let (backups, backup_tasks) = chainops_backup::daemon::start(
+    let (backups, backup_jobs, backup_tasks) = chainops_backup::daemon::start(
         &config.backups,
         &config.nodes,
         &store,
@@ -155,6 +155,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         logs: Some(logs),
         extra_metrics: vec![backups],
         settings: Arc::new(config.to_redacted_toml()),
+        backups: Some(backup_jobs),
     };
     let limits = config.server.limits;
     let max_connections = limits.effective_max(raise_fd_limit());

@@ -66,3 +66,60 @@ pub trait MetricsSource: Send + Sync {
     /// The exposition text at `now_ms`.
     fn render(&self, now_ms: i64) -> String;
 }
+
+/// A scheduled backup job as the console shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackupJobView {
+    /// Job name.
+    pub name: String,
+    /// Node it backs up.
+    pub node: String,
+    /// Schedule (cron text).
+    pub schedule: String,
+    /// Drill schedule, if any.
+    pub drill_schedule: Option<String>,
+    /// Repository location, credentials redacted.
+    pub repo: String,
+    /// The password file (a path, never the password).
+    pub password_file: String,
+    /// Newest backup run: finished (epoch ms), ok, error.
+    pub last_backup: Option<(i64, bool, Option<String>)>,
+    /// Newest drill: finished, ok, error.
+    pub last_drill: Option<(i64, bool, Option<String>)>,
+    /// Next scheduled backup (epoch ms).
+    pub next_backup_ms: Option<i64>,
+    /// Next scheduled drill.
+    pub next_drill_ms: Option<i64>,
+    /// No successful backup within the job's `overdue_after`.
+    pub overdue: bool,
+    /// A run started from the console is still going.
+    pub running: bool,
+}
+
+/// A snapshot in a job's repository.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotView {
+    /// Snapshot id.
+    pub id: String,
+    /// When it was taken (epoch ms).
+    pub time_ms: i64,
+    /// Total size of the files it holds.
+    pub bytes: u64,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// The daemon's backup jobs, for the console: what they are, their snapshots, and running
+/// one now. Implemented by `chainops-backup`; the server only sees this port.
+#[async_trait]
+pub trait BackupJobs: Send + Sync {
+    /// Every job's state at `now_ms`.
+    fn jobs(&self, now_ms: i64) -> Vec<BackupJobView>;
+
+    /// Starts a backup (or, with `drill`, a restore drill) of `job` in the background; the
+    /// run is recorded when it ends. Refused while another run of the job is going.
+    async fn start(&self, job: &str, drill: bool) -> Result<(), (ErrorKind, String)>;
+
+    /// The snapshots in `job`'s repository, newest first (empty if it has none yet).
+    async fn snapshots(&self, job: &str) -> Result<Vec<SnapshotView>, (ErrorKind, String)>;
+}

@@ -183,6 +183,27 @@ try {
   const csv = await trail.evaluate(async () => (await fetch("/audit-trail/export?format=csv&action=incident.ack")).text());
   if (!csv.startsWith("seq,at,actor") || !csv.includes("incident.ack")) throw new Error(`CSV export: ${csv.slice(0, 200)}`);
 
+  say("backups: a backup started in the browser runs, is listed with its restore command");
+  const backups = await admin.newPage();
+  watch(backups, "backups");
+  await backups.goto(`${BASE}/backups`);
+  await backups.getByRole("button", { name: "Back up now: anvil-dump" }).click();
+  await backups.waitForURL(`${BASE}/backups`, { timeout: T });
+  const restoreCmd = await (async () => {
+    const until = Date.now() + T;
+    while (Date.now() < until) {
+      await backups.reload();
+      const done = await backups.locator('tr[data-run-job="anvil-dump"][data-run-kind="backup"]').count();
+      const cmd = backups.locator('section[data-job="anvil-dump"] code.restore').first();
+      if (done > 0 && (await cmd.count()) > 0) return cmd.innerText();
+      await backups.waitForTimeout(500);
+    }
+    throw new Error("no backup run and snapshot appeared");
+  })();
+  const runOk = await backups.locator('tr[data-run-job="anvil-dump"][data-run-kind="backup"]').first().getAttribute("data-ok");
+  if (runOk !== "true") throw new Error(`the backup run failed: ${await backups.locator('tr[data-run-job="anvil-dump"]').first().innerText()}`);
+  fs.writeFileSync(env("CONSOLE_RESTORE_FILE"), restoreCmd);
+
   say("settings show the effective configuration with secrets redacted");
   const settings = await admin.newPage();
   watch(settings, "settings");
@@ -217,6 +238,9 @@ try {
     if (nav.includes(hidden)) throw new Error(`viewer's navigation shows ${hidden}`);
   }
   const beforeRefused = problems.length;
+  if ((await viewer.goto(BASE + "/backups")) && (await viewer.locator('form[action$="/run"]').count()) !== 0) {
+    throw new Error("viewer sees the backup run button");
+  }
   for (const url of ["/users", "/audit-trail", "/logs"]) {
     const r = await viewer.goto(BASE + url);
     if (r.status() !== 403) throw new Error(`viewer GET ${url} answered ${r.status()}`);
@@ -224,7 +248,7 @@ try {
   problems.splice(beforeRefused);
 
   // --- every page: zh-CN without catalog keys; axe; screenshots at two widths ----------
-  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"],
+  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"], ["backups", "/backups"],
     ["users", "/users"], ["audit-trail", "/audit-trail?verify=1"], ["settings", "/settings"], ["setup", "/setup"]];
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");

@@ -23,10 +23,18 @@ fn console_follows_a_stall_in_a_real_browser() {
     );
     let anvil = Anvil::start(&[]);
     let dir = tempfile::tempdir().expect("tempdir");
+    let (repo, pw) = (dir.path().join("repo"), dir.path().join("pw"));
+    std::fs::write(&pw, "console-pw\n").expect("password file");
+    // A backup job whose schedule is far away: the browser starts it by hand.
+    let backup = format!(
+        "[[backups]]\nname = \"anvil-dump\"\nnode = \"anvil-1\"\nschedule = \"0 0 0 1 1 *\"\ncapture = \"dump\"\nrepo = \"{}\"\npassword_file = \"{}\"\n",
+        repo.display(),
+        pw.display()
+    );
     let d = Daemon::start(
         dir.path(),
         &format!(
-            "{}{RULES}",
+            "{}{RULES}{backup}",
             evm_node("anvil-1", &anvil.url(), "stall_after = \"3s\"")
         ),
     );
@@ -56,6 +64,7 @@ fn console_follows_a_stall_in_a_real_browser() {
         .env("CONSOLE_VIEWER_PASSWORD", "Read-only-eye-731")
         .env("CONSOLE_CATALOG", root.join("crates/server/i18n/en.toml"))
         .env("CONSOLE_LOG_LINE", line)
+        .env("CONSOLE_RESTORE_FILE", dir.path().join("restore-command"))
         .output()
         .expect("run node (npm's Node.js is needed)");
     let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
@@ -72,5 +81,29 @@ fn console_follows_a_stall_in_a_real_browser() {
             .rev()
             .collect::<Vec<_>>()
             .join("\n")
+    );
+    // The restore command the backups page shows restores the snapshot it names.
+    let command =
+        std::fs::read_to_string(dir.path().join("restore-command")).expect("restore command");
+    let target = dir.path().join("restored");
+    let command = command
+        .trim()
+        .replace("/var/tmp/restore-anvil-1", &target.display().to_string());
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(&words[..3], ["chainops", "backup", "restore"], "{command}");
+    let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(&words[1..])
+        .output()
+        .expect("run the restore command");
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = std::fs::read_dir(&target).expect("restored dir").count();
+    assert!(
+        restored > 0,
+        "the restore wrote nothing into {}",
+        target.display()
     );
 }

@@ -93,6 +93,7 @@ fn rig() -> &'static Rig {
                 logs: None,
                 extra_metrics: Vec::new(),
                 settings: Arc::new(String::new()),
+                backups: None,
             };
             (chainops_server::router(state), token)
         });

@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod assets;
 pub mod audit_trail;
+pub mod backups;
 pub mod fleet;
 pub mod i18n;
 pub mod login;
@@ -63,6 +64,7 @@ pub static PAGES: &[&Page] = &[
     &fleet::PAGE,
     &alerts::PAGE,
     &logs::PAGE,
+    &backups::PAGE,
     &users::PAGE,
     &audit_trail::PAGE,
     &settings::PAGE,
