@@ -45,6 +45,9 @@ pub struct Options {
     pub disabled: Vec<String>,
     /// Import remappings `prefix=path` (as solc's).
     pub remaps: Vec<(String, std::path::PathBuf)>,
+    /// Read no imports from disk (sources that did not come from this machine's files,
+    /// such as a contract pasted into the console, must not name files to read).
+    pub no_imports: bool,
 }
 
 impl Options {
@@ -100,7 +103,11 @@ pub fn analyze(sources: Vec<source::SourceFile>, options: &Options) -> Report {
             Err(d) => report.errors.push(d),
         }
     }
-    let context = imports::load(&parsed, &options.remaps, &mut report.errors);
+    let context = if options.no_imports {
+        Vec::new()
+    } else {
+        imports::load(&parsed, &options.remaps, &mut report.errors)
+    };
     let index = imports::index(&parsed, &context);
     for p in &parsed {
         report.files.push(p.file.path.display().to_string());

@@ -64,6 +64,8 @@ pub enum Permission {
     IngestAlerts,
     /// Run a backup job or a restore drill now.
     OperateBackups,
+    /// Audit a contract in the console (the report is kept).
+    RunAudit,
     /// Search and tail node logs (redacted at ingest).
     ReadLogs,
     /// Push log lines over HTTP.
@@ -101,6 +103,7 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
     (Permission::OperateAlerts, &[Role::Admin, Role::Operator]),
     (Permission::IngestAlerts, &[Role::Admin, Role::Operator]),
     (Permission::OperateBackups, &[Role::Admin, Role::Operator]),
+    (Permission::RunAudit, &[Role::Admin, Role::Operator]),
     (
         Permission::ReadLogs,
         &[Role::Admin, Role::Operator, Role::Auditor, Role::Support],
@@ -132,6 +135,7 @@ impl Permission {
             Permission::OperateAlerts => "operate_alerts",
             Permission::IngestAlerts => "ingest_alerts",
             Permission::OperateBackups => "operate_backups",
+            Permission::RunAudit => "run_audit",
             Permission::ReadLogs => "read_logs",
             Permission::IngestLogs => "ingest_logs",
             Permission::ReadAudit => "read_audit",
@@ -175,6 +179,7 @@ mod tests {
                 Permission::OperateAlerts
                     | Permission::IngestAlerts
                     | Permission::OperateBackups
+                    | Permission::RunAudit
                     | Permission::IngestLogs
                     | Permission::ManageUsers
             );

@@ -98,6 +98,7 @@ pub fn run(g: &GlobalOpts, o: &AuditOpts) -> anyhow::Result<()> {
             .cloned()
             .collect(),
         remaps,
+        no_imports: false,
     };
     options.validate().map_err(invalid)?;
     let files = collect(&o.paths)?;

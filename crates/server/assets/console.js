@@ -67,7 +67,26 @@
     root.querySelectorAll("[data-chart]").forEach(drawChart);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  // A file picked for the audit form is read into its text box (and names it).
+  function fileFill(input) {
+    input.addEventListener("change", function () {
+      var f = input.files && input.files[0];
+      if (!f) return;
+      var reader = new FileReader();
+      reader.onload = function () {
+        var target = document.getElementById(input.dataset.fill);
+        if (target) target.value = String(reader.result || "");
+        var name = document.getElementById(input.dataset.name);
+        if (name) name.value = f.name;
+      };
+      reader.readAsText(f);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+    document.querySelectorAll("input[type=file][data-fill]").forEach(fileFill);
+  });
   document.addEventListener("htmx:afterSwap", function (e) { enhance(e.detail.elt.parentNode || document); });
   // A refresh would throw away what someone is typing: skip it while a form in the
   // refreshed block is open or focused.

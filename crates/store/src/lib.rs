@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod audit_reports;
 pub mod backup_runs;
 pub mod config;
 mod error;

@@ -187,6 +187,16 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE TABLE login_locks (lock_key TEXT PRIMARY KEY, until_ms BIGINT NOT NULL)",
         ],
     },
+    Migration {
+        version: 10,
+        name: "contract audit reports made in the console",
+        statements: &[
+            "CREATE TABLE audit_reports (id TEXT PRIMARY KEY, created_ms BIGINT NOT NULL, actor TEXT NOT NULL,
+             name TEXT NOT NULL, high BIGINT NOT NULL, medium BIGINT NOT NULL, low BIGINT NOT NULL,
+             errors BIGINT NOT NULL, source TEXT NOT NULL, report TEXT NOT NULL, sarif TEXT NOT NULL)",
+            "CREATE INDEX audit_reports_by_time ON audit_reports (created_ms)",
+        ],
+    },
 ];
 
 /// Applies every migration newer than the database's version.

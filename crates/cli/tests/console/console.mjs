@@ -204,6 +204,41 @@ try {
   if (runOk !== "true") throw new Error(`the backup run failed: ${await backups.locator('tr[data-run-job="anvil-dump"]').first().innerText()}`);
   fs.writeFileSync(env("CONSOLE_RESTORE_FILE"), restoreCmd);
 
+  say("contract audit: an uploaded contract with a reentrancy bug shows the finding");
+  const audit = await admin.newPage();
+  watch(audit, "audit");
+  await audit.goto(`${BASE}/audit`);
+  const bank = [
+    "pragma solidity ^0.8.0;",
+    "contract Bank {",
+    "    mapping(address => uint256) public balances;",
+    "    function deposit() external payable { balances[msg.sender] += msg.value; }",
+    "    function withdraw() external {",
+    "        uint256 amount = balances[msg.sender];",
+    "        (bool ok, ) = msg.sender.call{value: amount}(\"\");",
+    "        require(ok);",
+    "        balances[msg.sender] = 0;",
+    "    }",
+    "}",
+  ].join("\n");
+  await audit.setInputFiles("#audit-file", { name: "Bank.sol", mimeType: "text/plain", buffer: Buffer.from(bank) });
+  await audit.waitForFunction(() => document.getElementById("audit-source").value.includes("contract Bank"), null, { timeout: T });
+  if ((await audit.inputValue("#audit-name")) !== "Bank.sol") throw new Error("the file name was not taken");
+  await audit.getByRole("button", { name: "Audit" }).click();
+  await audit.waitForURL(/\/audit\/reports\//, { timeout: T });
+  const finding = audit.locator('li.finding[data-detector^="reentrancy"]').first();
+  await finding.waitFor({ timeout: T });
+  const findingText = await finding.innerText();
+  if (!findingText.includes("msg.sender.call") || !findingText.includes("Fix:")) throw new Error(`finding lacks code or advice: ${findingText}`);
+  const sarif = await audit.evaluate(async () => {
+    const a = document.querySelector('a[href$="format=sarif"]');
+    return (await fetch(a.href)).json();
+  });
+  if (!sarif.runs || !sarif.runs[0].results.some((r) => String(r.ruleId).startsWith("reentrancy"))) throw new Error("the SARIF download lacks the finding");
+  await audit.goto(`${BASE}/audit`);
+  if (!(await audit.locator("main").innerText()).includes("Bank.sol")) throw new Error("the report is not in the history");
+  const reportUrl = await audit.locator('a[href^="/audit/reports/"]').first().getAttribute("href");
+
   say("settings show the effective configuration with secrets redacted");
   const settings = await admin.newPage();
   watch(settings, "settings");
@@ -238,6 +273,9 @@ try {
     if (nav.includes(hidden)) throw new Error(`viewer's navigation shows ${hidden}`);
   }
   const beforeRefused = problems.length;
+  if ((await viewer.goto(BASE + "/audit")) && (await viewer.locator("#audit-form").count()) !== 0) {
+    throw new Error("viewer sees the audit form");
+  }
   if ((await viewer.goto(BASE + "/backups")) && (await viewer.locator('form[action$="/run"]').count()) !== 0) {
     throw new Error("viewer sees the backup run button");
   }
@@ -248,8 +286,9 @@ try {
   problems.splice(beforeRefused);
 
   // --- every page: zh-CN without catalog keys; axe; screenshots at two widths ----------
-  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"], ["backups", "/backups"],
+  const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"], ["backups", "/backups"], ["audit", "/audit"],
     ["users", "/users"], ["audit-trail", "/audit-trail?verify=1"], ["settings", "/settings"], ["setup", "/setup"]];
+  pages.push(["audit-report", reportUrl]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

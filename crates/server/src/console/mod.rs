@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod assets;
 pub mod audit_trail;
 pub mod backups;
+pub mod contract_audit;
 pub mod fleet;
 pub mod i18n;
 pub mod login;
@@ -65,6 +66,7 @@ pub static PAGES: &[&Page] = &[
     &alerts::PAGE,
     &logs::PAGE,
     &backups::PAGE,
+    &contract_audit::PAGE,
     &users::PAGE,
     &audit_trail::PAGE,
     &settings::PAGE,
@@ -375,6 +377,34 @@ pub mod fmt {
         }
     }
 
+    /// An event's details for people: its summary if it has one, `by: comment` for an
+    /// acknowledgement, else `key=value …` without empty values.
+    pub fn detail(v: &serde_json::Value) -> String {
+        let Some(o) = v.as_object() else {
+            return v.to_string();
+        };
+        if let Some(s) = o.get("summary").and_then(|s| s.as_str()) {
+            return match o.get("silenced_by").and_then(|s| s.as_str()) {
+                Some(by) => format!("{s} (silenced by {by})"),
+                None => s.to_string(),
+            };
+        }
+        if let (Some(by), Some(c)) = (
+            o.get("by").and_then(|s| s.as_str()),
+            o.get("comment").and_then(|s| s.as_str()),
+        ) {
+            return format!("{by}: {c}");
+        }
+        o.iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| match v.as_str() {
+                Some(s) => format!("{k}={s}"),
+                None => format!("{k}={v}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// A ratio or float with up to 3 significant decimals, or `–`.
     pub fn float(v: Option<f64>) -> String {
         match v {
@@ -415,6 +445,13 @@ mod tests {
         assert_eq!(fmt::age(Some(7200.0)), "2.0 h");
         assert_eq!(fmt::age(Some(f64::NAN)), "–");
         assert_eq!(fmt::float(Some(0.5)), "0.5");
+        let v = serde_json::json!({"rule": "HeadStalled", "summary": "no block for 9 s", "silenced_by": null});
+        assert_eq!(fmt::detail(&v), "no block for 9 s");
+        let v = serde_json::json!({"by": "user:alice", "comment": "on it", "until": "x"});
+        assert_eq!(fmt::detail(&v), "user:alice: on it");
+        let v = serde_json::json!({"depth": 2, "old": "0xab", "note": ""});
+        assert_eq!(fmt::detail(&v), "depth=2 old=0xab");
+        assert_eq!(fmt::detail(&serde_json::json!({})), "");
     }
 
     /// Templates hold no text of their own: everything a person reads comes from the catalog.
@@ -424,28 +461,28 @@ mod tests {
         for entry in std::fs::read_dir(dir).expect("templates dir") {
             let path = entry.expect("entry").path();
             let text = std::fs::read_to_string(&path).expect("read");
-            let mut rest = text.as_str();
+            // Drop template tags, expressions and comments (also inside HTML tags), then
+            // HTML tags; what remains is text a person reads.
             let mut visible = String::new();
-            // Drop template tags/expressions/comments, then HTML tags; what remains is text.
-            while let Some(i) = rest.find(['{', '<']) {
-                visible.push_str(&rest[..i]);
-                let close = match &rest[i..i + 2.min(rest.len() - i)] {
-                    "{{" => "}}",
-                    "{%" => "%}",
-                    "{#" => "#}",
-                    s if s.starts_with('<') => ">",
-                    _ => {
-                        visible.push('{');
-                        rest = &rest[i + 1..];
-                        continue;
-                    }
-                };
-                match rest[i + 1..].find(close) {
-                    Some(j) => rest = &rest[i + 1 + j + close.len()..],
-                    None => break,
+            let mut in_tag = false;
+            let mut rest = text.as_str();
+            while let Some(c) = rest.chars().next() {
+                let close = ["{{", "{%", "{#"]
+                    .iter()
+                    .position(|o| rest.starts_with(o))
+                    .map(|i| ["}}", "%}", "#}"][i]);
+                if let Some(close) = close {
+                    rest = rest[2..].find(close).map_or("", |j| &rest[2 + j + 2..]);
+                    continue;
                 }
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => in_tag = false,
+                    _ if !in_tag => visible.push(c),
+                    _ => {}
+                }
+                rest = &rest[c.len_utf8()..];
             }
-            visible.push_str(rest);
             let words: Vec<&str> = visible
                 .split_whitespace()
                 .filter(|w| w.chars().any(char::is_alphabetic))

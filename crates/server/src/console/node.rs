@@ -230,7 +230,7 @@ async fn node_page(
         .map(|e| EventRow {
             at: rfc3339(e.at_ms),
             kind: e.kind,
-            detail: e.detail.to_string(),
+            detail: super::fmt::detail(&e.detail),
         })
         .collect();
     let alerts = s

@@ -85,6 +85,7 @@ on_both_backends!(
     equal_times_in_a_later_block_still_rank_first,
     backup_runs_are_recorded_and_read_newest_first,
     login_locks_persist_are_extended_and_expire,
+    audit_reports_keep_their_texts_and_list_newest_first,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -1197,4 +1198,53 @@ async fn login_locks_persist_are_extended_and_expire(db: TestDb) {
             .expect("read"),
         None
     );
+}
+
+async fn audit_reports_keep_their_texts_and_list_newest_first(db: TestDb) {
+    use chainops_store::audit_reports::AuditReportRow;
+    let report = |id: &str, at: i64| AuditReportRow {
+        id: id.into(),
+        created_ms: at,
+        actor: "user:alice".into(),
+        name: "银行.sol".into(),
+        high: 1,
+        medium: 0,
+        low: 2,
+        errors: 0,
+        source: "contract Bank { /* ü 区块 */ }".into(),
+        report: "{\"findings\":[]}".into(),
+        sarif: "{\"runs\":[]}".into(),
+    };
+    db.store
+        .save_audit_report(&report("a", T0))
+        .await
+        .expect("save a");
+    db.store
+        .save_audit_report(&report("b", T0 + 1))
+        .await
+        .expect("save b");
+    assert!(
+        db.store
+            .save_audit_report(&report("a", T0 + 2))
+            .await
+            .is_err(),
+        "ids are unique"
+    );
+    let list = db.store.audit_reports(10).await.expect("list");
+    assert_eq!(
+        list.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["b", "a"]
+    );
+    assert!(list[0].source.is_empty(), "the list leaves the texts out");
+    let full = db
+        .store
+        .audit_report("a")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(
+        (full.name.as_str(), full.source.as_str(), full.low),
+        ("银行.sol", "contract Bank { /* ü 区块 */ }", 2)
+    );
+    assert!(db.store.audit_report("zz").await.expect("get").is_none());
 }
