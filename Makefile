@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
+.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
 
 CARGO ?= cargo
 ARGS ?=
@@ -41,6 +41,11 @@ lint:
 fuzz:
 	$(CARGO) build --profile fuzz --locked -p chainops-fuzz
 	./target/fuzz/chainops-fuzz --seconds $(or $(FUZZ_SECONDS),60) $(TARGETS)
+
+## Web console at 1,000 fake nodes: server time, page weight, first paint (docs/benchmarks.md).
+bench-console: build
+	cargo build --release --locked -p fake-evm-fleet
+	python3 bench/console/run.py
 
 ## Collector scale benchmark (see docs/benchmarks.md).
 bench-monitor: build

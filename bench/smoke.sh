@@ -19,4 +19,5 @@ step "load generator";                      python3 bench/load/run.py >/dev/null
 step "backup vs restic and borg";           python3 bench/backup-vs-peers/run.py
 step "audit accuracy";                      python3 bench/audit-eval/run.py >/dev/null
 step "audit speed";                         python3 bench/audit-eval/speed.py
+step "console";                             python3 bench/console/run.py
 echo "bench smoke: all benchmarks ran" >&2

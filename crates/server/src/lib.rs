@@ -76,11 +76,16 @@ pub struct Security {
     pub setup_token_digest: std::sync::Mutex<Option<String>>,
 }
 
-/// [`router`] with a request-body timeout (a client trickling a body cannot hold a task).
+/// [`router`] with a request-body timeout (a client trickling a body cannot hold a task)
+/// and gzip for clients that accept it (pages, scripts, JSON, `/metrics`). Compressed
+/// pages hold the CSRF token beside reflected input, but the session cookie is
+/// `SameSite=Strict`, so no other site can make the browser fetch them (no BREACH).
 pub fn router_with(state: AppState, limits: &limits::ConnectionLimits) -> Router {
-    router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_timeout,
-    ))
+    router(state)
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ))
 }
 
 /// The full router: every route of the table ([`api::all`]: the API and the console) behind the guard, security

@@ -107,3 +107,159 @@ fn console_follows_a_stall_in_a_real_browser() {
         target.display()
     );
 }
+
+/// A console session of `name`: its cookie and CSRF token.
+fn session(base: &str, name: &str, password: &str) -> (String, String) {
+    let client = no_redirects();
+    let r = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("name", name), ("password", password)]))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 303, "login of {name}");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let page = client
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .expect("fleet page")
+        .text()
+        .expect("body");
+    let csrf = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf field")
+        .to_string();
+    (cookie, csrf)
+}
+
+/// An urlencoded form body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn no_redirects() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Every console route, as every role and anonymously: a page a role may not see answers
+/// 403 (a page, not JSON), a visitor without a session is sent to the login form, a form
+/// post without the CSRF token is refused, and nothing answers 5xx.
+#[test]
+fn every_console_route_answers_each_role_as_the_table_says() {
+    use chainops_auth::{Permission, Role};
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &evm_node("anvil-1", &anvil.url(), ""));
+    let password = "Route-walker-731";
+    let mut sessions = Vec::new();
+    for role in Role::ALL {
+        let name = format!("u-{}", role.as_str());
+        crate::security::add_user(&d, &name, role.as_str(), password);
+        sessions.push((role, session(&d.base, &name, password)));
+    }
+    let client = no_redirects();
+    let concrete = |path: &str| {
+        path.replace("{name}", "anvil-1")
+            .replace("{*file}", "console.css")
+            .replace("{id}", "no-such-id")
+            .replace("{job}", "no-such-job")
+    };
+    let mut checked = 0;
+    for route in chainops_server::console::routes() {
+        if route.path == "/logout" {
+            continue; // it would end the sessions; covered by the browser test
+        }
+        let url = format!("{}{}", d.base, concrete(route.path));
+        let send = |cookie: Option<&str>, csrf: Option<&str>| {
+            let req = if route.method == "GET" {
+                client.get(&url)
+            } else {
+                client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form(&csrf.map(|c| vec![("_csrf", c)]).unwrap_or_default()))
+            };
+            let req = match cookie {
+                Some(c) => req.header("cookie", c),
+                None => req,
+            };
+            req.send()
+                .unwrap_or_else(|e| panic!("{} {url}: {e}", route.method))
+        };
+        let anon = send(None, None);
+        if route.permission == Permission::Public {
+            assert!(
+                anon.status().as_u16() < 500,
+                "{} {url} anonymous: {}",
+                route.method,
+                anon.status()
+            );
+        } else {
+            assert_eq!(anon.status(), 303, "{} {url} anonymous", route.method);
+            let to = anon.headers()["location"].to_str().expect("location");
+            assert!(to.starts_with('/'), "{to}");
+        }
+        for (role, (cookie, csrf)) in &sessions {
+            let r = send(Some(cookie), Some(csrf));
+            let status = r.status().as_u16();
+            assert!(
+                status < 500,
+                "{} {url} as {}: {status}",
+                route.method,
+                role.as_str()
+            );
+            if route.permission.allows(*role) {
+                assert_ne!(status, 403, "{} {url} as {}", route.method, role.as_str());
+                assert_ne!(status, 401, "{} {url} as {}", route.method, role.as_str());
+            } else {
+                assert_eq!(status, 403, "{} {url} as {}", route.method, role.as_str());
+                let ctype = r.headers()["content-type"]
+                    .to_str()
+                    .unwrap_or("")
+                    .to_string();
+                assert!(
+                    ctype.starts_with("text/html"),
+                    "{url}: a refusal page, not {ctype}"
+                );
+            }
+            if route.method == "POST" && route.permission != Permission::Public {
+                let r = send(Some(cookie), None);
+                assert_eq!(
+                    r.status(),
+                    403,
+                    "POST {url} as {} without CSRF",
+                    role.as_str()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5 * 25, "only {checked} checks");
+}
