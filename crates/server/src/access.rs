@@ -31,17 +31,6 @@ pub fn lookup(method: &Method, path: &str) -> Option<(Permission, Option<&'stati
     crate::api::find(m, path).map(|r| (r.permission, r.audit))
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// Marks a response as the guard's refusal (the console turns it into a page).
 #[derive(Clone)]
 struct Refusal(String);
@@ -127,7 +116,7 @@ async fn principal(
             Err(e) => Err(unauthorized(e.to_string())),
         };
     }
-    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+    let Some(id) = crate::session::cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     match s.auth.session(id, now).await {

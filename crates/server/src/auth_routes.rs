@@ -134,14 +134,7 @@ pub(crate) async fn login(
 
 /// `POST /api/v1/auth/logout`: ends the session and clears the cookie.
 pub(crate) async fn logout(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let id = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string());
+    let id = crate::session::cookie(&headers, SESSION_COOKIE).map(str::to_string);
     if let Some(id) = id
         && let Err(e) = s.auth.logout(&id, now_ms()).await
     {

@@ -313,18 +313,11 @@ async fn create_silence(
     }
 }
 
-/// The expire form carries only the CSRF token.
-#[derive(Deserialize)]
-pub struct ExpireForm {
-    #[serde(rename = "_csrf")]
-    _csrf: Option<String>,
-}
-
 async fn expire_silence(
     State(s): State<AppState>,
     c: Ctx,
     Path(id): Path<String>,
-    Form(_f): Form<ExpireForm>,
+    Form(_f): Form<super::CsrfOnly>,
 ) -> Response {
     match expire(&s, &id).await {
         Ok(()) => see_other("/alerts"),

@@ -88,7 +88,7 @@ pub struct TrailPage {
     /// Filter.
     pub f: Filter,
     /// Ranges: (label, value, selected).
-    pub ranges: Vec<(&'static str, &'static str, bool)>,
+    pub ranges: Vec<(String, &'static str, bool)>,
     /// Records, newest first.
     pub rows: Vec<AuditRow>,
     /// Their times (RFC 3339), by index.
@@ -100,10 +100,7 @@ pub struct TrailPage {
 }
 
 async fn records(s: &AppState, f: &Filter) -> Result<Vec<AuditRow>, ApiError> {
-    let back = RANGES
-        .iter()
-        .find(|r| r.1 == f.range)
-        .map_or(RANGES[0].2, |r| r.2);
+    let back = super::range_ms(RANGES, &f.range);
     let since = now_ms().saturating_sub(back);
     let rows = s
         .auth
@@ -158,15 +155,7 @@ async fn trail_page(State(s): State<AppState>, c: Ctx, Query(f): Query<Filter>) 
             Err(e) => return super::error_page(c, auth_err(e)),
         }
     };
-    let chosen = if RANGES.iter().any(|r| r.1 == f.range) {
-        f.range.as_str()
-    } else {
-        "24h"
-    };
-    let ranges = RANGES
-        .iter()
-        .map(|(k, v, _)| (c.t.t(k), *v, *v == chosen))
-        .collect();
+    let ranges = super::range_options(c.t, RANGES, &f.range);
     render(
         StatusCode::OK,
         TrailPage {

@@ -15,7 +15,6 @@ use axum::routing::{get, post};
 use chainops_auth::Permission;
 use chainops_core::ports::BackupJobView;
 use chainops_core::time::{now_ms, rfc3339};
-use serde::Deserialize;
 
 /// The routes.
 pub static PAGE: Page = Page {
@@ -217,13 +216,6 @@ async fn backups_page(State(s): State<AppState>, c: Ctx) -> Response {
     )
 }
 
-/// The run/drill button's form.
-#[derive(Deserialize)]
-pub struct RunForm {
-    #[serde(rename = "_csrf")]
-    _csrf: Option<String>,
-}
-
 async fn start(s: &AppState, c: Ctx, job: &str, drill: bool) -> Response {
     let Some(b) = &s.backups else {
         return super::error_page(c, ApiError::not_found("this daemon runs no backup jobs"));
@@ -238,7 +230,7 @@ async fn run_backup(
     State(s): State<AppState>,
     c: Ctx,
     Path(job): Path<String>,
-    Form(_f): Form<RunForm>,
+    Form(_f): Form<super::CsrfOnly>,
 ) -> Response {
     start(&s, c, &job, false).await
 }
@@ -247,7 +239,7 @@ async fn run_drill(
     State(s): State<AppState>,
     c: Ctx,
     Path(job): Path<String>,
-    Form(_f): Form<RunForm>,
+    Form(_f): Form<super::CsrfOnly>,
 ) -> Response {
     start(&s, c, &job, true).await
 }

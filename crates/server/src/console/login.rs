@@ -148,7 +148,7 @@ async fn login(
 }
 
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(id) = super::cookie(&headers, SESSION_COOKIE)
+    if let Some(id) = crate::session::cookie(&headers, SESSION_COOKIE)
         && let Err(e) = s.auth.logout(id, now_ms()).await
     {
         tracing::warn!(error = %e, "logout failed");

@@ -40,9 +40,10 @@ pub static PAGE: Page = Page {
 };
 
 /// Time ranges: (catalog key, value, milliseconds back).
+/// The first is the default.
 const RANGES: &[(&str, &str, i64)] = &[
-    ("range.1h", "1h", 3_600_000),
     ("range.24h", "24h", 86_400_000),
+    ("range.1h", "1h", 3_600_000),
     ("range.7d", "7d", 7 * 86_400_000),
     ("range.30d", "30d", 30 * 86_400_000),
 ];
@@ -108,7 +109,7 @@ pub struct LogsPage {
     /// Levels.
     pub levels: &'static [&'static str],
     /// Ranges: (label, value, selected).
-    pub ranges: Vec<(&'static str, &'static str, bool)>,
+    pub ranges: Vec<(String, &'static str, bool)>,
     /// Results.
     pub d: Results,
 }
@@ -139,10 +140,7 @@ fn query_string(f: &Filter, before: &str) -> String {
 
 async fn results(s: &AppState, f: &Filter) -> Results {
     let now = now_ms();
-    let back = RANGES
-        .iter()
-        .find(|r| r.1 == f.range)
-        .map_or(RANGES[1].2, |r| r.2);
+    let back = super::range_ms(RANGES, &f.range);
     let mut q = LogQuery {
         from_ms: now - back,
         to_ms: now + 1,
@@ -226,15 +224,7 @@ async fn logs_page(State(s): State<AppState>, c: Ctx, Query(f): Query<Filter>) -
     chains.sort();
     chains.dedup();
     let d = results(&s, &f).await;
-    let chosen = if RANGES.iter().any(|r| r.1 == f.range) {
-        f.range.as_str()
-    } else {
-        "24h"
-    };
-    let ranges = RANGES
-        .iter()
-        .map(|(k, v, _)| (c.t.t(k), *v, *v == chosen))
-        .collect();
+    let ranges = super::range_options(c.t, RANGES, &f.range);
     render(
         StatusCode::OK,
         LogsPage {

@@ -123,16 +123,7 @@ pub struct Ctx {
     pub asset_v: &'static str,
 }
 
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+use crate::session::cookie;
 
 /// The viewer's language from the request.
 pub fn lang_of(headers: &HeaderMap) -> Lang {
@@ -340,6 +331,40 @@ pub fn refusal(parts: &Parts, status: StatusCode, message: String) -> Response {
             message,
         },
     )
+}
+
+/// A form that carries nothing but the CSRF token (the guard checked it already).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(rename = "_csrf")]
+    _csrf: Option<String>,
+}
+
+/// Time-range choices of a filter: (label, value, selected), the first when `chosen` is
+/// none of them.
+pub fn range_options(
+    t: &Catalog,
+    ranges: &[(&'static str, &'static str, i64)],
+    chosen: &str,
+) -> Vec<(String, &'static str, bool)> {
+    let chosen = if ranges.iter().any(|r| r.1 == chosen) {
+        chosen
+    } else {
+        ranges.first().map_or("", |r| r.1)
+    };
+    ranges
+        .iter()
+        .map(|(k, v, _)| (t.t(k).to_string(), *v, *v == chosen))
+        .collect()
+}
+
+/// The milliseconds back of the range named `chosen` (the first range when none is).
+pub fn range_ms(ranges: &[(&'static str, &'static str, i64)], chosen: &str) -> i64 {
+    ranges
+        .iter()
+        .find(|r| r.1 == chosen)
+        .or(ranges.first())
+        .map_or(0, |r| r.2)
 }
 
 /// A form post's redirect back to `to` (303, so the browser GETs it).

@@ -12,7 +12,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chainops_auth::Permission;
 use chainops_core::secret::redact_url;
-use serde::Deserialize;
 
 /// The routes.
 pub static PAGE: Page = Page {
@@ -94,18 +93,11 @@ async fn settings_page(State(s): State<AppState>, c: Ctx) -> Response {
     page_of(&s, c, None)
 }
 
-/// The test button's form.
-#[derive(Deserialize)]
-pub struct TestForm {
-    #[serde(rename = "_csrf")]
-    _csrf: Option<String>,
-}
-
 async fn test_notifier(
     State(s): State<AppState>,
     c: Ctx,
     Path(name): Path<String>,
-    Form(_f): Form<TestForm>,
+    Form(_f): Form<super::CsrfOnly>,
 ) -> Response {
     match crate::notify_routes::send_test(&s, &name).await {
         Ok(error) => page_of(&s, c, Some((name, error))),

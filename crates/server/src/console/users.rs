@@ -270,19 +270,12 @@ async fn set_password(
     }
 }
 
-/// A form that carries only the CSRF token.
-#[derive(Deserialize)]
-pub struct Confirm {
-    #[serde(rename = "_csrf")]
-    _csrf: Option<String>,
-}
-
 async fn delete_user(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
     c: Ctx,
     Path(name): Path<String>,
-    Form(_f): Form<Confirm>,
+    Form(_f): Form<super::CsrfOnly>,
 ) -> Response {
     if p.name == name && matches!(p.via, Via::Session) {
         return super::error_page(
@@ -332,7 +325,7 @@ async fn revoke_token(
     State(s): State<AppState>,
     c: Ctx,
     Path(id): Path<String>,
-    Form(_f): Form<Confirm>,
+    Form(_f): Form<super::CsrfOnly>,
 ) -> Response {
     match s.auth.revoke_token(&id, now_ms()).await.map_err(auth_err) {
         Ok(()) => see_other("/users"),
