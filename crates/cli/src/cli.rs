@@ -796,6 +796,9 @@ pub struct NodesListOpts {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+    /// List the configured nodes without asking the daemon (no live status).
+    #[arg(long)]
+    pub offline: bool,
     /// The running daemon.
     #[command(flatten)]
     pub server: ServerOpt,

@@ -1,8 +1,11 @@
-//! `chainops nodes list`: live status from the daemon's API, or the configured nodes when
-//! the daemon is not running.
+//! `chainops nodes list`: live status from the daemon's API; `--offline` lists the
+//! configured nodes without it. A daemon that does not answer, or refuses the credentials,
+//! is an error naming the URL tried (never an empty table).
 
 use crate::cli::{GlobalOpts, NodesListOpts};
 use crate::config_load;
+use crate::exit::KindError;
+use chainops_core::ErrorKind;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -14,36 +17,22 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
         .server
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.server.listen));
-    let http = chainops_chain::http_client()?;
-    let mut req = http.get(format!("{}/api/v1/nodes", base.trim_end_matches('/')));
-    if let Some(t) = &o.server.token {
-        req = req.bearer_auth(t);
-    }
-    let live = req
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()
-        .filter(|r| r.status().is_success());
-    let (nodes, source) = match live {
-        Some(resp) => (resp.json::<Vec<Value>>().await?, "daemon"),
-        None => {
-            let rows = config
-                .nodes
-                .iter()
-                .map(|n| serde_json::json!({"name": n.name, "chain": n.chain, "kind": n.kind, "status": null, "rpc_url": chainops_core::secret::redact_url(&n.rpc_url)}))
-                .collect();
-            (rows, "config")
-        }
+    let (nodes, source) = if o.offline {
+        let rows = config
+            .nodes
+            .iter()
+            .map(|n| serde_json::json!({"name": n.name, "chain": n.chain, "kind": n.kind, "status": null, "rpc_url": chainops_core::secret::redact_url(&n.rpc_url)}))
+            .collect();
+        (rows, "config")
+    } else {
+        (live(&base, o.server.token.as_deref()).await?, "daemon")
     };
     if o.json {
         println!("{}", serde_json::json!({"source": source, "nodes": nodes}));
         return Ok(());
     }
     if source == "config" {
-        eprintln!(
-            "note: no daemon answered at {base}; showing configured nodes without live status"
-        );
+        eprintln!("note: configured nodes without live status (--offline)");
     }
     println!(
         "{:<20} {:<16} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
@@ -72,4 +61,45 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `GET /api/v1/nodes` of the daemon at `base`.
+async fn live(base: &str, token: Option<&str>) -> anyhow::Result<Vec<Value>> {
+    let url = format!("{}/api/v1/nodes", base.trim_end_matches('/'));
+    let http = chainops_chain::http_client()?;
+    let mut req = http.get(&url).timeout(Duration::from_secs(5));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| {
+        // The innermost cause says what happened ("Connection refused (os error 111)").
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        KindError(
+            ErrorKind::Unavailable,
+            format!(
+                "no daemon answered at {url}: {cause} — is `chainops serve` running? Point --server \
+                 (or CHAINOPS_SERVER) at it, or use --offline for the configured nodes"
+            ),
+        )
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body: Value = resp.json().await.unwrap_or_default();
+        let message = body["message"].as_str().unwrap_or("").to_string();
+        let kind = match status.as_u16() {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            _ => ErrorKind::Upstream,
+        };
+        let hint = if status.as_u16() == 401 {
+            " (set CHAINOPS_TOKEN to a token of this daemon: `chainops token create --config <the daemon's config>`)"
+        } else {
+            ""
+        };
+        return Err(KindError(kind, format!("{url} answered {status}: {message}{hint}")).into());
+    }
+    Ok(resp.json::<Vec<Value>>().await?)
 }

@@ -98,7 +98,7 @@ fn missing_config_file_is_a_clear_error() {
 }
 
 #[test]
-fn nodes_list_falls_back_to_the_config_when_no_daemon_runs() {
+fn nodes_list_without_a_daemon_fails_naming_the_url_and_offline_lists_the_config() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("c.toml");
     let port = crate::harness::free_port();
@@ -110,13 +110,21 @@ fn nodes_list_falls_back_to_the_config_when_no_daemon_runs() {
         ),
     )
     .expect("write");
-    let out = chainops(&[
-        "nodes",
-        "list",
-        "--json",
-        "--config",
-        path.to_str().expect("utf8"),
-    ]);
+    // No daemon there: an error naming the URL, not an empty table with exit 0.
+    let p = path.to_str().expect("utf8");
+    let out = chainops(&["nodes", "list", "--config", p]);
+    assert!(!out.status.success(), "exit 0 without a daemon");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("http://127.0.0.1:{port}/api/v1/nodes")) && err.contains("--offline"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "printed a table: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = chainops(&["nodes", "list", "--json", "--offline", "--config", p]);
     assert!(
         out.status.success(),
         "{}",
