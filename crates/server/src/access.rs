@@ -28,7 +28,7 @@ pub fn lookup(method: &Method, path: &str) -> Option<(Permission, Option<&'stati
     } else {
         method.as_str()
     };
-    crate::api::find(m, path).map(|r| (r.permission, r.audit))
+    crate::table::find(m, path).map(|r| (r.permission, r.audit))
 }
 
 /// Marks a response as the guard's refusal (the console turns it into a page).
@@ -135,7 +135,7 @@ async fn principal(
     }
 }
 
-/// Enforces the route table ([`crate::api::all`]) on every matched request and audits
+/// Enforces the route table ([`crate::table::all`]) on every matched request and audits
 /// mutating ones. A refusal of a console page becomes what a browser should see
 /// ([`crate::console::refusal`]).
 pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
@@ -171,7 +171,7 @@ async fn check(s: AppState, path: String, mut req: Request, next: Next) -> Respo
         .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
     let method = req.method().clone();
     let Some((mut perm, action)) = lookup(&method, &path) else {
-        let allowed: Vec<&str> = crate::api::all()
+        let allowed: Vec<&str> = crate::table::all()
             .filter(|r| r.path == path)
             .map(|r| r.method)
             .collect();
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn only_health_login_and_setup_are_public_and_writes_are_audited() {
-        for route in crate::api::all() {
+        for route in crate::table::all() {
             let (m, p, perm, action) =
                 (&route.method, &route.path, &route.permission, &route.audit);
             if *perm == Permission::Public {
@@ -329,7 +329,7 @@ mod doc_tests {
     #[test]
     fn the_security_guide_lists_the_route_table() {
         let doc = include_str!("../../../docs/security.md");
-        for route in crate::api::all() {
+        for route in crate::table::all() {
             let (m, p, perm) = (route.method, route.path, route.permission);
             let row = format!("| `{m} {p}` | {} |", perm.as_str());
             assert!(doc.contains(&row), "docs/security.md lacks {row}");
@@ -338,7 +338,7 @@ mod doc_tests {
             doc.matches("| `GET /").count()
                 + doc.matches("| `POST /").count()
                 + doc.matches("| `DELETE /").count(),
-            crate::api::all().count()
+            crate::table::all().count()
         );
     }
 }

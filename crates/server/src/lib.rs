@@ -20,6 +20,7 @@ pub mod panics;
 mod routes;
 mod schema;
 mod session;
+pub mod table;
 mod time_param;
 pub mod tls;
 
@@ -88,10 +89,10 @@ pub fn router_with(state: AppState, limits: &limits::ConnectionLimits) -> Router
         ))
 }
 
-/// The full router: every route of the table ([`api::all`]: the API and the console) behind the guard, security
+/// The full router: every route of the table ([`table::all`]: the API and the console) behind the guard, security
 /// headers and the panic catcher.
 pub fn router(state: AppState) -> Router {
-    api::all()
+    table::all()
         .fold(Router::new(), |r, route| {
             r.route(route.path, (route.handler)())
         })
