@@ -45,21 +45,38 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
     let v = client(g, server)?.get(&path).await?;
     print_json_or(*json, &v, |v| {
         println!(
-            "{:<16} {:<20} {:<9} {:<9} SUMMARY",
-            "RULE", "NODE", "SEVERITY", "STATE"
+            "{:<16} {:<20} {:<9} {:<9} {:<40} SUMMARY",
+            "RULE", "NODE", "SEVERITY", "STATE", "HANDLED"
         );
         for a in v.as_array().into_iter().flatten() {
             println!(
-                "{:<16} {:<20} {:<9} {:<9} {}",
+                "{:<16} {:<20} {:<9} {:<9} {:<40} {}",
                 s(&a["rule"]),
                 s(&a["node"]),
                 s(&a["severity"]),
                 s(&a["state"]),
+                handled(a),
                 s(&a["summary"])
             );
         }
     });
     Ok(())
+}
+
+/// `acked by X until T`, `silenced until T`, both, or empty.
+fn handled(a: &Value) -> String {
+    let mut parts = Vec::new();
+    if a["acknowledged"].is_object() {
+        parts.push(format!(
+            "acked by {} until {}",
+            s(&a["acknowledged"]["by"]),
+            s(&a["acknowledged"]["until"])
+        ));
+    }
+    if a["silenced"].is_object() {
+        parts.push(format!("silenced until {}", s(&a["silenced"]["until"])));
+    }
+    parts.join("; ")
 }
 
 /// Runs an `incidents` subcommand.

@@ -12,7 +12,7 @@ use chainops_core::ports::MetricsSource;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
-use chainops_store::alerts::{AlertState, DeliveryState};
+use chainops_store::alerts::{AlertRow, AlertState, DeliveryState};
 use chainops_store::incidents::IncidentRow;
 use chainops_store::series::Resolution;
 use chainops_store::silences::SilenceRow;
@@ -288,10 +288,13 @@ pub(crate) async fn list_alerts(
         .list_alerts(now_ms() - RESOLVED_VISIBLE_MS)
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let marks = AlertMarks::load(&s, now_ms()).await?;
     let out: Vec<Value> = alerts
         .into_iter()
         .filter(|a| state.is_none_or(|st| a.state == st))
         .map(|a| {
+            let ack = marks.ack_of(&a);
+            let silence = marks.silence_of(&a);
             json!({
                 "fingerprint": a.fingerprint, "rule": a.rule, "node": a.node, "chain": a.chain,
                 "severity": a.severity, "state": a.state, "value": a.value, "summary": a.summary,
@@ -299,10 +302,77 @@ pub(crate) async fn list_alerts(
                 "active_since": rfc3339(a.active_since_ms),
                 "fired_at": a.fired_at_ms.map(rfc3339),
                 "resolved_at": a.resolved_at_ms.map(rfc3339),
+                "acknowledged": ack.map(|(by, until, comment)| json!({"by": by, "until": rfc3339(until), "comment": comment})),
+                "silenced": silence.map(|s| json!({"id": s.id, "until": rfc3339(s.ends_ms), "by": s.created_by, "comment": s.comment})),
             })
         })
         .collect();
     Ok(Json(Value::Array(out)))
+}
+
+/// What is known about alerts beside their state: the acknowledgements of open incidents
+/// (by node) and the silences in force. The API's alert list and the console share it.
+pub(crate) struct AlertMarks {
+    acked: BTreeMap<String, (String, i64, String)>,
+    silences: Vec<SilenceRow>,
+    now: i64,
+}
+
+impl AlertMarks {
+    /// Reads them at `now`.
+    pub(crate) async fn load(s: &AppState, now: i64) -> Result<AlertMarks, ApiError> {
+        let internal = |e: chainops_store::StoreError| ApiError::internal(e.kind(), e);
+        let incidents = s
+            .store
+            .list_incidents(now - RESOLVED_VISIBLE_MS)
+            .await
+            .map_err(internal)?;
+        let acked = incidents
+            .into_iter()
+            .filter(|i| i.state == "open" && i.ack_until_ms.is_some_and(|u| u > now))
+            .filter_map(|i| {
+                Some((
+                    i.node,
+                    (
+                        i.ack_by?,
+                        i.ack_until_ms?,
+                        i.ack_comment.unwrap_or_default(),
+                    ),
+                ))
+            })
+            .collect();
+        let silences = s.store.active_silences(now).await.map_err(internal)?;
+        Ok(AlertMarks {
+            acked,
+            silences,
+            now,
+        })
+    }
+
+    /// The acknowledgement covering an unresolved alert: by, until (epoch ms), comment.
+    pub(crate) fn ack_of(&self, a: &AlertRow) -> Option<(String, i64, String)> {
+        if a.state == AlertState::Resolved {
+            return None;
+        }
+        self.acked.get(&a.node).cloned()
+    }
+
+    /// The silence in force over an unresolved alert (the one that lasts longest).
+    pub(crate) fn silence_of(&self, a: &AlertRow) -> Option<&SilenceRow> {
+        if a.state == AlertState::Resolved {
+            return None;
+        }
+        let labels = chainops_alert::labels::alert_labels(a);
+        self.silences
+            .iter()
+            .filter(|s| s.starts_ms <= self.now && s.matches(&labels))
+            .max_by_key(|s| s.ends_ms)
+    }
+
+    /// The silences in force.
+    pub(crate) fn silences(self) -> Vec<SilenceRow> {
+        self.silences
+    }
 }
 
 /// `GET /api/v1/notifications` parameters.

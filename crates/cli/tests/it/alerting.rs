@@ -309,6 +309,16 @@ fn a_silence_suppresses_notifications_but_not_the_alert() {
         0,
         "a silenced alert must not notify"
     );
+    // The alert list says it is silenced, by which silence and until when (issue 15 item 4).
+    let listed = d.json("/api/v1/alerts");
+    let alert = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["rule"] == "HeadStalled"))
+        .cloned()
+        .expect("HeadStalled listed");
+    assert_eq!(alert["silenced"]["id"], id.as_str(), "{alert:#}");
+    assert_eq!(alert["silenced"]["until"], silence["ends_at"]);
+    assert!(alert["acknowledged"].is_null());
 
     assert_eq!(d.delete(&format!("/api/v1/silences/{id}")).status(), 204);
     assert_eq!(d.delete(&format!("/api/v1/silences/{id}")).status(), 404);
@@ -404,6 +414,23 @@ fn incidents_group_a_nodes_alerts_with_a_timeline_and_take_acknowledgements() {
         by.starts_with("token:") && by.ends_with("(test)"),
         "the acknowledger is the caller's identity: {by}"
     );
+    // The node's unresolved alerts say who acknowledged them, until when (issue 15 item 4).
+    let alerts = d.json("/api/v1/alerts");
+    let open: Vec<&serde_json::Value> = alerts
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter(|a| a["node"] == "anvil-1" && a["state"] != "resolved")
+        .collect();
+    assert!(!open.is_empty());
+    for a in open {
+        assert_eq!(a["acknowledged"]["by"], by, "{a:#}");
+        assert_eq!(
+            a["acknowledged"]["comment"],
+            "on it: restarting the sequencer"
+        );
+        assert_eq!(a["acknowledged"]["until"], acked["ack"]["until"]);
+    }
 
     anvil.rpc("evm_setIntervalMining", json!([1]));
     let closed = wait_for("incident resolved", T, || {

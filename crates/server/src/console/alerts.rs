@@ -7,14 +7,13 @@
 use super::{Ctx, Page, page, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::{RESOLVED_VISIBLE_MS, SilenceBody, acknowledge, expire, silence};
+use crate::routes::{AlertMarks, RESOLVED_VISIBLE_MS, SilenceBody, acknowledge, expire, silence};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Form};
-use chainops_alert::labels::alert_labels;
 use chainops_auth::{Permission, Principal};
 use chainops_core::time::{now_ms, rfc3339};
 use serde::Deserialize;
@@ -161,41 +160,23 @@ async fn lists(s: &AppState) -> Result<Lists, ApiError> {
     let internal = |e: chainops_store::StoreError| ApiError::internal(e.kind(), e);
     let rows = s.store.list_alerts(since).await.map_err(internal)?;
     let incidents = s.store.list_incidents(since).await.map_err(internal)?;
-    let silences = s.store.active_silences(now).await.map_err(internal)?;
-    let acked: BTreeMap<&str, (String, String)> = incidents
-        .iter()
-        .filter(|i| i.state == "open" && i.ack_until_ms.is_some_and(|u| u > now))
-        .filter_map(|i| {
-            Some((
-                i.node.as_str(),
-                (i.ack_by.clone()?, rfc3339(i.ack_until_ms.unwrap_or(now))),
-            ))
-        })
-        .collect();
+    let marks = AlertMarks::load(s, now).await?;
     let mut alerts: Vec<AlertItem> = rows
         .iter()
-        .map(|a| {
-            let labels = alert_labels(a);
-            let open = a.state.as_str() != "resolved";
-            AlertItem {
-                rule: a.rule.clone(),
-                node: a.node.clone(),
-                chain: a.chain.clone(),
-                severity: a.severity.clone(),
-                state: a.state.as_str(),
-                summary: short(&a.summary),
-                since: rfc3339(a.active_since_ms),
-                ack: acked.get(a.node.as_str()).filter(|_| open).cloned(),
-                silenced_until: silences
-                    .iter()
-                    .filter(|s| open && s.starts_ms <= now && s.matches(&labels))
-                    .map(|s| s.ends_ms)
-                    .max()
-                    .map(rfc3339),
-            }
+        .map(|a| AlertItem {
+            rule: a.rule.clone(),
+            node: a.node.clone(),
+            chain: a.chain.clone(),
+            severity: a.severity.clone(),
+            state: a.state.as_str(),
+            summary: short(&a.summary),
+            since: rfc3339(a.active_since_ms),
+            ack: marks.ack_of(a).map(|(by, until, _)| (by, rfc3339(until))),
+            silenced_until: marks.silence_of(a).map(|s| rfc3339(s.ends_ms)),
         })
         .collect();
     alerts.sort_by_key(|a| (a.state == "resolved", std::cmp::Reverse(a.since.clone())));
+    let silences = marks.silences();
     let mut incidents: Vec<IncidentItem> = incidents
         .into_iter()
         .map(|i| IncidentItem {
