@@ -256,7 +256,11 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
             snapshot,
             target,
             include,
+            overwrite,
         } => {
+            if !overwrite {
+                refuse_non_empty(&target)?;
+            }
             let r = open(&repo)?;
             let _lock = lock::acquire(&r, false).map_err(err)?;
             let p = Progress::new("restore", true);
@@ -607,4 +611,52 @@ fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Capture
         }
     };
     node::prepare_with(&what, mode, sources, rpc).map_err(err)
+}
+
+/// A restore target must be missing or an empty directory (without `--overwrite`): a
+/// snapshot restored over a node's data would mix two states of it.
+fn refuse_non_empty(target: &std::path::Path) -> anyhow::Result<()> {
+    let meta = match std::fs::symlink_metadata(target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(KindError(
+                ErrorKind::InvalidInput,
+                format!("--target {}: {e}", target.display()),
+            )
+            .into());
+        }
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        return Err(KindError(
+            ErrorKind::InvalidInput,
+            format!(
+                "--target {} exists and is not a directory; give a new or empty directory",
+                target.display()
+            ),
+        )
+        .into());
+    }
+    let mut entries = std::fs::read_dir(target).map_err(|e| {
+        KindError(
+            ErrorKind::InvalidInput,
+            format!("--target {}: {e}", target.display()),
+        )
+    })?;
+    if let Some(first) = entries.next() {
+        let first = first
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let more = entries.count();
+        return Err(KindError(
+            ErrorKind::Conflict,
+            format!(
+                "--target {} is not empty ({first}{}); restore into a new or empty directory, or pass --overwrite to replace the files the snapshot holds (others stay)",
+                target.display(),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }

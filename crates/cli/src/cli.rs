@@ -265,12 +265,16 @@ pub enum BackupCommand {
         repo: RepoOpts,
         /// Snapshot id prefix or `latest`.
         snapshot: String,
-        /// Directory to restore into (created if missing).
+        /// Directory to restore into (created if missing; must be empty unless --overwrite).
         #[arg(long, value_name = "DIR")]
         target: PathBuf,
         /// Only this path inside the snapshot (repeatable), e.g. `node/chaindata`.
         #[arg(long = "include", value_name = "PATH")]
         include: Vec<String>,
+        /// Restore into a directory that is not empty: files the snapshot holds are
+        /// replaced, others stay (a node's data dir would then mix two states).
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Check the repository's structure; with --read-data, every byte.
     Check {

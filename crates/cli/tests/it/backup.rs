@@ -501,3 +501,81 @@ fn ganache_leveldb_round_trips_and_boots_on_the_same_head() {
         "{heads:?}"
     );
 }
+
+/// Restoring over a directory that holds something is refused (it would mix two states of a
+/// node's data) unless `--overwrite`, which replaces what the snapshot holds and leaves the
+/// rest; a file as target is refused; a new or empty directory is fine (issue 15 item 16).
+#[test]
+fn restore_refuses_a_non_empty_target_without_overwrite() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let (repo, data) = (t.path().join("repo"), t.path().join("data"));
+    std::fs::create_dir_all(&data).expect("data");
+    std::fs::write(data.join("chain.db"), b"new state").expect("file");
+    ok(&backup(&repo, "pw", &["init"]));
+    ok(&backup(
+        &repo,
+        "pw",
+        &["create", data.to_str().expect("utf8")],
+    ));
+    let target = t.path().join("target");
+    std::fs::create_dir_all(target.join("data")).expect("target");
+    std::fs::write(target.join("data/chain.db"), b"old state").expect("old");
+    std::fs::write(target.join("keep.txt"), b"mine").expect("keep");
+    let tgt = target.to_str().expect("utf8");
+    let out = backup(&repo, "pw", &["restore", "latest", "--target", tgt]);
+    assert!(!out.status.success(), "restored over a non-empty directory");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not empty") && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(target.join("data/chain.db")).expect("old"),
+        b"old state",
+        "nothing was touched"
+    );
+
+    ok(&backup(
+        &repo,
+        "pw",
+        &["restore", "latest", "--target", tgt, "--overwrite"],
+    ));
+    assert_eq!(
+        std::fs::read(target.join("data/chain.db")).expect("new"),
+        b"new state"
+    );
+    assert_eq!(
+        std::fs::read(target.join("keep.txt")).expect("keep"),
+        b"mine"
+    );
+
+    let file = t.path().join("a-file");
+    std::fs::write(&file, b"x").expect("file");
+    let out = backup(
+        &repo,
+        "pw",
+        &[
+            "restore",
+            "latest",
+            "--target",
+            file.to_str().expect("utf8"),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
+    let empty = t.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("empty");
+    ok(&backup(
+        &repo,
+        "pw",
+        &[
+            "restore",
+            "latest",
+            "--target",
+            empty.to_str().expect("utf8"),
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(empty.join("data/chain.db")).expect("restored"),
+        b"new state"
+    );
+}
