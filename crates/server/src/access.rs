@@ -61,8 +61,9 @@ fn forbidden(message: impl Into<String>) -> Response {
     r
 }
 
-/// Largest console form body the guard reads to find its CSRF field.
-const MAX_FORM_BYTES: usize = 1 << 20;
+/// Largest console form body the guard reads to find its CSRF field (the router's 2 MB body
+/// limit; a pasted contract of 512 KiB stays under it even percent-encoded).
+const MAX_FORM_BYTES: usize = 2 << 20;
 
 /// A console form post without the CSRF header: reads the (urlencoded) body, and puts its
 /// `_csrf` field into the header the check reads, so forms work without JavaScript. The

@@ -263,3 +263,106 @@ fn every_console_route_answers_each_role_as_the_table_says() {
     }
     assert!(checked >= 5 * 25, "only {checked} checks");
 }
+
+/// Hostile and odd input to the console: escaped reflection, local-only redirects, no path
+/// traversal through assets, oversized and malformed forms, queries that do not parse,
+/// multi-byte names — clear 4xx answers or a safe page, never a 5xx.
+#[test]
+fn the_console_meets_hostile_input_with_clear_answers() {
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &evm_node("anvil-1", &anvil.url(), ""));
+    crate::security::add_user(&d, "alice", "admin", "Hostile-input-731");
+    let (cookie, csrf) = session(&d.base, "alice", "Hostile-input-731");
+    let c = no_redirects();
+    let get = |path: &str| {
+        c.get(format!("{}{path}", d.base))
+            .header("cookie", &cookie)
+            .send()
+            .expect("get")
+    };
+    let xss = get("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    assert_eq!(xss.status(), 200);
+    let body = xss.text().expect("body");
+    assert!(!body.contains("<script>alert(1)"), "reflected unescaped");
+    assert!(body.contains("&#60;script&#62;") || body.contains("&lt;script&gt;"));
+    for traversal in [
+        "/assets/..%2f..%2fCargo.toml",
+        "/assets/vendor/..%2f..%2f..%2fCargo.toml",
+        "/assets/%00",
+    ] {
+        let r = get(traversal);
+        assert!(
+            r.status() == 404 || r.status() == 400,
+            "{traversal}: {}",
+            r.status()
+        );
+        assert!(!r.text().unwrap_or_default().contains("[workspace]"));
+    }
+    let r = c
+        .get(format!(
+            "{}/prefs?lang=xx&theme=%3Cx%3E&back=%2F%2Fevil.example",
+            d.base
+        ))
+        .send()
+        .expect("prefs");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "an unknown language or theme is not stored"
+    );
+    let login = c
+        .get(format!("{}/?next=%2F%2Fevil.example%2F", d.base))
+        .send()
+        .expect("login form")
+        .text()
+        .expect("body");
+    assert!(
+        login.contains("name=\"next\" value=\"/\""),
+        "next is kept local"
+    );
+    let big = format!("name=a&password={}", "x".repeat(3 << 20));
+    let r = c
+        .post(format!("{}/login", d.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .expect("big form");
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let r = c
+        .post(format!("{}/silences", d.base))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&rule=%zz&node=%E5%8C"))
+        .send()
+        .expect("malformed form");
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let r = get("/logs?q=%22unterminated");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().expect("body").contains("class=\"error\""));
+    let r = get("/nodes/%E5%8C%BA%E5%9D%97-%F0%9F%A6%80");
+    assert_eq!(r.status(), 404);
+    assert!(r.text().expect("body").contains("区块-🦀"));
+    let r = c
+        .get(format!("{}/", d.base))
+        .header("accept-language", "zh;q=NaN,".repeat(2000))
+        .send()
+        .expect("odd accept-language");
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(format!("{}/audit", d.base))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&name=..%2F..%2Fetc%2Fpasswd&source=import+%22..%2F..%2F..%2Fetc%2Fpasswd%22%3B+contract+A+%7B%7D"))
+        .send()
+        .expect("audit with a hostile import");
+    assert_eq!(r.status(), 303, "audit runs");
+    let report = get(r.headers()["location"].to_str().expect("location"))
+        .text()
+        .expect("report");
+    assert!(
+        report.contains("passwd.sol") && !report.contains("root:"),
+        "no file was read"
+    );
+}

@@ -59,7 +59,7 @@ pub static PAGE: Page = Page {
     nav: Some(("nav.audit", "/audit", Permission::ReadFleet)),
 };
 
-/// Largest source accepted (the form limit of the guard is 1 MiB).
+/// Largest source accepted (decoded; the form limit is 2 MiB encoded).
 const MAX_SOURCE: usize = 512 * 1024;
 /// Reports listed.
 const HISTORY: i64 = 50;
