@@ -146,6 +146,7 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
             matchers,
             duration,
             comment,
+            allow_unknown_labels,
             json,
             server,
         } => {
@@ -159,8 +160,14 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
                 })?;
                 m.insert(k.trim().to_string(), Value::String(val.trim().to_string()));
             }
-            let body = json!({"matchers": m, "duration": duration, "comment": comment});
+            let mut body = json!({"matchers": m, "duration": duration, "comment": comment});
+            if *allow_unknown_labels {
+                body["allow_unknown_labels"] = Value::Bool(true);
+            }
             let v = client(g, server)?.post("/api/v1/silences", &body).await?;
+            for w in v["warnings"].as_array().into_iter().flatten() {
+                eprintln!("warning: {}", s(w));
+            }
             print_json_or(*json, &v, |v| {
                 println!("silence {} until {}", s(&v["id"]), s(&v["ends_at"]))
             });

@@ -898,6 +898,10 @@ pub enum SilencesCommand {
         /// Why (required).
         #[arg(long)]
         comment: String,
+        /// Accept matchers on labels no rule or alert has (refused by default: a typo such
+        /// as `nod=` would silence nothing).
+        #[arg(long)]
+        allow_unknown_labels: bool,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,

@@ -156,6 +156,14 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         extra_metrics: vec![backups],
         settings: Arc::new(config.to_redacted_toml()),
         backups: Some(backup_jobs),
+        label_names: Arc::new(
+            chainops_alert::rules::effective_rules(&config.alerting)
+                .iter()
+                .flat_map(|r| r.labels.keys().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        ),
     };
     let limits = config.server.limits;
     let max_connections = limits.effective_max(raise_fd_limit());

@@ -62,6 +62,8 @@ pub struct AppState {
     pub extra_metrics: Vec<Arc<dyn chainops_core::ports::MetricsSource>>,
     /// The effective configuration as TOML with secrets redacted (the console's settings page).
     pub settings: Arc<String>,
+    /// Label names the configured alert rules add (silences may match them).
+    pub label_names: Arc<Vec<String>>,
     /// The scheduled backup jobs (the console's backups page).
     pub backups: Option<Arc<dyn chainops_core::ports::BackupJobs>>,
 }

@@ -25,7 +25,8 @@ fn schemas() -> Value {
             "state": {"type": "string", "enum": ["pending", "sent", "dead"]}, "attempts": {"type": "integer"}, "last_error": nstr(), "done": nstr()})),
         "Incident": obj(&["id", "chain", "node", "state", "timeline"], json!({"id": text(), "chain": text(), "node": text(), "state": {"type": "string", "enum": ["open", "resolved"]},
             "acknowledged": {"type": "boolean"}, "timeline": arr(obj(&["at", "kind"], json!({"at": text(), "kind": text(), "detail": {"type": "object"}})))})),
-        "Silence": obj(&["id", "matchers", "comment"], json!({"id": text(), "matchers": {"type": "object", "additionalProperties": {"type": "string"}}, "comment": text(), "created_by": text()})),
+        "Silence": obj(&["id", "matchers", "comment"], json!({"id": text(), "matchers": {"type": "object", "additionalProperties": {"type": "string"}}, "comment": text(), "created_by": text(),
+            "warnings": {"type": "array", "items": text(), "description": "only when created with allow_unknown_labels and a label no alert has"}})),
         "Token": obj(&["id", "name", "role"], json!({"id": text(), "name": text(), "role": text(), "created_by": text(), "created": text(), "expires": nstr(),
             "revoked": nstr(), "last_used": nstr(), "token": {"type": "string", "description": "the secret; only in the answer to POST"}})),
     })

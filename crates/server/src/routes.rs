@@ -592,6 +592,8 @@ pub(crate) struct SilenceBody {
     pub(crate) starts_at: Option<String>,
     /// End (RFC 3339 or relative); give this or `duration`.
     pub(crate) ends_at: Option<String>,
+    /// Accept matchers on labels no rule or alert has (a silence that may match nothing).
+    pub(crate) allow_unknown_labels: Option<bool>,
 }
 
 pub(crate) async fn create_silence(
@@ -599,16 +601,21 @@ pub(crate) async fn create_silence(
     axum::Extension(who): axum::Extension<chainops_auth::Principal>,
     ApiJson(body): ApiJson<SilenceBody>,
 ) -> Result<Response, ApiError> {
-    let row = silence(&s, &who, body).await?;
-    Ok((StatusCode::CREATED, Json(silence_json(&row))).into_response())
+    let (row, warnings) = silence(&s, &who, body).await?;
+    let mut v = silence_json(&row);
+    if !warnings.is_empty() {
+        v["warnings"] = json!(warnings);
+    }
+    Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-/// Validates and stores a silence by `who`; the API route and the console's form share it.
+/// Validates and stores a silence by `who`, with warnings (labels no alert has, when
+/// allowed); the API route and the console's form share it.
 pub(crate) async fn silence(
     s: &AppState,
     who: &chainops_auth::Principal,
     body: SilenceBody,
-) -> Result<SilenceRow, ApiError> {
+) -> Result<(SilenceRow, Vec<String>), ApiError> {
     if body.matchers.is_empty() {
         return Err(ApiError::invalid(
             "matchers must be a non-empty object of label → value, e.g. {\"node\": \"anvil-1\"}",
@@ -624,6 +631,29 @@ pub(crate) async fn silence(
         bounded_name(k, "matchers key", 64)?;
         bounded_name(v, &format!("matchers.{k}"), 256)?;
     }
+    let known = known_labels(s).await?;
+    let unknown: Vec<&str> = body
+        .matchers
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(*k))
+        .collect();
+    if !unknown.is_empty() && body.allow_unknown_labels != Some(true) {
+        return Err(ApiError::invalid(format!(
+            "no rule or alert has the label{} {}; known labels: {} (a typo? pass \"allow_unknown_labels\": true, or `silences add --allow-unknown-labels`, to create it anyway)",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.join(", "),
+            known
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let warnings: Vec<String> = unknown
+        .iter()
+        .map(|k| format!("no rule or alert has the label {k}; this silence may match nothing"))
+        .collect();
     let m = body.matchers;
     let comment = non_blank(&body.comment, "comment", "say why the alerts are silenced")?;
     let comment = bounded_text(comment, "comment", MAX_COMMENT)?;
@@ -669,7 +699,7 @@ pub(crate) async fn silence(
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
     tracing::info!(silence = %row.id, matchers = ?row.matchers, until = %rfc3339(row.ends_ms), "silence created");
-    Ok(row)
+    Ok((row, warnings))
 }
 
 pub(crate) async fn expire_silence(
@@ -678,6 +708,25 @@ pub(crate) async fn expire_silence(
 ) -> Result<StatusCode, ApiError> {
     expire(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Label names a silence can match: the four every alert has, the configured rules' own
+/// labels, and those of the alerts seen in the last day (Alertmanager intake included).
+async fn known_labels(s: &AppState) -> Result<std::collections::BTreeSet<String>, ApiError> {
+    let mut known: std::collections::BTreeSet<String> = ["alertname", "node", "chain", "severity"]
+        .iter()
+        .map(|k| k.to_string())
+        .chain(s.label_names.iter().cloned())
+        .collect();
+    let alerts = s
+        .store
+        .list_alerts(now_ms() - RESOLVED_VISIBLE_MS)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    for a in &alerts {
+        known.extend(chainops_alert::labels::alert_labels(a).into_keys());
+    }
+    Ok(known)
 }
 
 /// Ends silence `id` now (404 when no active silence has that id).

@@ -293,6 +293,38 @@ fn a_silence_suppresses_notifications_but_not_the_alert() {
         400
     );
 
+    // A matcher on a label no rule or alert has is refused with the labels that exist, or
+    // accepted with a warning when asked for (issue 15 item 5).
+    let typo = d.post(
+        "/api/v1/silences",
+        &json!({"matchers": {"nod": "anvil-1"}, "duration": "1h", "comment": "typo"}),
+    );
+    assert_eq!(typo.status(), 400);
+    let msg = typo.json::<serde_json::Value>().expect("json")["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        msg.contains("nod")
+            && msg.contains("node, severity")
+            && msg.contains("allow_unknown_labels"),
+        "{msg}"
+    );
+    let forced = d.post("/api/v1/silences", &json!({"matchers": {"nod": "anvil-1"}, "duration": "1h", "comment": "typo", "allow_unknown_labels": true}));
+    assert_eq!(forced.status(), 201);
+    let forced: serde_json::Value = forced.json().expect("json");
+    assert!(
+        forced["warnings"][0].as_str().unwrap_or("").contains("nod"),
+        "{forced}"
+    );
+    assert_eq!(
+        d.delete(&format!(
+            "/api/v1/silences/{}",
+            forced["id"].as_str().expect("id")
+        ))
+        .status(),
+        204
+    );
     let created = d.post("/api/v1/silences", &json!({"matchers": {"node": "anvil-1", "alertname": "HeadStalled"}, "duration": "1h", "comment": "planned maintenance"}));
     assert_eq!(created.status(), 201);
     let silence: serde_json::Value = created.json().expect("json");
@@ -487,9 +519,50 @@ fn the_alert_api_works_from_the_command_line() {
     );
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let id = s["id"].as_str().expect("id").to_string();
+    let typo = cli(&[
+        "silences",
+        "add",
+        "--match",
+        "nod=anvil-1",
+        "--for",
+        "1h",
+        "--comment",
+        "typo",
+    ]);
+    assert!(!typo.status.success());
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("known labels"),
+        "{}",
+        String::from_utf8_lossy(&typo.stderr)
+    );
+    let forced = cli(&[
+        "silences",
+        "add",
+        "--match",
+        "nod=anvil-1",
+        "--for",
+        "1h",
+        "--comment",
+        "typo",
+        "--allow-unknown-labels",
+    ]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&forced.stderr)
+            .contains("warning: no rule or alert has the label nod")
+    );
     let list: serde_json::Value =
         serde_json::from_slice(&cli(&["silences", "list", "--json"]).stdout).expect("json");
-    assert_eq!(list[0]["id"], id.as_str());
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .any(|x| x["id"] == id.as_str())
+    );
     assert!(cli(&["silences", "expire", &id]).status.success());
     let again = cli(&["silences", "expire", &id]);
     assert_eq!(again.status.code(), Some(3));

@@ -94,6 +94,7 @@ fn rig() -> &'static Rig {
                 extra_metrics: Vec::new(),
                 settings: Arc::new(String::new()),
                 backups: None,
+                label_names: Arc::new(Vec::new()),
             };
             (chainops_server::router(state), token)
         });

@@ -287,6 +287,7 @@ async fn create_silence(
         duration: Some(f.duration),
         starts_at: None,
         ends_at: None,
+        allow_unknown_labels: None,
     };
     match silence(&s, &who, body).await {
         Ok(_) => see_other("/alerts"),
