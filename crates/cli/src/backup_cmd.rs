@@ -157,6 +157,7 @@ pub fn run(c: BackupCommand) -> anyhow::Result<()> {
                 force,
                 node,
                 sources,
+                from_node: _,
             } = *o;
             let mut r = open(&repo)?;
             let _lock = lock::acquire(&r, false).map_err(err)?;
@@ -604,13 +605,107 @@ fn prepare(o: &NodeCaptureOpts, sources: Vec<PathBuf>) -> anyhow::Result<Capture
             let auth = o.rpc_user.clone().map(|u| {
                 (
                     u,
-                    Secret::new(std::env::var("CHAINOPS_BACKUP_RPC_PASSWORD").unwrap_or_default()),
+                    o.rpc_password.clone().unwrap_or_else(|| {
+                        Secret::new(
+                            std::env::var("CHAINOPS_BACKUP_RPC_PASSWORD").unwrap_or_default(),
+                        )
+                    }),
                 )
             });
             Some(node::client(url, auth).map_err(err)?)
         }
     };
     node::prepare_with(&what, mode, sources, rpc).map_err(err)
+}
+
+/// `backup create --node NAME`: fills the capture options and the sources from the node's
+/// `[[nodes]]` entry and its `[[backups]]` job in the config.
+pub fn from_config_node(
+    g: &crate::cli::GlobalOpts,
+    o: &mut crate::cli::BackupCreateOpts,
+) -> anyhow::Result<()> {
+    let Some(name) = o.from_node.clone() else {
+        return Ok(());
+    };
+    let config = crate::config_load::load(g)?;
+    let Some(n) = config.nodes.iter().find(|n| n.name == name) else {
+        let known: Vec<&str> = config.nodes.iter().map(|n| n.name.as_str()).collect();
+        return Err(KindError(
+            ErrorKind::NotFound,
+            format!(
+                "--node {name}: no such [[nodes]] entry in the config (nodes: {}); pass --config with the daemon's file",
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            ),
+        )
+        .into());
+    };
+    let job = config.backups.iter().find(|j| j.node == name);
+    let family = node::family_named(n.kind.as_str()).map_err(err)?;
+    let capture = match job {
+        Some(j) if j.capture != CaptureMode::Stopped => j.capture,
+        _ if n.data_dir.is_none() && o.sources.is_empty() && family.dump.is_some() => {
+            CaptureMode::Dump
+        }
+        _ => CaptureMode::Live,
+    };
+    o.node.node_rpc = Some(n.rpc_url.clone());
+    o.node.node_kind = n.kind.as_str().to_string();
+    o.node.chain = Some(n.chain.clone());
+    o.node.node_name = Some(n.name.clone());
+    o.node.capture = capture.config_name().to_string();
+    if let Some(j) = job {
+        o.node.pre_hook = o.node.pre_hook.clone().or_else(|| j.pre_hook.clone());
+        o.node.post_hook = o.node.post_hook.clone().or_else(|| j.post_hook.clone());
+    }
+    match &n.rpc_auth {
+        Some(chainops_core::node_config::RpcAuth::Basic { user, password }) => {
+            o.node.rpc_user = Some(user.clone());
+            o.node.rpc_password = Some(chainops_core::node_config::read_secret(password).map_err(
+                |e| {
+                    KindError(
+                        ErrorKind::InvalidInput,
+                        format!("node {name}: rpc password: {e}"),
+                    )
+                },
+            )?);
+        }
+        Some(chainops_core::node_config::RpcAuth::Cookie(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                KindError(
+                    ErrorKind::InvalidInput,
+                    format!("node {name}: cookie file {}: {e}", path.display()),
+                )
+            })?;
+            let (user, pw) = text.trim().split_once(':').ok_or_else(|| {
+                KindError(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "node {name}: cookie file {} is not user:password",
+                        path.display()
+                    ),
+                )
+            })?;
+            o.node.rpc_user = Some(user.to_string());
+            o.node.rpc_password = Some(Secret::new(pw.to_string()));
+        }
+        None => {}
+    }
+    if capture != CaptureMode::Dump && o.sources.is_empty() {
+        match (&n.data_dir, job) {
+            (Some(d), _) => o.sources.push(d.clone()),
+            (None, Some(j)) if !j.paths.is_empty() => o.sources.extend(j.paths.iter().cloned()),
+            _ => {
+                return Err(KindError(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "--node {name}: the config gives it no data_dir; give the SOURCE directory"
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A restore target must be missing or an empty directory (without `--overwrite`): a

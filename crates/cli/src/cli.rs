@@ -196,6 +196,11 @@ pub struct BackupCreateOpts {
     /// The node whose data this is (records its head; needed for drills).
     #[command(flatten)]
     pub node: NodeCaptureOpts,
+    /// A `[[nodes]]` entry of the config (`--config`): its RPC URL, family, chain, name and
+    /// credentials, its data dir as the source, and the capture mode of its `[[backups]]`
+    /// job (else `dump` for a node that dumps its state and has no data dir, else `live`).
+    #[arg(long = "node", value_name = "NAME", conflicts_with_all = ["node_rpc", "rpc_user", "node_name"])]
+    pub from_node: Option<String>,
     /// Directories to back up (none with `--capture dump`).
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
@@ -229,6 +234,9 @@ pub struct NodeCaptureOpts {
     /// Command run after copying (also when the copy failed).
     #[arg(long, value_name = "CMD")]
     pub post_hook: Option<String>,
+    /// The RPC password when it comes from the config (`--node`), not the environment.
+    #[arg(skip)]
+    pub rpc_password: Option<chainops_core::secret::Secret>,
 }
 
 /// `backup` subcommands.

@@ -108,6 +108,10 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                 cli::BackupCommand::Runs { job, limit, json } => current_thread()?.block_on(
                     backup_jobs_cmd::runs_cmd(&args.global, job.as_deref(), limit, json),
                 ),
+                cli::BackupCommand::Create(mut o) => {
+                    backup_cmd::from_config_node(&args.global, &mut o)?;
+                    backup_cmd::run(cli::BackupCommand::Create(o))
+                }
                 other => backup_cmd::run(other),
             }
         }

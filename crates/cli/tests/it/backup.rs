@@ -579,3 +579,60 @@ fn restore_refuses_a_non_empty_target_without_overwrite() {
         b"new state"
     );
 }
+
+/// `backup create --node NAME` takes the node from the config: a node without a data dir
+/// that dumps its state is captured by its dump, one with a data dir copies it with the
+/// capture of its `[[backups]]` job; an unknown name lists the configured ones (issue 15
+/// item 16).
+#[test]
+fn create_takes_the_node_and_its_capture_from_the_config() {
+    let anvil = crate::harness::Anvil::start(&[]);
+    let t = tempfile::tempdir().expect("tempdir");
+    let repo = t.path().join("repo");
+    let data = t.path().join("geth-data");
+    std::fs::create_dir_all(data.join("chaindata")).expect("data");
+    std::fs::write(data.join("chaindata/000001.ldb"), b"blocks").expect("file");
+    let cfg = t.path().join("chainops.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{d}\"\n{a}{b}[[backups]]\nname = \"geth-copy\"\nnode = \"geth-1\"\nschedule = \"0 0 0 1 1 *\"\ncapture = \"live\"\nrepo = \"{r}\"\npassword_file = \"{p}\"\n",
+            d = t.path().join("state").display(),
+            a = crate::harness::evm_node("anvil-1", &anvil.url(), ""),
+            b = crate::harness::evm_node("geth-1", &anvil.url(), &format!("data_dir = \"{}\"", data.display())),
+            r = repo.display(),
+            p = t.path().join("pw").display(),
+        ),
+    )
+    .expect("config");
+    ok(&backup(&repo, "pw", &["init"]));
+    let c = cfg.to_str().expect("utf8");
+    let out = ok(&backup(
+        &repo,
+        "pw",
+        &["create", "--json", "--node", "anvil-1", "--config", c],
+    ));
+    let snap: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(snap["snapshot"]["mode"], "dump", "{snap}");
+    assert_eq!(snap["snapshot"]["node"]["node"], "anvil-1");
+    assert_eq!(snap["snapshot"]["node"]["chain"], "devnet");
+    assert!(snap["snapshot"]["node"]["height"].is_u64());
+
+    let out = ok(&backup(
+        &repo,
+        "pw",
+        &["create", "--json", "--node", "geth-1", "--config", c],
+    ));
+    let snap: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(snap["snapshot"]["mode"], "live", "{snap}");
+    assert_eq!(snap["snapshot"]["stats"]["files"], 1, "{snap}");
+    assert_eq!(snap["snapshot"]["node"]["node"], "geth-1");
+
+    let out = backup(&repo, "pw", &["create", "--node", "ghost", "--config", c]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ghost") && err.contains("anvil-1, geth-1"),
+        "{err}"
+    );
+}
