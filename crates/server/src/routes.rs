@@ -321,27 +321,39 @@ pub(crate) struct AlertMarks {
 impl AlertMarks {
     /// Reads them at `now`.
     pub(crate) async fn load(s: &AppState, now: i64) -> Result<AlertMarks, ApiError> {
-        let internal = |e: chainops_store::StoreError| ApiError::internal(e.kind(), e);
         let incidents = s
             .store
             .list_incidents(now - RESOLVED_VISIBLE_MS)
             .await
-            .map_err(internal)?;
+            .map_err(|e| ApiError::internal(e.kind(), e))?;
+        Self::with(s, &incidents, now).await
+    }
+
+    /// Like [`load`](Self::load) with the incidents the caller has read already.
+    pub(crate) async fn with(
+        s: &AppState,
+        incidents: &[IncidentRow],
+        now: i64,
+    ) -> Result<AlertMarks, ApiError> {
         let acked = incidents
-            .into_iter()
+            .iter()
             .filter(|i| i.state == "open" && i.ack_until_ms.is_some_and(|u| u > now))
             .filter_map(|i| {
                 Some((
-                    i.node,
+                    i.node.clone(),
                     (
-                        i.ack_by?,
+                        i.ack_by.clone()?,
                         i.ack_until_ms?,
-                        i.ack_comment.unwrap_or_default(),
+                        i.ack_comment.clone().unwrap_or_default(),
                     ),
                 ))
             })
             .collect();
-        let silences = s.store.active_silences(now).await.map_err(internal)?;
+        let silences = s
+            .store
+            .active_silences(now)
+            .await
+            .map_err(|e| ApiError::internal(e.kind(), e))?;
         Ok(AlertMarks {
             acked,
             silences,

@@ -160,7 +160,7 @@ async fn lists(s: &AppState) -> Result<Lists, ApiError> {
     let internal = |e: chainops_store::StoreError| ApiError::internal(e.kind(), e);
     let rows = s.store.list_alerts(since).await.map_err(internal)?;
     let incidents = s.store.list_incidents(since).await.map_err(internal)?;
-    let marks = AlertMarks::load(s, now).await?;
+    let marks = AlertMarks::with(s, &incidents, now).await?;
     let mut alerts: Vec<AlertItem> = rows
         .iter()
         .map(|a| AlertItem {

@@ -151,16 +151,16 @@ fn tile(r: &NodeReport) -> Tile {
     }
 }
 
-fn matches(r: &NodeReport, f: &Filter) -> bool {
-    let q = f.q.trim().to_lowercase();
+/// Does node `r` pass the filter (`q` is the search text, trimmed and lower-cased once)?
+fn matches(r: &NodeReport, f: &Filter, q: &str) -> bool {
     (f.status.is_empty() || r.status.as_str() == f.status)
         && (q.is_empty()
-            || r.name.to_lowercase().contains(&q)
-            || r.chain.to_lowercase().contains(&q)
-            || r.kind.as_str().contains(&q)
+            || r.name.to_lowercase().contains(q)
+            || r.chain.to_lowercase().contains(q)
+            || r.kind.as_str().contains(q)
             || r.client_version
                 .as_deref()
-                .is_some_and(|v| v.to_lowercase().contains(&q)))
+                .is_some_and(|v| v.to_lowercase().contains(q)))
 }
 
 async fn build(s: &AppState, f: &Filter) -> TilesData {
@@ -178,6 +178,7 @@ async fn build(s: &AppState, f: &Filter) -> TilesData {
     for r in &reports {
         by_chain.entry(r.chain.clone()).or_default().push(r);
     }
+    let q = f.q.trim().to_lowercase();
     let mut shown = 0;
     let groups = by_chain
         .into_iter()
@@ -187,7 +188,7 @@ async fn build(s: &AppState, f: &Filter) -> TilesData {
             let quorum = ok_all * 2 > nodes.len();
             let mut tiles: Vec<Tile> = nodes
                 .iter()
-                .filter(|r| matches(r, f))
+                .filter(|r| matches(r, f, &q))
                 .map(|r| tile(r))
                 .collect();
             if tiles.is_empty() {
