@@ -166,9 +166,15 @@ fn cron(p: &mut Problems, path: &str, text: Option<&str>, required: bool) -> Opt
     }
 }
 
-/// Validates every `[[backups]]` entry against the configured nodes.
-/// Validates the section, reporting every problem into `p`.
-pub fn validate(raw: Vec<RawBackup>, nodes: &[NodeConfig], p: &mut Problems) -> Vec<BackupJob> {
+/// Validates every `[[backups]]` entry against the configured nodes, reporting every
+/// problem into `p`. `written` holds every `[[nodes]]` name as written, valid or not, so a
+/// job of a node whose entry has its own problems is not also reported as unknown.
+pub fn validate(
+    raw: Vec<RawBackup>,
+    nodes: &[NodeConfig],
+    written: &[String],
+    p: &mut Problems,
+) -> Vec<BackupJob> {
     let mut jobs: Vec<BackupJob> = Vec::new();
     for (i, b) in raw.into_iter().enumerate() {
         let at = |k: &str| format!("backups[{i}].{k}");
@@ -205,6 +211,8 @@ pub fn validate(raw: Vec<RawBackup>, nodes: &[NodeConfig], p: &mut Problems) -> 
             .map(|n| (n, nodes.iter().find(|x| x.name == n)))
         {
             Some((_, Some(n))) => Some(n),
+            // The node entry is there but invalid: its own problems are reported already.
+            Some((n, None)) if written.iter().any(|w| w == n) => None,
             Some((n, None)) => {
                 p.add(
                     at("node"),
@@ -368,8 +376,9 @@ mod tests {
     fn validate(toml_text: &str) -> Result<Vec<BackupJob>, String> {
         chainops_core::section::parse_section(toml_text, |f: File, p| {
             let second = std::time::Duration::from_secs(1);
+            let written: Vec<String> = f.nodes.iter().filter_map(|n| n.name.clone()).collect();
             let nodes = chainops_chain::config::validate(f.nodes, second, second, p);
-            super::validate(f.backups, &nodes, p)
+            super::validate(f.backups, &nodes, &written, p)
         })
         .map_err(|e| e.to_string())
     }

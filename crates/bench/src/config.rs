@@ -285,6 +285,16 @@ pub const WORKLOADS: &[&str] = &[
     "bitcoin-transfer",
 ];
 
+/// The RPC methods the `read` workload can send.
+pub const READ_METHODS: &[&str] = &["eth_getBalance", "eth_call"];
+
+fn read_method_problem(m: &str) -> String {
+    format!(
+        "read method \"{m}\" is not supported; use {}",
+        READ_METHODS.join(" or ")
+    )
+}
+
 /// Builds a workload from its name and the contract-call/read fields.
 pub fn workload_from(
     name: &str,
@@ -294,6 +304,9 @@ pub fn workload_from(
     gas: Option<u64>,
     read_method: Option<String>,
 ) -> Result<WorkloadSpec, String> {
+    if let Some(m) = read_method.as_deref().filter(|m| !READ_METHODS.contains(m)) {
+        return Err(read_method_problem(m));
+    }
     Ok(match name {
         "eth-transfer" => WorkloadSpec::EthTransfer,
         "erc20-transfer" => WorkloadSpec::Erc20Transfer,
@@ -310,12 +323,7 @@ pub fn workload_from(
             }
         }
         "read" => {
-            let method = read_method.unwrap_or_else(|| "eth_getBalance".into());
-            if method != "eth_getBalance" && method != "eth_call" {
-                return Err(format!(
-                    "read method \"{method}\" is not supported; use eth_getBalance or eth_call"
-                ));
-            }
+            let method = read_method.unwrap_or_else(|| READ_METHODS[0].into());
             if method == "eth_call" && (contract.is_none() || call.is_none()) {
                 return Err("read with eth_call needs `contract` and `call`".into());
             }
@@ -531,13 +539,20 @@ pub fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -> Bench
         }),
     };
     let default_workload = chainops_chain::family(kind).bench_workload;
+    let read_method = match raw.read_method {
+        Some(m) if !READ_METHODS.contains(&m.as_str()) => {
+            p.add("bench.read_method", read_method_problem(&m));
+            None
+        }
+        m => m,
+    };
     let workload = workload_from(
         raw.workload.as_deref().unwrap_or(default_workload),
         raw.contract,
         raw.call,
         raw.args.unwrap_or_default(),
         raw.gas,
-        raw.read_method,
+        read_method,
     )
     .unwrap_or_else(|m| {
         p.add("bench.workload", m);

@@ -26,6 +26,9 @@ struct HeadCache {
     fork_tips: Option<u64>,
 }
 
+/// The network names bitcoind, litecoind and dogecoind report as `chain`.
+pub const NETWORKS: &[&str] = &["main", "test", "testnet4", "signet", "regtest"];
+
 /// `kind = "bitcoin"`.
 pub const KIND: chainops_core::node::NodeKind = chainops_core::node::NodeKind::new("bitcoin");
 
@@ -35,7 +38,7 @@ pub static FAMILY: crate::family::Family = crate::family::Family {
     kind: KIND,
     block_time: std::time::Duration::from_secs(600),
     lag_blocks: 2,
-    chain_id: crate::family::ChainIdForm::Name,
+    chain_id: crate::family::ChainIdForm::Name(NETWORKS),
     bench_workload: "bitcoin-transfer",
     adapter: |rpc| std::sync::Arc::new(BitcoinAdapter::new(rpc)),
     drill: Some(crate::family::DrillBoot {

@@ -153,30 +153,50 @@ fn validate_node(
             1
         }
     };
-    let chain_id = match n.chain_id {
-        None => None,
-        Some(toml::Value::Integer(v)) if v >= 0 => Some(v.to_string()),
-        Some(toml::Value::String(s)) if kind.is_some() && fam.chain_id == ChainIdForm::Number => {
-            match s.parse::<u64>() {
-                Ok(v) => Some(v.to_string()),
-                Err(_) => {
-                    p.add(
-                        at("chain_id"),
-                        format!(
-                            "\"{s}\" is not a number; EVM chain ids are integers (e.g. 1, 31337)"
-                        ),
-                    );
-                    None
-                }
+    let chain_id = match (n.chain_id, kind.is_some().then_some(fam.chain_id)) {
+        (None, _) => None,
+        (Some(toml::Value::Integer(v)), Some(ChainIdForm::Number) | None) if v >= 0 => {
+            Some(v.to_string())
+        }
+        (Some(toml::Value::String(s)), Some(ChainIdForm::Number)) => match s.parse::<u64>() {
+            Ok(v) => Some(v.to_string()),
+            Err(_) => {
+                p.add(
+                    at("chain_id"),
+                    format!("\"{s}\" is not a number; EVM chain ids are integers (e.g. 1, 31337)"),
+                );
+                None
+            }
+        },
+        (Some(toml::Value::String(s)), Some(ChainIdForm::Name(names))) => {
+            if names.contains(&s.as_str()) {
+                Some(s)
+            } else {
+                p.add(
+                    at("chain_id"),
+                    format!(
+                        "\"{s}\" is not a network name; use one of {}",
+                        names.join(", ")
+                    ),
+                );
+                None
             }
         }
-        Some(toml::Value::String(s)) => Some(s),
-        Some(other) => {
+        (Some(toml::Value::String(s)), None) => Some(s),
+        (Some(other), Some(ChainIdForm::Name(names))) => {
             p.add(
                 at("chain_id"),
                 format!(
-                    "{other} is not a chain id; use an integer (EVM) or a network name (Bitcoin)"
+                    "{other} is not a network name; this family names its network: {}",
+                    names.join(", ")
                 ),
+            );
+            None
+        }
+        (Some(other), _) => {
+            p.add(
+                at("chain_id"),
+                format!("{other} is not a chain id; EVM chain ids are integers (e.g. 1, 31337)"),
             );
             None
         }

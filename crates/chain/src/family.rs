@@ -37,8 +37,8 @@ pub struct Family {
 pub enum ChainIdForm {
     /// An integer (EVM chain ids: 1, 31337); a string must hold digits.
     Number,
-    /// A network name (Bitcoin: main, test, regtest, signet) or an integer.
-    Name,
+    /// One of these network names (Bitcoin's `getblockchaininfo.chain`: main, test, …).
+    Name(&'static [&'static str]),
 }
 
 /// How to start a node of a family on restored data for a drill.

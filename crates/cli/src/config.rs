@@ -118,13 +118,24 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }
-        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| {
-            ConfigErrors(vec![ConfigProblem {
-                path: String::new(),
-                message: e.to_string().trim_end().to_string(),
-            }])
-        })?;
-        Self::validate(raw, env)
+        let mut shape = Vec::new();
+        let Some(raw) = chainops_core::section::deserialize_all::<RawConfig>(value, &mut shape)
+        else {
+            return Err(ConfigErrors(shape));
+        };
+        match Self::validate(raw, env) {
+            Ok(c) if shape.is_empty() => Ok(c),
+            Ok(_) => Err(ConfigErrors(shape)),
+            Err(ConfigErrors(more)) => {
+                // A key removed for its type is not also "missing".
+                let more: Vec<_> = more
+                    .into_iter()
+                    .filter(|p| !shape.iter().any(|s| s.path == p.path))
+                    .collect();
+                shape.extend(more);
+                Err(ConfigErrors(shape))
+            }
+        }
     }
 
     /// The configuration used when no file is given: defaults plus env overrides.
@@ -161,6 +172,9 @@ impl Config {
         let store = chainops_store::config::validate(raw.store, &data_dir, &mut p);
         let monitor = chainops_monitor::config::validate_monitor(raw.monitor, &mut p);
         let history = chainops_monitor::config::validate_history(raw.history, &mut p);
+        // Names as written, valid entries or not: a section naming a node whose entry has
+        // its own problems is not also told the node does not exist.
+        let written: Vec<String> = raw.nodes.iter().filter_map(|n| n.name.clone()).collect();
         let nodes = chainops_chain::config::validate(
             raw.nodes,
             monitor.poll_interval,
@@ -171,10 +185,9 @@ impl Config {
             chainops_alert::config::validate(raw.alerting, raw.rules, raw.notifiers, &mut p);
         let server = chainops_server::config::validate(raw.server, listen, &mut p);
         let security = chainops_auth::config::validate(raw.security, &mut p);
-        let node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
-        let logs = chainops_logs::config::validate(raw.logs, &node_names, &mut p);
-        let bench = chainops_bench::config::validate(raw.bench, &node_names, &mut p);
-        let backups = chainops_backup::config::validate(raw.backups, &nodes, &mut p);
+        let logs = chainops_logs::config::validate(raw.logs, &written, &mut p);
+        let bench = chainops_bench::config::validate(raw.bench, &written, &mut p);
+        let backups = chainops_backup::config::validate(raw.backups, &nodes, &written, &mut p);
         let audit = chainops_audit::config::validate(raw.audit, &mut p);
 
         if !p.0.is_empty() {
@@ -407,6 +420,73 @@ block_time = "fast"
     fn unknown_keys_are_rejected_with_their_name() {
         let err = Config::from_toml_str("[server]\nlisen = \"x\"", &no_env).expect_err("typo");
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    /// Issue 15 item 9, issue 16 item 7: an unknown key used to hide every other problem
+    /// (one problem, empty path); five unknown keys were one problem; a type error had no
+    /// array index.
+    #[test]
+    fn unknown_keys_and_type_errors_come_with_every_other_problem() {
+        let text = r#"
+[monitor]
+poll_intervall = "5s"
+[server]
+listen = "nowhere"
+[[nodes]]
+name = "a"
+chain = "c"
+kind = "evm"
+rpc_url = "http://127.0.0.1:1"
+[[nodes]]
+name = "b"
+chain = "c"
+kind = "evm"
+rpc_url = "htp://x"
+[[nodes]]
+name = "c"
+chain = "c"
+kind = "evm"
+rpc_url = "http://127.0.0.1:2"
+block_time = 5
+[alerting]
+a1 = 1
+a2 = 1
+a3 = 1
+a4 = 1
+a5 = 1
+"#;
+        let err = Config::from_toml_str(text, &no_env).expect_err("invalid");
+        let lines: Vec<String> = err.0.iter().map(|p| p.to_string()).collect();
+        assert!(
+            lines.contains(
+                &"monitor.poll_intervall: is not a known key; did you mean `poll_interval`?"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        for k in ["a1", "a2", "a3", "a4", "a5"] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("alerting.{k}: is not a known key"))),
+                "{lines:?}"
+            );
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("nodes[2].block_time: has the wrong type")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("server.listen: ")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("nodes[1].rpc_url: ")),
+            "{lines:?}"
+        );
+        assert_eq!(lines.len(), 9, "{lines:?}");
     }
 
     #[test]

@@ -194,23 +194,246 @@ pub fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mu
     }
 }
 
+/// Most problems one deserialization pass reports before it gives up (each removes one key).
+const MAX_SHAPE_PROBLEMS: usize = 200;
+
+/// Deserializes `value` into a section's raw mirror, reporting **every** unknown key and
+/// wrongly typed value with its full path (`nodes[2].block_time`, `monitor.poll_intervall`)
+/// instead of stopping at the first. serde stops at the first error, so each pass reports
+/// one problem, removes the offending key and tries again; the keys that remain are
+/// deserialized, so the section's validation can still report everything else. Returns
+/// `None` only when a problem cannot be located (then the caller stops there).
+pub fn deserialize_all<R: serde::de::DeserializeOwned>(
+    mut value: toml::Value,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<R> {
+    for _ in 0..MAX_SHAPE_PROBLEMS {
+        let err = match serde_path_to_error::deserialize::<_, R>(value.clone()) {
+            Ok(raw) => return Some(raw),
+            Err(e) => e,
+        };
+        let mut segments: Vec<String> = Vec::new();
+        let mut located = true;
+        for seg in err.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => segments.push(format!("[{index}]")),
+                serde_path_to_error::Segment::Map { key }
+                | serde_path_to_error::Segment::Enum { variant: key } => segments.push(key.clone()),
+                serde_path_to_error::Segment::Unknown => located = false,
+            }
+        }
+        let message = err.inner().to_string();
+        let message = message.trim_end();
+        let message = match unknown_field(message) {
+            Some((field, expected)) => {
+                if segments.last().map(String::as_str) != Some(field) {
+                    segments.push(field.to_string());
+                }
+                unknown_key_message(field, &expected)
+            }
+            None => type_message(message),
+        };
+        problems.push(ConfigProblem {
+            path: join_path(&segments),
+            message,
+        });
+        if !(located && remove_path(&mut value, &segments)) {
+            return None;
+        }
+    }
+    problems.push(ConfigProblem {
+        path: String::new(),
+        message: format!("more than {MAX_SHAPE_PROBLEMS} problems; fix these first"),
+    });
+    None
+}
+
+/// `a`, `[2]`, `b` → `a[2].b`.
+fn join_path(segments: &[String]) -> String {
+    let mut out = String::new();
+    for s in segments {
+        if !out.is_empty() && !s.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(s);
+    }
+    out
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" → (`x`, [`a`, `b`]).
+fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find('`')?;
+    let expected = rest[end + 1..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect::<Vec<_>>();
+    Some((&rest[..end], expected))
+}
+
+fn unknown_key_message(field: &str, expected: &[&str]) -> String {
+    let closest = expected
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(field, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min();
+    match (closest, expected.is_empty()) {
+        (Some((_, k)), _) => format!("is not a known key; did you mean `{k}`?"),
+        (None, false) => format!(
+            "is not a known key; the keys allowed here are {}",
+            expected.join(", ")
+        ),
+        (None, true) => "is not a known key; this section takes no keys".into(),
+    }
+}
+
+/// serde's "invalid type: integer `5`, expected a string" reads as "is an integer (5) …".
+fn type_message(message: &str) -> String {
+    match message.strip_prefix("invalid type: ") {
+        Some(rest) => format!("has the wrong type: {rest}"),
+        None => message.to_string(),
+    }
+}
+
+/// Removes the key at `segments` (a list element removes the list holding it, so the
+/// indices of the others stay as written). False when the path is not in `value`.
+fn remove_path(value: &mut toml::Value, segments: &[String]) -> bool {
+    let Some(last_key) = segments.iter().rposition(|s| !s.starts_with('[')) else {
+        return false;
+    };
+    let mut cur = value;
+    for s in &segments[..last_key] {
+        let next = match (s.strip_prefix('[').and_then(|i| i.strip_suffix(']')), cur) {
+            (Some(i), toml::Value::Array(a)) => i.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            (None, toml::Value::Table(t)) => t.get_mut(s.as_str()),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return false,
+        }
+    }
+    match cur {
+        toml::Value::Table(t) => t.remove(segments[last_key].as_str()).is_some(),
+        _ => false,
+    }
+}
+
 /// Parses a TOML fragment and validates it with a section's `validate` (for a section's
 /// own tests and fuzz targets; the binary parses the whole file once).
 pub fn parse_section<R: serde::de::DeserializeOwned, T>(
     text: &str,
     validate: impl FnOnce(R, &mut Problems) -> T,
 ) -> Result<T, ConfigErrors> {
-    let raw: R = toml::from_str(text).map_err(|e| {
+    let value: toml::Value = toml::from_str(text).map_err(|e| {
         ConfigErrors(vec![ConfigProblem {
             path: String::new(),
             message: e.to_string().trim_end().to_string(),
         }])
     })?;
-    let mut p = Problems::default();
+    let mut shape = Vec::new();
+    let Some(raw) = deserialize_all::<R>(value, &mut shape) else {
+        return Err(ConfigErrors(shape));
+    };
+    let mut p = Problems(shape);
     let out = validate(raw, &mut p);
     if p.0.is_empty() {
         Ok(out)
     } else {
         Err(ConfigErrors(p.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields, default)]
+    struct Inner {
+        block_time: Option<String>,
+        name: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields, default)]
+    struct Outer {
+        poll_interval: Option<String>,
+        nodes: Vec<Inner>,
+    }
+
+    fn problems(text: &str) -> (Option<Outer>, Vec<String>) {
+        let mut p = Vec::new();
+        let v: toml::Value = toml::from_str(text).expect("toml");
+        let out = deserialize_all::<Outer>(v, &mut p);
+        (out, p.iter().map(|p| p.to_string()).collect())
+    }
+
+    #[test]
+    fn every_unknown_key_and_type_error_is_reported_with_its_full_path() {
+        let (out, lines) = problems(
+            "poll_intervall = \"5s\"\nfoo = 1\nbar = 2\n[[nodes]]\nname = \"a\"\n[[nodes]]\nname = \"b\"\n[[nodes]]\nname = \"c\"\nblock_time = 5\nblok_time = \"1s\"\n",
+        );
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(
+            lines.contains(
+                &"poll_intervall: is not a known key; did you mean `poll_interval`?".to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("foo: is not a known key")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("bar: is not a known key")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("nodes[2].block_time: has the wrong type")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("nodes[2].blok_time: ") && l.contains("block_time")),
+            "{lines:?}"
+        );
+        // What was right is still there for the section's validation.
+        let out = out.expect("rest deserialized");
+        assert_eq!(out.nodes.len(), 3);
+        assert_eq!(out.nodes[2].name.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_wrongly_typed_list_element_removes_only_its_list() {
+        let (out, lines) = problems("[[nodes]]\nname = [1]\n");
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("nodes[0].name: has the wrong type"),
+            "{lines:?}"
+        );
+        assert!(out.is_some());
+        let (out, lines) = problems("nodes = 5\n");
+        assert!(
+            lines[0].starts_with("nodes: has the wrong type"),
+            "{lines:?}"
+        );
+        assert!(out.is_some());
+    }
+
+    #[test]
+    fn hundreds_of_unknown_keys_end_in_a_bounded_report() {
+        let text: String = (0..500).map(|i| format!("k{i} = 1\n")).collect();
+        let (out, lines) = problems(&text);
+        assert!(out.is_none());
+        assert_eq!(lines.len(), MAX_SHAPE_PROBLEMS + 1);
     }
 }

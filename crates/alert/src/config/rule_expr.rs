@@ -252,47 +252,280 @@ fn fact_of(t: &str) -> Result<&'static str, String> {
         .ok_or_else(|| unknown_fact(t))
 }
 
-/// Parses `fact` or `func(fact, args…)`.
-fn parse_term(text: &str) -> Result<Term, String> {
-    let text = text.trim();
-    let Some(open) = text.find('(') else {
-        return fact_of(text).map(Term::fact);
-    };
-    let name = text[..open].trim();
-    let inner = text[open + 1..]
-        .strip_suffix(')')
-        .ok_or_else(|| format!("\"{text}\" must end with its closing parenthesis"))?;
-    let func = FUNCS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|x| x.1)
-        .ok_or_else(|| {
-            let names: Vec<&str> = FUNCS.iter().map(|x| x.0).collect();
+/// One lexical token of a rule expression, with the 1-based column it starts at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tok<'a> {
+    text: &'a str,
+    col: usize,
+}
+
+impl Tok<'_> {
+    fn is_word(&self) -> bool {
+        self.text
+            .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '+'))
+    }
+
+    fn is_op(&self) -> bool {
+        self.text.starts_with(is_op_char)
+    }
+}
+
+fn is_op_char(c: char) -> bool {
+    matches!(c, '>' | '<' | '=' | '!')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.')
+}
+
+/// Splits `text` into words (facts, functions, numbers, durations, `and`), operator runs
+/// and the punctuation `( ) , *`; anything else is an error naming its column.
+fn tokenize(text: &str) -> Result<Vec<Tok<'_>>, String> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let col = i + 1;
+        let signed = matches!(c, '-' | '+')
+            && chars
+                .get(i + 1)
+                .is_some_and(|(_, n)| n.is_ascii_digit() || *n == '.');
+        let run = |pred: fn(char) -> bool, from: usize| {
+            let mut j = from;
+            while j < chars.len() && pred(chars[j].1) {
+                j += 1;
+            }
+            j
+        };
+        let j = if c.is_whitespace() {
+            i += 1;
+            continue;
+        } else if is_word_char(c) || signed {
+            run(is_word_char, i + 1)
+        } else if is_op_char(c) {
+            run(is_op_char, i + 1)
+        } else if matches!(c, '(' | ')' | ',' | '*') {
+            i + 1
+        } else {
+            return Err(format!(
+                "unexpected character \"{c}\" at column {col}; a rule is facts, numbers, functions, comparisons and `and`"
+            ));
+        };
+        let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
+        out.push(Tok {
+            text: &text[at..end],
+            col,
+        });
+        i = j;
+    }
+    Ok(out)
+}
+
+/// Recursive-descent parser over the tokens; every error names a column.
+struct Parser<'a> {
+    toks: Vec<Tok<'a>>,
+    pos: usize,
+    /// Column just past the end, for "expected … at the end".
+    end_col: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<Tok<'a>> {
+        self.toks.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<Tok<'a>> {
+        let t = self.peek();
+        self.pos += usize::from(t.is_some());
+        t
+    }
+
+    fn eat(&mut self, text: &str) -> bool {
+        if self.peek().is_some_and(|t| t.text == text) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn found(&self) -> String {
+        match self.peek() {
+            Some(t) => format!("found \"{}\" at column {}", t.text, t.col),
+            None => format!("found the end at column {}", self.end_col),
+        }
+    }
+
+    fn expr(&mut self) -> Result<Vec<Cond>, String> {
+        let mut conds = vec![self.cond(None)?];
+        while let Some(t) = self.peek().filter(|t| t.text == "and") {
+            self.pos += 1;
+            conds.push(self.cond(Some(t))?);
+        }
+        match self.peek() {
+            None => Ok(conds),
+            Some(t) => Err(format!(
+                "unexpected \"{}\" at column {}; join comparisons with `and`",
+                t.text, t.col
+            )),
+        }
+    }
+
+    /// `term op rhs`; `after_and` is the `and` before it, for the error when nothing follows.
+    fn cond(&mut self, after_and: Option<Tok<'a>>) -> Result<Cond, String> {
+        const EXAMPLE: &str = "write e.g. \"head_age_seconds > stall_after_seconds\"";
+        if self.peek().is_none() {
+            return Err(match after_and {
+                Some(a) => format!("expected a term after `and` at column {}", a.col),
+                None => format!("is empty; {EXAMPLE}"),
+            });
+        }
+        let lhs = self.term()?;
+        let op_tok = match self.next() {
+            Some(t) if t.is_op() => t,
+            Some(t) if t.text == "and" || !t.is_op() => {
+                return Err(format!(
+                    "expected a comparison (>, >=, <, <=, == or !=) after \"{lhs}\", found \"{}\" at column {}; {EXAMPLE}",
+                    t.text, t.col
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "\"{lhs}\" is not a condition: a comparison is missing at column {}; {EXAMPLE}",
+                    self.end_col
+                ));
+            }
+        };
+        let op = Op::parse(op_tok.text).ok_or_else(|| {
             format!(
-                "\"{name}\" is not a function; use one of: {}",
-                names.join(", ")
+                "\"{}\" at column {} is not an operator; use >, >=, <, <=, == or !=",
+                op_tok.text, op_tok.col
             )
         })?;
-    let args: Vec<&str> = inner.split(',').map(str::trim).collect();
-    let fact = fact_of(args[0])?;
+        let Some(first) = self.peek().filter(|t| t.is_word() && t.text != "and") else {
+            return Err(format!(
+                "expected a number or a term after `{}` at column {}; {}",
+                op_tok.text,
+                op_tok.col,
+                self.found()
+            ));
+        };
+        let number = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite());
+        let is_scaled = self.toks.get(self.pos + 1).is_some_and(|t| t.text == "*");
+        let rhs = if is_scaled {
+            self.pos += 2;
+            let k = number(first.text).ok_or_else(|| {
+                format!(
+                    "\"{}\" at column {} is not a number; write e.g. \"3 * block_time_seconds\"",
+                    first.text, first.col
+                )
+            })?;
+            Rhs::Scaled(k, self.term()?)
+        } else if let Some(v) = number(first.text) {
+            self.pos += 1;
+            Rhs::Number(v)
+        } else {
+            Rhs::Scaled(1.0, self.term()?)
+        };
+        let cond = Cond { lhs, op, rhs };
+        let chain_terms = cond.terms().filter(|t| t.func.is_chain()).count();
+        if chain_terms > 0 && cond.lhs.func.is_chain() != (chain_terms == cond.terms().count()) {
+            return Err(
+                "mixes chain_* and per-node terms with the chain term on the left; put the per-node term on the left (e.g. \"height < chain_max(height)\") or use only chain terms"
+                    .into(),
+            );
+        }
+        Ok(cond)
+    }
+
+    /// `fact` or `func(fact, args…)`.
+    fn term(&mut self) -> Result<Term, String> {
+        let Some(name) = self.next().filter(|t| t.is_word() && t.text != "and") else {
+            self.pos = self.pos.saturating_sub(1);
+            return Err(format!("expected a fact or a function, {}", self.found()));
+        };
+        if !self.eat("(") {
+            return fact_of(name.text)
+                .map(Term::fact)
+                .map_err(|m| format!("{m} (column {})", name.col));
+        }
+        let func = FUNCS
+            .iter()
+            .find(|(n, _)| *n == name.text)
+            .map(|x| x.1)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FUNCS.iter().map(|x| x.0).collect();
+                format!(
+                    "\"{}\" at column {} is not a function; use one of: {}",
+                    name.text,
+                    name.col,
+                    names.join(", ")
+                )
+            })?;
+        let mut args: Vec<Tok<'a>> = Vec::new();
+        loop {
+            match self.next() {
+                Some(t) if t.is_word() => args.push(t),
+                _ => {
+                    self.pos = self.pos.saturating_sub(1);
+                    return Err(format!(
+                        "{}() at column {}: expected an argument, {}",
+                        name.text,
+                        name.col,
+                        self.found()
+                    ));
+                }
+            }
+            if self.eat(")") {
+                break;
+            }
+            if !self.eat(",") {
+                return Err(format!(
+                    "{}( at column {} is missing a closing parenthesis; {}",
+                    name.text,
+                    name.col,
+                    self.found()
+                ));
+            }
+        }
+        apply_args(name, func, &args)
+    }
+}
+
+/// Checks a function's arguments and builds its term.
+fn apply_args(name: Tok<'_>, func: Func, args: &[Tok<'_>]) -> Result<Term, String> {
+    let fact = fact_of(args[0].text).map_err(|m| format!("{m} (column {})", args[0].col))?;
     let mut term = Term {
         func,
         ..Term::fact(fact)
     };
-    let dur = |s: &str, what: &str| {
-        parse_duration(s)
+    let name = name.text;
+    let dur = |t: &Tok<'_>, what: &str| {
+        parse_duration(t.text)
             .ok()
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| format!("{name}(): \"{s}\" is not a {what} like 5m"))
+            .ok_or_else(|| {
+                format!(
+                    "{name}(): \"{}\" at column {} is not a {what} like 5m",
+                    t.text, t.col
+                )
+            })
     };
-    let usage = |u: &str| Err(format!("{name}() takes {u}; got \"{text}\""));
+    let written: Vec<&str> = args.iter().map(|t| t.text).collect();
+    let usage = |u: &str| {
+        Err(format!(
+            "{name}() takes {u}; got {name}({})",
+            written.join(", ")
+        ))
+    };
     match (func, &args[1..]) {
         (Func::Rate | Func::Delta, [w]) => term.window = dur(w, "window")?,
         (Func::Rate | Func::Delta, _) => return usage("(fact, window)"),
         (Func::Anomaly, rest) if rest.len() <= 2 => {
             term.window = Duration::from_secs(3600);
             for a in rest {
-                if *a == "daily" {
+                if a.text == "daily" {
                     term.daily = true;
                 } else {
                     term.window = dur(a, "window")?;
@@ -322,64 +555,17 @@ fn parse_term(text: &str) -> Result<Term, String> {
     Ok(term)
 }
 
-/// Splits `text` at the first comparison operator outside parentheses.
-fn split_op(text: &str) -> Result<Option<(&str, Op, &str)>, String> {
-    let is_op = |c: char| matches!(c, '>' | '<' | '=' | '!');
-    let mut depth = 0i32;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            c if depth == 0 && is_op(c) => {
-                let len = text[i..]
-                    .find(|c: char| !is_op(c))
-                    .unwrap_or(text.len() - i);
-                let token = &text[i..i + len];
-                let op = Op::parse(token).ok_or_else(|| {
-                    format!("\"{token}\" is not an operator; use >, >=, <, <=, == or !=")
-                })?;
-                return Ok(Some((&text[..i], op, &text[i + len..])));
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return Err(format!("\"{text}\" is missing a closing parenthesis"));
-    }
-    Ok(None)
-}
-
-/// Splits at ` and ` outside parentheses.
-fn split_and(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'(' => depth += 1,
-            b')' => depth -= 1,
-            b' ' if depth == 0 && text[i..].starts_with(" and ") => {
-                parts.push(&text[start..i]);
-                i += 5;
-                start = i;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
 impl RuleExpr {
-    /// Parses `cond [and cond…]`; the error names the problem and what to write instead.
+    /// Parses `cond [and cond…]`; the error names the problem, its column and what to
+    /// write instead.
     pub fn parse(text: &str) -> Result<RuleExpr, String> {
-        let conds = split_and(text)
-            .into_iter()
-            .map(Cond::parse)
-            .collect::<Result<Vec<_>, _>>()?;
+        let toks = tokenize(text)?;
+        let mut parser = Parser {
+            toks,
+            pos: 0,
+            end_col: text.chars().count() + 1,
+        };
+        let conds = parser.expr()?;
         let chain = conds.iter().filter(|c| c.is_chain_scoped()).count();
         if chain != 0 && chain != conds.len() {
             return Err(
@@ -432,42 +618,6 @@ impl RuleExpr {
 }
 
 impl Cond {
-    /// Parses `term op rhs`.
-    pub fn parse(text: &str) -> Result<Cond, String> {
-        let Some((lhs, op, rest)) = split_op(text)? else {
-            return Err(format!(
-                "\"{text}\" is not a condition; write e.g. \"head_age_seconds > stall_after_seconds\""
-            ));
-        };
-        if lhs.trim().is_empty() || rest.trim().is_empty() {
-            return Err(format!(
-                "\"{text}\" is not a condition; write e.g. \"head_age_seconds > stall_after_seconds\""
-            ));
-        }
-        let lhs = parse_term(lhs)?;
-        let rest = rest.trim();
-        let number = |t: &str| t.trim().parse::<f64>().ok().filter(|v| v.is_finite());
-        let rhs = if let Some(v) = number(rest) {
-            Rhs::Number(v)
-        } else if let Some((k, t)) = rest.split_once('*').filter(|(k, _)| !k.contains('(')) {
-            Rhs::Scaled(
-                number(k).ok_or_else(|| format!("\"{}\" is not a number", k.trim()))?,
-                parse_term(t)?,
-            )
-        } else {
-            Rhs::Scaled(1.0, parse_term(rest)?)
-        };
-        let expr = Cond { lhs, op, rhs };
-        let chain_terms = expr.terms().filter(|t| t.func.is_chain()).count();
-        if chain_terms > 0 && expr.lhs.func.is_chain() != (chain_terms == expr.terms().count()) {
-            return Err(
-                "mixes chain_* and per-node terms with the chain term on the left; put the per-node term on the left (e.g. \"height < chain_max(height)\") or use only chain terms"
-                    .into(),
-            );
-        }
-        Ok(expr)
-    }
-
     /// The terms of the condition (left first).
     pub fn terms(&self) -> impl Iterator<Item = &Term> {
         std::iter::once(&self.lhs).chain(match &self.rhs {
@@ -681,10 +831,48 @@ mod tests {
         assert!(err("peers => 3").contains("not an operator"));
         assert!(err("peers").contains("not a condition"));
         assert!(err("peers < x * lag_blocks").contains("not a number"));
-        assert!(err("avg(peers) > 3").contains("\"avg\" is not a function; use one of: rate"));
+        assert!(
+            err("avg(peers) > 3")
+                .contains("\"avg\" at column 1 is not a function; use one of: rate")
+        );
         assert!(err("rate(height) > 3").contains("rate() takes (fact, window)"));
-        assert!(err("rate(height, soon) > 3").contains("\"soon\" is not a window"));
+        assert!(err("rate(height, soon) > 3").contains("\"soon\" at column 14 is not a window"));
         assert!(err("rate(height, 5m > 3").contains("missing a closing parenthesis"));
         assert!(err("chain_max(height) > height").contains("put the per-node term on the left"));
+    }
+
+    /// Issue 15 item 10: a syntax error names its position.
+    #[test]
+    fn syntax_errors_name_their_column() {
+        let err = |s: &str| RuleExpr::parse(s).unwrap_err();
+        assert_eq!(
+            err("height > 5 and"),
+            "expected a term after `and` at column 12"
+        );
+        assert!(
+            err("height >").contains("after `>` at column 8"),
+            "{}",
+            err("height >")
+        );
+        assert!(err("peers => 3").contains("at column 7"));
+        assert!(err("peers < 3 peers").contains("unexpected \"peers\" at column 11"));
+        assert!(err("peers < 3 $").contains("\"$\" at column 11"));
+        assert!(err("hight > 3").contains("(column 1)"));
+        assert!(err("rate(height, 5m > 3").contains("rate( at column 1"));
+        assert!(err("rate(height, soon) > 3").contains("\"soon\" at column 14"));
+        assert!(err("").contains("is empty"));
+        assert!(err("中文 > 3").contains("column 1"));
+        // Multi-byte text before the error counts characters, not bytes.
+        assert!(
+            err("peers > 3 and 高度 > 1").contains("column 15"),
+            "{}",
+            err("peers > 3 and 高度 > 1")
+        );
+        assert_eq!(
+            RuleExpr::parse("anomaly(gas_price_wei) > -3.5")
+                .unwrap()
+                .to_string(),
+            "anomaly(gas_price_wei, 1h) > -3.5"
+        );
     }
 }

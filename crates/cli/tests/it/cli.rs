@@ -293,3 +293,151 @@ pattern = "([a-z"
         assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
     }
 }
+
+/// Issue 15 items 9 and 10, issue 16 item 7: an unknown key is reported with its full path
+/// beside every other problem (it used to hide them all, with an empty path); a wrong type
+/// names the array index; every enumerated value is checked, including Bitcoin network
+/// names; a rule's syntax error names its column; and `serve` prints the same list, not
+/// Rust debug text.
+#[test]
+fn config_check_reports_unknown_keys_bad_types_and_every_enumerated_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.toml");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "pw\n").expect("pw");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[monitor]
+poll_intervall = "5s"
+[store]
+url = "mysql://x/y"
+[[nodes]]
+name = "ltc"
+chain = "c"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:9332"
+chain_id = "regtset"
+[[nodes]]
+name = "evm"
+chain = "e"
+kind = "evmm"
+rpc_url = "http://127.0.0.1:8545"
+[[nodes]]
+name = "evm2"
+chain = "e"
+kind = "evm"
+rpc_url = "http://127.0.0.1:8546"
+block_time = 5
+[[rules]]
+name = "R"
+expr = "height > 5 and"
+severity = "urgent"
+[[notifiers]]
+name = "n1"
+kind = "telegram"
+url = "http://x/"
+[[notifiers]]
+name = "n2"
+kind = "email"
+url = "smtp://127.0.0.1:25"
+from = "ops@example.org"
+to = ["oncall@example.org"]
+tls = "ssl"
+min_severity = "loud"
+[logs]
+compliance = "eu"
+[[logs.sources]]
+node = "ltc"
+path = "/tmp/x.log"
+format = "syslog"
+[bench]
+workload = "eth-transfr"
+read_method = "eth_foo"
+[[bench.rounds]]
+rate_control = "fixed-rte"
+tps = 5
+count = 10
+[audit]
+fail_on = "critical"
+[[backups]]
+name = "b"
+node = "ltc"
+schedule = "@daily"
+timezone = "Mars/Olympus"
+repo = "{repo}"
+password_file = "{pw}"
+capture = "snapshot"
+paths = ["/tmp"]
+"#,
+            repo = dir.path().join("repo").display(),
+            pw = pw.display()
+        ),
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf8");
+    let needles = [
+        "monitor.poll_intervall: is not a known key; did you mean `poll_interval`?",
+        "store.url: \"mysql://x/y\" is not a sqlite:// or postgres:// URL",
+        "nodes[0].chain_id: \"regtset\" is not a network name; use one of main, test",
+        "nodes[1].kind: \"evmm\" is not a known kind",
+        "nodes[2].block_time: has the wrong type",
+        "rules[0].severity: \"urgent\" is not a severity",
+        "rules[0].expr: expected a term after `and` at column 12",
+        "notifiers[0].kind: \"telegram\" is not a supported notifier kind",
+        "notifiers[1].min_severity: \"loud\" is not a severity",
+        "notifiers[1].tls: \"ssl\" is not a TLS mode",
+        "logs.compliance: \"eu\" is not a profile",
+        "logs.sources[0].format: \"syslog\" is not a format",
+        "bench.read_method: read method \"eth_foo\" is not supported",
+        "bench.workload: \"eth-transfr\" is not a workload",
+        "bench.rounds[0].rate_control: \"fixed-rte\" is not a rate control",
+        "backups[0].timezone: \"Mars/Olympus\" is not a time zone",
+        "backups[0].capture: \"snapshot\" is not a mode",
+        "audit.fail_on: \"critical\": use high, medium or low",
+    ];
+    let out = chainops(&["config", "check", "--config", p]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in needles {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // The node whose entry is wrong is not also "not a configured node" elsewhere.
+    assert!(!err.contains("is not a configured node"), "{err}");
+    assert!(
+        err.contains(&format!("{} configuration problems", needles.len())),
+        "{err}"
+    );
+    // --json lists the same problems with their paths.
+    let out = chainops(&["config", "check", "--config", p, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let problems = v["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), needles.len(), "{v}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["path"] == "monitor.poll_intervall")
+    );
+    // serve refuses with the same list (exit 2) instead of debug text.
+    let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(["serve", "--config", p])
+        .env_remove("CHAINOPS_CONFIG")
+        .env("CHAINOPS_DATA", dir.path().join("data"))
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nodes[2].block_time: has the wrong type"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("ConfigProblem") && !err.contains("{ path"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "a refused serve created its data dir"
+    );
+}
