@@ -112,6 +112,7 @@ def main():
         for i in range(N):
             f.write(f'[[nodes]]\nname = "n{i}"\nchain = "c{i % 10}"\nkind = "evm"\n'
                     f'rpc_url = "http://127.0.0.1:{fleet_port}/n/{i}"\nblock_time = "1s"\n')
+    subprocess.run([CHAINOPS, "serve", "--init-only", "--config", cfg], capture_output=True, check=True)
     subprocess.run([CHAINOPS, "user", "add", "--name", "perf", "--role", "admin", "--password-stdin",
                     "--config", cfg], input=PASSWORD + "\n", text=True, check=True, capture_output=True)
     fleet = subprocess.Popen([FLEET, str(fleet_port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -36,6 +36,7 @@ for f in files:
     out = subprocess.run([os.path.join(os.environ["BIN_DIR"], "examples", "ingest_bench"), os.path.join(data, f)], capture_output=True, text=True, env=dict(os.environ, PARSE_ONLY="1")).stdout
     parse[f] = json.loads(out.strip().splitlines()[-1])["parse_redact_lines_per_s"]
 # Full ingest (parse + redact + store + index) of everything into one store, one process at a time.
+subprocess.run([binary, "serve", "--init-only", "--config", cfg], check=True, capture_output=True)
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 t = time.time()
 for f in files:

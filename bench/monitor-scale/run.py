@@ -80,6 +80,7 @@ def run(n, warmup, measure):
                 f'rpc_url = "http://127.0.0.1:{fleet_port}/n/{i}"\nblock_time = "1s"\n'
             )
     global TOKEN
+    subprocess.run([CHAINOPS, "serve", "--init-only", "--config", cfg], capture_output=True, check=True)
     TOKEN = json.loads(subprocess.run(
         [CHAINOPS, "token", "create", "--role", "viewer", "--name", "bench", "--json", "--config", cfg],
         capture_output=True, text=True, check=True).stdout)["token"]
@@ -91,7 +92,7 @@ def run(n, warmup, measure):
     base = proc.stdout.readline().strip().replace("chainops listening on ", "")
     try:
         time.sleep(warmup)
-        nodes = json.loads(get(base + "/api/v1/nodes"))
+        nodes = json.loads(get(base + "/api/v1/nodes?limit=10000"))
         up = sum(1 for x in nodes if x["up"])
         c0, f0, t0 = cpu_seconds(proc.pid), cpu_seconds(fleet.pid), time.time()
         peak, scrape_ms, next_scrape = rss_mb(proc.pid), [], t0
@@ -108,7 +109,7 @@ def run(n, warmup, measure):
         dt = time.time() - t0
         c1, f1 = cpu_seconds(proc.pid), cpu_seconds(fleet.pid)
         polls_end = polls_total(get(base + "/metrics"))
-        nodes = json.loads(get(base + "/api/v1/nodes"))
+        nodes = json.loads(get(base + "/api/v1/nodes?limit=10000"))
         return {
             "nodes": n,
             "nodes_up": sum(1 for x in nodes if x["up"]),

@@ -200,25 +200,34 @@ impl Auth {
         source: &str,
         now_ms: i64,
     ) -> Result<NewSession, AuthError> {
+        // A name no account can have (oversized, control characters, …) is neither looked
+        // up, nor logged, nor kept as a lockout key: it counts against the address only.
+        let possible = check_name("user name", name).is_ok() && password.len() <= 4096;
+        let name = if possible { name } else { "(invalid name)" };
         let user_key = format!("user:{name}");
         let ip_key = format!("ip:{}", source.rsplit_once(':').map_or(source, |x| x.0));
-        let keys = [user_key.as_str(), ip_key.as_str()];
+        let all_keys = [ip_key.as_str(), user_key.as_str()];
+        let keys = &all_keys[..if possible { 2 } else { 1 }];
         let stored = self
             .store
-            .login_locked_until(&keys, now_ms)
+            .login_locked_until(keys, now_ms)
             .await?
             .map(|until| ((until - now_ms + 999) / 1000) as u64);
-        if let Some(secs) = self.lockout.locked(&keys, now_ms).max(stored) {
+        if let Some(secs) = self.lockout.locked(keys, now_ms).max(stored) {
             tracing::warn!(user = %name, %source, "login refused: locked out");
             return Err(AuthError::LockedOut(secs));
         }
-        let user = self.store.user(name).await?;
+        let user = if possible {
+            self.store.user(name).await?
+        } else {
+            None
+        };
         let hash = user
             .as_ref()
             .map_or(password::dummy_hash(), |u| u.password_hash.as_str());
-        let ok = password::verify(password, hash) && user.is_some();
+        let ok = possible && password::verify(password, hash) && user.is_some();
         let (Some(user), true) = (user, ok) else {
-            let locked = self.lockout.fail_locking(&keys, now_ms);
+            let locked = self.lockout.fail_locking(keys, now_ms);
             for (key, until) in &locked {
                 self.store.lock_login(key, *until, now_ms).await?;
             }
@@ -227,7 +236,7 @@ impl Auth {
                 "invalid user name or password".into(),
             ));
         };
-        self.lockout.succeed(&keys);
+        self.lockout.succeed(keys);
         let role = parse_role(&user.role)?;
         let id = random_hex(32);
         let csrf = random_hex(16);

@@ -42,7 +42,7 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
         Some(st) => format!("/api/v1/alerts?state={st}"),
         None => "/api/v1/alerts".into(),
     };
-    let v = client(g, server)?.get(&path).await?;
+    let v = Value::Array(client(g, server)?.get_all(&path, LIST_MAX).await?);
     print_json_or(*json, &v, |v| {
         println!(
             "{:<16} {:<20} {:<9} {:<9} {:<40} SUMMARY",
@@ -79,11 +79,18 @@ fn handled(a: &Value) -> String {
     parts.join("; ")
 }
 
+/// Most items a list command reads from the daemon, page after page.
+const LIST_MAX: usize = 100_000;
+
 /// Runs an `incidents` subcommand.
 pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<()> {
     match c {
         IncidentsCommand::List { json, server } => {
-            let v = client(g, server)?.get("/api/v1/incidents").await?;
+            let v = Value::Array(
+                client(g, server)?
+                    .get_all("/api/v1/incidents", LIST_MAX)
+                    .await?,
+            );
             print_json_or(*json, &v, |v| {
                 println!(
                     "{:<28} {:<20} {:<9} {:<6} OPENED",
@@ -128,7 +135,11 @@ pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<(
 pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()> {
     match c {
         SilencesCommand::List { json, server } => {
-            let v = client(g, server)?.get("/api/v1/silences").await?;
+            let v = Value::Array(
+                client(g, server)?
+                    .get_all("/api/v1/silences", LIST_MAX)
+                    .await?,
+            );
             print_json_or(*json, &v, |v| {
                 println!("{:<18} {:<26} {:<40} COMMENT", "ID", "ENDS", "MATCHERS");
                 for x in v.as_array().into_iter().flatten() {

@@ -36,6 +36,27 @@ impl ApiClient {
             .await
     }
 
+    /// GET every item of a paged list (`?limit=&offset=`), page after page, up to
+    /// `max_items` (a guard against a daemon that never ends the list).
+    pub async fn get_all(&self, path: &str, max_items: usize) -> anyhow::Result<Vec<Value>> {
+        const PAGE: usize = 1000;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out: Vec<Value> = Vec::new();
+        loop {
+            let page = self
+                .get(&format!("{path}{sep}limit={PAGE}&offset={}", out.len()))
+                .await?;
+            let Value::Array(items) = page else {
+                anyhow::bail!("{path} did not answer a list");
+            };
+            let n = items.len();
+            out.extend(items);
+            if n < PAGE || out.len() >= max_items {
+                return Ok(out);
+            }
+        }
+    }
+
     /// POST a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(self.http.post(format!("{}{path}", self.base)).json(body))

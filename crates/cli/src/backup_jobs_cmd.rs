@@ -7,7 +7,6 @@ use crate::output::print;
 use chainops_backup::daemon::{context, run_now};
 use chainops_core::ErrorKind;
 use chainops_core::time::rfc3339;
-use chainops_store::Store;
 use chainops_store::backup_runs::BackupRun;
 use std::collections::HashMap;
 
@@ -50,7 +49,7 @@ pub async fn run_job_cmd(
     if drill && job.drill_schedule.is_none() {
         tracing::info!(job = %name, "the job has no drill_schedule; running a drill anyway");
     }
-    let store = Store::open(&config.store.url).await?;
+    let store = crate::config_load::existing_store(g, &config).await?;
     let http = chainops_chain::http_client()?;
     let ctx = context(&config.nodes, job, &http, &HashMap::new()).map_err(err)?;
     let run = run_now(&store, job, ctx, drill).await.map_err(err)?;
@@ -90,7 +89,7 @@ pub async fn runs_cmd(
         .into());
     }
     let config = crate::config_load::load(g)?;
-    let store = Store::open(&config.store.url).await?;
+    let store = crate::config_load::existing_store(g, &config).await?;
     let runs = store.backup_runs(job, limit).await?;
     store.close().await;
     if json {

@@ -776,6 +776,10 @@ pub struct ServeOpts {
     /// for first use only: configure [server.tls] with a real certificate in production.
     #[arg(long)]
     pub dev_tls: bool,
+    /// Create the data dir and the store (schema, audit key), then exit: for provisioning
+    /// users and tokens before the first start. The other commands never create a store.
+    #[arg(long)]
+    pub init_only: bool,
 }
 
 /// `config` subcommands.

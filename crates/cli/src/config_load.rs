@@ -38,12 +38,49 @@ pub fn master_key(key_file: Option<&Path>) -> anyhow::Result<[u8; 32]> {
         .map_err(|m| KindError(ErrorKind::InvalidInput, m).into())
 }
 
-/// Loads and validates the config named by `--config`/`CHAINOPS_CONFIG`, or the defaults.
+/// Where a config is looked for when neither `--config` nor `CHAINOPS_CONFIG` names one, in
+/// order: the working directory, then the system-wide file.
+pub const SEARCH_PATH: &[&str] = &["./chainops.toml", "/etc/chainops/chainops.toml"];
+
+/// The config file every command uses, found the same way as the daemon finds it:
+/// `--config`, `CHAINOPS_CONFIG`, then the first of [`SEARCH_PATH`] that exists; `None`
+/// means the built-in defaults.
+pub fn config_path(g: &GlobalOpts) -> Option<PathBuf> {
+    g.config
+        .clone()
+        .or_else(|| SEARCH_PATH.iter().map(PathBuf::from).find(|p| p.is_file()))
+}
+
+/// How `config check`, errors and logs name where the config came from.
+pub fn config_source(g: &GlobalOpts) -> String {
+    config_path(g).map_or_else(
+        || {
+            format!(
+                "built-in defaults (no --config, no CHAINOPS_CONFIG, none of {})",
+                SEARCH_PATH.join(", ")
+            )
+        },
+        |p| p.display().to_string(),
+    )
+}
+
+/// Opens the store the daemon created, for a job beside it. Never creates one: without it
+/// the error names the store and the config it came from, and how to point at the right one.
+pub async fn existing_store(
+    g: &GlobalOpts,
+    config: &Config,
+) -> anyhow::Result<chainops_store::Store> {
+    chainops_store::Store::open_existing(&config.store.url)
+        .await
+        .with_context(|| format!("the store of config {}", config_source(g)))
+}
+
+/// Loads and validates the config found by [`config_path`], or the defaults.
 /// Redaction patterns are compiled here too, so a bad regex is a config problem, not a
 /// start-up failure.
 pub fn load(g: &GlobalOpts) -> anyhow::Result<Config> {
-    let config = match &g.config {
-        Some(path) => load_file(path)?,
+    let config = match config_path(g) {
+        Some(path) => load_file(&path)?,
         None => Config::defaults(&env)?,
     };
     if let Err(m) = chainops_logs::service::compile_patterns(&config.logs) {
@@ -125,11 +162,7 @@ pub fn load_checked(g: &GlobalOpts) -> anyhow::Result<Config> {
 
 /// `chainops config check`.
 pub fn check(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
-    let source = g
-        .config
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "built-in defaults".into());
+    let source = config_source(g);
     match load_checked(g) {
         Ok(c) => {
             if o.json {

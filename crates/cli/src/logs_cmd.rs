@@ -11,7 +11,6 @@ use chainops_logs::entry::Level;
 use chainops_logs::ingest::{Ingester, Source};
 use chainops_logs::parse::{Format, Grouper, detect};
 use chainops_logs::redact::Redactor;
-use chainops_store::Store;
 use chainops_store::logs::{LogQuery, LogRow};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -55,8 +54,7 @@ fn print_row(r: &LogRow, json: bool) -> anyhow::Result<()> {
 /// Runs a `logs` subcommand.
 pub async fn run(g: &GlobalOpts, c: &LogsCommand) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
-    crate::util::data_dir(&config.data_dir)?;
-    let store = Store::open(&config.store.url).await?;
+    let store = config_load::existing_store(g, &config).await?;
     match c {
         LogsCommand::Import {
             node,

@@ -65,7 +65,7 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
 
 /// `GET /api/v1/nodes` of the daemon at `base`.
 async fn live(base: &str, token: Option<&str>) -> anyhow::Result<Vec<Value>> {
-    let url = format!("{}/api/v1/nodes", base.trim_end_matches('/'));
+    let url = format!("{}/api/v1/nodes?limit=10000", base.trim_end_matches('/'));
     let http = chainops_chain::http_client()?;
     let mut req = http.get(&url).timeout(Duration::from_secs(5));
     if let Some(t) = token {

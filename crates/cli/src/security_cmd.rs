@@ -11,7 +11,6 @@ use chainops_auth::service::parse_role;
 use chainops_auth::{Auth, AuthError};
 use chainops_config::Config;
 use chainops_core::time::{now_ms, rfc3339};
-use chainops_store::Store;
 use serde_json::{Value, json};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -37,8 +36,7 @@ struct Ctx {
 
 async fn open(g: &GlobalOpts) -> anyhow::Result<(Config, Ctx)> {
     let config = config_load::load(g)?;
-    crate::util::data_dir(&config.data_dir)?;
-    let store = Store::open(&config.store.url).await?;
+    let store = config_load::existing_store(g, &config).await?;
     let trail = AuditTrail::open(store.clone(), &config.data_dir).map_err(kind_err)?;
     Ok((
         config,

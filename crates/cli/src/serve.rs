@@ -33,7 +33,11 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             tracing::warn!(path = %p.path, problem = %p.message, "a file the config names cannot be read");
         }
     }
-    if g.config.is_none() && config.nodes.is_empty() && !o.no_default_node {
+    if config_load::config_path(g).is_none()
+        && config.nodes.is_empty()
+        && !o.no_default_node
+        && !o.init_only
+    {
         config = default_node_config(&config)?;
     }
     if let Some(listen) = &o.listen {
@@ -45,6 +49,16 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
 
     let store = Store::open(&config.store.url).await?;
     tracing::info!(backend = store.backend().as_str(), url = %chainops_core::secret::redact_url(&config.store.url), "store open");
+    if o.init_only {
+        chainops_auth::audit_trail::AuditTrail::open(store.clone(), &config.data_dir)?;
+        store.close().await;
+        println!(
+            "store ready: {} (config {}); add users and tokens, then run `chainops serve`",
+            chainops_core::secret::redact_url(&config.store.url),
+            config_load::config_source(g)
+        );
+        return Ok(());
+    }
 
     let http = chainops_chain::http_client()?;
     let adapters = config

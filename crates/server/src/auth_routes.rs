@@ -186,19 +186,21 @@ pub(crate) async fn setup(
     Ok(r)
 }
 
-/// `GET /api/v1/users`.
-pub(crate) async fn list_users(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/v1/users` (a page: default 500, at most 1000).
+pub(crate) async fn list_users(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<crate::extract::PageQuery>,
+) -> Result<Response, ApiError> {
+    let page = q.page(500, 1000)?;
     let users = s
         .auth
         .store()
         .list_users()
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    let list: Vec<Value> = users
-        .iter()
-        .map(|u| json!({"name": u.name, "role": u.role, "created": rfc3339(u.created_ms), "updated": rfc3339(u.updated_ms)}))
-        .collect();
-    Ok(Json(Value::Array(list)))
+    Ok(page.answer(users.iter(), |u| {
+        json!({"name": u.name, "role": u.role, "created": rfc3339(u.created_ms), "updated": rfc3339(u.updated_ms)})
+    }))
 }
 
 /// `POST /api/v1/users` body.
@@ -257,15 +259,19 @@ fn token_json(t: &chainops_store::users::TokenRow) -> Value {
         "revoked": t.revoked_ms.map(rfc3339), "last_used": t.last_used_ms.map(rfc3339)})
 }
 
-/// `GET /api/v1/tokens` (never the secrets).
-pub(crate) async fn list_tokens(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/v1/tokens` (never the secrets; a page: default 500, at most 1000).
+pub(crate) async fn list_tokens(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<crate::extract::PageQuery>,
+) -> Result<Response, ApiError> {
+    let page = q.page(500, 1000)?;
     let list = s
         .auth
         .store()
         .list_tokens()
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    Ok(Json(Value::Array(list.iter().map(token_json).collect())))
+    Ok(page.answer(list.iter(), token_json))
 }
 
 /// `POST /api/v1/tokens` body.

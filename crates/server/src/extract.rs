@@ -105,6 +105,93 @@ pub(crate) fn query_params<T: JsonSchema>() -> Value {
     Value::Array(params)
 }
 
+/// A page of a list: `?limit=` (1 to the endpoint's maximum) and `?offset=` (default 0).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Page {
+    /// At most this many items.
+    pub(crate) limit: usize,
+    /// Items skipped first.
+    pub(crate) offset: usize,
+}
+
+impl Page {
+    /// Parses `limit`/`offset` as written in the query string.
+    pub(crate) fn parse(
+        limit_text: Option<&str>,
+        offset_text: Option<&str>,
+        default: usize,
+        max: usize,
+    ) -> Result<Page, ApiError> {
+        let limit = limit(limit_text, default as i64, max as i64)? as usize;
+        let offset = match offset_text {
+            None => 0,
+            Some(o) => o.parse::<usize>().map_err(|_| {
+                ApiError::invalid(format!("offset \"{o}\" must be a number of 0 or more"))
+            })?,
+        };
+        Ok(Page { limit, offset })
+    }
+
+    /// The page of `items` as a JSON array, with the number of items before paging in the
+    /// `X-Total-Count` header (a client pages on until `offset + len` reaches it).
+    pub(crate) fn answer<T>(
+        self,
+        items: impl IntoIterator<Item = T>,
+        json: impl Fn(T) -> Value,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let mut total = 0usize;
+        let page: Vec<Value> = items
+            .into_iter()
+            .inspect(|_| total += 1)
+            .enumerate()
+            .filter(|(i, _)| *i >= self.offset && *i - self.offset < self.limit)
+            .map(|(_, item)| json(item))
+            .collect();
+        (
+            [(TOTAL_COUNT, total.to_string())],
+            axum::Json(Value::Array(page)),
+        )
+            .into_response()
+    }
+}
+
+/// Response header of a paged list: how many items there are in all.
+pub(crate) const TOTAL_COUNT: &str = "x-total-count";
+
+/// Declares a list endpoint's query struct: the given fields plus `limit` and `offset`
+/// (documented in the OpenAPI document like any field), and `page(default, max)`.
+macro_rules! list_query {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $f:ident : $t:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $name {
+            $($(#[$fm])* $f: $t,)*
+            /// At most this many items (the endpoint's default and maximum apply).
+            #[schemars(with = "Option<u32>")]
+            limit: Option<String>,
+            /// Skip this many items first (default 0); `X-Total-Count` has the total.
+            #[schemars(with = "Option<u32>")]
+            offset: Option<String>,
+        }
+
+        impl $name {
+            /// The page asked for.
+            #[allow(dead_code)]
+            pub(crate) fn page(&self, default: usize, max: usize) -> Result<crate::extract::Page, crate::error::ApiError> {
+                crate::extract::Page::parse(self.limit.as_deref(), self.offset.as_deref(), default, max)
+            }
+        }
+    };
+}
+pub(crate) use list_query;
+
+list_query! {
+    /// Parameters of a list endpoint that takes nothing but a page.
+    PageQuery {}
+}
+
 /// A `limit` parameter: `default` when absent, else a number in `1..=max`.
 pub(crate) fn limit(value: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
     match value {

@@ -17,19 +17,19 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// `GET /api/v1/notifiers`: configured channels, URLs with credentials redacted.
-pub(crate) async fn list_notifiers(State(s): State<AppState>) -> Json<Value> {
-    let list: Vec<Value> = s
-        .notifiers
-        .iter()
-        .map(|n| {
-            let c = &n.config;
-            json!({"name": c.name, "kind": c.kind, "url": redact_url(&c.url), "min_severity": c.min_severity,
-                "rate_limit_per_minute": c.rate_limit_per_minute, "repeat_interval_seconds": c.repeat_interval.as_secs(),
-                "quiet_hours": c.quiet_hours.is_some()})
-        })
-        .collect();
-    Json(Value::Array(list))
+/// `GET /api/v1/notifiers`: configured channels, URLs with credentials redacted (a page:
+/// default 500, at most 1000).
+pub(crate) async fn list_notifiers(
+    State(s): State<AppState>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::extract::PageQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let page = q.page(500, 1000)?;
+    Ok(page.answer(s.notifiers.iter(), |n| {
+        let c = &n.config;
+        json!({"name": c.name, "kind": c.kind, "url": redact_url(&c.url), "min_severity": c.min_severity,
+            "rate_limit_per_minute": c.rate_limit_per_minute, "repeat_interval_seconds": c.repeat_interval.as_secs(),
+            "quiet_hours": c.quiet_hours.is_some()})
+    }))
 }
 
 /// `POST /api/v1/notifiers/{name}/test`: sends a test notification now (not via the outbox)

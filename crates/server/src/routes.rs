@@ -104,8 +104,15 @@ pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
     }
 }
 
-pub(crate) async fn list_nodes(State(s): State<AppState>) -> Json<Value> {
-    Json(serde_json::to_value(s.fleet.reports(now_ms())).unwrap_or(Value::Array(vec![])))
+/// `GET /api/v1/nodes`: a page of the fleet (default 1000, at most 10000 per page).
+pub(crate) async fn list_nodes(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<crate::extract::PageQuery>,
+) -> Result<Response, ApiError> {
+    let page = q.page(1000, 10_000)?;
+    Ok(page.answer(s.fleet.reports(now_ms()), |r| {
+        serde_json::to_value(r).unwrap_or_default()
+    }))
 }
 
 pub(crate) async fn get_node(
@@ -258,19 +265,20 @@ pub(crate) async fn series(
 /// Alerts resolved within this window are still listed.
 pub(crate) const RESOLVED_VISIBLE_MS: i64 = 24 * 3_600_000;
 
-/// `GET /api/v1/alerts` parameters.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AlertsQuery {
-    /// Only alerts in this state: `pending`, `firing` or `resolved`.
-    #[schemars(extend("enum" = ["pending", "firing", "resolved"]))]
-    state: Option<String>,
+crate::extract::list_query! {
+    /// `GET /api/v1/alerts` parameters (a page: default 500, at most 1000).
+    AlertsQuery {
+        /// Only alerts in this state: `pending`, `firing` or `resolved`.
+        #[schemars(extend("enum" = ["pending", "firing", "resolved"]))]
+        state: Option<String>,
+    }
 }
 
 pub(crate) async fn list_alerts(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AlertsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let page = q.page(500, 1000)?;
     let state = match &q.state {
         None => None,
         Some(st) => Some(
@@ -289,10 +297,10 @@ pub(crate) async fn list_alerts(
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
     let marks = AlertMarks::load(&s, now_ms()).await?;
-    let out: Vec<Value> = alerts
+    let alerts = alerts
         .into_iter()
-        .filter(|a| state.is_none_or(|st| a.state == st))
-        .map(|a| {
+        .filter(|a| state.is_none_or(|st| a.state == st));
+    Ok(page.answer(alerts, |a| {
             let ack = marks.ack_of(&a);
             let silence = marks.silence_of(&a);
             json!({
@@ -305,9 +313,7 @@ pub(crate) async fn list_alerts(
                 "acknowledged": ack.map(|(by, until, comment)| json!({"by": by, "until": rfc3339(until), "comment": comment})),
                 "silenced": silence.map(|s| json!({"id": s.id, "until": rfc3339(s.ends_ms), "by": s.created_by, "comment": s.comment})),
             })
-        })
-        .collect();
-    Ok(Json(Value::Array(out)))
+    }))
 }
 
 /// What is known about alerts beside their state: the acknowledgements of open incidents
@@ -440,19 +446,20 @@ fn incident_json(i: &IncidentRow) -> Value {
     })
 }
 
-/// `GET /api/v1/incidents` parameters.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct IncidentsQuery {
-    /// Only incidents in this state: `open` or `resolved`.
-    #[schemars(extend("enum" = ["open", "resolved"]))]
-    state: Option<String>,
+crate::extract::list_query! {
+    /// `GET /api/v1/incidents` parameters (a page: default 500, at most 1000).
+    IncidentsQuery {
+        /// Only incidents in this state: `open` or `resolved`.
+        #[schemars(extend("enum" = ["open", "resolved"]))]
+        state: Option<String>,
+    }
 }
 
 pub(crate) async fn list_incidents(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<IncidentsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let page = q.page(500, 1000)?;
     let state = q.state.as_deref();
     if let Some(st) = state
         && !["open", "resolved"].contains(&st)
@@ -466,12 +473,10 @@ pub(crate) async fn list_incidents(
         .list_incidents(now_ms() - RESOLVED_VISIBLE_MS)
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
-    Ok(Json(Value::Array(
-        rows.iter()
-            .filter(|i| state.is_none_or(|st| i.state == st))
-            .map(incident_json)
-            .collect(),
-    )))
+    Ok(page.answer(
+        rows.iter().filter(|i| state.is_none_or(|st| i.state == st)),
+        incident_json,
+    ))
 }
 
 /// `POST /api/v1/incidents/{id}/ack` body (who acknowledges comes from the credentials).
@@ -552,42 +557,20 @@ fn silence_json(s: &SilenceRow) -> Value {
     })
 }
 
-/// `GET /api/v1/silences` parameters: a page of the silences in force, newest first.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SilencesQuery {
-    /// At most this many (1–1000, default 500).
-    #[schemars(with = "Option<u16>")]
-    limit: Option<String>,
-    /// Skip this many first (default 0).
-    #[schemars(with = "Option<u32>")]
-    offset: Option<String>,
-}
-
+/// `GET /api/v1/silences`: a page of the silences in force, newest first (default 500, at
+/// most 1000).
 pub(crate) async fn list_silences(
     State(s): State<AppState>,
-    ApiQuery(q): ApiQuery<SilencesQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let limit = limit(q.limit.as_deref(), 500, 1000)? as usize;
-    let offset = match q.offset.as_deref() {
-        None => 0,
-        Some(o) => o.parse::<usize>().map_err(|_| {
-            ApiError::invalid(format!("offset \"{o}\" must be a number of 0 or more"))
-        })?,
-    };
+    ApiQuery(q): ApiQuery<crate::extract::PageQuery>,
+) -> Result<Response, ApiError> {
+    let page = q.page(500, 1000)?;
     let mut rows = s
         .store
         .active_silences(now_ms())
         .await
         .map_err(|e| ApiError::internal(e.kind(), e))?;
     rows.sort_by_key(|r| std::cmp::Reverse(r.created_ms));
-    Ok(Json(Value::Array(
-        rows.iter()
-            .skip(offset)
-            .take(limit)
-            .map(silence_json)
-            .collect(),
-    )))
+    Ok(page.answer(rows.iter(), silence_json))
 }
 
 /// `POST /api/v1/silences` body (the creator comes from the credentials).

@@ -44,6 +44,14 @@ pub enum StoreError {
         /// Highest version this build knows.
         supported: i64,
     },
+    /// A job that only uses an existing store found none there.
+    #[error(
+        "no chainops store at {url}: only `chainops serve` creates one; point --config (or CHAINOPS_CONFIG) at the config the daemon runs with"
+    )]
+    Missing {
+        /// Redacted URL.
+        url: String,
+    },
     /// Stored data could not be decoded.
     #[error("corrupt stored data in {context}: {detail}")]
     Corrupt {
@@ -74,6 +82,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::InvalidUrl(_) => ErrorKind::InvalidInput,
+            StoreError::Missing { .. } => ErrorKind::NotFound,
             StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Connect { .. } => ErrorKind::Unavailable,
             StoreError::Query {

@@ -61,7 +61,28 @@ impl Store {
     /// `sqlite://PATH` creates the file and its directory; `postgres://…` must point at an
     /// existing database.
     pub async fn open(url: &str) -> Result<Store> {
+        Self::open_with(url, true).await
+    }
+
+    /// Opens a store the daemon has already created, for the jobs beside it (`token`,
+    /// `user`, `logs`, `backup run`, …): never creates a database file or an empty schema,
+    /// so a job pointed at the wrong config says so instead of minting state nobody reads.
+    /// Newer migrations are still applied to a store that exists.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        Self::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, create: bool) -> Result<Store> {
         install_default_drivers();
+        let missing = || StoreError::Missing {
+            url: chainops_core::secret::redact_url(url),
+        };
+        if !create
+            && let Some(file) = sqlite_file(url)
+            && !Path::new(file).is_file()
+        {
+            return Err(missing());
+        }
         let (backend, url) = normalize_url(url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
@@ -84,6 +105,10 @@ impl Store {
                 source: e,
             })?;
         let store = Store { pool, backend };
+        if !create && !migrations::exists(&store).await {
+            store.close().await;
+            return Err(missing());
+        }
         migrations::apply(&store).await?;
         logs::convert_legacy(&store).await?;
         Ok(store)
@@ -115,6 +140,15 @@ impl Store {
 }
 
 /// Splits the backend off a URL and makes SQLite URLs create their file.
+/// The database file of a `sqlite://` URL (`None` for other engines and `:memory:`).
+fn sqlite_file(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = path.split_once('?').map_or(path, |x| x.0);
+    (file != ":memory:" && !file.is_empty()).then_some(file)
+}
+
 fn normalize_url(url: &str) -> Result<(Backend, String)> {
     if let Some(path) = url
         .strip_prefix("sqlite://")

@@ -199,6 +199,16 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Whether a chainops schema is there (any migration applied).
+pub(crate) async fn exists(store: &Store) -> bool {
+    sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(&store.pool)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 /// Applies every migration newer than the database's version.
 pub async fn apply(store: &Store) -> Result<()> {
     let pool = store.pool();

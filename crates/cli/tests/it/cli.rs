@@ -441,3 +441,98 @@ paths = ["/tmp"]
         "a refused serve created its data dir"
     );
 }
+
+/// Issue 15 item 7: the jobs beside the daemon find its config the way it does (`--config`,
+/// `CHAINOPS_CONFIG`, `./chainops.toml`, `/etc/chainops/chainops.toml`) and never create an
+/// empty store: `token create` without a config used to create `./chainops-data` and mint a
+/// token the running daemon rejected.
+#[test]
+fn jobs_find_the_daemon_config_and_never_create_a_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cwd = dir.path().join("work");
+    std::fs::create_dir(&cwd).expect("cwd");
+    let run = |args: &[&str], env: &[(&str, &std::path::Path)]| {
+        Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(args)
+            .current_dir(&cwd)
+            .env_remove("CHAINOPS_CONFIG")
+            .env_remove("CHAINOPS_DATA")
+            .env_remove("CHAINOPS_DATA_DIR")
+            .env_remove("CHAINOPS_STORE_URL")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run chainops")
+    };
+    let token = [
+        "token", "create", "--role", "viewer", "--name", "probe", "--json",
+    ];
+    // No config anywhere: the jobs say which store they looked for, and create nothing.
+    for args in [
+        &token[..],
+        &["user", "list"][..],
+        &["token", "list"][..],
+        &["logs", "search", "x"][..],
+        &["audit-log", "verify"][..],
+    ] {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no chainops store at sqlite://./chainops-data/chainops.db")
+                && err.contains("only `chainops serve` creates one")
+                && err.contains("built-in defaults"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !cwd.join("chainops-data").exists(),
+            "{args:?} created a store"
+        );
+    }
+    // ./chainops.toml is the daemon's config: `serve --init-only` creates its store and the
+    // jobs use it without --config.
+    let data = dir.path().join("daemon-data");
+    std::fs::write(
+        cwd.join("chainops.toml"),
+        format!("data_dir = \"{}\"\n", data.display()),
+    )
+    .expect("config");
+    let out = run(&token, &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("no chainops store at sqlite://{}", data.display()))
+            && err.contains("./chainops.toml"),
+        "{err}"
+    );
+    let out = run(&["serve", "--init-only"], &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(data.join("chainops.db").is_file());
+    let out = run(&token, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let listed = run(&["token", "list", "--json"], &[]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("probe"));
+    let out = run(&["config", "check"], &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(./chainops.toml)"),
+        "{out:?}"
+    );
+    // CHAINOPS_CONFIG comes before ./chainops.toml, --config before both.
+    let other = dir.path().join("other.toml");
+    let other_data = dir.path().join("other-data");
+    std::fs::write(&other, format!("data_dir = \"{}\"\n", other_data.display())).expect("other");
+    let out = run(&token, &[("CHAINOPS_CONFIG", &other)]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&other_data.display().to_string()),
+        "{out:?}"
+    );
+    let local = cwd.join("chainops.toml");
+    let mut args = token.to_vec();
+    args.extend(["--config", local.to_str().expect("utf8")]);
+    let out = run(&args, &[("CHAINOPS_CONFIG", &other)]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !other_data.exists(),
+        "a job created the other config's data dir"
+    );
+}

@@ -220,6 +220,12 @@ pub fn chainops_ok(config: &Path, args: &[&str], env: &[(&str, &str)]) -> String
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// `chainops serve --init-only`: creates the store of `config` (the only command that
+/// does, besides `serve`), so tokens and users can be made before the daemon starts.
+pub fn init_store(config: &Path) {
+    chainops_ok(config, &["serve", "--init-only"], &[]);
+}
+
 pub fn create_token(config: &Path, role: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
         .args([
@@ -248,6 +254,7 @@ impl Daemon {
         let path = dir.join("chainops.toml");
         let full = format!("data_dir = \"{}\"\n{config}", dir.join("data").display());
         std::fs::write(&path, full).expect("write config");
+        init_store(&path);
         let token = create_token(&path, "admin");
         let mut child = Command::new(env!("CARGO_BIN_EXE_chainops"))
             .args(["serve", "--config"])

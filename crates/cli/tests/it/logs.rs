@@ -308,6 +308,7 @@ fn structured_secrets_are_redacted_through_import_push_api_and_search() {
     std::fs::write(&file, format!("{json_lines}\n")).expect("write");
     let config = dir.path().join("chainops.toml");
     let run = |args: &[&str]| chainops_ok(&config, args, &[]);
+    crate::harness::init_store(&config);
     let imported = run(&[
         "logs",
         "import",
