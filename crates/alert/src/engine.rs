@@ -53,6 +53,11 @@ pub struct AlertEngine {
     rules: Vec<Rule>,
     /// For each rule, the indices of the rules that inhibit it.
     inhibitors: Vec<Vec<usize>>,
+    /// For each rule, how long it stays inhibited after its inhibitor last held (ms): the
+    /// time its counting windows take to refill ([`crate::terms::refill_time`]).
+    refill_ms: Vec<i64>,
+    /// By node: when each rule last held (`i64::MIN` if never), for the refill time.
+    last_held: HashMap<String, Vec<i64>>,
     notifiers: Vec<Arc<Notifier>>,
     store: Store,
     source: Arc<dyn FactSource>,
@@ -71,6 +76,10 @@ pub struct AlertEngine {
     /// When an evaluation last succeeded (read by the heartbeat).
     last_ok_ms: Arc<AtomicI64>,
 }
+
+/// How often at most a firing alert's changing value is written back (the in-memory copy,
+/// which reminders use, is current every cycle).
+const REFRESH_WRITE_MS: i64 = 10_000;
 
 /// The `node` of a chain-scoped alert (all nodes of the chain).
 pub const CHAIN_NODE: &str = "*";
@@ -99,6 +108,10 @@ impl AlertEngine {
             })
             .collect();
         let compiled = Compiled::new(&rules);
+        let refill_ms = rules
+            .iter()
+            .map(|r| crate::terms::refill_time(r).as_millis() as i64)
+            .collect();
         let chain_rules = (0..rules.len())
             .filter(|&i| rules[i].expr.is_chain_scoped())
             .collect();
@@ -111,6 +124,8 @@ impl AlertEngine {
             chain_rules,
             runbooks,
             windows: HashMap::new(),
+            refill_ms,
+            last_held: HashMap::new(),
             last_reminders_ms: 0,
             last_ok_ms: Arc::default(),
             rules,
@@ -170,17 +185,41 @@ impl AlertEngine {
                     _ => self.compiled.eval(&self.rules[ri], ri, f, &wv, cv),
                 })
                 .collect();
+            if !self.last_held.contains_key(&f.node) {
+                self.last_held
+                    .insert(f.node.clone(), vec![i64::MIN; self.rules.len()]);
+            }
+            if let Some(held) = self.last_held.get_mut(&f.node) {
+                for (j, c) in conds.iter().enumerate() {
+                    if matches!(c, Eval::True(_)) {
+                        held[j] = now_ms;
+                    }
+                }
+            }
             for ri in 0..self.rules.len() {
                 if self.rules[ri].expr.is_chain_scoped() {
                     continue;
                 }
                 let fp = fingerprint(&self.rules[ri].name, &f.node);
                 seen.insert(fp.clone());
-                let inhibited = self.inhibitors[ri]
-                    .iter()
-                    .any(|&j| matches!(conds[j], Eval::True(_)));
-                let cond = if inhibited { Eval::False } else { conds[ri] };
-                self.apply(ri, f, fp, cond, now_ms, &mut report).await?;
+                let held = self.last_held.get(&f.node);
+                let by = self.inhibitors[ri].iter().copied().find(|&j| {
+                    matches!(conds[j], Eval::True(_))
+                        || held.is_some_and(|h| now_ms.saturating_sub(h[j]) < self.refill_ms[ri])
+                });
+                // What a resolved notification reports: the value now.
+                let firing = self
+                    .active
+                    .get(&fp)
+                    .is_some_and(|a| a.state == State::Firing);
+                let current = if firing && conds[ri].value().is_none() {
+                    self.compiled
+                        .lhs_value(&self.rules[ri], ri, f, &wv, chain_values.get(&f.chain))
+                } else {
+                    None
+                };
+                self.apply(ri, f, fp, conds[ri], by, current, now_ms, &mut report)
+                    .await?;
             }
         }
         for (chain, conds) in &chain_conds {
@@ -197,8 +236,17 @@ impl AlertEngine {
             for ri in self.chain_rules.clone() {
                 let fp = chain_fingerprint(&self.rules[ri].name, chain);
                 seen.insert(fp.clone());
-                self.apply(ri, &chain_facts, fp, conds[ri], now_ms, &mut report)
-                    .await?;
+                self.apply(
+                    ri,
+                    &chain_facts,
+                    fp,
+                    conds[ri],
+                    None,
+                    None,
+                    now_ms,
+                    &mut report,
+                )
+                .await?;
             }
         }
         // Alerts of nodes or rules that are gone resolve (or cancel) now.
@@ -239,24 +287,44 @@ impl AlertEngine {
         Ok(report)
     }
 
+    /// Steps one alert. `by` is the rule inhibiting it now, `current` the rule's value now
+    /// when it does not hold (for the resolved notification).
+    #[allow(clippy::too_many_arguments)]
     async fn apply(
         &mut self,
         ri: usize,
         f: &NodeFacts,
         fp: String,
         cond: Eval,
+        by: Option<usize>,
+        current: Option<f64>,
         now_ms: i64,
         report: &mut EvalReport,
     ) -> Result<(), StoreError> {
+        let state = self
+            .active
+            .get(&fp)
+            .map(|a| a.state)
+            .unwrap_or(State::Inactive);
+        if let Some(j) = by {
+            return self.inhibit(ri, f, &fp, cond, j, state, now_ms).await;
+        }
+        if let Some(a) = self.active.get_mut(&fp)
+            && a.inhibited_by.take().is_some()
+        {
+            // No longer inhibited: the alert steps on from here (stays, or resolves now).
+            a.updated_ms = now_ms;
+            let row = a.clone();
+            self.store.save_alert(&row, &[], None).await?;
+        }
         // Unknown (a window warming up, e.g. after a restart): keep the alert as it is.
         let cond = match cond {
             Eval::Unknown => return Ok(()),
             c => c.value(),
         };
         let rule = &self.rules[ri];
-        let current = self.active.get(&fp);
-        let state = current.map(|a| a.state).unwrap_or(State::Inactive);
-        let clock = current.map(|a| Clock {
+        let current_row = self.active.get(&fp);
+        let clock = current_row.map(|a| Clock {
             active_since_ms: a.active_since_ms,
             last_true_ms: a.last_true_ms,
         });
@@ -269,9 +337,8 @@ impl AlertEngine {
             rule.keep_firing_for,
         ) {
             Step::Stay => {
-                if let (Some(v), Some(a)) = (cond, self.active.get_mut(&fp)) {
-                    a.last_true_ms = now_ms;
-                    a.value = v;
+                if let Some(v) = cond {
+                    self.refresh(ri, f, &fp, v, now_ms).await?;
                 }
             }
             Step::StartPending => {
@@ -296,12 +363,8 @@ impl AlertEngine {
                         self.new_row(ri, f, &fp, cond.unwrap_or_default(), now_ms, State::Pending)
                     }
                 };
-                row.value = cond.unwrap_or(row.value);
-                row.summary = self.summary(ri, f, row.value);
-                row.description = render_vars(
-                    &self.rules[ri].description,
-                    &vars(&self.rules[ri], f, row.value),
-                );
+                let value = cond.unwrap_or(row.value);
+                self.render(ri, f, &mut row, value);
                 // On a failed write keep the previous state so the next cycle retries.
                 if let Err(e) = self
                     .transition(&mut row, State::Firing, Some(ri), now_ms, report)
@@ -317,6 +380,9 @@ impl AlertEngine {
             Step::Resolve => {
                 if let Some(mut row) = self.active.remove(&fp) {
                     let before = row.clone();
+                    if let Some(v) = current {
+                        self.render(ri, f, &mut row, v);
+                    }
                     if let Err(e) = self
                         .transition(&mut row, State::Resolved, Some(ri), now_ms, report)
                         .await
@@ -328,6 +394,104 @@ impl AlertEngine {
             }
         }
         Ok(())
+    }
+
+    /// Rule `j` inhibits alert `fp`: nothing new starts and a pending one is cancelled; a
+    /// firing one stays firing without notifications, marked with its inhibitor, and the
+    /// incident timeline says so once (escalation and outages do not look like recovery).
+    #[allow(clippy::too_many_arguments)]
+    async fn inhibit(
+        &mut self,
+        ri: usize,
+        f: &NodeFacts,
+        fp: &str,
+        cond: Eval,
+        j: usize,
+        state: State,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        match state {
+            State::Pending => {
+                if let Some(mut row) = self.active.remove(fp) {
+                    row.state = State::Inactive;
+                    row.updated_ms = now_ms;
+                    self.store.save_alert(&row, &[], None).await?;
+                }
+            }
+            State::Firing => {
+                let by = self.rules[j].name.clone();
+                let Some(a) = self.active.get_mut(fp) else {
+                    return Ok(());
+                };
+                if let Some(v) = cond.value() {
+                    a.last_true_ms = now_ms;
+                    a.value = v;
+                }
+                if a.inhibited_by.as_deref() == Some(by.as_str()) {
+                    return Ok(());
+                }
+                a.inhibited_by = Some(by.clone());
+                a.updated_ms = now_ms;
+                if let Some(v) = cond.value() {
+                    let mut row = a.clone();
+                    self.render(ri, f, &mut row, v);
+                    self.active.insert(fp.to_string(), row);
+                }
+                let Some(row) = self.active.get(fp) else {
+                    return Ok(());
+                };
+                tracing::info!(alert = %row.fingerprint, inhibited_by = %by, "inhibited: stays firing, no notifications");
+                let incident = IncidentUpdate {
+                    chain: row.chain.clone(),
+                    node: row.node.clone(),
+                    kind: "inhibited".into(),
+                    detail: serde_json::json!({"rule": row.rule, "severity": row.severity, "by": by, "summary": row.summary}),
+                    close: false,
+                    at_ms: now_ms,
+                };
+                self.store.save_alert(row, &[], Some(&incident)).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Keeps a firing or pending alert's value and summary current (reminders and the API
+    /// show what holds now); written to the store at most every [`REFRESH_WRITE_MS`].
+    async fn refresh(
+        &mut self,
+        ri: usize,
+        f: &NodeFacts,
+        fp: &str,
+        v: f64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let Some(a) = self.active.get(fp) else {
+            return Ok(());
+        };
+        let mut row = a.clone();
+        row.last_true_ms = now_ms;
+        let changed = row.value != v;
+        if changed {
+            self.render(ri, f, &mut row, v);
+        }
+        let write = changed && now_ms - row.updated_ms >= REFRESH_WRITE_MS;
+        if write {
+            row.updated_ms = now_ms;
+            self.store.save_alert(&row, &[], None).await?;
+        }
+        self.active.insert(fp.to_string(), row);
+        Ok(())
+    }
+
+    /// Sets the value and renders the summary and description with it.
+    fn render(&self, ri: usize, f: &NodeFacts, row: &mut AlertRow, value: f64) {
+        row.value = value;
+        row.summary = self.summary(ri, f, value);
+        row.description = render_vars(
+            &self.rules[ri].description,
+            &vars(&self.rules[ri], f, value),
+        );
     }
 
     /// Moves `row` to firing or resolved and enqueues the notifications in the same write.
@@ -446,6 +610,7 @@ impl AlertEngine {
             last_true_ms: now_ms,
             resolved_at_ms: None,
             updated_ms: now_ms,
+            inhibited_by: None,
         }
     }
 

@@ -31,7 +31,9 @@ pub async fn enqueue<'a>(
         return Ok(0);
     }
     let firing: Vec<&AlertRow> = active
-        .filter(|a| a.state == chainops_store::alerts::AlertState::Firing)
+        .filter(|a| {
+            a.state == chainops_store::alerts::AlertState::Firing && a.inhibited_by.is_none()
+        })
         .collect();
     if firing.is_empty() {
         return Ok(0);

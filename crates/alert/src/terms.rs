@@ -118,8 +118,37 @@ impl Compiled {
         windows: &[TermValue],
         chain: Option<&Vec<TermValue>>,
     ) -> Eval {
-        let sources = &self.sources[ri];
-        rule.expr.eval_with(&mut |i, t| match sources.get(i) {
+        rule.expr
+            .eval_with(&mut |i, t| self.term_value(ri, i, t, f, windows, chain))
+    }
+
+    /// The current value of rule `ri`'s first left-hand side, whether or not the rule holds
+    /// (a resolved notification says what the value is now, not what it was).
+    pub fn lhs_value(
+        &self,
+        rule: &Rule,
+        ri: usize,
+        f: &NodeFacts,
+        windows: &[TermValue],
+        chain: Option<&Vec<TermValue>>,
+    ) -> Option<f64> {
+        let t = rule.expr.terms().next()?;
+        match self.term_value(ri, 0, t, f, windows, chain) {
+            TermValue::Exact(v) | TermValue::AtLeast(v) => Some(v),
+            TermValue::Missing | TermValue::Unknown => None,
+        }
+    }
+
+    fn term_value(
+        &self,
+        ri: usize,
+        i: usize,
+        t: &Term,
+        f: &NodeFacts,
+        windows: &[TermValue],
+        chain: Option<&Vec<TermValue>>,
+    ) -> TermValue {
+        match self.sources[ri].get(i) {
             Some(Source::Fact) => f.get(t.fact).map_or(TermValue::Missing, TermValue::Exact),
             Some(Source::Absent) => {
                 TermValue::Exact(if f.get(t.fact).is_some() { 0.0 } else { 1.0 })
@@ -129,8 +158,24 @@ impl Compiled {
                 .and_then(|v| v.get(*c).copied())
                 .unwrap_or(TermValue::Missing),
             None => TermValue::Unknown,
-        })
+        }
     }
+}
+
+/// How long after an inhibitor last held a rule stays inhibited: the longest counting
+/// window of its terms (`rate`/`delta` windows, `forecast` lookbacks), so a count that
+/// still holds the outage's samples (failed calls while the node was down) cannot fire
+/// the moment the outage ends. Zero for rules on current values.
+pub fn refill_time(rule: &Rule) -> std::time::Duration {
+    rule.expr
+        .terms()
+        .map(|t| match t.func {
+            Func::Rate | Func::Delta => t.window,
+            Func::Forecast => t.lookback,
+            _ => std::time::Duration::ZERO,
+        })
+        .max()
+        .unwrap_or_default()
 }
 
 fn aggregate(func: Func, v: &[f64]) -> TermValue {

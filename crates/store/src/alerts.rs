@@ -127,6 +127,10 @@ pub struct AlertRow {
     pub resolved_at_ms: Option<i64>,
     /// Last write.
     pub updated_ms: i64,
+    /// The rule that inhibits this firing alert right now (a node that is down explains its
+    /// other symptoms; a higher alert supersedes a lower one): it stays firing, without
+    /// notifications, and resolves only once it is no longer inhibited.
+    pub inhibited_by: Option<String>,
 }
 
 /// One notification to deliver (or delivered, or given up on).
@@ -157,7 +161,7 @@ pub struct OutboxRow {
 }
 
 const ALERT_COLUMNS: &str = "fingerprint, rule, node, chain, severity, state, value, summary, description, labels, \
-     active_since_ms, fired_at_ms, last_true_ms, resolved_at_ms, updated_ms";
+     active_since_ms, fired_at_ms, last_true_ms, resolved_at_ms, updated_ms, inhibited_by";
 const OUTBOX_COLUMNS: &str = "id, fingerprint, channel, event, payload, created_ms, attempts, next_attempt_ms, state, last_error, done_ms";
 
 impl Store {
@@ -176,14 +180,15 @@ impl Store {
             .map_err(|e| StoreError::query("begin alert write", e))?;
         sqlx::query(
             "INSERT INTO alerts (fingerprint, rule, node, chain, severity, state, value, summary, description, labels,
-                active_since_ms, fired_at_ms, last_true_ms, resolved_at_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                active_since_ms, fired_at_ms, last_true_ms, resolved_at_ms, updated_ms, inhibited_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, node = excluded.node,
                 chain = excluded.chain, severity = excluded.severity, state = excluded.state,
                 value = excluded.value, summary = excluded.summary, description = excluded.description,
                 labels = excluded.labels, active_since_ms = excluded.active_since_ms,
                 fired_at_ms = excluded.fired_at_ms, last_true_ms = excluded.last_true_ms,
-                resolved_at_ms = excluded.resolved_at_ms, updated_ms = excluded.updated_ms",
+                resolved_at_ms = excluded.resolved_at_ms, updated_ms = excluded.updated_ms,
+                inhibited_by = excluded.inhibited_by",
         )
         .bind(alert.fingerprint.as_str())
         .bind(alert.rule.as_str())
@@ -200,6 +205,7 @@ impl Store {
         .bind(alert.last_true_ms)
         .bind(alert.resolved_at_ms)
         .bind(alert.updated_ms)
+        .bind(alert.inhibited_by.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::query("upsert alert", e))?;
@@ -341,6 +347,7 @@ fn alert_row(r: &AnyRow) -> Result<AlertRow> {
         last_true_ms: r.try_get(12).map_err(decode_err)?,
         resolved_at_ms: r.try_get(13).map_err(decode_err)?,
         updated_ms: r.try_get(14).map_err(decode_err)?,
+        inhibited_by: r.try_get(15).map_err(decode_err)?,
     })
 }
 

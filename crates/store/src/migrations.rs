@@ -197,6 +197,11 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX audit_reports_by_time ON audit_reports (created_ms)",
         ],
     },
+    Migration {
+        version: 11,
+        name: "a firing alert superseded by a higher one is inhibited, not resolved",
+        statements: &["ALTER TABLE alerts ADD COLUMN inhibited_by TEXT"],
+    },
 ];
 
 /// Whether a chainops schema is there (any migration applied).

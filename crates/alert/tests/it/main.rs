@@ -312,3 +312,184 @@ async fn a_window_warming_up_after_a_restart_keeps_the_alert_firing() {
     }
     assert_eq!(resolved, 1);
 }
+
+/// A webhook channel, so transitions enqueue notifications the tests can read.
+const HOOK: &str =
+    "[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n";
+
+fn with(mut f: NodeFacts, pairs: &[(&'static str, f64)]) -> NodeFacts {
+    f.values.extend(pairs.iter().copied());
+    f
+}
+
+/// Every notification enqueued so far as (event, rule, summary), oldest first.
+async fn sent(store: &Store) -> Vec<(String, String, String)> {
+    let mut rows = store.list_notifications(None, 1000).await.expect("list");
+    rows.sort_by_key(|n| (n.created_ms, n.id.clone()));
+    rows.iter()
+        .map(|n| {
+            let v: serde_json::Value = serde_json::from_str(&n.payload).expect("payload");
+            let rule = v["alert"]["rule"]
+                .as_str()
+                .or(v["rule"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let summary = v["alert"]["summary"]
+                .as_str()
+                .or(v["summary"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            (n.event.clone(), rule, summary)
+        })
+        .collect()
+}
+
+/// Issue 15 item 1: the failed calls of an outage used to fire RpcErrors the moment
+/// NodeDown resolved (a second page on every recovery). NodeDown now inhibits it until its
+/// 5-minute window has refilled; errors after that still fire.
+#[tokio::test]
+async fn rpc_errors_do_not_fire_on_the_outage_s_own_failed_calls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at =
+        |up: f64, errors: f64| vec![with(node("n1", up, 1.0), &[("rpc_errors_total", errors)])];
+    let (store, source, mut engine) = engine_with(&dir, HOOK, at(1.0, 0.0)).await;
+    let mut errors = 0.0;
+    // One minute down: every poll fails.
+    for s in 0..=60 {
+        errors += 1.0;
+        *source.0.lock().expect("lock") = at(0.0, errors);
+        engine.evaluate(T0 + s * 1000).await.expect("eval");
+    }
+    // Back: the window still holds 60 failed calls.
+    for s in 61..=200 {
+        *source.0.lock().expect("lock") = at(1.0, errors);
+        engine.evaluate(T0 + s * 1000).await.expect("eval");
+    }
+    let rules: Vec<String> = sent(&store)
+        .await
+        .into_iter()
+        .map(|n| format!("{} {}", n.0, n.1))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            "firing NodeDown".to_string(),
+            "resolved NodeDown".to_string()
+        ],
+        "no RpcErrors page for the outage's own calls"
+    );
+    // Once the window has refilled, new failures fire as before.
+    for s in 400..=430 {
+        errors += 1.0;
+        *source.0.lock().expect("lock") = at(1.0, errors);
+        engine.evaluate(T0 + s * 1000).await.expect("eval");
+    }
+    assert!(
+        sent(&store)
+            .await
+            .iter()
+            .any(|n| n.0 == "firing" && n.1 == "RpcErrors"),
+        "{:?}",
+        sent(&store).await
+    );
+}
+
+/// Issue 15 item 2: when HeadStale escalates to HeadStalled no "resolved HeadStale" goes out;
+/// HeadStale stays firing, marked inhibited by HeadStalled, the incident timeline says so,
+/// and both resolve when blocks come back.
+#[tokio::test]
+async fn escalation_inhibits_the_lower_alert_instead_of_resolving_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |age: f64| vec![with(node("n1", 1.0, age), &[("block_time_seconds", 2.0)])];
+    let (store, source, mut engine) = engine_with(&dir, HOOK, at(1.0)).await;
+    engine.evaluate(T0).await.expect("eval");
+    *source.0.lock().expect("lock") = at(8.0);
+    engine.evaluate(T0 + 8_000).await.expect("eval");
+    *source.0.lock().expect("lock") = at(20.0);
+    engine.evaluate(T0 + 20_000).await.expect("eval");
+    let events: Vec<String> = sent(&store)
+        .await
+        .into_iter()
+        .map(|n| format!("{} {}", n.0, n.1))
+        .collect();
+    assert_eq!(events, vec!["firing HeadStale", "firing HeadStalled"]);
+    let stale = store
+        .active_alerts()
+        .await
+        .expect("active")
+        .into_iter()
+        .find(|a| a.rule == "HeadStale")
+        .expect("HeadStale still active");
+    assert_eq!(stale.state.as_str(), "firing");
+    assert_eq!(stale.inhibited_by.as_deref(), Some("HeadStalled"));
+    let incident = &store.list_incidents(T0).await.expect("incidents")[0];
+    assert!(
+        incident.events.iter().any(|e| e.kind == "inhibited"
+            && e.detail["rule"] == "HeadStale"
+            && e.detail["by"] == "HeadStalled"),
+        "{:?}",
+        incident.events
+    );
+    *source.0.lock().expect("lock") = at(0.5);
+    engine.evaluate(T0 + 21_000).await.expect("eval");
+    let mut events: Vec<String> = sent(&store)
+        .await
+        .into_iter()
+        .map(|n| format!("{} {}", n.0, n.1))
+        .collect();
+    events[2..].sort();
+    assert_eq!(
+        events,
+        vec![
+            "firing HeadStale",
+            "firing HeadStalled",
+            "resolved HeadStale",
+            "resolved HeadStalled"
+        ],
+        "both resolve together once blocks come back"
+    );
+    assert!(store.active_alerts().await.expect("active").is_empty());
+}
+
+/// Issue 15 item 3: reminders and resolved notifications carry the current value, not the
+/// one the alert fired with ("has only 1 peers" while it has 0; a resolved HeadStalled
+/// still saying "no new block for 20.8 s").
+#[tokio::test]
+async fn reminders_and_resolutions_carry_the_current_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = format!("{HOOK}repeat_interval = \"10m\"\n");
+    let at = |age: f64, peers: f64| vec![with(node("n1", 1.0, age), &[("peers", peers)])];
+    let (store, source, mut engine) = engine_with(&dir, &toml, at(1.0, 1.0)).await;
+    for s in (0..=301).step_by(15) {
+        engine.evaluate(T0 + s * 1000).await.expect("eval");
+    }
+    *source.0.lock().expect("lock") = at(1.0, 0.0);
+    for s in (316..=1000).step_by(15) {
+        engine.evaluate(T0 + s * 1000).await.expect("eval");
+    }
+    let notes = sent(&store).await;
+    let reminder = notes
+        .iter()
+        .find(|n| n.0 == "reminder" && n.1 == "LowPeers")
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert!(reminder.2.contains("has only 0 peers"), "{reminder:?}");
+    // HeadStalled fires at 20.8 s and resolves with the head's age now.
+    *source.0.lock().expect("lock") = at(20.8, 5.0);
+    engine.evaluate(T0 + 1_010_000).await.expect("eval");
+    *source.0.lock().expect("lock") = at(0.4, 5.0);
+    engine.evaluate(T0 + 1_011_000).await.expect("eval");
+    let notes = sent(&store).await;
+    let fired = notes
+        .iter()
+        .find(|n| n.0 == "firing" && n.1 == "HeadStalled")
+        .expect("fired");
+    assert!(fired.2.contains("20.8"), "{fired:?}");
+    let resolved = notes
+        .iter()
+        .find(|n| n.0 == "resolved" && n.1 == "HeadStalled")
+        .expect("resolved");
+    assert!(
+        resolved.2.contains("0.4") && !resolved.2.contains("20.8"),
+        "{resolved:?}"
+    );
+}

@@ -367,6 +367,7 @@ fn alert(state: &str) -> AlertRow {
         last_true_ms: T0 + 10,
         resolved_at_ms: (state == "resolved").then_some(T0 + 20),
         updated_ms: T0 + 20,
+        inhibited_by: None,
     }
 }
 
