@@ -76,6 +76,9 @@ fn handled(a: &Value) -> String {
     if a["silenced"].is_object() {
         parts.push(format!("silenced until {}", s(&a["silenced"]["until"])));
     }
+    if a["inhibited"].is_object() {
+        parts.push(format!("inhibited by {}", s(&a["inhibited"]["by"])));
+    }
     parts.join("; ")
 }
 

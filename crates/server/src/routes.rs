@@ -312,6 +312,7 @@ pub(crate) async fn list_alerts(
                 "resolved_at": a.resolved_at_ms.map(rfc3339),
                 "acknowledged": ack.map(|(by, until, comment)| json!({"by": by, "until": rfc3339(until), "comment": comment})),
                 "silenced": silence.map(|s| json!({"id": s.id, "until": rfc3339(s.ends_ms), "by": s.created_by, "comment": s.comment})),
+                "inhibited": a.inhibited_by.as_ref().map(|by| json!({"by": by})),
             })
     }))
 }

@@ -600,3 +600,68 @@ fn the_alert_api_works_from_the_command_line() {
         .expect("run");
     assert_eq!(down.status.code(), Some(6));
 }
+
+/// Issue 15 items 2 and 4, end to end: when HeadStale escalates to HeadStalled on a real
+/// anvil, no "resolved HeadStale" is sent; the API and `alerts list` say HeadStale is
+/// inhibited by HeadStalled; once blocks come back both resolve, each notified once.
+#[test]
+fn escalation_is_shown_as_inhibited_not_sent_as_a_recovery() {
+    let anvil = Anvil::start(&[]);
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "{}[alerting]\neval_interval = \"500ms\"\n[[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+        evm_node("anvil-1", &anvil.url(), "stall_after = \"8s\""),
+        rx.url
+    );
+    let d = Daemon::start(dir.path(), &text);
+    d.wait_node("anvil-1", "ok", T, |n| n["status"] == "ok");
+    anvil.rpc("evm_setIntervalMining", json!([0]));
+    wait_for("HeadStale notified", T, || {
+        (rx.count("HeadStale", "firing") == 1).then_some(())
+    });
+    wait_for("HeadStalled notified", T, || {
+        (rx.count("HeadStalled", "firing") == 1).then_some(())
+    });
+    let stale = wait_for("HeadStale inhibited", T, || {
+        d.json("/api/v1/alerts")
+            .as_array()?
+            .iter()
+            .find(|a| a["rule"] == "HeadStale" && a["inhibited"]["by"] == "HeadStalled")
+            .cloned()
+    });
+    assert_eq!(stale["state"], "firing", "{stale:#}");
+    assert_eq!(
+        rx.count("HeadStale", "resolved"),
+        0,
+        "escalation is not a recovery"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(["alerts", "list", "--server", &d.base])
+        .env("CHAINOPS_TOKEN", &d.token)
+        .output()
+        .expect("alerts list");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("HeadStale ") && l.contains("inhibited by HeadStalled")),
+        "{table}"
+    );
+    anvil.rpc("evm_setIntervalMining", json!([1]));
+    wait_for("both resolved", T, || {
+        (rx.count("HeadStale", "resolved") == 1 && rx.count("HeadStalled", "resolved") == 1)
+            .then_some(())
+    });
+    let incidents = d.json("/api/v1/incidents");
+    let timeline = incidents[0]["timeline"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e["kind"] == "inhibited" && e["detail"]["by"] == "HeadStalled"),
+        "{incidents:#}"
+    );
+}

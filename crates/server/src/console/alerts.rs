@@ -86,6 +86,8 @@ pub struct AlertItem {
     pub ack: Option<(String, String)>,
     /// Silenced until (RFC 3339), if so.
     pub silenced_until: Option<String>,
+    /// The rule inhibiting it (it stays firing without notifications), if any.
+    pub inhibited_by: Option<String>,
 }
 
 /// An incident.
@@ -173,6 +175,7 @@ async fn lists(s: &AppState) -> Result<Lists, ApiError> {
             since: rfc3339(a.active_since_ms),
             ack: marks.ack_of(a).map(|(by, until, _)| (by, rfc3339(until))),
             silenced_until: marks.silence_of(a).map(|s| rfc3339(s.ends_ms)),
+            inhibited_by: a.inhibited_by.clone(),
         })
         .collect();
     alerts.sort_by_key(|a| (a.state == "resolved", std::cmp::Reverse(a.since.clone())));
