@@ -398,7 +398,7 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> Result
         _ => None,
     };
     let mut tags = job.tags.clone();
-    tags.push(format!("job:{}", job.name));
+    tags.push(forget::job_tag(&job.name));
     let made = create(
         &mut repo,
         &CreateOptions {
@@ -434,7 +434,7 @@ fn backup_into(job: &BackupJob, ctx: &RunContext, run: &mut BackupRun) -> Result
         let policy = &job.keep;
         let retention = (|| {
             let _exclusive = lock::acquire(&repo, true)?;
-            let decisions = forget::forget(&repo, policy, false)?;
+            let decisions = forget::forget_job(&repo, policy, &job.name)?;
             let forgotten = decisions.iter().filter(|d| !d.keep).count();
             let pruned = if job.prune && forgotten > 0 {
                 Some(prune::prune(&mut repo, false)?)

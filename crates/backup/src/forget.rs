@@ -1,5 +1,8 @@
-//! `forget`: which snapshots a retention policy keeps (restic's rules: per group of host and
-//! sources, the newest N, and the newest per hour/day/week/month for the last N of each).
+//! `forget`: which snapshots a retention policy keeps (restic's rules: per group, the newest
+//! N, and the newest per hour/day/week/month for the last N of each). A snapshot made by a
+//! `[[backups]]` job (tag `job:<name>`) belongs to its job's group, whatever paths the capture
+//! used (a dump-mode capture reads a fresh temporary directory every run); others group by
+//! host and sources, as restic does.
 
 use crate::tree::Snapshot;
 use serde::Serialize;
@@ -46,8 +49,20 @@ fn civil(ms: i64) -> (i64, i64, i64, i64) {
     (y, m, d, secs.rem_euclid(86_400) / 3600)
 }
 
-/// Snapshots are grouped by host and sources.
+/// A snapshot's group: `("job:<name>", [])`, else its host and sources.
 type Group = (String, Vec<String>);
+
+/// The tag the daemon puts on every snapshot of a `[[backups]]` job.
+pub fn job_tag(job: &str) -> String {
+    format!("job:{job}")
+}
+
+fn group_of(s: &Snapshot) -> Group {
+    match s.tags.iter().find(|t| t.starts_with("job:")) {
+        Some(t) => (t.clone(), Vec::new()),
+        None => (s.host.clone(), s.sources.clone()),
+    }
+}
 /// A rule: name, how many buckets to keep, the bucket of a time.
 type Rule<'a> = (&'a str, usize, &'a dyn Fn(i64) -> i64);
 
@@ -58,7 +73,32 @@ pub fn forget(
     policy: &Policy,
     dry_run: bool,
 ) -> crate::Result<Vec<Decision>> {
-    let decisions = decide(&repo.snapshots()?, policy);
+    forget_where(repo, policy, dry_run, |_| true)
+}
+
+/// [`forget`] over the snapshots of one `[[backups]]` job only (a repository shared by
+/// several jobs keeps each job's snapshots by that job's own policy).
+pub fn forget_job(
+    repo: &crate::repo::Repository,
+    policy: &Policy,
+    job: &str,
+) -> crate::Result<Vec<Decision>> {
+    let tag = job_tag(job);
+    forget_where(repo, policy, false, |s| s.tags.contains(&tag))
+}
+
+fn forget_where(
+    repo: &crate::repo::Repository,
+    policy: &Policy,
+    dry_run: bool,
+    include: impl Fn(&Snapshot) -> bool,
+) -> crate::Result<Vec<Decision>> {
+    let snapshots: Vec<(String, Snapshot)> = repo
+        .snapshots()?
+        .into_iter()
+        .filter(|(_, s)| include(s))
+        .collect();
+    let decisions = decide(&snapshots, policy);
     if !dry_run {
         for d in decisions.iter().filter(|d| !d.keep) {
             repo.backend().delete(&format!("snapshots/{}", d.id))?;
@@ -67,14 +107,11 @@ pub fn forget(
     Ok(decisions)
 }
 
-/// Applies `policy` to snapshots; groups by host and sources.
+/// Applies `policy` to snapshots, per group (job, else host and sources).
 pub fn decide(snapshots: &[(String, Snapshot)], policy: &Policy) -> Vec<Decision> {
     let mut groups: BTreeMap<Group, Vec<&(String, Snapshot)>> = BTreeMap::new();
     for s in snapshots {
-        groups
-            .entry((s.1.host.clone(), s.1.sources.clone()))
-            .or_default()
-            .push(s);
+        groups.entry(group_of(&s.1)).or_default().push(s);
     }
     let mut out = Vec::new();
     for (_, mut list) in groups {

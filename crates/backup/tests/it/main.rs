@@ -429,3 +429,47 @@ fn process_uid() -> u32 {
         .map(|m| m.uid())
         .unwrap_or(u32::MAX)
 }
+
+/// Issue 15 item 15: retention groups a job's snapshots by the job, not by the capture's
+/// source path. Dump-mode captures read a fresh temporary directory every run, so each
+/// snapshot used to form its own group and `keep_last = 2` kept 3 of 3; and a job's policy
+/// applies to its own snapshots only, not to another job's in the same repository.
+#[test]
+fn retention_groups_by_job_and_leaves_other_jobs_alone() {
+    use chainops_backup::forget::{Policy, forget_job, job_tag};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut repo = init(&dir.path().join("repo"));
+    let snap = |repo: &mut Repository, job: &str, i: usize| {
+        // A new temporary source each time, as a dump capture has.
+        let src = dir.path().join(format!("dump-{job}-{i}"));
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(src.join("state.json.gz"), format!("{job} state {i}")).expect("write");
+        let mut o = opts(&src);
+        o.tags = vec![job_tag(job)];
+        o.mode = CaptureMode::Dump;
+        create(repo, &o, &no_progress).expect("create");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    for i in 0..3 {
+        snap(&mut repo, "anvil-dump", i);
+    }
+    snap(&mut repo, "other-job", 0);
+    let policy = Policy {
+        last: 2,
+        ..Policy::default()
+    };
+    let decisions = forget_job(&repo, &policy, "anvil-dump").expect("forget");
+    assert_eq!(
+        decisions.len(),
+        3,
+        "only the job's own snapshots are considered"
+    );
+    assert_eq!(decisions.iter().filter(|d| d.keep).count(), 2);
+    let left = repo.snapshots().expect("snapshots");
+    let of = |job: &str| {
+        left.iter()
+            .filter(|(_, s)| s.tags.contains(&job_tag(job)))
+            .count()
+    };
+    assert_eq!((of("anvil-dump"), of("other-job")), (2, 1));
+}
