@@ -250,6 +250,26 @@ pub const DEFAULT_PACK: &[DefaultRule] = &[
     ),
 ];
 
+/// Where the daemon serves the alerting guide (the default rules' runbooks).
+pub const GUIDE_PATH: &str = "/docs/alerting";
+
+/// Makes every runbook link absolute against `base` (`[server] external_url`, else the
+/// daemon's address): a link in a chat message or an exported rule must open from anywhere.
+/// Absolute links stay as written.
+pub fn link_runbooks(rules: &mut [Rule], base: &str) {
+    for r in rules {
+        if let Some(u) = &mut r.runbook_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            *u = format!(
+                "{}/{}",
+                base.trim_end_matches('/'),
+                u.trim_start_matches('/')
+            );
+        }
+    }
+}
+
 /// Builds the effective rules: defaults (if enabled) replaced by same-named config rules;
 /// rules with `enabled = false` removed.
 pub fn effective_rules(cfg: &AlertingConfig) -> Vec<Rule> {
@@ -267,7 +287,7 @@ pub fn effective_rules(cfg: &AlertingConfig) -> Vec<Rule> {
                 keep_firing_for: Duration::from_secs(keep_s),
                 summary: summary.into(),
                 description: String::new(),
-                runbook_url: Some(format!("docs/alerting.md#{}", name.to_ascii_lowercase())),
+                runbook_url: Some(format!("{GUIDE_PATH}#{}", name.to_ascii_lowercase())),
                 labels: BTreeMap::new(),
                 inhibited_by: inhibited_by.iter().map(|s| s.to_string()).collect(),
             });

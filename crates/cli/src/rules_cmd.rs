@@ -41,7 +41,8 @@ pub fn list(g: &GlobalOpts, o: &JsonOpt) -> anyhow::Result<()> {
 /// Writes the rules in another system's format.
 pub fn export(g: &GlobalOpts, o: &RulesExportOpts) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
-    let rules = effective_rules(&config.alerting);
+    let mut rules = effective_rules(&config.alerting);
+    chainops_alert::rules::link_runbooks(&mut rules, &config.server.external_base(None));
     let text = match o.format {
         ExportFormat::Prometheus => prometheus_rules(&rules),
     };

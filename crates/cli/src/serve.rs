@@ -112,9 +112,20 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         fleet_facts,
         backups.clone(),
     ));
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (in use? set [server].listen or --listen)",
+                config.server.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let external = config.server.external_base(Some(addr));
     tasks.extend(
         start_alerting(
             &config,
+            &external,
             &store,
             &http,
             &notifiers,
@@ -125,15 +136,6 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         .await?,
     );
 
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (in use? set [server].listen or --listen)",
-                config.server.listen
-            )
-        })?;
-    let addr = listener.local_addr()?;
     let tls = tls_config(&config, o.dev_tls).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("chainops listening on {scheme}://{addr}");
@@ -343,6 +345,7 @@ fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
 /// Starts the alert engine and the notification delivery worker.
 async fn start_alerting(
     config: &Config,
+    external: &str,
     store: &Store,
     http: &reqwest::Client,
     notifiers: &[Arc<Notifier>],
@@ -353,6 +356,7 @@ async fn start_alerting(
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
     let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
     rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
+    chainops_alert::rules::link_runbooks(&mut rules, external);
     tracing::info!(
         rules = rules.len(),
         notifiers = notifiers.len(),

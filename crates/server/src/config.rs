@@ -26,6 +26,9 @@ pub struct RawServer {
     pub header_read_timeout: Option<String>,
     /// Time a client has to send a request body (default 30s).
     pub body_timeout: Option<String>,
+    /// The URL people reach this daemon at (`https://ops.example.org/chainops`): the base
+    /// of runbook links in notifications and exported rules, and of console links.
+    pub external_url: Option<String>,
 }
 
 /// `[server]`.
@@ -40,6 +43,24 @@ pub struct ServerConfig {
     /// Connection budgets and slow-client timeouts.
     #[serde(flatten)]
     pub limits: crate::limits::ConnectionLimits,
+    /// `[server] external_url`, without a trailing slash.
+    pub external_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// The base of links to this daemon: `external_url`, else the address it listens on
+    /// (`bound`, once known, else `listen`; an unspecified IP reads as 127.0.0.1).
+    pub fn external_base(&self, bound: Option<SocketAddr>) -> String {
+        if let Some(u) = &self.external_url {
+            return u.clone();
+        }
+        let mut addr = bound.unwrap_or(self.listen);
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{addr}")
+    }
 }
 
 /// `[server.tls]` as written.
@@ -117,11 +138,25 @@ pub fn validate(raw: RawServer, listen: SocketAddr, p: &mut Problems) -> ServerC
             std::time::Duration::from_secs(1),
         ),
     };
+    let external_url = match raw.external_url {
+        None => None,
+        Some(u) if chainops_core::section::is_http_url(&u) && !u.contains(['?', '#']) => {
+            Some(u.trim_end_matches('/').to_string())
+        }
+        Some(u) => {
+            p.add(
+                "server.external_url",
+                format!("\"{u}\" is not an http(s) URL without query or fragment; write the address people open, e.g. \"https://ops.example.org/chainops\""),
+            );
+            None
+        }
+    };
     ServerConfig {
         listen,
         metrics_public: raw.metrics_public.unwrap_or(true),
         tls: raw.tls.and_then(|t| validate_tls(t, p)),
         limits,
+        external_url,
     }
 }
 

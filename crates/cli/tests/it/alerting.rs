@@ -631,6 +631,22 @@ fn escalation_is_shown_as_inhibited_not_sent_as_a_recovery() {
             .cloned()
     });
     assert_eq!(stale["state"], "firing", "{stale:#}");
+    // The runbook link of the page is absolute and opens the guide on this daemon (item 6).
+    let sent = rx.delivered();
+    let link = sent
+        .iter()
+        .find(|v| v["alert"]["rule"] == "HeadStale")
+        .and_then(|v| v["alert"]["runbook_url"].as_str())
+        .map(String::from)
+        .expect("runbook_url");
+    assert_eq!(link, format!("{}/docs/alerting#headstale", d.base));
+    let guide = d.get("/docs/alerting");
+    assert_eq!(guide.status(), 200);
+    let html = guide.text().expect("html");
+    assert!(
+        html.contains("id=\"headstale\"") && html.contains("<table>"),
+        "{html}"
+    );
     assert_eq!(
         rx.count("HeadStale", "resolved"),
         0,

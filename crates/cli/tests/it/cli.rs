@@ -536,3 +536,43 @@ fn jobs_find_the_daemon_config_and_never_create_a_store() {
         "a job created the other config's data dir"
     );
 }
+
+/// Issue 15 item 6: runbook links in exported rules (and payloads) are absolute, from
+/// `[server] external_url`, else the daemon's address; they used to be
+/// `docs/alerting.md#headstalled`, which nobody could click.
+#[test]
+fn runbook_links_are_absolute_from_external_url() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("c.toml");
+    let export = |text: &str| {
+        std::fs::write(&cfg, text).expect("write");
+        let out = chainops(&["rules", "export", "--config", cfg.to_str().expect("utf8")]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, text, err) = export(
+        "[server]\nexternal_url = \"https://ops.example.org/chainops/\"\n[[rules]]\nname = \"Own\"\nexpr = \"peers < 1\"\nrunbook_url = \"wiki/own-rule\"\n[[rules]]\nname = \"Ext\"\nexpr = \"peers < 2\"\nrunbook_url = \"https://wiki.example.org/ext\"\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    for link in [
+        "https://ops.example.org/chainops/docs/alerting#headstalled",
+        "https://ops.example.org/chainops/wiki/own-rule",
+        "https://wiki.example.org/ext",
+    ] {
+        assert!(text.contains(link), "missing {link} in:\n{text}");
+    }
+    assert!(!text.contains("docs/alerting.md"), "{text}");
+    let (_, text, _) = export("[server]\nlisten = \"0.0.0.0:9100\"\n");
+    assert!(
+        text.contains("http://127.0.0.1:9100/docs/alerting#nodedown"),
+        "{text}"
+    );
+    for bad in ["ops.example.org", "https://ops.example.org/#x", "ftp://x"] {
+        let (code, _, err) = export(&format!("[server]\nexternal_url = \"{bad}\"\n"));
+        assert_eq!(code, Some(2));
+        assert!(err.contains("server.external_url"), "{err}");
+    }
+}

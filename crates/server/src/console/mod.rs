@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit_trail;
 pub mod backups;
 pub mod contract_audit;
+pub mod docs;
 pub mod fleet;
 pub mod i18n;
 pub mod login;
@@ -71,6 +72,7 @@ pub static PAGES: &[&Page] = &[
     &audit_trail::PAGE,
     &settings::PAGE,
     &node::PAGE,
+    &docs::PAGE,
     &login::PAGE,
     &assets::PAGE,
 ];
