@@ -121,11 +121,11 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    let external = config.server.external_base(Some(addr));
+    // Links (runbooks) point at the address actually bound when none is configured.
+    config.server.external_url = Some(config.server.external_base(Some(addr)));
     tasks.extend(
         start_alerting(
             &config,
-            &external,
             &store,
             &http,
             &notifiers,
@@ -345,7 +345,6 @@ fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
 /// Starts the alert engine and the notification delivery worker.
 async fn start_alerting(
     config: &Config,
-    external: &str,
     store: &Store,
     http: &reqwest::Client,
     notifiers: &[Arc<Notifier>],
@@ -356,7 +355,7 @@ async fn start_alerting(
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
     let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
     rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
-    chainops_alert::rules::link_runbooks(&mut rules, external);
+    chainops_alert::rules::link_runbooks(&mut rules, &config.server.external_base(None));
     tracing::info!(
         rules = rules.len(),
         notifiers = notifiers.len(),
