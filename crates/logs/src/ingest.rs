@@ -89,9 +89,7 @@ impl Ingester {
     /// original message as context, so `{"msg": "private key", "value": "0x…"}` is caught).
     pub fn redact(&self, e: &mut LogEntry) {
         let mut r = self.redactor.lock().unwrap_or_else(|p| p.into_inner());
-        // Fields first: the unredacted message is their context.
-        r.redact_fields(&e.message, &mut e.fields);
-        r.redact(&mut e.message);
+        r.redact_entry(e);
     }
 
     /// Redacts and stores `entries` of `src`, with `position` in the same transaction;

@@ -34,6 +34,7 @@ struct Builtin {
     jwt: Regex,
     bearer: Regex,
     url_password: Regex,
+    hash_label: Regex,
     kv_password: Regex,
     english: HashSet<&'static str>,
     chinese: HashSet<char>,
@@ -42,12 +43,13 @@ struct Builtin {
 /// The built-in patterns, by field. A pattern that does not compile fails the tests
 /// (`every_builtin_pattern_compiles`); should one ever fail at run time, nothing is let
 /// through: [`Redactor::redact`] then replaces the whole text (see [`UNAVAILABLE`]).
-const PATTERNS: [(&str, &str); 8] = [
+const PATTERNS: [(&str, &str); 9] = [
     ("hex64", r"\b(?:0x)?[0-9a-fA-F]{64}\b"),
     ("banner_key", r"(?m)^\(\d+\)\s+(?:0x)?[0-9a-fA-F]{64}\b"),
+    // Not `wallet`: wallets log the ids of their transactions (`AddToWallet <txid>`).
     (
         "key_context",
-        r"(?i)priv|secret|\bkey\b|key[:=\s]|mnemonic|seed|signer|keystore|wallet",
+        r"(?i)priv|secret|\bkey\b|key[:=\s]|mnemonic|seed|signer|keystore",
     ),
     ("keystore", r#"("ciphertext"\s*:\s*")[0-9a-fA-F]+(")"#),
     (
@@ -58,6 +60,11 @@ const PATTERNS: [(&str, &str); 8] = [
     (
         "url_password",
         r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(@)",
+    ),
+    // What ends right before a hash: `hash=`, `best=`, `txid `, `Transaction: `, `Block #3: `.
+    (
+        "hash_label",
+        r"(?i)(?:hash|best|txid|tx|wtx|transaction|block(?:\s*#\d+)?|parent|root|receipt)\s*[:=]?\s*(?:0x)?$",
     ),
     (
         "kv_password",
@@ -163,6 +170,7 @@ fn compile_builtin() -> Result<Builtin, String> {
         jwt: next()?,
         bearer: next()?,
         url_password: next()?,
+        hash_label: next()?,
         kv_password: next()?,
         english: Language::English.word_list().iter().copied().collect(),
         chinese: Language::SimplifiedChinese
@@ -349,7 +357,16 @@ impl Redactor {
         total
     }
 
-    /// 64-hex tokens on lines with key-like words, and anvil's `(N) 0x…` banner lines.
+    /// Redacts an entry in place: every field's name and value (with the unredacted message
+    /// as their context), then the message.
+    pub fn redact_entry(&mut self, e: &mut crate::entry::LogEntry) {
+        self.redact_fields(&e.message, &mut e.fields);
+        self.redact(&mut e.message);
+    }
+
+    /// 64-hex tokens on lines with key-like words, and anvil's `(N) 0x…` banner lines. A
+    /// token labelled as a hash (`hash=`, `best=`, `txid `, `Transaction: `, `Block #3: `)
+    /// is a hash, whatever else the line says: hashes stay searchable.
     fn redact_keys(&mut self, b: &Builtin, text: &mut String) -> usize {
         let mut n = 0;
         let lines: Vec<String> = text
@@ -357,9 +374,18 @@ impl Redactor {
             .map(|line| {
                 let keyish = b.key_context.is_match(line) || b.banner_key.is_match(line);
                 if keyish && b.hex64.is_match(line) {
-                    n += b.hex64.find_iter(line).count();
                     b.hex64
-                        .replace_all(line, marker("private_key").as_str())
+                        .replace_all(line, |c: &regex::Captures| {
+                            let Some(m) = c.get(0) else {
+                                return String::new();
+                            };
+                            if b.hash_label.is_match(&line[..m.start()]) {
+                                m.as_str().to_string()
+                            } else {
+                                n += 1;
+                                marker("private_key")
+                            }
+                        })
                         .into_owned()
                 } else {
                     line.to_string()
