@@ -38,6 +38,7 @@ pub static FAMILY: crate::family::Family = crate::family::Family {
     kind: KIND,
     block_time: std::time::Duration::from_secs(600),
     lag_blocks: 2,
+    poll_methods: &[],
     chain_id: crate::family::ChainIdForm::Name(NETWORKS),
     bench_workload: "bitcoin-transfer",
     adapter: |rpc| std::sync::Arc::new(BitcoinAdapter::new(rpc)),

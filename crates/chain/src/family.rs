@@ -21,6 +21,9 @@ pub struct Family {
     pub lag_blocks: u64,
     /// How `chain_id` is written for this family.
     pub chain_id: ChainIdForm,
+    /// The RPC methods one poll of chainops calls, as a node logs them (a managed node's log
+    /// source drops those lines by default: they are chainops' own traffic).
+    pub poll_methods: &'static [&'static str],
     /// The load-test workload a node of this family runs unless told otherwise.
     pub bench_workload: &'static str,
     /// Builds the adapter over a JSON-RPC client.
@@ -30,6 +33,15 @@ pub struct Family {
     /// The RPC method returning the node's whole state (`anvil_dumpState`: gzip in hex),
     /// for `capture = "dump"`, and the file name it is stored as.
     pub dump: Option<(&'static str, &'static str)>,
+}
+
+impl Family {
+    /// A drop pattern for the lines a node logs for chainops' own polls (`None` when the
+    /// family's nodes do not log requests): a request line is the method name alone.
+    pub fn poll_line_pattern(&self) -> Option<String> {
+        (!self.poll_methods.is_empty())
+            .then(|| format!("^\\s*(?:{})\\s*$", self.poll_methods.join("|")))
+    }
 }
 
 /// How a family names its network in `chain_id`.

@@ -205,6 +205,7 @@ async fn import(
         node: node.to_string(),
         chain: chain.to_string(),
         format: Some(format),
+        drop: Default::default(),
     };
     let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let mut g = Grouper::new(format);

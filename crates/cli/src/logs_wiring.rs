@@ -36,12 +36,20 @@ pub fn start(
     let mut sources = Vec::new();
     if config.logs.managed_nodes {
         for n in config.nodes.iter().filter(|n| n.managed.is_some()) {
+            // By default a managed node's log leaves out the requests of chainops' own polls.
+            let drop = config.logs.managed_drop.clone().unwrap_or_else(|| {
+                chainops_chain::family(n.kind)
+                    .poll_line_pattern()
+                    .into_iter()
+                    .collect()
+            });
             sources.push(NodeLog {
                 node: n.name.clone(),
                 chain: n.chain.clone(),
                 path: config.data_dir.join("nodes").join(&n.name).join("node.log"),
                 format: None,
                 source_id: format!("managed:{}", n.name),
+                drop: chainops_logs::ingest::DropFilter::compile(&drop),
             });
         }
     }
@@ -56,6 +64,7 @@ pub fn start(
             path: s.path.clone(),
             format: s.format.as_deref().and_then(Format::parse),
             source_id: format!("file:{}", s.path.display()),
+            drop: chainops_logs::ingest::DropFilter::compile(&s.drop),
         });
     }
     tracing::info!(

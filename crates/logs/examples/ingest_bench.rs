@@ -56,6 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         node: "n1".into(),
         chain: "c".into(),
         format: Some(format),
+        drop: Default::default(),
     };
     let t = Instant::now();
     let reader = std::io::BufReader::new(std::fs::File::open(&path)?);

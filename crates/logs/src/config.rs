@@ -20,6 +20,8 @@ pub struct RawLogs {
     pub poll_interval: Option<String>,
     /// Ingest the output of managed nodes (default true).
     pub managed_nodes: Option<bool>,
+    /// Drop filters of managed nodes' logs (default: the lines of chainops' own polls).
+    pub managed_drop: Option<Vec<String>>,
     /// Files to tail.
     pub sources: Option<Vec<RawLogSource>>,
     /// Extra redaction patterns.
@@ -40,6 +42,8 @@ pub struct RawLogSource {
     pub path: Option<String>,
     /// Format (default: detected).
     pub format: Option<String>,
+    /// Regular expressions: entries whose message matches one are not stored.
+    pub drop: Option<Vec<String>>,
 }
 
 /// `[[logs.redact]]`.
@@ -93,6 +97,8 @@ pub struct LogSourceConfig {
     pub path: PathBuf,
     /// Fixed format name.
     pub format: Option<String>,
+    /// Entries whose message matches one of these regexes are not stored.
+    pub drop: Vec<String>,
 }
 
 /// A redaction pattern (compiled by the logs crate).
@@ -152,6 +158,8 @@ pub struct LogsConfig {
     pub poll_interval: Duration,
     /// Ingest managed nodes' output.
     pub managed_nodes: bool,
+    /// Drop filters of managed nodes' logs; `None`: each family's poll request lines.
+    pub managed_drop: Option<Vec<String>>,
     /// File sources.
     pub sources: Vec<LogSourceConfig>,
     /// Extra redaction patterns.
@@ -188,6 +196,41 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         }
     };
     Ok((n * mult) as u64)
+}
+
+/// Most drop patterns one source takes.
+const MAX_DROP: usize = 100;
+
+/// Checks a `drop` list: each entry a regular expression (reported at `at[i]`).
+fn drop_patterns(list: Option<Vec<String>>, at: &str, p: &mut Problems) -> Vec<String> {
+    let list = list.unwrap_or_default();
+    if list.len() > MAX_DROP {
+        p.add(
+            at,
+            format!("has {} patterns; at most {MAX_DROP}", list.len()),
+        );
+        return Vec::new();
+    }
+    list.into_iter()
+        .enumerate()
+        .filter_map(|(i, d)| match regex::Regex::new(&d) {
+            Ok(_) if !d.is_empty() => Some(d),
+            Ok(_) => {
+                p.add(
+                    format!("{at}[{i}]"),
+                    "is empty, which would drop every entry",
+                );
+                None
+            }
+            Err(e) => {
+                p.add(
+                    format!("{at}[{i}]"),
+                    format!("is not a valid regular expression: {e}"),
+                );
+                None
+            }
+        })
+        .collect()
 }
 
 /// Validates the section, reporting every problem into `p`.
@@ -283,14 +326,19 @@ pub fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) -> LogsCo
                 ),
             );
         }
+        let drop = drop_patterns(s.drop, &at("drop"), p);
         if let (Some(node), Some(path)) = (node, path) {
             sources.push(LogSourceConfig {
                 node,
                 path,
                 format: s.format,
+                drop,
             });
         }
     }
+    let managed_drop = raw
+        .managed_drop
+        .map(|d| drop_patterns(Some(d), "logs.managed_drop", p));
     let mut redact = Vec::new();
     for (i, r) in raw.redact.unwrap_or_default().into_iter().enumerate() {
         match (r.name, r.pattern) {
@@ -364,6 +412,7 @@ pub fn validate(raw: RawLogs, node_names: &[String], p: &mut Problems) -> LogsCo
         compliance,
         poll_interval,
         managed_nodes: raw.managed_nodes.unwrap_or(true),
+        managed_drop,
         sources,
         redact,
         loki,
@@ -395,5 +444,18 @@ mod tests {
         assert!(e.contains("logs.retention: is shorter than 180d"), "{e}");
         let e = check("[[logs.sources]]\nnode = \"ghost\"\npath = \"/x\"\n");
         assert!(e.contains("\"ghost\" is not a configured node"), "{e}");
+    }
+
+    #[test]
+    fn drop_patterns_are_checked_with_their_index() {
+        let e = check(
+            "[logs]\nmanaged_drop = [\"\"]\n[[logs.sources]]\nnode = \"ghost\"\npath = \"/x\"\ndrop = [\"^ok$\", \"(unclosed\"]\n",
+        );
+        assert!(
+            e.contains("logs.sources[0].drop[1]: is not a valid regular expression"),
+            "{e}"
+        );
+        assert!(!e.contains("sources[0].drop[0]"), "{e}");
+        assert!(e.contains("logs.managed_drop[0]: is empty"), "{e}");
     }
 }

@@ -12,8 +12,47 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
+/// Entries a source never stores: any whose message matches one of these (`drop = […]`).
+#[derive(Debug, Clone, Default)]
+pub struct DropFilter(pub std::sync::Arc<Vec<regex::Regex>>);
+
+impl DropFilter {
+    /// A filter of compiled patterns.
+    pub fn new(patterns: Vec<regex::Regex>) -> DropFilter {
+        DropFilter(std::sync::Arc::new(patterns))
+    }
+
+    /// Compiles `patterns` (validated with the config; one that does not compile is left out).
+    pub fn compile(patterns: &[String]) -> DropFilter {
+        Self::new(
+            patterns
+                .iter()
+                .filter_map(|p| regex::Regex::new(p).ok())
+                .collect(),
+        )
+    }
+
+    /// Whether `e` is dropped.
+    pub fn drops(&self, e: &LogEntry) -> bool {
+        self.0.iter().any(|r| r.is_match(&e.message))
+    }
+}
+
+impl PartialEq for DropFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(other.0.iter())
+                .all(|(a, b)| a.as_str() == b.as_str())
+    }
+}
+
+impl Eq for DropFilter {}
+
 /// Where entries come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
     /// Stable id (`file:/var/log/geth.log`, `managed:anvil-1`, `push:geth-1`, `import:…`).
     pub id: String,
@@ -23,6 +62,8 @@ pub struct Source {
     pub chain: String,
     /// Fixed format, or detect from the first lines.
     pub format: Option<Format>,
+    /// Entries not stored (their lines still count as read).
+    pub drop: DropFilter,
 }
 
 /// Counters for `/metrics`.
@@ -34,6 +75,8 @@ pub struct IngestStats {
     pub lines: AtomicU64,
     /// Entries dropped by the forwarder queue (full).
     pub forward_dropped: AtomicU64,
+    /// Entries a source's `drop` filter left out.
+    pub filtered: AtomicU64,
 }
 
 /// An entry as forwarded (after redaction).
@@ -101,6 +144,11 @@ impl Ingester {
         position: Option<&LogPosition>,
         now_ms: i64,
     ) -> Result<Vec<LogEntry>, StoreError> {
+        let before = entries.len();
+        entries.retain(|e| !src.drop.drops(e));
+        self.stats
+            .filtered
+            .fetch_add((before - entries.len()) as u64, Ordering::Relaxed);
         for e in &mut entries {
             self.redact(e);
         }

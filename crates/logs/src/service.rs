@@ -166,6 +166,8 @@ pub struct NodeLog {
     pub format: Option<Format>,
     /// Source id.
     pub source_id: String,
+    /// Entries not stored.
+    pub drop: crate::ingest::DropFilter,
 }
 
 impl LogService {
@@ -265,6 +267,7 @@ async fn follow(
                             node: s.node.clone(),
                             chain: s.chain.clone(),
                             format: s.format,
+                            drop: s.drop.clone(),
                         };
                         tails.push((s.node.clone(), FileTail::new(src, &path)));
                     }
@@ -392,6 +395,11 @@ impl chainops_core::ports::MetricsSource for LogService {
                 "chainops_log_forward_dropped_total",
                 "Entries not forwarded to Loki because its queue was full.",
                 st.forward_dropped.load(Relaxed),
+            ),
+            (
+                "chainops_log_entries_filtered_total",
+                "Entries a source's drop filter left out (a managed node's poll request lines by default).",
+                st.filtered.load(Relaxed),
             ),
         ] {
             family(&mut out, name, "counter", help, [(vec![], v as f64)]);

@@ -24,6 +24,7 @@ fn source(format: Option<Format>) -> Source {
         node: "n1".into(),
         chain: "devnet".into(),
         format,
+        drop: Default::default(),
     }
 }
 

@@ -134,6 +134,7 @@ pub(crate) async fn push(
         node: node.clone(),
         chain,
         format,
+        drop: Default::default(),
     };
     let Some(logs) = &s.logs else {
         return Err(ApiError {

@@ -54,9 +54,24 @@ fn managed_node_output_is_searchable_and_its_banner_keys_are_never_stored() {
         (!h.is_empty()).then_some(h)
     });
     assert_eq!(hits[0]["node"], "managed");
-    wait_for("polls show up as RPC method lines", T, || {
-        (!search(&d, "eth_getBlockByNumber").is_empty()).then_some(())
+    // Issue 15 item 14: a request of someone else is logged; chainops' own polls (22,000
+    // lines in 8 minutes) are dropped by the managed node's default drop filter.
+    d.wait_node("managed", "ok", T, |n| n["status"] == "ok");
+    crate::harness::rpc(
+        &format!("http://127.0.0.1:{port}"),
+        None,
+        "eth_accounts",
+        json!([]),
+    );
+    wait_for("a user's request line", T, || {
+        (!search(&d, "eth_accounts").is_empty()).then_some(())
     });
+    assert!(
+        search(&d, "eth_getBlockByNumber").is_empty(),
+        "chainops' own poll lines are stored"
+    );
+    let filtered = metric_value(&d.metrics(), "chainops_log_entries_filtered_total", &[]);
+    assert!(filtered.is_some_and(|v| v >= 3.0), "{filtered:?}");
     // anvil's first dev key and its mnemonic are in its banner; neither may be stored.
     assert!(
         search(
