@@ -80,6 +80,9 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Metric history from the running daemon, as a table, JSON or CSV
+    /// (`chainops history --node geth-1 --metric peers --from -24h`).
+    History(HistoryOpts),
     /// Alerts of the running daemon.
     Alerts {
         /// Alerts subcommand.
@@ -854,6 +857,38 @@ pub enum AlertsCommand {
         #[command(flatten)]
         server: ServerOpt,
     },
+}
+
+/// `chainops history`.
+#[derive(Debug, Args)]
+pub struct HistoryOpts {
+    /// Node to read (repeat for several); or give --chain.
+    #[arg(long = "node", value_name = "NAME", conflicts_with = "chain")]
+    pub nodes: Vec<String>,
+    /// Every node of this chain.
+    #[arg(long, value_name = "CHAIN")]
+    pub chain: Option<String>,
+    /// Series: height, head_age_seconds, peers, status, datadir_free_bytes, … (see docs/history.md).
+    #[arg(long)]
+    pub metric: String,
+    /// Start: RFC 3339 or relative (`-6h`, `-30d`).
+    #[arg(long, default_value = "-1h", allow_hyphen_values = true)]
+    pub from: String,
+    /// End: RFC 3339, relative or `now`.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// Resolution: auto (by range and retention), raw, 1m or 1h.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "raw", "1m", "1h"])]
+    pub step: String,
+    /// Print the daemon's JSON answer.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV: time,node,value,min,max,last.
+    #[arg(long)]
+    pub csv: bool,
+    /// The running daemon.
+    #[command(flatten)]
+    pub server: ServerOpt,
 }
 
 /// `incidents` subcommands.

@@ -10,6 +10,7 @@ mod bench_cmd;
 mod cli;
 mod config_load;
 mod exit;
+mod history_cmd;
 mod logs_cmd;
 mod logs_wiring;
 mod nodes_cmd;
@@ -71,6 +72,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Rules {
             command: RulesCommand::Export(o),
         } => rules_cmd::export(&args.global, &o),
+        Command::History(o) => current_thread()?.block_on(history_cmd::run(&args.global, &o)),
         Command::Alerts { command } => {
             current_thread()?.block_on(alerts_cmd::alerts(&args.global, &command))
         }

@@ -62,6 +62,18 @@ impl NodeStatus {
             NodeStatus::Ok => "ok",
         }
     }
+
+    /// The status as a number, for history and charts: 0 ok, 1 lagging, 2 syncing,
+    /// 3 stalled, 4 down (worse is higher).
+    pub fn code(self) -> f64 {
+        match self {
+            NodeStatus::Ok => 0.0,
+            NodeStatus::Lagging => 1.0,
+            NodeStatus::Syncing => 2.0,
+            NodeStatus::Stalled => 3.0,
+            NodeStatus::Down => 4.0,
+        }
+    }
 }
 
 /// A block's identity and place in the chain.

@@ -304,6 +304,41 @@ fn apply(
             None
         }
     };
+    // Derived gauges: what the status page, the console and the forecasting rules read.
+    samples.push(("status", view.status(best, now).code()));
+    let derived = [
+        (
+            "syncing",
+            view.snapshot
+                .as_ref()
+                .and_then(|s| s.sync.as_ref())
+                .map(|s| f64::from(u8::from(s.syncing))),
+        ),
+        ("finality_lag_seconds", view.finality_lag_seconds()),
+        (
+            "datadir_free_bytes",
+            view.datadir_usage().map(|d| d.free_bytes as f64),
+        ),
+        (
+            "datadir_used_ratio",
+            view.datadir_usage().map(|d| d.used_ratio()),
+        ),
+        (
+            "mempool_bytes",
+            view.snapshot
+                .as_ref()
+                .and_then(|s| s.mempool_bytes)
+                .map(|b| b as f64),
+        ),
+    ];
+    // A node that is down reports nothing new; only its disk is still measured.
+    let up = view.up;
+    samples.extend(
+        derived
+            .into_iter()
+            .filter(|(k, _)| up || k.starts_with("datadir_"))
+            .filter_map(|(k, v)| v.map(|v| (k, v))),
+    );
     drop(view);
     ctx.history.record(&cfg.name, now, &samples);
     out

@@ -272,6 +272,16 @@ impl Fleet {
         self.by_name.get(name).copied()
     }
 
+    /// Names of the nodes of `chain`, in config order.
+    pub fn nodes_of_chain(&self, chain: &str) -> Vec<String> {
+        (0..self.nodes.len())
+            .filter_map(|i| {
+                let v = self.lock(i);
+                (v.config.chain == chain).then(|| v.config.name.clone())
+            })
+            .collect()
+    }
+
     /// Best height per chain among nodes that are up.
     pub fn best_heights(&self) -> HashMap<String, u64> {
         let mut best: HashMap<String, u64> = HashMap::new();

@@ -240,6 +240,12 @@ pub const METRICS: &[&str] = &[
     "gas_used_ratio",
     "rpc_latency_seconds",
     "blocks_behind",
+    "status",
+    "syncing",
+    "finality_lag_seconds",
+    "datadir_free_bytes",
+    "datadir_used_ratio",
+    "mempool_bytes",
 ];
 
 /// Maps a metric name back to its `'static` spelling (metric names are a closed set).

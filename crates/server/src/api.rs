@@ -177,15 +177,22 @@ pub static ROUTES: &[Route] = &[
         path: "/api/v1/series",
         permission: Permission::ReadFleet,
         audit: None,
-        summary: "Metric history of one node",
+        summary: "Metric history of one node (node, points), or of several or a chain (series)",
         params: query_params::<routes::SeriesQuery>,
         body: no_body,
         ok: 200,
         response: || {
+            let points = || {
+                arr(obj(
+                    &["t", "v"],
+                    json!({"t": {"type": "integer"}, "v": {"type": "number"}}),
+                ))
+            };
             obj(
-                &["node", "metric", "from", "to", "resolution", "points"],
+                &["metric", "from", "to", "resolution"],
                 json!({"node": text(), "metric": text(), "from": text(), "to": text(), "resolution": text(),
-            "points": arr(obj(&["t", "v"], json!({"t": {"type": "integer"}, "v": {"type": "number"}})))}),
+            "points": points(),
+            "series": arr(obj(&["node", "points"], json!({"node": text(), "points": points()})))}),
             )
         },
         handler: || get(routes::series),

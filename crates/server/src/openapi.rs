@@ -173,11 +173,15 @@ mod tests {
             .iter()
             .filter_map(|p| p["name"].as_str())
             .collect();
-        assert_eq!(names, ["from", "metric", "node", "step", "to"], "{series}");
-        let node = series
+        assert_eq!(
+            names,
+            ["chain", "from", "metric", "node", "step", "to"],
+            "{series}"
+        );
+        let metric = series
             .as_array()
-            .and_then(|a| a.iter().find(|p| p["name"] == "node"));
-        assert_eq!(node.map(|p| p["required"].clone()), Some(json!(true)));
+            .and_then(|a| a.iter().find(|p| p["name"] == "metric"));
+        assert_eq!(metric.map(|p| p["required"].clone()), Some(json!(true)));
         let step = series
             .as_array()
             .and_then(|a| a.iter().find(|p| p["name"] == "step"));

@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 
 /// Most points a series answer may hold; narrow the range or pick a coarser step.
 const MAX_POINTS: usize = 20_000;
+/// Most points of one series request over several nodes.
+const MAX_POINTS_TOTAL: usize = 250_000;
 
 /// Content-Security-Policy of every answer: the console loads only its own embedded
 /// scripts, styles and data (no inline script or style, no other origin, no framing).
@@ -181,9 +183,10 @@ pub(crate) async fn backup_runs(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SeriesQuery {
-    /// Node name (required).
-    #[schemars(required, with = "String")]
+    /// Node name, or several separated by commas (give this or `chain`).
     node: Option<String>,
+    /// Every node of this chain (instead of `node`).
+    chain: Option<String>,
     /// Metric name (required): height, head_age_seconds, peers, … (see `METRICS`).
     #[schemars(required, with = "String")]
     metric: Option<String>,
@@ -196,17 +199,59 @@ pub(crate) struct SeriesQuery {
     step: Option<String>,
 }
 
+/// Most nodes one series request reads.
+const MAX_SERIES_NODES: usize = 1000;
+
+/// One node's series (`node=a`), or several (`node=a,b` or `chain=c`: `{series: [{node,
+/// points}]}`); values rounded for reading ([`chainops_store::series::round_value`]).
 pub(crate) async fn series(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<SeriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let node = q
-        .node
-        .as_ref()
-        .ok_or_else(|| ApiError::invalid("node is required (e.g. ?node=anvil-1&metric=height)"))?;
-    s.fleet
-        .index_of(node)
-        .ok_or_else(|| unknown_node(&s, node))?;
+    let (nodes, single) = match (&q.node, &q.chain) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid("give node or chain, not both"));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "node (or chain) is required (e.g. ?node=anvil-1&metric=height, ?chain=devnet&metric=height)",
+            ));
+        }
+        (Some(list), None) => {
+            let names: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(String::from)
+                .collect();
+            if names.is_empty() {
+                return Err(ApiError::invalid("node is empty; name one or more nodes"));
+            }
+            let single = names.len() == 1 && !list.contains(',');
+            (names, single)
+        }
+        (None, Some(chain)) => {
+            let names = s.fleet.nodes_of_chain(chain);
+            if names.is_empty() {
+                return Err(ApiError::not_found(format!(
+                    "no configured node is on chain \"{}\"",
+                    chain.chars().take(64).collect::<String>()
+                )));
+            }
+            (names, false)
+        }
+    };
+    if nodes.len() > MAX_SERIES_NODES {
+        return Err(ApiError::invalid(format!(
+            "{} nodes is more than {MAX_SERIES_NODES} in one request",
+            nodes.len()
+        )));
+    }
+    for node in &nodes {
+        s.fleet
+            .index_of(node)
+            .ok_or_else(|| unknown_node(&s, node))?;
+    }
     let metric = q.metric.as_ref().ok_or_else(|| {
         ApiError::invalid(format!(
             "metric is required; one of: {}",
@@ -241,25 +286,42 @@ pub(crate) async fn series(
             ApiError::invalid(format!("step \"{step}\" is not one of auto, raw, 1m, 1h"))
         })?,
     };
-    let points = s
-        .history
-        .query(node, metric, from, to, resolution)
-        .await
-        .map_err(|e| ApiError::internal(e.kind(), e))?;
-    if points.len() > MAX_POINTS {
-        return Err(ApiError::invalid(format!(
-            "{} points is more than {MAX_POINTS}; narrow from/to or use step=1m or step=1h",
-            points.len()
-        )));
+    let mut total = 0usize;
+    let mut series = Vec::with_capacity(nodes.len());
+    for node in &nodes {
+        let points = s
+            .history
+            .query(node, metric, from, to, resolution)
+            .await
+            .map_err(|e| ApiError::internal(e.kind(), e))?;
+        total += points.len();
+        if points.len() > MAX_POINTS || total > MAX_POINTS_TOTAL {
+            return Err(ApiError::invalid(format!(
+                "more than {MAX_POINTS} points per node or {MAX_POINTS_TOTAL} in all; narrow from/to, ask for fewer nodes, or use step=1m or step=1h"
+            )));
+        }
+        let points: Vec<_> = points.into_iter().map(|p| p.rounded()).collect();
+        series.push((node, points));
     }
-    Ok(Json(json!({
-        "node": node,
+    let head = json!({
         "metric": metric,
         "from": rfc3339(from),
         "to": rfc3339(to),
         "resolution": resolution,
-        "points": points,
-    })))
+    });
+    let mut out = head;
+    if single && let Some((node, points)) = series.pop() {
+        out["node"] = json!(node);
+        out["points"] = json!(points);
+    } else {
+        out["series"] = Value::Array(
+            series
+                .into_iter()
+                .map(|(node, points)| json!({"node": node, "points": points}))
+                .collect(),
+        );
+    }
+    Ok(Json(out))
 }
 
 /// Alerts resolved within this window are still listed.

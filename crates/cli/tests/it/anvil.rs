@@ -297,6 +297,95 @@ fn frozen_node_does_not_delay_the_others() {
     d.wait_node("frozen", "up after SIGCONT", T, |n| n["up"] == true);
 }
 
+/// Issue 15 item 12: derived gauges (status, data-dir free bytes, …) are kept in history;
+/// the series API reads several nodes or a chain at once; `chainops history` prints them
+/// as a table, JSON or CSV.
+#[test]
+fn history_keeps_derived_gauges_and_reads_several_nodes() {
+    let (a, b) = (Anvil::start(&[]), Anvil::start(&[]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let datadir = dir.path().join("node-data");
+    std::fs::create_dir_all(&datadir).expect("datadir");
+    let cfg = format!(
+        "{}{}",
+        evm_node(
+            "anvil-1",
+            &a.url(),
+            &format!("data_dir = \"{}\"", datadir.display())
+        ),
+        evm_node("anvil-2", &b.url(), "")
+    );
+    let d = Daemon::start(dir.path(), &cfg);
+    d.wait_node("anvil-1", "height ≥ 2", T, |n| height(n) >= 2);
+    d.wait_node("anvil-2", "height ≥ 2", T, |n| height(n) >= 2);
+    let values = |q: &str| -> Vec<f64> {
+        d.json(&format!("/api/v1/series?{q}&from=now-10m&step=raw"))["points"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p["v"].as_f64())
+            .collect()
+    };
+    let status = values("node=anvil-1&metric=status");
+    assert!(
+        !status.is_empty() && status.iter().all(|v| *v == 0.0),
+        "{status:?}"
+    );
+    let free = values("node=anvil-1&metric=datadir_free_bytes");
+    assert!(free.iter().any(|v| *v > 0.0), "{free:?}");
+    for q in ["chain=devnet", "node=anvil-1,anvil-2"] {
+        let v = d.json(&format!(
+            "/api/v1/series?{q}&metric=height&from=now-10m&step=raw"
+        ));
+        let names: Vec<&str> = v["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .filter_map(|s| s["node"].as_str())
+            .collect();
+        assert_eq!(names, ["anvil-1", "anvil-2"], "{v}");
+    }
+    assert_eq!(
+        d.get("/api/v1/series?chain=nochain&metric=height").status(),
+        404
+    );
+    assert_eq!(
+        d.get("/api/v1/series?chain=devnet&node=anvil-1&metric=height")
+            .status(),
+        400
+    );
+    let cli = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args([
+                "history", "--chain", "devnet", "--metric", "height", "--from", "-10m", "--step",
+                "raw", "--server", &d.base,
+            ])
+            .args(extra)
+            .env("CHAINOPS_TOKEN", &d.token)
+            .output()
+            .expect("history");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let csv = cli(&["--csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("time,node,value,min,max,last"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.iter().any(|r| r.contains(",anvil-1,"))
+            && rows.iter().any(|r| r.contains(",anvil-2,")),
+        "{csv}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&cli(&["--json"])).expect("json");
+    assert_eq!(json["series"].as_array().map(Vec::len), Some(2));
+    let table = cli(&[]);
+    assert!(
+        table.starts_with("TIME") && table.contains("resolution raw"),
+        "{table}"
+    );
+}
+
 #[test]
 fn history_survives_a_daemon_restart() {
     let anvil = Anvil::start(&[]);

@@ -59,6 +59,9 @@ const CHARTS: &[(&str, &str)] = &[
     ("base_fee_wei", "node.base_fee"),
     ("head_age_seconds", "node.head_age"),
     ("blocks_behind", "node.behind"),
+    ("status", "node.status_code"),
+    ("finality_lag_seconds", "node.finality_lag"),
+    ("datadir_free_bytes", "node.datadir_free"),
 ];
 
 /// `?range=`.

@@ -154,7 +154,36 @@ pub struct Point {
     pub last: Option<f64>,
 }
 
+/// A value as the API shows it: 3 decimals from 1 up, 4 significant digits below (an
+/// average of heights stays exact to the block, a gas ratio keeps its digits).
+pub fn round_value(v: f64) -> f64 {
+    if !v.is_finite() || v == 0.0 {
+        return v;
+    }
+    let decimals = if v.abs() >= 1.0 {
+        3
+    } else {
+        3 - v.abs().log10().floor() as i32
+    };
+    if decimals > 15 {
+        return v;
+    }
+    let k = 10f64.powi(decimals);
+    (v * k).round() / k
+}
+
 impl Point {
+    /// The point with its values [rounded](round_value).
+    pub fn rounded(self) -> Point {
+        Point {
+            t: self.t,
+            v: round_value(self.v),
+            min: self.min.map(round_value),
+            max: self.max.map(round_value),
+            last: self.last.map(round_value),
+        }
+    }
+
     /// A raw sample.
     pub fn raw(t: i64, v: f64) -> Point {
         Point {
@@ -482,6 +511,19 @@ pub(crate) fn decode_err(e: sqlx::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_rounded_for_reading() {
+        assert_eq!(round_value(18_234_567.483_333_3), 18_234_567.483);
+        assert_eq!(round_value(12.333_333_333), 12.333);
+        assert_eq!(round_value(0.123_456_789), 0.1235);
+        assert_eq!(round_value(0.000_012_345_6), 0.000_012_35);
+        assert_eq!(round_value(3.0), 3.0);
+        assert_eq!(round_value(-2.666_666), -2.667);
+        assert_eq!(round_value(0.0), 0.0);
+        assert!(round_value(f64::NAN).is_nan());
+        assert_eq!(round_value(1e-300), 1e-300);
+    }
 
     #[test]
     fn placeholders_suit_each_backend() {
