@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit
+.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history
 
 CARGO ?= cargo
 ARGS ?=
@@ -66,6 +66,11 @@ bench-logs:
 ## Load generator vs Caliper 0.6 on anvil (installs Caliper into .tools/caliper).
 bench-load: build
 	python3 bench/load/run.py
+
+## History reads vs Prometheus on 100 nodes x 30 days of minute samples.
+bench-history:
+	cargo build --release --locked -p chainops-store --example series_bench
+	python3 bench/history/run.py
 
 ## Backups vs restic and borg on the 1 GiB node-like data set (installs them with apt if missing).
 bench-backup: build

@@ -20,4 +20,5 @@ step "backup vs restic and borg";           python3 bench/backup-vs-peers/run.py
 step "audit accuracy";                      python3 bench/audit-eval/run.py >/dev/null
 step "audit speed";                         python3 bench/audit-eval/speed.py
 step "console";                             python3 bench/console/run.py
+step "history vs prometheus";               python3 bench/history/run.py >/dev/null
 echo "bench smoke: all benchmarks ran" >&2

@@ -44,13 +44,22 @@ pub async fn alerts(g: &GlobalOpts, c: &AlertsCommand) -> anyhow::Result<()> {
     };
     let v = Value::Array(client(g, server)?.get_all(&path, LIST_MAX).await?);
     print_json_or(*json, &v, |v| {
+        let list = v.as_array().cloned().unwrap_or_default();
+        let width = |key: &str, min: usize| {
+            list.iter()
+                .map(|a| s(&a[key]).chars().count())
+                .max()
+                .unwrap_or(0)
+                .clamp(min, 64)
+        };
+        let (rw, nw) = (width("rule", 4), width("node", 4));
         println!(
-            "{:<16} {:<20} {:<9} {:<9} {:<40} SUMMARY",
+            "{:<rw$} {:<nw$} {:<9} {:<9} {:<40} SUMMARY",
             "RULE", "NODE", "SEVERITY", "STATE", "HANDLED"
         );
-        for a in v.as_array().into_iter().flatten() {
+        for a in &list {
             println!(
-                "{:<16} {:<20} {:<9} {:<9} {:<40} {}",
+                "{:<rw$} {:<nw$} {:<9} {:<9} {:<40} {}",
                 s(&a["rule"]),
                 s(&a["node"]),
                 s(&a["severity"]),
@@ -186,11 +195,15 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
                 println!("silence {} until {}", s(&v["id"]), s(&v["ends_at"]))
             });
         }
-        SilencesCommand::Expire { id, server } => {
+        SilencesCommand::Expire { id, json, server } => {
             client(g, server)?
                 .delete(&format!("/api/v1/silences/{id}"))
                 .await?;
-            println!("silence {id} expired");
+            if *json {
+                println!("{}", json!({"id": id, "expired": true}));
+            } else {
+                println!("silence {id} expired");
+            }
         }
     }
     Ok(())

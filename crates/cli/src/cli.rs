@@ -28,7 +28,8 @@ pub struct Cli {
 /// Options shared by every command.
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
-    /// Daemon config file (TOML). Without it, built-in defaults apply.
+    /// Daemon config file (TOML). Without it: CHAINOPS_CONFIG, ./chainops.toml,
+    /// /etc/chainops/chainops.toml, else built-in defaults.
     #[arg(
         long,
         short = 'c',
@@ -579,6 +580,9 @@ pub enum LogsCommand {
         format: Option<String>,
         /// The file.
         file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Search, newest first: `level>=warn node=anvil-1 "nonce too low" height=123`.
     Search {
@@ -647,6 +651,9 @@ pub enum UserCommand {
         /// Read the password from the first line of stdin (for scripts).
         #[arg(long)]
         password_stdin: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Change a user's password.
     Passwd {
@@ -660,6 +667,9 @@ pub enum UserCommand {
     Remove {
         /// Login name.
         name: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List users.
     List(JsonOpt),
@@ -689,6 +699,9 @@ pub enum TokenCommand {
     Revoke {
         /// Token id (from `token list`).
         id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -799,6 +812,18 @@ pub enum ConfigCommand {
 pub enum NodesCommand {
     /// List nodes with live status from the running daemon (config only if it is not running).
     List(NodesListOpts),
+    /// One node from the running daemon: every last value, what it does not support, and
+    /// its recent events (reorgs, restarts, version changes).
+    Show {
+        /// Node name.
+        name: String,
+        /// Print the daemon's JSON answer.
+        #[arg(long)]
+        json: bool,
+        /// The running daemon.
+        #[command(flatten)]
+        server: ServerOpt,
+    },
 }
 
 /// `--json` alone.
@@ -960,6 +985,9 @@ pub enum SilencesCommand {
     Expire {
         /// Silence id.
         id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
         /// The running daemon.
         #[command(flatten)]
         server: ServerOpt,

@@ -61,6 +61,7 @@ pub async fn run(g: &GlobalOpts, c: &LogsCommand) -> anyhow::Result<()> {
             chain,
             format,
             file,
+            json,
         } => {
             let chain = match (chain, config.node(node)) {
                 (Some(c), _) => c.clone(),
@@ -83,6 +84,16 @@ pub async fn run(g: &GlobalOpts, c: &LogsCommand) -> anyhow::Result<()> {
             let ing = Ingester::new(store, Redactor::new(patterns), None);
             let stats = import(&ing, node, &chain, format, file).await?;
             let counts = ing.redactions();
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "entries": stats.0, "lines": stats.1, "file": file.display().to_string(),
+                        "format": stats.2.as_str(), "redacted": counts,
+                    })
+                );
+                return Ok(());
+            }
             println!(
                 "imported {} entries from {} lines of {} ({}); {} secrets redacted",
                 stats.0,

@@ -66,6 +66,9 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(nodes_cmd::list(&args.global, &o))
         }
+        Command::Nodes {
+            command: NodesCommand::Show { name, json, server },
+        } => current_thread()?.block_on(nodes_cmd::show(&args.global, &name, json, &server)),
         Command::Rules {
             command: RulesCommand::List(o),
         } => rules_cmd::list(&args.global, &o),

@@ -9,6 +9,67 @@ use chainops_core::ErrorKind;
 use serde_json::Value;
 use std::time::Duration;
 
+/// Runs `nodes show NAME`: every field of the node's report, then its recent events.
+pub async fn show(
+    g: &GlobalOpts,
+    name: &str,
+    json: bool,
+    server: &crate::cli::ServerOpt,
+) -> anyhow::Result<()> {
+    let config = config_load::load(g)?;
+    let client = crate::api_client::ApiClient::new(
+        server.server.as_deref(),
+        server.token.as_deref(),
+        config.server.listen,
+    )?;
+    let enc: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let v = client.get(&format!("/api/v1/nodes/{enc}")).await?;
+    if json {
+        return crate::output::print(&format!("{v}\n"));
+    }
+    let mut out = String::new();
+    let Value::Object(fields) = &v else {
+        return crate::output::print(&format!("{v}\n"));
+    };
+    for (k, val) in fields {
+        if matches!(k.as_str(), "events" | "unsupported") {
+            continue;
+        }
+        let shown = match val {
+            Value::Null => "—".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push_str(&format!("{k:<24} {shown}\n"));
+    }
+    let unsupported: Vec<&str> = v["unsupported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    out.push_str(&format!(
+        "{:<24} {}\n",
+        "unsupported",
+        if unsupported.is_empty() {
+            "—".to_string()
+        } else {
+            unsupported.join(", ")
+        }
+    ));
+    let events = v["events"].as_array().cloned().unwrap_or_default();
+    out.push_str(&format!("\nrecent events ({}):\n", events.len()));
+    for e in events.iter().take(20) {
+        out.push_str(&format!(
+            "  {:<24} {:<24} {}\n",
+            e["at"].as_str().unwrap_or(""),
+            e["kind"].as_str().unwrap_or(""),
+            e["detail"]
+        ));
+    }
+    crate::output::print(&out)
+}
+
 /// Runs `nodes list`.
 pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
@@ -34,8 +95,19 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
     if source == "config" {
         eprintln!("note: configured nodes without live status (--offline)");
     }
+    // Columns as wide as the longest name (up to 64 characters, the longest a name may be).
+    let width = |key: &str, min: usize| {
+        nodes
+            .iter()
+            .filter_map(|n| n.get(key).and_then(Value::as_str))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(min, 64)
+    };
+    let (nw, cw) = (width("name", 4), width("chain", 5));
     println!(
-        "{:<20} {:<16} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
+        "{:<nw$} {:<cw$} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
         "NAME", "CHAIN", "KIND", "STATUS", "HEIGHT", "HEAD_AGE", "BEHIND", "PEERS"
     );
     for n in &nodes {
@@ -49,7 +121,7 @@ pub async fn list(g: &GlobalOpts, o: &NodesListOpts) -> anyhow::Result<()> {
             Some(v) => v.to_string(),
         };
         println!(
-            "{:<20} {:<16} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
+            "{:<nw$} {:<cw$} {:<8} {:<8} {:>12} {:>10} {:>7} {:>6}",
             s("name"),
             s("chain"),
             s("kind"),

@@ -124,6 +124,7 @@ pub async fn user(g: &GlobalOpts, c: &UserCommand) -> anyhow::Result<()> {
             name,
             role,
             password_stdin,
+            json,
         } => {
             let role = parse_role(role).map_err(kind_err)?;
             let password = read_password(*password_stdin)?;
@@ -131,7 +132,14 @@ pub async fn user(g: &GlobalOpts, c: &UserCommand) -> anyhow::Result<()> {
                 Ok(_) => {
                     ctx.audit("user.create", name, "ok", json!({"role": role}))
                         .await?;
-                    println!("user {name} created with role {}", role.as_str());
+                    if *json {
+                        println!(
+                            "{}",
+                            json!({"name": name, "role": role.as_str(), "created": true})
+                        );
+                    } else {
+                        println!("user {name} created with role {}", role.as_str());
+                    }
                 }
                 Err(e) => {
                     ctx.audit(
@@ -161,7 +169,7 @@ pub async fn user(g: &GlobalOpts, c: &UserCommand) -> anyhow::Result<()> {
             r.map_err(kind_err)?;
             println!("password of {name} changed");
         }
-        UserCommand::Remove { name } => {
+        UserCommand::Remove { name, json } => {
             let r = ctx.auth.remove_user(name).await;
             ctx.audit(
                 "user.delete",
@@ -171,7 +179,11 @@ pub async fn user(g: &GlobalOpts, c: &UserCommand) -> anyhow::Result<()> {
             )
             .await?;
             r.map_err(kind_err)?;
-            println!("user {name} removed");
+            if *json {
+                println!("{}", json!({"name": name, "removed": true}));
+            } else {
+                println!("user {name} removed");
+            }
         }
         UserCommand::List(o) => {
             let users = ctx.auth.store().list_users().await?;
@@ -264,7 +276,7 @@ pub async fn token(g: &GlobalOpts, c: &TokenCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        TokenCommand::Revoke { id } => {
+        TokenCommand::Revoke { id, json } => {
             let r = ctx.auth.revoke_token(id, now_ms()).await;
             ctx.audit(
                 "token.revoke",
@@ -274,7 +286,11 @@ pub async fn token(g: &GlobalOpts, c: &TokenCommand) -> anyhow::Result<()> {
             )
             .await?;
             r.map_err(kind_err)?;
-            println!("token {id} revoked");
+            if *json {
+                println!("{}", json!({"id": id, "revoked": true}));
+            } else {
+                println!("token {id} revoked");
+            }
         }
     }
     Ok(())

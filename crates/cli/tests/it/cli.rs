@@ -576,3 +576,134 @@ fn runbook_links_are_absolute_from_external_url() {
         assert!(err.contains("server.external_url"), "{err}");
     }
 }
+
+/// Issue 15 item 17: results as `--json` on the commands that lacked it (`user add/remove`,
+/// `token revoke`, `silences expire`, `logs import`), tables that fit a 64-character node
+/// name, and `nodes show NAME`.
+#[test]
+fn results_print_as_json_tables_fit_long_names_and_nodes_show_one_node() {
+    use crate::harness::{Anvil, Daemon, evm_node};
+    const T: std::time::Duration = std::time::Duration::from_secs(30);
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = format!("validator-{}", "a".repeat(54));
+    assert_eq!(long.len(), 64);
+    let d = Daemon::start(dir.path(), &evm_node(&long, &anvil.url(), ""));
+    d.wait_node(&long, "ok", T, |n| n["status"] == "ok");
+    let cfg = dir.path().join("chainops.toml");
+    let run = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(args)
+            .args(["--config", cfg.to_str().expect("utf8")])
+            .env("CHAINOPS_TOKEN", &d.token)
+            .env("CHAINOPS_SERVER", &d.base)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        if let Some(s) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(s.as_bytes())
+                .expect("stdin");
+        }
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let json = |args: &[&str], stdin: Option<&str>| -> serde_json::Value {
+        let text = run(args, stdin);
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+    };
+    // The table lines up behind a 64-character name.
+    let table = run(&["nodes", "list"], None);
+    let mut lines = table.lines();
+    let header = lines.next().expect("header");
+    let row = lines.next().expect("row");
+    assert_eq!(header.find("CHAIN"), Some(65), "{table}");
+    assert_eq!(row.find("devnet"), Some(65), "{table}");
+    // nodes show: the last values, what is unsupported, recent events.
+    let shown = run(&["nodes", "show", &long], None);
+    assert!(
+        shown.contains("status") && shown.contains("ok") && shown.contains("recent events"),
+        "{shown}"
+    );
+    assert_eq!(
+        json(&["nodes", "show", &long, "--json"], None)["name"],
+        long.as_str()
+    );
+    // --json results.
+    let added = json(
+        &[
+            "user",
+            "add",
+            "--name",
+            "jsonuser",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("Quiet-River-4821\n"),
+    );
+    assert_eq!(
+        (added["name"].as_str(), added["created"].as_bool()),
+        (Some("jsonuser"), Some(true))
+    );
+    assert_eq!(
+        json(&["user", "remove", "jsonuser", "--json"], None)["removed"],
+        true
+    );
+    let token = json(
+        &[
+            "token", "create", "--role", "viewer", "--name", "probe", "--json",
+        ],
+        None,
+    );
+    let id = token["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        json(&["token", "revoke", &id, "--json"], None)["revoked"],
+        true
+    );
+    let silence = json(
+        &[
+            "silences",
+            "add",
+            "--match",
+            &format!("node={long}"),
+            "--for",
+            "1h",
+            "--comment",
+            "maintenance",
+            "--json",
+        ],
+        None,
+    );
+    let sid = silence["id"].as_str().expect("silence id").to_string();
+    assert_eq!(
+        json(&["silences", "expire", &sid, "--json"], None)["expired"],
+        true
+    );
+    let log = dir.path().join("geth.log");
+    std::fs::write(
+        &log,
+        "INFO [11-26|00:00:00.000] Imported new chain segment number=5\n",
+    )
+    .expect("log");
+    let imported = json(
+        &[
+            "logs",
+            "import",
+            "--node",
+            &long,
+            "--json",
+            log.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert_eq!(imported["entries"], 1, "{imported}");
+}
