@@ -223,7 +223,11 @@ pub fn deserialize_all<R: serde::de::DeserializeOwned>(
             }
         }
         let message = err.inner().to_string();
-        let message = message.trim_end();
+        // toml appends "in `path`"; the path is ours to print.
+        let message = message
+            .split_once("\nin `")
+            .map_or(message.as_str(), |(m, _)| m)
+            .trim_end();
         let message = match unknown_field(message) {
             Some((field, expected)) => {
                 if segments.last().map(String::as_str) != Some(field) {
@@ -410,6 +414,18 @@ mod tests {
         let out = out.expect("rest deserialized");
         assert_eq!(out.nodes.len(), 3);
         assert_eq!(out.nodes[2].name.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn messages_carry_no_second_path_or_stray_key() {
+        let (_, lines) = problems("poll_intervall = 1\n[[nodes]]\nblock_time = 5\n");
+        assert!(lines.iter().all(|l| !l.contains("\nin `")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "poll_intervall: is not a known key; did you mean `poll_interval`?"),
+            "{lines:?}"
+        );
     }
 
     #[test]
