@@ -47,18 +47,22 @@ def main():
                                          check=True, capture_output=True, text=True).stdout)
         start, end = ours["start_ms"] // 1000, ours["end_ms"] // 1000
         print("backfilling the same samples into Prometheus...", file=sys.stderr, flush=True)
-        om = os.path.join(tmp, "data.om")
-        with open(om, "w") as f:
-            f.write("# TYPE height gauge\n")
-            minutes = (end - start) // 60
-            for n in range(NODES):
-                for m in range(minutes):
-                    f.write(f'height{{node="n{n}"}} {n * 1000000 + m} {start + m * 60}\n')
-            f.write("# EOF\n")
+        # promtool reads its whole input once per 2-hour block, so a month in one file takes
+        # hours: feed it one day per call (each call writes that day's blocks).
         tsdb = os.path.join(tmp, "tsdb")
+        minutes = (end - start) // 60
         t = time.time()
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", om, tsdb],
-                       check=True, capture_output=True)
+        for day in range(DAYS):
+            om = os.path.join(tmp, f"day{day}.om")
+            with open(om, "w") as f:
+                f.write("# TYPE height gauge\n")
+                for n in range(NODES):
+                    for m in range(day * 1440, min((day + 1) * 1440, minutes)):
+                        f.write(f'height{{node="n{n}"}} {n * 1000000 + m} {start + m * 60}\n')
+                f.write("# EOF\n")
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", om, tsdb],
+                           check=True, capture_output=True)
+            os.remove(om)
         backfill_s = time.time() - t
         port = free_port()
         cfg = os.path.join(tmp, "prometheus.yml")

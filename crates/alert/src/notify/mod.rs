@@ -51,9 +51,48 @@ pub(crate) fn outcome(result: Result<reqwest::Response, reqwest::Error>) -> Deli
             }
         }
         Err(e) => Delivery::Retry {
-            error: e.without_url().to_string(),
+            error: describe_send_error(&e),
             retry_after: None,
         },
+    }
+}
+
+/// What went wrong sending to a receiver, in words that say where to look: the innermost
+/// cause with the receiver's host and port (never its path or credentials, which may hold
+/// the secret), e.g. "connection refused by 127.0.0.1:9 — is the receiver running?".
+pub fn describe_send_error(e: &reqwest::Error) -> String {
+    let at = e
+        .url()
+        .and_then(|u| {
+            let host = u.host_str()?;
+            Some(match u.port_or_known_default() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            })
+        })
+        .unwrap_or_else(|| "the receiver".into());
+    let mut inner: &dyn std::error::Error = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    let cause = inner.to_string();
+    let lower = cause.to_ascii_lowercase();
+    if e.is_timeout() {
+        format!("no answer from {at} in time — is the receiver up and reachable?")
+    } else if lower.contains("connection refused") {
+        format!("connection refused by {at} — is the receiver running?")
+    } else if lower.contains("dns")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
+        format!("cannot resolve the host of {at}: {cause} — check the URL")
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        format!("TLS with {at} failed: {cause}")
+    } else if lower.contains("reset") || lower.contains("closed") {
+        format!("{at} closed the connection: {cause}")
+    } else {
+        format!("sending to {at} failed: {cause}")
     }
 }
 

@@ -392,6 +392,27 @@ fn notify_test_proves_a_channel_and_reports_failures() {
     let out = run(&["notify", "test", "nope"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("configured: hook"));
+    // Issue 15 item 17: a receiver that is not there is named with its cause, not "error
+    // sending request".
+    let closed = crate::harness::free_port();
+    std::fs::write(
+        &cfg,
+        format!("[[notifiers]]\nname = \"gone\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{closed}/hook/s3cr3t\"\n"),
+    )
+    .expect("write");
+    let out = run(&["notify", "test", "gone"]);
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "connection refused by 127.0.0.1:{closed} — is the receiver running?"
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("s3cr3t") && !err.contains("error sending request"),
+        "{err}"
+    );
 }
 
 #[test]
