@@ -49,11 +49,126 @@ svg{{background:#fafafa;border:1px solid #ddd;margin:6px 0}}h2{{margin-top:28px}
         );
     }
     out.push_str("</table>");
+    render_plan(&mut out, r);
+    render_resources(&mut out, r);
     for round in &r.rounds {
         render_round(&mut out, round);
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// The plan: what was asked for, so a reader can judge the numbers.
+fn render_plan(out: &mut String, r: &Report) {
+    let s = &r.settings;
+    let gwei = |v: Option<f64>| v.map_or("—".to_string(), |g| format!("{g} gwei"));
+    let _ = write!(
+        out,
+        "<h2>Plan</h2><table><tr><th>workload</th><td>{}</td></tr><tr><th>senders</th><td>{}</td></tr>\
+<tr><th>requests in flight</th><td>{}</td></tr><tr><th>batch size</th><td>{}</td></tr><tr><th>fee cap</th><td>{}</td></tr>\
+<tr><th>tip</th><td>{}</td></tr><tr><th>confirmations</th><td>{}</td></tr></table>",
+        esc(&r.workload),
+        s.senders,
+        s.concurrency,
+        s.batch_size,
+        gwei(s.max_fee_gwei),
+        gwei(s.priority_fee_gwei),
+        s.confirmations
+    );
+    out.push_str("<table><tr><th>round</th><th>rate control</th><th>planned</th></tr>");
+    for round in &r.rounds {
+        let planned = match (round.planned, round.planned_seconds) {
+            (Some(n), _) => format!("{n} transactions"),
+            (None, Some(s)) => format!("{} s", short(s)),
+            _ => "—".into(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{planned}</td></tr>",
+            esc(&round.label),
+            esc(&rate_text(&round.rate_control))
+        );
+    }
+    out.push_str("</table>");
+}
+
+/// `fixed-rate: tps 50` from the rate control's own fields.
+fn rate_text(rate: &crate::config::RateControl) -> String {
+    let v = serde_json::to_value(rate).unwrap_or_default();
+    let kind = v["kind"].as_str().unwrap_or("?").to_string();
+    let fields: Vec<String> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "kind")
+        .map(|(k, v)| format!("{} {}", k.replace('_', " "), v))
+        .collect();
+    if fields.is_empty() {
+        kind
+    } else {
+        format!("{kind}: {}", fields.join(", "))
+    }
+}
+
+/// CPU and memory of the generator and the node, per round.
+fn render_resources(out: &mut String, r: &Report) {
+    out.push_str("<h2>Resources</h2><table><tr><th>round</th><th>generator CPU avg / max</th><th>generator RSS</th><th>node CPU avg / max</th><th>node RSS</th></tr>");
+    for round in &r.rounds {
+        let g = &round.generator;
+        let node = round.node_process.as_ref().map_or_else(
+            || ("not sampled (give node_pid)".to_string(), "—".to_string()),
+            |n| {
+                (
+                    format!("{:.2} / {:.2} cores", n.cpu_avg, n.cpu_max),
+                    mib(n.rss_max_bytes),
+                )
+            },
+        );
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{:.2} / {:.2} cores</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&round.label),
+            g.cpu_avg,
+            g.cpu_max,
+            mib(g.rss_max_bytes),
+            node.0,
+            node.1
+        );
+    }
+    out.push_str("</table>");
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Why fewer transactions were submitted than planned, when they were.
+pub fn gap_explanation(r: &RoundReport) -> Option<String> {
+    let planned = r.planned?;
+    if r.submitted >= planned {
+        return None;
+    }
+    let gap = planned - r.submitted;
+    let mut why = Vec::new();
+    if r.rejected > 0 {
+        why.push(format!(
+            "{} rejected by the node when sent (see the errors below)",
+            r.rejected.min(gap)
+        ));
+    }
+    let rest = gap.saturating_sub(r.rejected);
+    if rest > 0 {
+        why.push(format!(
+            "{rest} not sent before the round ended (the generator fell up to {} behind its schedule; {:.0} % of its request slots were busy)",
+            r.behind_schedule_max,
+            r.slots_busy_ratio * 100.0
+        ));
+    }
+    Some(format!(
+        "{} of {planned} planned transactions were submitted: {}.",
+        r.submitted,
+        why.join("; ")
+    ))
 }
 
 fn render_round(out: &mut String, r: &RoundReport) {
@@ -78,6 +193,9 @@ fn render_round(out: &mut String, r: &RoundReport) {
         }
         out.push_str("</ul>");
     }
+    if let Some(gap) = gap_explanation(r) {
+        let _ = write!(out, "<p class=\"verdict\">{}</p>", esc(&gap));
+    }
     if let Some(best) = r.max_sustained_tps {
         let _ = write!(out, "<p>Highest sustained rate: <b>{best:.0} tx/s</b></p>");
     }
@@ -97,6 +215,15 @@ fn render_round(out: &mut String, r: &RoundReport) {
         }
         out.push_str("</table>");
     }
+    // One time axis for every chart of the round.
+    let span = r
+        .series
+        .last()
+        .map_or(0.0, |s| s.t)
+        .max(r.blocks.last().map_or(0.0, |b| b.seen_s))
+        .max(r.duration_s)
+        .max(1.0);
+    let line_chart = |title: &str, series: &[Series<'_>]| line_chart(title, series, span);
     let series = &r.series;
     let sent: Vec<(f64, f64)> = series
         .windows(2)
@@ -155,13 +282,14 @@ fn render_round(out: &mut String, r: &RoundReport) {
             &[("fullness", "#bcbd22", &full)],
         ));
     }
-    out.push_str(&bar_chart(
-        "Inclusion latency distribution",
+    let bars = widen_buckets(
         &r.distribution
             .iter()
             .map(|b| (b.le, b.count as f64))
             .collect::<Vec<_>>(),
-    ));
+        block_time(r),
+    );
+    out.push_str(&bar_chart("Inclusion latency distribution", &bars));
     let _ = write!(
         out,
         "<table><tr><th>latency</th><th>min</th><th>avg</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th></tr>{}{}</table>",
@@ -189,24 +317,68 @@ fn lat_row(name: &str, l: &crate::stats::LatencyStats) -> String {
     )
 }
 
-fn bounds(series: &[Series<'_>]) -> (f64, f64, f64) {
-    let pts = series.iter().flat_map(|s| s.2.iter());
-    let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
-    for (x, y) in pts {
-        x0 = x0.min(*x);
-        x1 = x1.max(*x);
-        y1 = y1.max(*y);
-    }
-    if x0 > x1 {
-        (0.0, 1.0, 1.0)
-    } else {
-        (x0, x1.max(x0 + 1e-9), if y1 > 0.0 { y1 * 1.1 } else { 1.0 })
-    }
+/// The median interval between the round's blocks (seconds), if it saw two.
+fn block_time(r: &RoundReport) -> Option<f64> {
+    let mut gaps: Vec<f64> = r
+        .blocks
+        .windows(2)
+        .map(|w| w[1].seen_s - w[0].seen_s)
+        .filter(|g| *g > 0.0)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    gaps.get(gaps.len() / 2).copied()
 }
 
-/// A line chart with axes, ticks and a legend.
-fn line_chart(title: &str, series: &[Series<'_>]) -> String {
-    let (x0, x1, y1) = bounds(series);
+/// Merges latency buckets so none is narrower than `min_width` (the block time: inclusion
+/// latency is only known to the block, finer bars are noise). `bars` are (upper bound, count).
+fn widen_buckets(bars: &[(f64, f64)], min_width: Option<f64>) -> Vec<(f64, f64)> {
+    let Some(w) = min_width.filter(|w| *w > 0.0) else {
+        return bars.to_vec();
+    };
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let (mut start, mut count) = (0.0, 0.0);
+    for (i, &(le, c)) in bars.iter().enumerate() {
+        count += c;
+        if le - start >= w || i + 1 == bars.len() {
+            out.push((le, count));
+            start = le;
+            count = 0.0;
+        }
+    }
+    out
+}
+
+/// The largest y of `series` (0 when empty).
+fn y_max(series: &[Series<'_>]) -> f64 {
+    series
+        .iter()
+        .flat_map(|s| s.2.iter())
+        .map(|p| p.1)
+        .fold(0.0, f64::max)
+}
+
+/// A round tick step (1, 2 or 5 × 10^k) giving at most `n` steps up to `max`, and the
+/// axis end (a multiple of the step at or above `max`).
+fn nice_axis(max: f64, n: usize) -> (f64, f64) {
+    let max = if max > 0.0 && max.is_finite() {
+        max
+    } else {
+        1.0
+    };
+    let raw = max / n as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    (step, (max / step).ceil() * step)
+}
+
+/// A line chart with axes, round ticks and a legend, on the time axis `0..span` seconds.
+fn line_chart(title: &str, series: &[Series<'_>], span: f64) -> String {
+    let (x0, x1) = (0.0, nice_axis(span, 6).1);
+    let y1 = nice_axis(y_max(series), 4).1;
     let sx = |x: f64| PAD + (x - x0) / (x1 - x0) * (W - 2.0 * PAD);
     let sy = |y: f64| H - PAD + -(y / y1) * (H - 2.0 * PAD);
     let mut s = svg_frame(title, x0, x1, y1, "s");
@@ -241,19 +413,22 @@ fn bar_chart(title: &str, bars: &[(f64, f64)]) -> String {
         return String::new();
     }
     let x0 = 0.0;
-    let x1 = bars.last().map_or(1.0, |b| b.0);
-    let y1 = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.1;
+    let x1 = nice_axis(bars.last().map_or(1.0, |b| b.0), 6).1;
+    let y1 = nice_axis(bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0), 4).1;
     let mut s = svg_frame(title, x0, x1, y1, "s");
-    let bw = (W - 2.0 * PAD) / bars.len() as f64;
-    for (i, (_, c)) in bars.iter().enumerate() {
+    // Each bar spans its bucket on the time axis: (previous bound, bound].
+    let sx = |x: f64| PAD + (x - x0) / (x1 - x0).max(1e-9) * (W - 2.0 * PAD);
+    let mut from = x0;
+    for &(le, c) in bars {
         let h = c / y1 * (H - 2.0 * PAD);
         let _ = write!(
             s,
             "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#1f77b4\"/>",
-            PAD + i as f64 * bw,
+            sx(from),
             H - PAD - h,
-            (bw - 1.0).max(1.0)
+            (sx(le) - sx(from) - 1.0).max(1.0)
         );
+        from = le;
     }
     s.push_str("</svg>");
     s
@@ -268,32 +443,47 @@ fn svg_frame(title: &str, x0: f64, x1: f64, y1: f64, unit: &str) -> String {
         b = H - PAD,
         r = W - PAD,
     );
-    for k in 0..=4 {
-        let f = k as f64 / 4.0;
-        let y = H - PAD - f * (H - 2.0 * PAD);
-        let x = PAD + f * (W - 2.0 * PAD);
+    // Ticks at round values: the axes end on a multiple of their step.
+    let (ystep, _) = nice_axis(y1, 4);
+    let mut v = 0.0;
+    while v <= y1 + ystep * 1e-9 {
+        let y = H - PAD - v / y1 * (H - 2.0 * PAD);
         let _ = write!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
-<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}{unit}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
             PAD - 4.0,
             y + 3.0,
-            short(f * y1),
-            H - PAD + 14.0,
-            short(x0 + f * (x1 - x0)),
+            short(v)
         );
+        v += ystep;
+    }
+    let (xstep, _) = nice_axis(x1 - x0, 6);
+    let mut v = x0;
+    while v <= x1 + xstep * 1e-9 {
+        let x = PAD + (v - x0) / (x1 - x0).max(1e-9) * (W - 2.0 * PAD);
+        let _ = write!(
+            s,
+            "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}{unit}</text>",
+            H - PAD + 14.0,
+            short(v)
+        );
+        v += xstep;
     }
     s
 }
 
 fn short(v: f64) -> String {
     if v >= 10_000.0 {
-        format!("{:.0}k", v / 1000.0)
-    } else if v >= 10.0 {
-        format!("{v:.0}")
+        format!("{}k", trim(v / 1000.0))
     } else {
-        format!("{v:.2}")
+        trim(v)
     }
+}
+
+/// A tick value without trailing zeros (`0.5`, `2`, `12.5`).
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn esc(s: &str) -> String {
@@ -311,9 +501,53 @@ mod tests {
     fn escapes_and_draws() {
         assert_eq!(esc("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
         let pts = vec![(0.0, 1.0), (1.0, 3.0)];
-        let svg = line_chart("t", &[("x", "#000", &pts)]);
+        let svg = line_chart("t", &[("x", "#000", &pts)], 1.0);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("<polyline"));
         assert_eq!(bar_chart("d", &[]), "");
+    }
+
+    /// Issue 15 item 18: ticks at round values, one time axis, buckets no shorter than the
+    /// block time, and the gap between planned and submitted explained.
+    #[test]
+    fn axes_are_round_buckets_follow_blocks_and_gaps_are_explained() {
+        assert_eq!(nice_axis(9998.0, 4), (5000.0, 10000.0));
+        assert_eq!(nice_axis(37.3, 6), (10.0, 40.0));
+        assert_eq!(nice_axis(0.87, 4), (0.5, 1.0));
+        assert_eq!(nice_axis(0.0, 4), (0.5, 1.0));
+        let pts = vec![(0.0, 1.0), (7.3, 2.7)];
+        let svg = line_chart("t", &[("x", "#000", &pts)], 37.3);
+        for tick in [">0s<", ">10s<", ">20s<", ">40s<", ">1<", ">3<"] {
+            assert!(svg.contains(tick), "{tick} in {svg}");
+        }
+        assert!(!svg.contains(".33"), "{svg}");
+        // 0.25 s buckets merged to at least a 2 s block time.
+        let bars: Vec<(f64, f64)> = (1..=16).map(|i| (i as f64 * 0.25, 1.0)).collect();
+        assert_eq!(
+            widen_buckets(&bars, Some(2.0)),
+            vec![(2.0, 8.0), (4.0, 8.0)]
+        );
+        assert_eq!(widen_buckets(&bars, None), bars);
+        let mut round: RoundReport = serde_json::from_value(serde_json::json!({
+            "label": "r", "rate_control": {"kind": "fixed-rate", "tps": 50.0}, "offered_tps": 50.0,
+            "behind_schedule_max": 3, "slots_busy_ratio": 0.4, "outstanding_at_send_end": 0,
+            "submitted": 9998, "confirmed": 9998, "failed": 0, "rejected": 2, "reverted": 0,
+            "unconfirmed": 0, "success_rate": 1.0, "send_rate": 50.0, "throughput": 50.0,
+            "duration_s": 200.0, "first_submit_s": 0.0, "last_submit_s": 200.0, "last_confirm_s": 201.0,
+            "latency": crate::stats::LatencyStats::default(), "confirmation_latency": crate::stats::LatencyStats::default(),
+            "distribution": [], "series": [], "blocks": [], "errors": [], "node_process": null,
+            "generator": {"cpu_avg": 0.1, "cpu_max": 0.2, "rss_max_bytes": 1}, "steps": [],
+            "max_sustained_tps": null, "bottleneck": {"primary": "none", "summary": "", "findings": []},
+            "planned": 10000
+        }))
+        .expect("round");
+        let gap = gap_explanation(&round).expect("gap");
+        assert!(
+            gap.starts_with("9998 of 10000 planned") && gap.contains("2 rejected by the node"),
+            "{gap}"
+        );
+        round.submitted = 10000;
+        assert_eq!(gap_explanation(&round), None);
+        assert_eq!(rate_text(&round.rate_control), "fixed-rate: tps 50.0");
     }
 }

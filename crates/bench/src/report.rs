@@ -137,6 +137,12 @@ pub struct RoundReport {
     pub steps: Vec<StepReport>,
     /// Max-rate: highest rate the chain sustained.
     pub max_sustained_tps: Option<f64>,
+    /// Transactions the round was planned to send (a round ended by `count`).
+    #[serde(default)]
+    pub planned: Option<u64>,
+    /// Seconds the round was planned to send for (a round ended by `duration`).
+    #[serde(default)]
+    pub planned_seconds: Option<f64>,
     /// What limited the round.
     pub bottleneck: Verdict,
 }

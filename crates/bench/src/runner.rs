@@ -748,6 +748,14 @@ fn round_report(
         generator,
         steps: Vec::new(),
         max_sustained_tps: None,
+        planned: match spec.limit {
+            crate::config::RoundLimit::Count(n) => Some(n),
+            crate::config::RoundLimit::Duration(_) => None,
+        },
+        planned_seconds: match spec.limit {
+            crate::config::RoundLimit::Duration(d) => Some(d.as_secs_f64()),
+            crate::config::RoundLimit::Count(_) => None,
+        },
         bottleneck: Default::default(),
     }
 }

@@ -308,6 +308,9 @@ fn summary(r: &Report) -> String {
     }
     for x in &r.rounds {
         s.push_str(&format!("\n[{}] {}\n", x.label, x.bottleneck.summary));
+        if let Some(gap) = chainops_bench::html::gap_explanation(x) {
+            s.push_str(&format!("  {gap}\n"));
+        }
         for f in x
             .bottleneck
             .findings

@@ -288,12 +288,12 @@ pub(crate) async fn series(
     };
     let mut total = 0usize;
     let mut series = Vec::with_capacity(nodes.len());
-    for node in &nodes {
-        let points = s
-            .history
-            .query(node, metric, from, to, resolution)
-            .await
-            .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let read = s
+        .history
+        .query_many(&nodes, metric, from, to, resolution)
+        .await
+        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    for (node, points) in nodes.iter().zip(read) {
         total += points.len();
         if points.len() > MAX_POINTS || total > MAX_POINTS_TOTAL {
             return Err(ApiError::invalid(format!(
