@@ -66,7 +66,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 bytes += serde_json::to_vec(&p)?.len();
             }
             if std::env::var_os("SERIES_BENCH_SPLIT").is_some() {
-                eprintln!("{resolution:?}: store {:.1} ms of {:.1} ms", query_s * 1000.0, t.elapsed().as_secs_f64() * 1000.0);
+                eprintln!(
+                    "{resolution:?}: store {:.1} ms of {:.1} ms",
+                    query_s * 1000.0,
+                    t.elapsed().as_secs_f64() * 1000.0
+                );
             }
             Ok::<_, Box<dyn std::error::Error>>((t.elapsed().as_secs_f64() * 1000.0, points, bytes))
         }
