@@ -1019,6 +1019,9 @@ pub struct AuditOpts {
     /// Output: text (with code excerpts), json, or sarif (SARIF 2.1.0 for code scanning).
     #[arg(long, default_value = "text", value_name = "FORMAT")]
     pub format: String,
+    /// The same as `--format json`, like every other command's `--json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Exit 1 when a finding of this severity or worse exists: high, medium, low
     /// (default: [audit] fail_on).
     #[arg(long, value_name = "SEVERITY")]

@@ -103,7 +103,12 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             current_thread()?.block_on(security_cmd::audit_log(&args.global, &command))
         }
         Command::Bench { command } => bench_cmd::run(&args.global, command),
-        Command::Audit(o) => audit_cmd::run(&args.global, &o),
+        Command::Audit(mut o) => {
+            if o.json {
+                o.format = "json".into();
+            }
+            audit_cmd::run(&args.global, &o)
+        }
         Command::Backup { command } => {
             cli::init_logging(&args.global)?;
             match command {

@@ -54,6 +54,10 @@ fn json_and_sarif_validate_against_their_schemas() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let v: Value = serde_json::from_str(&text).expect("json");
     assert!(v["findings"].as_array().is_some_and(|f| f.len() > 50));
+    // `--json` is `--format json`, as on every other command (issue 15 item 17).
+    let short = audit(&["--json", fixtures().to_str().expect("utf8")]);
+    let short: Value = serde_json::from_slice(&short.stdout).expect("--json");
+    assert_eq!(short["findings"], v["findings"]);
     validate(
         &workspace_root().join("docs/audit-report.schema.json"),
         &text,
