@@ -777,6 +777,10 @@ pub struct RulesExportOpts {
     /// Write to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// The same rules file as JSON (Prometheus loads it like YAML); the notes the YAML
+    /// carries as comments go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `serve` options.

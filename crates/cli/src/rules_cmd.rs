@@ -43,8 +43,15 @@ pub fn export(g: &GlobalOpts, o: &RulesExportOpts) -> anyhow::Result<()> {
     let config = config_load::load(g)?;
     let mut rules = effective_rules(&config.alerting);
     chainops_alert::rules::link_runbooks(&mut rules, &config.server.external_base(None));
-    let text = match o.format {
-        ExportFormat::Prometheus => prometheus_rules(&rules),
+    let text = match (o.format, o.json) {
+        (ExportFormat::Prometheus, false) => prometheus_rules(&rules),
+        (ExportFormat::Prometheus, true) => {
+            let (doc, notes) = chainops_alert::export::prometheus_rules_json(&rules);
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
     };
     match &o.output {
         Some(path) => {

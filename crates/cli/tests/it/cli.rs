@@ -201,6 +201,36 @@ fn exported_rules_pass_promtool_check_rules() {
             .iter()
             .any(|r| r["name"] == "SlowBlocks" && r["for"] == "1m")
     );
+    // `--json` (issue 15 item 17): the same rules as JSON, which promtool loads too.
+    let json_file = dir.path().join("rules.json");
+    let out = chainops(&[
+        "rules",
+        "export",
+        "--json",
+        "--config",
+        cfg.to_str().expect("utf8"),
+        "-o",
+        json_file.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("note: NodeDown: inhibited_by"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("read")).expect("json");
+    let rules = doc["groups"][0]["rules"].as_array().expect("rules");
+    let slow = rules
+        .iter()
+        .find(|r| r["alert"] == "SlowBlocks")
+        .expect("SlowBlocks");
+    assert_eq!(
+        (slow["for"].as_str(), slow["labels"]["team"].as_str()),
+        (Some("1m"), Some("infra"))
+    );
+    let check = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&json_file)
+        .output()
+        .expect("promtool");
+    assert!(check.status.success(), "promtool: {check:?}");
 }
 
 /// Issue 16 item 7: what `config check` used to accept — unparsable URLs, ports over 65535,
