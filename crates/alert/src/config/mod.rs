@@ -92,7 +92,8 @@ pub struct RuleConfig {
     pub enabled: bool,
     /// Severity.
     pub severity: Severity,
-    /// Condition.
+    /// Condition (shown as written: `peers < 3`).
+    #[serde(serialize_with = "ser_expr")]
     pub expr: Option<RuleExpr>,
     /// Pending time before firing.
     #[serde(
@@ -255,4 +256,12 @@ pub fn from_toml(text: &str) -> Result<AlertingConfig, chainops_core::section::C
     chainops_core::section::parse_section(text, |raw: RawAlertingFile, p| {
         validate(raw.alerting, raw.rules, raw.notifiers, p)
     })
+}
+
+/// Serializes a rule condition as its text, as the config file writes it.
+fn ser_expr<S: serde::Serializer>(e: &Option<RuleExpr>, s: S) -> Result<S::Ok, S::Error> {
+    match e {
+        Some(e) => s.serialize_str(&e.to_string()),
+        None => s.serialize_none(),
+    }
 }

@@ -737,3 +737,131 @@ fn results_print_as_json_tables_fit_long_names_and_nodes_show_one_node() {
     );
     assert_eq!(imported["entries"], 1, "{imported}");
 }
+
+/// Issue 15 item 17: `config show` prints TOML that can be pasted back — `config check`
+/// accepts it and showing it again gives the same text — with every secret redacted. It
+/// used to print the validated types (`[alerting]` nesting rules and notifiers, `rpc_auth`
+/// tables, a bench workload table), which `config check` refused.
+#[test]
+fn config_show_prints_toml_that_pastes_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "repo-password\n").expect("pw");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"data_dir = "{data}"
+[server]
+external_url = "https://ops.example.org"
+[[nodes]]
+name = "anvil-1"
+chain = "devnet"
+kind = "evm"
+rpc_url = "http://127.0.0.1:8545"
+chain_id = 31337
+[[nodes]]
+name = "ltc"
+chain = "ltc"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:9332"
+rpc_user = "u"
+rpc_password = "hunter2-secret"
+chain_id = "regtest"
+[[nodes]]
+name = "ltc2"
+chain = "ltc"
+kind = "bitcoin"
+rpc_url = "http://127.0.0.1:9333"
+rpc_cookie_file = "{data}/.cookie"
+[[nodes]]
+name = "managed"
+chain = "devnet"
+kind = "evm"
+rpc_url = "http://127.0.0.1:8546"
+managed = true
+command = "/usr/bin/anvil"
+args = ["--port", "8546"]
+env = {{ RUST_LOG = "info" }}
+[[rules]]
+name = "LowPeers2"
+expr = "peers < 2 and height > 5"
+for = "1m"
+labels = {{ team = "infra" }}
+inhibited_by = ["NodeDown"]
+[[notifiers]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret = "hook-secret-value"
+[[notifiers]]
+name = "mail"
+kind = "email"
+url = "smtp://127.0.0.1:25"
+from = "ops@example.org"
+to = ["oncall@example.org"]
+quiet_hours = "22:00-07:00"
+quiet_hours_utc_offset = "+08:00"
+[[logs.sources]]
+node = "anvil-1"
+path = "/var/log/a.log"
+drop = ["^x"]
+[bench]
+node = "anvil-1"
+workload = "read"
+read_method = "eth_getBalance"
+[[bench.rounds]]
+rate_control = "linear-ramp"
+start_tps = 5
+end_tps = 10
+duration = "30s"
+[[backups]]
+name = "b"
+node = "anvil-1"
+schedule = "@daily"
+repo = "{data}/repo"
+password_file = "{pw}"
+paths = ["{data}"]
+keep_last = 3
+keep_daily = 7
+"#,
+            data = dir.path().join("data").display(),
+            pw = pw.display()
+        ),
+    )
+    .expect("write");
+    let show = |path: &std::path::Path| {
+        let out = chainops(&["config", "show", "--config", path.to_str().expect("utf8")]);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let shown = show(&cfg);
+    for secret in ["hunter2-secret", "hook-secret-value"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    let pasted = dir.path().join("pasted.toml");
+    std::fs::write(&pasted, &shown).expect("write");
+    let check = chainops(&[
+        "config",
+        "check",
+        "--config",
+        pasted.to_str().expect("utf8"),
+    ]);
+    assert!(
+        check.status.success(),
+        "config check refused what config show printed: {}\n{shown}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(show(&pasted), shown, "showing the pasted config changes it");
+    for key in [
+        "expr = \"peers < 2 and height > 5\"",
+        "quiet_hours = \"22:00-07:00\"",
+        "quiet_hours_utc_offset = \"+08:00\"",
+        "rate_control = \"linear-ramp\"",
+        "keep_daily = 7",
+        "rpc_user = \"u\"",
+        "workload = \"read\"",
+    ] {
+        assert!(shown.contains(key), "missing {key} in:\n{shown}");
+    }
+}
