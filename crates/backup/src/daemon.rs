@@ -627,6 +627,7 @@ pub async fn start(
         slots,
         store: store.clone(),
         shutdown: shutdown.clone(),
+        listed: Mutex::new(BTreeMap::new()),
     });
     Ok((status, jobs, tasks))
 }
@@ -768,7 +769,15 @@ pub struct Jobs {
     slots: Vec<JobSlot>,
     store: Store,
     shutdown: watch::Receiver<bool>,
+    /// Snapshot lists by job, with the job's finished-run count and the time they were read:
+    /// opening a repository derives its key (hundreds of ms), so the console's backups page
+    /// reads a list again only after a run of the job, or after [`LISTING_TTL`] (a
+    /// `backup forget` from the CLI).
+    listed: Mutex<BTreeMap<String, (u64, std::time::Instant, Vec<SnapshotView>)>>,
 }
+
+/// Longest a cached snapshot list is shown without reading the repository again.
+const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Jobs {
     fn slot(&self, name: &str) -> std::result::Result<&JobSlot, (ErrorKind, String)> {
@@ -850,6 +859,16 @@ impl BackupJobs for Jobs {
         name: &str,
     ) -> std::result::Result<Vec<SnapshotView>, (ErrorKind, String)> {
         let job = self.slot(name)?.job.clone();
+        let finished = self.status.lock().get(name).map_or(0, |s| {
+            s.runs.iter().chain(s.drills.iter()).sum::<u64>()
+        });
+        let cache = || self.listed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((n, at, list)) = cache().get(name)
+            && *n == finished
+            && at.elapsed() < LISTING_TTL
+        {
+            return Ok(list.clone());
+        }
         let listed = tokio::task::spawn_blocking(move || -> Result<Vec<SnapshotView>> {
             let password = first_line(&job.password_file, "password")?;
             let backend = crate::open_backend(&job.repo, &s3_options(&job)?)?;
@@ -877,7 +896,12 @@ impl BackupJobs for Jobs {
                 format!("listing snapshots panicked: {e}"),
             )
         })?;
-        listed.map_err(|e| (e.kind(), e.to_string()))
+        let list = listed.map_err(|e| (e.kind(), e.to_string()))?;
+        cache().insert(
+            name.to_string(),
+            (finished, std::time::Instant::now(), list.clone()),
+        );
+        Ok(list)
     }
 }
 
