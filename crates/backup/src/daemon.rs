@@ -773,8 +773,11 @@ pub struct Jobs {
     /// opening a repository derives its key (hundreds of ms), so the console's backups page
     /// reads a list again only after a run of the job, or after [`LISTING_TTL`] (a
     /// `backup forget` from the CLI).
-    listed: Mutex<BTreeMap<String, (u64, std::time::Instant, Vec<SnapshotView>)>>,
+    listed: Mutex<BTreeMap<String, Listing>>,
 }
+
+/// A cached snapshot list: the job's finished runs when read, when, and the list.
+type Listing = (u64, std::time::Instant, Vec<SnapshotView>);
 
 /// Longest a cached snapshot list is shown without reading the repository again.
 const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -859,9 +862,11 @@ impl BackupJobs for Jobs {
         name: &str,
     ) -> std::result::Result<Vec<SnapshotView>, (ErrorKind, String)> {
         let job = self.slot(name)?.job.clone();
-        let finished = self.status.lock().get(name).map_or(0, |s| {
-            s.runs.iter().chain(s.drills.iter()).sum::<u64>()
-        });
+        let finished = self
+            .status
+            .lock()
+            .get(name)
+            .map_or(0, |s| s.runs.iter().chain(s.drills.iter()).sum::<u64>());
         let cache = || self.listed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((n, at, list)) = cache().get(name)
             && *n == finished
