@@ -1,18 +1,12 @@
 //! `chainops alerts list`, `chainops incidents list|ack`, `chainops silences list|add|expire`:
 //! the alert API from the command line.
 
-use crate::api_client::ApiClient;
+use crate::api_client::{ApiClient, enc};
 use crate::cli::{AlertsCommand, GlobalOpts, IncidentsCommand, SilencesCommand};
-use crate::config_load;
 use serde_json::{Value, json};
 
 fn client(g: &GlobalOpts, server: &crate::cli::ServerOpt) -> anyhow::Result<ApiClient> {
-    let config = config_load::load(g)?;
-    ApiClient::new(
-        server.server.as_deref(),
-        server.token.as_deref(),
-        config.server.listen,
-    )
+    ApiClient::for_cli(g, server)
 }
 
 fn s(v: &Value) -> String {
@@ -129,7 +123,7 @@ pub async fn incidents(g: &GlobalOpts, c: &IncidentsCommand) -> anyhow::Result<(
         } => {
             let body = json!({"comment": comment, "expires": expires});
             let v = client(g, server)?
-                .post(&format!("/api/v1/incidents/{id}/ack"), &body)
+                .post(&format!("/api/v1/incidents/{}/ack", enc(id)), &body)
                 .await?;
             print_json_or(*json, &v, |v| {
                 println!(
@@ -197,7 +191,7 @@ pub async fn silences(g: &GlobalOpts, c: &SilencesCommand) -> anyhow::Result<()>
         }
         SilencesCommand::Expire { id, json, server } => {
             client(g, server)?
-                .delete(&format!("/api/v1/silences/{id}"))
+                .delete(&format!("/api/v1/silences/{}", enc(id)))
                 .await?;
             if *json {
                 println!("{}", json!({"id": id, "expired": true}));

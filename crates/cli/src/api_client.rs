@@ -13,7 +13,26 @@ pub struct ApiClient {
     token: Option<String>,
 }
 
+/// Percent-encodes one query-string value or path segment.
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 impl ApiClient {
+    /// The client of a CLI job: `--server`/`CHAINOPS_SERVER` (else the configured listen
+    /// address) and `--token`/`CHAINOPS_TOKEN`.
+    pub fn for_cli(
+        g: &crate::cli::GlobalOpts,
+        server: &crate::cli::ServerOpt,
+    ) -> anyhow::Result<ApiClient> {
+        let config = crate::config_load::load(g)?;
+        ApiClient::new(
+            server.server.as_deref(),
+            server.token.as_deref(),
+            config.server.listen,
+        )
+    }
+
     /// A client for `--server URL` (or the configured listen address) sending `token`.
     pub fn new(
         server: Option<&str>,

@@ -1,9 +1,8 @@
 //! `chainops history`: a node's (or several nodes', or a chain's) metric history from the
 //! daemon's series API, as a table, the API's JSON, or CSV for a spreadsheet.
 
-use crate::api_client::ApiClient;
+use crate::api_client::{ApiClient, enc};
 use crate::cli::{GlobalOpts, HistoryOpts};
-use crate::config_load;
 use crate::exit::KindError;
 use chainops_core::ErrorKind;
 use serde_json::Value;
@@ -31,13 +30,7 @@ pub async fn run(g: &GlobalOpts, o: &HistoryOpts) -> anyhow::Result<()> {
         enc(&relative(&o.to)),
         enc(&o.step)
     );
-    let config = config_load::load(g)?;
-    let client = ApiClient::new(
-        o.server.server.as_deref(),
-        o.server.token.as_deref(),
-        config.server.listen,
-    )?;
-    let v = client.get(&path).await?;
+    let v = ApiClient::for_cli(g, &o.server)?.get(&path).await?;
     if o.json {
         return crate::output::print(&format!("{v}\n"));
     }
@@ -143,9 +136,4 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -16,14 +16,9 @@ pub async fn show(
     json: bool,
     server: &crate::cli::ServerOpt,
 ) -> anyhow::Result<()> {
-    let config = config_load::load(g)?;
-    let client = crate::api_client::ApiClient::new(
-        server.server.as_deref(),
-        server.token.as_deref(),
-        config.server.listen,
-    )?;
-    let enc: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    let v = client.get(&format!("/api/v1/nodes/{enc}")).await?;
+    let client = crate::api_client::ApiClient::for_cli(g, server)?;
+    let path = format!("/api/v1/nodes/{}", crate::api_client::enc(name));
+    let v = client.get(&path).await?;
     if json {
         return crate::output::print(&format!("{v}\n"));
     }

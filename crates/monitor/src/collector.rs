@@ -242,6 +242,8 @@ fn apply(
     best: Option<u64>,
 ) -> Option<Observation> {
     let mut samples: Vec<(&'static str, f64)> = Vec::with_capacity(METRICS.len());
+    // The disk is measured once per poll, before the view is locked (statvfs is I/O).
+    let disk = cfg.data_dir.as_deref().and_then(crate::disk::usage);
     let mut view = ctx.fleet.lock(ctx.index);
     view.polled = true;
     view.last_poll_ms = Some(now);
@@ -315,14 +317,8 @@ fn apply(
                 .map(|s| f64::from(u8::from(s.syncing))),
         ),
         ("finality_lag_seconds", view.finality_lag_seconds()),
-        (
-            "datadir_free_bytes",
-            view.datadir_usage().map(|d| d.free_bytes as f64),
-        ),
-        (
-            "datadir_used_ratio",
-            view.datadir_usage().map(|d| d.used_ratio()),
-        ),
+        ("datadir_free_bytes", disk.map(|d| d.free_bytes as f64)),
+        ("datadir_used_ratio", disk.map(|d| d.used_ratio())),
         (
             "mempool_bytes",
             view.snapshot

@@ -71,15 +71,20 @@ pub fn describe_send_error(e: &reqwest::Error) -> String {
             })
         })
         .unwrap_or_else(|| "the receiver".into());
+    // The innermost cause, and the OS error on the way if there is one.
     let mut inner: &dyn std::error::Error = e;
+    let mut io_kind = None;
     while let Some(next) = inner.source() {
+        if let Some(io) = next.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
         inner = next;
     }
     let cause = inner.to_string();
     let lower = cause.to_ascii_lowercase();
     if e.is_timeout() {
         format!("no answer from {at} in time — is the receiver up and reachable?")
-    } else if lower.contains("connection refused") {
+    } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
         format!("connection refused by {at} — is the receiver running?")
     } else if lower.contains("dns")
         || lower.contains("failed to lookup")
@@ -89,7 +94,16 @@ pub fn describe_send_error(e: &reqwest::Error) -> String {
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
         format!("TLS with {at} failed: {cause}")
-    } else if lower.contains("reset") || lower.contains("closed") {
+    } else if matches!(
+        io_kind,
+        Some(
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof
+        )
+    ) || lower.contains("closed")
+    {
         format!("{at} closed the connection: {cause}")
     } else {
         format!("sending to {at} failed: {cause}")

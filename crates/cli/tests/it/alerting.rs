@@ -413,6 +413,26 @@ fn notify_test_proves_a_channel_and_reports_failures() {
         !err.contains("s3cr3t") && !err.contains("error sending request"),
         "{err}"
     );
+    // A receiver that accepts the connection and hangs up before answering.
+    let hangup = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = hangup.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in hangup.incoming() {
+            drop(conn);
+        }
+    });
+    std::fs::write(
+        &cfg,
+        format!("[[notifiers]]\nname = \"rude\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hook\"\n"),
+    )
+    .expect("write");
+    let out = run(&["notify", "test", "rude"]);
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("127.0.0.1:{port} closed the connection")),
+        "{err}"
+    );
 }
 
 #[test]
