@@ -419,24 +419,19 @@ impl AlertEngine {
                 }
             }
             State::Firing => {
+                // Its value and summary stay current while it is held.
+                if let Some(v) = cond.value() {
+                    self.refresh(ri, f, fp, v, now_ms).await?;
+                }
                 let by = self.rules[j].name.clone();
                 let Some(a) = self.active.get_mut(fp) else {
                     return Ok(());
                 };
-                if let Some(v) = cond.value() {
-                    a.last_true_ms = now_ms;
-                    a.value = v;
-                }
                 if a.inhibited_by.as_deref() == Some(by.as_str()) {
                     return Ok(());
                 }
                 a.inhibited_by = Some(by.clone());
                 a.updated_ms = now_ms;
-                if let Some(v) = cond.value() {
-                    let mut row = a.clone();
-                    self.render(ri, f, &mut row, v);
-                    self.active.insert(fp.to_string(), row);
-                }
                 let Some(row) = self.active.get(fp) else {
                     return Ok(());
                 };
@@ -466,32 +461,42 @@ impl AlertEngine {
         v: f64,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let Some(a) = self.active.get(fp) else {
+        let Some(old) = self.active.get(fp).map(|a| a.value) else {
             return Ok(());
         };
-        let mut row = a.clone();
-        row.last_true_ms = now_ms;
-        let changed = row.value != v;
-        if changed {
-            self.render(ri, f, &mut row, v);
-        }
-        let write = changed && now_ms - row.updated_ms >= REFRESH_WRITE_MS;
-        if write {
-            row.updated_ms = now_ms;
+        // Rendered only when the value changed; the row is copied only to be written.
+        let text = (old != v).then(|| self.rendered(ri, f, v));
+        let Some(a) = self.active.get_mut(fp) else {
+            return Ok(());
+        };
+        a.last_true_ms = now_ms;
+        let Some((summary, description)) = text else {
+            return Ok(());
+        };
+        a.value = v;
+        a.summary = summary;
+        a.description = description;
+        if now_ms - a.updated_ms >= REFRESH_WRITE_MS {
+            a.updated_ms = now_ms;
+            let row = a.clone();
             self.store.save_alert(&row, &[], None).await?;
         }
-        self.active.insert(fp.to_string(), row);
         Ok(())
     }
 
     /// Sets the value and renders the summary and description with it.
     fn render(&self, ri: usize, f: &NodeFacts, row: &mut AlertRow, value: f64) {
         row.value = value;
-        row.summary = self.summary(ri, f, value);
-        row.description = render_vars(
-            &self.rules[ri].description,
-            &vars(&self.rules[ri], f, value),
-        );
+        (row.summary, row.description) = self.rendered(ri, f, value);
+    }
+
+    /// The summary and description of rule `ri` on `f` with `value`.
+    fn rendered(&self, ri: usize, f: &NodeFacts, value: f64) -> (String, String) {
+        let rule = &self.rules[ri];
+        (
+            self.summary(ri, f, value),
+            render_vars(&rule.description, &vars(rule, f, value)),
+        )
     }
 
     /// Moves `row` to firing or resolved and enqueues the notifications in the same write.
@@ -590,6 +595,7 @@ impl AlertEngine {
         state: State,
     ) -> AlertRow {
         let rule = &self.rules[ri];
+        let (summary, description) = self.rendered(ri, f, value);
         let mut labels = serde_json::Map::new();
         for (k, v) in &rule.labels {
             labels.insert(k.clone(), serde_json::Value::String(v.clone()));
@@ -602,8 +608,8 @@ impl AlertEngine {
             severity: rule.severity.as_str().into(),
             state,
             value,
-            summary: self.summary(ri, f, value),
-            description: render_vars(&rule.description, &vars(rule, f, value)),
+            summary,
+            description,
             labels: serde_json::Value::Object(labels),
             active_since_ms: now_ms,
             fired_at_ms: None,
