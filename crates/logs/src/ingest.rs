@@ -38,21 +38,8 @@ impl DropFilter {
     }
 }
 
-impl PartialEq for DropFilter {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len()
-            && self
-                .0
-                .iter()
-                .zip(other.0.iter())
-                .all(|(a, b)| a.as_str() == b.as_str())
-    }
-}
-
-impl Eq for DropFilter {}
-
 /// Where entries come from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Source {
     /// Stable id (`file:/var/log/geth.log`, `managed:anvil-1`, `push:geth-1`, `import:…`).
     pub id: String,

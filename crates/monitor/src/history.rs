@@ -123,7 +123,7 @@ impl History {
         Ok(all.pop().unwrap_or_default())
     }
 
-    /// [`query`](Self::query) for several nodes, read in parallel; in the order of `nodes`.
+    /// [`query`](Self::query) for several nodes, in the order of `nodes`.
     pub async fn query_many(
         &self,
         nodes: &[String],

@@ -178,7 +178,6 @@ macro_rules! list_query {
 
         impl $name {
             /// The page asked for.
-            #[allow(dead_code)]
             pub(crate) fn page(&self, default: usize, max: usize) -> Result<crate::extract::Page, crate::error::ApiError> {
                 crate::extract::Page::parse(self.limit.as_deref(), self.offset.as_deref(), default, max)
             }

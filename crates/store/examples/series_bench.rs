@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         h += HOUR_MS;
     }
     let write_s = t.elapsed().as_secs_f64();
-    // Reads as the series API makes them for `chain=` (`query_series_many`: the nodes in parallel over the pool), then JSON.
+    // Reads as the series API makes them for `chain=` (`query_series_many`), then JSON.
     let read = |from: i64, resolution: Resolution| {
         let store = store.clone();
         async move {

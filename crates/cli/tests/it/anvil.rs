@@ -350,6 +350,22 @@ fn history_keeps_derived_gauges_and_reads_several_nodes() {
         d.get("/api/v1/series?chain=nochain&metric=height").status(),
         404
     );
+    // Hostile lists: empty names, more nodes than one request reads, a name that is not
+    // configured (multi-byte), 1,000 commas.
+    let many: Vec<String> = (0..1001).map(|i| format!("n{i}")).collect();
+    for (q, status) in [
+        ("node=,,".to_string(), 400),
+        (format!("node={}", many.join(",")), 400),
+        ("node=anvil-1,%E8%8A%82%E7%82%B9".to_string(), 404),
+        (format!("node={}", ",".repeat(1000)), 400),
+    ] {
+        assert_eq!(
+            d.get(&format!("/api/v1/series?{q}&metric=height")).status(),
+            status,
+            "{}",
+            q.chars().take(60).collect::<String>()
+        );
+    }
     assert_eq!(
         d.get("/api/v1/series?chain=devnet&node=anvil-1&metric=height")
             .status(),
