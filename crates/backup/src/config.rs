@@ -361,6 +361,18 @@ pub fn validate(
     jobs
 }
 
+/// Rewrites a serialized [`BackupJob`] into the keys `[[backups]]` takes (`keep` becomes
+/// the `keep_*` it was written as), for `config show`.
+pub fn file_shape(b: &mut toml::Table) {
+    if let Some(toml::Value::Table(keep)) = b.remove("keep") {
+        for (k, v) in keep {
+            if v.as_integer().is_some_and(|n| n > 0) {
+                b.insert(format!("keep_{k}"), v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{BackupJob, RawBackup};

@@ -625,6 +625,41 @@ pub fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -> Bench
     }
 }
 
+/// Rewrites a serialized [`BenchConfig`] into the keys `[bench]` takes (the workload's
+/// name and fields, each round's rate control and limit), for `config show`.
+pub fn file_shape(bench: &mut toml::Table) {
+    use toml::Value;
+    if let Some(Value::Table(w)) = bench.remove("workload") {
+        for (k, v) in w {
+            let key = match k.as_str() {
+                "name" => "workload".to_string(),
+                "method" => "read_method".to_string(),
+                _ => k,
+            };
+            bench.insert(key, v);
+        }
+    }
+    if let Some(Value::Array(rounds)) = bench.get_mut("rounds") {
+        for r in rounds.iter_mut().filter_map(Value::as_table_mut) {
+            if let Some(Value::Table(rate)) = r.remove("rate") {
+                for (k, v) in rate {
+                    r.insert(
+                        if k == "kind" {
+                            "rate_control".into()
+                        } else {
+                            k
+                        },
+                        v,
+                    );
+                }
+            }
+            if let Some(Value::Table(limit)) = r.remove("limit") {
+                r.extend(limit);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

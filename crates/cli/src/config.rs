@@ -293,133 +293,36 @@ impl Config {
     }
 }
 
-/// Rewrites the validated types' serialization into the keys the file uses: `[alerting]`'s
-/// rules and notifiers become `[[rules]]` and `[[notifiers]]`, a node's `rpc_auth` its
-/// `rpc_user`/`rpc_password(_file)`/`rpc_cookie_file`, `managed` its `command`/`args`/`env`,
-/// a notifier's secret/quiet hours/email settings their flat keys, a bench workload and
-/// round their names and fields, a backup's `keep` its `keep_*` keys.
+/// Rewrites the validated types' serialization into the keys the file uses, for
+/// `config show`: the assembly's own part (`[alerting]`'s rules and notifiers become
+/// `[[rules]]` and `[[notifiers]]`), then each section's `file_shape`, kept with the section
+/// that knows its types.
 fn file_shape(v: &mut toml::Value) {
     use toml::Value;
     let Some(root) = v.as_table_mut() else { return };
-    if let Some(Value::Table(alerting)) = root.get_mut("alerting") {
-        let rules = alerting.remove("rules");
-        let notifiers = alerting.remove("notifiers");
-        if let Some(r) = rules {
-            root.insert("rules".into(), r);
-        }
-        if let Some(n) = notifiers {
-            root.insert("notifiers".into(), n);
+    for key in ["rules", "notifiers"] {
+        let moved = match root.get_mut("alerting") {
+            Some(Value::Table(alerting)) => alerting.remove(key),
+            _ => None,
+        };
+        if let Some(x) = moved {
+            root.insert(key.into(), x);
         }
     }
-    let each = |root: &mut toml::Table, key: &str, f: &dyn Fn(&mut toml::Table)| {
+    let each = |root: &mut toml::Table, key: &str, f: fn(&mut toml::Table)| {
         if let Some(Value::Array(items)) = root.get_mut(key) {
-            for t in items.iter_mut().filter_map(Value::as_table_mut) {
-                f(t);
-            }
+            items.iter_mut().filter_map(Value::as_table_mut).for_each(f);
         }
     };
-    each(root, "nodes", &|n| {
-        if let Some(Value::Table(auth)) = n.remove("rpc_auth") {
-            if let Some(Value::Table(basic)) = auth.get("basic") {
-                if let Some(u) = basic.get("user") {
-                    n.insert("rpc_user".into(), u.clone());
-                }
-                secret_keys(
-                    n,
-                    basic.get("password"),
-                    "rpc_password",
-                    "rpc_password_file",
-                );
-            }
-            if let Some(c) = auth.get("cookie") {
-                n.insert("rpc_cookie_file".into(), c.clone());
-            }
-        }
-        if let Some(Value::Table(m)) = n.remove("managed") {
-            n.insert("managed".into(), Value::Boolean(true));
-            n.extend(m);
-        }
-    });
-    each(root, "notifiers", &|n| {
-        let secret = n.remove("secret");
-        secret_keys(n, secret.as_ref(), "secret", "secret_file");
-        if let Some(Value::Table(q)) = n.remove("quiet_hours") {
-            let hm = |k: &str| q.get(k).and_then(Value::as_integer).unwrap_or(0);
-            let fmt = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
-            n.insert(
-                "quiet_hours".into(),
-                Value::String(format!("{}-{}", fmt(hm("start_min")), fmt(hm("end_min")))),
-            );
-            match q.get("zone") {
-                Some(z) => {
-                    n.insert("quiet_hours_timezone".into(), z.clone());
-                }
-                None => {
-                    let off = hm("utc_offset_min");
-                    let sign = if off < 0 { '-' } else { '+' };
-                    n.insert(
-                        "quiet_hours_utc_offset".into(),
-                        Value::String(format!("{sign}{}", fmt(off.abs()))),
-                    );
-                }
-            }
-        }
-        if let Some(Value::Table(email)) = n.remove("email") {
-            n.extend(email);
-        }
-    });
-    each(root, "backups", &|b| {
-        if let Some(Value::Table(keep)) = b.remove("keep") {
-            for (k, v) in keep {
-                if v.as_integer().is_some_and(|n| n > 0) {
-                    b.insert(format!("keep_{k}"), v);
-                }
-            }
-        }
-    });
+    each(root, "nodes", chainops_core::node_config::node_file_shape);
+    each(
+        root,
+        "notifiers",
+        chainops_alert::config::notifier::file_shape,
+    );
+    each(root, "backups", chainops_backup::config::file_shape);
     if let Some(Value::Table(bench)) = root.get_mut("bench") {
-        if let Some(Value::Table(w)) = bench.remove("workload") {
-            for (k, v) in w {
-                let key = match k.as_str() {
-                    "name" => "workload".to_string(),
-                    "method" => "read_method".to_string(),
-                    _ => k,
-                };
-                bench.insert(key, v);
-            }
-        }
-        if let Some(Value::Array(rounds)) = bench.get_mut("rounds") {
-            for r in rounds.iter_mut().filter_map(Value::as_table_mut) {
-                if let Some(Value::Table(rate)) = r.remove("rate") {
-                    for (k, v) in rate {
-                        r.insert(
-                            if k == "kind" {
-                                "rate_control".into()
-                            } else {
-                                k
-                            },
-                            v,
-                        );
-                    }
-                }
-                if let Some(Value::Table(limit)) = r.remove("limit") {
-                    r.extend(limit);
-                }
-            }
-        }
-    }
-}
-
-/// A secret as the file writes it: inline (`key`, shown redacted) or a file (`file_key`).
-fn secret_keys(t: &mut toml::Table, secret: Option<&toml::Value>, key: &str, file_key: &str) {
-    let Some(toml::Value::Table(s)) = secret else {
-        return;
-    };
-    if let Some(v) = s.get("inline") {
-        t.insert(key.into(), v.clone());
-    }
-    if let Some(v) = s.get("file") {
-        t.insert(file_key.into(), v.clone());
+        chainops_bench::config::file_shape(bench);
     }
 }
 

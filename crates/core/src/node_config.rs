@@ -125,6 +125,52 @@ fn read_secret_file(path: &Path) -> std::io::Result<Secret> {
     Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
 }
 
+/// A [`SecretSource`] as `config show` prints it back into a table: inline under `key`
+/// (its serialization is already redacted) or a file under `file_key`.
+pub fn secret_file_shape(
+    t: &mut toml::Table,
+    secret: Option<&toml::Value>,
+    key: &str,
+    file_key: &str,
+) {
+    let Some(toml::Value::Table(s)) = secret else {
+        return;
+    };
+    if let Some(v) = s.get("inline") {
+        t.insert(key.into(), v.clone());
+    }
+    if let Some(v) = s.get("file") {
+        t.insert(file_key.into(), v.clone());
+    }
+}
+
+/// Rewrites a serialized [`NodeConfig`] into the keys `[[nodes]]` takes: `rpc_auth` becomes
+/// `rpc_user`/`rpc_password(_file)`/`rpc_cookie_file`, `managed` becomes `managed = true`
+/// with `command`/`args`/`env` (for `config show`, whose output must paste back).
+pub fn node_file_shape(n: &mut toml::Table) {
+    use toml::Value;
+    if let Some(Value::Table(auth)) = n.remove("rpc_auth") {
+        if let Some(Value::Table(basic)) = auth.get("basic") {
+            if let Some(u) = basic.get("user") {
+                n.insert("rpc_user".into(), u.clone());
+            }
+            secret_file_shape(
+                n,
+                basic.get("password"),
+                "rpc_password",
+                "rpc_password_file",
+            );
+        }
+        if let Some(c) = auth.get("cookie") {
+            n.insert("rpc_cookie_file".into(), c.clone());
+        }
+    }
+    if let Some(Value::Table(m)) = n.remove("managed") {
+        n.insert("managed".into(), Value::Boolean(true));
+        n.extend(m);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

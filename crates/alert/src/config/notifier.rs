@@ -397,6 +397,38 @@ fn email_settings(
     })
 }
 
+/// Rewrites a serialized [`NotifierConfig`] into the keys `[[notifiers]]` takes (secret,
+/// quiet hours, email settings), for `config show`, whose output must paste back.
+pub fn file_shape(n: &mut toml::Table) {
+    use toml::Value;
+    let secret = n.remove("secret");
+    chainops_core::node_config::secret_file_shape(n, secret.as_ref(), "secret", "secret_file");
+    if let Some(Value::Table(q)) = n.remove("quiet_hours") {
+        let hm = |k: &str| q.get(k).and_then(Value::as_integer).unwrap_or(0);
+        let fmt = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
+        n.insert(
+            "quiet_hours".into(),
+            Value::String(format!("{}-{}", fmt(hm("start_min")), fmt(hm("end_min")))),
+        );
+        match q.get("zone") {
+            Some(z) => {
+                n.insert("quiet_hours_timezone".into(), z.clone());
+            }
+            None => {
+                let off = hm("utc_offset_min");
+                let sign = if off < 0 { '-' } else { '+' };
+                n.insert(
+                    "quiet_hours_utc_offset".into(),
+                    Value::String(format!("{sign}{}", fmt(off.abs()))),
+                );
+            }
+        }
+    }
+    if let Some(Value::Table(email)) = n.remove("email") {
+        n.extend(email);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::from_toml;
