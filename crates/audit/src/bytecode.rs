@@ -21,6 +21,15 @@ pub const EIP1967_BEACON: &str =
 pub const EIP1822_PROXIABLE: &str =
     "0xc5f16f0fcc639fa48a6947836d9850f504798523bf8c9a3a87d5876cf622bcf7";
 
+/// Every storage slot [`check`] may read, so a caller with an async client can fetch them
+/// first and answer `storage` from what it fetched.
+pub const PROXY_SLOTS: [&str; 4] = [
+    EIP1967_IMPLEMENTATION,
+    EIP1967_BEACON,
+    EIP1822_PROXIABLE,
+    EIP1967_ADMIN,
+];
+
 /// One instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Instruction {

@@ -12,7 +12,24 @@ use std::path::{Path, PathBuf};
 type Pending = (PathBuf, Vec<(String, usize)>, SourceFile);
 
 fn key(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    std::fs::canonicalize(p).unwrap_or_else(|_| normalize(p))
+}
+
+/// `a/./b/../c` → `a/c`, lexically (for files that exist only in memory, such as the
+/// contents of an uploaded archive). A `..` above the start is kept.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.iter().collect()
 }
 
 /// The import strings of a file with their byte offsets.
@@ -35,10 +52,20 @@ fn imports_of(p: &Parsed) -> Vec<(String, usize)> {
 
 /// Where `import` of the file `from` points, if it exists.
 pub fn resolve(from: &Path, import: &str, remaps: &[(String, PathBuf)]) -> Option<PathBuf> {
+    resolve_where(from, import, remaps, &|p| p.is_file())
+}
+
+/// [`resolve`] with `exists` deciding which candidate paths are files.
+fn resolve_where(
+    from: &Path,
+    import: &str,
+    remaps: &[(String, PathBuf)],
+    exists: &dyn Fn(&Path) -> bool,
+) -> Option<PathBuf> {
     let dir = from.parent().unwrap_or(Path::new("."));
     if import.starts_with("./") || import.starts_with("../") {
         let p = dir.join(import);
-        return p.is_file().then_some(p);
+        return exists(&p).then_some(p);
     }
     let remapped = remaps
         .iter()
@@ -52,7 +79,7 @@ pub fn resolve(from: &Path, import: &str, remaps: &[(String, PathBuf)]) -> Optio
     ]
     .into_iter()
     .flatten()
-    .find(|p| p.is_file())
+    .find(|p| exists(p))
 }
 
 /// Reads and parses every file the given ones import (transitively) that is not among them.
@@ -120,12 +147,20 @@ pub fn index<'a>(given: &'a [Parsed], context: &'a [Parsed]) -> Vec<(PathBuf, &'
         .collect()
 }
 
-/// The files `p` imports, transitively, among the indexed ones.
+/// The files `p` imports, transitively, among the indexed ones. With `disk` false, imports
+/// resolve among the indexed files only (sources given in memory; the disk is not looked at).
 pub fn closure<'a>(
     p: &Parsed,
     index: &[(PathBuf, &'a Parsed)],
     remaps: &[(String, PathBuf)],
+    disk: bool,
 ) -> Vec<&'a Parsed> {
+    let exists = |path: &Path| {
+        (disk && path.is_file()) || {
+            let k = normalize(path);
+            index.iter().any(|(i, _)| *i == k)
+        }
+    };
     let me = key(&p.file.path);
     let mut out: Vec<&'a Parsed> = Vec::new();
     let mut seen = vec![me];
@@ -133,7 +168,7 @@ pub fn closure<'a>(
         vec![(p.file.path.clone(), imports_of(p))];
     while let Some((from, imports)) = stack.pop() {
         for (import, _) in imports {
-            let Some(path) = resolve(&from, &import, remaps) else {
+            let Some(path) = resolve_where(&from, &import, remaps, &exists) else {
                 continue;
             };
             let k = key(&path);

@@ -4,12 +4,14 @@
 //! - [`tolerant`]: rewrites 0.4-era syntax the parser does not accept, byte offsets kept.
 //! - [`parse`]: solang-parser behind the tolerant step; diagnostics with file:line:col.
 //! - [`imports`]: import resolution (relative paths and remappings).
+//! - [`archive`]: a zipped project read in memory (the console's upload).
 //! - [`model`]: contracts, state variables, functions as detectors see them.
 //! - [`walk`]: statement/expression visitors and call recognition.
 //! - [`detectors`]: the registry.
 //! - [`finding`]: findings, categories, severities; [`sarif`]: SARIF 2.1.0 output.
 //! - [`bytecode`]: checks of deployed code (disassembly, proxies, code hashes).
 
+pub mod archive;
 pub mod bytecode;
 pub mod config;
 pub mod detectors;
@@ -111,7 +113,7 @@ pub fn analyze(sources: Vec<source::SourceFile>, options: &Options) -> Report {
     let index = imports::index(&parsed, &context);
     for p in &parsed {
         report.files.push(p.file.path.display().to_string());
-        let deps = imports::closure(p, &index, &options.remaps);
+        let deps = imports::closure(p, &index, &options.remaps, !options.no_imports);
         let unit = model::Unit::with_imports(p, &deps);
         let mut found = Vec::new();
         for d in &detectors {

@@ -66,6 +66,8 @@ pub enum Permission {
     OperateBackups,
     /// Audit a contract in the console (the report is kept).
     RunAudit,
+    /// Record a load-test report with the daemon (CLI `--record`, console upload).
+    RecordBench,
     /// Search and tail node logs (redacted at ingest).
     ReadLogs,
     /// Push log lines over HTTP.
@@ -104,6 +106,7 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
     (Permission::IngestAlerts, &[Role::Admin, Role::Operator]),
     (Permission::OperateBackups, &[Role::Admin, Role::Operator]),
     (Permission::RunAudit, &[Role::Admin, Role::Operator]),
+    (Permission::RecordBench, &[Role::Admin, Role::Operator]),
     (
         Permission::ReadLogs,
         &[Role::Admin, Role::Operator, Role::Auditor, Role::Support],
@@ -136,6 +139,7 @@ impl Permission {
             Permission::IngestAlerts => "ingest_alerts",
             Permission::OperateBackups => "operate_backups",
             Permission::RunAudit => "run_audit",
+            Permission::RecordBench => "record_bench",
             Permission::ReadLogs => "read_logs",
             Permission::IngestLogs => "ingest_logs",
             Permission::ReadAudit => "read_audit",
@@ -180,6 +184,7 @@ mod tests {
                     | Permission::IngestAlerts
                     | Permission::OperateBackups
                     | Permission::RunAudit
+                    | Permission::RecordBench
                     | Permission::IngestLogs
                     | Permission::ManageUsers
             );

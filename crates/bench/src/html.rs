@@ -12,18 +12,35 @@ const W: f64 = 720.0;
 const H: f64 = 220.0;
 const PAD: f64 = 44.0;
 
-/// Renders the report.
+/// Styles of the standalone page (the console has its own for [`render_body`]).
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:980px}table{border-collapse:collapse;margin:8px 0 16px}\
+td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\
+.verdict{padding:10px 14px;border-left:4px solid #d9822b;background:#fff7ec;margin:8px 0}.ok{border-color:#2b8a3e;background:#ecfbef}\
+svg{background:#fafafa;border:1px solid #ddd;margin:6px 0}h2{margin-top:28px}";
+
+/// Renders the report as a standalone page.
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>chainops bench: {wl} on {url}</title>\
-<style>body{{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:980px}}table{{border-collapse:collapse;margin:8px 0 16px}}\
-td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}\
-.verdict{{padding:10px 14px;border-left:4px solid #d9822b;background:#fff7ec;margin:8px 0}}.ok{{border-color:#2b8a3e;background:#ecfbef}}\
-svg{{background:#fafafa;border:1px solid #ddd;margin:6px 0}}h2{{margin-top:28px}}</style></head><body>\
-<h1>Load test: {wl}</h1><p>{url} · {kind} chain {chain} · {client} · started {start}</p>",
+<style>{STYLE}</style></head><body><h1>Load test: {wl}</h1>",
         wl = esc(&r.workload),
+        url = esc(&r.target.url),
+    );
+    out.push_str(&render_body(r));
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// The report's content (tables and inline SVG charts, no `<style>`, no `style` attributes,
+/// no scripts), for embedding in a page that brings its own styles, such as the console's.
+/// Every text that comes from the report is escaped.
+pub fn render_body(r: &Report) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
+        out,
+        "<p>{url} · {kind} chain {chain} · {client} · started {start}</p>",
         url = esc(&r.target.url),
         kind = esc(&r.target.kind),
         chain = esc(&r.target.chain),
@@ -54,7 +71,6 @@ svg{{background:#fafafa;border:1px solid #ddd;margin:6px 0}}h2{{margin-top:28px}
     for round in &r.rounds {
         render_round(&mut out, round);
     }
-    out.push_str("</body></html>\n");
     out
 }
 

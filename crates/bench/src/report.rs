@@ -44,6 +44,41 @@ pub struct Report {
     pub rounds: Vec<RoundReport>,
 }
 
+/// Most rounds a report read from outside may hold.
+const MAX_ROUNDS: usize = 1_000;
+
+impl Report {
+    /// Reads a report as `bench run --json` or `--out` wrote it. The error names what is wrong
+    /// (not JSON, a missing field, another format version, an absurd round count).
+    pub fn parse(bytes: &[u8]) -> Result<Report, String> {
+        let r: Report = serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "not a chainops bench report ({e}); use the output of `bench run --json` or --out"
+            )
+        })?;
+        if r.version != REPORT_VERSION {
+            return Err(format!(
+                "report format version {} is not {REPORT_VERSION}; record it with the chainops that made it",
+                r.version
+            ));
+        }
+        if r.rounds.is_empty() || r.rounds.len() > MAX_ROUNDS {
+            return Err(format!(
+                "a report has 1 to {MAX_ROUNDS} rounds; this one has {}",
+                r.rounds.len()
+            ));
+        }
+        Ok(r)
+    }
+
+    /// What limited the last round (`none` when nothing did).
+    pub fn bottleneck(&self) -> &str {
+        self.rounds
+            .last()
+            .map_or("none", |r| r.bottleneck.primary.as_str())
+    }
+}
+
 /// The node under test.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TargetInfo {

@@ -1,6 +1,8 @@
-//! `chainops bench run|compare`: resolves the plan (config `[bench]` + flags), prepares the
-//! session, shows progress, and writes the summary, JSON and HTML reports.
+//! `chainops bench run|record|compare`: resolves the plan (config `[bench]` + flags), prepares
+//! the session, shows progress, writes the summary, JSON and HTML reports, and records reports
+//! with the daemon (`--record`, `bench record`).
 
+use crate::api_client::ApiClient;
 use crate::cli::{BenchCommand, BenchRunOpts, GlobalOpts};
 use crate::config_load;
 use crate::exit::KindError;
@@ -36,16 +38,38 @@ pub fn run(g: &GlobalOpts, c: BenchCommand) -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(run_bench(g, *o))
         }
+        BenchCommand::Record {
+            files,
+            server,
+            json,
+        } => {
+            let client = ApiClient::for_cli(g, &server)?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let mut recorded = Vec::new();
+            for f in &files {
+                let bytes = std::fs::read(f)
+                    .with_context(|| format!("cannot read report {}", f.display()))?;
+                let report =
+                    Report::parse(&bytes).map_err(|e| invalid(format!("{}: {e}", f.display())))?;
+                let run = rt
+                    .block_on(record(&client, &report))
+                    .with_context(|| format!("recording {}", f.display()))?;
+                recorded.push(run);
+            }
+            if json {
+                print(&serde_json::to_string_pretty(&recorded)?)
+            } else {
+                let lines: Vec<String> = recorded.iter().map(recorded_line).collect();
+                print(&lines.join("\n"))
+            }
+        }
         BenchCommand::Compare { a, b, json } => {
             let load = |p: &std::path::Path| -> anyhow::Result<Report> {
-                let text = std::fs::read_to_string(p)
+                let bytes = std::fs::read(p)
                     .with_context(|| format!("cannot read report {}", p.display()))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    invalid(format!(
-                        "{} is not a chainops bench report ({e}); use the output of `bench run --json` or --out",
-                        p.display()
-                    ))
-                })
+                Report::parse(&bytes).map_err(|e| invalid(format!("{}: {e}", p.display())))
             };
             let c = compare::compare(&load(&a)?, &load(&b)?);
             let text = if json {
@@ -245,7 +269,35 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
     Ok((opts, rpc, kind))
 }
 
+/// Sends a report to the daemon; its answer names the recorded run.
+async fn record(client: &ApiClient, report: &Report) -> anyhow::Result<serde_json::Value> {
+    client
+        .post("/api/v1/bench/runs", &serde_json::to_value(report)?)
+        .await
+}
+
+/// `recorded <workload> as run <id>: <url>`.
+fn recorded_line(run: &serde_json::Value) -> String {
+    format!(
+        "recorded {} as run {}: {}",
+        run["workload"].as_str().unwrap_or("?"),
+        run["id"].as_str().unwrap_or("?"),
+        run["url"].as_str().unwrap_or("")
+    )
+}
+
 async fn run_bench(g: &GlobalOpts, o: BenchRunOpts) -> anyhow::Result<()> {
+    // Ask the daemon before a run that is to be recorded, not after it.
+    let recorder = if o.record {
+        let client = ApiClient::for_cli(g, &o.server)?;
+        client
+            .get("/api/v1/bench/runs?limit=1")
+            .await
+            .context("--record: the daemon must answer before the run starts")?;
+        Some(client)
+    } else {
+        None
+    };
     let (mut opts, rpc, kind) = plan(g, &o)?;
     let progress: Arc<dyn Progress> = Arc::new(Reporter::new());
     let session = chainops_bench::sessions::session(kind, rpc, &mut opts, progress.clone())
@@ -263,9 +315,38 @@ async fn run_bench(g: &GlobalOpts, o: BenchRunOpts) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write --html {}", p.display()))?;
     }
     if o.json {
-        print(&json)
+        print(&json)?;
     } else {
-        print(&summary(&report))
+        print(&summary(&report))?;
+    }
+    let Some(client) = recorder else {
+        return Ok(());
+    };
+    match record(&client, &report).await {
+        Ok(run) => {
+            eprintln!("{}", recorded_line(&run));
+            Ok(())
+        }
+        Err(e) => {
+            // The run is not lost: keep the report where `bench record` can pick it up.
+            let kept = match &o.out {
+                Some(p) => p.clone(),
+                None => {
+                    let p = std::path::PathBuf::from(format!(
+                        "chainops-bench-{}.json",
+                        chainops_core::time::now_ms()
+                    ));
+                    std::fs::write(&p, &json)
+                        .with_context(|| format!("cannot keep the report in {}", p.display()))?;
+                    p
+                }
+            };
+            Err(e.context(format!(
+                "the run finished but was not recorded; the report is in {} (record it with `chainops bench record {}`)",
+                kept.display(),
+                kept.display()
+            )))
+        }
     }
 }
 

@@ -450,6 +450,18 @@ pub enum BenchCommand {
     /// Flags override the file. Senders are derived from the dev mnemonic (or
     /// --mnemonic-file) at m/44'/60'/0'/0/1000+ and funded from accounts 0–9 of it.
     Run(Box<BenchRunOpts>),
+    /// Record reports written by `bench run --out` with the running daemon (the console's
+    /// Load tests page lists, charts and compares them).
+    Record {
+        /// Report files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        server: ServerOpt,
+        /// Print the recorded runs as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare two JSON reports (A = before, B = after).
     Compare {
         /// Report A (`bench run --json` output or --out file).
@@ -562,6 +574,12 @@ pub struct BenchRunOpts {
     /// Print the JSON report instead of the summary table.
     #[arg(long)]
     pub json: bool,
+    /// Also record the report with the running daemon (the console's Load tests page). Needs
+    /// a token of an operator or admin; the daemon is asked before the run starts.
+    #[arg(long)]
+    pub record: bool,
+    #[command(flatten)]
+    pub server: ServerOpt,
 }
 
 /// `logs` subcommands.

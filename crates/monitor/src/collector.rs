@@ -9,7 +9,7 @@
 use crate::fleet::{Fleet, failed_calls, gas_used_ratio};
 use crate::history::History;
 use crate::tracker::{NodeTracker, Observation, SavedTracker};
-use chainops_core::node::NodeSnapshot;
+use chainops_core::node::{NodeSnapshot, RpcCall, RpcOutcome};
 use chainops_core::node_config::NodeConfig;
 use chainops_core::ports::{ChainAdapter, ChainError};
 use chainops_core::task::spawn_supervised;
@@ -236,7 +236,7 @@ fn apply(
     cfg: &NodeConfig,
     tracker: &NodeTracker,
     result: Result<(NodeSnapshot, Observation), ChainError>,
-    log: &[chainops_core::node::RpcCall],
+    log: &[RpcCall],
     now: i64,
     elapsed: f64,
     best: Option<u64>,
@@ -272,6 +272,7 @@ fn apply(
             }
             samples.push(("up", 1.0));
             samples.push(("rpc_latency_seconds", elapsed));
+            samples.extend(method_latencies(log));
             if let Some(h) = &snap.head {
                 samples.push(("height", h.number as f64));
                 samples.push((
@@ -383,5 +384,57 @@ async fn save_state(store: &Store, node: &str, state: &SavedTracker) {
             }
         }
         Err(e) => tracing::warn!(node, error = %e, "cannot encode node state"),
+    }
+}
+
+/// The mean round-trip seconds of each method's answered calls in one poll, as per-method
+/// series (`rpc_method_latency_seconds:<method>`).
+fn method_latencies(log: &[RpcCall]) -> Vec<(&'static str, f64)> {
+    let mut by_method: Vec<(&'static str, f64, u32)> = Vec::new();
+    for c in log.iter().filter(|c| c.outcome == RpcOutcome::Ok) {
+        let secs = c.duration.as_secs_f64();
+        match by_method.iter_mut().find(|(m, _, _)| *m == c.method) {
+            Some((_, sum, n)) => {
+                *sum += secs;
+                *n += 1;
+            }
+            None => by_method.push((c.method, secs, 1)),
+        }
+    }
+    by_method
+        .into_iter()
+        .filter_map(|(m, sum, n)| {
+            crate::history::rpc_method_metric(m).map(|name| (name, sum / f64::from(n)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_latencies_average_answered_calls_per_method() {
+        let call = |method, ms, outcome| RpcCall {
+            method,
+            duration: Duration::from_millis(ms),
+            outcome,
+        };
+        let log = [
+            call("eth_blockNumber", 10, RpcOutcome::Ok),
+            call("eth_blockNumber", 30, RpcOutcome::Ok),
+            call("eth_getBlockByNumber", 50, RpcOutcome::Ok),
+            call("net_peerCount", 900, RpcOutcome::Timeout),
+            call("bad name", 5, RpcOutcome::Ok),
+        ];
+        let got = method_latencies(&log);
+        assert_eq!(
+            got,
+            vec![
+                ("rpc_method_latency_seconds:eth_blockNumber", 0.02),
+                ("rpc_method_latency_seconds:eth_getBlockByNumber", 0.05),
+            ],
+            "failed calls and impossible names are left out"
+        );
     }
 }

@@ -265,18 +265,84 @@ pub const METRICS: &[&str] = &[
     "mempool_bytes",
 ];
 
+/// Prefix of the per-method RPC latency series: `rpc_method_latency_seconds:eth_blockNumber`
+/// holds the round-trip seconds of the calls of that method in each poll (calls sent in one
+/// batch share the batch's time).
+pub const RPC_METHOD_PREFIX: &str = "rpc_method_latency_seconds:";
+
+/// Most distinct per-method series names kept (the families call a few dozen methods).
+const MAX_METHOD_SERIES: usize = 256;
+
+/// The series name of one RPC method's latency, `'static` like every series name: interned
+/// once per method. `None` for a name that is not a JSON-RPC method name (ASCII letters,
+/// digits and `_`, at most 64) or past [`MAX_METHOD_SERIES`] distinct methods.
+pub fn rpc_method_metric(method: &str) -> Option<&'static str> {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let valid = !method.is_empty()
+        && method.len() <= 64
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return None;
+    }
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names
+        .iter()
+        .find(|n| n[RPC_METHOD_PREFIX.len()..] == *method)
+    {
+        return Some(n);
+    }
+    if names.len() >= MAX_METHOD_SERIES {
+        return None;
+    }
+    let name: &'static str = Box::leak(format!("{RPC_METHOD_PREFIX}{method}").into_boxed_str());
+    names.push(name);
+    Some(name)
+}
+
+/// Is `name` a series the history keeps ([`METRICS`] or a per-method RPC latency)?
+pub fn is_metric(name: &str) -> bool {
+    METRICS.contains(&name)
+        || name
+            .strip_prefix(RPC_METHOD_PREFIX)
+            .and_then(rpc_method_metric)
+            .is_some()
+}
+
 /// Maps a metric name back to its `'static` spelling (metric names are a closed set).
 fn static_metric(name: &str) -> &'static str {
     METRICS
         .iter()
         .find(|m| **m == name)
         .copied()
+        .or_else(|| {
+            name.strip_prefix(RPC_METHOD_PREFIX)
+                .and_then(rpc_method_metric)
+        })
         .unwrap_or("unknown")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn method_series_names_are_checked_and_interned_once() {
+        let a = rpc_method_metric("eth_blockNumber").expect("a method");
+        assert_eq!(a, "rpc_method_latency_seconds:eth_blockNumber");
+        let b = rpc_method_metric("eth_blockNumber").expect("again");
+        assert!(std::ptr::eq(a, b), "interned once");
+        assert_eq!(static_metric(a), a);
+        assert!(is_metric("rpc_method_latency_seconds:getblockchaininfo"));
+        assert!(is_metric("height"));
+        for bad in ["", "eth blockNumber", "a/b", "方法", "x\n", &"m".repeat(65)] {
+            assert!(rpc_method_metric(bad).is_none(), "{bad:?}");
+            assert!(!is_metric(&format!("{RPC_METHOD_PREFIX}{bad}")), "{bad:?}");
+        }
+        assert!(!is_metric("rpc_method_latency_seconds"));
+        assert!(!is_metric("nope"));
+    }
 
     #[test]
     fn samples_split_at_minute_boundaries() {

@@ -26,35 +26,64 @@
     return (v && v.trim()) || fallback;
   }
 
+  // Line colours of a chart with several lines (one per RPC method, …).
+  var PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
+
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); });
+  }
+
+  // data-chart holds one series URL, or several separated by spaces (then data-labels names
+  // each line and the lines are joined on one time axis).
   function drawChart(fig) {
     if (fig.dataset.drawn || typeof uPlot === "undefined") return;
     fig.dataset.drawn = "1";
-    fetch(fig.dataset.chart, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(function (j) {
-        var pts = (j && j.points) || [];
-        fig.dataset.points = String(pts.length);
-        if (pts.length === 0) {
+    var urls = fig.dataset.chart.split(" ").filter(Boolean);
+    var labels = (fig.dataset.labels || "").split(" ");
+    Promise.all(urls.map(getJson))
+      .then(function (answers) {
+        var tables = [];
+        var names = [];
+        var total = 0;
+        answers.forEach(function (j, i) {
+          var pts = (j && j.points) || [];
+          if (pts.length === 0) return;
+          total += pts.length;
+          tables.push([pts.map(function (p) { return p.t / 1000; }), pts.map(function (p) { return p.v; })]);
+          names.push(labels[i] || String(i + 1));
+        });
+        fig.dataset.points = String(total);
+        if (total === 0) {
           var p = document.createElement("p");
           p.className = "muted";
           p.textContent = fig.dataset.empty || "";
           fig.appendChild(p);
           return;
         }
-        var xs = pts.map(function (p) { return p.t / 1000; });
-        var ys = pts.map(function (p) { return p.v; });
+        var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
         var width = Math.max(240, fig.clientWidth - 8);
-        var stroke = cssVar("--accent", "#2563eb");
         var axis = { stroke: cssVar("--fg", "#111"), grid: { stroke: cssVar("--grid", "#ddd") } };
+        var several = tables.length > 1;
+        var series = [{}];
+        names.forEach(function (n, i) {
+          series.push({
+            label: n,
+            stroke: several ? PALETTE[i % PALETTE.length] : cssVar("--accent", "#2563eb"),
+            width: 1.5,
+            spanGaps: true,
+            points: { show: total < 60 * tables.length }
+          });
+        });
         new uPlot({
           width: width,
-          height: 160,
-          legend: { show: false },
+          height: several ? 220 : 160,
+          legend: { show: several },
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: true } },
           axes: [axis, axis],
-          series: [{}, { stroke: stroke, width: 1.5, points: { show: pts.length < 60 } }]
-        }, [xs, ys], fig);
+          series: series
+        }, data, fig);
       })
       .catch(function (status) {
         fig.dataset.points = "0";

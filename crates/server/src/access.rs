@@ -65,32 +65,66 @@ fn forbidden(message: impl Into<String>) -> Response {
 /// limit; a pasted contract of 512 KiB stays under it even percent-encoded).
 const MAX_FORM_BYTES: usize = 2 << 20;
 
-/// A console form post without the CSRF header: reads the (urlencoded) body, and puts its
+/// Largest console upload (`multipart/form-data`: a load-test report, a zipped project).
+pub const MAX_UPLOAD_BYTES: usize = 16 << 20;
+
+/// The `_csrf` field of a multipart form (the console puts it first), read with the same
+/// parser the handlers use.
+async fn multipart_csrf(content_type: &str, bytes: &axum::body::Bytes) -> Option<String> {
+    use axum::extract::FromRequest;
+    let req = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(axum::body::Body::from(bytes.clone()))
+        .ok()?;
+    let mut form = axum::extract::Multipart::from_request(req, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("_csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
+/// A console form post without the CSRF header: reads the (urlencoded or multipart) body, and puts its
 /// `_csrf` field into the header the check reads, so forms work without JavaScript. The
 /// body is handed on unchanged.
 async fn form_csrf(req: Request) -> Result<Request, Response> {
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default()
+        .to_string();
+    let multipart = content_type.starts_with("multipart/form-data");
+    let is_form = multipart || content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form || req.headers().contains_key(CSRF_HEADER) {
         return Ok(req);
     }
+    let max = if multipart {
+        MAX_UPLOAD_BYTES
+    } else {
+        MAX_FORM_BYTES
+    };
     let (mut parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+    let bytes = match axum::body::to_bytes(body, max).await {
         Ok(b) => b,
         Err(_) => {
             return Err(ApiError {
                 kind: ErrorKind::InvalidInput,
-                message: format!("a form may hold at most {MAX_FORM_BYTES} bytes"),
+                message: format!("a form may hold at most {max} bytes"),
             }
             .into_response());
         }
     };
-    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|f| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
+    let token = if multipart {
+        multipart_csrf(&content_type, &bytes).await
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|f| f.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v))
+    };
     if let Some(v) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
         parts.headers.insert(CSRF_HEADER, v);
     }

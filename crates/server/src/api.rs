@@ -6,7 +6,7 @@
 
 use crate::extract::{body_schema, query_params};
 use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, r, text};
-use crate::{AppState, auth_routes, log_routes, notify_routes, routes};
+use crate::{AppState, auth_routes, bench_routes, log_routes, notify_routes, routes};
 use axum::routing::{MethodRouter, delete, get, post};
 use chainops_auth::Permission;
 use serde_json::{Value, json};
@@ -356,6 +356,46 @@ pub static ROUTES: &[Route] = &[
         handler: || get(routes::backup_runs),
     },
     Route {
+        method: "POST",
+        path: "/api/v1/bench/runs",
+        permission: Permission::RecordBench,
+        audit: Some("bench.record"),
+        summary: "Record a load-test report (the JSON `chainops bench run --json` prints; at most 16 MiB)",
+        params: none,
+        body: || Some(json!({"type": "object", "description": "a chainops bench report"})),
+        ok: 201,
+        response: || bench_run(&["url"]),
+        handler: || {
+            post(bench_routes::create).layer(axum::extract::DefaultBodyLimit::max(
+                bench_routes::MAX_REPORT_BYTES,
+            ))
+        },
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/bench/runs",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "Recorded load-test runs, newest first (paged, X-Total-Count)",
+        params: query_params::<crate::extract::PageQuery>,
+        body: no_body,
+        ok: 200,
+        response: || arr(bench_run(&[])),
+        handler: || get(bench_routes::list),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/bench/runs/{id}",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "One recorded load-test report, as it was recorded",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 200,
+        response: || json!({"type": "object", "description": "a chainops bench report"}),
+        handler: || get(bench_routes::get_one),
+    },
+    Route {
         method: "GET",
         path: "/api/v1/logs",
         permission: Permission::ReadLogs,
@@ -499,3 +539,34 @@ pub static ROUTES: &[Route] = &[
         handler: || get(auth_routes::verify_audit),
     },
 ];
+
+/// The schema of a recorded load-test run's summary, plus `extra` fields.
+fn bench_run(extra: &[&str]) -> Value {
+    let mut required = vec![
+        "id",
+        "recorded",
+        "recorded_by",
+        "started",
+        "workload",
+        "target",
+        "chain",
+        "client",
+        "rounds",
+        "submitted",
+        "confirmed",
+        "failed",
+        "throughput",
+        "p95",
+        "bottleneck",
+    ];
+    required.extend_from_slice(extra);
+    let int = || json!({"type": "integer"});
+    let num = || json!({"type": "number"});
+    obj(
+        &required,
+        json!({"id": text(), "recorded": text(), "recorded_by": text(), "started": text(),
+            "workload": text(), "target": text(), "chain": text(), "client": text(),
+            "rounds": int(), "submitted": int(), "confirmed": int(), "failed": int(),
+            "throughput": num(), "p95": num(), "bottleneck": text(), "url": text()}),
+    )
+}

@@ -32,6 +32,14 @@ impl ApiError {
         }
     }
 
+    /// A 502: another system (a node) failed; the message names it and what it said.
+    pub fn upstream(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Upstream,
+            message: message.into(),
+        }
+    }
+
     /// Logs `detail` and answers a generic message of `kind`.
     pub fn internal(kind: ErrorKind, detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "request failed");

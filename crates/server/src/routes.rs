@@ -12,6 +12,7 @@ use chainops_core::ports::MetricsSource;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_monitor::collector::METRICS;
 use chainops_monitor::exposition;
+use chainops_monitor::history::{RPC_METHOD_PREFIX, is_metric};
 use chainops_store::alerts::{AlertRow, AlertState, DeliveryState};
 use chainops_store::incidents::IncidentRow;
 use chainops_store::series::Resolution;
@@ -252,16 +253,20 @@ pub(crate) async fn series(
             .index_of(node)
             .ok_or_else(|| unknown_node(&s, node))?;
     }
-    let metric = q.metric.as_ref().ok_or_else(|| {
-        ApiError::invalid(format!(
-            "metric is required; one of: {}",
+    let known = || {
+        format!(
+            "{}, or {RPC_METHOD_PREFIX}<method> (one RPC method's latency)",
             METRICS.join(", ")
-        ))
-    })?;
-    if !METRICS.contains(&metric.as_str()) {
+        )
+    };
+    let metric = q
+        .metric
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid(format!("metric is required; one of: {}", known())))?;
+    if !is_metric(metric) {
         return Err(ApiError::invalid(format!(
             "unknown metric \"{metric}\"; one of: {}",
-            METRICS.join(", ")
+            known()
         )));
     }
     let now = now_ms();

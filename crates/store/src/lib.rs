@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod audit;
 pub mod audit_reports;
 pub mod backup_runs;
+pub mod bench_runs;
 pub mod config;
 mod error;
 pub mod events;

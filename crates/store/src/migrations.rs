@@ -202,6 +202,18 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "a firing alert superseded by a higher one is inhibited, not resolved",
         statements: &["ALTER TABLE alerts ADD COLUMN inhibited_by TEXT"],
     },
+    Migration {
+        version: 12,
+        name: "load-test runs recorded with the daemon",
+        statements: &[
+            "CREATE TABLE bench_runs (id TEXT PRIMARY KEY, created_ms BIGINT NOT NULL, actor TEXT NOT NULL,
+             started_at TEXT NOT NULL, workload TEXT NOT NULL, target TEXT NOT NULL, chain TEXT NOT NULL,
+             client TEXT NOT NULL, rounds BIGINT NOT NULL, submitted BIGINT NOT NULL,
+             confirmed BIGINT NOT NULL, failed BIGINT NOT NULL, throughput DOUBLE PRECISION NOT NULL,
+             p95 DOUBLE PRECISION NOT NULL, bottleneck TEXT NOT NULL, report TEXT NOT NULL)",
+            "CREATE INDEX bench_runs_by_time ON bench_runs (created_ms)",
+        ],
+    },
 ];
 
 /// Whether a chainops schema is there (any migration applied).

@@ -145,6 +145,11 @@ try {
     const f = document.querySelector('figure[data-metric="height"]');
     return f && Number(f.dataset.points || 0) > 0 && f.querySelector("canvas");
   }, null, { timeout: T });
+  say("node page: RPC latency by method, one line per method, has data points");
+  await node.waitForFunction(() => {
+    const f = document.querySelector('figure[data-metric="rpc_method_latency_seconds"]');
+    return f && Number(f.dataset.points || 0) > 0 && f.querySelector("canvas") && (f.dataset.labels || "").includes("eth_");
+  }, null, { timeout: T });
   say("node page shows the pushed log line");
   await node.waitForSelector(`#node-logs .msg:text("${LOG_LINE}")`, { timeout: T });
 
@@ -239,6 +244,53 @@ try {
   if (!(await audit.locator("main").innerText()).includes("Bank.sol")) throw new Error("the report is not in the history");
   const reportUrl = await audit.locator('a[href^="/audit/reports/"]').first().getAttribute("href");
 
+  say("contract audit: a zipped project reports its own contract, not its tests or libraries");
+  await audit.goto(`${BASE}/audit`);
+  await audit.setInputFiles("#project-file", env("CONSOLE_PROJECT_ZIP"));
+  await audit.locator("#project-form").getByRole("button", { name: "Audit" }).click();
+  await audit.waitForURL(/\/audit\/reports\//, { timeout: T });
+  const projectFindings = await audit.locator("li.finding").evaluateAll((els) => els.map((e) => e.innerText));
+  if (!projectFindings.some((t) => t.includes("src/Vault.sol") && t.includes("msg.sender.call"))) {
+    throw new Error(`the project's reentrancy is not shown with its file and code: ${projectFindings.join(" | ")}`);
+  }
+  if (projectFindings.some((t) => t.includes("test/") || t.includes("lib/"))) throw new Error("findings in tests or libraries are reported");
+  const projectUrl = new URL(audit.url()).pathname;
+
+  say("contract audit: deployed code at an address is checked through the node");
+  await audit.goto(`${BASE}/audit`);
+  await audit.getByLabel("Contract address").fill(env("CONSOLE_CODE_ADDRESS"));
+  await audit.getByRole("button", { name: "Check" }).click();
+  await audit.waitForURL(/\/audit\/reports\//, { timeout: T });
+  await audit.locator('li.finding[data-detector="selfdestruct"]').waitFor({ timeout: T });
+  const deployedText = await audit.locator("dl.deployed").innerText();
+  if (!deployedText.toLowerCase().includes(env("CONSOLE_CODE_ADDRESS").toLowerCase())) throw new Error(`the address is not shown: ${deployedText}`);
+  const addressUrl = new URL(audit.url()).pathname;
+  await audit.goto(`${BASE}/audit`);
+  await audit.getByLabel("Contract address").fill("0x00000000000000000000000000000000000000aa");
+  const beforeNoCode = problems.length;
+  await audit.getByRole("button", { name: "Check" }).click();
+  await audit.waitForSelector("main >> text=no code at", { timeout: T });
+  problems.splice(beforeNoCode);
+
+  say("load tests: the recorded run is listed; an uploaded report shows its charts; two runs compare");
+  const bench = await admin.newPage();
+  watch(bench, "bench");
+  await bench.goto(`${BASE}/bench`);
+  if ((await bench.locator("tr[data-run]").count()) < 1) throw new Error("the run recorded with --record is not listed");
+  await bench.setInputFiles("#bench-report", env("CONSOLE_BENCH_REPORT"));
+  await bench.getByRole("button", { name: "Upload" }).click();
+  await bench.waitForURL(/\/bench\/runs\//, { timeout: T });
+  const benchRunUrl = new URL(bench.url()).pathname;
+  const charts = await bench.locator(".bench-report svg").count();
+  if (charts < 4) throw new Error(`the report shows ${charts} charts`);
+  if (!(await bench.locator(".bench-report").innerText()).includes("Throughput over time")) throw new Error("the report lacks its throughput chart");
+  await bench.getByRole("button", { name: "Compare" }).click();
+  await bench.waitForURL(/\/bench\/compare\?/, { timeout: T });
+  await bench.locator('tr[data-metric="throughput"]').waitFor({ timeout: T });
+  const benchCompareUrl = new URL(bench.url()).pathname + new URL(bench.url()).search;
+  await bench.goto(`${BASE}/bench`);
+  if ((await bench.locator("tr[data-run]").count()) < 2) throw new Error("the uploaded run is not listed");
+
   say("settings show the effective configuration with secrets redacted");
   const settings = await admin.newPage();
   watch(settings, "settings");
@@ -276,6 +328,12 @@ try {
   if ((await viewer.goto(BASE + "/audit")) && (await viewer.locator("#audit-form").count()) !== 0) {
     throw new Error("viewer sees the audit form");
   }
+  if ((await viewer.goto(BASE + "/bench")) && (await viewer.locator('form[method="post"]:not([action="/logout"])').count()) !== 0) {
+    throw new Error("viewer sees the report upload");
+  }
+  if ((await viewer.goto(BASE + "/audit")) && (await viewer.locator("#project-form, #address-form").count()) !== 0) {
+    throw new Error("viewer sees the project or address audit");
+  }
   if ((await viewer.goto(BASE + "/backups")) && (await viewer.locator('form[action$="/run"]').count()) !== 0) {
     throw new Error("viewer sees the backup run button");
   }
@@ -288,7 +346,8 @@ try {
   // --- every page: zh-CN without catalog keys; axe; screenshots at two widths ----------
   const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"], ["backups", "/backups"], ["audit", "/audit"],
     ["users", "/users"], ["audit-trail", "/audit-trail?verify=1"], ["settings", "/settings"], ["setup", "/setup"]];
-  pages.push(["audit-report", reportUrl]);
+  pages.push(["audit-report", reportUrl], ["audit-project", projectUrl], ["audit-address", addressUrl],
+    ["bench", "/bench"], ["bench-run", benchRunUrl], ["bench-compare", benchCompareUrl]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

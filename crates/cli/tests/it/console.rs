@@ -51,6 +51,37 @@ fn console_follows_a_stall_in_a_real_browser() {
         .send()
         .expect("push log line");
     assert!(pushed.status().is_success(), "{}", pushed.status());
+    // Load tests: one run recorded by `bench run --record`, another kept in a file that the
+    // browser uploads.
+    let config = dir.path().join("chainops.toml");
+    let bench_report = dir.path().join("bench-b.json");
+    for (rate, extra) in [("20", vec!["--record"]), ("40", vec!["--out", bench_report.to_str().expect("utf-8 path")])] {
+        let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
+            .args(["bench", "run", "--config"])
+            .arg(&config)
+            .args(["--rpc", &anvil.url(), "--workload", "eth-transfer", "--rate", rate, "--count", rate])
+            .args(["--server", &d.base, "--token", &d.token])
+            .args(&extra)
+            .output()
+            .expect("run chainops bench");
+        assert!(
+            out.status.success(),
+            "bench run {extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if extra[0] == "--record" {
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("recorded eth-transfer as run"),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // Deployed code with a SELFDESTRUCT (PUSH1 0, SELFDESTRUCT) for the address check.
+    let code_address = "0x00000000000000000000000000000000c0de0001";
+    anvil.rpc("anvil_setCode", serde_json::json!([code_address, "0x6000ff"]));
+    let project_zip = dir.path().join("vault-main.zip");
+    write_project_zip(&project_zip);
     let shots = root.join("target/console-screenshots");
     let out = Command::new("node")
         .arg(root.join("crates/cli/tests/console/console.mjs"))
@@ -65,6 +96,9 @@ fn console_follows_a_stall_in_a_real_browser() {
         .env("CONSOLE_CATALOG", root.join("crates/server/i18n/en.toml"))
         .env("CONSOLE_LOG_LINE", line)
         .env("CONSOLE_RESTORE_FILE", dir.path().join("restore-command"))
+        .env("CONSOLE_BENCH_REPORT", &bench_report)
+        .env("CONSOLE_CODE_ADDRESS", code_address)
+        .env("CONSOLE_PROJECT_ZIP", &project_zip)
         .output()
         .expect("run node (npm's Node.js is needed)");
     let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
@@ -106,6 +140,29 @@ fn console_follows_a_stall_in_a_real_browser() {
         "the restore wrote nothing into {}",
         target.display()
     );
+}
+
+/// A Foundry-like project zipped the way GitHub's "Download ZIP" does (one top directory):
+/// a vault with a reentrancy that imports a library through `remappings.txt`, and a test and
+/// a library with bugs of their own that must not be reported. Written with Python's zipfile.
+fn write_project_zip(path: &std::path::Path) {
+    let vault = "pragma solidity ^0.8.0;\nimport \"@lib/Math.sol\";\ncontract Vault {\n    mapping(address => uint256) public balances;\n    function deposit() external payable { balances[msg.sender] += msg.value; }\n    function withdraw() external {\n        uint256 amount = balances[msg.sender];\n        (bool ok, ) = msg.sender.call{value: amount}(\"\");\n        require(ok);\n        balances[msg.sender] = Math.zero();\n    }\n}\n";
+    let buggy = "pragma solidity ^0.8.0;\ncontract Buggy {\n    mapping(address => uint256) b;\n    function w() external {\n        (bool ok, ) = msg.sender.call{value: b[msg.sender]}(\"\");\n        require(ok);\n        b[msg.sender] = 0;\n    }\n}\n";
+    let math = "pragma solidity ^0.8.0;\nlibrary Math { function zero() internal pure returns (uint256) { return 0; } }\n";
+    let files = serde_json::json!({
+        "vault-main/src/Vault.sol": vault,
+        "vault-main/lib/math/Math.sol": format!("{math}{}", buggy.replace("Buggy", "LibBuggy")),
+        "vault-main/test/Vault.t.sol": buggy,
+        "vault-main/remappings.txt": "@lib/=lib/math/\n",
+    });
+    let script = "import json, sys, zipfile\nfiles = json.loads(sys.argv[2])\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    for name, text in files.items():\n        z.writestr(name, text)\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .arg(files.to_string())
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A console session of `name`: its cookie and CSRF token.

@@ -7,7 +7,7 @@ use super::{Ctx, Page, page, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,7 @@ use chainops_auth::{Permission, Principal};
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_store::audit_reports::AuditReportRow;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The routes.
 pub static PAGE: Page = Page {
@@ -38,6 +38,26 @@ pub static PAGE: Page = Page {
             Some("contract.audit"),
             "Console form: audit the pasted Solidity source (the report is kept)",
             || post(run_audit),
+        ),
+        page(
+            "POST",
+            "/audit/project",
+            Permission::RunAudit,
+            Some("contract.audit_project"),
+            "Console form: audit a zipped project (multipart, field `project`; tests, scripts, mocks and dependencies are context)",
+            || {
+                post(audit_project).layer(axum::extract::DefaultBodyLimit::max(
+                    crate::access::MAX_UPLOAD_BYTES,
+                ))
+            },
+        ),
+        page(
+            "POST",
+            "/audit/address",
+            Permission::RunAudit,
+            Some("contract.audit_address"),
+            "Console form: check the code deployed at an address through a configured EVM node",
+            || post(audit_address),
         ),
         page(
             "GET",
@@ -88,6 +108,8 @@ pub struct AuditPage {
     pub history: Vec<HistoryItem>,
     /// May the viewer run an audit?
     pub may_run: bool,
+    /// Configured EVM nodes (for an audit of deployed code).
+    pub evm_nodes: Vec<String>,
 }
 
 /// One finding as the report page shows it.
@@ -100,8 +122,12 @@ pub struct FindingItem {
     pub swc: String,
     /// Line.
     pub line: u64,
+    /// Byte offset in deployed code (a check of an address).
+    pub pc: Option<u64>,
     /// Function.
     pub function: String,
+    /// File inside a project (empty for a single file).
+    pub file: String,
     /// Message.
     pub message: String,
     /// Fix advice of the detector.
@@ -122,6 +148,8 @@ pub struct ReportPage {
     pub findings: Vec<FindingItem>,
     /// Parse errors: line, message.
     pub errors: Vec<(u64, String)>,
+    /// Deployed code checked (an address audit): (catalog key, value) per contract.
+    pub deployed: Vec<CodeFacts>,
 }
 
 fn item(r: &AuditReportRow) -> HistoryItem {
@@ -140,12 +168,20 @@ async fn audit_page(State(s): State<AppState>, c: Ctx) -> Response {
         Err(e) => return super::error_page(c, ApiError::internal(e.kind(), e)),
     };
     let may_run = c.may(&Permission::RunAudit);
+    let evm_nodes = s
+        .fleet
+        .reports(now_ms())
+        .into_iter()
+        .filter(|r| r.kind == chainops_chain::evm::KIND)
+        .map(|r| r.name)
+        .collect();
     render(
         StatusCode::OK,
         AuditPage {
             c,
             history,
             may_run,
+            evm_nodes,
         },
     )
 }
@@ -200,31 +236,70 @@ async fn run_audit(
     let name = file_name(&f.name);
     let (source, file) = (f.source.clone(), name.clone());
     let made = tokio::task::spawn_blocking(move || {
-        let report = chainops_audit::analyze(
-            vec![SourceFile::new(&file, source)],
-            &chainops_audit::Options {
-                no_imports: true,
-                ..chainops_audit::Options::default()
-            },
-        );
-        let count =
-            |sev: Severity| report.findings.iter().filter(|x| x.severity == sev).count() as i64;
-        (
+        made_of(
+            chainops_audit::analyze(
+                vec![SourceFile::new(&file, source)],
+                &chainops_audit::Options {
+                    no_imports: true,
+                    ..chainops_audit::Options::default()
+                },
+            ),
+            None,
+        )
+    })
+    .await
+    .map(Ok);
+    keep(&s, &who, c, name, f.source, made).await
+}
+
+/// A finished analysis: its counts, JSON and SARIF.
+struct Made {
+    counts: (i64, i64, i64, i64),
+    report: String,
+    sarif: String,
+}
+
+/// Counts and renders `report`; with `own`, only findings and parse errors in the files it
+/// accepts are kept (the others were context).
+fn made_of(mut report: chainops_audit::Report, own: Option<fn(&str) -> bool>) -> Made {
+    if let Some(own) = own {
+        report.findings.retain(|f| own(&f.file));
+        report.errors.retain(|e| own(&e.file));
+        report.files.retain(|f| own(f));
+    }
+    let count = |sev: Severity| report.findings.iter().filter(|x| x.severity == sev).count() as i64;
+    Made {
+        counts: (
             count(Severity::High),
             count(Severity::Medium),
             count(Severity::Low),
             report.errors.len() as i64,
-            serde_json::to_string(&report).unwrap_or_default(),
-            chainops_audit::sarif::sarif(&report).to_string(),
-        )
-    })
-    .await;
-    let Ok((high, medium, low, errors, report, sarif)) = made else {
-        return super::error_page(
-            c,
-            ApiError::internal(chainops_core::ErrorKind::Internal, "the analysis panicked"),
-        );
+        ),
+        report: serde_json::to_string(&report).unwrap_or_default(),
+        sarif: chainops_audit::sarif::sarif(&report).to_string(),
+    }
+}
+
+/// Stores a finished analysis and shows it.
+async fn keep(
+    s: &AppState,
+    who: &Principal,
+    c: Ctx,
+    name: String,
+    source: String,
+    made: Result<Result<Made, String>, tokio::task::JoinError>,
+) -> Response {
+    let made = match made {
+        Ok(Ok(m)) => m,
+        Ok(Err(message)) => return super::error_page(c, ApiError::invalid(message)),
+        Err(_) => {
+            return super::error_page(
+                c,
+                ApiError::internal(chainops_core::ErrorKind::Internal, "the analysis panicked"),
+            );
+        }
     };
+    let (high, medium, low, errors) = made.counts;
     let row = AuditReportRow {
         id: format!("{:016x}", rand::random::<u64>()),
         created_ms: now_ms(),
@@ -234,14 +309,88 @@ async fn run_audit(
         medium,
         low,
         errors,
-        source: f.source,
-        report,
-        sarif,
+        source,
+        report: made.report,
+        sarif: made.sarif,
     };
     if let Err(e) = s.store.save_audit_report(&row).await {
         return super::error_page(c, ApiError::internal(e.kind(), e));
     }
     see_other(&format!("/audit/reports/{}", row.id))
+}
+
+/// Reads the uploaded `project` file of the multipart form: (file name, bytes).
+async fn uploaded_project(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::invalid(format!("the upload could not be read: {}", e.body_text()))
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        if field.name() == Some("project") {
+            let name = field.file_name().unwrap_or("project.zip").to_string();
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                return Ok((name, bytes.to_vec()));
+            }
+        }
+    }
+    Err(ApiError::invalid(
+        "no project in the form: choose a .zip of the project (Foundry, Hardhat or plain .sol files)",
+    ))
+}
+
+/// A name for an uploaded archive: its last path part ending in `.zip`.
+fn zip_name(given: &str) -> String {
+    let base = file_name(given);
+    let stem = base.strip_suffix(".sol").unwrap_or(&base);
+    if stem.ends_with(".zip") {
+        stem.to_string()
+    } else {
+        format!("{stem}.zip")
+    }
+}
+
+async fn audit_project(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    c: Ctx,
+    form: Multipart,
+) -> Response {
+    let (name, bytes) = match uploaded_project(form).await {
+        Ok(v) => v,
+        Err(e) => return super::error_page(c, e),
+    };
+    let made = tokio::task::spawn_blocking(move || {
+        let project = chainops_audit::archive::read_zip(&bytes, Default::default())?;
+        let own = chainops_audit::archive::Project::is_own;
+        // Only the project's own files are kept for the excerpts.
+        let sources: std::collections::BTreeMap<String, &str> = project
+            .files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.text.as_str()))
+            .filter(|(p, _)| own(p))
+            .collect();
+        if sources.is_empty() {
+            return Err(
+                "the archive holds only tests, scripts, mocks or dependencies (lib/, node_modules/, test/, script/, mocks/, *.t.sol, *.s.sol)"
+                    .to_string(),
+            );
+        }
+        let kept = serde_json::to_string(&sources).unwrap_or_default();
+        let options = chainops_audit::Options {
+            no_imports: true,
+            remaps: project.remaps.clone(),
+            ..chainops_audit::Options::default()
+        };
+        let made = made_of(chainops_audit::analyze(project.files, &options), Some(own));
+        Ok((made, kept))
+    })
+    .await;
+    let (made, kept) = match made {
+        Ok(Ok((m, k))) => (Ok(Ok(m)), k),
+        Ok(Err(e)) => (Ok(Err(e)), String::new()),
+        Err(e) => (Err(e), String::new()),
+    };
+    keep(&s, &who, c, zip_name(&name), kept, made).await
 }
 
 async fn load(s: &AppState, id: &str) -> Result<AuditReportRow, ApiError> {
@@ -262,18 +411,34 @@ async fn report_page(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) 
         Err(e) => return super::error_page(c, e),
     };
     let report: Value = serde_json::from_str(&row.report).unwrap_or_default();
-    let lines: Vec<&str> = row.source.lines().collect();
+    // A project's own files are kept as a JSON map of path → text; a pasted file as is.
+    let project: std::collections::BTreeMap<String, String> = if row.name.ends_with(".zip") {
+        serde_json::from_str(&row.source).unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    let lines_of = |file: &str| -> Vec<&str> {
+        if row.name.ends_with(".zip") {
+            project
+                .get(file)
+                .map(|t| t.lines().collect())
+                .unwrap_or_default()
+        } else {
+            row.source.lines().collect()
+        }
+    };
     let fixes: std::collections::HashMap<&str, &str> = chainops_audit::detectors::registry()
         .iter()
         .map(|d| (d.info().id, d.info().fix))
         .collect();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let findings = report["findings"]
+    let findings: Vec<FindingItem> = report["findings"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .map(|f| {
+            let lines = lines_of(f["file"].as_str().unwrap_or_default());
             let line = f["line"].as_u64().unwrap_or(0);
             let end = f["end_line"].as_u64().unwrap_or(line).max(line);
             let from = line.saturating_sub(2).max(1) as usize;
@@ -282,7 +447,13 @@ async fn report_page(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) 
                 severity: text(&f["severity"]),
                 swc: text(&f["swc"]),
                 line,
+                pc: None,
                 function: text(&f["function"]),
+                file: if row.name.ends_with(".zip") {
+                    text(&f["file"])
+                } else {
+                    String::new()
+                },
                 message: text(&f["message"]),
                 fix: fixes
                     .get(f["detector"].as_str().unwrap_or(""))
@@ -311,15 +482,181 @@ async fn report_page(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) 
         .iter()
         .map(|e| (e["line"].as_u64().unwrap_or(0), text(&e["message"])))
         .collect();
+    let (deployed, code_findings) = deployed_of(&report);
+    let findings = findings.into_iter().chain(code_findings).collect();
     render(
         StatusCode::OK,
         ReportPage {
             h: item(&row),
             findings,
             errors,
+            deployed,
             c,
         },
     )
+}
+
+/// Facts of one checked contract: (catalog key, value).
+type CodeFacts = Vec<(&'static str, String)>;
+
+/// The contracts and findings of a deployed-code report (`{"contracts": [...]}`).
+fn deployed_of(report: &Value) -> (Vec<CodeFacts>, Vec<FindingItem>) {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut facts = Vec::new();
+    let mut findings = Vec::new();
+    for c in report["contracts"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let proxy = &c["proxy"];
+        let mut rows = vec![
+            ("audit.address", text(&c["address"])),
+            (
+                "audit.code_size",
+                c["code_size"].as_u64().unwrap_or(0).to_string(),
+            ),
+            ("audit.code_hash", text(&c["code_hash"])),
+        ];
+        if let Some(v) = c["verified"].as_str() {
+            rows.push(("audit.verified", v.to_string()));
+        }
+        if proxy.is_object() {
+            rows.push((
+                "audit.proxy",
+                format!(
+                    "{} → {}",
+                    text(&proxy["kind"]),
+                    text(&proxy["implementation"])
+                ),
+            ));
+        }
+        facts.push(rows);
+        for f in c["findings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            findings.push(FindingItem {
+                severity: text(&f["severity"]),
+                detector: text(&f["detector"]),
+                swc: String::new(),
+                line: 0,
+                pc: f["pc"].as_u64(),
+                function: String::new(),
+                file: String::new(),
+                message: text(&f["message"]),
+                fix: String::new(),
+                excerpt: Vec::new(),
+            });
+        }
+    }
+    (facts, findings)
+}
+
+/// The address form.
+#[derive(Deserialize)]
+pub struct AddressForm {
+    node: String,
+    address: String,
+    #[serde(rename = "_csrf")]
+    _csrf: Option<String>,
+}
+
+/// Reads the runtime code and the proxy slots of `address` through `node`'s RPC and checks
+/// them like `chainops audit --address`.
+async fn check_address(
+    s: &AppState,
+    node: &str,
+    address: &str,
+) -> Result<chainops_audit::bytecode::CodeReport, ApiError> {
+    let address = address.trim();
+    let ok = address.len() == 42
+        && address.starts_with("0x")
+        && address[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(ApiError::invalid(format!(
+            "\"{}\" is not an address: 0x and 40 hex digits",
+            address.chars().take(80).collect::<String>()
+        )));
+    }
+    let config = s
+        .fleet
+        .index_of(node)
+        .map(|i| s.fleet.lock(i).config.clone())
+        .filter(|c| c.kind == chainops_chain::evm::KIND)
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "\"{node}\" is not a configured EVM node; pick one from the list"
+            ))
+        })?;
+    let upstream = |e: &dyn std::fmt::Display| ApiError::upstream(format!("node {node}: {e}"));
+    let rpc =
+        chainops_chain::registry::rpc_client_for(&config, &s.http).map_err(|e| upstream(&e))?;
+    let mut log = chainops_core::ports::RpcLog::default();
+    let code_hex = rpc
+        .call("eth_getCode", json!([address, "latest"]), &mut log)
+        .await
+        .map_err(|e| upstream(&e))?;
+    let code =
+        chainops_core::hex::decode(code_hex.as_str().unwrap_or("0x").trim_start_matches("0x"))
+            .ok_or_else(|| upstream(&"eth_getCode returned bad hex"))?;
+    if code.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no code at {address} on {node} (not a contract, self-destructed, or another chain)"
+        )));
+    }
+    let mut slots = std::collections::HashMap::new();
+    for slot in chainops_audit::bytecode::PROXY_SLOTS {
+        let word = rpc
+            .call(
+                "eth_getStorageAt",
+                json!([address, slot, "latest"]),
+                &mut log,
+            )
+            .await
+            .map_err(|e| upstream(&e))?;
+        if let Some(w) = word.as_str() {
+            slots.insert(slot, w.to_string());
+        }
+    }
+    let mut storage = |slot: &str| slots.get(slot).cloned();
+    Ok(chainops_audit::bytecode::check(
+        address,
+        &code,
+        &mut storage,
+        None,
+    ))
+}
+
+async fn audit_address(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    c: Ctx,
+    Form(f): Form<AddressForm>,
+) -> Response {
+    let report = match check_address(&s, &f.node, &f.address).await {
+        Ok(r) => r,
+        Err(e) => return super::error_page(c, e),
+    };
+    let count = |sev: Severity| report.findings.iter().filter(|x| x.severity == sev).count() as i64;
+    let row = AuditReportRow {
+        id: format!("{:016x}", rand::random::<u64>()),
+        created_ms: now_ms(),
+        actor: who.actor(),
+        name: format!("{} @ {}", report.address, f.node),
+        high: count(Severity::High),
+        medium: count(Severity::Medium),
+        low: count(Severity::Low),
+        errors: 0,
+        source: String::new(),
+        report: json!({ "contracts": [&report] }).to_string(),
+        sarif: String::new(),
+    };
+    if let Err(e) = s.store.save_audit_report(&row).await {
+        return super::error_page(c, ApiError::internal(e.kind(), e));
+    }
+    see_other(&format!("/audit/reports/{}", row.id))
 }
 
 /// `?format=`.
@@ -340,6 +677,14 @@ async fn download(
     };
     let (body, ctype, ext) = match q.format.as_deref().unwrap_or("json") {
         "json" => (row.report, "application/json", "json"),
+        "sarif" if row.sarif.is_empty() => {
+            return super::error_page(
+                c,
+                ApiError::invalid(
+                    "a check of deployed code has no SARIF (it has no source lines); download the JSON",
+                ),
+            );
+        }
         "sarif" => (row.sarif, "application/sarif+json", "sarif"),
         other => {
             return super::error_page(

@@ -13,6 +13,7 @@ pub mod contract_audit;
 pub mod docs;
 pub mod fleet;
 pub mod i18n;
+pub mod load_tests;
 pub mod login;
 pub mod logs;
 pub mod node;
@@ -68,6 +69,7 @@ pub static PAGES: &[&Page] = &[
     &logs::PAGE,
     &backups::PAGE,
     &contract_audit::PAGE,
+    &load_tests::PAGE,
     &users::PAGE,
     &audit_trail::PAGE,
     &settings::PAGE,
@@ -275,9 +277,11 @@ pub fn error_page(c: Ctx, err: crate::ApiError) -> Response {
         403 => "error.forbidden",
         404 => "error.not_found",
         409 => "error.conflict",
+        502 => "error.upstream",
         _ => "error.internal",
     };
-    let message = if status.is_server_error() {
+    // A node's failure (502) is worth reading; an internal one is in the log only.
+    let message = if status.is_server_error() && err.kind != chainops_core::ErrorKind::Upstream {
         c.t.t("error.internal_detail").to_string()
     } else {
         err.message

@@ -13,6 +13,7 @@ use axum::routing::get;
 use chainops_auth::Permission;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_logs::entry::Level;
+use chainops_monitor::history::{RPC_METHOD_PREFIX, rpc_method_metric};
 use chainops_store::logs::LogQuery;
 use serde::Deserialize;
 
@@ -76,8 +77,10 @@ pub struct Chart {
     pub title: &'static str,
     /// Metric.
     pub metric: &'static str,
-    /// Series API URL.
+    /// Series API URL; several separated by spaces draw one line each.
     pub src: String,
+    /// Names of the lines (space-separated, one per URL) when there are several.
+    pub labels: String,
 }
 
 /// One log line.
@@ -212,14 +215,39 @@ async fn node_page(
         .find(|(_, v, _)| Some(*v) == q.range.as_deref())
         .unwrap_or(&RANGES[0]);
     let enc = super::urlencode(&name);
-    let charts = CHARTS
+    let series_url =
+        |metric: &str| format!("/api/v1/series?node={enc}&metric={metric}&from={}", range.2);
+    let mut charts: Vec<Chart> = CHARTS
         .iter()
         .map(|(metric, key)| Chart {
             title: c.t.t(key),
             metric,
-            src: format!("/api/v1/series?node={enc}&metric={metric}&from={}", range.2),
+            src: series_url(metric),
+            labels: String::new(),
         })
         .collect();
+    // RPC latency by method: one line per method the node's collector calls.
+    let methods: Vec<&'static str> = s
+        .fleet
+        .index_of(&name)
+        .map(|i| s.fleet.lock(i).rpc.keys().copied().collect())
+        .unwrap_or_default();
+    let methods: Vec<&'static str> = methods
+        .into_iter()
+        .filter(|m| rpc_method_metric(m).is_some())
+        .collect();
+    if !methods.is_empty() {
+        charts.push(Chart {
+            title: c.t.t("node.rpc_latency_by_method"),
+            metric: "rpc_method_latency_seconds",
+            src: methods
+                .iter()
+                .map(|m| series_url(&format!("{RPC_METHOD_PREFIX}{m}")))
+                .collect::<Vec<_>>()
+                .join(" "),
+            labels: methods.join(" "),
+        });
+    }
     let ranges = RANGES
         .iter()
         .map(|(key, v, _)| (c.t.t(key), format!("/nodes/{enc}?range={v}"), *v == range.1))

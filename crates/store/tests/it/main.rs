@@ -86,6 +86,7 @@ on_both_backends!(
     backup_runs_are_recorded_and_read_newest_first,
     login_locks_persist_are_extended_and_expire,
     audit_reports_keep_their_texts_and_list_newest_first,
+    bench_runs_keep_their_reports_and_list_newest_first,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -1248,4 +1249,56 @@ async fn audit_reports_keep_their_texts_and_list_newest_first(db: TestDb) {
         ("银行.sol", "contract Bank { /* ü 区块 */ }", 2)
     );
     assert!(db.store.audit_report("zz").await.expect("get").is_none());
+}
+
+async fn bench_runs_keep_their_reports_and_list_newest_first(db: TestDb) {
+    use chainops_store::bench_runs::BenchRunRow;
+    let run = |id: &str, at: i64| BenchRunRow {
+        id: id.into(),
+        created_ms: at,
+        actor: "token:ci".into(),
+        started_at: "2025-11-26T00:00:00Z".into(),
+        workload: "eth-transfer".into(),
+        target: "http://127.0.0.1:8545".into(),
+        chain: "evm 31337".into(),
+        client: "anvil/v1 — 区块".into(),
+        rounds: 2,
+        submitted: 3000,
+        confirmed: 2990,
+        failed: 10,
+        throughput: 1421.25,
+        p95: 1.74,
+        bottleneck: "gas_limit".into(),
+        report: "{\"rounds\":[]}".into(),
+    };
+    db.store
+        .save_bench_run(&run("a", T0))
+        .await
+        .expect("save a");
+    db.store
+        .save_bench_run(&run("b", T0 + 1))
+        .await
+        .expect("save b");
+    assert!(
+        db.store.save_bench_run(&run("a", T0 + 2)).await.is_err(),
+        "ids are unique"
+    );
+    let list = db.store.bench_runs(10).await.expect("list");
+    assert_eq!(
+        list.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["b", "a"]
+    );
+    assert!(list[0].report.is_empty(), "the list leaves the report out");
+    assert_eq!(db.store.bench_runs(1).await.expect("list").len(), 1);
+    let full = db.store.bench_run("a").await.expect("get").expect("found");
+    assert_eq!(
+        (
+            full.client.as_str(),
+            full.report.as_str(),
+            full.throughput,
+            full.p95
+        ),
+        ("anvil/v1 — 区块", "{\"rounds\":[]}", 1421.25, 1.74)
+    );
+    assert!(db.store.bench_run("zz").await.expect("get").is_none());
 }
