@@ -160,8 +160,20 @@ fn common_root<'a>(mut paths: impl Iterator<Item = &'a str>) -> String {
     let Some((top, _)) = first.split_once('/') else {
         return String::new();
     };
+    // A project's own folders are never the wrapper (a zip of `src/` alone keeps `src/`).
+    let own = [
+        "src",
+        "contracts",
+        "test",
+        "tests",
+        "lib",
+        "node_modules",
+        "script",
+        "scripts",
+        "mocks",
+    ];
     let prefix = format!("{top}/");
-    if paths.all(|p| p.starts_with(&prefix)) {
+    if !own.contains(&top.to_ascii_lowercase().as_str()) && paths.all(|p| p.starts_with(&prefix)) {
         prefix
     } else {
         String::new()

@@ -566,4 +566,58 @@ mod tests {
         assert_eq!(gap_explanation(&round), None);
         assert_eq!(rate_text(&round.rate_control), "fixed-rate: tps 50.0");
     }
+
+    /// A report uploaded to the console is outside input: every text it carries is escaped,
+    /// the body has no style or script of its own, and `Report::parse` names what is wrong.
+    #[test]
+    fn uploaded_reports_render_escaped_and_bad_ones_are_named() {
+        let evil = "<script>alert(1)</script>\"'&区块";
+        let round = serde_json::json!({
+            "label": evil, "rate_control": {"kind": "fixed-rate", "tps": 5.0}, "offered_tps": 5.0,
+            "behind_schedule_max": 0, "slots_busy_ratio": 0.0, "outstanding_at_send_end": 0,
+            "submitted": 10, "confirmed": 9, "failed": 1, "rejected": 0, "reverted": 1,
+            "unconfirmed": 0, "success_rate": 0.9, "send_rate": 5.0, "throughput": 4.5,
+            "duration_s": 2.0, "first_submit_s": 0.0, "last_submit_s": 2.0, "last_confirm_s": 2.0,
+            "latency": crate::stats::LatencyStats::default(), "confirmation_latency": crate::stats::LatencyStats::default(),
+            "distribution": [], "series": [{"t": 1.0, "submitted": 5, "confirmed": 4, "failed": 0, "tps": 4.0, "latency_avg": 1e308, "outstanding": 1, "pool": null, "generator_cpu": 0.1, "node_cpu": null, "node_rss": null}],
+            "blocks": [], "errors": [{"message": evil, "count": 1}], "node_process": null,
+            "generator": {"cpu_avg": 0.1, "cpu_max": 0.2, "rss_max_bytes": 1}, "steps": [],
+            "max_sustained_tps": null,
+            "bottleneck": {"primary": evil, "summary": evil, "findings": [{"kind": evil, "evidence": evil}, {"kind": "x", "evidence": evil}]}
+        });
+        let report = serde_json::json!({
+            "version": crate::report::REPORT_VERSION, "started_at": evil,
+            "target": {"url": evil, "kind": evil, "chain": evil, "client": evil},
+            "workload": evil,
+            "settings": {"senders": 1, "confirmations": 1, "concurrency": 1, "batch_size": 1, "max_fee_gwei": null, "priority_fee_gwei": null, "node_pid": null},
+            "submitted": 10, "confirmed": 9, "failed": 1, "success_rate": 0.9, "send_rate": 5.0,
+            "throughput": 4.5, "latency": crate::stats::LatencyStats::default(), "p50": 1.0, "p95": 1.0, "p99": 1.0,
+            "rounds": [round]
+        });
+        let bytes = serde_json::to_vec(&report).expect("json");
+        let r = Report::parse(&bytes).expect("a valid report");
+        assert_eq!(r.bottleneck(), evil);
+        let body = render_body(&r);
+        assert!(!body.contains("<script"), "unescaped text in the body");
+        assert!(body.contains("&lt;script&gt;"));
+        assert!(!body.contains("<style") && !body.contains("style="));
+        assert!(body.contains("区块"));
+        assert!(
+            render(&r).contains("<style>"),
+            "the standalone page keeps its styles"
+        );
+
+        let mut v = report.clone();
+        v["version"] = serde_json::json!(99);
+        let e = Report::parse(&serde_json::to_vec(&v).expect("json")).unwrap_err();
+        assert!(e.contains("version 99"), "{e}");
+        v["version"] = serde_json::json!(crate::report::REPORT_VERSION);
+        v["rounds"] = serde_json::json!([]);
+        let e = Report::parse(&serde_json::to_vec(&v).expect("json")).unwrap_err();
+        assert!(e.contains("has 0"), "{e}");
+        for bad in [&b""[..], b"[", b"{}", b"\xff\xfe", b"{\"version\": 1}"] {
+            let e = Report::parse(bad).unwrap_err();
+            assert!(e.contains("not a chainops bench report"), "{e}");
+        }
+    }
 }

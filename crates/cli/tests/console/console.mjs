@@ -229,7 +229,7 @@ try {
   await audit.setInputFiles("#audit-file", { name: "Bank.sol", mimeType: "text/plain", buffer: Buffer.from(bank) });
   await audit.waitForFunction(() => document.getElementById("audit-source").value.includes("contract Bank"), null, { timeout: T });
   if ((await audit.inputValue("#audit-name")) !== "Bank.sol") throw new Error("the file name was not taken");
-  await audit.getByRole("button", { name: "Audit" }).click();
+  await audit.getByRole("button", { name: "Audit", exact: true }).click();
   await audit.waitForURL(/\/audit\/reports\//, { timeout: T });
   const finding = audit.locator('li.finding[data-detector^="reentrancy"]').first();
   await finding.waitFor({ timeout: T });
@@ -247,7 +247,7 @@ try {
   say("contract audit: a zipped project reports its own contract, not its tests or libraries");
   await audit.goto(`${BASE}/audit`);
   await audit.setInputFiles("#project-file", env("CONSOLE_PROJECT_ZIP"));
-  await audit.locator("#project-form").getByRole("button", { name: "Audit" }).click();
+  await audit.getByRole("button", { name: "Audit the project" }).click();
   await audit.waitForURL(/\/audit\/reports\//, { timeout: T });
   const projectFindings = await audit.locator("li.finding").evaluateAll((els) => els.map((e) => e.innerText));
   if (!projectFindings.some((t) => t.includes("src/Vault.sol") && t.includes("msg.sender.call"))) {

@@ -55,11 +55,26 @@ fn console_follows_a_stall_in_a_real_browser() {
     // browser uploads.
     let config = dir.path().join("chainops.toml");
     let bench_report = dir.path().join("bench-b.json");
-    for (rate, extra) in [("20", vec!["--record"]), ("40", vec!["--out", bench_report.to_str().expect("utf-8 path")])] {
+    for (rate, extra) in [
+        ("20", vec!["--record"]),
+        (
+            "40",
+            vec!["--out", bench_report.to_str().expect("utf-8 path")],
+        ),
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_chainops"))
             .args(["bench", "run", "--config"])
             .arg(&config)
-            .args(["--rpc", &anvil.url(), "--workload", "eth-transfer", "--rate", rate, "--count", rate])
+            .args([
+                "--rpc",
+                &anvil.url(),
+                "--workload",
+                "eth-transfer",
+                "--rate",
+                rate,
+                "--count",
+                rate,
+            ])
             .args(["--server", &d.base, "--token", &d.token])
             .args(&extra)
             .output()
@@ -79,7 +94,10 @@ fn console_follows_a_stall_in_a_real_browser() {
     }
     // Deployed code with a SELFDESTRUCT (PUSH1 0, SELFDESTRUCT) for the address check.
     let code_address = "0x00000000000000000000000000000000c0de0001";
-    anvil.rpc("anvil_setCode", serde_json::json!([code_address, "0x6000ff"]));
+    anvil.rpc(
+        "anvil_setCode",
+        serde_json::json!([code_address, "0x6000ff"]),
+    );
     let project_zip = dir.path().join("vault-main.zip");
     write_project_zip(&project_zip);
     let shots = root.join("target/console-screenshots");
@@ -162,7 +180,11 @@ fn write_project_zip(path: &std::path::Path) {
         .arg(files.to_string())
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A console session of `name`: its cookie and CSRF token.
@@ -425,4 +447,133 @@ fn the_console_meets_hostile_input_with_clear_answers() {
         report.contains("passwd.sol") && !report.contains("root:"),
         "no file was read"
     );
+    // Uploads: a report that is not one, a project that is not a zip, a zip whose paths climb
+    // out, no CSRF field; addresses and nodes that are not.
+    let upload = |path: &str, csrf: Option<&str>, field: &str, file: &str, data: &[u8]| {
+        let (ctype, body) = multipart(csrf, field, file, data);
+        c.post(format!("{}{path}", d.base))
+            .header("cookie", &cookie)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .expect("upload")
+    };
+    let expect_400 = |r: reqwest::blocking::Response, says: &str| {
+        assert_eq!(r.status(), 400, "{says}");
+        let body = r.text().expect("body");
+        assert!(body.contains(says), "wanted {says:?} in {body}");
+    };
+    expect_400(
+        upload(
+            "/bench",
+            Some(&csrf),
+            "report",
+            "r.json",
+            b"{\"rounds\": 3}",
+        ),
+        "not a chainops bench report",
+    );
+    expect_400(
+        upload("/bench", Some(&csrf), "other", "r.json", b"{}"),
+        "no report in the form",
+    );
+    let r = upload("/bench", None, "report", "r.json", b"{}");
+    assert_eq!(r.status(), 403, "an upload without its CSRF field");
+    expect_400(
+        upload(
+            "/audit/project",
+            Some(&csrf),
+            "project",
+            "p.zip",
+            b"PK\x03\x04garbage",
+        ),
+        "not a zip archive",
+    );
+    let zip = dir.path().join("climb.zip");
+    let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    z.writestr('../../../etc/passwd.sol', 'contract P {}')\n    z.writestr('test/T.t.sol', 'contract T {}')\n";
+    let made = Command::new("python3")
+        .args(["-c", script])
+        .arg(&zip)
+        .status()
+        .expect("python3");
+    assert!(made.success());
+    expect_400(
+        upload(
+            "/audit/project",
+            Some(&csrf),
+            "project",
+            "climb.zip",
+            &std::fs::read(&zip).expect("zip"),
+        ),
+        "only tests, scripts, mocks or dependencies",
+    );
+    let address = |node: &str, address: &str| {
+        c.post(format!("{}/audit/address", d.base))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("_csrf", &csrf),
+                ("node", node),
+                ("address", address),
+            ]))
+            .send()
+            .expect("address audit")
+    };
+    expect_400(address("anvil-1", "0xzz"), "is not an address");
+    expect_400(
+        address("区块-🦀", "0x00000000000000000000000000000000000000aa"),
+        "is not a configured EVM node",
+    );
+    let r = address("anvil-1", "0x00000000000000000000000000000000000000aa");
+    assert_eq!(r.status(), 404, "no code there");
+    // The API side of load-test reports.
+    let api =
+        |req: reqwest::blocking::RequestBuilder| req.bearer_auth(&d.token).send().expect("api");
+    let r = api(c
+        .post(format!("{}/api/v1/bench/runs", d.base))
+        .body("[1, 2"));
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .expect("body")
+            .contains("not a chainops bench report")
+    );
+    let r = api(no_redirects()
+        .post(format!("{}/api/v1/bench/runs", d.base))
+        .header("connection", "close")
+        .body(vec![b' '; 17 << 20]));
+    assert_eq!(r.status(), 413, "over 16 MiB");
+    assert_eq!(
+        api(c.get(format!("{}/api/v1/bench/runs/%E5%8C%BA", d.base))).status(),
+        404
+    );
+    assert_eq!(
+        api(c.get(format!("{}/api/v1/bench/runs?limit=0", d.base))).status(),
+        400
+    );
+    let r = get("/bench/compare?a=x");
+    assert_eq!(r.status(), 400, "compare needs two runs");
+    let r = get("/bench/compare?a=x&b=y");
+    assert_eq!(r.status(), 404);
+}
+
+/// A `multipart/form-data` body with the `_csrf` field first (as the console's forms send
+/// it) and one file.
+fn multipart(csrf: Option<&str>, field: &str, file: &str, data: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "chainops-test-boundary-7f3a";
+    let mut body = Vec::new();
+    if let Some(t) = csrf {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{t}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
