@@ -78,6 +78,8 @@ pub enum Permission {
     ReadUsers,
     /// Users and tokens: create, change, delete, revoke.
     ManageUsers,
+    /// Apply the config file again (`POST /api/v1/config/reload`).
+    ReloadConfig,
 }
 
 /// Which roles hold each permission (Public and Authenticated are not role-based).
@@ -115,6 +117,7 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
     (Permission::ReadAudit, &[Role::Admin, Role::Auditor]),
     (Permission::ReadUsers, &[Role::Admin, Role::Auditor]),
     (Permission::ManageUsers, &[Role::Admin]),
+    (Permission::ReloadConfig, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -145,6 +148,7 @@ impl Permission {
             Permission::ReadAudit => "read_audit",
             Permission::ReadUsers => "read_users",
             Permission::ManageUsers => "manage_users",
+            Permission::ReloadConfig => "reload_config",
         }
     }
 }
@@ -187,6 +191,7 @@ mod tests {
                     | Permission::RecordBench
                     | Permission::IngestLogs
                     | Permission::ManageUsers
+                    | Permission::ReloadConfig
             );
             assert_eq!(p.allows(Role::Auditor), !writes, "{p:?}");
             assert!(p.allows(Role::Admin), "{p:?}");

@@ -79,10 +79,18 @@ pub async fn existing_store(
 /// Redaction patterns are compiled here too, so a bad regex is a config problem, not a
 /// start-up failure.
 pub fn load(g: &GlobalOpts) -> anyhow::Result<Config> {
-    let config = match config_path(g) {
-        Some(path) => load_file(&path)?,
-        None => Config::defaults(&env)?,
-    };
+    match config_path(g) {
+        Some(path) => load_path(&path),
+        None => compiled(Config::defaults(&env)?),
+    }
+}
+
+/// Loads and validates the config file at `path` (what a reload reads again).
+pub fn load_path(path: &Path) -> anyhow::Result<Config> {
+    compiled(load_file(path)?)
+}
+
+fn compiled(config: Config) -> anyhow::Result<Config> {
     if let Err(m) = chainops_logs::service::compile_patterns(&config.logs) {
         return Err(KindError(ErrorKind::InvalidInput, m).into());
     }

@@ -16,6 +16,7 @@ mod logs_wiring;
 mod nodes_cmd;
 mod notify_cmd;
 mod output;
+mod reload;
 mod rules_cmd;
 mod security_cmd;
 mod serve;

@@ -7,14 +7,14 @@ use anyhow::Context;
 use chainops_alert::AlertEngine;
 use chainops_alert::delivery::DeliveryWorker;
 use chainops_alert::notify::Notifier;
-use chainops_chain::supervisor::Supervisor;
+use chainops_chain::supervisor::{NodeControl, StatusHandle, Supervisor};
 use chainops_config::Config;
 use chainops_core::facts::FactSource;
 use chainops_core::task::spawn_supervised;
 use chainops_monitor::Monitor;
 use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
-use chainops_server::AppState;
+use chainops_server::{AppState, Live};
 use chainops_store::Store;
 use chainops_store::series::Retention;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Runs the daemon until Ctrl-C or SIGTERM.
+/// Runs the daemon until Ctrl-C or SIGTERM; SIGHUP reloads the config file.
 pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let mut config = config_load::load(g)?;
     // A file that cannot be read fails only what uses it (a backup job fails and alerts, a
@@ -33,11 +33,8 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             tracing::warn!(path = %p.path, problem = %p.message, "a file the config names cannot be read");
         }
     }
-    if config_load::config_path(g).is_none()
-        && config.nodes.is_empty()
-        && !o.no_default_node
-        && !o.init_only
-    {
+    let config_file = config_load::config_path(g);
+    if config_file.is_none() && config.nodes.is_empty() && !o.no_default_node && !o.init_only {
         config = default_node_config(&config)?;
     }
     if let Some(listen) = &o.listen {
@@ -61,13 +58,9 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     }
 
     let http = chainops_chain::http_client()?;
-    let adapters = config
-        .nodes
-        .iter()
-        .map(|n| chainops_chain::adapter_for(n, &http))
-        .collect::<Result<Vec<_>, _>>()?;
-
+    let prepared = prepare(&config, &http)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Managed nodes live as long as the process: a reload keeps them running.
     let mut supervised = Vec::new();
     let mut managed_status = HashMap::new();
     let mut controls = HashMap::new();
@@ -83,35 +76,12 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             supervised.push(tokio::spawn(sup.run(shutdown_rx.clone())));
         }
     }
-
-    let fleet = Arc::new(Fleet::new(&config.nodes, managed_status));
     let retention = Retention {
         raw: config.history.raw_retention,
         minute: config.history.minute_retention,
         hour: config.history.hour_retention,
     };
     let history = Arc::new(History::new(store.clone(), retention));
-    let monitor = Monitor::new(fleet.clone(), adapters, store.clone(), history.clone()).await;
-    let mut tasks = monitor.spawn(config.monitor.max_concurrent_polls, shutdown_rx.clone());
-    let notifiers = load_notifiers(&config)?;
-    let (logs, log_tasks) = crate::logs_wiring::start(&config, &store, &http, &shutdown_rx)?;
-    tasks.extend(log_tasks);
-    let (backups, backup_jobs, backup_tasks) = chainops_backup::daemon::start(
-        &config.backups,
-        &config.nodes,
-        &store,
-        &http,
-        &controls,
-        &shutdown_rx,
-    )
-    .await
-    .map_err(crate::exit::backup_err)?;
-    tasks.extend(backup_tasks);
-    let fleet_facts: Arc<dyn FactSource> = fleet.clone();
-    let facts: Arc<dyn FactSource> = Arc::new(chainops_backup::daemon::WithBackupFacts::new(
-        fleet_facts,
-        backups.clone(),
-    ));
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| {
@@ -121,22 +91,22 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    // What a reload compares against: the file as loaded, before the bound address is known.
+    let baseline = config.clone();
     // Links (runbooks) point at the address actually bound when none is configured.
     config.server.external_url = Some(config.server.external_base(Some(addr)));
-    tasks.extend(
-        start_alerting(
-            &config,
-            &store,
-            &http,
-            &notifiers,
-            facts,
-            &logs,
-            &shutdown_rx,
-        )
-        .await?,
-    );
-
     let tls = tls_config(&config, o.dev_tls).await?;
+    let base = Arc::new(Base {
+        store: store.clone(),
+        http: http.clone(),
+        history: history.clone(),
+        managed_status,
+        controls,
+        addr,
+        tls: tls.as_ref().map(|(rustls, _, _)| rustls.clone()),
+        dev_tls: tls.as_ref().map(|(_, c, k)| (c.clone(), k.clone())),
+    });
+    let (live, generation) = start_generation(&config, &base, prepared).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("chainops listening on {scheme}://{addr}");
     tracing::info!(%addr, nodes = config.nodes.len(), "chainops serving: /api/v1/nodes, /metrics, /livez, /readyz");
@@ -151,6 +121,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         tls: tls.is_some(),
         setup_token_digest: std::sync::Mutex::new(setup_token(&store).await?),
     });
+    let mut tasks = Vec::new();
     let (trail, keep, stop) = (
         audit.clone(),
         config.security.audit_retention,
@@ -159,27 +130,26 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     tasks.push(spawn_supervised("audit-retention", move || {
         audit_retention(trail.clone(), keep, stop.clone())
     }));
+    let live: chainops_server::LiveCell = Arc::new(std::sync::RwLock::new(Arc::new(live)));
+    let reloader = Arc::new(crate::reload::Reloader::new(
+        config_file,
+        o.listen.clone(),
+        base,
+        baseline,
+        generation,
+        live.clone(),
+    ));
     let state = AppState {
-        fleet,
+        live,
         history,
         store: store.clone(),
-        notifiers: Arc::new(notifiers),
         http: http.clone(),
         auth,
         audit: audit.clone(),
         security,
-        logs: Some(logs),
-        extra_metrics: vec![backups],
-        settings: Arc::new(config.to_redacted_toml()),
-        backups: Some(backup_jobs),
-        label_names: Arc::new(
-            chainops_alert::rules::effective_rules(&config.alerting)
-                .iter()
-                .flat_map(|r| r.labels.keys().cloned())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-        ),
+        reloader: reloader
+            .has_file()
+            .then(|| reloader.clone() as Arc<dyn chainops_core::ports::ConfigReloader>),
     };
     let limits = config.server.limits;
     let max_connections = limits.effective_max(raise_fd_limit());
@@ -195,21 +165,14 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         let _ = server_stop.changed().await;
     };
     let server = match tls {
-        Some((rustls, cert, key)) => {
-            tasks.push(tokio::spawn(chainops_server::tls::watch(
-                rustls.clone(),
-                cert,
-                key,
-            )));
-            tokio::spawn(chainops_server::tls::serve(
-                listener.into_std()?,
-                state,
-                rustls,
-                limits,
-                max_connections,
-                stop,
-            ))
-        }
+        Some((rustls, _, _)) => tokio::spawn(chainops_server::tls::serve(
+            listener.into_std()?,
+            state,
+            rustls,
+            limits,
+            max_connections,
+            stop,
+        )),
         None => tokio::spawn(chainops_server::serve(
             listener,
             state,
@@ -219,9 +182,10 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         )),
     };
 
-    wait_for_signal().await;
+    wait_for_signal(&reloader, &audit).await;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
+    reloader.stop().await;
     match server.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
         Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
@@ -239,6 +203,169 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What lives as long as the process, whatever the config file says later: the store, the
+/// metric history, the HTTP client, the managed nodes' supervisors, the bound address and
+/// the TLS acceptor (whose certificate a reload may swap).
+pub(crate) struct Base {
+    pub store: Store,
+    pub http: reqwest::Client,
+    pub history: Arc<History>,
+    pub managed_status: HashMap<String, StatusHandle>,
+    pub controls: HashMap<String, NodeControl>,
+    pub addr: SocketAddr,
+    /// The served TLS configuration, if the daemon serves HTTPS.
+    pub tls: Option<chainops_server::tls::RustlsConfig>,
+    /// The certificate and key in use when they come from `--dev-tls`, not the config.
+    pub dev_tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// The subsystems one configuration runs — pollers, history writer, log ingest, backup
+/// schedules, alert engine, delivery, the certificate watch — stopped together by a reload.
+pub(crate) struct Generation {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Generation {
+    /// A generation that runs nothing (monitoring stopped after a failed reload).
+    pub fn empty() -> Generation {
+        let (stop, _) = watch::channel(false);
+        Generation {
+            stop,
+            tasks: Vec::new(),
+        }
+    }
+
+    /// Stops every task and waits for them (the history writer flushes on its way out).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// What fails before anything starts: node adapters (secret files), notifiers (secret
+/// files). A reload builds these first so a bad file changes nothing.
+pub(crate) struct Prepared {
+    adapters: Vec<Arc<dyn chainops_core::ports::ChainAdapter>>,
+    notifiers: Vec<Arc<Notifier>>,
+}
+
+/// Builds what can fail without side effects.
+pub(crate) fn prepare(config: &Config, http: &reqwest::Client) -> anyhow::Result<Prepared> {
+    let adapters = config
+        .nodes
+        .iter()
+        .map(|n| chainops_chain::adapter_for(n, http))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Prepared {
+        adapters,
+        notifiers: load_notifiers(config)?,
+    })
+}
+
+/// Starts everything `config` describes over `base`, its fallible parts already built
+/// ([`prepare`]). If a part fails to start, what was started is stopped again before the
+/// error returns.
+pub(crate) async fn start_generation(
+    config: &Config,
+    base: &Base,
+    prepared: Prepared,
+) -> anyhow::Result<(Live, Generation)> {
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    match start_parts(config, base, prepared, &rx, &mut tasks).await {
+        Ok(live) => Ok((live, Generation { stop: tx, tasks })),
+        Err(e) => {
+            Generation { stop: tx, tasks }.stop().await;
+            Err(e)
+        }
+    }
+}
+
+async fn start_parts(
+    config: &Config,
+    base: &Base,
+    prepared: Prepared,
+    stop: &watch::Receiver<bool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<Live> {
+    let Prepared {
+        adapters,
+        notifiers,
+    } = prepared;
+    let fleet = Arc::new(Fleet::new(&config.nodes, base.managed_status.clone()));
+    let monitor = Monitor::new(
+        fleet.clone(),
+        adapters,
+        base.store.clone(),
+        base.history.clone(),
+    )
+    .await;
+    tasks.extend(monitor.spawn(config.monitor.max_concurrent_polls, stop.clone()));
+    let (logs, log_tasks) = crate::logs_wiring::start(config, &base.store, &base.http, stop)?;
+    tasks.extend(log_tasks);
+    let (backups, backup_jobs, backup_tasks) = chainops_backup::daemon::start(
+        &config.backups,
+        &config.nodes,
+        &base.store,
+        &base.http,
+        &base.controls,
+        stop,
+    )
+    .await
+    .map_err(crate::exit::backup_err)?;
+    tasks.extend(backup_tasks);
+    let fleet_facts: Arc<dyn FactSource> = fleet.clone();
+    let facts: Arc<dyn FactSource> = Arc::new(chainops_backup::daemon::WithBackupFacts::new(
+        fleet_facts,
+        backups.clone(),
+    ));
+    tasks.extend(
+        start_alerting(
+            config,
+            &base.store,
+            &base.http,
+            &notifiers,
+            facts,
+            &logs,
+            stop,
+        )
+        .await?,
+    );
+    if let Some(rustls) = &base.tls {
+        let files = match (&config.server.tls, &base.dev_tls) {
+            (Some(t), _) => Some((t.cert_file.clone(), t.key_file.clone())),
+            (None, dev) => dev.clone(),
+        };
+        if let Some((cert, key)) = files {
+            tasks.push(tokio::spawn(chainops_server::tls::watch(
+                rustls.clone(),
+                cert,
+                key,
+                stop.clone(),
+            )));
+        }
+    }
+    Ok(Live {
+        fleet,
+        notifiers: Arc::new(notifiers),
+        logs: Some(logs),
+        extra_metrics: vec![backups],
+        settings: Arc::new(config.to_redacted_toml()),
+        backups: Some(backup_jobs),
+        label_names: Arc::new(
+            chainops_alert::rules::effective_rules(&config.alerting)
+                .iter()
+                .flat_map(|r| r.labels.keys().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        ),
+    })
 }
 
 /// The TLS setup: `[server.tls]`, or with `--dev-tls` a self-signed pair for localhost kept
@@ -463,27 +590,50 @@ fn default_node_config(base: &Config) -> anyhow::Result<Config> {
     Ok(c)
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C or SIGTERM; each SIGHUP meanwhile reloads the config file (the outcome is
+/// logged and written to the audit trail as `config.reload` by `signal:SIGHUP`).
+async fn wait_for_signal(
+    reloader: &crate::reload::Reloader,
+    audit: &chainops_auth::audit_trail::AuditTrail,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
     let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the daemon");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+    tokio::pin!(ctrl_c);
+    let (mut term, mut hup) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(t), Ok(h)) => (t, h),
+        _ => {
+            tracing::warn!("cannot watch SIGTERM/SIGHUP; only Ctrl-C stops the daemon");
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    loop {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = &mut ctrl_c => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => {
+                let (result, detail) = match chainops_core::ports::ConfigReloader::reload(reloader).await {
+                    Ok(o) => ("ok", serde_json::json!(o)),
+                    Err(problems) => ("failed", serde_json::json!({ "problems": problems })),
+                };
+                let entry = chainops_auth::audit_trail::Entry {
+                    actor: "signal:SIGHUP".into(),
+                    role: String::new(),
+                    source: "signal".into(),
+                    action: "config.reload".into(),
+                    target: reloader.file_name(),
+                    result: result.into(),
+                    detail,
+                };
+                if let Err(e) = audit.record(entry, chainops_core::time::now_ms()).await {
+                    tracing::error!(error = %e, "cannot append the reload to the audit trail");
+                }
+            }
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// Raises the soft open-file limit to the hard one (as Go and nginx do) and returns it: the

@@ -123,3 +123,28 @@ pub trait BackupJobs: Send + Sync {
     /// The snapshots in `job`'s repository, newest first (empty if it has none yet).
     async fn snapshots(&self, job: &str) -> Result<Vec<SnapshotView>, (ErrorKind, String)>;
 }
+
+/// What a configuration reload changed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReloadOutcome {
+    /// The config file that was read.
+    pub file: String,
+    /// Top-level sections whose content changed (`nodes`, `alerting`, `logs`, `backups`, …);
+    /// empty when the file is the same as the running configuration.
+    pub changed: Vec<String>,
+    /// Nodes monitored after the reload.
+    pub nodes: usize,
+    /// Alert rules in force after the reload.
+    pub rules: usize,
+    /// Notification channels after the reload.
+    pub notifiers: usize,
+}
+
+/// Re-reads the daemon's config file and applies it while the daemon runs (`SIGHUP`,
+/// `POST /api/v1/config/reload`). Implemented by the binary, which owns the wiring.
+#[async_trait]
+pub trait ConfigReloader: Send + Sync {
+    /// Validates the file completely and applies it; on any problem the running
+    /// configuration stays and every problem is returned (`path: message`).
+    async fn reload(&self) -> Result<ReloadOutcome, Vec<String>>;
+}

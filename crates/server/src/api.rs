@@ -538,6 +538,24 @@ pub static ROUTES: &[Route] = &[
         },
         handler: || get(auth_routes::verify_audit),
     },
+    Route {
+        method: "POST",
+        path: "/api/v1/config/reload",
+        permission: Permission::ReloadConfig,
+        audit: Some("config.reload"),
+        summary: "Validate the config file again and apply it whole (nodes, rules, notifiers, log sources, backup jobs, TLS files), or keep the running one and list every problem",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["file", "changed", "nodes", "rules", "notifiers"],
+                json!({"file": text(), "changed": arr(text()), "nodes": {"type": "integer"},
+                    "rules": {"type": "integer"}, "notifiers": {"type": "integer"}}),
+            )
+        },
+        handler: || post(routes::reload_config),
+    },
 ];
 
 /// The schema of a recorded load-test run's summary, plus `extra` fields.

@@ -38,25 +38,14 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// What the handlers need.
-#[derive(Clone)]
-pub struct AppState {
+/// The parts of the state built from the configuration: a reload (`SIGHUP`, `POST
+/// /api/v1/config/reload`) replaces them all at once, and a request sees one or the other
+/// whole, never a mix.
+pub struct Live {
     /// Live node view.
     pub fleet: Arc<Fleet>,
-    /// Metric history.
-    pub history: Arc<History>,
-    /// The store.
-    pub store: Store,
     /// Notification channels (test endpoint, Alertmanager intake).
     pub notifiers: Arc<Vec<Arc<Notifier>>>,
-    /// Outbound HTTP client.
-    pub http: reqwest::Client,
-    /// Users, tokens, sessions.
-    pub auth: Arc<Auth>,
-    /// The audit trail.
-    pub audit: Arc<AuditTrail>,
-    /// Security switches.
-    pub security: Arc<Security>,
     /// Log management (push endpoint, counters).
     pub logs: Option<Arc<chainops_logs::service::LogService>>,
     /// Other `/metrics` sections (scheduled backups).
@@ -67,6 +56,42 @@ pub struct AppState {
     pub label_names: Arc<Vec<String>>,
     /// The scheduled backup jobs (the console's backups page).
     pub backups: Option<Arc<dyn chainops_core::ports::BackupJobs>>,
+}
+
+/// What the handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration-built parts, swapped whole by a reload ([`AppState::live`]).
+    pub live: LiveCell,
+    /// Metric history.
+    pub history: Arc<History>,
+    /// The store.
+    pub store: Store,
+    /// Outbound HTTP client.
+    pub http: reqwest::Client,
+    /// Users, tokens, sessions.
+    pub auth: Arc<Auth>,
+    /// The audit trail.
+    pub audit: Arc<AuditTrail>,
+    /// Security switches.
+    pub security: Arc<Security>,
+    /// Applies the config file again (absent: the daemon runs without a config file).
+    pub reloader: Option<Arc<dyn chainops_core::ports::ConfigReloader>>,
+}
+
+impl AppState {
+    /// The configuration-built parts in force now (one consistent set for a request).
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The shared cell of the configuration-built parts ([`AppState::live`]).
+pub type LiveCell = Arc<std::sync::RwLock<Arc<Live>>>;
+
+/// Puts a new set in force (a reload); requests already running keep the one they read.
+pub fn replace_live(cell: &LiveCell, live: Live) {
+    *cell.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(live);
 }
 
 /// Security switches of the HTTP surface.

@@ -106,6 +106,7 @@ pub(crate) async fn push(
         .as_ref()
         .ok_or_else(|| ApiError::invalid("node is required (?node=geth-1)"))?;
     let chain = s
+        .live()
         .fleet
         .report(node, now_ms())
         .map(|r| r.chain)
@@ -136,7 +137,7 @@ pub(crate) async fn push(
         format,
         drop: Default::default(),
     };
-    let Some(logs) = &s.logs else {
+    let Some(logs) = &s.live().logs else {
         return Err(ApiError {
             kind: ErrorKind::Unavailable,
             message: "log management is not running".into(),

@@ -24,7 +24,7 @@ pub(crate) async fn list_notifiers(
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::extract::PageQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     let page = q.page(500, 1000)?;
-    Ok(page.answer(s.notifiers.iter(), |n| {
+    Ok(page.answer(s.live().notifiers.iter(), |n| {
         let c = &n.config;
         json!({"name": c.name, "kind": c.kind, "url": redact_url(&c.url), "min_severity": c.min_severity,
             "rate_limit_per_minute": c.rate_limit_per_minute, "repeat_interval_seconds": c.repeat_interval.as_secs(),
@@ -47,8 +47,13 @@ pub(crate) async fn test_notifier(
 /// Sends a test notification through channel `name` now (not via the outbox): `None` when
 /// the receiver accepted it, else why not. The API route and the console's button share it.
 pub(crate) async fn send_test(s: &AppState, name: &str) -> Result<Option<String>, ApiError> {
-    let Some(n) = s.notifiers.iter().find(|n| n.config.name == name) else {
-        let names: Vec<&str> = s.notifiers.iter().map(|n| n.config.name.as_str()).collect();
+    let live = s.live();
+    let Some(n) = live.notifiers.iter().find(|n| n.config.name == name) else {
+        let names: Vec<&str> = live
+            .notifiers
+            .iter()
+            .map(|n| n.config.name.as_str())
+            .collect();
         return Err(ApiError::not_found(format!(
             "no notifier named \"{name}\"; configured: {}",
             if names.is_empty() {
@@ -92,7 +97,7 @@ pub(crate) async fn alertmanager_intake(
     let only: Option<Vec<String>> = q
         .channel
         .map(|c| c.split(',').map(|x| x.trim().to_string()).collect());
-    let out = intake::from_alertmanager(&v, &s.notifiers, only.as_deref(), now_ms())
+    let out = intake::from_alertmanager(&v, &s.live().notifiers, only.as_deref(), now_ms())
         .map_err(ApiError::invalid)?;
     let enqueued = s
         .store

@@ -74,7 +74,7 @@ pub(crate) async fn livez() -> Json<Value> {
 
 pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
     let store_ok = s.store.ping().await.is_ok();
-    let polled = s.fleet.all_polled();
+    let polled = s.live().fleet.all_polled();
     let body = json!({"status": if store_ok && polled { "ready" } else { "not_ready" }, "store": store_ok, "nodes_polled": polled});
     let code = if store_ok && polled {
         StatusCode::OK
@@ -85,9 +85,12 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
-    let fleet = s.fleet.clone();
-    let logs = s.logs.clone();
-    let extra = s.extra_metrics.clone();
+    let live = s.live();
+    let (fleet, logs, extra) = (
+        live.fleet.clone(),
+        live.logs.clone(),
+        live.extra_metrics.clone(),
+    );
     let render = move || {
         let now = now_ms();
         let mut text = exposition::render(&fleet, now);
@@ -113,7 +116,7 @@ pub(crate) async fn list_nodes(
     ApiQuery(q): ApiQuery<crate::extract::PageQuery>,
 ) -> Result<Response, ApiError> {
     let page = q.page(1000, 10_000)?;
-    Ok(page.answer(s.fleet.reports(now_ms()), |r| {
+    Ok(page.answer(s.live().fleet.reports(now_ms()), |r| {
         serde_json::to_value(r).unwrap_or_default()
     }))
 }
@@ -123,6 +126,7 @@ pub(crate) async fn get_node(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let report = s
+        .live()
         .fleet
         .report(&name, now_ms())
         .ok_or_else(|| unknown_node(&s, &name))?;
@@ -232,7 +236,7 @@ pub(crate) async fn series(
             (names, single)
         }
         (None, Some(chain)) => {
-            let names = s.fleet.nodes_of_chain(chain);
+            let names = s.live().fleet.nodes_of_chain(chain);
             if names.is_empty() {
                 return Err(ApiError::not_found(format!(
                     "no configured node is on chain \"{}\"",
@@ -249,7 +253,8 @@ pub(crate) async fn series(
         )));
     }
     for node in &nodes {
-        s.fleet
+        s.live()
+            .fleet
             .index_of(node)
             .ok_or_else(|| unknown_node(&s, node))?;
     }
@@ -779,7 +784,7 @@ async fn known_labels(s: &AppState) -> Result<std::collections::BTreeSet<String>
     let mut known: std::collections::BTreeSet<String> = ["alertname", "node", "chain", "severity"]
         .iter()
         .map(|k| k.to_string())
-        .chain(s.label_names.iter().cloned())
+        .chain(s.live().label_names.iter().cloned())
         .collect();
     let alerts = s
         .store
@@ -810,6 +815,7 @@ pub(crate) async fn expire(s: &AppState, id: &str) -> Result<(), ApiError> {
 
 fn unknown_node(s: &AppState, name: &str) -> ApiError {
     let names: Vec<String> = s
+        .live()
         .fleet
         .reports(now_ms())
         .into_iter()
@@ -830,4 +836,34 @@ pub(crate) async fn openapi(
     axum::Extension(doc): axum::Extension<std::sync::Arc<Value>>,
 ) -> Json<Value> {
     Json(doc.as_ref().clone())
+}
+
+/// `POST /api/v1/config/reload`: the file is read and validated again and applied whole, or
+/// the running configuration stays and the answer lists every problem (400
+/// `{code, message, problems}`).
+pub(crate) async fn reload_config(State(s): State<AppState>) -> Response {
+    let Some(reloader) = &s.reloader else {
+        return ApiError {
+            kind: chainops_core::ErrorKind::Conflict,
+            message: "this daemon runs the built-in default (no config file); start it with --config FILE (or CHAINOPS_CONFIG) to reload one".into(),
+        }
+        .into_response();
+    };
+    match reloader.reload().await {
+        Ok(outcome) => Json(json!(outcome)).into_response(),
+        Err(problems) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "code": chainops_core::ErrorKind::InvalidInput.code(),
+                "message": format!(
+                    "the config was not reloaded ({} problem{}); the running configuration stays: {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems.join("; ")
+                ),
+                "problems": problems,
+            })),
+        )
+            .into_response(),
+    }
 }

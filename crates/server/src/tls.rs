@@ -35,13 +35,22 @@ fn modified(paths: &[PathBuf]) -> Option<Vec<SystemTime>> {
         .collect()
 }
 
-/// Reloads `config` whenever `cert` or `key` changes, until the process ends.
-pub async fn watch(config: RustlsConfig, cert: PathBuf, key: PathBuf) {
+/// Reloads `config` whenever `cert` or `key` changes, until `stop` turns true (a config
+/// reload that names other files starts another watch).
+pub async fn watch(
+    config: RustlsConfig,
+    cert: PathBuf,
+    key: PathBuf,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let files = [cert.clone(), key.clone()];
     let mut last = modified(&files);
     let mut tick = tokio::time::interval(RELOAD_CHECK);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
         let now = modified(&files);
         if now == last || now.is_none() {
             continue;

@@ -14,4 +14,5 @@ mod console;
 mod litecoin;
 mod logs;
 mod notifiers;
+mod reload;
 mod security;

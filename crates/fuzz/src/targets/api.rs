@@ -78,23 +78,27 @@ fn rig() -> &'static Rig {
                 minute: std::time::Duration::from_secs(86_400),
                 hour: std::time::Duration::from_secs(86_400 * 30),
             };
-            let state = AppState {
+            let live = chainops_server::Live {
                 fleet: Arc::new(chainops_monitor::fleet::Fleet::new(&[], Default::default())),
-                history: Arc::new(chainops_monitor::history::History::new(
-                    store.clone(),
-                    retention,
-                )),
-                store,
                 notifiers: Arc::new(Vec::new()),
-                http: chainops_chain::registry::http_client().unwrap_or_else(|e| fail("http", e)),
-                auth,
-                audit: Arc::new(audit),
-                security: Arc::new(Security::default()),
                 logs: None,
                 extra_metrics: Vec::new(),
                 settings: Arc::new(String::new()),
                 backups: None,
                 label_names: Arc::new(Vec::new()),
+            };
+            let state = AppState {
+                live: Arc::new(std::sync::RwLock::new(Arc::new(live))),
+                history: Arc::new(chainops_monitor::history::History::new(
+                    store.clone(),
+                    retention,
+                )),
+                store,
+                http: chainops_chain::registry::http_client().unwrap_or_else(|e| fail("http", e)),
+                auth,
+                audit: Arc::new(audit),
+                security: Arc::new(Security::default()),
+                reloader: None,
             };
             (chainops_server::router(state), token)
         });

@@ -149,7 +149,7 @@ fn outcome(o: &Option<(i64, bool, Option<String>)>) -> Option<(String, bool, Str
 
 async fn backups_page(State(s): State<AppState>, c: Ctx) -> Response {
     let mut jobs = Vec::new();
-    if let Some(b) = &s.backups {
+    if let Some(b) = &s.live().backups {
         for v in b.jobs(now_ms()) {
             let (snapshots, snapshots_error) = match b.snapshots(&v.name).await {
                 Ok(list) => (
@@ -217,7 +217,7 @@ async fn backups_page(State(s): State<AppState>, c: Ctx) -> Response {
 }
 
 async fn start(s: &AppState, c: Ctx, job: &str, drill: bool) -> Response {
-    let Some(b) = &s.backups else {
+    let Some(b) = &s.live().backups else {
         return super::error_page(c, ApiError::not_found("this daemon runs no backup jobs"));
     };
     match b.start(job, drill).await {

@@ -169,6 +169,7 @@ async fn audit_page(State(s): State<AppState>, c: Ctx) -> Response {
     };
     let may_run = c.may(&Permission::RunAudit);
     let evm_nodes = s
+        .live()
         .fleet
         .reports(now_ms())
         .into_iter()
@@ -580,10 +581,10 @@ async fn check_address(
             address.chars().take(80).collect::<String>()
         )));
     }
-    let config = s
-        .fleet
+    let fleet = s.live().fleet.clone();
+    let config = fleet
         .index_of(node)
-        .map(|i| s.fleet.lock(i).config.clone())
+        .map(|i| fleet.lock(i).config.clone())
         .filter(|c| c.kind == chainops_chain::evm::KIND)
         .ok_or_else(|| {
             ApiError::invalid(format!(

@@ -164,7 +164,7 @@ fn matches(r: &NodeReport, f: &Filter, q: &str) -> bool {
 }
 
 async fn build(s: &AppState, f: &Filter) -> TilesData {
-    let reports = s.fleet.reports(now_ms());
+    let reports = s.live().fleet.reports(now_ms());
     let mut open: BTreeMap<String, usize> = BTreeMap::new();
     match s.store.active_alerts().await {
         Ok(alerts) => {

@@ -218,7 +218,7 @@ async fn results(s: &AppState, f: &Filter) -> Results {
 }
 
 async fn logs_page(State(s): State<AppState>, c: Ctx, Query(f): Query<Filter>) -> Response {
-    let reports = s.fleet.reports(now_ms());
+    let reports = s.live().fleet.reports(now_ms());
     let nodes = reports.iter().map(|r| r.name.clone()).collect();
     let mut chains: Vec<String> = reports.iter().map(|r| r.chain.clone()).collect();
     chains.sort();

@@ -163,7 +163,7 @@ fn unknown(name: &str) -> ApiError {
 
 async fn tail(s: &AppState, name: &str, t: &'static super::i18n::Catalog) -> LogTail {
     let refresh = format!("/ui/nodes/{}/logs", super::urlencode(name));
-    if s.logs.is_none() {
+    if s.live().logs.is_none() {
         return LogTail {
             refresh,
             lines: Vec::new(),
@@ -207,7 +207,7 @@ async fn node_page(
     Path(name): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Response {
-    let Some(r) = s.fleet.report(&name, now_ms()) else {
+    let Some(r) = s.live().fleet.report(&name, now_ms()) else {
         return super::error_page(c, unknown(&name));
     };
     let range = RANGES
@@ -227,10 +227,10 @@ async fn node_page(
         })
         .collect();
     // RPC latency by method: one line per method the node's collector calls.
-    let methods: Vec<&'static str> = s
-        .fleet
+    let fleet = s.live().fleet.clone();
+    let methods: Vec<&'static str> = fleet
         .index_of(&name)
-        .map(|i| s.fleet.lock(i).rpc.keys().copied().collect())
+        .map(|i| fleet.lock(i).rpc.keys().copied().collect())
         .unwrap_or_default();
     let methods: Vec<&'static str> = methods
         .into_iter()
@@ -320,7 +320,7 @@ async fn node_page(
 }
 
 async fn logs_fragment(State(s): State<AppState>, c: Ctx, Path(name): Path<String>) -> Response {
-    if s.fleet.report(&name, now_ms()).is_none() {
+    if s.live().fleet.report(&name, now_ms()).is_none() {
         return super::error_page(c, unknown(&name));
     }
     render(StatusCode::OK, tail(&s, &name, c.t).await)

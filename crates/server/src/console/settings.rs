@@ -64,6 +64,7 @@ pub struct SettingsPage {
 
 fn page_of(s: &AppState, c: Ctx, tested: Option<(String, Option<String>)>) -> Response {
     let channels = s
+        .live()
         .notifiers
         .iter()
         .map(|n| Channel {
@@ -81,7 +82,7 @@ fn page_of(s: &AppState, c: Ctx, tested: Option<(String, Option<String>)>) -> Re
         SettingsPage {
             config: c
                 .may(&Permission::ReadAudit)
-                .then(|| s.settings.as_ref().clone()),
+                .then(|| s.live().settings.as_ref().clone()),
             channels,
             tested,
             c,
