@@ -22,25 +22,32 @@ pub const MAX_REPORT_BYTES: usize = 16 << 20;
 /// Most runs a listing reads.
 const MAX_LISTED: i64 = 10_000;
 
-/// The summary row of a report.
-fn row_of(r: &Report, bytes: &[u8], actor: String) -> BenchRunRow {
+/// A count as the store keeps it (an absurd one saturates).
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The summary row of a report, and the report as it is kept: re-serialized from what was
+/// parsed (unknown fields dropped) with credentials removed from the target URL.
+fn row_of(mut r: Report, actor: String) -> BenchRunRow {
+    r.target.url = chainops_core::secret::redact_url(&r.target.url);
     BenchRunRow {
         id: format!("{:016x}", rand::random::<u64>()),
         created_ms: now_ms(),
         actor,
         started_at: r.started_at.clone(),
         workload: r.workload.clone(),
-        target: chainops_core::secret::redact_url(&r.target.url),
+        target: r.target.url.clone(),
         chain: format!("{} {}", r.target.kind, r.target.chain),
         client: r.target.client.clone(),
         rounds: r.rounds.len() as i64,
-        submitted: r.submitted as i64,
-        confirmed: r.confirmed as i64,
-        failed: r.failed as i64,
+        submitted: count(r.submitted),
+        confirmed: count(r.confirmed),
+        failed: count(r.failed),
         throughput: r.throughput,
         p95: r.p95,
         bottleneck: r.bottleneck().to_string(),
-        report: String::from_utf8_lossy(bytes).into_owned(),
+        report: serde_json::to_string(&r).unwrap_or_default(),
     }
 }
 
@@ -57,7 +64,7 @@ pub(crate) async fn record(
         )));
     }
     let report = Report::parse(bytes).map_err(ApiError::invalid)?;
-    let row = row_of(&report, bytes, who.actor());
+    let row = row_of(report, who.actor());
     s.store
         .save_bench_run(&row)
         .await
@@ -126,4 +133,15 @@ pub(crate) async fn get_one(
         row.report,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn absurd_counts_saturate() {
+        assert_eq!(count(7), 7);
+        assert_eq!(count(u64::MAX), i64::MAX);
+    }
 }

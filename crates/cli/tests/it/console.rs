@@ -92,6 +92,12 @@ fn console_follows_a_stall_in_a_real_browser() {
             );
         }
     }
+    // The uploaded report names its node with credentials: they must not be kept.
+    let mut uploaded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bench_report).expect("report")).expect("json");
+    uploaded["target"]["url"] =
+        serde_json::json!(anvil.url().replace("http://", "http://ops:hunter2@"));
+    std::fs::write(&bench_report, uploaded.to_string()).expect("report");
     // Deployed code with a SELFDESTRUCT (PUSH1 0, SELFDESTRUCT) for the address check.
     let code_address = "0x00000000000000000000000000000000c0de0001";
     anvil.rpc(
@@ -134,6 +140,20 @@ fn console_follows_a_stall_in_a_real_browser() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // Both runs are recorded; the uploaded one without the credentials of its node URL.
+    let runs = d.json("/api/v1/bench/runs");
+    assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+    for run in runs.as_array().into_iter().flatten() {
+        let id = run["id"].as_str().expect("id");
+        let report = d
+            .get(&format!("/api/v1/bench/runs/{id}"))
+            .text()
+            .expect("report");
+        assert!(
+            !report.contains("hunter2") && !run.to_string().contains("hunter2"),
+            "a credential in a recorded report: {run}"
+        );
+    }
     // The restore command the backups page shows restores the snapshot it names.
     let command =
         std::fs::read_to_string(dir.path().join("restore-command")).expect("restore command");
