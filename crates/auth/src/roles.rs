@@ -80,6 +80,8 @@ pub enum Permission {
     ManageUsers,
     /// Apply the config file again (`POST /api/v1/config/reload`).
     ReloadConfig,
+    /// Write status-page incidents and schedule maintenance.
+    ManageStatus,
 }
 
 /// Which roles hold each permission (Public and Authenticated are not role-based).
@@ -118,6 +120,10 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
     (Permission::ReadUsers, &[Role::Admin, Role::Auditor]),
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ReloadConfig, &[Role::Admin]),
+    (
+        Permission::ManageStatus,
+        &[Role::Admin, Role::Operator, Role::Support],
+    ),
 ];
 
 impl Permission {
@@ -149,6 +155,7 @@ impl Permission {
             Permission::ReadUsers => "read_users",
             Permission::ManageUsers => "manage_users",
             Permission::ReloadConfig => "reload_config",
+            Permission::ManageStatus => "manage_status",
         }
     }
 }
@@ -192,6 +199,7 @@ mod tests {
                     | Permission::IngestLogs
                     | Permission::ManageUsers
                     | Permission::ReloadConfig
+                    | Permission::ManageStatus
             );
             assert_eq!(p.allows(Role::Auditor), !writes, "{p:?}");
             assert!(p.allows(Role::Admin), "{p:?}");

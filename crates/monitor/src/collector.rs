@@ -127,19 +127,31 @@ impl Monitor {
                 }
             }));
         }
-        let (fleet, best, stop) = (
+        let (fleet, best, stop, history) = (
             self.fleet.clone(),
             self.chain_best.clone(),
             shutdown.clone(),
+            self.history.clone(),
         );
+        // Each second: the chains' best heights, and whether each chain has its quorum
+        // (recorded as `chain_quorum`, whose averages are the status page's uptime).
         handles.push(spawn_supervised("chain-best", move || {
-            let (fleet, best, mut stop) = (fleet.clone(), best.clone(), stop.clone());
+            let (fleet, best, mut stop, history) =
+                (fleet.clone(), best.clone(), stop.clone(), history.clone());
             async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
                 loop {
                     tokio::select! {
                         _ = tick.tick() => {
                             let fresh = fleet.best_heights();
+                            let now = now_ms();
+                            for (chain, up) in fleet.quorum(&fresh, now) {
+                                history.record(
+                                    &crate::history::chain_series(&chain),
+                                    now,
+                                    &[("chain_quorum", f64::from(u8::from(up)))],
+                                );
+                            }
                             *best.write().unwrap_or_else(|p| p.into_inner()) = fresh;
                         }
                         _ = stop.changed() => return,

@@ -295,6 +295,31 @@ impl Fleet {
         best
     }
 
+    /// Per chain, whether a strict majority of its nodes is `ok` (the chain's quorum), given
+    /// the chains' best heights. A chain with a node not polled yet (just started or
+    /// reloaded) is left out: its state is not known.
+    pub fn quorum(&self, best: &HashMap<String, u64>, now_ms: i64) -> Vec<(String, bool)> {
+        // (chain, ok, nodes, all polled)
+        let mut count: Vec<(String, usize, usize, bool)> = Vec::new();
+        for i in 0..self.nodes.len() {
+            let v = self.lock(i);
+            let ok = v.status(best.get(&v.config.chain).copied(), now_ms) == NodeStatus::Ok;
+            match count.iter_mut().find(|c| c.0 == v.config.chain) {
+                Some(c) => {
+                    c.1 += usize::from(ok);
+                    c.2 += 1;
+                    c.3 &= v.polled;
+                }
+                None => count.push((v.config.chain.clone(), usize::from(ok), 1, v.polled)),
+            }
+        }
+        count
+            .into_iter()
+            .filter(|c| c.3)
+            .map(|(chain, ok, n, _)| (chain, ok * 2 > n))
+            .collect()
+    }
+
     /// Whether every node has been polled at least once (for `/readyz`).
     pub fn all_polled(&self) -> bool {
         (0..self.nodes.len()).all(|i| self.lock(i).polled)

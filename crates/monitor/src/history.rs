@@ -263,7 +263,14 @@ pub const METRICS: &[&str] = &[
     "datadir_free_bytes",
     "datadir_used_ratio",
     "mempool_bytes",
+    "chain_quorum",
 ];
+
+/// The series "node" under which a chain's own series are kept (`chain_quorum`): `@` is not
+/// allowed in node names, so it cannot collide with one.
+pub fn chain_series(chain: &str) -> String {
+    format!("@{chain}")
+}
 
 /// Prefix of the per-method RPC latency series: `rpc_method_latency_seconds:eth_blockNumber`
 /// holds the round-trip seconds of the calls of that method in each poll (calls sent in one

@@ -539,6 +539,26 @@ pub static ROUTES: &[Route] = &[
         handler: || get(auth_routes::verify_audit),
     },
     Route {
+        method: "GET",
+        path: "/api/v1/status",
+        permission: Permission::Public,
+        audit: None,
+        summary: "The public status page as JSON: each chain's state (operational, degraded, outage, maintenance), 90-day uptime, open incidents, maintenance",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["state", "chains", "incidents", "maintenance"],
+                json!({"state": text(),
+                    "chains": arr(obj(&["name", "state", "nodes_ok", "nodes", "uptime_90d"], json!({"name": text(), "state": {"type": "string", "enum": ["operational", "degraded", "outage", "maintenance"]}, "nodes_ok": {"type": "integer"}, "nodes": {"type": "integer"}, "uptime_90d": text()}))),
+                    "incidents": arr(obj(&["id", "chain", "title", "state", "opened"], json!({"id": text(), "chain": text(), "title": text(), "state": text(), "opened": text()}))),
+                    "maintenance": arr(obj(&["chain", "title", "starts", "ends", "running"], json!({"chain": text(), "title": text(), "starts": text(), "ends": text(), "running": {"type": "boolean"}})))}),
+            )
+        },
+        handler: || get(crate::console::status::api_status),
+    },
+    Route {
         method: "POST",
         path: "/api/v1/config/reload",
         permission: Permission::ReloadConfig,

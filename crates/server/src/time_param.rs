@@ -1,4 +1,4 @@
-//! Time parameters in queries: RFC 3339, epoch milliseconds, `now`, or `now-1h`.
+//! Time parameters in queries: RFC 3339, epoch milliseconds, `now`, `now-1h` or `now+1h`.
 
 use chainops_core::duration::parse_duration;
 use chainops_core::time::parse_rfc3339;
@@ -14,11 +14,16 @@ pub fn parse_time(name: &str, s: &str, now_ms: i64) -> Result<i64, String> {
             .map(|d| now_ms - d.as_millis() as i64)
             .map_err(|e| format!("{name}: {e}"));
     }
+    if let Some(ahead) = s.strip_prefix("now+") {
+        return parse_duration(ahead)
+            .map(|d| now_ms.saturating_add(d.as_millis() as i64))
+            .map_err(|e| format!("{name}: {e}"));
+    }
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
     parse_rfc3339(s).ok_or_else(|| {
-        format!("{name}: \"{s}\" is not a time; use RFC 3339 (2026-11-26T00:00:00Z), epoch milliseconds, \"now\" or \"now-1h\"")
+        format!("{name}: \"{s}\" is not a time; use RFC 3339 (2026-11-26T00:00:00Z), epoch milliseconds, \"now\", \"now-1h\" or \"now+1h\"")
     })
 }
 
@@ -37,6 +42,7 @@ mod tests {
             Ok(1_700_000_000_000)
         );
         assert_eq!(parse_time("from", "1970-01-01T00:00:01Z", 0), Ok(1000));
+        assert_eq!(parse_time("starts", "now+2h", 1000), Ok(1000 + 7_200_000));
         assert!(
             parse_time("from", "yesterday", 0)
                 .unwrap_err()

@@ -18,6 +18,7 @@ pub mod migrations;
 pub mod node_state;
 pub mod series;
 pub mod silences;
+pub mod status_page;
 pub mod users;
 
 pub use error::StoreError;

@@ -214,6 +214,23 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX bench_runs_by_time ON bench_runs (created_ms)",
         ],
     },
+    Migration {
+        version: 13,
+        name: "the public status page: incidents with updates, maintenance windows",
+        statements: &[
+            "CREATE TABLE status_incidents (id TEXT PRIMARY KEY, chain TEXT NOT NULL, title TEXT NOT NULL,
+             state TEXT NOT NULL, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+             resolved_ms BIGINT, postmortem TEXT NOT NULL, created_by TEXT NOT NULL)",
+            "CREATE INDEX status_incidents_by_update ON status_incidents (updated_ms)",
+            "CREATE TABLE status_updates (incident_id TEXT NOT NULL, seq BIGINT NOT NULL,
+             at_ms BIGINT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL, author TEXT NOT NULL,
+             PRIMARY KEY (incident_id, seq))",
+            "CREATE TABLE maintenance (id TEXT PRIMARY KEY, chain TEXT NOT NULL, title TEXT NOT NULL,
+             starts_ms BIGINT NOT NULL, ends_ms BIGINT NOT NULL, silence_id TEXT NOT NULL,
+             created_by TEXT NOT NULL)",
+            "CREATE INDEX maintenance_by_end ON maintenance (ends_ms)",
+        ],
+    },
 ];
 
 /// Whether a chainops schema is there (any migration applied).

@@ -97,11 +97,35 @@ try {
   watch(alerts, "alerts");
   await alerts.goto(BASE + "/alerts");
 
+  // The public status page, as a visitor without an account sees it.
+  const visitor = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  const status = await visitor.newPage();
+  watch(status, "status");
+  const chainState = async () => {
+    await status.reload();
+    return status.locator('li.chain-status[data-chain="devnet"]').getAttribute("data-state");
+  };
+  const waitState = async (want) => {
+    const until = Date.now() + T;
+    while (Date.now() < until) {
+      if ((await chainState()) === want) return;
+      await status.waitForTimeout(500);
+    }
+    throw new Error(`the status page never said ${want} (it says ${await chainState()})`);
+  };
+  say("public status page: the chain is operational, without a login");
+  await status.goto(BASE + "/status");
+  await waitState("operational");
+  if ((await status.locator("svg.uptime rect").count()) !== 90) throw new Error("the status page lacks its 90 uptime bars");
+
   // --- halt mining: stalled tile, alert on the alerts page, no reload ------------------
   say("halt mining");
   await rpc("evm_setIntervalMining", [0]);
   say("the tile turns stalled without a reload");
   await fleet.waitForFunction((n) => document.querySelector(`li.tile[data-node="${n}"]`)?.dataset.status === "stalled", NODE, { timeout: T });
+  say("public status page: the halted chain is an outage");
+  await waitState("outage");
+  if ((await status.locator(".status-banner").getAttribute("data-state")) !== "outage") throw new Error("the banner does not say outage");
   say("HeadStalled appears firing on the open alerts page without a reload");
   await alerts.waitForSelector(`li.alert[data-rule="HeadStalled"][data-node="${NODE}"][data-state="firing"]`, { timeout: T });
 
@@ -129,6 +153,9 @@ try {
   await rpc("evm_setIntervalMining", [1]);
   await alerts.waitForSelector(`li.alert[data-rule="HeadStalled"][data-node="${NODE}"][data-state="resolved"]`, { timeout: T });
   await fleet.waitForFunction((n) => document.querySelector(`li.tile[data-node="${n}"]`)?.dataset.status === "ok", NODE, { timeout: T });
+  say("public status page: operational again");
+  await waitState("operational");
+
   say("the incident timeline shows every step");
   await alerts.reload();
   const timeline = await alerts.locator(`li.incident[data-node="${NODE}"]`).first().locator("ol.timeline").innerText();
@@ -291,6 +318,41 @@ try {
   await bench.goto(`${BASE}/bench`);
   if ((await bench.locator("tr[data-run]").count()) < 2) throw new Error("the uploaded run is not listed");
 
+  say("status page: an incident is written, updated, resolved with a post-mortem; maintenance is scheduled");
+  const manage = await admin.newPage();
+  watch(manage, "manage");
+  await manage.goto(`${BASE}/status/manage`);
+  await manage.getByLabel("Title").fill("RPC slow 区块延迟");
+  await manage.locator("#inc-state").selectOption("investigating");
+  await manage.getByLabel("Message").first().fill("**Looking** into slow answers <script>alert(1)</script>");
+  await manage.getByRole("button", { name: "Publish" }).click();
+  await manage.waitForURL(`${BASE}/status/manage`, { timeout: T });
+  const incident = manage.locator('li.incident[data-state="investigating"]').first();
+  await incident.locator("select").selectOption("resolved");
+  await incident.locator("textarea").fill("Fixed: a slow disk was replaced.");
+  await incident.getByRole("button", { name: "Post the update" }).click();
+  await manage.waitForURL(`${BASE}/status/manage`, { timeout: T });
+  const solved = manage.locator('li.incident[data-state="resolved"]').first();
+  await solved.locator("textarea").fill("## Cause\nThe disk filled up.");
+  await solved.getByRole("button", { name: "Save the post-mortem" }).click();
+  await manage.waitForURL(`${BASE}/status/manage`, { timeout: T });
+  await manage.getByLabel("What is done").fill("Client upgrade");
+  await manage.getByLabel("Starts (RFC 3339, or now+1h)").fill("now");
+  await manage.getByRole("button", { name: "Schedule" }).click();
+  await manage.waitForURL(`${BASE}/status/manage`, { timeout: T });
+  await status.goto(`${BASE}/status/devnet`);
+  const pub = await status.locator("main").innerText();
+  for (const want of ["RPC slow 区块延迟", "Looking", "Fixed: a slow disk", "Client upgrade"]) {
+    if (!pub.includes(want)) throw new Error(`the public chain page lacks ${want}: ${pub.slice(0, 500)}`);
+  }
+  if ((await status.content()).includes("<script>alert(1)")) throw new Error("operator text is not escaped");
+  await status.locator("details.postmortem summary").first().click();
+  if (!(await status.locator("details.postmortem h2").first().innerText()).includes("Cause")) throw new Error("the post-mortem is not rendered");
+  const feed = await status.evaluate(async () => (await fetch("/status/feed.atom")).text());
+  if (!feed.includes("<feed") || !feed.includes("RPC slow") || !feed.includes("Client upgrade")) throw new Error(`feed: ${feed.slice(0, 300)}`);
+  await alerts.goto(`${BASE}/alerts`);
+  if (!(await alerts.locator("main").innerText()).includes("maintenance: Client upgrade")) throw new Error("the maintenance silence is not on the alerts page");
+
   say("settings show the effective configuration with secrets redacted");
   const settings = await admin.newPage();
   watch(settings, "settings");
@@ -347,7 +409,8 @@ try {
   const pages = [["fleet", "/"], ["alerts", "/alerts"], ["node", `/nodes/${NODE}`], ["logs", "/logs"], ["backups", "/backups"], ["audit", "/audit"],
     ["users", "/users"], ["audit-trail", "/audit-trail?verify=1"], ["settings", "/settings"], ["setup", "/setup"]];
   pages.push(["audit-report", reportUrl], ["audit-project", projectUrl], ["audit-address", addressUrl],
-    ["bench", "/bench"], ["bench-run", benchRunUrl], ["bench-compare", benchCompareUrl]);
+    ["bench", "/bench"], ["bench-run", benchRunUrl], ["bench-compare", benchCompareUrl],
+    ["status", "/status"], ["status-chain", "/status/devnet"], ["status-manage", "/status/manage"]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

@@ -140,6 +140,21 @@ fn console_follows_a_stall_in_a_real_browser() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // The status page's uptime counts the halt once its minute is recorded (the bars are
+    // recomputed at most once a minute).
+    let uptime = wait_for(
+        "the halt in the status page's uptime",
+        std::time::Duration::from_secs(150),
+        || {
+            let v = reqwest::blocking::get(format!("{}/api/v1/status", d.base))
+                .ok()?
+                .json::<serde_json::Value>()
+                .ok()?;
+            let u = v["chains"][0]["uptime_90d"].as_str()?.to_string();
+            (!u.is_empty() && u != "100 %").then_some(u)
+        },
+    );
+    assert!(uptime.ends_with(" %"), "{uptime}");
     // Both runs are recorded; the uploaded one without the credentials of its node URL.
     let runs = d.json("/api/v1/bench/runs");
     assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
@@ -571,6 +586,111 @@ fn the_console_meets_hostile_input_with_clear_answers() {
         api(c.get(format!("{}/api/v1/bench/runs?limit=0", d.base))).status(),
         400
     );
+    // The status page: public, cacheable, escaped; its forms refuse what is wrong by name.
+    let r = c
+        .get(format!("{}/status", d.base))
+        .send()
+        .expect("status without a session");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("public"),
+        "{:?}",
+        r.headers()
+    );
+    let anonymous = r.text().expect("body");
+    assert!(anonymous.contains("data-chain=\"devnet\"") && !anonymous.contains("_csrf"));
+    let r = c
+        .get(format!("{}/status/%3Cscript%3E%E5%8C%BA", d.base))
+        .send()
+        .expect("unknown chain");
+    assert_eq!(r.status(), 404);
+    let body = r.text().expect("body");
+    assert!(!body.contains("<script>") && body.contains("区"), "{body}");
+    let post = |path: &str, pairs: &[(&str, &str)]| {
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        c.post(format!("{}{path}", d.base))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&all))
+            .send()
+            .expect("post")
+    };
+    let long = "标".repeat(201);
+    for (pairs, says) in [
+        (
+            vec![
+                ("chain", ""),
+                ("title", "t"),
+                ("state", "fixed"),
+                ("message", "m"),
+            ],
+            "is not one of investigating",
+        ),
+        (
+            vec![
+                ("chain", ""),
+                ("title", long.as_str()),
+                ("state", "identified"),
+                ("message", "m"),
+            ],
+            "201 characters",
+        ),
+        (
+            vec![
+                ("chain", "mainnet-x"),
+                ("title", "t"),
+                ("state", "identified"),
+                ("message", "m"),
+            ],
+            "is not a monitored chain",
+        ),
+        (
+            vec![
+                ("chain", ""),
+                ("title", "t"),
+                ("state", "identified"),
+                ("message", " "),
+            ],
+            "message is empty",
+        ),
+    ] {
+        expect_400(post("/status/incidents", &pairs), says);
+    }
+    let r = post(
+        "/status/incidents/nope/updates",
+        &[("state", "resolved"), ("message", "m")],
+    );
+    assert_eq!(r.status(), 404);
+    for (starts, duration, says) in [
+        ("now", "40d", "at most 31 days"),
+        ("yesterday", "1h", "is not a time"),
+        ("now-3h", "1h", "over already"),
+        ("now", "soon", "duration"),
+    ] {
+        expect_400(
+            post(
+                "/status/maintenance",
+                &[
+                    ("chain", "devnet"),
+                    ("title", "w"),
+                    ("starts", starts),
+                    ("duration", duration),
+                ],
+            ),
+            says,
+        );
+    }
+    let v: serde_json::Value = c
+        .get(format!("{}/api/v1/status", d.base))
+        .send()
+        .expect("status json")
+        .json()
+        .expect("json");
+    assert_eq!(v["chains"][0]["name"], "devnet", "{v}");
     let r = get("/bench/compare?a=x");
     assert_eq!(r.status(), 400, "compare needs two runs");
     let r = get("/bench/compare?a=x&b=y");

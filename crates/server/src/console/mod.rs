@@ -18,6 +18,7 @@ pub mod login;
 pub mod logs;
 pub mod node;
 pub mod settings;
+pub mod status;
 pub mod users;
 
 use crate::AppState;
@@ -70,6 +71,7 @@ pub static PAGES: &[&Page] = &[
     &backups::PAGE,
     &contract_audit::PAGE,
     &load_tests::PAGE,
+    &status::PAGE,
     &users::PAGE,
     &audit_trail::PAGE,
     &settings::PAGE,

@@ -87,6 +87,7 @@ on_both_backends!(
     login_locks_persist_are_extended_and_expire,
     audit_reports_keep_their_texts_and_list_newest_first,
     bench_runs_keep_their_reports_and_list_newest_first,
+    status_incidents_take_their_updates_and_maintenance_lists_by_end,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -1301,4 +1302,109 @@ async fn bench_runs_keep_their_reports_and_list_newest_first(db: TestDb) {
         ("anvil/v1 — 区块", "{\"rounds\":[]}", 1421.25, 1.74)
     );
     assert!(db.store.bench_run("zz").await.expect("get").is_none());
+}
+
+async fn status_incidents_take_their_updates_and_maintenance_lists_by_end(db: TestDb) {
+    use chainops_store::status_page::{MaintenanceRow, StatusIncidentRow, StatusUpdateRow};
+    let opened = StatusIncidentRow {
+        id: "i1".into(),
+        chain: "devnet".into(),
+        title: "区块停止 — blocks stalled".into(),
+        state: "investigating".into(),
+        created_ms: T0,
+        updated_ms: T0,
+        resolved_ms: None,
+        postmortem: String::new(),
+        created_by: "alice".into(),
+    };
+    let update = |at: i64, state: &str, body: &str| StatusUpdateRow {
+        incident_id: "i1".into(),
+        at_ms: at,
+        state: state.into(),
+        body: body.into(),
+        author: "alice".into(),
+    };
+    db.store
+        .open_status_incident(&opened, &update(T0, "investigating", "looking"))
+        .await
+        .expect("open");
+    assert!(
+        db.store
+            .add_status_update(&update(T0 + 10, "identified", "found it"))
+            .await
+            .expect("update")
+    );
+    assert!(
+        db.store
+            .add_status_update(&update(T0 + 10, "resolved", "fixed"))
+            .await
+            .expect("resolve")
+    );
+    let mut missing = update(T0, "resolved", "x");
+    missing.incident_id = "nope".into();
+    assert!(
+        !db.store
+            .add_status_update(&missing)
+            .await
+            .expect("no incident")
+    );
+    assert!(
+        db.store
+            .set_postmortem("i1", "## Cause\n磁盘满")
+            .await
+            .expect("pm")
+    );
+    assert!(!db.store.set_postmortem("nope", "x").await.expect("pm"));
+    let (i, updates) = db
+        .store
+        .status_incident("i1")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        (i.state.as_str(), i.resolved_ms),
+        ("resolved", Some(T0 + 10))
+    );
+    assert_eq!(i.postmortem, "## Cause\n磁盘满");
+    assert_eq!(
+        updates.iter().map(|u| u.body.as_str()).collect::<Vec<_>>(),
+        ["fixed", "found it", "looking"],
+        "newest first, equal times by order of writing"
+    );
+    assert_eq!(
+        db.store
+            .status_incidents(T0 + 11)
+            .await
+            .expect("list")
+            .len(),
+        0,
+        "resolved before"
+    );
+    assert_eq!(db.store.status_incidents(T0).await.expect("list").len(), 1);
+    let window = |id: &str, starts: i64, ends: i64| MaintenanceRow {
+        id: id.into(),
+        chain: "devnet".into(),
+        title: "upgrade".into(),
+        starts_ms: starts,
+        ends_ms: ends,
+        silence_id: "s".into(),
+        created_by: "alice".into(),
+    };
+    db.store
+        .create_maintenance(&window("m2", T0 + 50, T0 + 60))
+        .await
+        .expect("m2");
+    db.store
+        .create_maintenance(&window("m1", T0 + 10, T0 + 20))
+        .await
+        .expect("m1");
+    db.store
+        .create_maintenance(&window("m0", T0 - 20, T0 - 10))
+        .await
+        .expect("m0");
+    let list = db.store.maintenance_windows(T0).await.expect("list");
+    assert_eq!(
+        list.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        ["m1", "m2"]
+    );
 }

@@ -1,0 +1,7 @@
+//! chainops-desk: user support. Today the public status page's logic ([`status`]: a chain's
+//! state from the monitors and its quorum, uptime per day) and the rules of its incidents and
+//! maintenance windows ([`notices`]); tickets with SLA clocks, the knowledge base and feedback
+//! follow (issue 19).
+
+pub mod notices;
+pub mod status;
