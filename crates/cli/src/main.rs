@@ -10,6 +10,7 @@ mod bench_cmd;
 mod cli;
 mod config_load;
 mod exit;
+mod generation;
 mod history_cmd;
 mod logs_cmd;
 mod logs_wiring;

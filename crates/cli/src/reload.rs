@@ -10,7 +10,7 @@
 //! at a time.
 
 use crate::config_load;
-use crate::serve::{Base, Generation, prepare, start_generation};
+use crate::generation::{Base, Generation, prepare, start_generation};
 use chainops_config::Config;
 use chainops_config::ConfigErrors;
 use chainops_core::ports::{ConfigReloader, ReloadOutcome};

@@ -3,18 +3,13 @@
 
 use crate::cli::{GlobalOpts, ServeOpts};
 use crate::config_load::{self, find_anvil};
+use crate::generation::{Base, prepare, start_generation};
 use anyhow::Context;
-use chainops_alert::AlertEngine;
-use chainops_alert::delivery::DeliveryWorker;
-use chainops_alert::notify::Notifier;
-use chainops_chain::supervisor::{NodeControl, StatusHandle, Supervisor};
+use chainops_chain::supervisor::Supervisor;
 use chainops_config::Config;
-use chainops_core::facts::FactSource;
 use chainops_core::task::spawn_supervised;
-use chainops_monitor::Monitor;
-use chainops_monitor::fleet::Fleet;
 use chainops_monitor::history::History;
-use chainops_server::{AppState, Live};
+use chainops_server::AppState;
 use chainops_store::Store;
 use chainops_store::series::Retention;
 use std::collections::HashMap;
@@ -104,7 +99,10 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         controls,
         addr,
         tls: tls.as_ref().map(|(rustls, _, _)| rustls.clone()),
-        dev_tls: tls.as_ref().map(|(_, c, k)| (c.clone(), k.clone())),
+        dev_tls: tls
+            .as_ref()
+            .filter(|_| config.server.tls.is_none())
+            .map(|(_, c, k)| (c.clone(), k.clone())),
     });
     let (live, generation) = start_generation(&config, &base, prepared).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -205,169 +203,6 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What lives as long as the process, whatever the config file says later: the store, the
-/// metric history, the HTTP client, the managed nodes' supervisors, the bound address and
-/// the TLS acceptor (whose certificate a reload may swap).
-pub(crate) struct Base {
-    pub store: Store,
-    pub http: reqwest::Client,
-    pub history: Arc<History>,
-    pub managed_status: HashMap<String, StatusHandle>,
-    pub controls: HashMap<String, NodeControl>,
-    pub addr: SocketAddr,
-    /// The served TLS configuration, if the daemon serves HTTPS.
-    pub tls: Option<chainops_server::tls::RustlsConfig>,
-    /// The certificate and key in use when they come from `--dev-tls`, not the config.
-    pub dev_tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
-}
-
-/// The subsystems one configuration runs — pollers, history writer, log ingest, backup
-/// schedules, alert engine, delivery, the certificate watch — stopped together by a reload.
-pub(crate) struct Generation {
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Generation {
-    /// A generation that runs nothing (monitoring stopped after a failed reload).
-    pub fn empty() -> Generation {
-        let (stop, _) = watch::channel(false);
-        Generation {
-            stop,
-            tasks: Vec::new(),
-        }
-    }
-
-    /// Stops every task and waits for them (the history writer flushes on its way out).
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-}
-
-/// What fails before anything starts: node adapters (secret files), notifiers (secret
-/// files). A reload builds these first so a bad file changes nothing.
-pub(crate) struct Prepared {
-    adapters: Vec<Arc<dyn chainops_core::ports::ChainAdapter>>,
-    notifiers: Vec<Arc<Notifier>>,
-}
-
-/// Builds what can fail without side effects.
-pub(crate) fn prepare(config: &Config, http: &reqwest::Client) -> anyhow::Result<Prepared> {
-    let adapters = config
-        .nodes
-        .iter()
-        .map(|n| chainops_chain::adapter_for(n, http))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Prepared {
-        adapters,
-        notifiers: load_notifiers(config)?,
-    })
-}
-
-/// Starts everything `config` describes over `base`, its fallible parts already built
-/// ([`prepare`]). If a part fails to start, what was started is stopped again before the
-/// error returns.
-pub(crate) async fn start_generation(
-    config: &Config,
-    base: &Base,
-    prepared: Prepared,
-) -> anyhow::Result<(Live, Generation)> {
-    let (tx, rx) = watch::channel(false);
-    let mut tasks = Vec::new();
-    match start_parts(config, base, prepared, &rx, &mut tasks).await {
-        Ok(live) => Ok((live, Generation { stop: tx, tasks })),
-        Err(e) => {
-            Generation { stop: tx, tasks }.stop().await;
-            Err(e)
-        }
-    }
-}
-
-async fn start_parts(
-    config: &Config,
-    base: &Base,
-    prepared: Prepared,
-    stop: &watch::Receiver<bool>,
-    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
-) -> anyhow::Result<Live> {
-    let Prepared {
-        adapters,
-        notifiers,
-    } = prepared;
-    let fleet = Arc::new(Fleet::new(&config.nodes, base.managed_status.clone()));
-    let monitor = Monitor::new(
-        fleet.clone(),
-        adapters,
-        base.store.clone(),
-        base.history.clone(),
-    )
-    .await;
-    tasks.extend(monitor.spawn(config.monitor.max_concurrent_polls, stop.clone()));
-    let (logs, log_tasks) = crate::logs_wiring::start(config, &base.store, &base.http, stop)?;
-    tasks.extend(log_tasks);
-    let (backups, backup_jobs, backup_tasks) = chainops_backup::daemon::start(
-        &config.backups,
-        &config.nodes,
-        &base.store,
-        &base.http,
-        &base.controls,
-        stop,
-    )
-    .await
-    .map_err(crate::exit::backup_err)?;
-    tasks.extend(backup_tasks);
-    let fleet_facts: Arc<dyn FactSource> = fleet.clone();
-    let facts: Arc<dyn FactSource> = Arc::new(chainops_backup::daemon::WithBackupFacts::new(
-        fleet_facts,
-        backups.clone(),
-    ));
-    tasks.extend(
-        start_alerting(
-            config,
-            &base.store,
-            &base.http,
-            &notifiers,
-            facts,
-            &logs,
-            stop,
-        )
-        .await?,
-    );
-    if let Some(rustls) = &base.tls {
-        let files = match (&config.server.tls, &base.dev_tls) {
-            (Some(t), _) => Some((t.cert_file.clone(), t.key_file.clone())),
-            (None, dev) => dev.clone(),
-        };
-        if let Some((cert, key)) = files {
-            tasks.push(tokio::spawn(chainops_server::tls::watch(
-                rustls.clone(),
-                cert,
-                key,
-                stop.clone(),
-            )));
-        }
-    }
-    Ok(Live {
-        fleet,
-        notifiers: Arc::new(notifiers),
-        logs: Some(logs),
-        extra_metrics: vec![backups],
-        settings: Arc::new(config.to_redacted_toml()),
-        backups: Some(backup_jobs),
-        label_names: Arc::new(
-            chainops_alert::rules::effective_rules(&config.alerting)
-                .iter()
-                .flat_map(|r| r.labels.keys().cloned())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-        ),
-    })
-}
-
 /// The TLS setup: `[server.tls]`, or with `--dev-tls` a self-signed pair for localhost kept
 /// in `<data_dir>/tls/` (made once, reused).
 async fn tls_config(
@@ -453,121 +288,6 @@ async fn audit_retention(
             Err(e) => tracing::error!(error = %e, "audit retention failed"),
         }
     }
-}
-
-/// Loads every configured notification channel with its secret.
-fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
-    config
-        .alerting
-        .notifiers
-        .iter()
-        .map(|n| {
-            Notifier::load(n.clone())
-                .map(Arc::new)
-                .with_context(|| format!("notifier {}: cannot read its secret file", n.name))
-        })
-        .collect()
-}
-
-/// Starts the alert engine and the notification delivery worker.
-async fn start_alerting(
-    config: &Config,
-    store: &Store,
-    http: &reqwest::Client,
-    notifiers: &[Arc<Notifier>],
-    facts: Arc<dyn FactSource>,
-    logs: &chainops_logs::service::LogService,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
-    let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
-    rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
-    chainops_alert::rules::link_runbooks(&mut rules, &config.server.external_base(None));
-    tracing::info!(
-        rules = rules.len(),
-        notifiers = notifiers.len(),
-        "alerting enabled"
-    );
-    let source: Arc<dyn FactSource> = Arc::new(with_logs);
-    let engine = AlertEngine::new(
-        rules.clone(),
-        notifiers.to_vec(),
-        store.clone(),
-        source.clone(),
-    )
-    .await?;
-    let mut tasks = Vec::new();
-    if let Some(url) = &config.alerting.heartbeat_url {
-        let a = &config.alerting;
-        let (http, url, every, stale, last_ok, stop) = (
-            http.clone(),
-            url.clone(),
-            a.heartbeat_interval,
-            (a.eval_interval * 3).max(std::time::Duration::from_secs(10)),
-            engine.last_ok(),
-            shutdown.clone(),
-        );
-        tasks.push(spawn_supervised("alert:heartbeat", move || {
-            chainops_alert::heartbeat::run(
-                http.clone(),
-                url.clone(),
-                every,
-                stale,
-                last_ok.clone(),
-                stop.clone(),
-            )
-        }));
-    }
-    // A restarted engine is rebuilt from the store (active alerts, silences); its windows
-    // refill as after a daemon restart.
-    let (every, stop, last_ok) = (
-        config.alerting.eval_interval,
-        shutdown.clone(),
-        engine.last_ok(),
-    );
-    let (store_e, notifiers_e) = (store.clone(), notifiers.to_vec());
-    let mut first = Some(engine);
-    tasks.push(spawn_supervised("alert:engine", move || {
-        let built = first.take();
-        let (rules, notifiers, store, source, last_ok, mut stop) = (
-            rules.clone(),
-            notifiers_e.clone(),
-            store_e.clone(),
-            source.clone(),
-            last_ok.clone(),
-            stop.clone(),
-        );
-        async move {
-            let engine = match built {
-                Some(e) => e,
-                None => loop {
-                    match AlertEngine::new(rules.clone(), notifiers.clone(), store.clone(), source.clone()).await {
-                        Ok(e) => break e.with_last_ok(last_ok.clone()),
-                        Err(e) => {
-                            tracing::error!(error = %e, "alert engine cannot restart; retrying in 5 s");
-                            tokio::select! {
-                                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-                                _ = stop.changed() => return,
-                            }
-                        }
-                    }
-                },
-            };
-            engine.run(every, stop).await;
-        }
-    }));
-    let (store_w, notifiers_w, http_w, give_up, stop) = (
-        store.clone(),
-        notifiers.to_vec(),
-        http.clone(),
-        config.alerting.give_up_after,
-        shutdown.clone(),
-    );
-    tasks.push(spawn_supervised("alert:delivery", move || {
-        DeliveryWorker::new(store_w.clone(), &notifiers_w, http_w.clone(), give_up)
-            .run(stop.clone())
-    }));
-    Ok(tasks)
 }
 
 fn default_node_config(base: &Config) -> anyhow::Result<Config> {

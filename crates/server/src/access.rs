@@ -65,9 +65,6 @@ fn forbidden(message: impl Into<String>) -> Response {
 /// limit; a pasted contract of 512 KiB stays under it even percent-encoded).
 const MAX_FORM_BYTES: usize = 2 << 20;
 
-/// Largest console upload (`multipart/form-data`: a load-test report, a zipped project).
-pub const MAX_UPLOAD_BYTES: usize = 16 << 20;
-
 /// The `_csrf` field of a multipart form (the console puts it first), read with the same
 /// parser the handlers use.
 async fn multipart_csrf(content_type: &str, bytes: &axum::body::Bytes) -> Option<String> {
@@ -103,7 +100,7 @@ async fn form_csrf(req: Request) -> Result<Request, Response> {
         return Ok(req);
     }
     let max = if multipart {
-        MAX_UPLOAD_BYTES
+        crate::limits::MAX_UPLOAD_BYTES
     } else {
         MAX_FORM_BYTES
     };
@@ -325,7 +322,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_health_login_and_setup_are_public_and_writes_are_audited() {
+    fn only_health_login_setup_and_the_status_page_are_public_and_writes_are_audited() {
         for route in crate::table::all() {
             let (m, p, perm, action) =
                 (&route.method, &route.path, &route.permission, &route.audit);
@@ -342,6 +339,11 @@ mod tests {
                         "/setup",
                         "/prefs",
                         "/assets/{*file}",
+                        // The status page is for the chain's users, who have no account.
+                        "/status",
+                        "/status/{chain}",
+                        "/status/feed.atom",
+                        "/api/v1/status",
                     ]
                     .contains(p),
                     "{m} {p} must not be public"

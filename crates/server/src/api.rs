@@ -556,7 +556,7 @@ pub static ROUTES: &[Route] = &[
                     "maintenance": arr(obj(&["chain", "title", "starts", "ends", "running"], json!({"chain": text(), "title": text(), "starts": text(), "ends": text(), "running": {"type": "boolean"}})))}),
             )
         },
-        handler: || get(crate::console::status::api_status),
+        handler: || get(crate::status_routes::api_status),
     },
     Route {
         method: "POST",

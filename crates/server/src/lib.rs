@@ -21,6 +21,7 @@ pub mod panics;
 mod routes;
 mod schema;
 mod session;
+mod status_routes;
 pub mod table;
 mod time_param;
 pub mod tls;

@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+/// Largest console upload (`multipart/form-data`: a load-test report, a zipped project).
+pub const MAX_UPLOAD_BYTES: usize = 16 << 20;
+
 /// The limits of the HTTP listener (`[server]` keys of the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ConnectionLimits {

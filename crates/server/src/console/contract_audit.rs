@@ -47,7 +47,7 @@ pub static PAGE: Page = Page {
             "Console form: audit a zipped project (multipart, field `project`; tests, scripts, mocks and dependencies are context)",
             || {
                 post(audit_project).layer(axum::extract::DefaultBodyLimit::max(
-                    crate::access::MAX_UPLOAD_BYTES,
+                    crate::limits::MAX_UPLOAD_BYTES,
                 ))
             },
         ),

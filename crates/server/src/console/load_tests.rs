@@ -37,7 +37,7 @@ pub static PAGE: Page = Page {
             "Console form: upload a load-test report (multipart, field `report`)",
             || {
                 post(upload).layer(axum::extract::DefaultBodyLimit::max(
-                    crate::access::MAX_UPLOAD_BYTES,
+                    crate::limits::MAX_UPLOAD_BYTES,
                 ))
             },
         ),
