@@ -8,8 +8,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Form};
 use chainops_audit::finding::Severity;
@@ -321,22 +321,12 @@ async fn keep(
 }
 
 /// Reads the uploaded `project` file of the multipart form: (file name, bytes).
-async fn uploaded_project(mut form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::invalid(format!("the upload could not be read: {}", e.body_text()))
-    };
-    while let Some(field) = form.next_field().await.map_err(bad)? {
-        if field.name() == Some("project") {
-            let name = field.file_name().unwrap_or("project.zip").to_string();
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !bytes.is_empty() {
-                return Ok((name, bytes.to_vec()));
-            }
-        }
-    }
-    Err(ApiError::invalid(
-        "no project in the form: choose a .zip of the project (Foundry, Hardhat or plain .sol files)",
-    ))
+async fn uploaded_project(form: Multipart) -> Result<(String, Vec<u8>), ApiError> {
+    super::uploaded_file(form, "project").await?.ok_or_else(|| {
+        ApiError::invalid(
+            "no project in the form: choose a .zip of the project (Foundry, Hardhat or plain .sol files)",
+        )
+    })
 }
 
 /// A name for an uploaded archive: its last path part ending in `.zip`.
@@ -660,17 +650,11 @@ async fn audit_address(
     see_other(&format!("/audit/reports/{}", row.id))
 }
 
-/// `?format=`.
-#[derive(Deserialize)]
-pub struct Format {
-    format: Option<String>,
-}
-
 async fn download(
     State(s): State<AppState>,
     c: Ctx,
     Path(id): Path<String>,
-    Query(q): Query<Format>,
+    Query(q): Query<super::FormatQuery>,
 ) -> Response {
     let row = match load(&s, &id).await {
         Ok(r) => r,
@@ -694,15 +678,7 @@ async fn download(
             );
         }
     };
-    let disposition = format!("attachment; filename=\"chainops-audit-{}.{ext}\"", row.id);
-    (
-        [
-            (header::CONTENT_TYPE, ctype.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
+    super::attachment(body, ctype, &format!("chainops-audit-{}.{ext}", row.id))
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use crate::error::ApiError;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use chainops_auth::{Permission, Principal};
 use chainops_bench::Report;
@@ -140,22 +140,15 @@ async fn list_page(State(s): State<AppState>, c: Ctx) -> Response {
 }
 
 /// Reads the uploaded `report` file of the multipart form.
-async fn uploaded(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::invalid(format!("the upload could not be read: {}", e.body_text()))
-    };
-    while let Some(field) = form.next_field().await.map_err(bad)? {
-        if field.name() == Some("report") {
-            let bytes = field.bytes().await.map_err(bad)?;
-            if bytes.is_empty() {
-                break;
-            }
-            return Ok(bytes.to_vec());
-        }
-    }
-    Err(ApiError::invalid(
-        "no report in the form: choose the JSON file `chainops bench run --out` wrote",
-    ))
+async fn uploaded(form: Multipart) -> Result<Vec<u8>, ApiError> {
+    super::uploaded_file(form, "report")
+        .await?
+        .map(|(_, bytes)| bytes)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "no report in the form: choose the JSON file `chainops bench run --out` wrote",
+            )
+        })
 }
 
 async fn upload(
@@ -237,17 +230,11 @@ async fn run_page(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> 
     )
 }
 
-/// `?format=`.
-#[derive(Deserialize)]
-pub struct Format {
-    format: Option<String>,
-}
-
 async fn download(
     State(s): State<AppState>,
     c: Ctx,
     Path(id): Path<String>,
-    Query(q): Query<Format>,
+    Query(q): Query<super::FormatQuery>,
 ) -> Response {
     let row = match bench_routes::load(&s, &id).await {
         Ok(r) => r,
@@ -270,15 +257,7 @@ async fn download(
             );
         }
     };
-    let disposition = format!("attachment; filename=\"chainops-bench-{}.{ext}\"", row.id);
-    (
-        [
-            (header::CONTENT_TYPE, ctype.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
+    super::attachment(body, ctype, &format!("chainops-bench-{}.{ext}", row.id))
 }
 
 /// `?a=&b=`.

@@ -380,6 +380,47 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// `?format=` of a download.
+#[derive(serde::Deserialize)]
+pub struct FormatQuery {
+    /// The format asked for.
+    pub format: Option<String>,
+}
+
+/// A download: `body` as `ctype`, saved as `file` (a name we made, ASCII).
+pub fn attachment(body: String, ctype: &str, file: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The file a multipart form carries in `field`: (its file name, its bytes), or `None` when
+/// the form has no such field or it is empty. The error names what could not be read.
+pub async fn uploaded_file(
+    mut form: axum::extract::Multipart,
+    field: &str,
+) -> Result<Option<(String, Vec<u8>)>, crate::ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        crate::ApiError::invalid(format!("the upload could not be read: {}", e.body_text()))
+    };
+    while let Some(f) = form.next_field().await.map_err(bad)? {
+        if f.name() == Some(field) {
+            let name = f.file_name().unwrap_or_default().to_string();
+            let bytes = f.bytes().await.map_err(bad)?;
+            return Ok((!bytes.is_empty()).then(|| (name, bytes.to_vec())));
+        }
+    }
+    Ok(None)
+}
+
 /// The page parts shared by templates: formats for numbers and ages.
 pub mod fmt {
     /// A height or count with thin grouping (`1 234 567`), or `–`.
