@@ -30,6 +30,11 @@ pub const PROXY_SLOTS: [&str; 4] = [
     EIP1967_ADMIN,
 ];
 
+/// Is `s` written as an address: `0x` and 40 hex digits?
+pub fn is_address(s: &str) -> bool {
+    s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// One instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Instruction {
@@ -405,6 +410,23 @@ pub fn parse_verified(text: &str) -> Result<Vec<(String, String)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_0x_and_40_hex_digits() {
+        assert!(is_address("0x00000000000000000000000000000000c0de0001"));
+        assert!(is_address("0xABCDEFabcdef0000000000000000000000000000"));
+        for bad in [
+            "",
+            "0x",
+            "00000000000000000000000000000000000000c0de",
+            "0x00000000000000000000000000000000c0de000",
+            "0x00000000000000000000000000000000c0de00011",
+            "0xzz000000000000000000000000000000c0de0001",
+            &format!("0x{}", "é".repeat(20)),
+        ] {
+            assert!(!is_address(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn disassembly_skips_push_data_and_finds_opcodes() {

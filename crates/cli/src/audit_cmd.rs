@@ -237,9 +237,7 @@ fn deployed(o: &AuditOpts, fail_on: Option<Severity>) -> anyhow::Result<()> {
         }
     };
     for a in &o.address {
-        let ok =
-            a.len() == 42 && a.starts_with("0x") && a[2..].bytes().all(|b| b.is_ascii_hexdigit());
-        if !ok {
+        if !chainops_audit::bytecode::is_address(a) {
             return Err(invalid(format!(
                 "--address {a}: not a 0x-prefixed 20-byte address"
             )));

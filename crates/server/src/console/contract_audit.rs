@@ -250,7 +250,23 @@ async fn run_audit(
     })
     .await
     .map(Ok);
-    keep(&s, &who, c, name, f.source, made).await
+    match finished(made) {
+        Ok(made) => keep(&s, &who, c, name, f.source, made).await,
+        Err(e) => super::error_page(c, e),
+    }
+}
+
+/// The outcome of an analysis run on the blocking pool: its refusal (an archive that is not
+/// one) is a 400 naming it; a panic is an internal error.
+fn finished<T>(r: Result<Result<T, String>, tokio::task::JoinError>) -> Result<T, ApiError> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(message)) => Err(ApiError::invalid(message)),
+        Err(_) => Err(ApiError::internal(
+            chainops_core::ErrorKind::Internal,
+            "the analysis panicked",
+        )),
+    }
 }
 
 /// A finished analysis: its counts, JSON and SARIF.
@@ -288,18 +304,8 @@ async fn keep(
     c: Ctx,
     name: String,
     source: String,
-    made: Result<Result<Made, String>, tokio::task::JoinError>,
+    made: Made,
 ) -> Response {
-    let made = match made {
-        Ok(Ok(m)) => m,
-        Ok(Err(message)) => return super::error_page(c, ApiError::invalid(message)),
-        Err(_) => {
-            return super::error_page(
-                c,
-                ApiError::internal(chainops_core::ErrorKind::Internal, "the analysis panicked"),
-            );
-        }
-    };
     let (high, medium, low, errors) = made.counts;
     let row = AuditReportRow {
         id: format!("{:016x}", rand::random::<u64>()),
@@ -376,12 +382,10 @@ async fn audit_project(
         Ok((made, kept))
     })
     .await;
-    let (made, kept) = match made {
-        Ok(Ok((m, k))) => (Ok(Ok(m)), k),
-        Ok(Err(e)) => (Ok(Err(e)), String::new()),
-        Err(e) => (Err(e), String::new()),
-    };
-    keep(&s, &who, c, zip_name(&name), kept, made).await
+    match finished(made) {
+        Ok((made, kept)) => keep(&s, &who, c, zip_name(&name), kept, made).await,
+        Err(e) => super::error_page(c, e),
+    }
 }
 
 async fn load(s: &AppState, id: &str) -> Result<AuditReportRow, ApiError> {
@@ -562,10 +566,7 @@ async fn check_address(
     address: &str,
 ) -> Result<chainops_audit::bytecode::CodeReport, ApiError> {
     let address = address.trim();
-    let ok = address.len() == 42
-        && address.starts_with("0x")
-        && address[2..].bytes().all(|b| b.is_ascii_hexdigit());
-    if !ok {
+    if !chainops_audit::bytecode::is_address(address) {
         return Err(ApiError::invalid(format!(
             "\"{}\" is not an address: 0x and 40 hex digits",
             address.chars().take(80).collect::<String>()
@@ -578,7 +579,8 @@ async fn check_address(
         .filter(|c| c.kind == chainops_chain::evm::KIND)
         .ok_or_else(|| {
             ApiError::invalid(format!(
-                "\"{node}\" is not a configured EVM node; pick one from the list"
+                "\"{}\" is not a configured EVM node; pick one from the list",
+                node.chars().take(64).collect::<String>()
             ))
         })?;
     let upstream = |e: &dyn std::fmt::Display| ApiError::upstream(format!("node {node}: {e}"));
@@ -631,23 +633,19 @@ async fn audit_address(
         Err(e) => return super::error_page(c, e),
     };
     let count = |sev: Severity| report.findings.iter().filter(|x| x.severity == sev).count() as i64;
-    let row = AuditReportRow {
-        id: format!("{:016x}", rand::random::<u64>()),
-        created_ms: now_ms(),
-        actor: who.actor(),
-        name: format!("{} @ {}", report.address, f.node),
-        high: count(Severity::High),
-        medium: count(Severity::Medium),
-        low: count(Severity::Low),
-        errors: 0,
-        source: String::new(),
+    // Deployed code has no source lines, so no SARIF.
+    let made = Made {
+        counts: (
+            count(Severity::High),
+            count(Severity::Medium),
+            count(Severity::Low),
+            0,
+        ),
         report: json!({ "contracts": [&report] }).to_string(),
         sarif: String::new(),
     };
-    if let Err(e) = s.store.save_audit_report(&row).await {
-        return super::error_page(c, ApiError::internal(e.kind(), e));
-    }
-    see_other(&format!("/audit/reports/{}", row.id))
+    let name = format!("{} @ {}", report.address, f.node);
+    keep(&s, &who, c, name, String::new(), made).await
 }
 
 async fn download(
