@@ -5,6 +5,7 @@ use crate::AppState;
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use chainops_core::node::NodeStatus;
 use chainops_core::time::{now_ms, rfc3339};
 use chainops_desk::status::{Bucket, ChainState, Day, chain_state, daily_uptime, overall};
 use chainops_store::series::Resolution;
@@ -233,39 +234,54 @@ fn bars(days: &[Day]) -> Vec<Bar> {
         .collect()
 }
 
-/// Every chain's view now, in config order; `only` restricts it to one chain.
-pub(crate) async fn chains(s: &AppState, only: Option<&str>, now: i64) -> Vec<ChainView> {
-    let reports = s.live().fleet.reports(now);
-    let running: Vec<MaintenanceRow> = s
-        .store
-        .maintenance_windows(now)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m.starts_ms <= now)
-        .collect();
-    let mut order: Vec<String> = Vec::new();
-    for r in &reports {
-        if !order.contains(&r.chain) && only.is_none_or(|c| c == r.chain) {
-            order.push(r.chain.clone());
+/// What the status page shows at one moment, for every chain or one.
+pub(crate) struct Board {
+    /// Chains, in config order.
+    pub chains: Vec<ChainView>,
+    /// The worst state shown.
+    pub banner: &'static str,
+    /// Open incidents (with a chain: also those of the last 90 days).
+    pub incidents: Vec<IncidentView>,
+    /// Running and upcoming maintenance.
+    pub windows: Vec<WindowView>,
+}
+
+/// A store read the public page can do without: logged, and the page shows what it has.
+pub(crate) fn or_logged<T: Default>(r: chainops_store::Result<T>, what: &str) -> T {
+    r.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "status page: cannot read {what}");
+        T::default()
+    })
+}
+
+/// The board for every chain, or for `only` (`None` when no monitored chain has that name).
+pub(crate) async fn board(s: &AppState, only: Option<&str>, now: i64) -> Option<Board> {
+    // Each chain's node statuses, grouped in one pass, in config order.
+    let mut grouped: Vec<(String, Vec<NodeStatus>)> = Vec::new();
+    for r in s.live().fleet.reports(now) {
+        if only.is_some_and(|c| c != r.chain) {
+            continue;
+        }
+        match grouped.iter_mut().rev().find(|(c, _)| *c == r.chain) {
+            Some((_, statuses)) => statuses.push(r.status),
+            None => grouped.push((r.chain, vec![r.status])),
         }
     }
-    let mut out = Vec::with_capacity(order.len());
-    for chain in order {
-        let mine: Vec<_> = reports.iter().filter(|r| r.chain == chain).collect();
-        let statuses: Vec<_> = mine.iter().map(|r| r.status).collect();
-        let in_maintenance = running
+    if only.is_some() && grouped.is_empty() {
+        return None;
+    }
+    let windows = or_logged(s.store.maintenance_windows(now).await, "maintenance");
+    let covers = |m: &MaintenanceRow, chain: &str| m.chain.is_empty() || m.chain == chain;
+    let mut chains = Vec::with_capacity(grouped.len());
+    for (chain, statuses) in grouped {
+        let in_maintenance = windows
             .iter()
-            .any(|m| m.chain == chain || m.chain.is_empty());
-        let state = chain_state(&statuses, in_maintenance);
+            .any(|m| m.starts_ms <= now && covers(m, &chain));
         let days = uptime(s, &chain, now).await;
-        out.push(ChainView {
-            state: state.as_str(),
+        chains.push(ChainView {
+            state: chain_state(&statuses, in_maintenance).as_str(),
             nodes: (
-                statuses
-                    .iter()
-                    .filter(|s| **s == chainops_core::node::NodeStatus::Ok)
-                    .count(),
+                statuses.iter().filter(|s| **s == NodeStatus::Ok).count(),
                 statuses.len(),
             ),
             uptime: overall(&days).map(percent).unwrap_or_default(),
@@ -273,11 +289,25 @@ pub(crate) async fn chains(s: &AppState, only: Option<&str>, now: i64) -> Vec<Ch
             name: chain,
         });
     }
-    out
+    let since = if only.is_some() {
+        now - DAYS as i64 * 86_400_000
+    } else {
+        now
+    };
+    Some(Board {
+        banner: worst(&chains),
+        chains,
+        incidents: incidents_of(s, only, since).await,
+        windows: windows
+            .iter()
+            .filter(|m| only.is_none_or(|c| covers(m, c)))
+            .map(|m| window_view(m, now))
+            .collect(),
+    })
 }
 
 /// The worst of the states shown (`operational` when there is none).
-pub(crate) fn worst(chains: &[ChainView]) -> &'static str {
+fn worst(chains: &[ChainView]) -> &'static str {
     [
         ChainState::Outage,
         ChainState::Degraded,
@@ -289,34 +319,23 @@ pub(crate) fn worst(chains: &[ChainView]) -> &'static str {
     .as_str()
 }
 
+/// Incidents still open or updated since `since_ms` (of `chain` and of every chain).
 pub(crate) async fn incidents_of(
     s: &AppState,
     chain: Option<&str>,
-    history: bool,
-    now: i64,
+    since_ms: i64,
 ) -> Vec<IncidentView> {
-    let since = if history {
-        now - DAYS as i64 * 86_400_000
-    } else {
-        now
-    };
-    s.store
-        .status_incidents(since)
-        .await
-        .unwrap_or_default()
+    or_logged(s.store.status_incidents(since_ms).await, "incidents")
         .iter()
         .filter(|(i, _)| chain.is_none_or(|c| i.chain.is_empty() || i.chain == c))
         .map(|(i, u)| incident_view(i, u))
         .collect()
 }
 
-pub(crate) async fn windows_of(s: &AppState, chain: Option<&str>, now: i64) -> Vec<WindowView> {
-    s.store
-        .maintenance_windows(now)
-        .await
-        .unwrap_or_default()
+/// Running and upcoming maintenance windows.
+pub(crate) async fn windows(s: &AppState, now: i64) -> Vec<WindowView> {
+    or_logged(s.store.maintenance_windows(now).await, "maintenance")
         .iter()
-        .filter(|m| chain.is_none_or(|c| m.chain.is_empty() || m.chain == c))
         .map(|m| window_view(m, now))
         .collect()
 }
@@ -325,18 +344,19 @@ pub(crate) async fn windows_of(s: &AppState, chain: Option<&str>, now: i64) -> V
 pub(crate) async fn api_status(
     axum::extract::State(s): axum::extract::State<AppState>,
 ) -> Response {
-    let now = now_ms();
-    let chains = chains(&s, None, now).await;
+    let Some(b) = board(&s, None, now_ms()).await else {
+        return cacheable(Json(json!({})).into_response());
+    };
     let body = json!({
-        "state": worst(&chains),
-        "chains": chains.iter().map(|c| json!({
+        "state": b.banner,
+        "chains": b.chains.iter().map(|c| json!({
             "name": c.name, "state": c.state, "nodes_ok": c.nodes.0, "nodes": c.nodes.1,
             "uptime_90d": c.uptime,
         })).collect::<Vec<_>>(),
-        "incidents": incidents_of(&s, None, false, now).await.iter().map(|i| json!({
+        "incidents": b.incidents.iter().map(|i| json!({
             "id": i.id, "chain": i.chain, "title": i.title, "state": i.state, "opened": i.opened,
         })).collect::<Vec<_>>(),
-        "maintenance": windows_of(&s, None, now).await.iter().map(|w| json!({
+        "maintenance": b.windows.iter().map(|w| json!({
             "chain": w.chain, "title": w.title, "starts": w.starts, "ends": w.ends, "running": w.running,
         })).collect::<Vec<_>>(),
     });

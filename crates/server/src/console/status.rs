@@ -1,17 +1,16 @@
-//! The public status page's pages (what they show is assembled in `status_routes`):
-//! `/status` (every chain) and `/status/{chain}` without login — each chain's state now (`operational`, `degraded`, `outage`, `maintenance`: from the
-//! monitors' node statuses and the chain's quorum, `chainops_desk::status`), 90 days of
-//! uptime bars from the recorded `chain_quorum` series, incidents with the operators' updates and
-//! post-mortem, maintenance windows — and its Atom feed; `GET /api/v1/status` is the same as
-//! JSON. `/status/manage` is where operators and support write incidents, and where those
-//! who may silence alerts schedule maintenance (a window silences the chain's alerts while it
-//! runs, so it takes `operate_alerts`).
+//! The public status page's pages (what they show is assembled in `status_routes`): `/status`
+//! (every chain) and `/status/{chain}` without login — each chain's state (`operational`,
+//! `degraded`, `outage`, `maintenance`), 90 days of uptime bars, incidents with the operators'
+//! updates and post-mortem, maintenance windows — and its Atom feed. `/status/manage` is where
+//! operators and support write incidents, and where those who may silence alerts schedule
+//! maintenance (a window silences the chain's alerts while it runs, so it takes
+//! `operate_alerts`).
 
 use super::{Ctx, Page, page, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::status_routes::{
-    ChainView, DAYS, IncidentView, WindowView, cacheable, chains, incidents_of, windows_of, worst,
+    ChainView, DAYS, IncidentView, WindowView, board, cacheable, incidents_of, or_logged, windows,
 };
 use askama::Template;
 use axum::extract::{Path, State};
@@ -154,40 +153,37 @@ fn public(mut c: Ctx) -> Ctx {
 }
 
 async fn status_page(State(s): State<AppState>, c: Ctx) -> Response {
-    let now = now_ms();
-    let chains = chains(&s, None, now).await;
-    let page = StatusPage {
-        c: public(c),
-        chain: None,
-        banner: worst(&chains),
-        banner_key: banner_key(worst(&chains)),
-        chains,
-        incidents: incidents_of(&s, None, false, now).await,
-        windows: windows_of(&s, None, now).await,
-    };
-    cacheable(render(StatusCode::OK, page))
+    public_page(&s, c, None).await
 }
 
 async fn chain_page(State(s): State<AppState>, c: Ctx, Path(chain): Path<String>) -> Response {
-    let now = now_ms();
-    let chains = chains(&s, Some(&chain), now).await;
-    if chains.is_empty() {
+    public_page(&s, c, Some(chain)).await
+}
+
+/// `/status` or `/status/{chain}` (with its 90 days of incidents), or 404 for a chain that
+/// is not monitored.
+async fn public_page(s: &AppState, c: Ctx, chain: Option<String>) -> Response {
+    let Some(b) = board(s, chain.as_deref(), now_ms()).await else {
         return super::error_page(
             public(c),
             ApiError::not_found(format!(
                 "no chain named \"{}\"; /status lists them",
-                chain.chars().take(100).collect::<String>()
+                chain
+                    .unwrap_or_default()
+                    .chars()
+                    .take(100)
+                    .collect::<String>()
             )),
         );
-    }
+    };
     let page = StatusPage {
         c: public(c),
-        banner: worst(&chains),
-        banner_key: banner_key(worst(&chains)),
-        chains,
-        incidents: incidents_of(&s, Some(&chain), true, now).await,
-        windows: windows_of(&s, Some(&chain), now).await,
-        chain: Some(chain),
+        chain,
+        banner: b.banner,
+        banner_key: banner_key(b.banner),
+        chains: b.chains,
+        incidents: b.incidents,
+        windows: b.windows,
     };
     cacheable(render(StatusCode::OK, page))
 }
@@ -213,31 +209,37 @@ async fn feed(State(s): State<AppState>, c: Ctx) -> Response {
     let t = c.t;
     let mut entries = String::new();
     let mut newest = 0i64;
-    for (i, updates) in s
+    let link = |chain: &str| {
+        if chain.is_empty() {
+            "/status".to_string()
+        } else {
+            format!("/status/{}", super::urlencode(chain))
+        }
+    };
+    let incidents = s
         .store
         .status_incidents(now - DAYS as i64 * 86_400_000)
-        .await
-        .unwrap_or_default()
-    {
+        .await;
+    for (i, updates) in or_logged(incidents, "incidents") {
         newest = newest.max(i.updated_ms);
         let last = updates.first().map(|u| u.body.as_str()).unwrap_or_default();
         entries.push_str(&format!(
-            "<entry><id>urn:chainops:status:incident:{id}</id><title>{title}</title><updated>{updated}</updated><link href=\"/status/{chain}\"/><summary>{state}: {last}</summary></entry>",
+            "<entry><id>urn:chainops:status:incident:{id}</id><title>{title}</title><updated>{updated}</updated><link href=\"{link}\"/><summary>{state}: {last}</summary></entry>",
             id = xml(&i.id),
             title = xml(&format!("[{}] {}", i.state, i.title)),
             updated = rfc3339(i.updated_ms),
-            chain = super::urlencode(&i.chain),
+            link = xml(&link(&i.chain)),
             state = xml(&i.state),
             last = xml(last),
         ));
     }
-    for m in s.store.maintenance_windows(now).await.unwrap_or_default() {
+    for m in or_logged(s.store.maintenance_windows(now).await, "maintenance") {
         entries.push_str(&format!(
-            "<entry><id>urn:chainops:status:maintenance:{id}</id><title>{title}</title><updated>{updated}</updated><link href=\"/status/{chain}\"/><summary>{starts} – {ends}</summary></entry>",
+            "<entry><id>urn:chainops:status:maintenance:{id}</id><title>{title}</title><updated>{updated}</updated><link href=\"{link}\"/><summary>{starts} – {ends}</summary></entry>",
             id = xml(&m.id),
             title = xml(&format!("{}: {}", t.t("status.maintenance"), m.title)),
             updated = rfc3339(m.starts_ms),
-            chain = super::urlencode(&m.chain),
+            link = xml(&link(&m.chain)),
             starts = rfc3339(m.starts_ms),
             ends = rfc3339(m.ends_ms),
         ));
@@ -270,8 +272,8 @@ async fn manage_page(State(s): State<AppState>, c: Ctx) -> Response {
         ManagePage {
             c,
             chains,
-            incidents: incidents_of(&s, None, true, now).await,
-            windows: windows_of(&s, None, now).await,
+            incidents: incidents_of(&s, None, now - DAYS as i64 * 86_400_000).await,
+            windows: windows(&s, now).await,
             states: &notices::STATES,
             may_schedule,
         },
