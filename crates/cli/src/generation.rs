@@ -83,14 +83,18 @@ pub(crate) fn prepare(config: &Config, http: &reqwest::Client) -> anyhow::Result
     })
 }
 
-/// Starts everything `config` describes over `base`, its fallible parts already built
-/// ([`prepare`]). If a part fails to start, what was started is stopped again before the
-/// error returns.
+/// Starts everything `config` (the file as loaded) describes over `base`, its fallible parts
+/// already built ([`prepare`]). Links (runbooks) point at the address actually bound unless
+/// `[server] external_url` says otherwise. If a part fails to start, what was started is
+/// stopped again before the error returns.
 pub(crate) async fn start_generation(
     config: &Config,
     base: &Base,
     prepared: Prepared,
 ) -> anyhow::Result<(Live, Generation)> {
+    let mut config = config.clone();
+    config.server.external_url = Some(config.server.external_base(Some(base.addr)));
+    let config = &config;
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     match start_parts(config, base, prepared, &rx, &mut tasks).await {

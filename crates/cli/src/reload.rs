@@ -29,7 +29,7 @@ struct Running {
 /// Applies the config file again; see the module documentation.
 pub struct Reloader {
     file: Option<PathBuf>,
-    listen_flag: Option<String>,
+    listen_flag: Option<std::net::SocketAddr>,
     base: Arc<Base>,
     live: chainops_server::LiveCell,
     running: tokio::sync::Mutex<Running>,
@@ -37,10 +37,10 @@ pub struct Reloader {
 
 impl Reloader {
     /// A reloader for the daemon started from `file` (`None`: the built-in default, which
-    /// cannot be reloaded) with `--listen` given as `listen_flag`.
+    /// cannot be reloaded) with the address of `--listen` as `listen_flag`.
     pub(crate) fn new(
         file: Option<PathBuf>,
-        listen_flag: Option<String>,
+        listen_flag: Option<std::net::SocketAddr>,
         base: Arc<Base>,
         config: Config,
         generation: Generation,
@@ -86,21 +86,10 @@ impl Reloader {
             Ok(()) => Vec::new(),
             Err(e) => problems_of(e.into()),
         };
-        if let Some(listen) = &self.listen_flag {
-            // `serve` checked the flag when it started.
-            if let Ok(addr) = listen.parse() {
-                config.server.listen = addr;
-            }
+        if let Some(addr) = self.listen_flag {
+            config.server.listen = addr;
         }
         Ok((config, files))
-    }
-
-    /// The configuration as the subsystems see it: links point at the bound address unless
-    /// `[server] external_url` says otherwise.
-    fn effective(&self, config: &Config) -> Config {
-        let mut c = config.clone();
-        c.server.external_url = Some(c.server.external_base(Some(self.base.addr)));
-        c
     }
 }
 
@@ -258,7 +247,7 @@ impl ConfigReloader for Reloader {
             // Loaded a moment ago; if it fails now the old pair keeps serving.
             tracing::warn!(error = %e, "the new TLS pair could not be put in force");
         }
-        match start_generation(&self.effective(&new), &self.base, prepared).await {
+        match start_generation(&new, &self.base, prepared).await {
             Ok((live, generation)) => {
                 chainops_server::replace_live(&self.live, live);
                 running.generation = Some(generation);
@@ -270,9 +259,9 @@ impl ConfigReloader for Reloader {
             Err(e) => {
                 let mut problems = problems_of(e);
                 tracing::error!(problems = ?problems, "the new config failed to start; starting the previous one again");
-                let old = self.effective(&running.config);
-                let restarted = match prepare(&old, &self.base.http) {
-                    Ok(p) => start_generation(&old, &self.base, p).await,
+                let old = &running.config;
+                let restarted = match prepare(old, &self.base.http) {
+                    Ok(p) => start_generation(old, &self.base, p).await,
                     Err(e) => Err(e),
                 };
                 match restarted {

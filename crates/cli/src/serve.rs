@@ -32,10 +32,16 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     if config_file.is_none() && config.nodes.is_empty() && !o.no_default_node && !o.init_only {
         config = default_node_config(&config)?;
     }
-    if let Some(listen) = &o.listen {
-        config.server.listen = listen
-            .parse::<SocketAddr>()
-            .with_context(|| format!("--listen \"{listen}\" is not an IP:port address"))?;
+    let listen_flag = match &o.listen {
+        Some(listen) => Some(
+            listen
+                .parse::<SocketAddr>()
+                .with_context(|| format!("--listen \"{listen}\" is not an IP:port address"))?,
+        ),
+        None => None,
+    };
+    if let Some(addr) = listen_flag {
+        config.server.listen = addr;
     }
     crate::util::data_dir(&config.data_dir)?;
 
@@ -86,10 +92,6 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    // What a reload compares against: the file as loaded, before the bound address is known.
-    let baseline = config.clone();
-    // Links (runbooks) point at the address actually bound when none is configured.
-    config.server.external_url = Some(config.server.external_base(Some(addr)));
     let tls = tls_config(&config, o.dev_tls).await?;
     let base = Arc::new(Base {
         store: store.clone(),
@@ -131,9 +133,9 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let live: chainops_server::LiveCell = Arc::new(std::sync::RwLock::new(Arc::new(live)));
     let reloader = Arc::new(crate::reload::Reloader::new(
         config_file,
-        o.listen.clone(),
+        listen_flag,
         base,
-        baseline,
+        config.clone(),
         generation,
         live.clone(),
     ));

@@ -164,6 +164,26 @@ fn reload_applies_the_file_whole_or_keeps_the_running_config() {
         "a refused reload applied a notifier"
     );
 
+    // The file gone, or a symlink to a directory in its place: refused, naming the file.
+    let path = d.dir.join("chainops.toml");
+    std::fs::remove_file(&path).expect("remove config");
+    for what in ["missing", "a directory"] {
+        let r = reload(&d.token);
+        assert_eq!(r.status(), 400, "config file {what}");
+        let body: Value = r.json().expect("json");
+        assert!(
+            body["problems"]
+                .to_string()
+                .contains("cannot read config file"),
+            "{what}: {body}"
+        );
+        if what == "missing" {
+            std::os::unix::fs::symlink(dir.path(), &path).expect("symlink");
+        }
+    }
+    std::fs::remove_file(&path).expect("remove symlink");
+    assert_eq!(node_names(&d), ["anvil-1", "anvil-2"], "nothing changed");
+
     // SIGHUP: the file without the second node is applied; the trail records the signal.
     rewrite(&d, &v1);
     let pid = d.proc.child.id().to_string();
