@@ -75,7 +75,7 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Project, String> {
     }
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
     let mut skipped = Vec::new();
-    let mut total = 0u64;
+    let (mut total, mut sol_files) = (0u64, 0usize);
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index(i)
@@ -84,6 +84,10 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Project, String> {
             continue;
         }
         let shown: String = entry.name().chars().take(200).collect();
+        if entry.is_symlink() {
+            skipped.push(format!("{shown}: a symbolic link, not a file"));
+            continue;
+        }
         let Some(path) = entry.enclosed_name() else {
             skipped.push(format!("{shown}: path leaves the archive"));
             continue;
@@ -93,8 +97,10 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Project, String> {
         if !wanted {
             continue;
         }
-        let sol_count = entries.iter().filter(|(p, _)| p.ends_with(".sol")).count();
-        if path.ends_with(".sol") && sol_count >= limits.max_files {
+        if path.ends_with(".sol") {
+            sol_files += 1;
+        }
+        if sol_files > limits.max_files {
             return Err(format!(
                 "the archive has more than {} Solidity files",
                 limits.max_files
@@ -273,6 +279,31 @@ mod tests {
                 .unwrap_err()
                 .contains("more than 1 Solidity")
         );
+        // A symlink entry is skipped, never followed nor read as code.
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.add_symlink(
+            "src/Evil.sol",
+            "/etc/passwd",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .expect("symlink");
+        let z = w.finish().expect("finish").into_inner();
+        let e = read_zip(&z, Limits::default()).unwrap_err();
+        assert!(e.contains("no .sol"), "{e}");
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.add_symlink(
+            "src/Evil.sol",
+            "/etc/passwd",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .expect("symlink");
+        w.start_file("src/A.sol", zip::write::SimpleFileOptions::default())
+            .expect("start");
+        w.write_all(b"contract A {}").expect("write");
+        let z = w.finish().expect("finish").into_inner();
+        let p = read_zip(&z, Limits::default()).expect("read");
+        assert_eq!(p.files.len(), 1);
+        assert!(p.skipped[0].contains("symbolic link"), "{:?}", p.skipped);
         let z = zip_of(&[("README.md", b"no code")]);
         assert!(
             read_zip(&z, Limits::default())
