@@ -38,8 +38,9 @@ pub struct Project {
     pub files: Vec<SourceFile>,
     /// Remappings from the root's `remappings.txt`.
     pub remaps: Vec<(String, PathBuf)>,
-    /// Entries that were left out and why (not UTF-8, unsafe path).
-    pub skipped: Vec<String>,
+    /// Entries that were left out and why (not UTF-8, a path that leaves the archive, a
+    /// symbolic link): (entry name, reason).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl Project {
@@ -85,11 +86,11 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Project, String> {
         }
         let shown: String = entry.name().chars().take(200).collect();
         if entry.is_symlink() {
-            skipped.push(format!("{shown}: a symbolic link, not a file"));
+            skipped.push((shown, "a symbolic link, not a file".into()));
             continue;
         }
         let Some(path) = entry.enclosed_name() else {
-            skipped.push(format!("{shown}: path leaves the archive"));
+            skipped.push((shown, "its path leaves the archive".into()));
             continue;
         };
         let path = path.to_string_lossy().replace('\\', "/");
@@ -133,7 +134,7 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<Project, String> {
     for (path, data) in entries {
         let rel = path[root.len()..].to_string();
         let Ok(text) = String::from_utf8(data) else {
-            skipped.push(format!("{rel}: not UTF-8 text"));
+            skipped.push((rel, "not UTF-8 text".into()));
             continue;
         };
         if rel == "remappings.txt" {
@@ -222,7 +223,10 @@ mod tests {
             ["lib/oz/Ownable.sol", "src/Vault.sol", "test/Vault.t.sol"]
         );
         assert_eq!(p.remaps, vec![("@oz/".into(), PathBuf::from("lib/oz/"))]);
-        assert_eq!(p.skipped, vec!["src/bin.sol: not UTF-8 text".to_string()]);
+        assert_eq!(
+            p.skipped,
+            vec![("src/bin.sol".to_string(), "not UTF-8 text".to_string())]
+        );
         assert!(Project::is_own("src/Vault.sol"));
         assert!(Project::is_own("contracts/token/测试.sol"));
         for other in [
@@ -252,10 +256,12 @@ mod tests {
         ]);
         let p = read_zip(&z, Limits::default()).expect("read");
         assert_eq!(p.files.len(), 1);
-        assert!(
-            p.skipped[0].contains("leaves the archive"),
-            "{:?}",
-            p.skipped
+        assert_eq!(
+            p.skipped,
+            vec![(
+                "../../etc/x.sol".to_string(),
+                "its path leaves the archive".to_string()
+            )]
         );
         // A bomb: one small entry that unpacks past the limit.
         let big = vec![b' '; 4096];
@@ -303,7 +309,13 @@ mod tests {
         let z = w.finish().expect("finish").into_inner();
         let p = read_zip(&z, Limits::default()).expect("read");
         assert_eq!(p.files.len(), 1);
-        assert!(p.skipped[0].contains("symbolic link"), "{:?}", p.skipped);
+        assert_eq!(
+            p.skipped,
+            vec![(
+                "src/Evil.sol".to_string(),
+                "a symbolic link, not a file".to_string()
+            )]
+        );
         let z = zip_of(&[("README.md", b"no code")]);
         assert!(
             read_zip(&z, Limits::default())

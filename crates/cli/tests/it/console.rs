@@ -542,6 +542,30 @@ fn the_console_meets_hostile_input_with_clear_answers() {
         ),
         "only tests, scripts, mocks or dependencies",
     );
+    // What an archive holds that cannot be read is named on the report, not dropped.
+    let mixed = dir.path().join("mixed.zip");
+    let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    z.writestr('src/A.sol', 'contract A {}')\n    z.writestr('src/Bin.sol', bytes([0xff, 0xfe, 0x00]))\n";
+    let made = Command::new("python3")
+        .args(["-c", script])
+        .arg(&mixed)
+        .status()
+        .expect("python3");
+    assert!(made.success());
+    let r = upload(
+        "/audit/project",
+        Some(&csrf),
+        "project",
+        "mixed.zip",
+        &std::fs::read(&mixed).expect("zip"),
+    );
+    assert_eq!(r.status(), 303, "the project is audited");
+    let report = get(r.headers()["location"].to_str().expect("location"))
+        .text()
+        .expect("report");
+    assert!(
+        report.contains("Not analysed:") && report.contains("src/Bin.sol: not UTF-8 text"),
+        "{report}"
+    );
     let address = |node: &str, address: &str| {
         c.post(format!("{}/audit/address", d.base))
             .header("cookie", &cookie)

@@ -146,7 +146,7 @@ pub struct ReportPage {
     pub h: HistoryItem,
     /// Findings.
     pub findings: Vec<FindingItem>,
-    /// Parse errors: line, message.
+    /// Parse errors: line (0: the file was not analysed at all), message.
     pub errors: Vec<(u64, String)>,
     /// Deployed code checked (an address audit): (catalog key, value) per contract.
     pub deployed: Vec<CodeFacts>,
@@ -378,7 +378,19 @@ async fn audit_project(
             remaps: project.remaps.clone(),
             ..chainops_audit::Options::default()
         };
-        let made = made_of(chainops_audit::analyze(project.files, &options), Some(own));
+        let mut report = chainops_audit::analyze(project.files, &options);
+        // What could not be read is said on the report, not dropped in silence.
+        report
+            .errors
+            .extend(project.skipped.into_iter().map(|(file, why)| {
+                chainops_audit::parse::Diagnostic {
+                    message: format!("{file}: {why}"),
+                    file,
+                    line: 0,
+                    column: 0,
+                }
+            }));
+        let made = made_of(report, Some(own));
         Ok((made, kept))
     })
     .await;
