@@ -3,5 +3,6 @@
 //! maintenance windows ([`notices`]); tickets with SLA clocks, the knowledge base and feedback
 //! follow (issue 19).
 
+pub mod calendar;
 pub mod notices;
 pub mod status;
