@@ -456,7 +456,10 @@ mod tests {
         assert_eq!(c.business_ms(from, to), H);
         // Four hours from Wednesday 17:00 → 1 h Wednesday, then 3 h on Thursday 8 October:
         // 09:00–12:00 Shanghai.
-        assert_eq!(c.add_business(from, 4 * H), Some(at("2026-10-08T04:00:00Z")));
+        assert_eq!(
+            c.add_business(from, 4 * H),
+            Some(at("2026-10-08T04:00:00Z"))
+        );
         // The lunch break holds nothing: from 11:00 Thursday, two hours end at 14:00.
         assert_eq!(
             c.add_business(at("2026-10-08T03:00:00Z"), 2 * H),
@@ -498,8 +501,16 @@ mod tests {
 
     #[test]
     fn a_calendar_without_hours_never_reaches_a_target() {
-        let c = cal("UTC", &["sat 10:00-11:00"], &["2026-01-01..2026-12-31"], &[]);
-        assert_eq!(c.add_business(at("2026-01-01T00:00:00Z"), H), Some(at("2027-01-02T11:00:00Z")));
+        let c = cal(
+            "UTC",
+            &["sat 10:00-11:00"],
+            &["2026-01-01..2026-12-31"],
+            &[],
+        );
+        assert_eq!(
+            c.add_business(at("2026-01-01T00:00:00Z"), H),
+            Some(at("2027-01-02T11:00:00Z"))
+        );
         let all_year = (0..4)
             .map(|y| format!("{}-01-01..{}-12-31", 2026 + y, 2026 + y))
             .collect::<Vec<_>>();
@@ -507,7 +518,11 @@ mod tests {
         let c = cal("UTC", &["sat 10:00-11:00"], &refs, &[]);
         assert_eq!(c.add_business(at("2026-01-01T00:00:00Z"), H), None);
         let always = Calendar::always();
-        assert_eq!(always.add_business(5, i64::MAX), None, "overflow is not an instant");
+        assert_eq!(
+            always.add_business(5, i64::MAX),
+            None,
+            "overflow is not an instant"
+        );
         assert_eq!(always.business_ms(10, 5), 0);
     }
 
@@ -532,12 +547,24 @@ mod tests {
         let problems = Calendar::parse(&spec2).expect_err("refused");
         let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
         for f in [
-            "zone", "hours[0]", "hours[1]", "hours[2]", "hours", "hours[4]", "hours[5]",
-            "holidays[0]", "holidays[1]", "makeup_days", "makeup_hours",
+            "zone",
+            "hours[0]",
+            "hours[1]",
+            "hours[2]",
+            "hours",
+            "hours[4]",
+            "hours[5]",
+            "holidays[0]",
+            "holidays[1]",
+            "makeup_days",
+            "makeup_hours",
         ] {
             assert!(fields.contains(&f), "{f} missing in {problems:?}");
         }
-        assert!(problems.iter().any(|(_, m)| m.contains("星期一")), "{problems:?}");
+        assert!(
+            problems.iter().any(|(_, m)| m.contains("星期一")),
+            "{problems:?}"
+        );
         let empty = CalendarSpec {
             zone: "UTC".into(),
             ..Default::default()
@@ -576,7 +603,10 @@ mod tests {
                     .collect::<Vec<_>>();
                 let day = |n: i64| date_text(at("2026-03-01T00:00:00Z") / DAY_MS + n);
                 let holidays: BTreeSet<i64> = holidays.into_iter().collect();
-                let makeup: Vec<i64> = makeup.into_iter().filter(|d| !holidays.contains(d)).collect();
+                let makeup: Vec<i64> = makeup
+                    .into_iter()
+                    .filter(|d| !holidays.contains(d))
+                    .collect();
                 // Spans of one weekday may overlap in random input: merge them by day.
                 let mut week: [Vec<Span>; 7] = Default::default();
                 for line in &hours {
@@ -622,13 +652,20 @@ mod tests {
         let dt = rules.zone.to_datetime(ts);
         let day = day_of(&dt.date().to_string()).expect("date");
         let minute = dt.hour() as u16 * 60 + dt.minute() as u16;
-        rules.spans(day).iter().any(|&(s, e)| s <= minute && minute < e)
+        rules
+            .spans(day)
+            .iter()
+            .any(|&(s, e)| s <= minute && minute < e)
     }
 
     /// How many times the zone's offset changes in `[from, to)`, probed every minute.
     fn offset_changes(c: &Calendar, from: i64, to: i64) -> i64 {
         let rules = c.rules.as_ref().expect("rules");
-        let off = |t: i64| rules.zone.to_offset(jiff::Timestamp::from_millisecond(t).expect("instant"));
+        let off = |t: i64| {
+            rules
+                .zone
+                .to_offset(jiff::Timestamp::from_millisecond(t).expect("instant"))
+        };
         let mut n = 0;
         let mut t = from;
         while t + 60_000 < to {

@@ -5,4 +5,6 @@
 
 pub mod calendar;
 pub mod notices;
+pub mod sla;
 pub mod status;
+pub mod tickets;

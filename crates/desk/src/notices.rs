@@ -72,9 +72,16 @@ pub fn window(starts_ms: i64, ends_ms: i64, now_ms: i64) -> Result<(), Refusal> 
     Ok(())
 }
 
-/// At most 80 characters of `s`, for an error message.
-fn shown(s: &str) -> String {
-    s.chars().take(80).collect()
+/// At most 80 characters of `s` for an error message, without control or bidirectional
+/// formatting characters (which could reorder or hide the message around them).
+pub(crate) fn shown(s: &str) -> String {
+    s.chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .take(80)
+        .collect()
 }
 
 #[cfg(test)]
