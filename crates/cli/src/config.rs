@@ -49,6 +49,8 @@ pub struct RawConfig {
     pub backups: Vec<chainops_backup::config::RawBackup>,
     /// `[audit]`.
     pub audit: chainops_audit::config::RawAudit,
+    /// `[support]`.
+    pub support: chainops_desk::config::RawSupport,
 }
 
 /// The validated configuration the rest of chainops sees.
@@ -78,6 +80,8 @@ pub struct Config {
     pub backups: Vec<chainops_backup::config::BackupJob>,
     /// Contract audit defaults.
     pub audit: chainops_audit::config::AuditConfig,
+    /// The support desk: portal, calendars, SLA policies.
+    pub support: chainops_desk::config::SupportConfig,
 }
 
 /// Default data directory when neither config nor env set one.
@@ -189,6 +193,15 @@ impl Config {
         let bench = chainops_bench::config::validate(raw.bench, &written, &mut p);
         let backups = chainops_backup::config::validate(raw.backups, &nodes, &written, &mut p);
         let audit = chainops_audit::config::validate(raw.audit, &mut p);
+        let support = chainops_desk::config::validate(raw.support, &mut p);
+        for (i, n) in support.notify.iter().enumerate() {
+            if !alerting.notifiers.iter().any(|c| &c.name == n) {
+                p.add(
+                    format!("support.notify[{i}]"),
+                    format!("\"{n}\" is not a [[notifiers]] name"),
+                );
+            }
+        }
 
         if !p.0.is_empty() {
             return Err(ConfigErrors(p.0));
@@ -206,6 +219,7 @@ impl Config {
             bench,
             backups,
             audit,
+            support,
         })
     }
 

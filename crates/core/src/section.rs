@@ -171,6 +171,31 @@ fn is_identifier(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// Parses `512MB`, `20GB`, `1.5TB`, `1000000` (bytes; powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a size; write e.g. 512MB or 20GB"))?;
+    let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "KB" | "KIB" | "K" => 1024.0,
+        "MB" | "MIB" | "M" => 1024.0 * 1024.0,
+        "GB" | "GIB" | "G" => 1024.0 * 1024.0 * 1024.0,
+        "TB" | "TIB" | "T" => 1024.0_f64.powi(4),
+        u => {
+            return Err(format!(
+                "\"{u}\" is not a size unit; use B, KB, MB, GB or TB"
+            ));
+        }
+    };
+    Ok((n * mult) as u64)
+}
+
 /// Calls `f(path, string)` for every string value in `v`, with its dotted path.
 pub fn walk_strings(v: &mut toml::Value, path: &str, f: &mut dyn FnMut(&str, &mut String)) {
     match v {

@@ -4,6 +4,7 @@
 //! follow (issue 19).
 
 pub mod calendar;
+pub mod config;
 pub mod notices;
 pub mod sla;
 pub mod status;

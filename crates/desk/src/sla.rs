@@ -66,6 +66,8 @@ pub struct Policy {
     pub targets: Targets,
     /// Business hours the clocks run in.
     pub calendar: Arc<Calendar>,
+    /// The calendar's name (`24x7` or a `[support.calendars.NAME]`).
+    pub calendar_name: String,
     /// Team a breached ticket moves to.
     pub escalate_to: Option<String>,
 }
@@ -384,6 +386,7 @@ mod tests {
                 resolution: Some(8 * H),
             },
             calendar: Arc::new(calendar),
+            calendar_name: "test".into(),
             escalate_to: None,
         }
     }

@@ -173,30 +173,7 @@ pub struct LogsConfig {
 /// Six months: the minimum for network logs in China (Cybersecurity Law art. 21).
 pub const CN_MIN_RETENTION: Duration = Duration::from_secs(180 * 86_400);
 
-/// Parses `512MB`, `20GB`, `1.5TB`, `1000000` (bytes; powers of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a size; write e.g. 512MB or 20GB"))?;
-    let mult: f64 = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1.0,
-        "KB" | "KIB" | "K" => 1024.0,
-        "MB" | "MIB" | "M" => 1024.0 * 1024.0,
-        "GB" | "GIB" | "G" => 1024.0 * 1024.0 * 1024.0,
-        "TB" | "TIB" | "T" => 1024.0_f64.powi(4),
-        u => {
-            return Err(format!(
-                "\"{u}\" is not a size unit; use B, KB, MB, GB or TB"
-            ));
-        }
-    };
-    Ok((n * mult) as u64)
-}
+pub use chainops_core::section::parse_size;
 
 /// Most drop patterns one source takes.
 const MAX_DROP: usize = 100;

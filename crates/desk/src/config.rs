@@ -1,0 +1,587 @@
+//! `[support]`: the portal's limits, categories and teams, business-hours calendars
+//! (`[support.calendars.NAME]`) and SLA policies (`[[support.sla]]`).
+//!
+//! ```toml
+//! [support]
+//! categories = ["general", "rpc", "node", "contract"]
+//! teams = ["tier1", "tier2"]
+//!
+//! [support.calendars.office]
+//! zone = "Asia/Shanghai"
+//! hours = ["mon-fri 09:00-12:00,13:00-18:00"]
+//! holidays = ["2026-10-01..2026-10-07"]
+//! makeup_days = ["2026-09-27", "2026-10-10"]
+//!
+//! [[support.sla]]
+//! priority = "P1"
+//! calendar = "24x7"
+//! first_response = "30m"
+//! next_response = "1h"
+//! resolution = "4h"
+//! escalate_to = "tier2"
+//! ```
+
+use crate::calendar::{Calendar, CalendarSpec};
+use crate::sla::{Policy, Targets};
+use crate::tickets::Priority;
+use chainops_core::duration::parse_duration;
+use chainops_core::section::{Problems, parse_size};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Name of the around-the-clock calendar.
+pub const ALWAYS: &str = "24x7";
+/// Largest attachment a config may allow (the API refuses bodies over 16 MiB anyway).
+pub const MAX_ATTACHMENT_LIMIT: u64 = 16 << 20;
+
+/// `[support]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSupport {
+    /// Whether the public portal at `/support` takes tickets (default true).
+    pub portal: Option<bool>,
+    /// Ticket categories requesters choose from.
+    pub categories: Option<Vec<String>>,
+    /// Teams tickets are assigned to; the first is where new tickets go.
+    pub teams: Option<Vec<String>>,
+    /// Largest attachment (`5MB`).
+    pub max_attachment_size: Option<String>,
+    /// Most attachments on one message.
+    pub max_attachments: Option<u32>,
+    /// File name extensions attachments may have.
+    pub attachment_types: Option<Vec<String>>,
+    /// Tickets one address (IP or email) may open on the portal per hour.
+    pub portal_tickets_per_hour: Option<u32>,
+    /// Notifiers SLA warnings and breaches go to (default: every notifier).
+    pub notify: Option<Vec<String>>,
+    /// How long a private ticket link stays valid after the ticket closes.
+    pub link_lifetime: Option<String>,
+    /// Business-hours calendars by name.
+    pub calendars: BTreeMap<String, RawCalendar>,
+    /// SLA policies.
+    pub sla: Option<Vec<RawPolicy>>,
+}
+
+/// `[support.calendars.NAME]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCalendar {
+    /// IANA zone.
+    pub zone: Option<String>,
+    /// Weekly hours (`"mon-fri 09:00-18:00"`).
+    pub hours: Option<Vec<String>>,
+    /// Days off.
+    pub holidays: Option<Vec<String>>,
+    /// Make-up working days (调休).
+    pub makeup_days: Option<Vec<String>>,
+    /// Hours of a make-up day (Monday's by default).
+    pub makeup_hours: Option<String>,
+}
+
+/// `[[support.sla]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPolicy {
+    /// `P1` … `P4`.
+    pub priority: Option<String>,
+    /// Only tickets of this category.
+    pub category: Option<String>,
+    /// Calendar name or `24x7` (default).
+    pub calendar: Option<String>,
+    /// First response target.
+    pub first_response: Option<String>,
+    /// Next response target.
+    pub next_response: Option<String>,
+    /// Resolution target.
+    pub resolution: Option<String>,
+    /// Team a breached ticket moves to.
+    pub escalate_to: Option<String>,
+}
+
+/// Validated `[support]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupportConfig {
+    /// The public portal takes tickets.
+    pub portal: bool,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Teams; the first takes new tickets.
+    pub teams: Vec<String>,
+    /// Largest attachment, bytes.
+    pub max_attachment_size: u64,
+    /// Most attachments per message.
+    pub max_attachments: u32,
+    /// Allowed extensions, lower case, without the dot.
+    pub attachment_types: Vec<String>,
+    /// Portal tickets per address per hour.
+    pub portal_tickets_per_hour: u32,
+    /// Notifier names for SLA notices (empty: all).
+    pub notify: Vec<String>,
+    /// Private links stop working this long after the ticket closes.
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
+    pub link_lifetime: Duration,
+    /// Calendars as written (for `config show`).
+    #[serde(serialize_with = "ser_calendars")]
+    pub calendars: BTreeMap<String, CalendarSpec>,
+    /// SLA policies.
+    #[serde(serialize_with = "ser_policies")]
+    pub sla: Vec<Policy>,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        let mut p = Problems::default();
+        validate(RawSupport::default(), &mut p)
+    }
+}
+
+/// Default categories.
+pub const CATEGORIES: [&str; 5] = ["general", "rpc", "node", "contract", "account"];
+/// Default attachment extensions: pictures, text, logs, PDF, JSON, archives.
+pub const ATTACHMENT_TYPES: [&str; 11] = [
+    "png", "jpg", "jpeg", "gif", "webp", "pdf", "txt", "log", "json", "csv", "zip",
+];
+
+/// Default targets per priority, around the clock: (first response, next response,
+/// resolution) in minutes.
+const DEFAULT_TARGETS: [(Priority, i64, i64, i64); 4] = [
+    (Priority::P1, 30, 60, 4 * 60),
+    (Priority::P2, 2 * 60, 4 * 60, 24 * 60),
+    (Priority::P3, 8 * 60, 24 * 60, 3 * 24 * 60),
+    (Priority::P4, 24 * 60, 2 * 24 * 60, 7 * 24 * 60),
+];
+
+fn names(p: &mut Problems, path: &str, list: Option<Vec<String>>, default: &[&str]) -> Vec<String> {
+    let list = list.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+    if list.is_empty() {
+        p.add(path, "is empty; list at least one");
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, n) in list.iter().enumerate() {
+        if let Some(n) = p.identifier(&format!("{path}[{i}]"), Some(n)) {
+            if out.contains(&n) {
+                p.add(format!("{path}[{i}]"), format!("\"{n}\" is listed twice"));
+            } else {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Validates the section, reporting every problem into `p`.
+pub fn validate(raw: RawSupport, p: &mut Problems) -> SupportConfig {
+    let categories = names(p, "support.categories", raw.categories, &CATEGORIES);
+    let teams = names(p, "support.teams", raw.teams, &["support"]);
+    let max_attachment_size = match raw.max_attachment_size.as_deref().map(parse_size) {
+        None => 5 << 20,
+        Some(Ok(n)) if (1..=MAX_ATTACHMENT_LIMIT).contains(&n) => n,
+        Some(Ok(_)) => {
+            p.add(
+                "support.max_attachment_size",
+                "must be between 1 byte and 16MB",
+            );
+            5 << 20
+        }
+        Some(Err(m)) => {
+            p.add("support.max_attachment_size", m);
+            5 << 20
+        }
+    };
+    let max_attachments = raw.max_attachments.unwrap_or(5);
+    if max_attachments > 20 {
+        p.add("support.max_attachments", "at most 20");
+    }
+    let attachment_types = raw
+        .attachment_types
+        .unwrap_or_else(|| ATTACHMENT_TYPES.iter().map(|s| s.to_string()).collect())
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let t = t.trim().trim_start_matches('.').to_ascii_lowercase();
+            let ok = (1..=10).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric());
+            if !ok {
+                p.add(
+                    format!("support.attachment_types[{i}]"),
+                    format!("\"{t}\" is not a file extension such as png or pdf"),
+                );
+            }
+            ok.then_some(t)
+        })
+        .collect();
+    let portal_tickets_per_hour = raw.portal_tickets_per_hour.unwrap_or(5);
+    if !(1..=10_000).contains(&portal_tickets_per_hour) {
+        p.add(
+            "support.portal_tickets_per_hour",
+            "must be between 1 and 10000",
+        );
+    }
+    let link_lifetime = p.duration(
+        "support.link_lifetime",
+        raw.link_lifetime.as_deref(),
+        Duration::from_secs(30 * 86_400),
+        Duration::from_secs(3600),
+    );
+    let mut calendars = BTreeMap::new();
+    let mut built: BTreeMap<String, Arc<Calendar>> = BTreeMap::new();
+    built.insert(ALWAYS.into(), Arc::new(Calendar::always()));
+    for (name, c) in raw.calendars {
+        let path = format!("support.calendars.{name}");
+        if name == ALWAYS {
+            p.add(
+                &path,
+                "\"24x7\" is the built-in around-the-clock calendar; pick another name",
+            );
+            continue;
+        }
+        if p.identifier(&path, Some(&name)).is_none() {
+            continue;
+        }
+        let spec = CalendarSpec {
+            zone: c.zone.unwrap_or_default(),
+            hours: c.hours.unwrap_or_default(),
+            holidays: c.holidays.unwrap_or_default(),
+            makeup_days: c.makeup_days.unwrap_or_default(),
+            makeup_hours: c.makeup_hours,
+        };
+        match Calendar::parse(&spec) {
+            Ok(cal) => {
+                built.insert(name.clone(), Arc::new(cal));
+            }
+            Err(problems) => {
+                for (field, m) in problems {
+                    p.add(format!("{path}.{field}"), m);
+                }
+            }
+        }
+        calendars.insert(name, spec);
+    }
+    let sla = match raw.sla {
+        None => DEFAULT_TARGETS
+            .iter()
+            .map(|&(priority, f, n, r)| Policy {
+                name: priority.as_str().to_string(),
+                priority,
+                category: None,
+                targets: Targets {
+                    first_response: Some(f * 60_000),
+                    next_response: Some(n * 60_000),
+                    resolution: Some(r * 60_000),
+                },
+                calendar: Arc::new(Calendar::always()),
+                calendar_name: ALWAYS.into(),
+                escalate_to: None,
+            })
+            .collect(),
+        Some(list) => policies(list, &built, &categories, &teams, p),
+    };
+    SupportConfig {
+        portal: raw.portal.unwrap_or(true),
+        categories,
+        teams,
+        max_attachment_size,
+        max_attachments,
+        attachment_types,
+        portal_tickets_per_hour,
+        notify: raw.notify.unwrap_or_default(),
+        link_lifetime,
+        calendars,
+        sla,
+    }
+}
+
+fn policies(
+    list: Vec<RawPolicy>,
+    calendars: &BTreeMap<String, Arc<Calendar>>,
+    categories: &[String],
+    teams: &[String],
+    p: &mut Problems,
+) -> Vec<Policy> {
+    let mut out: Vec<Policy> = Vec::new();
+    for (i, r) in list.into_iter().enumerate() {
+        let at = |k: &str| format!("support.sla[{i}].{k}");
+        let priority = match r.priority.as_deref().map(Priority::parse) {
+            Some(Ok(pr)) => Some(pr),
+            Some(Err(e)) => {
+                p.add(at("priority"), e.0);
+                None
+            }
+            None => {
+                p.add(at("priority"), "is missing; use P1, P2, P3 or P4");
+                None
+            }
+        };
+        if let Some(c) = r.category.as_ref().filter(|c| !categories.contains(c)) {
+            p.add(
+                at("category"),
+                format!(
+                    "\"{c}\" is not in support.categories ({})",
+                    categories.join(", ")
+                ),
+            );
+        }
+        let cal_name = r.calendar.unwrap_or_else(|| ALWAYS.to_string());
+        let calendar = calendars.get(&cal_name).cloned();
+        if calendar.is_none() {
+            let known: Vec<&str> = calendars.keys().map(String::as_str).collect();
+            p.add(
+                at("calendar"),
+                format!(
+                    "\"{cal_name}\" is not a calendar; define [support.calendars.{cal_name}] or use one of {}",
+                    known.join(", ")
+                ),
+            );
+        }
+        let mut target = |key: &str, v: Option<String>| -> Option<i64> {
+            let v = v?;
+            match parse_duration(&v) {
+                Ok(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(366 * 86_400) => {
+                    i64::try_from(d.as_millis()).ok()
+                }
+                Ok(_) => {
+                    p.add(at(key), format!("\"{v}\" must be between 1m and 366d"));
+                    None
+                }
+                Err(m) => {
+                    p.add(at(key), m);
+                    None
+                }
+            }
+        };
+        let targets = Targets {
+            first_response: target("first_response", r.first_response),
+            next_response: target("next_response", r.next_response),
+            resolution: target("resolution", r.resolution),
+        };
+        if targets == Targets::default() {
+            p.add(
+                format!("support.sla[{i}]"),
+                "sets no target; give first_response, next_response or resolution",
+            );
+        }
+        if let Some(t) = r.escalate_to.as_ref().filter(|t| !teams.contains(t)) {
+            p.add(
+                at("escalate_to"),
+                format!("\"{t}\" is not in support.teams ({})", teams.join(", ")),
+            );
+        }
+        let (Some(priority), Some(calendar)) = (priority, calendar) else {
+            continue;
+        };
+        if out
+            .iter()
+            .any(|o| o.priority == priority && o.category == r.category)
+        {
+            p.add(
+                format!("support.sla[{i}]"),
+                format!(
+                    "a second policy for {} and {}; keep one",
+                    priority.as_str(),
+                    r.category.as_deref().unwrap_or("every category")
+                ),
+            );
+            continue;
+        }
+        let name = match &r.category {
+            Some(c) => format!("{}/{c}", priority.as_str()),
+            None => priority.as_str().to_string(),
+        };
+        out.push(Policy {
+            name,
+            priority,
+            category: r.category,
+            targets,
+            calendar,
+            calendar_name: cal_name,
+            escalate_to: r.escalate_to,
+        });
+    }
+    out
+}
+
+fn ser_calendars<S: Serializer>(
+    c: &BTreeMap<String, CalendarSpec>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Shown<'a> {
+        zone: &'a str,
+        hours: &'a [String],
+        holidays: &'a [String],
+        makeup_days: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        makeup_hours: Option<&'a str>,
+    }
+    s.collect_map(c.iter().map(|(k, v)| {
+        (
+            k,
+            Shown {
+                zone: &v.zone,
+                hours: &v.hours,
+                holidays: &v.holidays,
+                makeup_days: &v.makeup_days,
+                makeup_hours: v.makeup_hours.as_deref(),
+            },
+        )
+    }))
+}
+
+fn ser_policies<S: Serializer>(list: &[Policy], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Shown {
+        priority: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        category: Option<String>,
+        calendar: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        first_response: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_response: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resolution: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        escalate_to: Option<String>,
+    }
+    let d = |ms: Option<i64>| {
+        ms.map(|ms| {
+            chainops_core::duration::format_duration(Duration::from_millis(ms.max(0) as u64))
+        })
+    };
+    s.collect_seq(list.iter().map(|p| Shown {
+        priority: p.priority.as_str(),
+        category: p.category.clone(),
+        calendar: p.calendar_name.clone(),
+        first_response: d(p.targets.first_response),
+        next_response: d(p.targets.next_response),
+        resolution: d(p.targets.resolution),
+        escalate_to: p.escalate_to.clone(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SupportConfig, Vec<String>> {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            support: RawSupport,
+        }
+        let file: File = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let mut p = Problems::default();
+        let c = validate(file.support, &mut p);
+        if p.is_empty() {
+            Ok(c)
+        } else {
+            Err(p
+                .0
+                .into_iter()
+                .map(|x| format!("{}: {}", x.path, x.message))
+                .collect())
+        }
+    }
+
+    #[test]
+    fn defaults_measure_every_priority_around_the_clock() {
+        let c = parse("").expect("defaults");
+        assert!(c.portal);
+        assert_eq!(c.sla.len(), 4);
+        assert!(c.sla.iter().all(|p| p.calendar.is_always()));
+        assert_eq!(c.sla[0].targets.first_response, Some(30 * 60_000));
+        assert_eq!(c.max_attachment_size, 5 << 20);
+    }
+
+    #[test]
+    fn a_china_office_calendar_and_policies() {
+        let c = parse(
+            r#"
+[support]
+teams = ["tier1", "tier2"]
+[support.calendars.office]
+zone = "Asia/Shanghai"
+hours = ["mon-fri 09:00-12:00,13:00-18:00"]
+holidays = ["2026-10-01..2026-10-07"]
+makeup_days = ["2026-09-27", "2026-10-10"]
+[[support.sla]]
+priority = "P1"
+first_response = "30m"
+resolution = "4h"
+escalate_to = "tier2"
+[[support.sla]]
+priority = "P3"
+calendar = "office"
+first_response = "8h"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(c.sla.len(), 2);
+        assert!(!c.sla[1].calendar.is_always());
+        assert_eq!(c.sla[1].targets.next_response, None);
+        let shown = toml::to_string(&c).expect("show");
+        assert!(shown.contains("calendar = \"office\""), "{shown}");
+        assert!(
+            shown.contains("makeup_days = [\"2026-09-27\", \"2026-10-10\"]"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let e = parse(
+            r#"
+[support]
+categories = ["rpc", "rpc", "bad name"]
+teams = []
+max_attachment_size = "1TB"
+attachment_types = ["png", "../exe"]
+portal_tickets_per_hour = 0
+[support.calendars.24x7]
+zone = "UTC"
+[support.calendars.bad]
+zone = "Nowhere/City"
+hours = ["mon-fri 9-5"]
+[[support.sla]]
+priority = "P9"
+calendar = "missing"
+first_response = "10s"
+escalate_to = "nobody"
+category = "billing"
+[[support.sla]]
+priority = "P2"
+[[support.sla]]
+priority = "P1"
+resolution = "1h"
+[[support.sla]]
+priority = "P1"
+resolution = "2h"
+"#,
+        )
+        .expect_err("refused");
+        for key in [
+            "support.categories[1]",
+            "support.categories[2]",
+            "support.teams:",
+            "support.max_attachment_size",
+            "support.attachment_types[1]",
+            "support.portal_tickets_per_hour",
+            "support.calendars.24x7",
+            "support.calendars.bad.zone",
+            "support.calendars.bad.hours[0]",
+            "support.sla[0].priority",
+            "support.sla[0].calendar",
+            "support.sla[0].first_response",
+            "support.sla[0].escalate_to",
+            "support.sla[0].category",
+            "support.sla[1]: sets no target",
+            "support.sla[3]: a second policy",
+        ] {
+            assert!(
+                e.iter().any(|m| m.starts_with(key)),
+                "{key} missing in {e:#?}"
+            );
+        }
+    }
+}
