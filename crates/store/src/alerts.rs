@@ -368,7 +368,7 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
 }
 
 /// Inserts one outbox row unless its id exists (the same event is never enqueued twice).
-async fn insert_outbox(conn: &mut sqlx::AnyConnection, n: &OutboxRow) -> Result<u64> {
+pub(crate) async fn insert_outbox(conn: &mut sqlx::AnyConnection, n: &OutboxRow) -> Result<u64> {
     let done = sqlx::query(
         "INSERT INTO notification_outbox (id, fingerprint, channel, event, payload, created_ms, attempts,
             next_attempt_ms, state, last_error, done_ms)

@@ -19,6 +19,7 @@ pub mod node_state;
 pub mod series;
 pub mod silences;
 pub mod status_page;
+pub mod tickets;
 pub mod users;
 
 pub use error::StoreError;

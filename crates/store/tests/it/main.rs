@@ -88,6 +88,8 @@ on_both_backends!(
     audit_reports_keep_their_texts_and_list_newest_first,
     bench_runs_keep_their_reports_and_list_newest_first,
     status_incidents_take_their_updates_and_maintenance_lists_by_end,
+    tickets_number_save_with_revisions_and_keep_their_history,
+    an_erased_requester_leaves_an_anonymous_history,
 );
 
 const T0: i64 = 1_764_115_200_000; // 2025-11-26T00:00:00Z, an hour boundary
@@ -1407,4 +1409,268 @@ async fn status_incidents_take_their_updates_and_maintenance_lists_by_end(db: Te
         list.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
         ["m1", "m2"]
     );
+}
+
+fn ticket_row(subject: &str, requester: &str) -> chainops_store::tickets::TicketRow {
+    chainops_store::tickets::TicketRow {
+        subject: subject.into(),
+        category: "rpc".into(),
+        chain: "dev".into(),
+        priority: "P2".into(),
+        state: "new".into(),
+        team: "tier1".into(),
+        requester_id: requester.into(),
+        channel: "portal".into(),
+        tags: vec!["rpc".into()],
+        link_hash: format!("hash-{subject}"),
+        created_ms: T0,
+        updated_ms: T0,
+        sla: "ok".into(),
+        ..Default::default()
+    }
+}
+
+fn first_message(id: &str) -> chainops_store::tickets::MessageRow {
+    chainops_store::tickets::MessageRow {
+        id: id.into(),
+        at_ms: T0,
+        author_kind: "requester".into(),
+        author: "r1".into(),
+        public: true,
+        body: "eth_call 超时 50% of the time".into(),
+        email_id: format!("<{id}@mail.example>"),
+        ..Default::default()
+    }
+}
+
+async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
+    use chainops_store::tickets::{AttachmentRow, MessageRow, TicketEventRow, TicketFilter};
+    let s = &db.store;
+    let file = AttachmentRow {
+        id: "a1".into(),
+        name: "trace.log".into(),
+        content_type: "text/plain".into(),
+        data: vec![0, 1, 2, 255],
+        ..Default::default()
+    };
+    let a = s
+        .create_ticket(
+            &ticket_row("RPC 100% 超时", "r1"),
+            &first_message("m1"),
+            &[file],
+        )
+        .await
+        .expect("create");
+    let b = s
+        .create_ticket(
+            &ticket_row("blocks stalled_", "r2"),
+            &first_message("m2"),
+            &[],
+        )
+        .await
+        .expect("create");
+    assert_eq!((a, b), (1, 2));
+    let mut t = s.ticket(a).await.expect("read").expect("exists");
+    assert_eq!((t.rev, t.tags.clone()), (1, vec!["rpc".to_string()]));
+    // A save names the revision it read; a stale one is refused.
+    let stale = t.clone();
+    t.state = "open".into();
+    t.assignee = "alice".into();
+    t.updated_ms = T0 + 10;
+    let reply = MessageRow {
+        id: "m3".into(),
+        ticket_id: a,
+        at_ms: T0 + 10,
+        author_kind: "staff".into(),
+        author: "alice".into(),
+        public: false,
+        body: "internal: check haproxy".into(),
+        email_id: String::new(),
+    };
+    let ev = |kind: &str, value: &str| TicketEventRow {
+        ticket_id: a,
+        at_ms: T0 + 10,
+        kind: kind.into(),
+        value: value.into(),
+        actor: "alice".into(),
+    };
+    assert!(
+        s.save_ticket(
+            &t,
+            &[ev("state", "open"), ev("message", "internal")],
+            Some((&reply, &[]))
+        )
+        .await
+        .expect("save")
+    );
+    assert!(!s.save_ticket(&stale, &[], None).await.expect("stale save"));
+    let t = s.ticket(a).await.expect("read").expect("exists");
+    assert_eq!(
+        (t.rev, t.state.as_str(), t.assignee.as_str()),
+        (2, "open", "alice")
+    );
+    let kinds: Vec<String> = s
+        .ticket_events(a)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| format!("{}={}", e.kind, e.value))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created=portal",
+            "state=new",
+            "message=requester",
+            "state=open",
+            "message=internal"
+        ]
+    );
+    assert_eq!(s.ticket_messages(a, false).await.expect("public").len(), 1);
+    assert_eq!(s.ticket_messages(a, true).await.expect("all").len(), 2);
+    let files = s.ticket_attachments(a).await.expect("files");
+    assert_eq!((files.len(), files[0].size, files[0].data.len()), (1, 4, 0));
+    let whole = s.attachment("a1").await.expect("read").expect("exists");
+    assert_eq!(whole.data, vec![0, 1, 2, 255]);
+    assert_eq!(
+        s.ticket_by_email_id("<m2@mail.example>")
+            .await
+            .expect("thread"),
+        Some(b)
+    );
+    assert_eq!(
+        s.ticket_by_link("hash-blocks stalled_")
+            .await
+            .expect("link")
+            .map(|t| t.id),
+        Some(b)
+    );
+    // Filters, search with LIKE's own characters taken literally, paging.
+    let all = TicketFilter::default();
+    let (rows, total) = s.list_tickets(&all, 1, 0).await.expect("list");
+    assert_eq!((rows.len(), total), (1, 2));
+    let open = TicketFilter {
+        states: vec!["open".into(), "pending".into()],
+        ..Default::default()
+    };
+    assert_eq!(s.list_tickets(&open, 10, 0).await.expect("list").1, 1);
+    for (q, n) in [
+        ("100%", 1),
+        ("超时", 1),
+        ("stalled_", 1),
+        ("%", 1),
+        ("_", 1),
+        ("nothing", 0),
+    ] {
+        let f = TicketFilter {
+            text: Some(q.into()),
+            ..Default::default()
+        };
+        assert_eq!(s.list_tickets(&f, 10, 0).await.expect("search").1, n, "{q}");
+    }
+    // The SLA pass reads active tickets with their clock-relevant history.
+    s.set_ticket_sla(b, Some(T0 + 99), "warning")
+        .await
+        .expect("cache");
+    let active = s.active_tickets_with_history().await.expect("active");
+    assert_eq!(active.len(), 2);
+    assert_eq!(active[0].1.len(), 5);
+    assert_eq!(active[1].0.sla, "warning");
+    let (first, _) = s.list_tickets(&all, 10, 0).await.expect("list");
+    assert_eq!(first[0].id, b, "the nearest deadline first");
+    // An SLA notice is recorded once, with its notifications.
+    let n = notification("ticket/1/first_response/0/breach/hook", "firing");
+    assert!(
+        s.record_sla_notice(
+            a,
+            "first_response",
+            0,
+            "breach",
+            T0,
+            &[n.clone()],
+            &[ev("sla", "breach")]
+        )
+        .await
+        .expect("notice")
+    );
+    assert!(
+        !s.record_sla_notice(a, "first_response", 0, "breach", T0 + 5, &[n], &[])
+            .await
+            .expect("again")
+    );
+    assert_eq!(s.sla_notices(a).await.expect("notices").len(), 1);
+    assert_eq!(
+        s.list_notifications(None, 10).await.expect("outbox").len(),
+        1
+    );
+}
+
+async fn an_erased_requester_leaves_an_anonymous_history(db: TestDb) {
+    use chainops_store::tickets::RequesterRow;
+    let s = &db.store;
+    let r = RequesterRow {
+        id: "r1".into(),
+        email_index: Some("idx".into()),
+        sealed: Some("sealed-personal-data".into()),
+        created_ms: T0,
+        erased_ms: None,
+    };
+    s.create_requester(&r, "wrapped-key").await.expect("create");
+    assert_eq!(
+        s.requester_by_index("idx").await.expect("find"),
+        Some(r.clone())
+    );
+    assert_eq!(
+        s.requester_key("r1").await.expect("key").as_deref(),
+        Some("wrapped-key")
+    );
+    let dup = RequesterRow {
+        id: "r2".into(),
+        ..r.clone()
+    };
+    assert!(
+        s.create_requester(&dup, "k").await.is_err(),
+        "one requester per address"
+    );
+    let t = s
+        .create_ticket(&ticket_row("help", "r1"), &first_message("m1"), &[])
+        .await
+        .expect("ticket");
+    assert!(
+        s.erase_requester("r1", T0 + 1, "admin")
+            .await
+            .expect("erase")
+    );
+    assert!(
+        !s.erase_requester("r1", T0 + 2, "admin")
+            .await
+            .expect("again")
+    );
+    let gone = s.requester("r1").await.expect("read").expect("row stays");
+    assert_eq!(
+        (gone.email_index, gone.sealed, gone.erased_ms),
+        (None, None, Some(T0 + 1))
+    );
+    assert_eq!(s.requester_key("r1").await.expect("key"), None);
+    assert_eq!(s.requester_by_index("idx").await.expect("find"), None);
+    let history = s.ticket_events(t).await.expect("events");
+    assert_eq!(history.last().map(|e| e.kind.as_str()), Some("erased"));
+    assert!(
+        s.ticket(t).await.expect("ticket").is_some(),
+        "the ticket stays, anonymous"
+    );
+    if db.store.backend() == Backend::Sqlite {
+        // No copy of the key or sealed data is left in the database files.
+        let path = db.url.trim_start_matches("sqlite://");
+        for file in [path.to_string(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            for needle in [&b"wrapped-key"[..], b"sealed-personal-data"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{file} still holds {}",
+                    String::from_utf8_lossy(needle)
+                );
+            }
+        }
+    }
 }
