@@ -193,7 +193,7 @@ impl Config {
         let bench = chainops_bench::config::validate(raw.bench, &written, &mut p);
         let backups = chainops_backup::config::validate(raw.backups, &nodes, &written, &mut p);
         let audit = chainops_audit::config::validate(raw.audit, &mut p);
-        let support = chainops_desk::config::validate(raw.support, &mut p);
+        let support = chainops_desk::config::validate(raw.support, &data_dir, &mut p);
         for (i, n) in support.notify.iter().enumerate() {
             if !alerting.notifiers.iter().any(|c| &c.name == n) {
                 p.add(

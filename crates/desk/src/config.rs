@@ -58,6 +58,8 @@ pub struct RawSupport {
     pub notify: Option<Vec<String>>,
     /// How long a private ticket link stays valid after the ticket closes.
     pub link_lifetime: Option<String>,
+    /// The key that wraps requesters' keys (default `<data_dir>/support.key`).
+    pub key_file: Option<String>,
     /// Business-hours calendars by name.
     pub calendars: BTreeMap<String, RawCalendar>,
     /// SLA policies.
@@ -122,6 +124,8 @@ pub struct SupportConfig {
     /// Private links stop working this long after the ticket closes.
     #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub link_lifetime: Duration,
+    /// The key-encryption key's file (created by `serve` when missing).
+    pub key_file: std::path::PathBuf,
     /// Calendars as written (for `config show`).
     #[serde(serialize_with = "ser_calendars")]
     pub calendars: BTreeMap<String, CalendarSpec>,
@@ -133,7 +137,7 @@ pub struct SupportConfig {
 impl Default for SupportConfig {
     fn default() -> Self {
         let mut p = Problems::default();
-        validate(RawSupport::default(), &mut p)
+        validate(RawSupport::default(), std::path::Path::new("."), &mut p)
     }
 }
 
@@ -172,7 +176,7 @@ fn names(p: &mut Problems, path: &str, list: Option<Vec<String>>, default: &[&st
 }
 
 /// Validates the section, reporting every problem into `p`.
-pub fn validate(raw: RawSupport, p: &mut Problems) -> SupportConfig {
+pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -> SupportConfig {
     let categories = names(p, "support.categories", raw.categories, &CATEGORIES);
     let teams = names(p, "support.teams", raw.teams, &["support"]);
     let max_attachment_size = match raw.max_attachment_size.as_deref().map(parse_size) {
@@ -287,6 +291,10 @@ pub fn validate(raw: RawSupport, p: &mut Problems) -> SupportConfig {
         portal_tickets_per_hour,
         notify: raw.notify.unwrap_or_default(),
         link_lifetime,
+        key_file: match raw.key_file.filter(|f| !f.trim().is_empty()) {
+            Some(f) => std::path::PathBuf::from(f),
+            None => data_dir.join("support.key"),
+        },
         calendars,
         sla,
     }
@@ -472,7 +480,7 @@ mod tests {
         }
         let file: File = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
         let mut p = Problems::default();
-        let c = validate(file.support, &mut p);
+        let c = validate(file.support, std::path::Path::new("/data"), &mut p);
         if p.is_empty() {
             Ok(c)
         } else {

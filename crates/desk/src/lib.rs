@@ -6,6 +6,8 @@
 pub mod calendar;
 pub mod config;
 pub mod notices;
+pub mod privacy;
+pub mod service;
 pub mod sla;
 pub mod status;
 pub mod tickets;

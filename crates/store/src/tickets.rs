@@ -206,6 +206,19 @@ fn event(r: &sqlx::any::AnyRow) -> Result<TicketEventRow> {
     })
 }
 
+/// Which notice: one per ticket, clock, next-response exchange and level.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SlaNoticeKey {
+    /// Ticket.
+    pub ticket_id: i64,
+    /// `first_response`, `next_response`, `resolution`.
+    pub metric: String,
+    /// Next-response exchange (0 for the others).
+    pub cycle: i64,
+    /// `warning` or `breach`.
+    pub level: String,
+}
+
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 async fn begin(store: &Store) -> Result<Tx<'_>> {
@@ -736,10 +749,7 @@ impl Store {
     /// restart, the same breach is found again and sends nothing).
     pub async fn record_sla_notice(
         &self,
-        ticket_id: i64,
-        metric: &str,
-        cycle: i64,
-        level: &str,
+        key: &SlaNoticeKey,
         at_ms: i64,
         notifications: &[OutboxRow],
         events: &[TicketEventRow],
@@ -749,10 +759,10 @@ impl Store {
             "INSERT INTO desk_sla_notices (ticket_id, metric, cycle, level, at_ms)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
-        .bind(ticket_id)
-        .bind(metric)
-        .bind(cycle)
-        .bind(level)
+        .bind(key.ticket_id)
+        .bind(key.metric.as_str())
+        .bind(key.cycle)
+        .bind(key.level.as_str())
         .bind(at_ms)
         .execute(&mut *tx)
         .await
@@ -769,6 +779,28 @@ impl Store {
         }
         commit(tx).await?;
         Ok(true)
+    }
+
+    /// The notices already recorded for active tickets: `(ticket, metric, cycle, level)`.
+    pub async fn active_sla_notice_keys(&self) -> Result<Vec<SlaNoticeKey>> {
+        let rows = sqlx::query(
+            "SELECT n.ticket_id, n.metric, n.cycle, n.level FROM desk_sla_notices n
+             JOIN desk_tickets t ON t.id = n.ticket_id
+             WHERE t.state NOT IN ('solved', 'closed') AND t.merged_into IS NULL",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| StoreError::query("list sla notices", e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(SlaNoticeKey {
+                    ticket_id: r.try_get(0).map_err(decode_err)?,
+                    metric: r.try_get(1).map_err(decode_err)?,
+                    cycle: r.try_get(2).map_err(decode_err)?,
+                    level: r.try_get(3).map_err(decode_err)?,
+                })
+            })
+            .collect()
     }
 
     /// The SLA notices recorded for a ticket: `(metric, cycle, level, at_ms)`.

@@ -1580,24 +1580,21 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
     assert_eq!(first[0].id, b, "the nearest deadline first");
     // An SLA notice is recorded once, with its notifications.
     let n = notification("ticket/1/first_response/0/breach/hook", "firing");
+    let key = chainops_store::tickets::SlaNoticeKey {
+        ticket_id: a,
+        metric: "first_response".into(),
+        cycle: 0,
+        level: "breach".into(),
+    };
+    let (rows, history) = ([n.clone()], [ev("sla", "breach")]);
+    let first = s.record_sla_notice(&key, T0, &rows, &history);
+    assert!(first.await.expect("notice"));
     assert!(
-        s.record_sla_notice(
-            a,
-            "first_response",
-            0,
-            "breach",
-            T0,
-            &[n.clone()],
-            &[ev("sla", "breach")]
-        )
-        .await
-        .expect("notice")
-    );
-    assert!(
-        !s.record_sla_notice(a, "first_response", 0, "breach", T0 + 5, &[n], &[])
+        !s.record_sla_notice(&key, T0 + 5, &[n], &[])
             .await
             .expect("again")
     );
+    assert_eq!(s.active_sla_notice_keys().await.expect("keys"), vec![key]);
     assert_eq!(s.sla_notices(a).await.expect("notices").len(), 1);
     assert_eq!(
         s.list_notifications(None, 10).await.expect("outbox").len(),

@@ -1,0 +1,422 @@
+//! The desk's operations over a real store (SQLite in a temp dir): tickets through their
+//! states, SLA notices recorded once across a restart, escalation, a requester's export
+//! and erasure.
+
+use chainops_desk::config::{RawSupport, SupportConfig, validate};
+use chainops_desk::privacy::Vault;
+use chainops_desk::service::{Author, Change, Channel, Desk, NewTicket, SlaNotice, Upload};
+use chainops_desk::tickets::{Priority, State};
+use chainops_store::Store;
+use chainops_store::alerts::{DeliveryState, OutboxRow};
+use std::sync::{Arc, Mutex};
+
+const M: i64 = 60_000;
+const T0: i64 = 1_796_000_000_000;
+
+fn config() -> SupportConfig {
+    let raw: RawSupport = toml::from_str(
+        r#"
+teams = ["tier1", "tier2"]
+[[sla]]
+priority = "P1"
+first_response = "30m"
+next_response = "1h"
+resolution = "4h"
+escalate_to = "tier2"
+"#,
+    )
+    .expect("toml");
+    let mut p = chainops_core::section::Problems::default();
+    let c = validate(raw, std::path::Path::new("/tmp"), &mut p);
+    assert!(p.is_empty(), "{:?}", p.0);
+    c
+}
+
+fn new_ticket(email: &str) -> NewTicket {
+    NewTicket {
+        subject: "RPC 超时 on mainnet".into(),
+        body: "eth_call times out since 10:00".into(),
+        category: "rpc".into(),
+        chain: "mainnet".into(),
+        node: String::new(),
+        priority: Some(Priority::P1),
+        email: email.into(),
+        name: "Wang Fang".into(),
+        ip: "198.51.100.7".into(),
+        channel: Channel::Portal,
+        attachments: vec![Upload {
+            name: "trace.log".into(),
+            data: b"ERROR eth_call deadline exceeded\n".to_vec(),
+        }],
+        tags: vec![],
+        actor: String::new(),
+        email_id: String::new(),
+    }
+}
+
+/// Notices become one outbox row each, like the wiring does with the notifiers.
+fn rows(sent: Arc<Mutex<Vec<SlaNotice>>>) -> impl Fn(&SlaNotice) -> Vec<OutboxRow> + Send + Sync {
+    move |n: &SlaNotice| {
+        sent.lock().expect("lock").push(n.clone());
+        vec![OutboxRow {
+            id: format!(
+                "ticket/{}/{}/{}/{}/hook",
+                n.ticket_id,
+                n.metric.as_str(),
+                n.cycle,
+                n.level
+            ),
+            fingerprint: format!("ticket/{}", n.ticket_id),
+            channel: "hook".into(),
+            event: "firing".into(),
+            payload: "{}".into(),
+            created_ms: n.at_ms,
+            attempts: 0,
+            next_attempt_ms: n.at_ms,
+            state: DeliveryState::Pending,
+            last_error: None,
+            done_ms: None,
+        }]
+    }
+}
+
+#[tokio::test]
+async fn clocks_survive_a_restart_and_breaches_are_sent_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let vault = Vault::open_file(&dir.path().join("support.key"), true).expect("vault");
+    let store = Store::open(&url).await.expect("store");
+    let desk = Desk::new(Arc::new(config()), store.clone(), vault.clone());
+    let opened = desk
+        .open_ticket(new_ticket("wang@example.cn"), T0)
+        .await
+        .expect("open");
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let f = rows(sent.clone());
+    // 20 minutes in: nothing due yet (warning at 22.5 min).
+    let r = desk.sla_pass(T0 + 20 * M, &f).await.expect("pass");
+    assert_eq!((r.tickets, r.notices), (1, 0));
+    // 25 minutes: the warning, once.
+    assert_eq!(
+        desk.sla_pass(T0 + 25 * M, &f).await.expect("pass").notices,
+        1
+    );
+    assert_eq!(
+        desk.sla_pass(T0 + 26 * M, &f).await.expect("pass").notices,
+        0
+    );
+    let t = desk.ticket(opened.id).await.expect("ticket");
+    assert_eq!(
+        (t.sla.as_str(), t.next_due_ms),
+        ("warning", Some(T0 + 30 * M))
+    );
+    store.close().await;
+
+    // The daemon is down from 26 to 50 minutes; the breach happened meanwhile. A new
+    // process over the same data finds it once and escalates.
+    let store = Store::open(&url).await.expect("reopen");
+    let desk = Desk::new(Arc::new(config()), store.clone(), vault);
+    let r = desk.sla_pass(T0 + 50 * M, &f).await.expect("pass");
+    assert_eq!((r.notices, r.escalated), (1, 1));
+    assert_eq!(
+        desk.sla_pass(T0 + 51 * M, &f).await.expect("pass").notices,
+        0
+    );
+    let notices = sent.lock().expect("lock").clone();
+    assert_eq!(notices.len(), 2);
+    assert_eq!(
+        (notices[1].level, notices[1].at_ms),
+        ("breach", T0 + 30 * M)
+    );
+    assert_eq!(notices[1].team, "tier2");
+    let t = desk.ticket(opened.id).await.expect("ticket");
+    assert_eq!((t.team.as_str(), t.sla.as_str()), ("tier2", "breached"));
+    assert_eq!(
+        store
+            .list_notifications(None, 10)
+            .await
+            .expect("outbox")
+            .len(),
+        2
+    );
+
+    // Staff answer publicly; pending pauses the resolution clock for two days.
+    desk.reply(
+        opened.id,
+        Author::Staff {
+            user: "alice".into(),
+            public: true,
+        },
+        "Looking",
+        &[],
+        "",
+        T0 + 55 * M,
+    )
+    .await
+    .expect("reply");
+    let c = Change {
+        state: Some(State::Pending),
+        ..Default::default()
+    };
+    desk.change(opened.id, &c, "alice", T0 + 60 * M)
+        .await
+        .expect("pending");
+    let view = desk
+        .view(opened.id, true, T0 + 48 * 60 * M)
+        .await
+        .expect("view");
+    let res = view
+        .clocks
+        .iter()
+        .find(|c| c.metric.as_str() == "resolution")
+        .expect("clock");
+    assert_eq!(res.elapsed_ms, 60 * M, "paused while pending");
+    assert_eq!(view.ticket.state, "pending");
+    assert_eq!(
+        view.requester.as_ref().map(|p| p.email.as_str()),
+        Some("wang@example.cn")
+    );
+    assert_eq!(view.attachments.len(), 1);
+    assert_eq!(
+        view.attachments[0].content_type,
+        "text/plain; charset=utf-8"
+    );
+    // The requester's reply reopens it and starts a next-response clock.
+    desk.reply(
+        opened.id,
+        Author::Requester,
+        "Still failing",
+        &[],
+        "",
+        T0 + 49 * 60 * M,
+    )
+    .await
+    .expect("requester reply");
+    let t = desk.ticket(opened.id).await.expect("ticket");
+    assert_eq!(t.state, "open");
+    assert_eq!(
+        t.next_due_ms,
+        Some(T0 + 50 * 60 * M),
+        "next response within the hour"
+    );
+    // The private link opens the ticket; a wrong or malformed one does not.
+    assert_eq!(
+        desk.ticket_by_link(&opened.link_token, T0)
+            .await
+            .expect("link")
+            .id,
+        opened.id
+    );
+    for bad in ["", "00", &"g".repeat(64), &"0".repeat(64), &"é".repeat(32)] {
+        assert!(desk.ticket_by_link(bad, T0).await.is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_reasons_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let store = Store::open(&url).await.expect("store");
+    let vault = Vault::new([3; 32]);
+    let desk = Desk::new(Arc::new(config()), store.clone(), vault);
+    let cases: Vec<(NewTicket, &str)> = vec![
+        (
+            NewTicket {
+                subject: " ".into(),
+                ..new_ticket("a@b.cn")
+            },
+            "subject is empty",
+        ),
+        (
+            NewTicket {
+                subject: "x".repeat(201),
+                ..new_ticket("a@b.cn")
+            },
+            "201 characters",
+        ),
+        (
+            NewTicket {
+                body: "\u{0}\u{1}".into(),
+                ..new_ticket("a@b.cn")
+            },
+            "control",
+        ),
+        (
+            NewTicket {
+                category: "billing".into(),
+                ..new_ticket("a@b.cn")
+            },
+            "not one of",
+        ),
+        (new_ticket("not-an-address"), "has no @"),
+        (
+            new_ticket("a@b.cn\r\nBcc: x@y.z"),
+            "characters an address cannot have",
+        ),
+        (
+            NewTicket {
+                attachments: vec![Upload {
+                    name: "x.exe".into(),
+                    data: vec![1],
+                }],
+                ..new_ticket("a@b.cn")
+            },
+            "not accepted",
+        ),
+        (
+            NewTicket {
+                attachments: vec![Upload {
+                    name: "../../etc/passwd.txt".into(),
+                    data: vec![1],
+                }],
+                ..new_ticket("a@b.cn")
+            },
+            "not a plain file name",
+        ),
+        (
+            NewTicket {
+                attachments: vec![Upload {
+                    name: "big.log".into(),
+                    data: vec![b'a'; 6 << 20],
+                }],
+                ..new_ticket("a@b.cn")
+            },
+            "at most",
+        ),
+        (
+            NewTicket {
+                attachments: (0..6)
+                    .map(|i| Upload {
+                        name: format!("{i}.txt"),
+                        data: vec![b'a'],
+                    })
+                    .collect(),
+                ..new_ticket("a@b.cn")
+            },
+            "6 attachments",
+        ),
+    ];
+    for (t, why) in cases {
+        let e = desk.open_ticket(t, T0).await.expect_err("refused");
+        assert!(e.to_string().contains(why), "{e} (wanted {why})");
+    }
+    let (_, total) = store
+        .list_tickets(&Default::default(), 10, 0)
+        .await
+        .expect("list");
+    assert_eq!(total, 0);
+    assert!(
+        store
+            .requester_by_index(&Vault::new([3; 32]).email_index("a@b.cn"))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    // A picture whose bytes are not a picture is served as a download.
+    let png = Upload {
+        name: "shot.png".into(),
+        data: b"<script>alert(1)</script>".to_vec(),
+    };
+    let t = desk
+        .open_ticket(
+            NewTicket {
+                attachments: vec![png],
+                ..new_ticket("a@b.cn")
+            },
+            T0,
+        )
+        .await
+        .expect("open");
+    let files = store.ticket_attachments(t.id).await.expect("files");
+    assert_eq!(files[0].content_type, "application/octet-stream");
+    // Closed is final; merging checks both ends.
+    let other = desk
+        .open_ticket(new_ticket("c@d.cn"), T0)
+        .await
+        .expect("open");
+    assert!(desk.merge(t.id, t.id, "alice", T0).await.is_err());
+    desk.merge(other.id, t.id, "alice", T0 + 1)
+        .await
+        .expect("merge");
+    let merged = desk.ticket(other.id).await.expect("ticket");
+    assert_eq!(
+        (merged.state.as_str(), merged.merged_into),
+        ("closed", Some(t.id))
+    );
+    let e = desk
+        .reply(other.id, Author::Requester, "hello?", &[], "", T0 + 2)
+        .await
+        .expect_err("closed");
+    assert!(e.to_string().contains("closed"), "{e}");
+    let reopen = Change {
+        state: Some(State::Open),
+        ..Default::default()
+    };
+    assert!(
+        desk.change(other.id, &reopen, "alice", T0 + 3)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn export_holds_the_personal_data_and_erasure_leaves_none() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let store = Store::open(&url).await.expect("store");
+    let desk = Desk::new(Arc::new(config()), store.clone(), Vault::new([5; 32]));
+    let email = "zhao.lei+chain@example.org";
+    let a = desk.open_ticket(new_ticket(email), T0).await.expect("open");
+    let b = desk
+        .open_ticket(new_ticket("ZHAO.LEI+chain@EXAMPLE.org"), T0 + 1)
+        .await
+        .expect("open");
+    assert_eq!(
+        a.requester_id, b.requester_id,
+        "one requester per address, any case"
+    );
+    let export = desk
+        .export_requester(&a.requester_id)
+        .await
+        .expect("export");
+    assert_eq!(export["personal_data"]["email"], email);
+    assert_eq!(export["personal_data"]["ip"], "198.51.100.7");
+    assert_eq!(export["tickets"].as_array().map(Vec::len), Some(2));
+    desk.erase_requester(&a.requester_id, "admin", T0 + 2)
+        .await
+        .expect("erase");
+    assert!(
+        desk.erase_requester(&a.requester_id, "admin", T0 + 3)
+            .await
+            .is_err()
+    );
+    let export = desk
+        .export_requester(&a.requester_id)
+        .await
+        .expect("export");
+    assert!(export["personal_data"].is_null());
+    assert_eq!(
+        export["tickets"].as_array().map(Vec::len),
+        Some(2),
+        "the history stays"
+    );
+    assert!(
+        desk.requester_by_email(email)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    store.close().await;
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        for needle in [email.as_bytes(), b"198.51.100.7", b"Wang Fang"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds {}",
+                path.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}
