@@ -82,6 +82,12 @@ pub enum Permission {
     ReloadConfig,
     /// Write status-page incidents and schedule maintenance.
     ManageStatus,
+    /// Support tickets: list and read.
+    ReadTickets,
+    /// Support tickets: open, reply, change, merge, link.
+    WorkTickets,
+    /// Requesters' personal data: subject-access export and erasure.
+    ManagePrivacy,
 }
 
 /// Which roles hold each permission (Public and Authenticated are not role-based).
@@ -124,6 +130,21 @@ pub const MATRIX: &[(Permission, &[Role])] = &[
         Permission::ManageStatus,
         &[Role::Admin, Role::Operator, Role::Support],
     ),
+    (
+        Permission::ReadTickets,
+        &[
+            Role::Admin,
+            Role::Operator,
+            Role::Auditor,
+            Role::Support,
+            Role::Viewer,
+        ],
+    ),
+    (
+        Permission::WorkTickets,
+        &[Role::Admin, Role::Operator, Role::Support],
+    ),
+    (Permission::ManagePrivacy, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -156,6 +177,9 @@ impl Permission {
             Permission::ManageUsers => "manage_users",
             Permission::ReloadConfig => "reload_config",
             Permission::ManageStatus => "manage_status",
+            Permission::ReadTickets => "read_tickets",
+            Permission::WorkTickets => "work_tickets",
+            Permission::ManagePrivacy => "manage_privacy",
         }
     }
 }
@@ -200,6 +224,8 @@ mod tests {
                     | Permission::ManageUsers
                     | Permission::ReloadConfig
                     | Permission::ManageStatus
+                    | Permission::WorkTickets
+                    | Permission::ManagePrivacy
             );
             assert_eq!(p.allows(Role::Auditor), !writes, "{p:?}");
             assert!(p.allows(Role::Admin), "{p:?}");

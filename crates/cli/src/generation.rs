@@ -35,6 +35,8 @@ pub(crate) struct Base {
     pub tls: Option<chainops_server::tls::RustlsConfig>,
     /// The certificate and key in use when they come from `--dev-tls`, not the config.
     pub dev_tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The key that wraps requesters' keys (`support.key_file`, read once at start).
+    pub vault: chainops_desk::privacy::Vault,
 }
 
 /// The subsystems one configuration runs — pollers, history writer, log ingest, backup
@@ -156,6 +158,17 @@ async fn start_parts(
         )
         .await?,
     );
+    let desk = Arc::new(chainops_desk::service::Desk::new(
+        Arc::new(config.support.clone()),
+        base.store.clone(),
+        base.vault.clone(),
+    ));
+    tasks.push(start_sla_pass(
+        desk.clone(),
+        notifiers.clone(),
+        config.server.external_base(None),
+        stop.clone(),
+    ));
     if let Some(rustls) = &base.tls {
         let files = match (&config.server.tls, &base.dev_tls) {
             (Some(t), _) => Some((t.cert_file.clone(), t.key_file.clone())),
@@ -177,6 +190,7 @@ async fn start_parts(
         extra_metrics: vec![backups],
         settings: Arc::new(config.to_redacted_toml()),
         backups: Some(backup_jobs),
+        desk: Some(desk),
         label_names: Arc::new(
             chainops_alert::rules::effective_rules(&config.alerting)
                 .iter()
@@ -186,6 +200,110 @@ async fn start_parts(
                 .collect(),
         ),
     })
+}
+
+/// How often the SLA pass recomputes every active ticket's clocks.
+const SLA_PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs the desk's SLA pass now and every [`SLA_PASS_EVERY`]: warnings and breaches go out
+/// through the notifiers (`support.notify`, default all) with a link to the ticket.
+fn start_sla_pass(
+    desk: Arc<chainops_desk::service::Desk>,
+    notifiers: Vec<Arc<Notifier>>,
+    base_url: String,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    spawn_supervised("desk:sla", move || {
+        let (desk, notifiers, base_url, mut stop) = (
+            desk.clone(),
+            notifiers.clone(),
+            base_url.clone(),
+            stop.clone(),
+        );
+        async move {
+            let only = desk.config.notify.clone();
+            let rows = move |n: &chainops_desk::service::SlaNotice| {
+                let notice = sla_notice(n, &base_url);
+                chainops_alert::notify::notice::rows(
+                    &notifiers,
+                    &only,
+                    &notice,
+                    chainops_core::time::now_ms(),
+                )
+            };
+            loop {
+                match desk.sla_pass(chainops_core::time::now_ms(), &rows).await {
+                    Ok(r) if r.notices > 0 => tracing::info!(
+                        tickets = r.tickets,
+                        notices = r.notices,
+                        escalated = r.escalated,
+                        "SLA pass"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "SLA pass failed; retrying at the next pass")
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(SLA_PASS_EVERY) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    })
+}
+
+/// An SLA warning or breach as a notice the channels render like an alert.
+fn sla_notice(
+    n: &chainops_desk::service::SlaNotice,
+    base_url: &str,
+) -> chainops_alert::notify::notice::Notice {
+    use chainops_core::severity::Severity;
+    let what = match n.metric {
+        chainops_desk::sla::Metric::FirstResponse => "first response",
+        chainops_desk::sla::Metric::NextResponse => "next response",
+        chainops_desk::sla::Metric::Resolution => "resolution",
+    };
+    let severity = match (n.level, n.priority) {
+        ("breach", chainops_desk::tickets::Priority::P1 | chainops_desk::tickets::Priority::P2) => {
+            Severity::Critical
+        }
+        ("breach", _)
+        | (_, chainops_desk::tickets::Priority::P1 | chainops_desk::tickets::Priority::P2) => {
+            Severity::Warning
+        }
+        _ => Severity::Info,
+    };
+    let verb = if n.level == "breach" {
+        "breached"
+    } else {
+        "is at 75% of"
+    };
+    chainops_alert::notify::notice::Notice {
+        id: format!(
+            "ticket/{}/{}/{}/{}",
+            n.ticket_id,
+            n.metric.as_str(),
+            n.cycle,
+            n.level
+        ),
+        fingerprint: format!("ticket/{}", n.ticket_id),
+        rule: "TicketSla".into(),
+        severity,
+        summary: format!(
+            "Ticket #{} {verb} its {what} target ({}): {}",
+            n.ticket_id,
+            n.priority.as_str(),
+            n.subject
+        ),
+        description: format!(
+            "Team {}. Open the ticket to answer or re-prioritise it.",
+            n.team
+        ),
+        chain: n.chain.clone(),
+        link: format!("{base_url}/tickets/{}", n.ticket_id),
+        at_ms: n.at_ms,
+    }
 }
 
 /// Loads every configured notification channel with its secret.

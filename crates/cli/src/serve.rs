@@ -93,7 +93,9 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         })?;
     let addr = listener.local_addr()?;
     let tls = tls_config(&config, o.dev_tls).await?;
+    let vault = chainops_desk::privacy::Vault::open_file(&config.support.key_file, true)?;
     let base = Arc::new(Base {
+        vault,
         store: store.clone(),
         http: http.clone(),
         history: history.clone(),

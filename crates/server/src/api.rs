@@ -6,7 +6,9 @@
 
 use crate::extract::{body_schema, query_params};
 use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, r, text};
-use crate::{AppState, auth_routes, bench_routes, log_routes, notify_routes, routes};
+use crate::{
+    AppState, auth_routes, bench_routes, log_routes, notify_routes, routes, ticket_routes,
+};
 use axum::routing::{MethodRouter, delete, get, post};
 use chainops_auth::Permission;
 use serde_json::{Value, json};
@@ -576,7 +578,154 @@ pub static ROUTES: &[Route] = &[
         },
         handler: || post(routes::reload_config),
     },
+    Route {
+        method: "GET",
+        path: "/api/v1/tickets",
+        permission: Permission::ReadTickets,
+        audit: None,
+        summary: "Support tickets, nearest SLA deadline first (filters: state, priority, assignee, team, chain, incident, q; paged, X-Total-Count)",
+        params: query_params::<ticket_routes::TicketQuery>,
+        body: no_body,
+        ok: 200,
+        response: || arr(ticket(&[])),
+        handler: || get(ticket_routes::list),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/tickets",
+        permission: Permission::WorkTickets,
+        audit: Some("ticket.create"),
+        summary: "Open a ticket for a requester (their email is kept sealed)",
+        params: none,
+        body: body_schema::<ticket_routes::TicketBody>,
+        ok: 201,
+        response: || ticket(&["url"]),
+        handler: || post(ticket_routes::create),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/tickets/{id}",
+        permission: Permission::ReadTickets,
+        audit: None,
+        summary: "One ticket: messages (internal notes too), history, SLA clocks; the requester's contact data for work_tickets",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 200,
+        response: || ticket(&["messages", "history", "clocks", "requester"]),
+        handler: || get(ticket_routes::get_one),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/tickets/{id}/messages",
+        permission: Permission::WorkTickets,
+        audit: Some("ticket.reply"),
+        summary: "Reply to the requester (public) or add an internal note (public: false)",
+        params: || json!([path_param("id")]),
+        body: body_schema::<ticket_routes::MessageBody>,
+        ok: 201,
+        response: || {
+            obj(
+                &["id", "at", "public"],
+                json!({"id": text(), "at": text(), "public": {"type": "boolean"}}),
+            )
+        },
+        handler: || post(ticket_routes::reply),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/tickets/{id}/changes",
+        permission: Permission::WorkTickets,
+        audit: Some("ticket.change"),
+        summary: "Change a ticket's state, priority, assignee, team, tags or links (absent fields stay)",
+        params: || json!([path_param("id")]),
+        body: body_schema::<ticket_routes::ChangeBody>,
+        ok: 200,
+        response: || ticket(&[]),
+        handler: || post(ticket_routes::change),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/tickets/{id}/merge",
+        permission: Permission::WorkTickets,
+        audit: Some("ticket.merge"),
+        summary: "Merge a ticket into another (it is closed with a note pointing there)",
+        params: || json!([path_param("id")]),
+        body: body_schema::<ticket_routes::MergeBody>,
+        ok: 200,
+        response: || {
+            obj(
+                &["merged", "into"],
+                json!({"merged": {"type": "integer"}, "into": {"type": "integer"}}),
+            )
+        },
+        handler: || post(ticket_routes::merge),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/attachments/{id}",
+        permission: Permission::ReadTickets,
+        audit: None,
+        summary: "A ticket attachment (a download; pictures checked by their bytes are shown inline)",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 200,
+        response: || json!({"type": "string", "format": "binary"}),
+        handler: || get(ticket_routes::attachment),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/requesters/{id}/export",
+        permission: Permission::ManagePrivacy,
+        audit: Some("requester.export"),
+        summary: "Subject-access export: a requester's personal data, tickets and messages (JSON)",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["requester", "tickets"],
+                json!({"requester": text(), "created": text(), "erased": nstr(), "personal_data": any(), "tickets": arr(any())}),
+            )
+        },
+        handler: || get(ticket_routes::export_requester),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/requesters/{id}/erase",
+        permission: Permission::ManagePrivacy,
+        audit: Some("requester.erase"),
+        summary: "Erase a requester (crypto-shredding: their key is destroyed, tickets stay anonymous)",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 200,
+        response: || obj(&["erased"], json!({"erased": text()})),
+        handler: || post(ticket_routes::erase_requester),
+    },
 ];
+
+/// The schema of a ticket's summary, plus `extra` fields.
+fn ticket(extra: &[&str]) -> Value {
+    let mut required = vec![
+        "id", "subject", "state", "priority", "category", "chain", "node", "team", "assignee",
+        "tags", "channel", "incident", "alert", "created", "updated", "sla",
+    ];
+    required.extend_from_slice(extra);
+    let mut props = json!({
+        "id": {"type": "integer"}, "subject": text(), "state": text(), "priority": text(),
+        "category": text(), "chain": text(), "node": text(), "team": text(), "assignee": text(),
+        "tags": arr(text()), "channel": text(), "incident": text(), "alert": text(),
+        "merged_into": {"type": ["integer", "null"]}, "created": text(), "updated": text(),
+        "next_due": nstr(), "sla": text(),
+    });
+    for e in extra {
+        props[*e] = match *e {
+            "url" => text(),
+            "requester" | "policy" => any(),
+            _ => arr(any()),
+        };
+    }
+    obj(&required, props)
+}
 
 /// The schema of a recorded load-test run's summary, plus `extra` fields.
 fn bench_run(extra: &[&str]) -> Value {

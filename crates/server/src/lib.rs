@@ -23,6 +23,7 @@ mod schema;
 mod session;
 mod status_routes;
 pub mod table;
+mod ticket_routes;
 mod time_param;
 pub mod tls;
 
@@ -57,6 +58,8 @@ pub struct Live {
     pub label_names: Arc<Vec<String>>,
     /// The scheduled backup jobs (the console's backups page).
     pub backups: Option<Arc<dyn chainops_core::ports::BackupJobs>>,
+    /// The support desk (tickets, the portal); absent in tools that serve no desk.
+    pub desk: Option<Arc<chainops_desk::service::Desk>>,
 }
 
 /// What the handlers need.

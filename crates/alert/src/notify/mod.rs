@@ -6,6 +6,7 @@ pub mod dingtalk;
 pub mod email;
 pub mod feishu;
 pub mod message;
+pub mod notice;
 pub mod payload;
 pub mod slack;
 pub mod webhook;

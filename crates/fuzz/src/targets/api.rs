@@ -85,6 +85,11 @@ fn rig() -> &'static Rig {
                 extra_metrics: Vec::new(),
                 settings: Arc::new(String::new()),
                 backups: None,
+                desk: Some(Arc::new(chainops_desk::service::Desk::new(
+                    Arc::default(),
+                    store.clone(),
+                    chainops_desk::privacy::Vault::new([9; 32]),
+                ))),
                 label_names: Arc::new(Vec::new()),
             };
             let state = AppState {
