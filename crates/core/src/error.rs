@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Unavailable,
     /// A remote peer (node RPC) answered with an error.
     Upstream,
+    /// Too many requests from one client; retry later.
+    Limited,
     /// A bug or an unexpected state inside chainops.
     Internal,
 }
@@ -35,6 +37,7 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::Upstream => 502,
             ErrorKind::Unavailable => 503,
+            ErrorKind::Limited => 429,
             ErrorKind::Internal => 500,
         }
     }
@@ -46,7 +49,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 3,
             ErrorKind::Conflict => 4,
             ErrorKind::Unauthorized | ErrorKind::Forbidden => 5,
-            ErrorKind::Unavailable | ErrorKind::Upstream => 6,
+            ErrorKind::Unavailable | ErrorKind::Upstream | ErrorKind::Limited => 6,
             ErrorKind::Internal => 1,
         }
     }
@@ -61,6 +64,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Upstream => "upstream",
+            ErrorKind::Limited => "too_many_requests",
             ErrorKind::Internal => "internal",
         }
     }

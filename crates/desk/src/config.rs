@@ -64,6 +64,27 @@ pub struct RawSupport {
     pub calendars: BTreeMap<String, RawCalendar>,
     /// SLA policies.
     pub sla: Option<Vec<RawPolicy>>,
+    /// Canned replies staff pick from.
+    pub canned: Option<Vec<RawCanned>>,
+}
+
+/// `[[support.canned]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCanned {
+    /// What staff see in the list.
+    pub title: Option<String>,
+    /// The reply (Markdown).
+    pub body: Option<String>,
+}
+
+/// A canned reply.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Canned {
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
 }
 
 /// `[support.calendars.NAME]` as written.
@@ -132,6 +153,8 @@ pub struct SupportConfig {
     /// SLA policies.
     #[serde(serialize_with = "ser_policies")]
     pub sla: Vec<Policy>,
+    /// Canned replies.
+    pub canned: Vec<Canned>,
 }
 
 impl Default for SupportConfig {
@@ -281,7 +304,27 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
             .collect(),
         Some(list) => policies(list, &built, &categories, &teams, p),
     };
+    let mut canned = Vec::new();
+    for (i, c) in raw.canned.unwrap_or_default().into_iter().enumerate() {
+        let at = |k: &str| format!("support.canned[{i}].{k}");
+        let title = c.title.unwrap_or_default();
+        let body = c.body.unwrap_or_default();
+        if title.trim().is_empty() || title.chars().count() > 100 {
+            p.add(at("title"), "must be 1-100 characters");
+        }
+        if body.trim().is_empty() || body.chars().count() > crate::tickets::MAX_BODY {
+            p.add(
+                at("body"),
+                "must hold the reply (at most 50,000 characters)",
+            );
+        }
+        canned.push(Canned {
+            title: title.trim().to_string(),
+            body,
+        });
+    }
     SupportConfig {
+        canned,
         portal: raw.portal.unwrap_or(true),
         categories,
         teams,

@@ -29,6 +29,9 @@ pub enum DeskError {
     /// The ticket changed meanwhile, or the move is not allowed now.
     #[error("{0}")]
     Conflict(String),
+    /// Too many requests; the message says when to try again.
+    #[error("{0}")]
+    Limited(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,6 +44,7 @@ impl DeskError {
             DeskError::Invalid(_) => ErrorKind::InvalidInput,
             DeskError::NotFound(_) => ErrorKind::NotFound,
             DeskError::Conflict(_) => ErrorKind::Conflict,
+            DeskError::Limited(_) => ErrorKind::Limited,
             DeskError::Store(e) => e.kind(),
         }
     }
@@ -233,7 +237,12 @@ pub struct Desk {
     pub config: Arc<SupportConfig>,
     store: Store,
     vault: Vault,
+    /// Portal tickets per key (client address, email index) in the last hour.
+    opened: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<i64>>>>,
 }
+
+/// Most keys the portal's rate limit remembers (older entries are dropped first).
+const MAX_RATE_KEYS: usize = 100_000;
 
 fn id(prefix: &str) -> String {
     let mut b = [0u8; 12];
@@ -312,7 +321,39 @@ impl Desk {
             config,
             store,
             vault,
+            opened: Arc::default(),
         }
+    }
+
+    /// Counts a portal ticket for each of `keys` (the client address, the email), refusing
+    /// it when one of them opened `support.portal_tickets_per_hour` in the last hour.
+    pub fn admit(&self, keys: &[&str], now: i64) -> Result<()> {
+        let limit = self.config.portal_tickets_per_hour as usize;
+        let mut map = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_RATE_KEYS {
+            map.retain(|_, times| times.iter().any(|t| now - t < 3_600_000));
+        }
+        for k in keys.iter().filter(|k| !k.is_empty()) {
+            let times = map.entry((*k).to_string()).or_default();
+            times.retain(|t| now - t < 3_600_000);
+            if times.len() >= limit {
+                let wait = times.first().map_or(0, |t| 3_600_000 - (now - t)) / 60_000 + 1;
+                return Err(DeskError::Limited(format!(
+                    "too many tickets from this address or email in the last hour; try again in {wait} minutes, or reply on a ticket you already opened"
+                )));
+            }
+        }
+        for k in keys.iter().filter(|k| !k.is_empty()) {
+            map.entry((*k).to_string()).or_default().push(now);
+        }
+        Ok(())
+    }
+
+    /// The rate-limit key of an email address (its index, so the limiter holds no address).
+    pub fn email_key(&self, email: &str) -> String {
+        tickets::email(email)
+            .map(|e| self.vault.email_index(&e))
+            .unwrap_or_default()
     }
 
     /// The store (for the routes' own reads).

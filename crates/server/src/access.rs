@@ -344,6 +344,13 @@ mod tests {
                         "/status/{chain}",
                         "/status/feed.atom",
                         "/api/v1/status",
+                        // The support portal: requesters have no account either; their
+                        // private link's token is the credential.
+                        "/support",
+                        "/support/tickets",
+                        "/support/t/{token}",
+                        "/support/reply",
+                        "/support/t/{token}/files/{id}",
                     ]
                     .contains(p),
                     "{m} {p} must not be public"

@@ -431,7 +431,9 @@ pub(crate) fn download(a: chainops_store::tickets::AttachmentRow) -> Response {
     let disposition = format!(
         "{}; filename=\"{name}\"; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
-        crate::console::urlencode(&a.name)
+        serde_urlencoded::to_string([("v", a.name.as_str())])
+            .map(|q| q[2..].replace('+', "%20"))
+            .unwrap_or_default()
     );
     (
         [

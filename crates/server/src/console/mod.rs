@@ -19,6 +19,8 @@ pub mod logs;
 pub mod node;
 pub mod settings;
 pub mod status;
+pub mod support;
+pub mod tickets;
 pub mod users;
 
 use crate::AppState;
@@ -72,6 +74,8 @@ pub static PAGES: &[&Page] = &[
     &contract_audit::PAGE,
     &load_tests::PAGE,
     &status::PAGE,
+    &tickets::PAGE,
+    &support::PAGE,
     &users::PAGE,
     &audit_trail::PAGE,
     &settings::PAGE,
@@ -279,6 +283,7 @@ pub fn error_page(c: Ctx, err: crate::ApiError) -> Response {
         403 => "error.forbidden",
         404 => "error.not_found",
         409 => "error.conflict",
+        429 => "error.limited",
         502 => "error.upstream",
         _ => "error.internal",
     };
@@ -421,6 +426,100 @@ pub async fn uploaded_file(
     Ok(None)
 }
 
+/// A multipart form's text fields and files (`attachments`), bounded: at most 64 fields.
+pub(crate) async fn read_form(
+    mut form: axum::extract::Multipart,
+) -> Result<(Vec<(String, String)>, Vec<chainops_desk::service::Upload>), crate::ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        crate::ApiError::invalid(format!("the form could not be read: {}", e.body_text()))
+    };
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    let mut n = 0;
+    while let Some(f) = form.next_field().await.map_err(bad)? {
+        n += 1;
+        if n > 64 {
+            return Err(crate::ApiError::invalid("the form has too many fields"));
+        }
+        let name = f.name().unwrap_or_default().to_string();
+        if name == "attachments" {
+            let file_name = f.file_name().unwrap_or_default().to_string();
+            let bytes = f.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() || !file_name.is_empty() {
+                files.push(chainops_desk::service::Upload {
+                    name: file_name,
+                    data: bytes.to_vec(),
+                });
+            }
+        } else {
+            let text = f.text().await.map_err(bad)?;
+            fields.push((name, text));
+        }
+    }
+    Ok((fields, files))
+}
+
+pub(crate) fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// A category's name in the viewer's language (a category of the config without a
+/// catalog entry shows as written).
+pub fn category_label(t: &Catalog, category: &str) -> String {
+    let key = format!("support.cat_{category}");
+    if t.has(&key) {
+        t.t(&key).to_string()
+    } else {
+        category.to_string()
+    }
+}
+
+/// A ticket message as the requester's and the staff's pages show it.
+pub struct MessageView {
+    /// Written by staff (or the system), not the requester.
+    pub staff: bool,
+    /// The staff member's name (empty for the requester).
+    pub author: String,
+    /// A public reply (not an internal note).
+    pub public: bool,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The body rendered from Markdown and sanitised.
+    pub html: String,
+    /// Its files: (id, name, size for people).
+    pub files: Vec<(String, String, String)>,
+}
+
+/// The messages of a ticket with their files.
+pub fn message_views(
+    messages: &[chainops_store::tickets::MessageRow],
+    files: &[chainops_store::tickets::AttachmentRow],
+) -> Vec<MessageView> {
+    messages
+        .iter()
+        .map(|m| MessageView {
+            staff: m.author_kind != "requester",
+            author: if m.author_kind == "requester" {
+                String::new()
+            } else {
+                m.author.clone()
+            },
+            public: m.public,
+            at: chainops_core::time::rfc3339(m.at_ms),
+            html: crate::status_routes::markdown(&m.body),
+            files: files
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .map(|a| (a.id.clone(), a.name.clone(), fmt::bytes(a.size)))
+                .collect(),
+        })
+        .collect()
+}
+
 /// The page parts shared by templates: formats for numbers and ages.
 pub mod fmt {
     /// A height or count with thin grouping (`1 234 567`), or `–`.
@@ -477,6 +576,18 @@ pub mod fmt {
             })
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// A size in bytes for people: `512 B`, `12 KB`, `5.0 MB`.
+    pub fn bytes(n: i64) -> String {
+        let n = n.max(0) as f64;
+        if n >= 1_048_576.0 {
+            format!("{:.1} MB", n / 1_048_576.0)
+        } else if n >= 1024.0 {
+            format!("{:.0} KB", (n / 1024.0).ceil())
+        } else {
+            format!("{n} B")
+        }
     }
 
     /// A ratio or float with up to 3 significant decimals, or `–`.

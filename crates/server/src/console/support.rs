@@ -1,0 +1,440 @@
+//! The public support portal, for the chain's users (no staff account): `/support` opens a
+//! ticket (subject, Markdown body, category, affected chain, attachments, contact email),
+//! and the private link `/support/t/{token}` it leads to follows the ticket and takes the
+//! requester's replies. Tokens stay out of the audit trail (replies post the token in the
+//! form, not the path) and out of other sites' logs (`Referrer-Policy: no-referrer`); the
+//! pages are never cached. Abuse limits: `support.portal_tickets_per_hour` per client
+//! address and per email, the attachment type allow-list and size limits of `[support]`.
+
+use super::{Ctx, Page, page, render, see_other};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::session::ClientAddr;
+use crate::ticket_routes::{desk, desk_err};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use chainops_auth::Permission;
+use chainops_core::time::{now_ms, rfc3339};
+use chainops_desk::service::{Author, Channel, NewTicket};
+
+/// The routes.
+pub static PAGE: Page = Page {
+    routes: &[
+        page(
+            "GET",
+            "/support",
+            Permission::Public,
+            None,
+            "Support portal: open a ticket (no account needed)",
+            || get(portal),
+        ),
+        page(
+            "POST",
+            "/support/tickets",
+            Permission::Public,
+            Some("ticket.portal"),
+            "Support portal form: open a ticket (multipart, attachments allowed by [support])",
+            || {
+                post(open).layer(axum::extract::DefaultBodyLimit::max(
+                    crate::limits::MAX_UPLOAD_BYTES,
+                ))
+            },
+        ),
+        page(
+            "GET",
+            "/support/t/{token}",
+            Permission::Public,
+            None,
+            "Support portal: a requester's ticket through its private link",
+            || get(ticket_page),
+        ),
+        page(
+            "POST",
+            "/support/reply",
+            Permission::Public,
+            Some("ticket.requester_reply"),
+            "Support portal form: the requester replies (the private link's token is a form field)",
+            || {
+                post(reply).layer(axum::extract::DefaultBodyLimit::max(
+                    crate::limits::MAX_UPLOAD_BYTES,
+                ))
+            },
+        ),
+        page(
+            "GET",
+            "/support/t/{token}/files/{id}",
+            Permission::Public,
+            None,
+            "Support portal: an attachment of the requester's ticket",
+            || get(file),
+        ),
+    ],
+    nav: None,
+};
+
+/// What the form held, shown again with the reason when it is refused.
+#[derive(Debug, Default, Clone)]
+pub struct FormValues {
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Category.
+    pub category: String,
+    /// Chain.
+    pub chain: String,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+}
+
+/// The portal's form page.
+#[derive(Template)]
+#[template(path = "support.html")]
+pub struct PortalPage {
+    /// Context (public: no viewer).
+    pub c: Ctx,
+    /// Categories: (value, label).
+    pub categories: Vec<(String, String)>,
+    /// Chains.
+    pub chains: Vec<String>,
+    /// Allowed attachment types, for the hint and the file input.
+    pub types: String,
+    /// Allowed types, largest size and most files, for the hint.
+    pub attach_hint: String,
+    /// Values to show again.
+    pub form: FormValues,
+    /// Why the last attempt was refused.
+    pub error: Option<String>,
+    /// The portal takes tickets.
+    pub open: bool,
+}
+
+/// A requester's view of their ticket.
+#[derive(Template)]
+#[template(path = "support_ticket.html")]
+pub struct RequesterPage {
+    /// Context (public).
+    pub c: Ctx,
+    /// The link token (for the reply form and file links).
+    pub token: String,
+    /// Number.
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// State name.
+    pub state: String,
+    /// Catalog key of the state.
+    pub state_key: String,
+    /// Opened.
+    pub opened: String,
+    /// Public messages.
+    pub messages: Vec<super::MessageView>,
+    /// May the requester still write (not closed)?
+    pub writable: bool,
+    /// Just opened (show the keep-this-link notice).
+    pub fresh: bool,
+    /// Why the last reply was refused.
+    pub error: Option<String>,
+    /// Allowed attachment types.
+    pub types: String,
+}
+
+/// The portal pages are the same for everyone: no viewer, navigation or CSRF token.
+fn public(mut c: Ctx) -> Ctx {
+    c.user = None;
+    c.nav = Vec::new();
+    c.csrf = String::new();
+    c
+}
+
+/// Private pages: not cached anywhere, the link not sent on as a referrer.
+fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+async fn portal_page(
+    s: &AppState,
+    c: Ctx,
+    form: FormValues,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let desk = match desk(s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(public(c), e),
+    };
+    let cfg = &desk.config;
+    let mut chains: Vec<String> = s
+        .live()
+        .fleet
+        .reports(now_ms())
+        .into_iter()
+        .map(|r| r.chain)
+        .collect();
+    chains.sort();
+    chains.dedup();
+    let t = c.t;
+    let page = PortalPage {
+        c: public(c),
+        categories: cfg
+            .categories
+            .iter()
+            .map(|k| (k.clone(), super::category_label(t, k)))
+            .collect(),
+        chains,
+        types: cfg
+            .attachment_types
+            .iter()
+            .map(|t| format!(".{t}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        attach_hint: format!(
+            "{} · ≤ {} · ≤ {}",
+            cfg.attachment_types.join(" "),
+            super::fmt::bytes(cfg.max_attachment_size as i64),
+            cfg.max_attachments
+        ),
+        form,
+        error,
+        open: cfg.portal,
+    };
+    private(render(status, page))
+}
+
+async fn portal(State(s): State<AppState>, c: Ctx) -> Response {
+    portal_page(&s, c, FormValues::default(), None, StatusCode::OK).await
+}
+
+/// The client's address without its port.
+fn client_ip(addr: &ClientAddr) -> String {
+    addr.0
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| addr.0.clone())
+}
+
+async fn open(
+    State(s): State<AppState>,
+    Extension(addr): Extension<ClientAddr>,
+    c: Ctx,
+    form: Multipart,
+) -> Response {
+    let (fields, files) = match super::read_form(form).await {
+        Ok(x) => x,
+        Err(e) => {
+            return portal_page(
+                &s,
+                c,
+                FormValues::default(),
+                Some(e.message),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    let values = FormValues {
+        subject: super::field(&fields, "subject"),
+        body: super::field(&fields, "body"),
+        category: super::field(&fields, "category"),
+        chain: super::field(&fields, "chain"),
+        email: super::field(&fields, "email"),
+        name: super::field(&fields, "name"),
+    };
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(public(c), e),
+    };
+    if !desk.config.portal {
+        return portal_page(&s, c, values, None, StatusCode::FORBIDDEN).await;
+    }
+    // A filled honeypot field is a form robot: answer as if accepted, store nothing.
+    if !super::field(&fields, "website").is_empty() {
+        return see_other("/support");
+    }
+    let now = now_ms();
+    let ip = client_ip(&addr);
+    if let Err(e) = desk.admit(&[&ip, &desk.email_key(&values.email)], now) {
+        let e = desk_err(e);
+        return portal_page(
+            &s,
+            c,
+            values,
+            Some(e.message),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
+    let t = NewTicket {
+        subject: values.subject.clone(),
+        body: values.body.clone(),
+        category: values.category.clone(),
+        chain: values.chain.clone(),
+        node: String::new(),
+        priority: None,
+        email: values.email.clone(),
+        name: values.name.clone(),
+        ip,
+        channel: Channel::Portal,
+        attachments: files,
+        tags: Vec::new(),
+        actor: String::new(),
+        email_id: String::new(),
+    };
+    match desk.open_ticket(t, now).await {
+        Ok(opened) => private(see_other(&format!(
+            "/support/t/{}?new=1",
+            opened.link_token
+        ))),
+        Err(e) => {
+            let e = desk_err(e);
+            let status =
+                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            portal_page(&s, c, values, Some(e.message), status).await
+        }
+    }
+}
+
+async fn requester_page(
+    s: &AppState,
+    c: Ctx,
+    token: &str,
+    fresh: bool,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let c = public(c);
+    let desk = match desk(s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c, e),
+    };
+    let now = now_ms();
+    let t = match desk.ticket_by_link(token, now).await {
+        Ok(t) => t,
+        Err(e) => return private(super::error_page(c, desk_err(e))),
+    };
+    let view = match desk.view(t.id, false, now).await {
+        Ok(v) => v,
+        Err(e) => return private(super::error_page(c, desk_err(e))),
+    };
+    let page = RequesterPage {
+        token: token.to_string(),
+        id: t.id,
+        subject: t.subject.clone(),
+        state: t.state.clone(),
+        state_key: format!("tickets.state_{}", t.state.replace('-', "_")),
+        opened: rfc3339(t.created_ms),
+        messages: super::message_views(&view.messages, &view.attachments),
+        writable: t.state != "closed",
+        fresh,
+        error,
+        types: desk
+            .config
+            .attachment_types
+            .iter()
+            .map(|t| format!(".{t}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        c,
+    };
+    private(render(status, page))
+}
+
+#[derive(serde::Deserialize)]
+struct NewQuery {
+    new: Option<String>,
+}
+
+async fn ticket_page(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<NewQuery>,
+) -> Response {
+    requester_page(&s, c, &token, q.new.is_some(), None, StatusCode::OK).await
+}
+
+async fn reply(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
+    let (fields, files) = match super::read_form(form).await {
+        Ok(x) => x,
+        Err(e) => return super::error_page(public(c), e),
+    };
+    let token = super::field(&fields, "token");
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(public(c), e),
+    };
+    let now = now_ms();
+    let t = match desk.ticket_by_link(&token, now).await {
+        Ok(t) => t,
+        Err(e) => return private(super::error_page(public(c), desk_err(e))),
+    };
+    match desk
+        .reply(
+            t.id,
+            Author::Requester,
+            &super::field(&fields, "body"),
+            &files,
+            "",
+            now,
+        )
+        .await
+    {
+        Ok(_) => private(see_other(&format!("/support/t/{token}"))),
+        Err(e) => {
+            let e = desk_err(e);
+            let status =
+                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            requester_page(&s, c, &token, false, Some(e.message), status).await
+        }
+    }
+}
+
+async fn file(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path((token, id)): Path<(String, String)>,
+) -> Response {
+    let c = public(c);
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c, e),
+    };
+    let now = now_ms();
+    let found = async {
+        let t = desk.ticket_by_link(&token, now).await.map_err(desk_err)?;
+        let a = desk
+            .store()
+            .attachment(&id)
+            .await
+            .map_err(|e| ApiError::internal(e.kind(), e))?
+            .filter(|a| a.ticket_id == t.id)
+            .ok_or_else(|| ApiError::not_found("no such file on this ticket"))?;
+        // Only files of messages the requester sees (not of internal notes).
+        let public = desk
+            .store()
+            .ticket_messages(t.id, false)
+            .await
+            .map_err(|e| ApiError::internal(e.kind(), e))?;
+        if !public.iter().any(|m| m.id == a.message_id) {
+            return Err(ApiError::not_found("no such file on this ticket"));
+        }
+        Ok::<_, ApiError>(a)
+    }
+    .await;
+    match found {
+        Ok(a) => private(crate::ticket_routes::download(a)),
+        Err(e) => private(super::error_page(c, e)),
+    }
+}
