@@ -202,10 +202,7 @@ async fn start_parts(
     })
 }
 
-/// How often the SLA pass recomputes every active ticket's clocks.
-const SLA_PASS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Runs the desk's SLA pass now and every [`SLA_PASS_EVERY`]: warnings and breaches go out
+/// Runs the desk's SLA pass now and every `support.check_interval`: warnings and breaches go out
 /// through the notifiers (`support.notify`, default all) with a link to the ticket.
 fn start_sla_pass(
     desk: Arc<chainops_desk::service::Desk>,
@@ -222,6 +219,7 @@ fn start_sla_pass(
         );
         async move {
             let only = desk.config.notify.clone();
+            let every = desk.config.check_interval;
             let rows = move |n: &chainops_desk::service::SlaNotice| {
                 let notice = sla_notice(n, &base_url);
                 chainops_alert::notify::notice::rows(
@@ -245,7 +243,7 @@ fn start_sla_pass(
                     }
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(SLA_PASS_EVERY) => {}
+                    _ = tokio::time::sleep(every) => {}
                     _ = stop.changed() => return,
                 }
             }

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Upstream,
     /// Too many requests from one client; retry later.
     Limited,
+    /// The request body is larger than the route takes.
+    TooLarge,
     /// A bug or an unexpected state inside chainops.
     Internal,
 }
@@ -38,6 +40,7 @@ impl ErrorKind {
             ErrorKind::Upstream => 502,
             ErrorKind::Unavailable => 503,
             ErrorKind::Limited => 429,
+            ErrorKind::TooLarge => 413,
             ErrorKind::Internal => 500,
         }
     }
@@ -45,7 +48,7 @@ impl ErrorKind {
     /// Process exit code for CLI jobs (sysexits-inspired, stable).
     pub fn exit_code(self) -> i32 {
         match self {
-            ErrorKind::InvalidInput => 2,
+            ErrorKind::InvalidInput | ErrorKind::TooLarge => 2,
             ErrorKind::NotFound => 3,
             ErrorKind::Conflict => 4,
             ErrorKind::Unauthorized | ErrorKind::Forbidden => 5,
@@ -65,6 +68,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Upstream => "upstream",
             ErrorKind::Limited => "too_many_requests",
+            ErrorKind::TooLarge => "payload_too_large",
             ErrorKind::Internal => "internal",
         }
     }

@@ -60,6 +60,8 @@ pub struct RawSupport {
     pub link_lifetime: Option<String>,
     /// The key that wraps requesters' keys (default `<data_dir>/support.key`).
     pub key_file: Option<String>,
+    /// How often every active ticket's clocks are recomputed (default 30s).
+    pub check_interval: Option<String>,
     /// Business-hours calendars by name.
     pub calendars: BTreeMap<String, RawCalendar>,
     /// SLA policies.
@@ -147,6 +149,9 @@ pub struct SupportConfig {
     pub link_lifetime: Duration,
     /// The key-encryption key's file (created by `serve` when missing).
     pub key_file: std::path::PathBuf,
+    /// How often the SLA pass runs.
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
+    pub check_interval: Duration,
     /// Calendars as written (for `config show`).
     #[serde(serialize_with = "ser_calendars")]
     pub calendars: BTreeMap<String, CalendarSpec>,
@@ -334,6 +339,12 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
         portal_tickets_per_hour,
         notify: raw.notify.unwrap_or_default(),
         link_lifetime,
+        check_interval: p.duration(
+            "support.check_interval",
+            raw.check_interval.as_deref(),
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        ),
         key_file: match raw.key_file.filter(|f| !f.trim().is_empty()) {
             Some(f) => std::path::PathBuf::from(f),
             None => data_dir.join("support.key"),
@@ -388,11 +399,11 @@ fn policies(
         let mut target = |key: &str, v: Option<String>| -> Option<i64> {
             let v = v?;
             match parse_duration(&v) {
-                Ok(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(366 * 86_400) => {
+                Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(366 * 86_400) => {
                     i64::try_from(d.as_millis()).ok()
                 }
                 Ok(_) => {
-                    p.add(at(key), format!("\"{v}\" must be between 1m and 366d"));
+                    p.add(at(key), format!("\"{v}\" must be between 1s and 366d"));
                     None
                 }
                 Err(m) => {
@@ -597,7 +608,7 @@ hours = ["mon-fri 9-5"]
 [[support.sla]]
 priority = "P9"
 calendar = "missing"
-first_response = "10s"
+first_response = "400d"
 escalate_to = "nobody"
 category = "billing"
 [[support.sla]]

@@ -325,16 +325,16 @@ impl Desk {
         }
     }
 
-    /// Counts a portal ticket for each of `keys` (the client address, the email), refusing
-    /// it when one of them opened `support.portal_tickets_per_hour` in the last hour.
+    /// Refuses a portal ticket when one of `keys` (the client address, the email) opened
+    /// `support.portal_tickets_per_hour` in the last hour. Only tickets opened count
+    /// ([`Desk::count_opened`]): a form refused for a typo does not use the allowance up.
     pub fn admit(&self, keys: &[&str], now: i64) -> Result<()> {
         let limit = self.config.portal_tickets_per_hour as usize;
         let mut map = self.opened.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_RATE_KEYS {
-            map.retain(|_, times| times.iter().any(|t| now - t < 3_600_000));
-        }
         for k in keys.iter().filter(|k| !k.is_empty()) {
-            let times = map.entry((*k).to_string()).or_default();
+            let Some(times) = map.get_mut(*k) else {
+                continue;
+            };
             times.retain(|t| now - t < 3_600_000);
             if times.len() >= limit {
                 let wait = times.first().map_or(0, |t| 3_600_000 - (now - t)) / 60_000 + 1;
@@ -343,10 +343,18 @@ impl Desk {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Counts an opened portal ticket against each of `keys`.
+    pub fn count_opened(&self, keys: &[&str], now: i64) {
+        let mut map = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_RATE_KEYS {
+            map.retain(|_, times| times.iter().any(|t| now - t < 3_600_000));
+        }
         for k in keys.iter().filter(|k| !k.is_empty()) {
             map.entry((*k).to_string()).or_default().push(now);
         }
-        Ok(())
     }
 
     /// The rate-limit key of an email address (its index, so the limiter holds no address).

@@ -109,8 +109,11 @@ async fn form_csrf(req: Request) -> Result<Request, Response> {
         Ok(b) => b,
         Err(_) => {
             return Err(ApiError {
-                kind: ErrorKind::InvalidInput,
-                message: format!("a form may hold at most {max} bytes"),
+                kind: ErrorKind::TooLarge,
+                message: format!(
+                    "a form may hold at most {} KB; attach smaller files or fewer of them",
+                    max >> 10
+                ),
             }
             .into_response());
         }

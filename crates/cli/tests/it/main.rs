@@ -11,6 +11,7 @@ mod backup_daemon;
 mod bench;
 mod cli;
 mod console;
+mod desk;
 mod litecoin;
 mod logs;
 mod notifiers;

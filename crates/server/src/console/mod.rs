@@ -283,6 +283,7 @@ pub fn error_page(c: Ctx, err: crate::ApiError) -> Response {
         403 => "error.forbidden",
         404 => "error.not_found",
         409 => "error.conflict",
+        413 => "error.too_large",
         429 => "error.limited",
         502 => "error.upstream",
         _ => "error.internal",
@@ -431,6 +432,15 @@ pub(crate) async fn read_form(
     mut form: axum::extract::Multipart,
 ) -> Result<(Vec<(String, String)>, Vec<chainops_desk::service::Upload>), crate::ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return crate::ApiError {
+                kind: chainops_core::ErrorKind::TooLarge,
+                message: format!(
+                    "the form is larger than {} MB; attach smaller files or fewer of them",
+                    crate::limits::MAX_UPLOAD_BYTES >> 20
+                ),
+            };
+        }
         crate::ApiError::invalid(format!("the form could not be read: {}", e.body_text()))
     };
     let mut fields = Vec::new();

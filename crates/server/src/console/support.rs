@@ -265,7 +265,9 @@ async fn open(
     }
     let now = now_ms();
     let ip = client_ip(&addr);
-    if let Err(e) = desk.admit(&[&ip, &desk.email_key(&values.email)], now) {
+    let email_key = desk.email_key(&values.email);
+    let keys = [ip.as_str(), email_key.as_str()];
+    if let Err(e) = desk.admit(&keys, now) {
         let e = desk_err(e);
         return portal_page(
             &s,
@@ -285,7 +287,7 @@ async fn open(
         priority: None,
         email: values.email.clone(),
         name: values.name.clone(),
-        ip,
+        ip: ip.clone(),
         channel: Channel::Portal,
         attachments: files,
         tags: Vec::new(),
@@ -293,10 +295,13 @@ async fn open(
         email_id: String::new(),
     };
     match desk.open_ticket(t, now).await {
-        Ok(opened) => private(see_other(&format!(
-            "/support/t/{}?new=1",
-            opened.link_token
-        ))),
+        Ok(opened) => {
+            desk.count_opened(&keys, now);
+            private(see_other(&format!(
+                "/support/t/{}?new=1",
+                opened.link_token
+            )))
+        }
         Err(e) => {
             let e = desk_err(e);
             let status =

@@ -1,0 +1,388 @@
+//! The support desk end to end (issue 19) against a real daemon: a requester opens a ticket
+//! on the public portal (multipart, an attachment, no account), follows it through the
+//! private link and replies; staff answer over the API; an SLA breach is delivered once to a
+//! real HTTP receiver through the notifier outbox, and again not after a restart; abuse is
+//! refused with reasons; the requester's export holds their email and, after erasure, no
+//! byte of it is left in the data directory.
+
+use crate::harness::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const EMAIL: &str = "li.na+dapp@example.cn";
+
+fn config(hook: &str) -> String {
+    format!(
+        r#"
+[[notifiers]]
+name = "hook"
+kind = "webhook"
+url = "{hook}"
+min_severity = "info"
+
+[support]
+check_interval = "1s"
+portal_tickets_per_hour = 3
+teams = ["tier1", "tier2"]
+
+[[support.sla]]
+priority = "P3"
+first_response = "3s"
+resolution = "1h"
+escalate_to = "tier2"
+"#
+    )
+}
+
+/// A multipart body: text fields, then files as (name, bytes).
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----chainops-test-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, data) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn post_form(
+    d: &Daemon,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &[u8])],
+) -> reqwest::blocking::Response {
+    let (ctype, body) = multipart(fields, files);
+    client()
+        .post(format!("{}{path}", d.base))
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .expect("post form")
+}
+
+fn portal_ticket(
+    d: &Daemon,
+    subject: &str,
+    files: &[(&str, &[u8])],
+) -> reqwest::blocking::Response {
+    post_form(
+        d,
+        "/support/tickets",
+        &[
+            ("email", EMAIL),
+            ("name", "李娜"),
+            ("category", "rpc"),
+            ("chain", ""),
+            ("subject", subject),
+            ("body", "eth_call 超时 since **10:00**; tx 0xabc"),
+        ],
+        files,
+    )
+}
+
+fn breaches(r: &Receiver) -> Vec<Value> {
+    r.delivered()
+        .into_iter()
+        .filter(|v| {
+            v["alert"]["rule"] == "TicketSla"
+                && v["alert"]["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("breached"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Daemon::start(dir.path(), &config(&hook.url));
+
+    // The portal form is public; a ticket with an attachment leads to its private link.
+    let page = client()
+        .get(format!("{}/support", d.base))
+        .send()
+        .expect("portal");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let r = portal_ticket(
+        &d,
+        "RPC 超时 on mainnet",
+        &[("trace.log", b"ERROR deadline exceeded\n")],
+    );
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+    let link = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let token = link
+        .strip_prefix("/support/t/")
+        .and_then(|l| l.strip_suffix("?new=1"))
+        .expect("private link")
+        .to_string();
+    assert_eq!(token.len(), 64);
+    let mine = client()
+        .get(format!("{}{link}", d.base))
+        .send()
+        .expect("ticket page");
+    assert_eq!(mine.status(), 200);
+    assert_eq!(mine.headers()["referrer-policy"], "no-referrer");
+    let html = mine.text().expect("html");
+    assert!(
+        html.contains("RPC 超时 on mainnet") && html.contains("<strong>10:00</strong>"),
+        "{html}"
+    );
+
+    // Staff see it first in the queue, with its clocks; the API hides nothing from admin.
+    let list = d.get("/api/v1/tickets?state=active");
+    assert_eq!(list.headers()["x-total-count"], "1");
+    let t = d.json("/api/v1/tickets/1");
+    assert_eq!(
+        (
+            t["state"].as_str(),
+            t["priority"].as_str(),
+            t["channel"].as_str()
+        ),
+        (Some("new"), Some("P3"), Some("portal"))
+    );
+    assert_eq!(t["requester"]["email"], EMAIL);
+    assert_eq!(t["messages"][0]["attachments"][0]["name"], "trace.log");
+    let requester = t["requester"]["id"]
+        .as_str()
+        .expect("requester id")
+        .to_string();
+
+    // Nobody answers within 3 s: the breach reaches the webhook with a link, once, and the
+    // ticket moves to the escalation team.
+    let b = wait_for(
+        "the SLA breach at the webhook",
+        Duration::from_secs(20),
+        || breaches(&hook).into_iter().next(),
+    );
+    assert!(
+        b["alert"]["runbook_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/tickets/1")),
+        "{b}"
+    );
+    assert!(
+        b["alert"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("#1") && s.contains("first response")),
+        "{b}"
+    );
+    wait_for("escalation", Duration::from_secs(10), || {
+        (d.json("/api/v1/tickets/1")["team"] == "tier2").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(breaches(&hook).len(), 1, "one breach, one page");
+
+    // The requester replies through the link; staff answer publicly and note internally.
+    let r = post_form(
+        &d,
+        "/support/reply",
+        &[("token", &token), ("body", "Still failing at 11:00")],
+        &[],
+    );
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        d.post(
+            "/api/v1/tickets/1/messages",
+            &json!({"body": "Fixed: the RPC pool was drained."})
+        )
+        .status(),
+        201
+    );
+    assert_eq!(
+        d.post(
+            "/api/v1/tickets/1/messages",
+            &json!({"body": "internal: haproxy backend 3", "public": false})
+        )
+        .status(),
+        201
+    );
+    let html = client()
+        .get(format!("{}/support/t/{token}", d.base))
+        .send()
+        .expect("page")
+        .text()
+        .expect("html");
+    assert!(
+        html.contains("RPC pool was drained") && !html.contains("haproxy backend 3"),
+        "internal notes stay internal"
+    );
+    let c = d.post(
+        "/api/v1/tickets/1/changes",
+        &json!({"state": "pending", "tags": ["rpc", "超时"]}),
+    );
+    assert_eq!(c.status(), 200);
+    let t = d.json("/api/v1/tickets/1");
+    assert_eq!(t["state"], "pending");
+    assert!(
+        t["clocks"].as_array().is_some_and(|c| c
+            .iter()
+            .any(|k| k["metric"] == "resolution" && k["phase"] == "paused")),
+        "{t}"
+    );
+    // The requester's file, through their link only.
+    let file = t["messages"][0]["attachments"][0]["id"]
+        .as_str()
+        .expect("file id")
+        .to_string();
+    let f = client()
+        .get(format!("{}/support/t/{token}/files/{file}", d.base))
+        .send()
+        .expect("file");
+    assert_eq!(f.status(), 200);
+    assert_eq!(f.headers()["x-content-type-options"], "nosniff");
+    let wrong = client()
+        .get(format!(
+            "{}/support/t/{}/files/{file}",
+            d.base,
+            "0".repeat(64)
+        ))
+        .send()
+        .expect("file");
+    assert_eq!(wrong.status(), 404);
+
+    // Abuse and bad input: refused with the reason, the form kept, nothing stored.
+    let r = portal_ticket(&d, "keep my words", &[("payload.exe", b"MZ\x90\x00")]);
+    assert_eq!(r.status(), 400);
+    let html = r.text().expect("html");
+    assert!(
+        html.contains("not accepted") && html.contains("keep my words"),
+        "{html}"
+    );
+    let r = post_form(
+        &d,
+        "/support/tickets",
+        &[
+            ("email", "not an address"),
+            ("subject", "x"),
+            ("body", "y"),
+            ("category", "rpc"),
+        ],
+        &[],
+    );
+    assert_eq!(r.status(), 400);
+    let big = vec![b'a'; 17 << 20];
+    let r = portal_ticket(&d, "big", &[("big.log", &big)]);
+    assert_eq!(r.status(), 413);
+    for bad in ["nothex", &"f".repeat(64), &"é".repeat(40)] {
+        let r = client()
+            .get(format!("{}/support/t/{}", d.base, bad))
+            .send()
+            .expect("bad link");
+        assert_eq!(r.status(), 404, "{bad}");
+    }
+    // Three portal tickets an hour from one address (the first counted): the fourth waits.
+    assert_eq!(portal_ticket(&d, "second", &[]).status(), 303);
+    assert_eq!(portal_ticket(&d, "third", &[]).status(), 303);
+    let r = portal_ticket(&d, "fourth", &[]);
+    assert_eq!(r.status(), 429);
+    assert!(r.text().expect("html").contains("try again in"));
+    assert_eq!(d.get("/api/v1/tickets").headers()["x-total-count"], "3");
+
+    // The audit trail records the portal and the staff, never the private link's token.
+    let trail = d.json("/api/v1/audit-log?limit=1000");
+    let actions: Vec<&str> = trail
+        .as_array()
+        .expect("trail")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "ticket.portal",
+        "ticket.requester_reply",
+        "ticket.reply",
+        "ticket.change",
+    ] {
+        assert!(actions.contains(&a), "{a} missing in {actions:?}");
+    }
+    assert!(
+        !trail.to_string().contains(&token),
+        "the token is not in the audit trail"
+    );
+
+    // A restart recomputes every clock from the history and pages nobody again.
+    d.proc.terminate();
+    let d2 = Daemon::start(dir.path(), &config(&hook.url));
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        breaches(&hook)
+            .iter()
+            .filter(|b| b["alert"]["fingerprint"] == "ticket/1")
+            .count(),
+        1
+    );
+    d = d2;
+
+    // Subject access, then erasure: the export held the address; afterwards no file in the
+    // data directory holds it, and the ticket stays, anonymous.
+    let export = d.get(&format!("/api/v1/requesters/{requester}/export"));
+    assert_eq!(export.status(), 200);
+    let export: Value = export.json().expect("export");
+    assert_eq!(export["personal_data"]["email"], EMAIL);
+    assert_eq!(export["tickets"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        d.post(&format!("/api/v1/requesters/{requester}/erase"), &json!({}))
+            .status(),
+        200
+    );
+    assert_eq!(
+        d.post(&format!("/api/v1/requesters/{requester}/erase"), &json!({}))
+            .status(),
+        409
+    );
+    let t = d.json("/api/v1/tickets/1");
+    assert_eq!(t["requester"]["erased"], true);
+    assert!(
+        t["history"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|e| e["kind"] == "erased"))
+    );
+    let trail = d.json("/api/v1/audit-log?limit=1000").to_string();
+    assert!(trail.contains("requester.export") && trail.contains("requester.erase"));
+    let mut files = vec![d.dir.join("data")];
+    let mut grepped = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap_or_default();
+        grepped += 1;
+        assert!(
+            !bytes.windows(EMAIL.len()).any(|w| w == EMAIL.as_bytes()),
+            "{} still holds the requester's email",
+            p.display()
+        );
+    }
+    assert!(grepped >= 3, "the data dir was searched ({grepped} files)");
+}
