@@ -353,6 +353,52 @@ try {
   await alerts.goto(`${BASE}/alerts`);
   if (!(await alerts.locator("main").innerText()).includes("maintenance: Client upgrade")) throw new Error("the maintenance silence is not on the alerts page");
 
+  say("support portal: a visitor opens a ticket with an attachment and follows it by its private link");
+  const portal = await visitor.newPage();
+  watch(portal, "portal");
+  await portal.goto(`${BASE}/support`);
+  await portal.locator("#p-email").fill("dev@example.cn");
+  await portal.locator("#p-name").fill("李雷");
+  await portal.locator("#p-category").selectOption("rpc");
+  await portal.locator("#p-subject").fill("eth_call 超时 on devnet");
+  await portal.locator("#p-body").fill("Since **10:00** every eth_call times out.");
+  await portal.locator("#p-files").setInputFiles({ name: "trace.log", mimeType: "text/plain", buffer: Buffer.from("ERROR deadline exceeded\n") });
+  await portal.getByRole("button", { name: "Send", exact: true }).click();
+  await portal.waitForURL(/\/support\/t\/[0-9a-f]{64}\?new=1$/, { timeout: T });
+  const ticketLink = new URL(portal.url()).pathname;
+  if ((await portal.locator("#keep-link").count()) !== 1) throw new Error("the new ticket page does not say to keep the link");
+  if (!(await portal.locator("main").innerText()).includes("trace.log")) throw new Error("the attachment is not listed");
+
+  say("staff: the ticket is queued; a public reply reaches the requester, an internal note does not");
+  const desk = await admin.newPage();
+  watch(desk, "tickets");
+  await desk.goto(`${BASE}/tickets`);
+  await desk.locator("#ticket-table tbody a").first().click();
+  await desk.waitForURL(/\/tickets\/\d+$/, { timeout: T });
+  const ticketUrl = new URL(desk.url()).pathname;
+  if (!(await desk.locator("#requester-contact").innerText()).includes("dev@example.cn")) throw new Error("staff do not see the requester's contact");
+  await desk.locator("#reply-body").fill("We are on it: the RPC pool is being refilled.");
+  await desk.getByRole("button", { name: "Send the reply" }).click();
+  await desk.waitForURL(`${BASE}${ticketUrl}`, { timeout: T });
+  await desk.locator('input[name="visibility"][value="internal"]').check();
+  await desk.locator("#reply-body").fill("internal: haproxy backend 3 is down");
+  await desk.getByRole("button", { name: "Send the reply" }).click();
+  await desk.waitForURL(`${BASE}${ticketUrl}`, { timeout: T });
+  await desk.locator("#ch-state").selectOption("pending");
+  await desk.getByRole("button", { name: "Save" }).click();
+  await desk.waitForURL(`${BASE}${ticketUrl}`, { timeout: T });
+  if ((await desk.locator("#ticket-state").getAttribute("data-state")) !== "pending") throw new Error("the state did not change");
+  if ((await desk.locator('li[data-clock="tickets.resolution"]').getAttribute("data-phase")) !== "paused") throw new Error("pending does not pause the resolution clock");
+  await portal.goto(`${BASE}${ticketLink}`);
+  const seen = await portal.locator("main").innerText();
+  if (!seen.includes("RPC pool is being refilled")) throw new Error("the requester does not see the reply");
+  if (seen.includes("haproxy backend 3")) throw new Error("the requester sees an internal note");
+  await portal.locator("#r-body").fill("Thanks, it works again.");
+  await portal.getByRole("button", { name: "Send the reply" }).click();
+  await portal.waitForURL(`${BASE}${ticketLink}`, { timeout: T });
+  await desk.reload();
+  if ((await desk.locator("#ticket-state").getAttribute("data-state")) !== "open") throw new Error("the requester's reply does not reopen a pending ticket");
+
   say("settings show the effective configuration with secrets redacted");
   const settings = await admin.newPage();
   watch(settings, "settings");
@@ -399,6 +445,10 @@ try {
   if ((await viewer.goto(BASE + "/backups")) && (await viewer.locator('form[action$="/run"]').count()) !== 0) {
     throw new Error("viewer sees the backup run button");
   }
+  if ((await viewer.goto(BASE + ticketUrl)) && (await viewer.locator('form[method="post"]:not([action="/logout"])').count()) !== 0) {
+    throw new Error("viewer sees a ticket form");
+  }
+  if ((await viewer.locator("main").innerText()).includes("dev@example.cn")) throw new Error("viewer sees the requester's email");
   for (const url of ["/users", "/audit-trail", "/logs"]) {
     const r = await viewer.goto(BASE + url);
     if (r.status() !== 403) throw new Error(`viewer GET ${url} answered ${r.status()}`);
@@ -410,7 +460,8 @@ try {
     ["users", "/users"], ["audit-trail", "/audit-trail?verify=1"], ["settings", "/settings"], ["setup", "/setup"]];
   pages.push(["audit-report", reportUrl], ["audit-project", projectUrl], ["audit-address", addressUrl],
     ["bench", "/bench"], ["bench-run", benchRunUrl], ["bench-compare", benchCompareUrl],
-    ["status", "/status"], ["status-chain", "/status/devnet"], ["status-manage", "/status/manage"]);
+    ["status", "/status"], ["status-chain", "/status/devnet"], ["status-manage", "/status/manage"],
+    ["support", "/support"], ["support-ticket", ticketLink], ["tickets", "/tickets"], ["ticket", ticketUrl]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });
