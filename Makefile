@@ -59,6 +59,11 @@ bench-alert:
 bench-auth:
 	cargo run --release -q -p chainops-auth --example auth_bench
 
+## Support desk: 100,000 tickets / 1,000,000 messages on SQLite (and PostgreSQL with
+## CHAINOPS_BENCH_POSTGRES_URL): queue and search p95, SLA pass, portal throughput.
+bench-desk:
+	cargo run --release -q -p chainops-desk --example desk_bench
+
 ## Log ingest and search vs ripgrep on ~1 GB of generated node logs (SIZE_MB=…).
 bench-logs:
 	bench/logs/run.sh $(or $(SIZE_MB),1024)

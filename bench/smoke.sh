@@ -13,6 +13,7 @@ PATH="$PWD/.tools/node_modules/.bin:$PATH"
 step() { echo "== bench smoke: $1" >&2; }
 step "alert rule evaluation (eval_bench)";  target/debug/examples/eval_bench 20 >/dev/null
 step "auth (auth_bench)";                   target/debug/examples/auth_bench >/dev/null
+step "support desk (desk_bench)";           target/debug/examples/desk_bench >/dev/null
 step "monitor-scale";                       python3 bench/monitor-scale/run.py
 step "logs vs ripgrep";                     BENCH_DIR=/tmp/chainops-bench-logs-smoke bench/logs/run.sh >/dev/null
 step "load generator";                      python3 bench/load/run.py >/dev/null

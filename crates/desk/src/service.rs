@@ -888,13 +888,8 @@ impl Desk {
     /// notifications, and moves breached tickets to their policy's escalation team.
     pub async fn sla_pass(&self, now: i64, rows: NoticeRows<'_>) -> Result<PassReport> {
         let mut report = PassReport::default();
-        let recorded: std::collections::HashSet<SlaNoticeKey> = self
-            .store
-            .active_sla_notice_keys()
-            .await?
-            .into_iter()
-            .collect();
-        for (t, events) in self.store.active_tickets_with_history().await? {
+        let mut changed = Vec::new();
+        for t in self.store.sla_inputs().await? {
             report.tickets += 1;
             let Ok(priority) = Priority::parse(&t.priority) else {
                 continue;
@@ -902,10 +897,10 @@ impl Desk {
             let Some(policy) = sla::policy_for(&self.config.sla, priority, &t.category) else {
                 continue;
             };
-            let clocks = sla::clocks(&happenings(&events), policy, now);
+            let clocks = sla::clocks(&happenings_of_log(&t.clock_log), policy, now);
             let (due, v) = verdict(&clocks);
             if t.next_due_ms != due || t.sla != v {
-                self.store.set_ticket_sla(t.id, due, v).await?;
+                changed.push((t.id, due, v.to_string()));
             }
             for c in &clocks {
                 // A breach found late (the daemon was down) makes its warning moot.
@@ -920,7 +915,8 @@ impl Desk {
                     cycle: i64::from(c.cycle),
                     level: level.0.to_string(),
                 };
-                if recorded.contains(&key) {
+                let sent = format!("{}/{}/{};", key.metric, key.cycle, key.level);
+                if t.sla_sent.split_inclusive(';').any(|s| s == sent) {
                     continue;
                 }
                 let escalate = policy
@@ -973,6 +969,7 @@ impl Desk {
                 }
             }
         }
+        self.store.set_tickets_sla(&changed).await?;
         Ok(report)
     }
 
@@ -1035,19 +1032,34 @@ impl Desk {
     }
 }
 
+/// A history entry as an SLA happening, if the clocks care about it.
+fn happening(kind: &str, value: &str, at: i64) -> Option<Event> {
+    let what = match (kind, value) {
+        ("created", _) => Happening::Created,
+        ("state", s) => Happening::State(State::parse(s).ok()?),
+        ("message", "requester") => Happening::RequesterMessage,
+        ("message", "public") => Happening::StaffReply,
+        _ => return None,
+    };
+    Some(Event { at, what })
+}
+
 /// A ticket's history as SLA happenings.
 pub fn happenings(events: &[TicketEventRow]) -> Vec<Event> {
     events
         .iter()
-        .filter_map(|e| {
-            let what = match (e.kind.as_str(), e.value.as_str()) {
-                ("created", _) => Happening::Created,
-                ("state", s) => Happening::State(State::parse(s).ok()?),
-                ("message", "requester") => Happening::RequesterMessage,
-                ("message", "public") => Happening::StaffReply,
-                _ => return None,
-            };
-            Some(Event { at: e.at_ms, what })
+        .filter_map(|e| happening(&e.kind, &e.value, e.at_ms))
+        .collect()
+}
+
+/// A ticket's `clock_log` (`kind=value@at_ms;` items) as SLA happenings; a damaged item is
+/// skipped.
+pub fn happenings_of_log(log: &str) -> Vec<Event> {
+    log.split(';')
+        .filter_map(|item| {
+            let (kv, at) = item.rsplit_once('@')?;
+            let (kind, value) = kv.split_once('=')?;
+            happening(kind, value, at.parse().ok()?)
         })
         .collect()
 }
@@ -1072,4 +1084,52 @@ pub fn verdict(clocks: &[Clock]) -> (Option<i64>, &'static str) {
         "ok"
     };
     (due, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainops_store::tickets::clock_item;
+
+    #[test]
+    fn the_clock_log_reads_as_the_history_it_caches() {
+        let ev = |at: i64, kind: &str, value: &str| TicketEventRow {
+            ticket_id: 1,
+            at_ms: at,
+            kind: kind.into(),
+            value: value.into(),
+            actor: "x".into(),
+        };
+        let history = [
+            ev(1, "created", "portal"),
+            ev(1, "state", "new"),
+            ev(1, "message", "requester"),
+            ev(2, "assignee", "alice"),
+            ev(3, "message", "internal"),
+            ev(4, "message", "public"),
+            ev(5, "state", "on-hold"),
+            ev(6, "state", "solved"),
+        ];
+        let log: String = history
+            .iter()
+            .filter_map(|e| clock_item(&e.kind, &e.value, e.at_ms))
+            .collect();
+        assert_eq!(happenings_of_log(&log), happenings(&history));
+        assert_eq!(happenings(&history).len(), 6);
+        // Damaged items are skipped, never a panic.
+        let damaged = "garbage;;state=bogus@5;state=open@x;message=public@-3;=@;@@;state=open@9";
+        assert_eq!(
+            happenings_of_log(damaged),
+            vec![
+                Event {
+                    at: -3,
+                    what: Happening::StaffReply
+                },
+                Event {
+                    at: 9,
+                    what: Happening::State(State::Open)
+                },
+            ]
+        );
+    }
 }

@@ -177,7 +177,7 @@ fn ticket(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
         merged_into: r.try_get(16).map_err(decode_err)?,
         created_ms: r.try_get(17).map_err(decode_err)?,
         updated_ms: r.try_get(18).map_err(decode_err)?,
-        next_due_ms: r.try_get(19).map_err(decode_err)?,
+        next_due_ms: due_of(r.try_get(19).map_err(decode_err)?),
         sla: r.try_get(20).map_err(decode_err)?,
     })
 }
@@ -206,6 +206,39 @@ fn event(r: &sqlx::any::AnyRow) -> Result<TicketEventRow> {
     })
 }
 
+/// What the SLA pass reads of an active ticket: one row, no join. `clock_log` is the
+/// ticket's clock-relevant history (`created`, `state`, `message` entries) as
+/// `kind=value@at_ms;` items, appended in the transaction that writes each history entry;
+/// `sla_sent` lists the notices recorded as `metric/cycle/level;`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlaInput {
+    /// Ticket.
+    pub id: i64,
+    /// Priority.
+    pub priority: String,
+    /// Category.
+    pub category: String,
+    /// Team.
+    pub team: String,
+    /// Subject.
+    pub subject: String,
+    /// Chain.
+    pub chain: String,
+    /// Cached next deadline.
+    pub next_due_ms: Option<i64>,
+    /// Cached verdict.
+    pub sla: String,
+    /// Clock-relevant history.
+    pub clock_log: String,
+    /// Notices recorded.
+    pub sla_sent: String,
+}
+
+/// The `clock_log` item of a history entry, if the clocks care about its kind.
+pub fn clock_item(kind: &str, value: &str, at_ms: i64) -> Option<String> {
+    matches!(kind, "created" | "state" | "message").then(|| format!("{kind}={value}@{at_ms};"))
+}
+
 /// Which notice: one per ticket, clock, next-response exchange and level.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SlaNoticeKey {
@@ -218,6 +251,29 @@ pub struct SlaNoticeKey {
     /// `warning` or `breach`.
     pub level: String,
 }
+
+/// What `next_due_ms` holds for a ticket without a running clock: a NOT NULL sort key puts
+/// those last on both backends and lets the queue walk an index in order (NULLs sort first
+/// on SQLite and last on PostgreSQL).
+const NO_DUE: i64 = i64::MAX;
+
+fn due_of(stored: i64) -> Option<i64> {
+    (stored != NO_DUE).then_some(stored)
+}
+
+fn due_key(due: Option<i64>) -> i64 {
+    due.unwrap_or(NO_DUE)
+}
+
+/// Most subjects a search may match for SQLite to look them up through the trigram index
+/// rather than walk the queue.
+const SELECTIVE: i64 = 2_000;
+
+/// Every ticket state (the desk's `State` names).
+const STATES: [&str; 6] = ["new", "open", "pending", "on-hold", "solved", "closed"];
+
+/// The states of a ticket that still needs work.
+const ACTIVE: &str = "state IN ('new', 'open', 'pending', 'on-hold')";
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -451,6 +507,48 @@ impl Store {
         Err(last.unwrap_or_else(|| StoreError::Conflict("no free ticket number".into())))
     }
 
+    /// Imports tickets with their numbers, messages and histories in one transaction (a
+    /// migration from another desk, or a benchmark's data set). A number already taken
+    /// fails the whole import.
+    pub async fn import_tickets(
+        &self,
+        batch: &[(TicketRow, Vec<MessageRow>, Vec<TicketEventRow>)],
+    ) -> Result<()> {
+        let mut tx = begin(self).await?;
+        for (t, messages, events) in batch {
+            insert_ticket(&mut tx, t).await?;
+            for m in messages {
+                insert_message(&mut tx, m, &[]).await?;
+            }
+            let log: String = events
+                .iter()
+                .filter_map(|e| clock_item(&e.kind, &e.value, e.at_ms))
+                .collect();
+            sqlx::query("UPDATE desk_tickets SET clock_log = $1 WHERE id = $2")
+                .bind(log)
+                .bind(t.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("import ticket clock log", e))?;
+            for (seq, e) in events.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO desk_events (ticket_id, seq, at_ms, kind, value, actor)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(e.ticket_id)
+                .bind(seq as i64 + 1)
+                .bind(e.at_ms)
+                .bind(e.kind.as_str())
+                .bind(e.value.as_str())
+                .bind(e.actor.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("import ticket event", e))?;
+            }
+        }
+        commit(tx).await
+    }
+
     /// Saves a changed ticket if nobody saved it since it was read (`rev` unchanged), with
     /// its new history entries and an optional message; `false` on a conflict (read again
     /// and retry).
@@ -482,7 +580,7 @@ impl Store {
         .bind(t.alert.as_str())
         .bind(t.merged_into)
         .bind(t.updated_ms)
-        .bind(t.next_due_ms)
+        .bind(due_key(t.next_due_ms))
         .bind(t.sla.as_str())
         .bind(t.id)
         .bind(t.rev)
@@ -506,14 +604,26 @@ impl Store {
     /// Caches the SLA pass's verdict on a ticket (no revision bump: staff edits do not
     /// conflict with it).
     pub async fn set_ticket_sla(&self, id: i64, next_due_ms: Option<i64>, sla: &str) -> Result<()> {
-        sqlx::query("UPDATE desk_tickets SET next_due_ms = $1, sla = $2 WHERE id = $3")
-            .bind(next_due_ms)
-            .bind(sla)
-            .bind(id)
-            .execute(self.pool())
+        self.set_tickets_sla(&[(id, next_due_ms, sla.to_string())])
             .await
-            .map(|_| ())
-            .map_err(|e| StoreError::query("cache ticket sla", e))
+    }
+
+    /// Caches many verdicts in one transaction: `(ticket, next deadline, verdict)`.
+    pub async fn set_tickets_sla(&self, verdicts: &[(i64, Option<i64>, String)]) -> Result<()> {
+        if verdicts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = begin(self).await?;
+        for (id, due, sla) in verdicts {
+            sqlx::query("UPDATE desk_tickets SET next_due_ms = $1, sla = $2 WHERE id = $3")
+                .bind(due_key(*due))
+                .bind(sla.as_str())
+                .bind(*id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("cache ticket sla", e))?;
+        }
+        commit(tx).await
     }
 
     /// A ticket by number.
@@ -566,12 +676,25 @@ impl Store {
             cond.push(sql.replace('?', &format!("${}", binds.len())));
         }
         if !f.states.is_empty() {
-            let mut parts = Vec::new();
+            // States are a closed set written into the SQL (so the queue's partial index
+            // applies); anything else is refused, never spliced.
+            let mut states: Vec<&str> = Vec::new();
             for s in &f.states {
-                binds.push(s.clone());
-                parts.push(format!("${}", binds.len()));
+                let known = STATES
+                    .iter()
+                    .find(|k| **k == s.as_str())
+                    .ok_or_else(|| StoreError::Conflict(format!("unknown ticket state {s:?}")))?;
+                if !states.contains(known) {
+                    states.push(known);
+                }
             }
-            cond.push(format!("state IN ({})", parts.join(", ")));
+            let active = ["new", "open", "pending", "on-hold"];
+            if states.len() == active.len() && active.iter().all(|a| states.contains(a)) {
+                cond.push(ACTIVE.to_string());
+            } else {
+                let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+                cond.push(format!("state IN ({})", list.join(", ")));
+            }
         }
         for (col, v) in [
             ("priority", &f.priority),
@@ -586,12 +709,20 @@ impl Store {
             }
         }
         if let Some(text) = f.text.as_ref().filter(|t| !t.trim().is_empty()) {
-            bind(
-                &mut cond,
-                &mut binds,
-                "LOWER(subject) LIKE ? ESCAPE '\\'",
-                like_pattern(text.trim()),
-            );
+            let t = text.trim();
+            // SQLite's trigram index answers a selective LIKE of three characters or more
+            // without LIKE's own wildcards at once; a common word is faster found by walking
+            // the queue's order until the page is full, and anything else scans.
+            let indexed = self.backend() == Backend::Sqlite
+                && t.chars().count() >= 3
+                && !t.contains(['%', '_', '\\'])
+                && self.few_subjects_match(&like_pattern(t)).await?;
+            let sql = if indexed {
+                "id IN (SELECT rowid FROM desk_subject_fts WHERE subject LIKE ?)"
+            } else {
+                "LOWER(subject) LIKE ? ESCAPE '\\'"
+            };
+            bind(&mut cond, &mut binds, sql, like_pattern(t));
         }
         if f.hide_merged {
             cond.push("merged_into IS NULL".into());
@@ -610,7 +741,7 @@ impl Store {
         let n = binds.len();
         let sql = format!(
             "SELECT {TICKET} FROM desk_tickets WHERE {cond}
-             ORDER BY CASE WHEN next_due_ms IS NULL THEN 1 ELSE 0 END, next_due_ms, id DESC
+             ORDER BY next_due_ms, id
              LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
@@ -626,6 +757,19 @@ impl Store {
             .await
             .map_err(|e| StoreError::query("list tickets", e))?;
         Ok((rows.iter().map(ticket).collect::<Result<_>>()?, total))
+    }
+
+    /// Whether at most [`SELECTIVE`] subjects match `pattern` in SQLite's trigram index.
+    async fn few_subjects_match(&self, pattern: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM desk_subject_fts WHERE subject LIKE $1 LIMIT $2)",
+        )
+        .bind(pattern)
+        .bind(SELECTIVE + 1)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| StoreError::query("probe ticket search", e))?;
+        Ok(n <= SELECTIVE)
     }
 
     /// A ticket's messages, oldest first (internal notes only when asked).
@@ -655,44 +799,31 @@ impl Store {
         rows.iter().map(event).collect()
     }
 
-    /// Every active (not solved or closed) ticket with its history: what the SLA pass reads.
-    pub async fn active_tickets_with_history(
-        &self,
-    ) -> Result<Vec<(TicketRow, Vec<TicketEventRow>)>> {
+    /// Every active (not solved or closed, not merged) ticket as the SLA pass reads it.
+    pub async fn sla_inputs(&self) -> Result<Vec<SlaInput>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {TICKET} FROM desk_tickets WHERE state NOT IN ('solved', 'closed')
-             AND merged_into IS NULL ORDER BY id"
+            "SELECT id, priority, category, team, subject, chain, next_due_ms, sla, clock_log, sla_sent
+             FROM desk_tickets WHERE {ACTIVE} AND merged_into IS NULL ORDER BY id"
         )))
         .fetch_all(self.pool())
         .await
         .map_err(|e| StoreError::query("list active tickets", e))?;
-        let mut out: Vec<(TicketRow, Vec<TicketEventRow>)> = rows
-            .iter()
-            .map(|r| ticket(r).map(|t| (t, Vec::new())))
-            .collect::<Result<_>>()?;
-        let events = sqlx::query(
-            "SELECT e.ticket_id, e.at_ms, e.kind, e.value, e.actor FROM desk_events e
-             JOIN desk_tickets t ON t.id = e.ticket_id
-             WHERE t.state NOT IN ('solved', 'closed') AND t.merged_into IS NULL
-             AND e.kind IN ('created', 'state', 'message')
-             ORDER BY e.ticket_id, e.seq",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| StoreError::query("list active ticket events", e))?;
-        let mut i = 0;
-        for r in &events {
-            let e = event(r)?;
-            while i < out.len() && out[i].0.id < e.ticket_id {
-                i += 1;
-            }
-            if let Some((t, list)) = out.get_mut(i)
-                && t.id == e.ticket_id
-            {
-                list.push(e);
-            }
-        }
-        Ok(out)
+        rows.iter()
+            .map(|r| {
+                Ok(SlaInput {
+                    id: r.try_get(0).map_err(decode_err)?,
+                    priority: r.try_get(1).map_err(decode_err)?,
+                    category: r.try_get(2).map_err(decode_err)?,
+                    team: r.try_get(3).map_err(decode_err)?,
+                    subject: r.try_get(4).map_err(decode_err)?,
+                    chain: r.try_get(5).map_err(decode_err)?,
+                    next_due_ms: due_of(r.try_get(6).map_err(decode_err)?),
+                    sla: r.try_get(7).map_err(decode_err)?,
+                    clock_log: r.try_get(8).map_err(decode_err)?,
+                    sla_sent: r.try_get(9).map_err(decode_err)?,
+                })
+            })
+            .collect()
     }
 
     /// An attachment with its bytes.
@@ -771,6 +902,12 @@ impl Store {
         if inserted == 0 {
             return Ok(false);
         }
+        sqlx::query("UPDATE desk_tickets SET sla_sent = sla_sent || $1 WHERE id = $2")
+            .bind(format!("{}/{}/{};", key.metric, key.cycle, key.level))
+            .bind(key.ticket_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query("record sla notice", e))?;
         for n in notifications {
             crate::alerts::insert_outbox(&mut tx, n).await?;
         }
@@ -779,28 +916,6 @@ impl Store {
         }
         commit(tx).await?;
         Ok(true)
-    }
-
-    /// The notices already recorded for active tickets: `(ticket, metric, cycle, level)`.
-    pub async fn active_sla_notice_keys(&self) -> Result<Vec<SlaNoticeKey>> {
-        let rows = sqlx::query(
-            "SELECT n.ticket_id, n.metric, n.cycle, n.level FROM desk_sla_notices n
-             JOIN desk_tickets t ON t.id = n.ticket_id
-             WHERE t.state NOT IN ('solved', 'closed') AND t.merged_into IS NULL",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| StoreError::query("list sla notices", e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(SlaNoticeKey {
-                    ticket_id: r.try_get(0).map_err(decode_err)?,
-                    metric: r.try_get(1).map_err(decode_err)?,
-                    cycle: r.try_get(2).map_err(decode_err)?,
-                    level: r.try_get(3).map_err(decode_err)?,
-                })
-            })
-            .collect()
     }
 
     /// The SLA notices recorded for a ticket: `(metric, cycle, level, at_ms)`.
@@ -851,7 +966,7 @@ async fn insert_ticket(tx: &mut Tx<'_>, t: &TicketRow) -> Result<()> {
     .bind(t.merged_into)
     .bind(t.created_ms)
     .bind(t.updated_ms)
-    .bind(t.next_due_ms)
+    .bind(due_key(t.next_due_ms))
     .bind(t.sla.as_str())
     .execute(&mut **tx)
     .await
@@ -906,6 +1021,14 @@ async fn insert_event(tx: &mut Tx<'_>, e: &TicketEventRow) -> Result<()> {
     .bind(e.actor.as_str())
     .execute(&mut **tx)
     .await
-    .map(|_| ())
-    .map_err(|e| StoreError::query("insert ticket event", e))
+    .map_err(|e| StoreError::query("insert ticket event", e))?;
+    if let Some(item) = clock_item(&e.kind, &e.value, e.at_ms) {
+        sqlx::query("UPDATE desk_tickets SET clock_log = clock_log || $1 WHERE id = $2")
+            .bind(item)
+            .bind(e.ticket_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| StoreError::query("append ticket clock log", e))?;
+    }
+    Ok(())
 }

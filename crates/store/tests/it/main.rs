@@ -1568,14 +1568,44 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
         };
         assert_eq!(s.list_tickets(&f, 10, 0).await.expect("search").1, n, "{q}");
     }
+    // A renamed ticket is found by its new subject only (the trigram index follows).
+    let mut renamed = s.ticket(b).await.expect("read").expect("exists");
+    renamed.subject = "区块同步 stalled at height 42".into();
+    assert!(s.save_ticket(&renamed, &[], None).await.expect("rename"));
+    for (q, n) in [
+        ("区块同步", 1),
+        ("height 42", 1),
+        ("stalled_", 0),
+        ("blocks", 0),
+    ] {
+        let f = TicketFilter {
+            text: Some(q.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_tickets(&f, 10, 0).await.expect("search").1,
+            n,
+            "{q} after rename"
+        );
+    }
     // The SLA pass reads active tickets with their clock-relevant history.
     s.set_ticket_sla(b, Some(T0 + 99), "warning")
         .await
         .expect("cache");
-    let active = s.active_tickets_with_history().await.expect("active");
+    let active = s.sla_inputs().await.expect("active");
     assert_eq!(active.len(), 2);
-    assert_eq!(active[0].1.len(), 5);
-    assert_eq!(active[1].0.sla, "warning");
+    assert_eq!(
+        active[0].clock_log,
+        format!(
+            "created=portal@{T0};state=new@{T0};message=requester@{T0};state=open@{};message=internal@{};",
+            T0 + 10,
+            T0 + 10
+        )
+    );
+    assert_eq!(
+        (active[1].sla.as_str(), active[1].next_due_ms),
+        ("warning", Some(T0 + 99))
+    );
     let (first, _) = s.list_tickets(&all, 10, 0).await.expect("list");
     assert_eq!(first[0].id, b, "the nearest deadline first");
     // An SLA notice is recorded once, with its notifications.
@@ -1594,7 +1624,8 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
             .await
             .expect("again")
     );
-    assert_eq!(s.active_sla_notice_keys().await.expect("keys"), vec![key]);
+    let sent = s.sla_inputs().await.expect("active");
+    assert_eq!(sent[0].sla_sent, "first_response/0/breach;");
     assert_eq!(s.sla_notices(a).await.expect("notices").len(), 1);
     assert_eq!(
         s.list_notifications(None, 10).await.expect("outbox").len(),
