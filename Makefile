@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history
+.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history bench-desk
 
 CARGO ?= cargo
 ARGS ?=
