@@ -135,6 +135,7 @@ pub struct SupportConfig {
     /// Teams; the first takes new tickets.
     pub teams: Vec<String>,
     /// Largest attachment, bytes.
+    #[serde(serialize_with = "ser_size")]
     pub max_attachment_size: u64,
     /// Most attachments per message.
     pub max_attachments: u32,
@@ -461,6 +462,11 @@ fn policies(
         });
     }
     out
+}
+
+/// A size as `[support]` takes it back (a string: `5242880` is bytes).
+fn ser_size<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&n.to_string())
 }
 
 fn ser_calendars<S: Serializer>(

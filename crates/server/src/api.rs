@@ -714,7 +714,7 @@ fn ticket(extra: &[&str]) -> Value {
         "id": {"type": "integer"}, "subject": text(), "state": text(), "priority": text(),
         "category": text(), "chain": text(), "node": text(), "team": text(), "assignee": text(),
         "tags": arr(text()), "channel": text(), "incident": text(), "alert": text(),
-        "merged_into": {"type": ["integer", "null"]}, "created": text(), "updated": text(),
+        "merged_into": {"type": "integer", "nullable": true}, "created": text(), "updated": text(),
         "next_due": nstr(), "sla": text(),
     });
     for e in extra {

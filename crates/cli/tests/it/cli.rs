@@ -824,6 +824,28 @@ password_file = "{pw}"
 paths = ["{data}"]
 keep_last = 3
 keep_daily = 7
+[support]
+teams = ["tier1", "tier2"]
+notify = ["hook"]
+max_attachment_size = "2MB"
+check_interval = "10s"
+[support.calendars.office]
+zone = "Asia/Shanghai"
+hours = ["mon-fri 09:00-12:00,13:00-18:00"]
+holidays = ["2026-10-01..2026-10-07"]
+makeup_days = ["2026-10-10"]
+[[support.sla]]
+priority = "P1"
+first_response = "30m"
+escalate_to = "tier2"
+[[support.sla]]
+priority = "P3"
+category = "contract"
+calendar = "office"
+resolution = "5d"
+[[support.canned]]
+title = "More detail"
+body = "Please send the transaction hash."
 "#,
             data = dir.path().join("data").display(),
             pw = pw.display()
@@ -861,6 +883,10 @@ keep_daily = 7
         "keep_daily = 7",
         "rpc_user = \"u\"",
         "workload = \"read\"",
+        "makeup_days = [\"2026-10-10\"]",
+        "calendar = \"office\"",
+        "escalate_to = \"tier2\"",
+        "max_attachment_size = \"2097152\"",
     ] {
         assert!(shown.contains(key), "missing {key} in:\n{shown}");
     }
