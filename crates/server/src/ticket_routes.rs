@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, list_query};
+use crate::extract::{ApiJson, ApiQuery, list_query};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -237,7 +237,7 @@ pub(crate) struct TicketBody {
 pub(crate) async fn create(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    Json(b): Json<TicketBody>,
+    ApiJson(b): ApiJson<TicketBody>,
 ) -> Result<Response, ApiError> {
     let desk = desk(&s)?;
     let priority = b
@@ -308,7 +308,7 @@ pub(crate) async fn reply(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Json(b): Json<MessageBody>,
+    ApiJson(b): ApiJson<MessageBody>,
 ) -> Result<Response, ApiError> {
     let desk = desk(&s)?;
     let author = Author::Staff {
@@ -380,7 +380,7 @@ pub(crate) async fn change(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Json(b): Json<ChangeBody>,
+    ApiJson(b): ApiJson<ChangeBody>,
 ) -> Result<Response, ApiError> {
     let desk = desk(&s)?;
     let t = desk
@@ -403,7 +403,7 @@ pub(crate) async fn merge(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Json(b): Json<MergeBody>,
+    ApiJson(b): ApiJson<MergeBody>,
 ) -> Result<Response, ApiError> {
     let desk = desk(&s)?;
     let from = number(&id)?;
