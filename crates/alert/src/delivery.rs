@@ -40,6 +40,7 @@ pub struct DeliveryWorker {
     notifiers: HashMap<String, Arc<Notifier>>,
     http: reqwest::Client,
     give_up_after: Duration,
+    recipients: Option<Arc<dyn chainops_core::mail::Recipients>>,
 }
 
 impl DeliveryWorker {
@@ -59,7 +60,14 @@ impl DeliveryWorker {
             notifiers,
             http,
             give_up_after,
+            recipients: None,
         }
+    }
+
+    /// Resolves the addresses of mail to support requesters (`docs/support.md`).
+    pub fn with_recipients(mut self, r: Arc<dyn chainops_core::mail::Recipients>) -> Self {
+        self.recipients = Some(r);
+        self
     }
 
     /// One pass over due entries; returns how many were sent. A channel with a rate limit
@@ -69,13 +77,20 @@ impl DeliveryWorker {
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let due = self.store.due_notifications(now_ms(), BATCH).await?;
         let mut by_channel: Vec<(String, Vec<OutboxRow>)> = Vec::new();
+        let mut sent = 0;
         for n in due {
+            // Mail to a requester is one message to one person: never merged into a digest.
+            if n.event == chainops_core::mail::EVENT {
+                if self.deliver(&n).await? {
+                    sent += 1;
+                }
+                continue;
+            }
             match by_channel.iter_mut().find(|(c, _)| *c == n.channel) {
                 Some((_, rows)) => rows.push(n),
                 None => by_channel.push((n.channel.clone(), vec![n])),
             }
         }
-        let mut sent = 0;
         for (channel, rows) in by_channel {
             let notifier = self.notifiers.get(&channel);
             let budget = notifier.map_or(usize::MAX, |n| n.budget());
@@ -143,7 +158,58 @@ impl DeliveryWorker {
             self.dead_letter(n, attempts, &error).await?;
             return Ok(false);
         };
+        if n.event == chainops_core::mail::EVENT {
+            return self.deliver_mail(channel, n, attempts).await;
+        }
         let outcome = channel.send(&self.http, &n.id, &n.payload).await;
+        self.record(n, outcome).await
+    }
+
+    /// Sends mail to a support requester, their address resolved now; an erased requester
+    /// (or a payload that is not a mail) is a dead letter, never retried.
+    async fn deliver_mail(
+        &self,
+        channel: &Notifier,
+        n: &OutboxRow,
+        attempts: i64,
+    ) -> Result<bool, StoreError> {
+        let mail = serde_json::from_str::<serde_json::Value>(&n.payload)
+            .ok()
+            .and_then(|v| {
+                serde_json::from_value::<chainops_core::mail::Mail>(
+                    v.get(chainops_core::mail::FIELD)?.clone(),
+                )
+                .ok()
+            });
+        let Some(mail) = mail else {
+            self.dead_letter(n, attempts, "the stored mail cannot be read")
+                .await?;
+            return Ok(false);
+        };
+        let address = match &self.recipients {
+            Some(r) => r.address(&mail.requester).await,
+            None => Ok(None),
+        };
+        let to = match address {
+            Ok(a) => a,
+            Err(error) => {
+                return self
+                    .record(
+                        n,
+                        Delivery::Retry {
+                            error,
+                            retry_after: None,
+                        },
+                    )
+                    .await;
+            }
+        };
+        let Some(to) = to else {
+            let error = "the requester was erased or is unknown; nothing was sent";
+            self.dead_letter(n, attempts, error).await?;
+            return Ok(false);
+        };
+        let outcome = channel.send_mail(&to, &mail).await;
         self.record(n, outcome).await
     }
 

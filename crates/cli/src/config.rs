@@ -194,6 +194,19 @@ impl Config {
         let backups = chainops_backup::config::validate(raw.backups, &nodes, &written, &mut p);
         let audit = chainops_audit::config::validate(raw.audit, &mut p);
         let support = chainops_desk::config::validate(raw.support, &data_dir, &mut p);
+        if let Some(name) = &support.email_notifier {
+            match alerting.notifiers.iter().find(|c| &c.name == name) {
+                Some(c) if c.email.is_some() => {}
+                Some(_) => p.add(
+                    "support.email_notifier",
+                    format!("\"{name}\" is not an email notifier (kind = \"email\")"),
+                ),
+                None => p.add(
+                    "support.email_notifier",
+                    format!("\"{name}\" is not a [[notifiers]] name"),
+                ),
+            }
+        }
         for (i, n) in support.notify.iter().enumerate() {
             if !alerting.notifiers.iter().any(|c| &c.name == n) {
                 p.add(

@@ -141,6 +141,15 @@ async fn start_parts(
     .await
     .map_err(crate::exit::backup_err)?;
     tasks.extend(backup_tasks);
+    let mut desk = chainops_desk::service::Desk::new(
+        Arc::new(config.support.clone()),
+        base.store.clone(),
+        base.vault.clone(),
+    );
+    if let Some(channel) = &config.support.email_notifier {
+        desk = desk.with_mail(channel, &config.server.external_base(None));
+    }
+    let desk = Arc::new(desk);
     let fleet_facts: Arc<dyn FactSource> = fleet.clone();
     let facts: Arc<dyn FactSource> = Arc::new(chainops_backup::daemon::WithBackupFacts::new(
         fleet_facts,
@@ -154,15 +163,11 @@ async fn start_parts(
             &notifiers,
             facts,
             &logs,
+            desk.clone(),
             stop,
         )
         .await?,
     );
-    let desk = Arc::new(chainops_desk::service::Desk::new(
-        Arc::new(config.support.clone()),
-        base.store.clone(),
-        base.vault.clone(),
-    ));
     tasks.push(start_sla_pass(
         desk.clone(),
         notifiers.clone(),
@@ -326,6 +331,7 @@ async fn start_alerting(
     notifiers: &[Arc<Notifier>],
     facts: Arc<dyn FactSource>,
     logs: &chainops_logs::service::LogService,
+    recipients: Arc<dyn chainops_core::mail::Recipients>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
@@ -414,6 +420,7 @@ async fn start_alerting(
     );
     tasks.push(spawn_supervised("alert:delivery", move || {
         DeliveryWorker::new(store_w.clone(), &notifiers_w, http_w.clone(), give_up)
+            .with_recipients(recipients.clone())
             .run(stop.clone())
     }));
     Ok(tasks)

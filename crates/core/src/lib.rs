@@ -13,6 +13,7 @@ pub mod error;
 pub mod exposition;
 pub mod facts;
 pub mod hex;
+pub mod mail;
 pub mod node;
 pub mod node_config;
 pub mod ports;

@@ -56,6 +56,8 @@ pub struct RawSupport {
     pub portal_tickets_per_hour: Option<u32>,
     /// Notifiers SLA warnings and breaches go to (default: every notifier).
     pub notify: Option<Vec<String>>,
+    /// The email notifier whose SMTP server mails requesters (none: no mail to requesters).
+    pub email_notifier: Option<String>,
     /// How long a private ticket link stays valid after the ticket closes.
     pub link_lifetime: Option<String>,
     /// The key that wraps requesters' keys (default `<data_dir>/support.key`).
@@ -145,6 +147,9 @@ pub struct SupportConfig {
     pub portal_tickets_per_hour: u32,
     /// Notifier names for SLA notices (empty: all).
     pub notify: Vec<String>,
+    /// The email notifier that mails requesters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_notifier: Option<String>,
     /// Private links stop working this long after the ticket closes.
     #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub link_lifetime: Duration,
@@ -339,6 +344,7 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
         attachment_types,
         portal_tickets_per_hour,
         notify: raw.notify.unwrap_or_default(),
+        email_notifier: raw.email_notifier,
         link_lifetime,
         check_interval: p.duration(
             "support.check_interval",

@@ -29,6 +29,7 @@ pub struct Personal {
 pub struct Vault {
     kek: [u8; 32],
     index_key: [u8; 32],
+    link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
@@ -62,7 +63,12 @@ impl Vault {
     /// A vault over a key.
     pub fn new(kek: [u8; 32]) -> Vault {
         let index_key = blake3::derive_key("chainops desk email index v1", &kek);
-        Vault { kek, index_key }
+        let link_key = blake3::derive_key("chainops desk link tokens v1", &kek);
+        Vault {
+            kek,
+            index_key,
+            link_key,
+        }
     }
 
     /// Reads the key file, creating it (mode 0600, 256 random bits) when `create` and it is
@@ -107,6 +113,16 @@ impl Vault {
         blake3::keyed_hash(&self.index_key, email.trim().to_lowercase().as_bytes())
             .to_hex()
             .to_string()
+    }
+
+    /// A private link token sealed for storage (mail to the requester carries the link).
+    pub fn seal_link(&self, token: &str) -> String {
+        seal_with(&self.link_key, token)
+    }
+
+    /// A sealed link token opened.
+    pub fn open_link(&self, sealed: &str) -> Option<String> {
+        chainops_core::sealed::open(&self.link_key, sealed).ok()
     }
 
     /// A new requester key and its wrapped (stored) form.
@@ -195,6 +211,10 @@ mod tests {
         assert!(!v.email_index("a@example.com").contains("example"));
         let (token, hash) = new_link();
         assert_eq!((token.len(), link_hash(&token)), (64, hash));
+        let sealed = v.seal_link(&token);
+        assert!(!sealed.contains(&token));
+        assert_eq!(v.open_link(&sealed).as_deref(), Some(token.as_str()));
+        assert_eq!(Vault::new([2; 32]).open_link(&sealed), None);
     }
 
     #[test]

@@ -239,6 +239,8 @@ pub struct Desk {
     vault: Vault,
     /// Portal tickets per key (client address, email index) in the last hour.
     opened: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<i64>>>>,
+    /// Mail to requesters: the email notifier and the base of links (none: no mail).
+    mail: Option<(String, String)>,
 }
 
 /// Most keys the portal's rate limit remembers (older entries are dropped first).
@@ -322,7 +324,62 @@ impl Desk {
             store,
             vault,
             opened: Arc::default(),
+            mail: None,
         }
+    }
+
+    /// Mails requesters through the email notifier `channel` (its SMTP server and sender),
+    /// with links under `base_url`: the private link when a ticket is opened, every public
+    /// staff reply, and a solved ticket.
+    pub fn with_mail(mut self, channel: &str, base_url: &str) -> Desk {
+        self.mail = Some((
+            channel.to_string(),
+            base_url.trim_end_matches('/').to_string(),
+        ));
+        self
+    }
+
+    /// The outbox row of a mail about ticket `t` (none when the desk sends no mail or the
+    /// link cannot be opened).
+    fn mail_row(&self, t: &TicketRow, key: &str, text: &str, now: i64) -> Vec<OutboxRow> {
+        let Some((channel, base)) = &self.mail else {
+            return Vec::new();
+        };
+        let Some(token) = self.vault.open_link(&t.link_sealed) else {
+            return Vec::new();
+        };
+        let link = format!("{base}/support/t/{token}");
+        let thread = format!("<ticket-{}@chainops>", t.id);
+        let (message_id, in_reply_to) = if key == "opened" {
+            (thread, String::new())
+        } else {
+            (format!("<ticket-{}-{key}@chainops>", t.id), thread)
+        };
+        let mail = chainops_core::mail::Mail {
+            requester: t.requester_id.clone(),
+            subject: format!("[#{}] {}", t.id, t.subject),
+            text: format!("{text}\n\n{link}\n"),
+            message_id,
+            in_reply_to,
+        };
+        let id = format!("mail/{}/{key}", t.id);
+        let payload = serde_json::json!({
+            "version": "1", "id": id, "status": chainops_core::mail::EVENT, "source": "support",
+            chainops_core::mail::FIELD: mail,
+        });
+        vec![OutboxRow {
+            id,
+            fingerprint: format!("ticket/{}", t.id),
+            channel: channel.clone(),
+            event: chainops_core::mail::EVENT.into(),
+            payload: payload.to_string(),
+            created_ms: now,
+            attempts: 0,
+            next_attempt_ms: now,
+            state: chainops_store::alerts::DeliveryState::Pending,
+            last_error: None,
+            done_ms: None,
+        }]
     }
 
     /// Refuses a portal ticket when one of `keys` (the client address, the email) opened
@@ -521,6 +578,7 @@ impl Desk {
             channel: t.channel.as_str().into(),
             tags,
             link_hash: hash,
+            link_sealed: self.vault.seal_link(&token),
             created_ms: now,
             updated_ms: now,
             sla: "ok".into(),
@@ -540,7 +598,17 @@ impl Desk {
             email_id: t.email_id,
             ..Default::default()
         };
-        let id = self.store.create_ticket(&row, &first, &files).await?;
+        let ack = |id: i64| {
+            let mut t = row.clone();
+            t.id = id;
+            self.mail_row(
+                &t,
+                "opened",
+                "We received your request and will answer here; follow it and reply on this page (no account needed). Keep this mail: the link is private.\n\n我们已收到您的工单，将在此页面回复；无需账户即可查看和回复。请保存此邮件：链接是私密的。",
+                now,
+            )
+        };
+        let id = self.store.create_ticket(&row, &first, &files, &ack).await?;
         self.refresh_sla(id, now).await?;
         Ok(Opened {
             id,
@@ -644,9 +712,14 @@ impl Desk {
                 body: text.clone(),
                 email_id: email_id.to_string(),
             };
+            let outbox = if kind == "staff" && public {
+                self.mail_row(&t, &m.id, &text, now)
+            } else {
+                Vec::new()
+            };
             if self
                 .store
-                .save_ticket(&t, &events, Some((&m, &files)))
+                .save_ticket(&t, &events, Some((&m, &files)), &outbox)
                 .await?
             {
                 self.refresh_sla(ticket_id, now).await?;
@@ -750,7 +823,18 @@ impl Desk {
                 return Ok(t);
             }
             t.updated_ms = now;
-            if self.store.save_ticket(&t, &events, None).await? {
+            let solved = c.state == Some(State::Solved) && events.iter().any(|e| e.kind == "state");
+            let outbox = if solved {
+                self.mail_row(
+                    &t,
+                    &format!("solved-{now}"),
+                    "We consider your request solved. If it is not, reply on the page and the ticket opens again.\n\n我们认为您的问题已解决。如未解决，请在页面上回复，工单将重新打开。",
+                    now,
+                )
+            } else {
+                Vec::new()
+            };
+            if self.store.save_ticket(&t, &events, None, &outbox).await? {
                 self.refresh_sla(ticket_id, now).await?;
                 return self.ticket(ticket_id).await;
             }
@@ -807,7 +891,7 @@ impl Desk {
         ];
         if !self
             .store
-            .save_ticket(&t, &events, Some((&note, &[])))
+            .save_ticket(&t, &events, Some((&note, &[])), &[])
             .await?
         {
             return Err(DeskError::Conflict(format!(
@@ -1042,6 +1126,16 @@ fn happening(kind: &str, value: &str, at: i64) -> Option<Event> {
         _ => return None,
     };
     Some(Event { at, what })
+}
+
+#[async_trait::async_trait]
+impl chainops_core::mail::Recipients for Desk {
+    async fn address(&self, requester: &str) -> Result<Option<String>, String> {
+        self.personal(requester)
+            .await
+            .map(|p| p.map(|p| p.email))
+            .map_err(|e| format!("cannot read the requester's address: {e}"))
+    }
 }
 
 /// A ticket's history as SLA happenings.

@@ -53,8 +53,10 @@ pub struct TicketRow {
     pub channel: String,
     /// Tags.
     pub tags: Vec<String>,
-    /// SHA-256 (hex) of the requester's private link token.
+    /// Hash of the requester's private link token.
     pub link_hash: String,
+    /// The token itself, sealed under the desk key (mail to the requester carries the link).
+    pub link_sealed: String,
     /// Linked incident id (`""`: none).
     pub incident_id: String,
     /// Linked alert fingerprint (`""`: none).
@@ -152,7 +154,7 @@ pub struct TicketFilter {
 
 const TICKET: &str = "id, rev, subject, category, chain, node, priority, state, team, assignee, \
      requester_id, channel, tags, link_hash, incident_id, alert, merged_into, created_ms, \
-     updated_ms, next_due_ms, sla";
+     updated_ms, next_due_ms, sla, link_sealed";
 const MESSAGE: &str = "id, ticket_id, at_ms, author_kind, author, public, body, email_id";
 
 fn ticket(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
@@ -179,6 +181,7 @@ fn ticket(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
         updated_ms: r.try_get(18).map_err(decode_err)?,
         next_due_ms: due_of(r.try_get(19).map_err(decode_err)?),
         sla: r.try_get(20).map_err(decode_err)?,
+        link_sealed: r.try_get(21).map_err(decode_err)?,
     })
 }
 
@@ -454,12 +457,15 @@ impl Store {
         result
     }
 
-    /// Opens a ticket with its first message, attachments and history; returns its number.
+    /// Opens a ticket with its first message, attachments, history and the notifications
+    /// `outbox` makes for its number (mail to the requester), in one transaction; returns
+    /// its number.
     pub async fn create_ticket(
         &self,
         t: &TicketRow,
         first: &MessageRow,
         attachments: &[AttachmentRow],
+        outbox: &(dyn Fn(i64) -> Vec<OutboxRow> + Sync),
     ) -> Result<i64> {
         // Numbers are MAX + 1: on PostgreSQL two writers may pick the same one, so retry.
         let mut last = None;
@@ -500,6 +506,9 @@ impl Store {
                     },
                 )
                 .await?;
+            }
+            for n in outbox(id) {
+                crate::alerts::insert_outbox(&mut tx, &n).await?;
             }
             commit(tx).await?;
             return Ok(id);
@@ -550,13 +559,14 @@ impl Store {
     }
 
     /// Saves a changed ticket if nobody saved it since it was read (`rev` unchanged), with
-    /// its new history entries and an optional message; `false` on a conflict (read again
-    /// and retry).
+    /// its new history entries, an optional message and the notifications it causes, in one
+    /// transaction; `false` on a conflict (read again and retry).
     pub async fn save_ticket(
         &self,
         t: &TicketRow,
         events: &[TicketEventRow],
         message: Option<(&MessageRow, &[AttachmentRow])>,
+        outbox: &[OutboxRow],
     ) -> Result<bool> {
         let mut tx = begin(self).await?;
         let tags = serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into());
@@ -596,6 +606,9 @@ impl Store {
         }
         if let Some((m, files)) = message {
             insert_message(&mut tx, m, files).await?;
+        }
+        for n in outbox {
+            crate::alerts::insert_outbox(&mut tx, n).await?;
         }
         commit(tx).await?;
         Ok(true)
@@ -945,7 +958,7 @@ async fn insert_ticket(tx: &mut Tx<'_>, t: &TicketRow) -> Result<()> {
     let tags = serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into());
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO desk_tickets ({TICKET}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     )))
     .bind(t.id)
     .bind(t.rev)
@@ -968,6 +981,7 @@ async fn insert_ticket(tx: &mut Tx<'_>, t: &TicketRow) -> Result<()> {
     .bind(t.updated_ms)
     .bind(due_key(t.next_due_ms))
     .bind(t.sla.as_str())
+    .bind(t.link_sealed.as_str())
     .execute(&mut **tx)
     .await
     .map(|_| ())

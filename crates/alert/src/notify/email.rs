@@ -39,7 +39,66 @@ fn build(e: &EmailConfig, m: &Rendered) -> Result<Message, String> {
     b.body(m.text.clone()).map_err(|x| x.to_string())
 }
 
+/// Mail to one requester: their address, the channel's sender, threading headers.
+fn build_mail(e: &EmailConfig, to: &str, m: &chainops_core::mail::Mail) -> Result<Message, String> {
+    let mut b = Message::builder()
+        .from(e.from.parse().map_err(|x| format!("from: {x}"))?)
+        .to(to
+            .parse()
+            .map_err(|x| format!("the requester's address: {x}"))?)
+        .subject(&m.subject)
+        .message_id(Some(m.message_id.clone()))
+        .header(ContentType::TEXT_PLAIN);
+    if !m.in_reply_to.is_empty() {
+        b = b
+            .in_reply_to(m.in_reply_to.clone())
+            .references(m.in_reply_to.clone());
+    }
+    b.body(m.text.clone()).map_err(|x| x.to_string())
+}
+
+pub(super) async fn send_mail(n: &Notifier, to: &str, m: &chainops_core::mail::Mail) -> Delivery {
+    match build_mail_checked(n, to, m) {
+        Ok(message) => transmit(n, message).await,
+        Err(d) => d,
+    }
+}
+
+fn build_mail_checked(
+    n: &Notifier,
+    to: &str,
+    m: &chainops_core::mail::Mail,
+) -> Result<Message, Delivery> {
+    let Some(e) = &n.config.email else {
+        return Err(Delivery::Retry {
+            error: "email settings missing".into(),
+            retry_after: None,
+        });
+    };
+    build_mail(e, to, m).map_err(|x| Delivery::Retry {
+        error: format!("cannot build the email: {x}"),
+        retry_after: None,
+    })
+}
+
 pub(super) async fn send(n: &Notifier, m: &Rendered) -> Delivery {
+    let Some(e) = &n.config.email else {
+        return Delivery::Retry {
+            error: "email settings missing".into(),
+            retry_after: None,
+        };
+    };
+    match build(e, m) {
+        Ok(message) => transmit(n, message).await,
+        Err(x) => Delivery::Retry {
+            error: format!("cannot build the email: {x}"),
+            retry_after: None,
+        },
+    }
+}
+
+/// Sends a built message through the channel's SMTP server.
+async fn transmit(n: &Notifier, message: Message) -> Delivery {
     let retry = |error: String| Delivery::Retry {
         error,
         retry_after: None,
@@ -64,10 +123,6 @@ pub(super) async fn send(n: &Notifier, m: &Rendered) -> Delivery {
     if let (Some(user), Some(pass)) = (&e.username, &n.secret) {
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
     }
-    let message = match build(e, m) {
-        Ok(msg) => msg,
-        Err(x) => return retry(format!("cannot build the email: {x}")),
-    };
     match builder.build().send(message).await {
         Ok(_) => Delivery::Sent,
         Err(x) => retry(format!("SMTP {host}:{port}: {x}")),

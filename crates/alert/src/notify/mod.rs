@@ -225,6 +225,18 @@ impl Notifier {
         }
     }
 
+    /// Sends mail to one person (a support requester) through this email channel.
+    pub async fn send_mail(&self, to: &str, mail: &chainops_core::mail::Mail) -> Delivery {
+        if self.config.kind != NotifierKind::Email {
+            return Delivery::Retry {
+                error: format!("notifier \"{}\" is not an email channel", self.config.name),
+                retry_after: None,
+            };
+        }
+        self.count_send();
+        email::send_mail(self, to, mail).await
+    }
+
     /// Renders `bodies` (one alert, or a digest of several) and sends them as one message
     /// on a chat or email channel.
     pub async fn send_message(

@@ -6,12 +6,13 @@
 //! byte of it is left in the data directory.
 
 use crate::harness::*;
+use crate::notifiers::SmtpSink;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const EMAIL: &str = "li.na+dapp@example.cn";
 
-fn config(hook: &str) -> String {
+fn config(hook: &str, smtp: u16) -> String {
     format!(
         r#"
 [[notifiers]]
@@ -20,7 +21,17 @@ kind = "webhook"
 url = "{hook}"
 min_severity = "info"
 
+[[notifiers]]
+name = "mail"
+kind = "email"
+url = "smtp://127.0.0.1:{smtp}"
+tls = "none"
+from = "support@chain.example"
+to = ["oncall@chain.example"]
+
 [support]
+email_notifier = "mail"
+notify = ["hook"]
 check_interval = "1s"
 portal_tickets_per_hour = 3
 teams = ["tier1", "tier2"]
@@ -102,6 +113,31 @@ fn portal_ticket(
     )
 }
 
+/// The mails the sink received for `to`, decoded by Python's `email` package:
+/// `{to, subject, message_id, in_reply_to, body}` each.
+fn mails_to(sink: &SmtpSink, to: &str) -> Vec<Value> {
+    let script = "import email, email.policy, json, sys\n\
+        m = email.message_from_string(sys.stdin.read(), policy=email.policy.default)\n\
+        print(json.dumps({'to': str(m['To']), 'subject': str(m['Subject']), 'message_id': str(m['Message-ID']), \
+        'in_reply_to': str(m['In-Reply-To'] or ''), 'body': m.get_body(('plain',)).get_content()}))";
+    sink.messages()
+        .into_iter()
+        .filter_map(|raw| {
+            use std::io::Write;
+            let mut child = std::process::Command::new("python3")
+                .args(["-c", script])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .ok()?;
+            child.stdin.take()?.write_all(raw.as_bytes()).ok()?;
+            let out = child.wait_with_output().ok()?;
+            serde_json::from_slice::<Value>(&out.stdout).ok()
+        })
+        .filter(|m| m["to"].as_str().is_some_and(|t| t.contains(to)))
+        .collect()
+}
+
 fn breaches(r: &Receiver) -> Vec<Value> {
     r.delivered()
         .into_iter()
@@ -117,8 +153,9 @@ fn breaches(r: &Receiver) -> Vec<Value> {
 #[test]
 fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
     let hook = Receiver::start();
+    let smtp = SmtpSink::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut d = Daemon::start(dir.path(), &config(&hook.url));
+    let mut d = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
 
     // The portal form is public; a ticket with an attachment leads to its private link.
     let page = client()
@@ -153,6 +190,19 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
     assert!(
         html.contains("RPC 超时 on mainnet") && html.contains("<strong>10:00</strong>"),
         "{html}"
+    );
+
+    // The requester is mailed the private link (the outbox resolves their sealed address).
+    let ack = wait_for("the requester's mail", Duration::from_secs(20), || {
+        mails_to(&smtp, EMAIL).into_iter().next()
+    });
+    assert_eq!(ack["subject"], "[#1] RPC 超时 on mainnet");
+    assert_eq!(ack["message_id"], "<ticket-1@chainops>");
+    assert!(
+        ack["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("/support/t/{token}"))),
+        "{ack}"
     );
 
     // Staff see it first in the queue, with its clocks; the API hides nothing from admin.
@@ -232,6 +282,22 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
     assert!(
         html.contains("RPC pool was drained") && !html.contains("haproxy backend 3"),
         "internal notes stay internal"
+    );
+    // The public reply is mailed in the ticket's thread; the internal note is not.
+    let reply = wait_for("the reply by mail", Duration::from_secs(20), || {
+        mails_to(&smtp, EMAIL).into_iter().find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("RPC pool was drained"))
+        })
+    });
+    assert_eq!(reply["in_reply_to"], "<ticket-1@chainops>");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !mails_to(&smtp, EMAIL)
+            .iter()
+            .any(|m| m["body"].as_str().is_some_and(|b| b.contains("haproxy"))),
+        "an internal note is never mailed"
     );
     let c = d.post(
         "/api/v1/tickets/1/changes",
@@ -328,7 +394,7 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
 
     // A restart recomputes every clock from the history and pages nobody again.
     d.proc.terminate();
-    let d2 = Daemon::start(dir.path(), &config(&hook.url));
+    let d2 = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
         breaches(&hook)
@@ -358,6 +424,23 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
     );
     let t = d.json("/api/v1/tickets/1");
     assert_eq!(t["requester"]["erased"], true);
+    // Mail to an erased requester is never sent: it is a dead letter saying why.
+    let before = mails_to(&smtp, EMAIL).len();
+    assert_eq!(
+        d.post(
+            "/api/v1/tickets/1/messages",
+            &json!({"body": "Anything else?"})
+        )
+        .status(),
+        201
+    );
+    let dead = wait_for("the dead letter", Duration::from_secs(20), || {
+        d.json("/api/v1/notifications?state=dead")
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["channel"] == "mail").cloned())
+    });
+    assert!(dead.to_string().contains("erased"), "{dead}");
+    assert_eq!(mails_to(&smtp, EMAIL).len(), before);
     assert!(
         t["history"]
             .as_array()

@@ -13,14 +13,14 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(40);
 
 /// A real SMTP server writing every message into a maildir.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     _proc: Proc,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub(crate) fn start() -> SmtpSink {
         let port = free_port();
         let dir = tempfile::tempdir().expect("maildir");
         let pylib = workspace_root().join(".tools/pylib");
@@ -49,7 +49,7 @@ impl SmtpSink {
     }
 
     /// Raw messages received so far.
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let new = self.dir.path().join("mail/new");
         std::fs::read_dir(new)
             .map(|rd| {

@@ -1458,6 +1458,7 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
             &ticket_row("RPC 100% 超时", "r1"),
             &first_message("m1"),
             &[file],
+            &|id| vec![notification(&format!("mail/{id}/opened"), "mail")],
         )
         .await
         .expect("create");
@@ -1466,6 +1467,7 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
             &ticket_row("blocks stalled_", "r2"),
             &first_message("m2"),
             &[],
+            &|_| vec![],
         )
         .await
         .expect("create");
@@ -1498,12 +1500,17 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
         s.save_ticket(
             &t,
             &[ev("state", "open"), ev("message", "internal")],
-            Some((&reply, &[]))
+            Some((&reply, &[])),
+            &[]
         )
         .await
         .expect("save")
     );
-    assert!(!s.save_ticket(&stale, &[], None).await.expect("stale save"));
+    assert!(
+        !s.save_ticket(&stale, &[], None, &[])
+            .await
+            .expect("stale save")
+    );
     let t = s.ticket(a).await.expect("read").expect("exists");
     assert_eq!(
         (t.rev, t.state.as_str(), t.assignee.as_str()),
@@ -1571,7 +1578,11 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
     // A renamed ticket is found by its new subject only (the trigram index follows).
     let mut renamed = s.ticket(b).await.expect("read").expect("exists");
     renamed.subject = "区块同步 stalled at height 42".into();
-    assert!(s.save_ticket(&renamed, &[], None).await.expect("rename"));
+    assert!(
+        s.save_ticket(&renamed, &[], None, &[])
+            .await
+            .expect("rename")
+    );
     for (q, n) in [
         ("区块同步", 1),
         ("height 42", 1),
@@ -1627,9 +1638,12 @@ async fn tickets_number_save_with_revisions_and_keep_their_history(db: TestDb) {
     let sent = s.sla_inputs().await.expect("active");
     assert_eq!(sent[0].sla_sent, "first_response/0/breach;");
     assert_eq!(s.sla_notices(a).await.expect("notices").len(), 1);
-    assert_eq!(
-        s.list_notifications(None, 10).await.expect("outbox").len(),
-        1
+    let outbox = s.list_notifications(None, 10).await.expect("outbox");
+    let ids: Vec<&str> = outbox.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids.len(), 2, "the ticket's mail and the notice: {ids:?}");
+    assert!(
+        ids.contains(&"mail/1/opened"),
+        "the mail names the number it was given"
     );
 }
 
@@ -1661,7 +1675,12 @@ async fn an_erased_requester_leaves_an_anonymous_history(db: TestDb) {
         "one requester per address"
     );
     let t = s
-        .create_ticket(&ticket_row("help", "r1"), &first_message("m1"), &[])
+        .create_ticket(
+            &ticket_row("help", "r1"),
+            &first_message("m1"),
+            &[],
+            &|_| vec![],
+        )
         .await
         .expect("ticket");
     assert!(
