@@ -155,19 +155,7 @@ async fn start_parts(
         fleet_facts,
         backups.clone(),
     ));
-    tasks.extend(
-        start_alerting(
-            config,
-            &base.store,
-            &base.http,
-            &notifiers,
-            facts,
-            &logs,
-            desk.clone(),
-            stop,
-        )
-        .await?,
-    );
+    tasks.extend(start_alerting(config, base, &notifiers, facts, &logs, desk.clone(), stop).await?);
     tasks.push(start_sla_pass(
         desk.clone(),
         notifiers.clone(),
@@ -326,14 +314,14 @@ fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
 /// Starts the alert engine and the notification delivery worker.
 async fn start_alerting(
     config: &Config,
-    store: &Store,
-    http: &reqwest::Client,
+    base: &Base,
     notifiers: &[Arc<Notifier>],
     facts: Arc<dyn FactSource>,
     logs: &chainops_logs::service::LogService,
     recipients: Arc<dyn chainops_core::mail::Recipients>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let (store, http) = (&base.store, &base.http);
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
     let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
     rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
