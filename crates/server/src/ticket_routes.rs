@@ -184,19 +184,30 @@ impl TicketQuery {
     }
 }
 
+impl TicketQuery {
+    /// The page of tickets asked for (`max` per page), with the total and the offset.
+    pub(crate) async fn run(
+        &self,
+        s: &AppState,
+        max: usize,
+    ) -> Result<(Vec<TicketRow>, i64, usize), ApiError> {
+        let page = self.page(50, max)?;
+        let filter = self.filter()?;
+        let (rows, total) = desk(s)?
+            .store()
+            .list_tickets(&filter, page.limit as i64, page.offset as i64)
+            .await
+            .map_err(|e| ApiError::internal(e.kind(), e))?;
+        Ok((rows, total, page.offset))
+    }
+}
+
 /// `GET /api/v1/tickets`.
 pub(crate) async fn list(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<TicketQuery>,
 ) -> Result<Response, ApiError> {
-    let page = q.page(50, 500)?;
-    let filter = q.filter()?;
-    let desk = desk(&s)?;
-    let (rows, total) = desk
-        .store()
-        .list_tickets(&filter, page.limit as i64, page.offset as i64)
-        .await
-        .map_err(|e| ApiError::internal(e.kind(), e))?;
+    let (rows, total, _) = q.run(&s, 500).await?;
     Ok((
         [(crate::extract::TOTAL_COUNT, total.to_string())],
         Json(Value::Array(rows.iter().map(summary).collect())),

@@ -199,6 +199,23 @@ fn message(r: &sqlx::any::AnyRow) -> Result<MessageRow> {
     })
 }
 
+/// An attachment row (`id, ticket_id, message_id, name, content_type, size[, data]`).
+fn attachment(r: &sqlx::any::AnyRow, with_data: bool) -> Result<AttachmentRow> {
+    Ok(AttachmentRow {
+        id: r.try_get(0).map_err(decode_err)?,
+        ticket_id: r.try_get(1).map_err(decode_err)?,
+        message_id: r.try_get(2).map_err(decode_err)?,
+        name: r.try_get(3).map_err(decode_err)?,
+        content_type: r.try_get(4).map_err(decode_err)?,
+        size: r.try_get(5).map_err(decode_err)?,
+        data: if with_data {
+            r.try_get(6).map_err(decode_err)?
+        } else {
+            Vec::new()
+        },
+    })
+}
+
 fn event(r: &sqlx::any::AnyRow) -> Result<TicketEventRow> {
     Ok(TicketEventRow {
         ticket_id: r.try_get(0).map_err(decode_err)?,
@@ -842,25 +859,14 @@ impl Store {
     /// An attachment with its bytes.
     pub async fn attachment(&self, id: &str) -> Result<Option<AttachmentRow>> {
         let row = sqlx::query(
-            "SELECT id, ticket_id, message_id, name, content_type, data, size
+            "SELECT id, ticket_id, message_id, name, content_type, size, data
              FROM desk_attachments WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
         .await
         .map_err(|e| StoreError::query("read attachment", e))?;
-        row.map(|r| {
-            Ok(AttachmentRow {
-                id: r.try_get(0).map_err(decode_err)?,
-                ticket_id: r.try_get(1).map_err(decode_err)?,
-                message_id: r.try_get(2).map_err(decode_err)?,
-                name: r.try_get(3).map_err(decode_err)?,
-                content_type: r.try_get(4).map_err(decode_err)?,
-                data: r.try_get(5).map_err(decode_err)?,
-                size: r.try_get(6).map_err(decode_err)?,
-            })
-        })
-        .transpose()
+        row.map(|r| attachment(&r, true)).transpose()
     }
 
     /// A ticket's attachments without their bytes.
@@ -873,19 +879,7 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(|e| StoreError::query("list attachments", e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttachmentRow {
-                    id: r.try_get(0).map_err(decode_err)?,
-                    ticket_id: r.try_get(1).map_err(decode_err)?,
-                    message_id: r.try_get(2).map_err(decode_err)?,
-                    name: r.try_get(3).map_err(decode_err)?,
-                    content_type: r.try_get(4).map_err(decode_err)?,
-                    data: Vec::new(),
-                    size: r.try_get(5).map_err(decode_err)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| attachment(r, false)).collect()
     }
 
     /// Records an SLA notice and enqueues its notifications in one transaction, once per

@@ -236,19 +236,10 @@ async fn list(
         "q": q.get("q"),
         "offset": q.get("offset"),
     }));
-    let result = async {
-        let query = parsed.map_err(|e| ApiError::invalid(e.to_string()))?;
-        let filter = query.filter()?;
-        let page = query.page(50, 50)?;
-        let desk = desk(&s)?;
-        let (rows, total) = desk
-            .store()
-            .list_tickets(&filter, page.limit as i64, page.offset as i64)
-            .await
-            .map_err(|e| ApiError::internal(e.kind(), e))?;
-        Ok::<_, ApiError>((rows, total, page.offset))
-    }
-    .await;
+    let result = match parsed {
+        Ok(query) => query.run(&s, 50).await,
+        Err(e) => Err(ApiError::invalid(e.to_string())),
+    };
     let (rows, total, offset) = match result {
         Ok(x) => x,
         Err(e) => return super::error_page(c, e),
@@ -416,6 +407,11 @@ async fn reply(
         Ok::<_, ApiError>(n)
     }
     .await;
+    back_to_ticket(c, result)
+}
+
+/// After a form post: back to the ticket, or the error page.
+fn back_to_ticket(c: Ctx, result: Result<i64, ApiError>) -> Response {
     match result {
         Ok(n) => see_other(&format!("/tickets/{n}")),
         Err(e) => super::error_page(c, e),
@@ -462,10 +458,7 @@ async fn change(
         Ok::<_, ApiError>(n)
     }
     .await;
-    match result {
-        Ok(n) => see_other(&format!("/tickets/{n}")),
-        Err(e) => super::error_page(c, e),
-    }
+    back_to_ticket(c, result)
 }
 
 #[derive(Deserialize)]
@@ -491,10 +484,7 @@ async fn merge(
         Ok::<_, ApiError>(into)
     }
     .await;
-    match result {
-        Ok(n) => see_other(&format!("/tickets/{n}")),
-        Err(e) => super::error_page(c, e),
-    }
+    back_to_ticket(c, result)
 }
 
 async fn erase(
@@ -514,8 +504,5 @@ async fn erase(
         Ok::<_, ApiError>(n)
     }
     .await;
-    match result {
-        Ok(n) => see_other(&format!("/tickets/{n}")),
-        Err(e) => super::error_page(c, e),
-    }
+    back_to_ticket(c, result)
 }
