@@ -932,6 +932,59 @@ fn free_text_is_bounded_and_every_list_is_paged() {
         .send()
         .expect("login");
     assert_eq!(r.status(), 401);
+    // Tickets: hostile fields are refused by name and nothing is stored; two real ones page.
+    let ticket = |subject: &str, body: &str, email: &str| {
+        d.post(
+            "/api/v1/tickets",
+            &json!({"subject": subject, "body": body, "category": "rpc", "email": email}),
+        )
+    };
+    for (subject, body, email, why) in [
+        ("x".repeat(1 << 20), "b".to_string(), "a@b.cn", "subject"),
+        ("nul\u{0}".to_string(), "b".to_string(), "a@b.cn", "subject"),
+        ("s".to_string(), "b".repeat(60_000), "a@b.cn", "body"),
+        (
+            "s".to_string(),
+            "b".to_string(),
+            "a@b.cn\r\nBcc: x@y.z",
+            "email",
+        ),
+        (
+            "s".to_string(),
+            "b".to_string(),
+            &"e".repeat(1 << 20),
+            "email",
+        ),
+    ] {
+        let r = ticket(&subject, &body, email);
+        assert_eq!(r.status(), 400, "{why}");
+        assert!(r.text().expect("text").contains(why), "{why}");
+    }
+    assert_eq!(d.get("/api/v1/tickets").headers()["x-total-count"], "0");
+    for i in 0..2 {
+        assert_eq!(
+            ticket(&format!("节点 {i} 超时"), "eth_call", "dev@example.cn").status(),
+            201
+        );
+    }
+    for bad in [
+        "state=resolved",
+        "priority=P9",
+        &format!("q={}", "x".repeat(300)),
+    ] {
+        assert_eq!(
+            d.get(&format!("/api/v1/tickets?{bad}")).status(),
+            400,
+            "{bad}"
+        );
+    }
+    for bad in ["0", "-1", "abc", "99999999999999999999"] {
+        assert_eq!(
+            d.get(&format!("/api/v1/tickets/{bad}")).status(),
+            404,
+            "{bad}"
+        );
+    }
     for list in [
         "/api/v1/nodes",
         "/api/v1/alerts",
@@ -940,6 +993,7 @@ fn free_text_is_bounded_and_every_list_is_paged() {
         "/api/v1/users",
         "/api/v1/tokens",
         "/api/v1/notifiers",
+        "/api/v1/tickets",
     ] {
         let all = d.get(list);
         assert_eq!(all.status(), 200, "{list}");
