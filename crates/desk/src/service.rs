@@ -844,6 +844,58 @@ impl Desk {
         )))
     }
 
+    /// A known issue: answers every active ticket linked to `incident` with the same public
+    /// reply (each requester is mailed, like any reply) and, with `solve`, sets them solved.
+    /// Returns the tickets answered. A ticket that fails (closed meanwhile) is skipped and
+    /// the rest go on.
+    pub async fn reply_all(
+        &self,
+        incident: &str,
+        text: &str,
+        solve: bool,
+        actor: &str,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        let incident = incident.trim();
+        if incident.is_empty() || incident.chars().count() > 200 {
+            return Err(DeskError::Invalid(
+                "incident must name the incident the tickets are linked to (1-200 characters)"
+                    .into(),
+            ));
+        }
+        body(text)?;
+        let filter = TicketFilter {
+            states: ["new", "open", "pending", "on-hold"]
+                .map(String::from)
+                .to_vec(),
+            incident_id: Some(incident.to_string()),
+            ..Default::default()
+        };
+        let (tickets, _) = self.store.list_tickets(&filter, 10_000, 0).await?;
+        let mut done = Vec::new();
+        for t in tickets {
+            let author = Author::Staff {
+                user: actor.to_string(),
+                public: true,
+            };
+            if let Err(e) = self.reply(t.id, author, text, &[], "", now).await {
+                tracing::warn!(ticket = t.id, error = %e, "known-issue reply skipped");
+                continue;
+            }
+            if solve {
+                let c = Change {
+                    state: Some(State::Solved),
+                    ..Default::default()
+                };
+                if let Err(e) = self.change(t.id, &c, actor, now).await {
+                    tracing::warn!(ticket = t.id, error = %e, "known-issue solve skipped");
+                }
+            }
+            done.push(t.id);
+        }
+        Ok(done)
+    }
+
     /// Merges `from` into `into`: `from` is closed with a note pointing at `into`, and
     /// `into` gets an internal note naming `from`. Merging a ticket into itself, into a
     /// merged or closed ticket, is refused.

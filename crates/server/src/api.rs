@@ -661,6 +661,23 @@ pub static ROUTES: &[Route] = &[
         handler: || post(ticket_routes::merge),
     },
     Route {
+        method: "POST",
+        path: "/api/v1/tickets/known-issue",
+        permission: Permission::WorkTickets,
+        audit: Some("ticket.known_issue"),
+        summary: "Answer every active ticket linked to an incident with one public reply (each requester is mailed); solve: true also solves them",
+        params: none,
+        body: body_schema::<ticket_routes::KnownIssueBody>,
+        ok: 200,
+        response: || {
+            obj(
+                &["incident", "answered"],
+                json!({"incident": text(), "answered": arr(json!({"type": "integer"}))}),
+            )
+        },
+        handler: || post(ticket_routes::known_issue),
+    },
+    Route {
         method: "GET",
         path: "/api/v1/attachments/{id}",
         permission: Permission::ReadTickets,

@@ -401,6 +401,32 @@ pub(crate) async fn change(
     Ok(Json(summary(&t)).into_response())
 }
 
+/// A reply to every active ticket of a known issue.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KnownIssueBody {
+    /// The incident id the tickets are linked to.
+    incident: String,
+    /// The public reply (Markdown), mailed to each requester.
+    body: String,
+    /// Also set the tickets solved.
+    #[serde(default)]
+    solve: bool,
+}
+
+/// `POST /api/v1/tickets/known-issue`.
+pub(crate) async fn known_issue(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiJson(b): ApiJson<KnownIssueBody>,
+) -> Result<Response, ApiError> {
+    let done = desk(&s)?
+        .reply_all(&b.incident, &b.body, b.solve, &who.actor(), now_ms())
+        .await
+        .map_err(desk_err)?;
+    Ok(Json(json!({"incident": b.incident.trim(), "answered": done})).into_response())
+}
+
 /// Where to merge a ticket.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

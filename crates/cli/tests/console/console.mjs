@@ -461,7 +461,8 @@ try {
   pages.push(["audit-report", reportUrl], ["audit-project", projectUrl], ["audit-address", addressUrl],
     ["bench", "/bench"], ["bench-run", benchRunUrl], ["bench-compare", benchCompareUrl],
     ["status", "/status"], ["status-chain", "/status/devnet"], ["status-manage", "/status/manage"],
-    ["support", "/support"], ["support-ticket", ticketLink], ["tickets", "/tickets"], ["ticket", ticketUrl]);
+    ["support", "/support"], ["support-ticket", ticketLink], ["tickets", "/tickets"], ["ticket", ticketUrl],
+    ["tickets-known-issue", "/tickets?state=&incident=inc-1"]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

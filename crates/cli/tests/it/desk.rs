@@ -301,7 +301,7 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
     );
     let c = d.post(
         "/api/v1/tickets/1/changes",
-        &json!({"state": "pending", "tags": ["rpc", "超时"]}),
+        &json!({"state": "pending", "tags": ["rpc", "超时"], "incident": "inc-7"}),
     );
     assert_eq!(c.status(), 200);
     let t = d.json("/api/v1/tickets/1");
@@ -311,6 +311,33 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
             .iter()
             .any(|k| k["metric"] == "resolution" && k["phase"] == "paused")),
         "{t}"
+    );
+    // A known issue: one reply to every active ticket of the incident, mailed to each.
+    let k = d.post(
+        "/api/v1/tickets/known-issue",
+        &json!({"incident": "inc-7", "body": "Root cause: a drained RPC pool, refilled at 11:40."}),
+    );
+    assert_eq!(k.status(), 200);
+    assert_eq!(k.json::<Value>().expect("json")["answered"], json!([1]));
+    wait_for("the known-issue mail", Duration::from_secs(20), || {
+        mails_to(&smtp, EMAIL).into_iter().find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("drained RPC pool, refilled"))
+        })
+    });
+    let none = d.post(
+        "/api/v1/tickets/known-issue",
+        &json!({"incident": "inc-404", "body": "x"}),
+    );
+    assert_eq!(none.json::<Value>().expect("json")["answered"], json!([]));
+    assert_eq!(
+        d.post(
+            "/api/v1/tickets/known-issue",
+            &json!({"incident": " ", "body": "x"})
+        )
+        .status(),
+        400
     );
     // The requester's file, through their link only.
     let file = t["messages"][0]["attachments"][0]["id"]

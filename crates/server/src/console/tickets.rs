@@ -43,6 +43,14 @@ pub static PAGE: Page = Page {
         ),
         page(
             "POST",
+            "/tickets/known-issue",
+            Permission::WorkTickets,
+            Some("ticket.known_issue"),
+            "Console form: one public reply to every active ticket linked to an incident (optionally solving them)",
+            || post(known_issue),
+        ),
+        page(
+            "POST",
             "/tickets/{id}/reply",
             Permission::WorkTickets,
             Some("ticket.reply"),
@@ -127,6 +135,10 @@ pub struct ListPage {
     pub assignee: String,
     /// Text filter.
     pub q: String,
+    /// Incident filter (a known issue: the bulk reply form shows).
+    pub incident: String,
+    /// May the viewer answer tickets?
+    pub may_work: bool,
     /// Link to the next page, if any.
     pub next: Option<String>,
     /// Counts by verdict on this page: (ok, warning, breached).
@@ -234,6 +246,7 @@ async fn list(
         "priority": q.get("priority"),
         "assignee": q.get("assignee"),
         "q": q.get("q"),
+        "incident": q.get("incident"),
         "offset": q.get("offset"),
     }));
     let result = match parsed {
@@ -251,11 +264,12 @@ async fn list(
     let text = |k: &str| q.get(k).cloned().unwrap_or_default();
     let next = (offset as i64 + (rows.len() as i64) < total).then(|| {
         format!(
-            "/tickets?state={}&priority={}&assignee={}&q={}&offset={}",
+            "/tickets?state={}&priority={}&assignee={}&q={}&incident={}&offset={}",
             super::urlencode(&state),
             super::urlencode(&text("priority")),
             super::urlencode(&text("assignee")),
             super::urlencode(&text("q")),
+            super::urlencode(&text("incident")),
             offset + rows.len()
         )
     });
@@ -266,6 +280,8 @@ async fn list(
         priority: text("priority"),
         assignee: text("assignee"),
         q: text("q"),
+        incident: text("incident"),
+        may_work: c.may(&Permission::WorkTickets),
         next,
         verdicts,
         states: TicketState::ALL
@@ -459,6 +475,43 @@ async fn change(
     }
     .await;
     back_to_ticket(c, result)
+}
+
+#[derive(Deserialize)]
+struct KnownIssueForm {
+    #[serde(rename = "_csrf")]
+    _csrf: Option<String>,
+    incident: String,
+    body: String,
+    solve: Option<String>,
+}
+
+async fn known_issue(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    c: Ctx,
+    Form(f): Form<KnownIssueForm>,
+) -> Response {
+    let result = match desk(&s) {
+        Ok(d) => d
+            .reply_all(
+                &f.incident,
+                &f.body,
+                f.solve.is_some(),
+                &who.actor(),
+                now_ms(),
+            )
+            .await
+            .map_err(desk_err),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => see_other(&format!(
+            "/tickets?state=&incident={}",
+            super::urlencode(f.incident.trim())
+        )),
+        Err(e) => super::error_page(c, e),
+    }
 }
 
 #[derive(Deserialize)]
