@@ -117,8 +117,8 @@ fn table(c: &Config) -> Table {
 }
 
 /// Settings a running process cannot change, as (path, value) pairs: data dir, store,
-/// history retention, security, the listener and its limits, whether TLS is on, and each
-/// managed node's launch spec.
+/// history retention, security, the listener and its limits, whether TLS is on, the support
+/// desk's key file, and each managed node's launch spec.
 fn fixed(c: &Config) -> Vec<(String, Option<Value>)> {
     let t = table(c);
     let mut out: Vec<(String, Option<Value>)> = ["data_dir", "store", "history", "security"]
@@ -135,6 +135,11 @@ fn fixed(c: &Config) -> Vec<(String, Option<Value>)> {
             }
         }
     }
+    // The key that opens requesters' data is read once, when the daemon starts.
+    out.push((
+        "support.key_file".into(),
+        Some(Value::String(c.support.key_file.display().to_string())),
+    ));
     for n in &c.nodes {
         if n.managed.is_some() {
             let spec = t
@@ -326,6 +331,18 @@ mod tests {
         assert!(
             needs_restart(&a, &external).is_empty(),
             "external_url only changes links"
+        );
+        let sla = config("[[support.sla]]\npriority = \"P1\"\nfirst_response = \"5m\"\n");
+        assert!(
+            needs_restart(&a, &sla).is_empty(),
+            "SLA policies are reloadable"
+        );
+        assert_eq!(changed_sections(&a, &sla), ["support"]);
+        let key = config("[support]\nkey_file = \"/elsewhere/support.key\"\n");
+        let why = needs_restart(&a, &key);
+        assert!(
+            why.len() == 1 && why[0].starts_with("support.key_file: changed"),
+            "{why:?}"
         );
     }
 }
