@@ -286,27 +286,20 @@ mod tests {
                 .contains("more than 1 Solidity")
         );
         // A symlink entry is skipped, never followed nor read as code.
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        w.add_symlink(
-            "src/Evil.sol",
-            "/etc/passwd",
-            zip::write::SimpleFileOptions::default(),
-        )
-        .expect("symlink");
-        let z = w.finish().expect("finish").into_inner();
-        let e = read_zip(&z, Limits::default()).unwrap_err();
+        let with_link = |code: Option<&[u8]>| {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let o = zip::write::SimpleFileOptions::default();
+            w.add_symlink("src/Evil.sol", "/etc/passwd", o)
+                .expect("symlink");
+            if let Some(code) = code {
+                w.start_file("src/A.sol", o).expect("start");
+                w.write_all(code).expect("write");
+            }
+            w.finish().expect("finish").into_inner()
+        };
+        let e = read_zip(&with_link(None), Limits::default()).unwrap_err();
         assert!(e.contains("no .sol"), "{e}");
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        w.add_symlink(
-            "src/Evil.sol",
-            "/etc/passwd",
-            zip::write::SimpleFileOptions::default(),
-        )
-        .expect("symlink");
-        w.start_file("src/A.sol", zip::write::SimpleFileOptions::default())
-            .expect("start");
-        w.write_all(b"contract A {}").expect("write");
-        let z = w.finish().expect("finish").into_inner();
+        let z = with_link(Some(b"contract A {}"));
         let p = read_zip(&z, Limits::default()).expect("read");
         assert_eq!(p.files.len(), 1);
         assert_eq!(

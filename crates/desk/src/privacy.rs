@@ -79,7 +79,7 @@ impl Vault {
             path: shown.clone(),
             source,
         };
-        match std::fs::read_to_string(path) {
+        match read_small(path) {
             Ok(text) => chainops_core::sealed::parse_key(&text)
                 .map(Vault::new)
                 .map_err(|_| VaultError::Damaged {
@@ -139,6 +139,22 @@ impl Vault {
             .map_err(|m| Refusal(format!("a requester key {m}")))?;
         chainops_core::sealed::parse_key(&hex).map_err(Refusal)
     }
+}
+
+/// At most 4 KiB of a regular file (a key file is 65 bytes): a directory, a FIFO or
+/// `/dev/zero` named by mistake is an error, not a hang.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "is not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    f.take(4096).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn seal_with(key: &[u8; 32], text: &str) -> String {
@@ -233,6 +249,20 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+        // A directory, a symlink to one, and an endless device are refused with the path.
+        for odd in [
+            dir.path().to_path_buf(),
+            std::path::PathBuf::from("/dev/zero"),
+        ] {
+            let e = Vault::open_file(&odd, true).expect_err("not a key file");
+            assert!(e.to_string().contains(&odd.display().to_string()), "{e}");
+        }
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.key");
+            std::os::unix::fs::symlink(dir.path(), &link).expect("symlink");
+            assert!(Vault::open_file(&link, true).is_err());
         }
         std::fs::write(&path, "not a key").expect("damage");
         let e = Vault::open_file(&path, true).expect_err("damaged");

@@ -64,8 +64,6 @@ pub type Result<T, E = DeskError> = std::result::Result<T, E>;
 pub enum Channel {
     /// The public portal.
     Portal,
-    /// Mail to the support mailbox.
-    Email,
     /// Staff in the console.
     Staff,
     /// The API.
@@ -77,7 +75,6 @@ impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Portal => "portal",
-            Channel::Email => "email",
             Channel::Staff => "staff",
             Channel::Api => "api",
         }
@@ -965,7 +962,8 @@ impl Desk {
         Ok(())
     }
 
-    /// A ticket with its messages (internal notes for staff), history, clocks and requester.
+    /// A ticket with its messages; for staff also internal notes, the history, the clocks and
+    /// the requester's personal data.
     pub async fn view(&self, ticket_id: i64, staff: bool, now: i64) -> Result<TicketView> {
         let ticket = self.ticket(ticket_id).await?;
         let messages = self.store.ticket_messages(ticket_id, staff).await?;
@@ -973,18 +971,20 @@ impl Desk {
         if !staff {
             attachments.retain(|a| messages.iter().any(|m| m.id == a.message_id));
         }
-        let events = self.store.ticket_events(ticket_id).await?;
-        let (clocks, policy) = self.clocks_of(&ticket, &events, now);
-        let requester = if staff {
-            self.personal(&ticket.requester_id).await?
+        // The requester's page shows neither the history nor the clocks: not read for it.
+        let (events, clocks, policy, requester) = if staff {
+            let events = self.store.ticket_events(ticket_id).await?;
+            let (clocks, policy) = self.clocks_of(&ticket, &events, now);
+            let requester = self.personal(&ticket.requester_id).await?;
+            (events, clocks, policy, requester)
         } else {
-            None
+            (Vec::new(), Vec::new(), None, None)
         };
         Ok(TicketView {
             ticket,
             messages,
             attachments,
-            events: if staff { events } else { Vec::new() },
+            events,
             clocks,
             policy,
             requester,

@@ -248,6 +248,20 @@ async fn bad_input_is_refused_with_reasons_and_nothing_is_stored() {
             },
             "not one of",
         ),
+        (
+            NewTicket {
+                name: "名".repeat(201),
+                ..new_ticket("a@b.cn")
+            },
+            "name has more than 200",
+        ),
+        (
+            NewTicket {
+                name: "Eve\u{7}".into(),
+                ..new_ticket("a@b.cn")
+            },
+            "control characters",
+        ),
         (new_ticket("not-an-address"), "has no @"),
         (
             new_ticket("a@b.cn\r\nBcc: x@y.z"),

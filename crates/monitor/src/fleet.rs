@@ -282,6 +282,16 @@ impl Fleet {
             .collect()
     }
 
+    /// Every configured chain, sorted, once each (no report is built).
+    pub fn chains(&self) -> Vec<String> {
+        let mut out: Vec<String> = (0..self.nodes.len())
+            .map(|i| self.lock(i).config.chain.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Best height per chain among nodes that are up.
     pub fn best_heights(&self) -> HashMap<String, u64> {
         let mut best: HashMap<String, u64> = HashMap::new();

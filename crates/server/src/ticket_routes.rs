@@ -531,3 +531,44 @@ pub(crate) async fn erase_requester(
         .map_err(desk_err)?;
     Ok(Json(json!({"erased": id})).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_download_keeps_any_file_name_out_of_the_header_syntax() {
+        let a = chainops_store::tickets::AttachmentRow {
+            name: "报告 \"final\"; x=1\r\n.log".into(),
+            content_type: "text/plain; charset=utf-8".into(),
+            data: b"ok".to_vec(),
+            ..Default::default()
+        };
+        let r = download(a);
+        let d = r.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii header");
+        assert!(d.starts_with("attachment; filename=\"___"), "{d}");
+        assert!(!d.contains('\r') && !d.contains("\"final"), "{d}");
+        assert!(d.contains("filename*=UTF-8''%E6%8A%A5%E5%91%8A%20"), "{d}");
+        assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let png = chainops_store::tickets::AttachmentRow {
+            name: "shot.png".into(),
+            content_type: "image/png".into(),
+            ..Default::default()
+        };
+        let inline = download(png);
+        assert!(
+            inline.headers()[header::CONTENT_DISPOSITION]
+                .to_str()
+                .expect("h")
+                .starts_with("inline")
+        );
+        assert!(
+            inline.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("h")
+                .contains("sandbox")
+        );
+    }
+}

@@ -48,6 +48,16 @@ impl Backend {
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching `s` anywhere, its own `%`, `_` and `\` taken
+/// literally (log search and ticket search).
+pub(crate) fn like_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Result type of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

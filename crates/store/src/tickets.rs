@@ -49,7 +49,7 @@ pub struct TicketRow {
     pub assignee: String,
     /// Requester id.
     pub requester_id: String,
-    /// Where it came from: `portal`, `email`, `staff`, `api`.
+    /// Where it came from: `portal`, `staff`, `api`.
     pub channel: String,
     /// Tags.
     pub tags: Vec<String>,
@@ -309,19 +309,6 @@ async fn commit(tx: Tx<'_>) -> Result<()> {
     tx.commit()
         .await
         .map_err(|e| StoreError::query("commit", e))
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(text: &str) -> String {
-    let mut out = String::from("%");
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 impl Store {
@@ -680,7 +667,8 @@ impl Store {
         row.as_ref().map(ticket).transpose()
     }
 
-    /// The ticket an email Message-ID belongs to (a reply's `In-Reply-To`).
+    /// The ticket an email Message-ID belongs to (a reply's `In-Reply-To`; mail coming in
+    /// is threaded by it).
     pub async fn ticket_by_email_id(&self, email_id: &str) -> Result<Option<i64>> {
         if email_id.is_empty() {
             return Ok(None);
@@ -746,13 +734,20 @@ impl Store {
             let indexed = self.backend() == Backend::Sqlite
                 && t.chars().count() >= 3
                 && !t.contains(['%', '_', '\\'])
-                && self.few_subjects_match(&like_pattern(t)).await?;
+                && self
+                    .few_subjects_match(&crate::like_pattern(&t.to_lowercase()))
+                    .await?;
             let sql = if indexed {
                 "id IN (SELECT rowid FROM desk_subject_fts WHERE subject LIKE ?)"
             } else {
                 "LOWER(subject) LIKE ? ESCAPE '\\'"
             };
-            bind(&mut cond, &mut binds, sql, like_pattern(t));
+            bind(
+                &mut cond,
+                &mut binds,
+                sql,
+                crate::like_pattern(&t.to_lowercase()),
+            );
         }
         if f.hide_merged {
             cond.push("merged_into IS NULL".into());

@@ -380,6 +380,11 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
         &[],
     );
     assert_eq!(r.status(), 400);
+    let many: Vec<(String, String)> = (0..70).map(|i| (format!("f{i}"), "x".into())).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = post_form(&d, "/support/tickets", &many, &[]);
+    assert_eq!(r.status(), 400);
+    assert!(r.text().expect("html").contains("too many fields"));
     let big = vec![b'a'; 17 << 20];
     let r = portal_ticket(&d, "big", &[("big.log", &big)]);
     assert_eq!(r.status(), 413);

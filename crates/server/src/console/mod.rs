@@ -188,6 +188,16 @@ impl Ctx {
         }
     }
 
+    /// The context of a page that is the same for everyone (the status page, the support
+    /// portal): no viewer, no navigation, no CSRF token, so nothing personal is rendered and
+    /// it can be cached.
+    pub fn public(mut self) -> Ctx {
+        self.user = None;
+        self.nav = Vec::new();
+        self.csrf = String::new();
+        self
+    }
+
     /// May the viewer do what `perm` guards (shows or hides a control)?
     pub fn may(&self, perm: &Permission) -> bool {
         self.user.as_ref().is_some_and(|p| perm.allows(p.role))

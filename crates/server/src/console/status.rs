@@ -144,14 +144,6 @@ fn banner_key(state: &str) -> &'static str {
     }
 }
 
-/// The page for everyone: no viewer, no navigation, no CSRF token, so it can be cached.
-fn public(mut c: Ctx) -> Ctx {
-    c.user = None;
-    c.nav = Vec::new();
-    c.csrf = String::new();
-    c
-}
-
 async fn status_page(State(s): State<AppState>, c: Ctx) -> Response {
     public_page(&s, c, None).await
 }
@@ -165,7 +157,7 @@ async fn chain_page(State(s): State<AppState>, c: Ctx, Path(chain): Path<String>
 async fn public_page(s: &AppState, c: Ctx, chain: Option<String>) -> Response {
     let Some(b) = board(s, chain.as_deref(), now_ms()).await else {
         return super::error_page(
-            public(c),
+            c.public(),
             ApiError::not_found(format!(
                 "no chain named \"{}\"; /status lists them",
                 chain
@@ -177,7 +169,7 @@ async fn public_page(s: &AppState, c: Ctx, chain: Option<String>) -> Response {
         );
     };
     let page = StatusPage {
-        c: public(c),
+        c: c.public(),
         chain,
         banner: b.banner,
         banner_key: banner_key(b.banner),

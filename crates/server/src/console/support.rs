@@ -145,14 +145,6 @@ pub struct RequesterPage {
     pub types: String,
 }
 
-/// The portal pages are the same for everyone: no viewer, navigation or CSRF token.
-fn public(mut c: Ctx) -> Ctx {
-    c.user = None;
-    c.nav = Vec::new();
-    c.csrf = String::new();
-    c
-}
-
 /// Private pages: not cached anywhere, the link not sent on as a referrer.
 fn private(mut r: Response) -> Response {
     let h = r.headers_mut();
@@ -173,21 +165,13 @@ async fn portal_page(
 ) -> Response {
     let desk = match desk(s) {
         Ok(d) => d,
-        Err(e) => return super::error_page(public(c), e),
+        Err(e) => return super::error_page(c.public(), e),
     };
     let cfg = &desk.config;
-    let mut chains: Vec<String> = s
-        .live()
-        .fleet
-        .reports(now_ms())
-        .into_iter()
-        .map(|r| r.chain)
-        .collect();
-    chains.sort();
-    chains.dedup();
+    let chains = s.live().fleet.chains();
     let t = c.t;
     let page = PortalPage {
-        c: public(c),
+        c: c.public(),
         categories: cfg
             .categories
             .iter()
@@ -254,7 +238,7 @@ async fn open(
     };
     let desk = match desk(&s) {
         Ok(d) => d,
-        Err(e) => return super::error_page(public(c), e),
+        Err(e) => return super::error_page(c.public(), e),
     };
     if !desk.config.portal {
         return portal_page(&s, c, values, None, StatusCode::FORBIDDEN).await;
@@ -319,7 +303,7 @@ async fn requester_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let c = public(c);
+    let c = c.public();
     let desk = match desk(s) {
         Ok(d) => d,
         Err(e) => return super::error_page(c, e),
@@ -373,17 +357,17 @@ async fn ticket_page(
 async fn reply(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
     let (fields, files) = match super::read_form(form).await {
         Ok(x) => x,
-        Err(e) => return super::error_page(public(c), e),
+        Err(e) => return super::error_page(c.public(), e),
     };
     let token = super::field(&fields, "token");
     let desk = match desk(&s) {
         Ok(d) => d,
-        Err(e) => return super::error_page(public(c), e),
+        Err(e) => return super::error_page(c.public(), e),
     };
     let now = now_ms();
     let t = match desk.ticket_by_link(&token, now).await {
         Ok(t) => t,
-        Err(e) => return private(super::error_page(public(c), desk_err(e))),
+        Err(e) => return private(super::error_page(c.public(), desk_err(e))),
     };
     match desk
         .reply(
@@ -411,7 +395,7 @@ async fn file(
     c: Ctx,
     Path((token, id)): Path<(String, String)>,
 ) -> Response {
-    let c = public(c);
+    let c = c.public();
     let desk = match desk(&s) {
         Ok(d) => d,
         Err(e) => return super::error_page(c, e),

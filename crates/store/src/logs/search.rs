@@ -84,15 +84,6 @@ fn newest_first(rows: &mut Vec<LogRow>, limit: usize) {
     rows.truncate(limit);
 }
 
-/// A LIKE pattern matching `s` anywhere, with `\` escaping.
-fn like_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 impl Store {
     /// First row ids of the index chunks matching every needle (in no particular order), at
     /// most `cap` (a full list means there may be more). Not ordered on purpose: FTS5 reads
@@ -118,7 +109,7 @@ impl Store {
             Backend::Postgres => {
                 q = q.bind(cap);
                 for n in needles {
-                    q = q.bind(like_pattern(n));
+                    q = q.bind(crate::like_pattern(n));
                 }
             }
         }
