@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, promtool, Alertmanager, ripgrep, restic, borg (apt), aiosmtpd and
+#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, promtool, Alertmanager, ripgrep, restic, borg, dovecot-imapd (apt), aiosmtpd and
 #                                  schemathesis, moto[server], eth-abi (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
@@ -40,6 +40,8 @@ if [ "$mode" = test ]; then
   command -v restic >/dev/null 2>&1 || missing+=(restic)
   command -v borg >/dev/null 2>&1 || missing+=(borgbackup)
   [ -x /usr/bin/time ] || missing+=(time)
+  # A real IMAP server for the support desk's email-in test.
+  [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} with apt"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -162,6 +162,23 @@ async fn start_parts(
         config.server.external_base(None),
         stop.clone(),
     ));
+    if let Some(mailbox) = &config.support.mailbox {
+        let password = chainops_core::node_config::read_secret(
+            &chainops_core::node_config::SecretSource::File(mailbox.password_file.clone()),
+        )
+        .with_context(|| {
+            format!(
+                "support.mailbox.password_file {} cannot be read",
+                mailbox.password_file.display()
+            )
+        })?;
+        tasks.push(start_mailbox(
+            desk.clone(),
+            mailbox.clone(),
+            password,
+            stop.clone(),
+        ));
+    }
     if let Some(rustls) = &base.tls {
         let files = match (&config.server.tls, &base.dev_tls) {
             (Some(t), _) => Some((t.cert_file.clone(), t.key_file.clone())),
@@ -237,6 +254,47 @@ fn start_sla_pass(
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    })
+}
+
+/// Polls the support mailbox now and every `support.mailbox.poll_interval`: new mail opens
+/// tickets, replies thread onto theirs. A failed poll is logged and retried; nothing is lost.
+fn start_mailbox(
+    desk: Arc<chainops_desk::service::Desk>,
+    cfg: chainops_desk::config::MailboxConfig,
+    password: chainops_core::secret::Secret,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    spawn_supervised("desk:mailbox", move || {
+        let (desk, cfg, password, mut stop) =
+            (desk.clone(), cfg.clone(), password.clone(), stop.clone());
+        async move {
+            let now = chainops_core::time::now_ms;
+            loop {
+                let poll = chainops_desk::mailbox::poll(&desk, &cfg, password.expose(), &now);
+                tokio::select! {
+                    r = poll => match r {
+                        Ok(r) if r != Default::default() => tracing::info!(
+                            opened = r.opened,
+                            replied = r.replied,
+                            duplicates = r.duplicates,
+                            skipped = r.skipped,
+                            "support mailbox polled"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(
+                            error = %e, mailbox = %cfg.url,
+                            "support mailbox poll failed; retrying at the next poll"
+                        ),
+                    },
+                    _ = stop.changed() => return,
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(cfg.poll_interval) => {}
                     _ = stop.changed() => return,
                 }
             }

@@ -25,6 +25,9 @@ pub struct Mail {
     /// `In-Reply-To` and `References` (the ticket's first mail), `""` for none.
     #[serde(default)]
     pub in_reply_to: String,
+    /// `Reply-To` (the support mailbox, so replies come back as ticket messages), `""` for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reply_to: String,
 }
 
 /// Finds a requester's address when their mail is sent.

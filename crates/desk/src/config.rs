@@ -70,6 +70,227 @@ pub struct RawSupport {
     pub sla: Option<Vec<RawPolicy>>,
     /// Canned replies staff pick from.
     pub canned: Option<Vec<RawCanned>>,
+    /// The support mailbox polled over IMAP (none: no email in).
+    pub mailbox: Option<RawMailbox>,
+}
+
+/// `[support.mailbox]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMailbox {
+    /// `imaps://host[:993]` or `imap://host[:143]`.
+    pub url: Option<String>,
+    /// `tls` (the default for `imaps://`), `starttls` (the default for `imap://`) or `none`.
+    pub tls: Option<String>,
+    /// IMAP user name.
+    pub username: Option<String>,
+    /// File holding the IMAP password.
+    pub password_file: Option<String>,
+    /// Folder polled (default `INBOX`).
+    pub folder: Option<String>,
+    /// The support address requesters write to: the `Reply-To` of mail to requesters; mail
+    /// from it is never imported.
+    pub address: Option<String>,
+    /// Category of tickets opened by mail (default the first of `support.categories`).
+    pub category: Option<String>,
+    /// How often the mailbox is polled (default 60s).
+    pub poll_interval: Option<String>,
+    /// Largest mail imported (default 25MB); larger mail is left in the mailbox, unseen.
+    pub max_message_size: Option<String>,
+}
+
+/// IMAP transport security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapTls {
+    /// TLS from the first byte (`imaps://`, port 993).
+    Tls,
+    /// A plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// No encryption (a mail server on the same host, tests).
+    None,
+}
+
+/// Validated `[support.mailbox]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxConfig {
+    /// As written (for `config show`).
+    pub url: String,
+    /// Host.
+    #[serde(skip)]
+    pub host: String,
+    /// Port.
+    #[serde(skip)]
+    pub port: u16,
+    /// Transport security.
+    pub tls: ImapTls,
+    /// User name.
+    pub username: String,
+    /// Password file.
+    pub password_file: std::path::PathBuf,
+    /// Folder.
+    pub folder: String,
+    /// The support address (`""`: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub address: String,
+    /// Category of mailed tickets.
+    pub category: String,
+    /// Poll interval.
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
+    pub poll_interval: Duration,
+    /// Largest mail imported, bytes.
+    #[serde(serialize_with = "ser_size")]
+    pub max_message_size: u64,
+}
+
+/// Largest mail a config may allow.
+pub const MAX_MESSAGE_LIMIT: u64 = 100 << 20;
+
+fn mailbox(raw: RawMailbox, categories: &[String], p: &mut Problems) -> Option<MailboxConfig> {
+    let at = |k: &str| format!("support.mailbox.{k}");
+    let before = p.len();
+    let url = raw.url.unwrap_or_default();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let implicit = match scheme {
+        "imaps" => true,
+        "imap" => false,
+        _ => {
+            p.add(
+                at("url"),
+                format!(
+                    "\"{}\" is not an IMAP URL; write imaps://mail.example.com (TLS, port 993) or imap://mail.example.com (STARTTLS, port 143)",
+                    crate::notices::shown(&url)
+                ),
+            );
+            true
+        }
+    };
+    let authority = rest.trim_end_matches('/');
+    let (host, port) = match authority
+        .rsplit_once(':')
+        .filter(|_| !authority.ends_with(']'))
+    {
+        Some((h, port)) => (h, port.parse::<u16>().ok().filter(|p| *p > 0)),
+        None => (authority, Some(if implicit { 993 } else { 143 })),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+    if p.len() == before && (!host_ok || port.is_none() || authority.contains(['/', '@', '?'])) {
+        p.add(
+            at("url"),
+            "needs a host and an optional port, nothing else (the user name is `username`, the password `password_file`)",
+        );
+    }
+    let tls = match raw.tls.as_deref() {
+        None if implicit => ImapTls::Tls,
+        None | Some("starttls") => ImapTls::Starttls,
+        Some("tls") => ImapTls::Tls,
+        Some("none") => ImapTls::None,
+        Some(t) => {
+            p.add(
+                at("tls"),
+                format!(
+                    "\"{}\" is not a TLS mode; use tls, starttls or none",
+                    crate::notices::shown(t)
+                ),
+            );
+            ImapTls::Tls
+        }
+    };
+    if implicit && tls != ImapTls::Tls {
+        p.add(
+            at("tls"),
+            "imaps:// is TLS from the first byte; drop tls, or write imap://",
+        );
+    }
+    let username = raw.username.unwrap_or_default();
+    if username.trim().is_empty() || username.chars().any(char::is_control) {
+        p.add(
+            at("username"),
+            "is missing; the IMAP login of the support mailbox",
+        );
+    }
+    let password_file = raw.password_file.unwrap_or_default();
+    if password_file.trim().is_empty() {
+        p.add(
+            at("password_file"),
+            "is missing; a file holding the IMAP password (passwords are not written in the config)",
+        );
+    }
+    let folder = raw.folder.unwrap_or_else(|| "INBOX".into());
+    if folder.is_empty()
+        || folder.len() > 200
+        || folder
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+    {
+        p.add(
+            at("folder"),
+            "must be a folder name such as INBOX (no quotes, backslashes or control characters)",
+        );
+    }
+    let address = match raw.address {
+        None => String::new(),
+        Some(a) => match crate::tickets::email(&a) {
+            Ok(a) => a,
+            Err(e) => {
+                p.add(at("address"), e.0);
+                String::new()
+            }
+        },
+    };
+    let category = match raw.category {
+        None => categories.first().cloned().unwrap_or_default(),
+        Some(c) if categories.contains(&c) => c,
+        Some(c) => {
+            p.add(
+                at("category"),
+                format!(
+                    "\"{}\" is not in support.categories ({})",
+                    crate::notices::shown(&c),
+                    categories.join(", ")
+                ),
+            );
+            c
+        }
+    };
+    let poll_interval = p.duration(
+        &at("poll_interval"),
+        raw.poll_interval.as_deref(),
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+    );
+    let max_message_size = match raw.max_message_size.as_deref().map(parse_size) {
+        None => 25 << 20,
+        Some(Ok(n)) if (1024..=MAX_MESSAGE_LIMIT).contains(&n) => n,
+        Some(Ok(_)) => {
+            p.add(at("max_message_size"), "must be between 1KB and 100MB");
+            25 << 20
+        }
+        Some(Err(m)) => {
+            p.add(at("max_message_size"), m);
+            25 << 20
+        }
+    };
+    (p.len() == before).then(|| MailboxConfig {
+        url: url.clone(),
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port: port.unwrap_or(993),
+        tls,
+        username,
+        password_file: std::path::PathBuf::from(password_file),
+        folder,
+        address,
+        category,
+        poll_interval,
+        max_message_size,
+    })
 }
 
 /// `[[support.canned]]` as written.
@@ -166,6 +387,9 @@ pub struct SupportConfig {
     pub sla: Vec<Policy>,
     /// Canned replies.
     pub canned: Vec<Canned>,
+    /// The support mailbox (email in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<MailboxConfig>,
 }
 
 impl Default for SupportConfig {
@@ -334,7 +558,9 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
             body,
         });
     }
+    let mailbox = raw.mailbox.and_then(|m| mailbox(m, &categories, p));
     SupportConfig {
+        mailbox,
         canned,
         portal: raw.portal.unwrap_or(true),
         categories,
@@ -657,5 +883,99 @@ resolution = "2h"
                 "{key} missing in {e:#?}"
             );
         }
+    }
+
+    #[test]
+    fn the_mailbox_is_checked_and_shows_back() {
+        let c = parse(
+            r#"
+[support]
+[support.mailbox]
+url = "imaps://imap.example.cn"
+username = "support@example.cn"
+password_file = "/etc/chainops/imap.pass"
+address = "Support@Example.CN"
+"#,
+        )
+        .expect("valid");
+        let m = c.mailbox.as_ref().expect("mailbox");
+        assert_eq!(
+            (m.host.as_str(), m.port, m.tls),
+            ("imap.example.cn", 993, ImapTls::Tls)
+        );
+        assert_eq!(
+            (m.folder.as_str(), m.category.as_str()),
+            ("INBOX", "general")
+        );
+        assert_eq!(m.address, "Support@example.cn");
+        let shown = toml::to_string(&c).expect("show");
+        let raw: RawSupport = toml::from_str(&shown).expect("pastes back");
+        let mut p = Problems::default();
+        let again = validate(raw, std::path::Path::new("/data"), &mut p);
+        assert!(p.is_empty(), "{shown}");
+        assert_eq!(
+            again.mailbox.map(|m| (m.url, m.port, m.poll_interval)),
+            Some((m.url.clone(), 993, m.poll_interval))
+        );
+        let plain = parse(
+            "[support.mailbox]\nurl = \"imap://[::1]\"\nusername = \"u\"\npassword_file = \"p\"\n",
+        )
+        .expect("IPv6");
+        let m = plain.mailbox.expect("mailbox");
+        assert_eq!(
+            (m.host.as_str(), m.port, m.tls),
+            ("::1", 143, ImapTls::Starttls)
+        );
+        let e = parse(
+            r#"
+[support.mailbox]
+url = "pop3://mail.example.com"
+tls = "maybe"
+username = ""
+folder = "In\"box"
+address = "not mail"
+category = "billing"
+poll_interval = "0s"
+max_message_size = "1GB"
+"#,
+        )
+        .expect_err("refused");
+        for key in [
+            "url",
+            "tls",
+            "username",
+            "password_file",
+            "folder",
+            "address",
+            "category",
+            "poll_interval",
+            "max_message_size",
+        ] {
+            assert!(
+                e.iter()
+                    .any(|m| m.starts_with(&format!("support.mailbox.{key}"))),
+                "{key} missing in {e:#?}"
+            );
+        }
+        for url in [
+            "imaps://user:pw@host",
+            "imaps://host:99999",
+            "imaps://",
+            "imaps://host/INBOX",
+        ] {
+            let e = parse(&format!(
+                "[support.mailbox]\nurl = \"{url}\"\nusername = \"u\"\npassword_file = \"p\"\n"
+            ))
+            .expect_err(url);
+            assert!(
+                e.iter().any(|m| m.starts_with("support.mailbox.url")),
+                "{url}: {e:?}"
+            );
+        }
+        let e = parse("[support.mailbox]\nurl = \"imaps://h\"\ntls = \"none\"\nusername = \"u\"\npassword_file = \"p\"\n").expect_err("imaps without TLS");
+        assert!(
+            e.iter().any(|m| m.starts_with("support.mailbox.tls")),
+            "{e:?}"
+        );
     }
 }

@@ -1,10 +1,10 @@
-//! chainops-desk: user support. Today the public status page's logic ([`status`]: a chain's
-//! state from the monitors and its quorum, uptime per day) and the rules of its incidents and
-//! maintenance windows ([`notices`]); tickets with SLA clocks, the knowledge base and feedback
-//! follow (issue 19).
+//! chainops-desk: user support — the public status page ([`status`], [`notices`]), tickets
+//! with SLA clocks in business hours ([`calendar`], [`sla`], [`tickets`], [`service`]), email
+//! in ([`mailbox`]) and the requesters' personal data sealed per requester ([`privacy`]).
 
 pub mod calendar;
 pub mod config;
+pub mod mailbox;
 pub mod notices;
 pub mod privacy;
 pub mod service;

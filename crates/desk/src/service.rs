@@ -68,6 +68,8 @@ pub enum Channel {
     Staff,
     /// The API.
     Api,
+    /// Mail to the support mailbox.
+    Email,
 }
 
 impl Channel {
@@ -77,6 +79,7 @@ impl Channel {
             Channel::Portal => "portal",
             Channel::Staff => "staff",
             Channel::Api => "api",
+            Channel::Email => "email",
         }
     }
 }
@@ -358,6 +361,12 @@ impl Desk {
             text: format!("{text}\n\n{link}\n"),
             message_id,
             in_reply_to,
+            reply_to: self
+                .config
+                .mailbox
+                .as_ref()
+                .map(|m| m.address.clone())
+                .unwrap_or_default(),
         };
         let id = format!("mail/{}/{key}", t.id);
         let payload = serde_json::json!({

@@ -290,6 +290,14 @@ pub const MIGRATIONS: &[Migration] = &[
              PRIMARY KEY (ticket_id, metric, cycle, level))",
         ],
     },
+    Migration {
+        version: 15,
+        name: "support desk: the mailbox cursor (email in)",
+        statements: &[
+            "CREATE TABLE desk_mailbox (name TEXT PRIMARY KEY, uid_validity BIGINT NOT NULL,
+             last_uid BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+        ],
+    },
 ];
 
 /// Whether a chainops schema is there (any migration applied).

@@ -680,6 +680,40 @@ impl Store {
             .map_err(|e| StoreError::query("find ticket by message id", e))
     }
 
+    /// Where the mailbox `name` was read up to: its `UIDVALIDITY` and the last UID imported.
+    pub async fn mailbox_cursor(&self, name: &str) -> Result<Option<(i64, i64)>> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT uid_validity, last_uid FROM desk_mailbox WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| StoreError::query("read the mailbox cursor", e))?;
+        Ok(row)
+    }
+
+    /// Records that the mailbox `name` is read up to `last_uid` (of `uid_validity`).
+    pub async fn set_mailbox_cursor(
+        &self,
+        name: &str,
+        uid_validity: i64,
+        last_uid: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO desk_mailbox (name, uid_validity, last_uid, updated_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET uid_validity = excluded.uid_validity,
+             last_uid = excluded.last_uid, updated_ms = excluded.updated_ms",
+        )
+        .bind(name)
+        .bind(uid_validity)
+        .bind(last_uid)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(|e| StoreError::query("save the mailbox cursor", e))?;
+        Ok(())
+    }
+
     /// Tickets matching `f`, most urgent deadline first then newest, with the total count.
     pub async fn list_tickets(
         &self,

@@ -49,6 +49,9 @@ fn build_mail(e: &EmailConfig, to: &str, m: &chainops_core::mail::Mail) -> Resul
         .subject(&m.subject)
         .message_id(Some(m.message_id.clone()))
         .header(ContentType::TEXT_PLAIN);
+    if !m.reply_to.is_empty() {
+        b = b.reply_to(m.reply_to.parse().map_err(|x| format!("reply-to: {x}"))?);
+    }
     if !m.in_reply_to.is_empty() {
         b = b
             .in_reply_to(m.in_reply_to.clone())

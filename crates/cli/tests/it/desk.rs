@@ -69,7 +69,7 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn client() -> reqwest::blocking::Client {
+pub(crate) fn client() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -114,12 +114,12 @@ fn portal_ticket(
 }
 
 /// The mails the sink received for `to`, decoded by Python's `email` package:
-/// `{to, subject, message_id, in_reply_to, body}` each.
-fn mails_to(sink: &SmtpSink, to: &str) -> Vec<Value> {
+/// `{to, subject, message_id, in_reply_to, reply_to, body}` each.
+pub(crate) fn mails_to(sink: &SmtpSink, to: &str) -> Vec<Value> {
     let script = "import email, email.policy, json, sys\n\
         m = email.message_from_string(sys.stdin.read(), policy=email.policy.default)\n\
         print(json.dumps({'to': str(m['To']), 'subject': str(m['Subject']), 'message_id': str(m['Message-ID']), \
-        'in_reply_to': str(m['In-Reply-To'] or ''), 'body': m.get_body(('plain',)).get_content()}))";
+        'in_reply_to': str(m['In-Reply-To'] or ''), 'reply_to': str(m['Reply-To'] or ''), 'body': m.get_body(('plain',)).get_content()}))";
     sink.messages()
         .into_iter()
         .filter_map(|raw| {

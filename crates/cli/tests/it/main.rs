@@ -12,6 +12,7 @@ mod bench;
 mod cli;
 mod console;
 mod desk;
+mod desk_mail;
 mod litecoin;
 mod logs;
 mod notifiers;
