@@ -150,6 +150,11 @@ async fn start_parts(
         desk = desk.with_mail(channel, &config.server.external_base(None));
     }
     let desk = Arc::new(desk);
+    match desk.seed_kb(chainops_core::time::now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(articles = n, "knowledge base seeded with the user guide"),
+        Err(e) => tracing::warn!(error = %e, "seeding the knowledge base failed"),
+    }
     let fleet_facts: Arc<dyn FactSource> = fleet.clone();
     let facts: Arc<dyn FactSource> = Arc::new(chainops_backup::daemon::WithBackupFacts::new(
         fleet_facts,

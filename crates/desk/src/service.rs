@@ -241,6 +241,8 @@ pub struct Desk {
     opened: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<i64>>>>,
     /// Mail to requesters: the email notifier and the base of links (none: no mail).
     mail: Option<(String, String)>,
+    /// The knowledge base's search index and the store version it was built from.
+    pub(crate) kb_cache: Arc<std::sync::RwLock<Option<Arc<crate::search::Index>>>>,
 }
 
 /// Most keys the portal's rate limit remembers (older entries are dropped first).
@@ -325,6 +327,7 @@ impl Desk {
             vault,
             opened: Arc::default(),
             mail: None,
+            kb_cache: Arc::default(),
         }
     }
 
@@ -342,7 +345,7 @@ impl Desk {
     /// The outbox row of a mail about ticket `t` (none when the desk sends no mail or the
     /// link cannot be opened).
     fn mail_row(&self, t: &TicketRow, key: &str, text: &str, now: i64) -> Vec<OutboxRow> {
-        let Some((channel, base)) = &self.mail else {
+        let Some((_, base)) = &self.mail else {
             return Vec::new();
         };
         let Some(token) = self.vault.open_link(&t.link_sealed) else {
@@ -361,21 +364,46 @@ impl Desk {
             text: format!("{text}\n\n{link}\n"),
             message_id,
             in_reply_to,
-            reply_to: self
-                .config
-                .mailbox
-                .as_ref()
-                .map(|m| m.address.clone())
-                .unwrap_or_default(),
+            reply_to: String::new(),
         };
-        let id = format!("mail/{}/{key}", t.id);
+        self.outbox_mail(
+            mail,
+            format!("mail/{}/{key}", t.id),
+            format!("ticket/{}", t.id),
+            now,
+        )
+    }
+
+    /// The base of links in mail to requesters (none: the desk sends no mail).
+    pub(crate) fn mail_base(&self) -> Option<&str> {
+        self.mail.as_ref().map(|(_, base)| base.as_str())
+    }
+
+    /// The outbox row of `mail` (its `Reply-To` the support mailbox), none when the desk
+    /// sends no mail.
+    pub(crate) fn outbox_mail(
+        &self,
+        mut mail: chainops_core::mail::Mail,
+        id: String,
+        fingerprint: String,
+        now: i64,
+    ) -> Vec<OutboxRow> {
+        let Some((channel, _)) = &self.mail else {
+            return Vec::new();
+        };
+        mail.reply_to = self
+            .config
+            .mailbox
+            .as_ref()
+            .map(|m| m.address.clone())
+            .unwrap_or_default();
         let payload = serde_json::json!({
             "version": "1", "id": id, "status": chainops_core::mail::EVENT, "source": "support",
             chainops_core::mail::FIELD: mail,
         });
         vec![OutboxRow {
             id,
-            fingerprint: format!("ticket/{}", t.id),
+            fingerprint,
             channel: channel.clone(),
             event: chainops_core::mail::EVENT.into(),
             payload: payload.to_string(),
@@ -834,7 +862,7 @@ impl Desk {
                 self.mail_row(
                     &t,
                     &format!("solved-{now}"),
-                    "We consider your request solved. If it is not, reply on the page and the ticket opens again.\n\n我们认为您的问题已解决。如未解决，请在页面上回复，工单将重新打开。",
+                    "We consider your request solved. If it is not, reply on the page and the ticket opens again. How did we do? Rate our answer (1-5) on the same page.\n\n我们认为您的问题已解决。如未解决，请在页面上回复，工单将重新打开。欢迎在同一页面为我们的答复评分（1-5 分）。",
                     now,
                 )
             } else {

@@ -325,7 +325,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_health_login_setup_and_the_status_page_are_public_and_writes_are_audited() {
+    fn only_health_login_setup_the_status_page_portal_and_kb_are_public_and_writes_are_audited() {
         for route in crate::table::all() {
             let (m, p, perm, action) =
                 (&route.method, &route.path, &route.permission, &route.audit);
@@ -354,6 +354,13 @@ mod tests {
                         "/support/t/{token}",
                         "/support/reply",
                         "/support/t/{token}/files/{id}",
+                        // The knowledge base's published public articles, for requesters.
+                        "/kb",
+                        "/kb/suggest",
+                        "/kb/{id}",
+                        "/kb/{id}/vote",
+                        "/api/v1/kb",
+                        "/api/v1/kb/{id}",
                     ]
                     .contains(p),
                     "{m} {p} must not be public"

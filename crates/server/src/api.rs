@@ -7,7 +7,8 @@
 use crate::extract::{body_schema, query_params};
 use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, r, text};
 use crate::{
-    AppState, auth_routes, bench_routes, log_routes, notify_routes, routes, ticket_routes,
+    AppState, auth_routes, bench_routes, kb_routes, log_routes, notify_routes, routes,
+    ticket_routes,
 };
 use axum::routing::{MethodRouter, delete, get, post};
 use chainops_auth::Permission;
@@ -679,6 +680,59 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/v1/kb",
+        permission: Permission::Public,
+        audit: None,
+        summary: "Knowledge base: published public articles matching q (ranked; Chinese and English), or all; one version each in lang (paged, X-Total-Count)",
+        params: query_params::<kb_routes::KbQuery>,
+        body: no_body,
+        ok: 200,
+        response: || arr(kb_article(false)),
+        handler: || get(kb_routes::search),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/kb",
+        permission: Permission::WorkTickets,
+        audit: Some("kb.save"),
+        summary: "Save a knowledge-base article's language version (category, faq and public apply to every version)",
+        params: none,
+        body: body_schema::<kb_routes::ArticleBody>,
+        ok: 200,
+        response: || kb_article(true),
+        handler: || post(kb_routes::save),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/kb/{id}",
+        permission: Permission::Public,
+        audit: None,
+        summary: "A published public knowledge-base article: its language versions with their Markdown",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &["id", "versions"],
+                json!({"id": text(), "versions": arr(kb_article(true))}),
+            )
+        },
+        handler: || get(kb_routes::get_one),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/v1/kb/{id}",
+        permission: Permission::WorkTickets,
+        audit: Some("kb.delete"),
+        summary: "Delete a knowledge-base article (every language) and its counters",
+        params: || json!([path_param("id")]),
+        body: no_body,
+        ok: 204,
+        response: any,
+        handler: || delete(kb_routes::delete),
+    },
+    Route {
+        method: "GET",
         path: "/api/v1/attachments/{id}",
         permission: Permission::ReadTickets,
         audit: None,
@@ -719,6 +773,32 @@ pub static ROUTES: &[Route] = &[
         handler: || post(ticket_routes::erase_requester),
     },
 ];
+
+/// The schema of a knowledge-base article version (with its Markdown body or not).
+fn kb_article(body: bool) -> Value {
+    let mut required = vec![
+        "id",
+        "lang",
+        "title",
+        "category",
+        "faq",
+        "public",
+        "published",
+        "updated",
+        "url",
+    ];
+    let b = json!({"type": "boolean"});
+    let mut props = json!({
+        "id": text(), "lang": text(), "title": text(), "category": text(), "faq": b,
+        "public": b, "published": b, "updated": text(), "url": text(),
+        "score": {"type": "number"},
+    });
+    if body {
+        required.push("body");
+        props["body"] = text();
+    }
+    obj(&required, props)
+}
 
 /// The schema of a ticket's summary, plus `extra` fields.
 fn ticket(extra: &[&str]) -> Value {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 mod error;
 mod extract;
+mod kb_routes;
 pub mod limits;
 mod log_routes;
 mod notify_routes;

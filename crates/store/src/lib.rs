@@ -13,12 +13,14 @@ pub mod config;
 mod error;
 pub mod events;
 pub mod incidents;
+pub mod kb;
 pub mod logs;
 pub mod migrations;
 pub mod node_state;
 pub mod series;
 pub mod silences;
 pub mod status_page;
+pub mod surveys;
 pub mod tickets;
 pub mod users;
 

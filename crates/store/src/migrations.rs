@@ -292,10 +292,30 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "support desk: the mailbox cursor (email in)",
+        name: "support desk: the mailbox cursor (email in), knowledge base, surveys",
         statements: &[
             "CREATE TABLE desk_mailbox (name TEXT PRIMARY KEY, uid_validity BIGINT NOT NULL,
              last_uid BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+            "CREATE TABLE kb_articles (id TEXT NOT NULL, lang TEXT NOT NULL, title TEXT NOT NULL,
+             body TEXT NOT NULL, category TEXT NOT NULL, faq BIGINT NOT NULL,
+             public BIGINT NOT NULL, published BIGINT NOT NULL, seeded BIGINT NOT NULL,
+             updated_ms BIGINT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (id, lang))",
+            "CREATE TABLE kb_stats (id TEXT PRIMARY KEY, views BIGINT NOT NULL,
+             helpful BIGINT NOT NULL, unhelpful BIGINT NOT NULL, suggested BIGINT NOT NULL,
+             deflected BIGINT NOT NULL)",
+            // Once-only facts of the knowledge base (`seeded`: the shipped articles were added).
+            "CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            // Feedback: CSAT per solved ticket, NPS answers per campaign invitation.
+            "CREATE TABLE desk_surveys (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
+             ticket_id BIGINT NOT NULL, campaign TEXT NOT NULL, requester_id TEXT NOT NULL,
+             score BIGINT NOT NULL, comment TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+            "CREATE INDEX desk_surveys_by_time ON desk_surveys (kind, at_ms)",
+            "CREATE INDEX desk_surveys_by_requester ON desk_surveys (requester_id)",
+            "CREATE TABLE desk_nps_campaigns (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+             created_ms BIGINT NOT NULL, created_by TEXT NOT NULL, invited BIGINT NOT NULL)",
+            "CREATE TABLE desk_nps_invites (token_hash TEXT PRIMARY KEY, campaign TEXT NOT NULL,
+             requester_id TEXT NOT NULL, sent_ms BIGINT NOT NULL)",
+            "CREATE INDEX desk_nps_invites_by_requester ON desk_nps_invites (requester_id)",
         ],
     },
 ];

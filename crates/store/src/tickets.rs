@@ -422,6 +422,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query("delete requester key", e))?;
+            // Survey scores stay (anonymous); what the requester wrote goes.
+            sqlx::query(
+                "UPDATE desk_surveys SET comment = '', requester_id = '' WHERE requester_id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query("anonymise survey answers", e))?;
+            sqlx::query("DELETE FROM desk_nps_invites WHERE requester_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("delete NPS invitations", e))?;
             let tickets: Vec<i64> =
                 sqlx::query_scalar("SELECT id FROM desk_tickets WHERE requester_id = $1")
                     .bind(id)

@@ -360,6 +360,21 @@ try {
   await portal.locator("#p-email").fill("dev@example.cn");
   await portal.locator("#p-name").fill("李雷");
   await portal.locator("#p-category").selectOption("rpc");
+  say("knowledge base: typing a subject suggests articles; one answers the question (a deflected ticket)");
+  await portal.locator("#p-subject").pressSequentially("rpc time", { delay: 40 });
+  const suggestion = portal.locator("#kb-suggestions-list a").first();
+  await suggestion.waitFor({ timeout: T });
+  const suggested = await suggestion.getAttribute("href");
+  if (!suggested.startsWith("/kb/rpc-timeouts?") || !suggested.includes("from=portal")) throw new Error(`suggestion: ${suggested}`);
+  const kbPage = await visitor.newPage();
+  watch(kbPage, "kb");
+  await kbPage.goto(`${BASE}${suggested}`);
+  if (!(await kbPage.locator("#kb-article h1").innerText()).includes("RPC")) throw new Error("the suggested article did not open");
+  await kbPage.getByRole("button", { name: "Yes, this answered my question (no ticket needed)" }).click();
+  await kbPage.locator("#kb-thanks").waitFor({ timeout: T });
+  await kbPage.goto(`${BASE}/kb?q=${encodeURIComponent("节点超时")}`);
+  if (!(await kbPage.locator("#kb-results a").first().getAttribute("href")).startsWith("/kb/rpc-timeouts")) throw new Error("a Chinese search does not find the RPC article");
+  await kbPage.close();
   await portal.locator("#p-subject").fill("eth_call 超时 on devnet");
   await portal.locator("#p-body").fill("Since **10:00** every eth_call times out.");
   await portal.locator("#p-files").setInputFiles({ name: "trace.log", mimeType: "text/plain", buffer: Buffer.from("ERROR deadline exceeded\n") });
@@ -398,6 +413,28 @@ try {
   await portal.waitForURL(`${BASE}${ticketLink}`, { timeout: T });
   await desk.reload();
   if ((await desk.locator("#ticket-state").getAttribute("data-state")) !== "open") throw new Error("the requester's reply does not reopen a pending ticket");
+
+  say("knowledge base: staff see the deflection, write a Chinese draft, publish it");
+  const kbm = await admin.newPage();
+  watch(kbm, "kb-manage");
+  await kbm.goto(`${BASE}/kb/manage`);
+  const rpcRow = kbm.locator('#kb-table tr[data-article="rpc-timeouts"][data-lang="en"] td');
+  if ((await rpcRow.nth(7).innerText()).trim() !== "1") throw new Error(`deflections: ${await rpcRow.nth(7).innerText()}`);
+  await kbm.locator("#kb-id").fill("devnet-faucet");
+  await kbm.locator("#kb-lang").selectOption("zh-CN");
+  await kbm.locator("#kb-title").fill("如何领取测试网代币");
+  await kbm.locator("#kb-body").fill("访问水龙头页面，输入地址即可。");
+  await kbm.getByRole("button", { name: "Save", exact: true }).click();
+  await kbm.waitForURL(/\/kb\/manage\?id=devnet-faucet/, { timeout: T });
+  const draftSeen = await visitor.newPage();
+  const draftResp = await draftSeen.goto(`${BASE}/kb/devnet-faucet`);
+  if (draftResp.status() !== 404) throw new Error(`a draft is public: ${draftResp.status()}`);
+  await kbm.locator('input[name="published"]').check();
+  await kbm.getByRole("button", { name: "Save", exact: true }).click();
+  await kbm.waitForURL(/\/kb\/manage\?id=devnet-faucet/, { timeout: T });
+  await draftSeen.goto(`${BASE}/kb?q=${encodeURIComponent("水龙头")}`);
+  if ((await draftSeen.locator("#kb-results a").count()) !== 1) throw new Error("the published article is not found");
+  await draftSeen.close();
 
   say("settings show the effective configuration with secrets redacted");
   const settings = await admin.newPage();
@@ -462,7 +499,9 @@ try {
     ["bench", "/bench"], ["bench-run", benchRunUrl], ["bench-compare", benchCompareUrl],
     ["status", "/status"], ["status-chain", "/status/devnet"], ["status-manage", "/status/manage"],
     ["support", "/support"], ["support-ticket", ticketLink], ["tickets", "/tickets"], ["ticket", ticketUrl],
-    ["tickets-known-issue", "/tickets?state=&incident=inc-1"]);
+    ["tickets-known-issue", "/tickets?state=&incident=inc-1"],
+    ["kb", "/kb"], ["kb-search", `/kb?q=${encodeURIComponent("节点 rpc")}`], ["kb-article", "/kb/rpc-timeouts"],
+    ["kb-manage", "/kb/manage?id=rpc-timeouts&lang=en"]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

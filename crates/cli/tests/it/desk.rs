@@ -501,3 +501,161 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
     }
     assert!(grepped >= 3, "the data dir was searched ({grepped} files)");
 }
+
+#[test]
+fn the_knowledge_base_is_seeded_searched_in_chinese_edited_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(
+        dir.path(),
+        "[support]\ncategories = [\"general\", \"rpc\"]\n",
+    );
+    let anon = client();
+    let get = |path: &str| anon.get(format!("{}{path}", d.base)).send().expect("get");
+    // The shipped user guide is there in both languages, without an account; a seed whose
+    // category is not configured ("account") moved to the first category.
+    let all: Value = get("/api/v1/kb?lang=zh-CN").json().expect("json");
+    let ids: Vec<&str> = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"rpc-timeouts") && ids.contains(&"your-data"),
+        "{all}"
+    );
+    assert!(
+        all.as_array()
+            .expect("list")
+            .iter()
+            .all(|a| a["lang"] == "zh-CN")
+    );
+    let data = &all.as_array().expect("list")[ids
+        .iter()
+        .position(|i| *i == "your-data")
+        .expect("your-data")];
+    assert_eq!(data["category"], "general");
+    // Chinese without spaces, English, and a word still being typed.
+    for (q, lang, first) in [
+        ("节点超时", "zh-CN", "rpc-timeouts"),
+        ("状态页", "zh-CN", "status-page"),
+        ("rpc timeouts", "en", "rpc-timeouts"),
+        ("reply by ema", "en", "reply-by-email"),
+    ] {
+        let r: Value = get(&format!(
+            "/api/v1/kb?lang={lang}&q={}",
+            chainops_console_urlencode(q)
+        ))
+        .json()
+        .expect("json");
+        assert_eq!(r[0]["id"], first, "{q}: {r}");
+        assert_eq!(r[0]["lang"], lang, "{q}: {r}");
+    }
+    // Staff write a draft: not public until published; hostile input is refused by name.
+    let draft = json!({"id": "mainnet-upgrade", "lang": "en", "title": "Mainnet upgrade on 12 Dec",
+        "body": "Nodes restart at **02:00 UTC**.", "category": "rpc"});
+    assert_eq!(d.post("/api/v1/kb", &draft).status(), 200);
+    assert_eq!(get("/api/v1/kb/mainnet-upgrade").status(), 404);
+    assert_eq!(get("/kb/mainnet-upgrade").status(), 404);
+    let mut published = draft.clone();
+    published["published"] = json!(true);
+    published["faq"] = json!(true);
+    assert_eq!(d.post("/api/v1/kb", &published).status(), 200);
+    let one: Value = get("/api/v1/kb/mainnet-upgrade").json().expect("json");
+    assert_eq!(
+        one["versions"][0]["body"],
+        "Nodes restart at **02:00 UTC**."
+    );
+    let page = get("/kb/mainnet-upgrade");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .expect("html")
+            .contains("<strong>02:00 UTC</strong>")
+    );
+    for (field, value, says) in [
+        ("id", json!("../etc"), "article id"),
+        ("id", json!("manage"), "article id"),
+        ("lang", json!("fr"), "language"),
+        ("category", json!("billing"), "category"),
+        ("title", json!(""), "title"),
+        ("body", json!("x".repeat(200_001)), "body"),
+    ] {
+        let mut bad = published.clone();
+        bad[field] = value;
+        let r = d.post("/api/v1/kb", &bad);
+        assert_eq!(r.status(), 400, "{field}");
+        let text = r.text().expect("text");
+        assert!(text.contains(says), "{field}: {text}");
+    }
+    // Votes and deflections are counted for public articles only.
+    let vote = |id: &str, form: &[(&str, &str)]| {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", chainops_console_urlencode(v)))
+            .collect();
+        anon.post(format!("{}/kb/{id}/vote", d.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .expect("vote")
+            .status()
+    };
+    assert_eq!(
+        vote("rpc-timeouts", &[("helpful", "yes"), ("from", "portal")]),
+        303
+    );
+    assert_eq!(vote("rpc-timeouts", &[("helpful", "no")]), 303);
+    assert_eq!(vote("no-such-article", &[("helpful", "yes")]), 404);
+    let manage = d.get("/kb/manage").text().expect("manage");
+    assert!(
+        manage.contains("data-article=\"rpc-timeouts\""),
+        "staff see the counters"
+    );
+    // The portal's suggestions for a typed subject, in the reader's language.
+    let frag = anon
+        .get(format!(
+            "{}/kb/suggest?subject=%E8%8A%82%E7%82%B9%E8%B6%85%E6%97%B6",
+            d.base
+        ))
+        .header("accept-language", "zh-CN")
+        .send()
+        .expect("suggest")
+        .text()
+        .expect("html");
+    assert!(
+        frag.contains("/kb/rpc-timeouts?lang=zh-CN&amp;from=portal"),
+        "{frag}"
+    );
+    let none = get("/kb/suggest?subject=%00%25%27").text().expect("html");
+    assert!(!none.contains("<li>"), "{none}");
+    // Deleting takes every language; a restart seeds nothing again.
+    assert_eq!(d.delete("/api/v1/kb/rpc-timeouts").status(), 204);
+    assert_eq!(d.delete("/api/v1/kb/rpc-timeouts").status(), 404);
+    let mut d = d;
+    d.proc.terminate();
+    let d = Daemon::start(
+        dir.path(),
+        "[support]\ncategories = [\"general\", \"rpc\"]\n",
+    );
+    let after: Value = client()
+        .get(format!("{}/api/v1/kb", d.base))
+        .send()
+        .expect("get")
+        .json()
+        .expect("json");
+    assert!(
+        !after.to_string().contains("rpc-timeouts"),
+        "a deleted seed stays deleted: {after}"
+    );
+}
+
+/// Percent-encodes a query value (what the console's links do).
+fn chainops_console_urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -13,6 +13,7 @@ pub mod contract_audit;
 pub mod docs;
 pub mod fleet;
 pub mod i18n;
+pub mod kb;
 pub mod load_tests;
 pub mod login;
 pub mod logs;
@@ -76,6 +77,7 @@ pub static PAGES: &[&Page] = &[
     &status::PAGE,
     &tickets::PAGE,
     &support::PAGE,
+    &kb::PAGE,
     &users::PAGE,
     &audit_trail::PAGE,
     &settings::PAGE,
