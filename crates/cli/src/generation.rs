@@ -244,7 +244,26 @@ fn start_sla_pass(
                     chainops_core::time::now_ms(),
                 )
             };
+            let mut purged_at = 0_i64;
             loop {
+                // Retention runs with the SLA pass, at most hourly.
+                let now = chainops_core::time::now_ms();
+                if now - purged_at >= 3_600_000 {
+                    purged_at = now;
+                    match desk.purge(now).await {
+                        Ok(c) if c != Default::default() => tracing::info!(
+                            tickets = c.tickets,
+                            attachments = c.attachments,
+                            requesters = c.requesters,
+                            surveys = c.surveys,
+                            "support data past [support.retention] deleted"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "support retention purge failed; retrying in an hour")
+                        }
+                    }
+                }
                 match desk.sla_pass(chainops_core::time::now_ms(), &rows).await {
                     Ok(r) if r.notices > 0 => tracing::info!(
                         tickets = r.tickets,

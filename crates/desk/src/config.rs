@@ -72,6 +72,101 @@ pub struct RawSupport {
     pub canned: Option<Vec<RawCanned>>,
     /// The support mailbox polled over IMAP (none: no email in).
     pub mailbox: Option<RawMailbox>,
+    /// How long each class of support data is kept.
+    pub retention: Option<RawRetention>,
+}
+
+/// `[support.retention]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRetention {
+    /// Solved and closed tickets (messages, history, attachments, CSAT) this long after their
+    /// last change.
+    pub tickets: Option<String>,
+    /// Attachments of solved and closed tickets this long after the ticket's last change.
+    pub attachments: Option<String>,
+    /// Survey answers (CSAT, NPS) and NPS invitations.
+    pub surveys: Option<String>,
+    /// `"cn"`: refuse any of them shorter than 180 days.
+    pub compliance: Option<String>,
+}
+
+/// Validated `[support.retention]`: `None` keeps a class for ever.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Retention {
+    /// Tickets.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub tickets: Option<Duration>,
+    /// Attachments.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub attachments: Option<Duration>,
+    /// Surveys.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub surveys: Option<Duration>,
+    /// Compliance profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<String>,
+}
+
+fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => chainops_core::section::ser_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// The shortest retention `compliance = "cn"` allows.
+pub const CN_MIN_RETENTION: Duration = Duration::from_secs(180 * 86_400);
+
+fn retention(raw: RawRetention, p: &mut Problems) -> Retention {
+    let mut class = |key: &str, v: Option<String>| -> Option<Duration> {
+        let v = v?;
+        let path = format!("support.retention.{key}");
+        let d = p.duration(&path, Some(&v), Duration::ZERO, Duration::from_secs(86_400));
+        if d.is_zero() {
+            return None;
+        }
+        if raw.compliance.as_deref() == Some("cn") && d < CN_MIN_RETENTION {
+            p.add(
+                &path,
+                "is shorter than 180d, which compliance = \"cn\" refuses (Cybersecurity Law art. 21, MLPS 2.0)",
+            );
+        }
+        Some(d)
+    };
+    let r = Retention {
+        tickets: class("tickets", raw.tickets),
+        attachments: class("attachments", raw.attachments),
+        surveys: class("surveys", raw.surveys),
+        compliance: raw.compliance.clone(),
+    };
+    if let Some(c) = raw.compliance.as_deref().filter(|c| *c != "cn") {
+        p.add(
+            "support.retention.compliance",
+            format!(
+                "\"{}\" is not a profile; use \"cn\" or remove it",
+                crate::notices::shown(c)
+            ),
+        );
+    }
+    if let (Some(t), Some(a)) = (r.tickets, r.attachments)
+        && a > t
+    {
+        p.add(
+            "support.retention.attachments",
+            "is longer than support.retention.tickets; attachments go with their ticket",
+        );
+    }
+    r
 }
 
 /// `[support.mailbox]` as written.
@@ -390,6 +485,8 @@ pub struct SupportConfig {
     /// The support mailbox (email in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mailbox: Option<MailboxConfig>,
+    /// How long each class of support data is kept.
+    pub retention: Retention,
 }
 
 impl Default for SupportConfig {
@@ -560,6 +657,7 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
     }
     let mailbox = raw.mailbox.and_then(|m| mailbox(m, &categories, p));
     SupportConfig {
+        retention: retention(raw.retention.unwrap_or_default(), p),
         mailbox,
         canned,
         portal: raw.portal.unwrap_or(true),
@@ -977,5 +1075,46 @@ max_message_size = "1GB"
             e.iter().any(|m| m.starts_with("support.mailbox.tls")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn retention_per_class_and_the_china_profile() {
+        let c = parse("[support.retention]\ntickets = \"3y\"\nattachments = \"1y\"\nsurveys = \"2y\"\ncompliance = \"cn\"\n")
+            .expect("valid");
+        assert_eq!(
+            c.retention.tickets,
+            Some(Duration::from_secs(3 * 365 * 86_400))
+        );
+        let shown = toml::to_string(&c).expect("show");
+        assert!(
+            shown.contains("[retention]") && shown.contains("compliance = \"cn\""),
+            "{shown}"
+        );
+        assert_eq!(
+            parse("").expect("default").retention,
+            Retention::default(),
+            "kept for ever"
+        );
+        let e = parse(
+            "[support.retention]\ntickets = \"soon\"\nsurveys = \"1h\"\ncompliance = \"eu\"\n",
+        )
+        .expect_err("refused");
+        for key in ["tickets", "surveys", "compliance"] {
+            assert!(
+                e.iter()
+                    .any(|m| m.starts_with(&format!("support.retention.{key}"))),
+                "{key}: {e:?}"
+            );
+        }
+        let e = parse("[support.retention]\ntickets = \"90d\"\nattachments = \"200d\"\n")
+            .expect_err("longer");
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("support.retention.attachments")),
+            "{e:?}"
+        );
+        let e =
+            parse("[support.retention]\ntickets = \"90d\"\ncompliance = \"cn\"\n").expect_err("cn");
+        assert!(e.iter().any(|m| m.contains("180d")), "{e:?}");
     }
 }

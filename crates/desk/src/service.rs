@@ -1147,6 +1147,19 @@ impl Desk {
     }
 
     /// Everything kept about a requester, for a subject-access request: their personal data
+    /// Deletes what `[support.retention]` no longer keeps (nothing when it keeps all).
+    pub async fn purge(&self, now: i64) -> Result<chainops_store::tickets::PurgeCounts> {
+        let r = &self.config.retention;
+        let cut = |d: Option<std::time::Duration>| d.map(|d| now - d.as_millis() as i64);
+        if r.tickets.is_none() && r.attachments.is_none() && r.surveys.is_none() {
+            return Ok(Default::default());
+        }
+        Ok(self
+            .store
+            .purge_support(cut(r.tickets), cut(r.attachments), cut(r.surveys))
+            .await?)
+    }
+
     /// (opened), tickets and the messages they wrote.
     pub async fn export_requester(&self, requester_id: &str) -> Result<serde_json::Value> {
         let r =

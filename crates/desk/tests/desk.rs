@@ -434,3 +434,104 @@ async fn export_holds_the_personal_data_and_erasure_leaves_none() {
         }
     }
 }
+
+#[tokio::test]
+async fn retention_deletes_each_class_when_its_time_is_up_and_nothing_active() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let store = Store::open(&url).await.expect("store");
+    let raw: RawSupport = toml::from_str(
+        "[retention]\ntickets = \"200d\"\nattachments = \"190d\"\nsurveys = \"180d\"\ncompliance = \"cn\"\n",
+    )
+    .expect("toml");
+    let mut p = chainops_core::section::Problems::default();
+    let cfg = validate(raw, std::path::Path::new("/tmp"), &mut p);
+    assert!(p.is_empty(), "{:?}", p.0);
+    let desk = Desk::new(Arc::new(cfg), store.clone(), Vault::new([6; 32]));
+    const D: i64 = 86_400_000;
+    // Old and solved (goes), old but still open (stays), solved recently (stays).
+    let old = desk
+        .open_ticket(new_ticket("old@example.cn"), T0)
+        .await
+        .expect("open");
+    let open = desk
+        .open_ticket(new_ticket("open@example.cn"), T0)
+        .await
+        .expect("open");
+    let recent = desk
+        .open_ticket(new_ticket("old@example.cn"), T0)
+        .await
+        .expect("open");
+    let solve = |id: i64, at: i64| {
+        let desk = desk.clone();
+        async move {
+            desk.change(
+                id,
+                &Change {
+                    state: Some(State::Solved),
+                    ..Default::default()
+                },
+                "staff",
+                at,
+            )
+            .await
+            .expect("solve")
+        }
+    };
+    solve(old.id, T0 + D).await;
+    solve(recent.id, T0 + 15 * D).await;
+    let token = |o: &chainops_desk::service::Opened| o.link_token.clone();
+    desk.rate(&token(&old), 5, "good", T0 + D)
+        .await
+        .expect("rate");
+    desk.rate(&token(&recent), 4, "ok", T0 + 15 * D)
+        .await
+        .expect("rate");
+    let now = T0 + 192 * D;
+    // Day 192: only the old ticket's attachments are past 190 days; the surveys (180 d)
+    // of day 1 too; tickets (200 d) stay.
+    let c = desk.purge(now).await.expect("purge");
+    assert_eq!((c.tickets, c.attachments, c.surveys), (0, 1, 1), "{c:?}");
+    assert!(desk.ticket(old.id).await.is_ok());
+    assert!(desk.rating(recent.id).await.expect("rating").is_some());
+    // Day 202: the old solved ticket goes with everything of it; its requester stays (they
+    // have a recent ticket); the open ticket stays whatever its age.
+    let c = desk.purge(T0 + 202 * D).await.expect("purge");
+    assert_eq!((c.tickets, c.requesters), (1, 0), "{c:?}");
+    assert!(desk.ticket(old.id).await.is_err());
+    assert!(desk.ticket(open.id).await.is_ok());
+    assert!(desk.ticket(recent.id).await.is_ok());
+    assert!(
+        store
+            .ticket_attachments(open.id)
+            .await
+            .expect("files")
+            .len()
+            == 1
+    );
+    // Day 216: the recent one goes too, and its requester (no ticket left) with it.
+    let c = desk.purge(T0 + 216 * D).await.expect("purge");
+    assert_eq!((c.tickets, c.requesters), (1, 1), "{c:?}");
+    assert!(
+        desk.requester_by_email("old@example.cn")
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        desk.requester_by_email("open@example.cn")
+            .await
+            .expect("find")
+            .is_some()
+    );
+    // A second purge finds nothing; keeping everything purges nothing.
+    assert_eq!(
+        desk.purge(T0 + 216 * D).await.expect("purge"),
+        Default::default()
+    );
+    let keep = Desk::new(Arc::new(config()), store, Vault::new([6; 32]));
+    assert_eq!(
+        keep.purge(T0 + 9_999 * D).await.expect("purge"),
+        Default::default()
+    );
+}

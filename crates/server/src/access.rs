@@ -354,6 +354,9 @@ mod tests {
                         "/support/t/{token}",
                         "/support/reply",
                         "/support/t/{token}/files/{id}",
+                        "/support/csat",
+                        "/support/nps/{token}",
+                        "/support/nps",
                         // The knowledge base's published public articles, for requesters.
                         "/kb",
                         "/kb/suggest",

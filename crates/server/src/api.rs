@@ -605,6 +605,52 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/v1/tickets/report",
+        permission: Permission::ReadTickets,
+        audit: None,
+        summary: "The support report of the last days: SLA attainment and median response times per priority (business time), daily backlog, CSAT, NPS, volume by category and chain",
+        params: query_params::<ticket_routes::ReportQuery>,
+        body: no_body,
+        ok: 200,
+        response: || {
+            obj(
+                &[
+                    "from",
+                    "to",
+                    "priorities",
+                    "backlog",
+                    "csat",
+                    "nps",
+                    "by_category",
+                    "by_chain",
+                ],
+                json!({"from": text(), "to": text(), "priorities": arr(any()), "backlog": arr(any()),
+                    "csat": any(), "nps": any(), "csat_percent": {"type": "number", "nullable": true},
+                    "nps_score": {"type": "number", "nullable": true},
+                    "by_category": arr(any()), "by_chain": arr(any())}),
+            )
+        },
+        handler: || get(ticket_routes::report),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/nps/campaigns",
+        permission: Permission::WorkTickets,
+        audit: Some("survey.nps_campaign"),
+        summary: "Start an NPS campaign: every requester of the last days is mailed a private survey link (needs [support] email_notifier)",
+        params: none,
+        body: body_schema::<ticket_routes::CampaignBody>,
+        ok: 201,
+        response: || {
+            obj(
+                &["id", "name", "invited", "created"],
+                json!({"id": text(), "name": text(), "invited": {"type": "integer"}, "created": text()}),
+            )
+        },
+        handler: || post(ticket_routes::start_nps),
+    },
+    Route {
+        method: "GET",
         path: "/api/v1/tickets/{id}",
         permission: Permission::ReadTickets,
         audit: None,

@@ -572,3 +572,80 @@ mod tests {
         );
     }
 }
+
+/// The report's window.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportQuery {
+    /// Days back from now (1-366, default 30).
+    days: Option<String>,
+}
+
+pub(crate) async fn report(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let days = match q.days.as_deref() {
+        None => 30,
+        Some(d) => d.parse::<i64>().map_err(|_| {
+            ApiError::invalid(format!(
+                "days \"{}\" is not a number of days (1-366)",
+                d.chars().take(20).collect::<String>()
+            ))
+        })?,
+    };
+    let r = desk(&s)?.report(days, now_ms()).await.map_err(desk_err)?;
+    let mut v = json!(r);
+    v["from"] = json!(rfc3339(r.from_ms));
+    v["to"] = json!(rfc3339(r.to_ms));
+    v["csat_percent"] = json!(r.csat_percent());
+    v["nps_score"] = json!(r.nps_score());
+    v["backlog"] = r
+        .backlog
+        .iter()
+        .map(|(day, n)| json!({"day": rfc3339(*day), "active": n}))
+        .collect();
+    v["by_category"] = r
+        .by_category
+        .iter()
+        .map(|(k, n)| json!({"category": k, "tickets": n}))
+        .collect();
+    v["by_chain"] = r
+        .by_chain
+        .iter()
+        .map(|(k, n)| json!({"chain": k, "tickets": n}))
+        .collect();
+    v["csat"] = json!({"answers": r.csat.0, "satisfied": r.csat.1});
+    v["nps"] = json!({"promoters": r.nps.0, "passives": r.nps.1, "detractors": r.nps.2});
+    if let Some(o) = v.as_object_mut() {
+        o.remove("from_ms");
+        o.remove("to_ms");
+    }
+    Ok(Json(v).into_response())
+}
+
+/// An NPS campaign to start.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CampaignBody {
+    /// Name (at most 100 characters).
+    name: String,
+    /// Requesters who opened a ticket in this many days are invited (1-366).
+    days: i64,
+}
+
+pub(crate) async fn start_nps(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiJson(b): ApiJson<CampaignBody>,
+) -> Result<Response, ApiError> {
+    let c = desk(&s)?
+        .start_nps(&b.name, b.days, &who.actor(), now_ms())
+        .await
+        .map_err(desk_err)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": c.id, "name": c.name, "invited": c.invited, "created": rfc3339(c.created_ms)})),
+    )
+        .into_response())
+}

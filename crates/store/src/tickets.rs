@@ -24,6 +24,19 @@ pub struct RequesterRow {
     pub erased_ms: Option<i64>,
 }
 
+/// What a retention purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    /// Tickets.
+    pub tickets: u64,
+    /// Attachments.
+    pub attachments: u64,
+    /// Requesters left without tickets.
+    pub requesters: u64,
+    /// Survey answers.
+    pub surveys: u64,
+}
+
 /// A ticket.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TicketRow {
@@ -470,6 +483,95 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::query("checkpoint after erasure", e))?;
             }
+        }
+        result
+    }
+
+    /// Deletes support data past its retention (each cut-off an epoch ms; `None` keeps that
+    /// class): solved and closed tickets last changed before `tickets` with everything of
+    /// theirs, and requesters left without tickets (first seen before it); attachments of
+    /// solved and closed tickets last changed before `attachments`; survey answers and NPS
+    /// invitations older than `surveys`. On SQLite the freed pages are overwritten.
+    pub async fn purge_support(
+        &self,
+        tickets: Option<i64>,
+        attachments: Option<i64>,
+        surveys: Option<i64>,
+    ) -> Result<PurgeCounts> {
+        const DONE: &str =
+            "SELECT id FROM desk_tickets WHERE state IN ('solved', 'closed') AND updated_ms < $1";
+        let sqlite = self.backend() == Backend::Sqlite;
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| StoreError::query("acquire", e))?;
+        if sqlite {
+            sqlx::query("PRAGMA secure_delete = ON")
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| StoreError::query("secure delete on", e))?;
+        }
+        let result = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn)
+                .await
+                .map_err(|e| StoreError::query("begin", e))?;
+            let mut counts = PurgeCounts::default();
+            let mut exec = async |sql: String, cut: i64| -> Result<u64> {
+                Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(cut)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::query("delete support data past its retention", e))?
+                    .rows_affected())
+            };
+            if let Some(cut) = attachments {
+                counts.attachments +=
+                    exec(format!("DELETE FROM desk_attachments WHERE ticket_id IN ({DONE})"), cut).await?;
+            }
+            if let Some(cut) = tickets {
+                counts.attachments +=
+                    exec(format!("DELETE FROM desk_attachments WHERE ticket_id IN ({DONE})"), cut).await?;
+                for table in ["desk_messages", "desk_events", "desk_sla_notices"] {
+                    exec(format!("DELETE FROM {table} WHERE ticket_id IN ({DONE})"), cut).await?;
+                }
+                exec(
+                    format!("DELETE FROM desk_surveys WHERE kind = 'csat' AND ticket_id IN ({DONE})"),
+                    cut,
+                )
+                .await?;
+                counts.tickets += exec(
+                    "DELETE FROM desk_tickets WHERE state IN ('solved', 'closed') AND updated_ms < $1".into(),
+                    cut,
+                )
+                .await?;
+                const ORPHAN: &str = "SELECT id FROM desk_requesters WHERE created_ms < $1
+                    AND id NOT IN (SELECT requester_id FROM desk_tickets)";
+                for table in ["desk_requester_keys", "desk_nps_invites"] {
+                    exec(format!("DELETE FROM {table} WHERE requester_id IN ({ORPHAN})"), cut).await?;
+                }
+                counts.requesters += exec(
+                    "DELETE FROM desk_requesters WHERE created_ms < $1
+                     AND id NOT IN (SELECT requester_id FROM desk_tickets)"
+                        .into(),
+                    cut,
+                )
+                .await?;
+            }
+            if let Some(cut) = surveys {
+                counts.surveys += exec("DELETE FROM desk_surveys WHERE at_ms < $1".into(), cut).await?;
+                exec("DELETE FROM desk_nps_invites WHERE sent_ms < $1".into(), cut).await?;
+            }
+            tx.commit()
+                .await
+                .map_err(|e| StoreError::query("commit the support purge", e))?;
+            Ok(counts)
+        }
+        .await;
+        if sqlite {
+            let _ = sqlx::query("PRAGMA secure_delete = OFF")
+                .execute(&mut *conn)
+                .await;
         }
         result
     }

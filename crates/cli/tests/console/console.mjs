@@ -414,6 +414,19 @@ try {
   await desk.reload();
   if ((await desk.locator("#ticket-state").getAttribute("data-state")) !== "open") throw new Error("the requester's reply does not reopen a pending ticket");
 
+  say("feedback: staff solve the ticket; the requester rates it on the same page; the report shows it");
+  await desk.locator("#ch-state").selectOption("solved");
+  await desk.getByRole("button", { name: "Save" }).click();
+  await desk.waitForURL(`${BASE}${ticketUrl}`, { timeout: T });
+  await portal.goto(`${BASE}${ticketLink}`);
+  await portal.locator('#csat-form input[name="score"][value="4"]').check();
+  await portal.locator("#csat-comment").fill("快，谢谢");
+  await portal.getByRole("button", { name: "Send the rating" }).click();
+  await portal.locator("#csat-given").waitFor({ timeout: T });
+  await desk.goto(`${BASE}/tickets/reports?days=7`);
+  if ((await desk.locator("#csat-value").innerText()).trim() !== "100 %") throw new Error(`CSAT: ${await desk.locator("#csat-value").innerText()}`);
+  if ((await desk.locator("#by-category tbody tr").count()) < 1) throw new Error("no volume by category");
+
   say("knowledge base: staff see the deflection, write a Chinese draft, publish it");
   const kbm = await admin.newPage();
   watch(kbm, "kb-manage");
@@ -501,7 +514,7 @@ try {
     ["support", "/support"], ["support-ticket", ticketLink], ["tickets", "/tickets"], ["ticket", ticketUrl],
     ["tickets-known-issue", "/tickets?state=&incident=inc-1"],
     ["kb", "/kb"], ["kb-search", `/kb?q=${encodeURIComponent("节点 rpc")}`], ["kb-article", "/kb/rpc-timeouts"],
-    ["kb-manage", "/kb/manage?id=rpc-timeouts&lang=en"]);
+    ["kb-manage", "/kb/manage?id=rpc-timeouts&lang=en"], ["reports", "/tickets/reports"]);
   const keys = catalogKeys(CATALOG);
   say("zh-CN pages show no catalog key");
   const zhCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", extraHTTPHeaders: { "Accept-Language": "zh-CN,zh;q=0.9" } });

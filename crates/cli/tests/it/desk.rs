@@ -659,3 +659,205 @@ fn chainops_console_urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn a_solved_ticket_is_rated_an_nps_campaign_is_answered_and_the_report_counts_both() {
+    let hook = Receiver::start();
+    let smtp = SmtpSink::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
+    let r = portal_ticket(&d, "RPC 超时 again", &[]);
+    assert_eq!(r.status(), 303);
+    let link = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .replace("?new=1", "");
+    let token = link.trim_start_matches("/support/t/").to_string();
+    let rate = |score: &str, comment: &str| {
+        post_form(
+            &d,
+            "/support/csat",
+            &[("token", &token), ("score", score), ("comment", comment)],
+            &[],
+        )
+    };
+    // Not before it is solved.
+    assert_eq!(rate("5", "").status(), 409);
+    assert_eq!(
+        d.post(
+            "/api/v1/tickets/1/messages",
+            &json!({"body": "Refilled the pool."})
+        )
+        .status(),
+        201
+    );
+    assert_eq!(
+        d.post("/api/v1/tickets/1/changes", &json!({"state": "solved"}))
+            .status(),
+        200
+    );
+    let page = client()
+        .get(format!("{}{link}", d.base))
+        .send()
+        .expect("page")
+        .text()
+        .expect("html");
+    assert!(
+        page.contains("id=\"csat-form\""),
+        "a solved ticket asks for a rating"
+    );
+    // The solved mail asks for it too.
+    wait_for("the solved mail", Duration::from_secs(20), || {
+        mails_to(&smtp, EMAIL).into_iter().find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("Rate our answer"))
+        })
+    });
+    assert_eq!(rate("9", "").status(), 400, "a rating is 1 to 5");
+    assert_eq!(rate("x", "").status(), 400);
+    assert_eq!(
+        rate("5", &"长".repeat(2001)).status(),
+        400,
+        "a comment of 2,001 characters"
+    );
+    assert_eq!(
+        post_form(
+            &d,
+            "/support/csat",
+            &[("token", &"0".repeat(64)), ("score", "5")],
+            &[]
+        )
+        .status(),
+        404
+    );
+    assert_eq!(rate("2", "slow").status(), 303);
+    assert_eq!(
+        rate("5", "快，谢谢 <script>x</script>").status(),
+        303,
+        "a second answer replaces the first"
+    );
+    let page = client()
+        .get(format!("{}{link}", d.base))
+        .send()
+        .expect("page")
+        .text()
+        .expect("html");
+    assert!(
+        page.contains("id=\"csat-given\"") && !page.contains("<script>x"),
+        "{page}"
+    );
+
+    // An NPS campaign mails the requester a private link; the answer is counted once.
+    let c = d.post(
+        "/api/v1/nps/campaigns",
+        &json!({"name": "Q4 2026", "days": 30}),
+    );
+    assert_eq!(c.status(), 201);
+    assert_eq!(c.json::<Value>().expect("json")["invited"], 1);
+    assert_eq!(
+        d.post("/api/v1/nps/campaigns", &json!({"name": "x", "days": 0}))
+            .status(),
+        400
+    );
+    let invite = wait_for("the NPS mail", Duration::from_secs(20), || {
+        mails_to(&smtp, EMAIL).into_iter().find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("/support/nps/"))
+        })
+    });
+    let body = invite["body"].as_str().expect("body");
+    let nps = body[body.find("/support/nps/").expect("link")..]
+        .split_whitespace()
+        .next()
+        .expect("link")
+        .to_string();
+    let nps_token = nps.trim_start_matches("/support/nps/").to_string();
+    assert_eq!(
+        client()
+            .get(format!("{}{nps}", d.base))
+            .send()
+            .expect("nps")
+            .status(),
+        200
+    );
+    assert_eq!(
+        client()
+            .get(format!("{}/support/nps/{}", d.base, "f".repeat(64)))
+            .send()
+            .expect("nps")
+            .status(),
+        404
+    );
+    for (score, want) in [("11", 400), ("-1", 400), ("10", 303), ("9", 303)] {
+        let r = post_form(
+            &d,
+            "/support/nps",
+            &[("token", &nps_token), ("score", score)],
+            &[],
+        );
+        assert_eq!(r.status(), want, "score {score}");
+    }
+
+    // The report: one P3 ticket, CSAT 100 % (the 5 replaced the 2), NPS +100 (one answer).
+    let report = d.json("/api/v1/tickets/report?days=7");
+    assert_eq!(report["csat"]["answers"], 1, "{report}");
+    assert_eq!(report["csat_percent"], 100.0);
+    assert_eq!(report["nps"]["promoters"], 1);
+    assert_eq!(report["nps_score"], 100.0);
+    let p3 = report["priorities"]
+        .as_array()
+        .expect("priorities")
+        .iter()
+        .find(|p| p["priority"] == "P3")
+        .cloned()
+        .expect("P3");
+    assert_eq!(p3["tickets"], 1);
+    assert!(p3["median_first_response_s"].as_i64().is_some(), "{p3}");
+    assert_eq!(
+        report["by_category"][0],
+        json!({"category": "rpc", "tickets": 1})
+    );
+    assert_eq!(d.get("/api/v1/tickets/report?days=999").status(), 400);
+    assert_eq!(d.get("/api/v1/tickets/report?days=abc").status(), 400);
+    let csv = d
+        .get("/tickets/reports?days=7&format=csv")
+        .text()
+        .expect("csv");
+    assert!(
+        csv.starts_with("ticket,opened,priority")
+            && csv.contains(",\"rpc\",")
+            && csv.contains(",5\r\n"),
+        "{csv}"
+    );
+    let html = d.get("/tickets/reports?days=7").text().expect("html");
+    assert!(
+        html.contains("id=\"attainment\"") && html.contains("Q4 2026"),
+        "the page lists the campaign"
+    );
+
+    // Erasure keeps the scores, not what the requester wrote.
+    let requester = d.json("/api/v1/tickets/1")["requester"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        d.post(&format!("/api/v1/requesters/{requester}/erase"), &json!({}))
+            .status(),
+        200
+    );
+    let report = d.json("/api/v1/tickets/report?days=7");
+    assert_eq!(report["csat"]["answers"], 1);
+    let page = d.get("/tickets/reports?days=7").text().expect("html");
+    assert!(
+        !page.contains("快，谢谢"),
+        "no comment is shown after erasure"
+    );
+    let db = std::fs::read(dir.path().join("data").join("chainops.db")).unwrap_or_default();
+    assert!(
+        !db.windows("快，谢谢".len())
+            .any(|w| w == "快，谢谢".as_bytes()),
+        "the comment is gone from the store file"
+    );
+}

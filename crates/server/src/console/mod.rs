@@ -18,6 +18,7 @@ pub mod load_tests;
 pub mod login;
 pub mod logs;
 pub mod node;
+pub mod reports;
 pub mod settings;
 pub mod status;
 pub mod support;
@@ -75,6 +76,7 @@ pub static PAGES: &[&Page] = &[
     &contract_audit::PAGE,
     &load_tests::PAGE,
     &status::PAGE,
+    &reports::PAGE,
     &tickets::PAGE,
     &support::PAGE,
     &kb::PAGE,

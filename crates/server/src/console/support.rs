@@ -65,6 +65,30 @@ pub static PAGE: Page = Page {
             },
         ),
         page(
+            "POST",
+            "/support/csat",
+            Permission::Public,
+            Some("ticket.csat"),
+            "Support portal form: the requester rates a solved ticket (1-5 and a comment; the link's token is a form field)",
+            || post(csat),
+        ),
+        page(
+            "GET",
+            "/support/nps/{token}",
+            Permission::Public,
+            None,
+            "Support portal: an NPS survey through its mailed private link",
+            || get(nps_page),
+        ),
+        page(
+            "POST",
+            "/support/nps",
+            Permission::Public,
+            Some("survey.nps"),
+            "Support portal form: an NPS answer (0-10 and a comment; the link's token is a form field)",
+            || post(nps_answer),
+        ),
+        page(
             "GET",
             "/support/t/{token}/files/{id}",
             Permission::Public,
@@ -143,6 +167,26 @@ pub struct RequesterPage {
     pub error: Option<String>,
     /// Allowed attachment types.
     pub types: String,
+    /// Solved or closed: the requester may rate it.
+    pub ratable: bool,
+    /// The rating given (score, comment).
+    pub rating: Option<(i64, String)>,
+}
+
+/// An NPS survey.
+#[derive(Template)]
+#[template(path = "support_nps.html")]
+pub struct NpsPage {
+    /// Context (public).
+    pub c: Ctx,
+    /// The link token (a form field).
+    pub token: String,
+    /// The campaign's name.
+    pub campaign: String,
+    /// Answered.
+    pub done: bool,
+    /// Why the answer was refused.
+    pub error: Option<String>,
 }
 
 /// Private pages: not cached anywhere, the link not sent on as a referrer.
@@ -317,7 +361,13 @@ async fn requester_page(
         Ok(v) => v,
         Err(e) => return private(super::error_page(c, desk_err(e))),
     };
+    let rating = match desk.rating(t.id).await {
+        Ok(r) => r.map(|r| (r.score, r.comment)),
+        Err(e) => return private(super::error_page(c, desk_err(e))),
+    };
     let page = RequesterPage {
+        ratable: matches!(t.state.as_str(), "solved" | "closed"),
+        rating,
         token: token.to_string(),
         id: t.id,
         subject: t.subject.clone(),
@@ -386,6 +436,110 @@ async fn reply(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
             let status =
                 StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
             requester_page(&s, c, &token, false, Some(e.message), status).await
+        }
+    }
+}
+
+async fn csat(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
+    let (fields, _) = match super::read_form(form).await {
+        Ok(x) => x,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    let token = super::field(&fields, "token");
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    let score = super::field(&fields, "score").parse::<i64>().unwrap_or(0);
+    match desk
+        .rate(&token, score, &super::field(&fields, "comment"), now_ms())
+        .await
+    {
+        Ok(_) => private(see_other(&format!("/support/t/{token}#csat"))),
+        Err(e) => {
+            let e = desk_err(e);
+            let status =
+                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            if e.kind == chainops_core::ErrorKind::NotFound {
+                return private(super::error_page(c.public(), e));
+            }
+            requester_page(&s, c, &token, false, Some(e.message), status).await
+        }
+    }
+}
+
+async fn nps_view(
+    s: &AppState,
+    c: Ctx,
+    token: &str,
+    done: bool,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let c = c.public();
+    let desk = match desk(s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c, e),
+    };
+    match desk.nps_campaign(token).await {
+        Ok((_, campaign)) => private(render(
+            status,
+            NpsPage {
+                c,
+                token: token.to_string(),
+                campaign,
+                done,
+                error,
+            },
+        )),
+        Err(e) => private(super::error_page(c, desk_err(e))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn nps_page(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+) -> Response {
+    nps_view(&s, c, &token, q.done.is_some(), None, StatusCode::OK).await
+}
+
+async fn nps_answer(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
+    let (fields, _) = match super::read_form(form).await {
+        Ok(x) => x,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    let token = super::field(&fields, "token");
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    let score = super::field(&fields, "score").parse::<i64>().unwrap_or(-1);
+    match desk
+        .answer_nps(&token, score, &super::field(&fields, "comment"), now_ms())
+        .await
+    {
+        Ok(()) => private(see_other(&format!("/support/nps/{token}?done=1"))),
+        Err(e) => {
+            let e = desk_err(e);
+            if e.kind == chainops_core::ErrorKind::NotFound {
+                return private(super::error_page(c.public(), e));
+            }
+            nps_view(
+                &s,
+                c,
+                &token,
+                false,
+                Some(e.message),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
     }
 }
