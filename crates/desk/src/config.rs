@@ -74,6 +74,10 @@ pub struct RawSupport {
     pub mailbox: Option<RawMailbox>,
     /// How long each class of support data is kept.
     pub retention: Option<RawRetention>,
+    /// When a status-page incident is resolved, its linked active tickets get its last
+    /// update as a public reply (`notify`, the default), are also solved (`solve`), or
+    /// nothing happens (`off`).
+    pub on_incident_resolved: Option<String>,
 }
 
 /// `[support.retention]` as written.
@@ -487,6 +491,8 @@ pub struct SupportConfig {
     pub mailbox: Option<MailboxConfig>,
     /// How long each class of support data is kept.
     pub retention: Retention,
+    /// `notify`, `solve` or `off`.
+    pub on_incident_resolved: String,
 }
 
 impl Default for SupportConfig {
@@ -656,7 +662,18 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
         });
     }
     let mailbox = raw.mailbox.and_then(|m| mailbox(m, &categories, p));
+    let on_incident_resolved = raw.on_incident_resolved.unwrap_or_else(|| "notify".into());
+    if !["notify", "solve", "off"].contains(&on_incident_resolved.as_str()) {
+        p.add(
+            "support.on_incident_resolved",
+            format!(
+                "\"{}\" is not one of notify, solve, off",
+                crate::notices::shown(&on_incident_resolved)
+            ),
+        );
+    }
     SupportConfig {
+        on_incident_resolved,
         retention: retention(raw.retention.unwrap_or_default(), p),
         mailbox,
         canned,

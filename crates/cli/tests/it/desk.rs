@@ -861,3 +861,95 @@ fn a_solved_ticket_is_rated_an_nps_campaign_is_answered_and_the_report_counts_bo
         "the comment is gone from the store file"
     );
 }
+
+#[test]
+fn resolving_a_status_incident_answers_its_linked_tickets() {
+    let hook = Receiver::start();
+    let smtp = SmtpSink::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
+    let form = |path: &str, body: &str| {
+        client()
+            .post(format!("{}{path}", d.base))
+            .bearer_auth(&d.token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .expect("form")
+    };
+    let r = form(
+        "/status/incidents",
+        "chain=&title=RPC+pool+drained&state=identified&message=Refilling",
+    );
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+    let status = d.json("/api/v1/status");
+    let incident = status["incidents"][0]["id"]
+        .as_str()
+        .expect("incident id")
+        .to_string();
+    for subject in ["RPC down 1", "RPC down 2"] {
+        assert_eq!(portal_ticket(&d, subject, &[]).status(), 303);
+    }
+    for id in [1, 2] {
+        assert_eq!(
+            d.post(
+                &format!("/api/v1/tickets/{id}/changes"),
+                &json!({"incident": incident})
+            )
+            .status(),
+            200
+        );
+    }
+    // An update that does not resolve answers nobody; resolving answers both, once.
+    assert_eq!(
+        form(
+            &format!("/status/incidents/{incident}/updates"),
+            "state=monitoring&message=Watching"
+        )
+        .status(),
+        303
+    );
+    assert_eq!(messages_of(&d, 1), 1);
+    assert_eq!(
+        form(
+            &format!("/status/incidents/{incident}/updates"),
+            "state=resolved&message=The+pool+is+refilled+and+holds."
+        )
+        .status(),
+        303
+    );
+    for id in [1, 2] {
+        let t = d.json(&format!("/api/v1/tickets/{id}"));
+        let last = t["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .cloned()
+            .expect("message");
+        assert!(
+            last["body"].as_str().is_some_and(|b| b.contains("RPC pool drained") && b.contains("refilled and holds")),
+            "{last}"
+        );
+        assert_eq!(
+            t["state"], "open",
+            "notify (the default) leaves the state to staff"
+        );
+    }
+    wait_for("the requesters' mail", Duration::from_secs(20), || {
+        (mails_to(&smtp, EMAIL)
+            .iter()
+            .filter(|m| {
+                m["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("refilled and holds"))
+            })
+            .count()
+            == 2)
+            .then_some(())
+    });
+}
+
+fn messages_of(d: &Daemon, id: i64) -> usize {
+    d.json(&format!("/api/v1/tickets/{id}"))["messages"]
+        .as_array()
+        .map_or(0, Vec::len)
+}

@@ -382,9 +382,44 @@ async fn add_update(
         author: who.actor(),
     };
     match s.store.add_status_update(&u).await {
-        Ok(true) => see_other("/status/manage"),
+        Ok(true) => {
+            if state == "resolved" {
+                answer_known_issue(&s, &id, &u.body, &who.actor()).await;
+            }
+            see_other("/status/manage")
+        }
         Ok(false) => super::error_page(c, unknown_incident(&id)),
         Err(e) => super::error_page(c, ApiError::internal(e.kind(), e)),
+    }
+}
+
+/// A resolved incident answers the active tickets linked to it (`support.on_incident_resolved`):
+/// its resolving update goes to each requester as a public reply, and the tickets are solved
+/// when configured. Failures are logged; the status update stands.
+async fn answer_known_issue(s: &AppState, id: &str, update: &str, actor: &str) {
+    let Some(desk) = s.live().desk.clone() else {
+        return;
+    };
+    let mode = desk.config.on_incident_resolved.clone();
+    if mode == "off" {
+        return;
+    }
+    let title = match s.store.status_incident(id).await {
+        Ok(Some((i, _))) => i.title,
+        _ => String::new(),
+    };
+    let text = format!("**{title}** — resolved / 已解决\n\n{update}");
+    match desk
+        .reply_all(id, &text, mode == "solve", actor, now_ms())
+        .await
+    {
+        Ok(done) if !done.is_empty() => {
+            tracing::info!(incident = id, tickets = ?done, "resolved incident answered its tickets")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(incident = id, error = %e, "answering a resolved incident's tickets failed")
+        }
     }
 }
 
