@@ -207,12 +207,17 @@ impl Config {
                 ),
             }
         }
-        for (i, n) in support.notify.iter().enumerate() {
-            if !alerting.notifiers.iter().any(|c| &c.name == n) {
-                p.add(
-                    format!("support.notify[{i}]"),
-                    format!("\"{n}\" is not a [[notifiers]] name"),
-                );
+        for (key, list) in [
+            ("notify", &support.notify),
+            ("status_notify", &support.status_notify),
+        ] {
+            for (i, n) in list.iter().enumerate() {
+                if !alerting.notifiers.iter().any(|c| &c.name == n) {
+                    p.add(
+                        format!("support.{key}[{i}]"),
+                        format!("\"{n}\" is not a [[notifiers]] name"),
+                    );
+                }
             }
         }
 

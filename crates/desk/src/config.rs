@@ -56,6 +56,9 @@ pub struct RawSupport {
     pub portal_tickets_per_hour: Option<u32>,
     /// Notifiers SLA warnings and breaches go to (default: every notifier).
     pub notify: Option<Vec<String>>,
+    /// Notifiers (webhooks of partners, chat groups) that receive every status-page incident
+    /// update and scheduled maintenance (default: none).
+    pub status_notify: Option<Vec<String>>,
     /// The email notifier whose SMTP server mails requesters (none: no mail to requesters).
     pub email_notifier: Option<String>,
     /// How long a private ticket link stays valid after the ticket closes.
@@ -467,6 +470,8 @@ pub struct SupportConfig {
     pub portal_tickets_per_hour: u32,
     /// Notifier names for SLA notices (empty: all).
     pub notify: Vec<String>,
+    /// Notifier names that receive status-page news (empty: none).
+    pub status_notify: Vec<String>,
     /// The email notifier that mails requesters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_notifier: Option<String>,
@@ -685,6 +690,7 @@ pub fn validate(raw: RawSupport, data_dir: &std::path::Path, p: &mut Problems) -
         attachment_types,
         portal_tickets_per_hour,
         notify: raw.notify.unwrap_or_default(),
+        status_notify: raw.status_notify.unwrap_or_default(),
         email_notifier: raw.email_notifier,
         link_lifetime,
         check_interval: p.duration(

@@ -13,4 +13,5 @@ pub mod search;
 pub mod service;
 pub mod sla;
 pub mod status;
+pub mod subscriptions;
 pub mod tickets;

@@ -374,6 +374,11 @@ impl Desk {
         )
     }
 
+    /// The key that seals requesters' data and link tokens.
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
     /// The base of links in mail to requesters (none: the desk sends no mail).
     pub(crate) fn mail_base(&self) -> Option<&str> {
         self.mail.as_ref().map(|(_, base)| base.as_str())

@@ -347,6 +347,10 @@ mod tests {
                         "/status/{chain}",
                         "/status/feed.atom",
                         "/api/v1/status",
+                        "/status/subscriptions",
+                        "/status/subscriptions/{token}",
+                        "/status/subscriptions/confirm",
+                        "/status/subscriptions/unsubscribe",
                         // The support portal: requesters have no account either; their
                         // private link's token is the credential.
                         "/support",

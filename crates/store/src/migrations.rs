@@ -292,7 +292,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "support desk: the mailbox cursor (email in), knowledge base, surveys",
+        name: "support desk: the mailbox cursor (email in), knowledge base, surveys, status-page subscribers",
         statements: &[
             "CREATE TABLE desk_mailbox (name TEXT PRIMARY KEY, uid_validity BIGINT NOT NULL,
              last_uid BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
@@ -316,6 +316,12 @@ pub const MIGRATIONS: &[Migration] = &[
             "CREATE TABLE desk_nps_invites (token_hash TEXT PRIMARY KEY, campaign TEXT NOT NULL,
              requester_id TEXT NOT NULL, sent_ms BIGINT NOT NULL)",
             "CREATE INDEX desk_nps_invites_by_requester ON desk_nps_invites (requester_id)",
+            // Email subscribers of the status page (their address sealed as a requester's).
+            "CREATE TABLE status_subscribers (id TEXT PRIMARY KEY, requester_id TEXT NOT NULL,
+             chain TEXT NOT NULL, token_hash TEXT NOT NULL, token_sealed TEXT NOT NULL,
+             created_ms BIGINT NOT NULL, confirmed_ms BIGINT)",
+            "CREATE UNIQUE INDEX status_subscribers_by_token ON status_subscribers (token_hash)",
+            "CREATE UNIQUE INDEX status_subscribers_one ON status_subscribers (requester_id, chain)",
         ],
     },
 ];

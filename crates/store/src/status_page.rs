@@ -5,6 +5,40 @@ use crate::series::decode_err;
 use crate::{Result, Store, StoreError};
 use sqlx::Row;
 
+/// An email subscriber of the status page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriberRow {
+    /// Id.
+    pub id: String,
+    /// The requester record that holds the sealed address.
+    pub requester_id: String,
+    /// Only this chain's news (`""`: every chain).
+    pub chain: String,
+    /// Hash of the private token (confirm and unsubscribe links).
+    pub token_hash: String,
+    /// The token, sealed under the desk key (every mail carries the unsubscribe link).
+    pub token_sealed: String,
+    /// Subscribed, epoch ms.
+    pub created_ms: i64,
+    /// Confirmed (double opt-in), epoch ms; nothing is sent before.
+    pub confirmed_ms: Option<i64>,
+}
+
+const SUBSCRIBER: &str =
+    "id, requester_id, chain, token_hash, token_sealed, created_ms, confirmed_ms";
+
+fn subscriber(r: &sqlx::any::AnyRow) -> Result<SubscriberRow> {
+    Ok(SubscriberRow {
+        id: r.try_get(0).map_err(decode_err)?,
+        requester_id: r.try_get(1).map_err(decode_err)?,
+        chain: r.try_get(2).map_err(decode_err)?,
+        token_hash: r.try_get(3).map_err(decode_err)?,
+        token_sealed: r.try_get(4).map_err(decode_err)?,
+        created_ms: r.try_get(5).map_err(decode_err)?,
+        confirmed_ms: r.try_get(6).map_err(decode_err)?,
+    })
+}
+
 /// A public incident.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusIncidentRow {
@@ -93,6 +127,118 @@ fn maintenance(r: &sqlx::any::AnyRow) -> Result<MaintenanceRow> {
 }
 
 impl Store {
+    /// Adds a subscriber (or, for the same requester and chain, replaces its token) with
+    /// the confirmation mail, in one transaction.
+    pub async fn add_subscriber(
+        &self,
+        r: &SubscriberRow,
+        outbox: &[crate::alerts::OutboxRow],
+    ) -> Result<()> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StoreError::query("begin a subscription", e))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO status_subscribers ({SUBSCRIBER}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (requester_id, chain) DO UPDATE SET token_hash = excluded.token_hash,
+             token_sealed = excluded.token_sealed"
+        )))
+        .bind(&r.id)
+        .bind(&r.requester_id)
+        .bind(&r.chain)
+        .bind(&r.token_hash)
+        .bind(&r.token_sealed)
+        .bind(r.created_ms)
+        .bind(r.confirmed_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::query("save a subscription", e))?;
+        for row in outbox {
+            crate::alerts::insert_outbox(&mut tx, row).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::query("commit a subscription", e))
+    }
+
+    /// The subscriber of a requester for a chain.
+    pub async fn subscriber_of(
+        &self,
+        requester: &str,
+        chain: &str,
+    ) -> Result<Option<SubscriberRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SUBSCRIBER} FROM status_subscribers WHERE requester_id = $1 AND chain = $2"
+        )))
+        .bind(requester)
+        .bind(chain)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| StoreError::query("read a subscription", e))?;
+        row.as_ref().map(subscriber).transpose()
+    }
+
+    /// The subscriber a token belongs to.
+    pub async fn subscriber_by_token(&self, token_hash: &str) -> Result<Option<SubscriberRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SUBSCRIBER} FROM status_subscribers WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| StoreError::query("read a subscription", e))?;
+        row.as_ref().map(subscriber).transpose()
+    }
+
+    /// Confirms a subscription (once).
+    pub async fn confirm_subscriber(&self, id: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE status_subscribers SET confirmed_ms = $1 WHERE id = $2 AND confirmed_ms IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| StoreError::query("confirm a subscription", e))?;
+        Ok(())
+    }
+
+    /// Removes a subscription.
+    pub async fn delete_subscriber(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM status_subscribers WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| StoreError::query("delete a subscription", e))?
+            .rows_affected()
+            > 0)
+    }
+
+    /// Confirmed subscribers of `chain`'s news (`""`: news of every chain goes to all).
+    pub async fn subscribers_for(&self, chain: &str) -> Result<Vec<SubscriberRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SUBSCRIBER} FROM status_subscribers WHERE confirmed_ms IS NOT NULL
+             AND ($1 = '' OR chain = '' OR chain = $1) ORDER BY id"
+        )))
+        .bind(chain)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| StoreError::query("list subscribers", e))?;
+        rows.iter().map(subscriber).collect()
+    }
+
+    /// How many subscriptions are confirmed and pending.
+    pub async fn subscriber_counts(&self) -> Result<(i64, i64)> {
+        sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN confirmed_ms IS NULL THEN 0 ELSE 1 END), 0),
+             COALESCE(SUM(CASE WHEN confirmed_ms IS NULL THEN 1 ELSE 0 END), 0) FROM status_subscribers",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| StoreError::query("count subscribers", e))
+    }
+
     /// Opens a public incident with its first update, in one transaction.
     pub async fn open_status_incident(
         &self,

@@ -448,6 +448,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query("delete NPS invitations", e))?;
+            sqlx::query("DELETE FROM status_subscribers WHERE requester_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("delete status-page subscriptions", e))?;
             let tickets: Vec<i64> =
                 sqlx::query_scalar("SELECT id FROM desk_tickets WHERE requester_id = $1")
                     .bind(id)
@@ -546,13 +551,15 @@ impl Store {
                 )
                 .await?;
                 const ORPHAN: &str = "SELECT id FROM desk_requesters WHERE created_ms < $1
-                    AND id NOT IN (SELECT requester_id FROM desk_tickets)";
+                    AND id NOT IN (SELECT requester_id FROM desk_tickets)
+                    AND id NOT IN (SELECT requester_id FROM status_subscribers)";
                 for table in ["desk_requester_keys", "desk_nps_invites"] {
                     exec(format!("DELETE FROM {table} WHERE requester_id IN ({ORPHAN})"), cut).await?;
                 }
                 counts.requesters += exec(
                     "DELETE FROM desk_requesters WHERE created_ms < $1
-                     AND id NOT IN (SELECT requester_id FROM desk_tickets)"
+                     AND id NOT IN (SELECT requester_id FROM desk_tickets)
+                     AND id NOT IN (SELECT requester_id FROM status_subscribers)"
                         .into(),
                     cut,
                 )

@@ -953,3 +953,148 @@ fn messages_of(d: &Daemon, id: i64) -> usize {
         .as_array()
         .map_or(0, Vec::len)
 }
+
+#[test]
+fn status_page_subscribers_confirm_get_news_and_unsubscribe() {
+    let hook = Receiver::start();
+    let smtp = SmtpSink::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(&hook.url, smtp.port).replace(
+        "notify = [\"hook\"]",
+        "notify = [\"hook\"]\nstatus_notify = [\"hook\"]",
+    );
+    let d = Daemon::start(dir.path(), &cfg);
+    let public_form = |path: &str, body: &str| {
+        client()
+            .post(format!("{}{path}", d.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .expect("form")
+    };
+    let staff_form = |path: &str, body: &str| {
+        client()
+            .post(format!("{}{path}", d.base))
+            .bearer_auth(&d.token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .expect("form")
+    };
+    let fan = "fan@example.cn";
+    let lurker = "lurker@example.cn";
+    for who in [fan, lurker] {
+        let r = public_form("/status/subscriptions", &format!("email={who}"));
+        assert_eq!(r.status(), 200);
+        assert!(r.text().expect("html").contains("id=\"sub-sent\""));
+    }
+    assert_eq!(
+        public_form("/status/subscriptions", "email=not-mail").status(),
+        400
+    );
+    assert_eq!(
+        public_form("/status/subscriptions", "email=a%40b.io&chain=nowhere").status(),
+        400
+    );
+    let confirm = wait_for("the confirmation mail", Duration::from_secs(20), || {
+        mails_to(&smtp, fan).into_iter().next()
+    });
+    let body = confirm["body"].as_str().expect("body");
+    let link = body[body.find("/status/subscriptions/").expect("link")..]
+        .split_whitespace()
+        .next()
+        .expect("link")
+        .to_string();
+    let token = link
+        .trim_start_matches("/status/subscriptions/")
+        .to_string();
+    let page = client()
+        .get(format!("{}{link}", d.base))
+        .send()
+        .expect("page");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.text().expect("html").contains("id=\"sub-confirm\""));
+    assert_eq!(
+        public_form("/status/subscriptions/confirm", &format!("token={token}")).status(),
+        303
+    );
+    assert_eq!(
+        public_form(
+            "/status/subscriptions/confirm",
+            &format!("token={}", "0".repeat(64))
+        )
+        .status(),
+        404
+    );
+
+    // News goes to the confirmed subscriber (with the unsubscribe link) and to the
+    // partner's webhook; the unconfirmed address gets nothing but its confirmation.
+    assert_eq!(
+        staff_form(
+            "/status/incidents",
+            "chain=&title=Mainnet+RPC+degraded&state=investigating&message=Looking+into+slow+eth_call"
+        )
+        .status(),
+        303
+    );
+    let news = wait_for("the news mail", Duration::from_secs(20), || {
+        mails_to(&smtp, fan).into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("Mainnet RPC degraded"))
+        })
+    });
+    assert!(
+        news["body"].as_str().is_some_and(|b| b.contains(&link)),
+        "{news}"
+    );
+    wait_for("the webhook notice", Duration::from_secs(20), || {
+        hook.delivered()
+            .into_iter()
+            .find(|v| v["alert"]["rule"] == "StatusPage")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(mails_to(&smtp, lurker).len(), 1, "only the confirmation");
+
+    // Unsubscribed: no more news.
+    assert_eq!(
+        public_form(
+            "/status/subscriptions/unsubscribe",
+            &format!("token={token}")
+        )
+        .status(),
+        200
+    );
+    assert_eq!(
+        client()
+            .get(format!("{}{link}", d.base))
+            .send()
+            .expect("page")
+            .status(),
+        404
+    );
+    let status = d.json("/api/v1/status");
+    let incident = status["incidents"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        staff_form(
+            &format!("/status/incidents/{incident}/updates"),
+            "state=resolved&message=Fixed"
+        )
+        .status(),
+        303
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        mails_to(&smtp, fan)
+            .iter()
+            .filter(|m| m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("Mainnet RPC")))
+            .count(),
+        1,
+        "nothing after unsubscribing"
+    );
+}

@@ -53,6 +53,38 @@ pub static PAGE: Page = Page {
             || get(manage_page),
         ),
         page(
+            "POST",
+            "/status/subscriptions",
+            Permission::Public,
+            Some("statuspage.subscribe"),
+            "Public status page form: subscribe an email address (double opt-in; a confirmation link is mailed)",
+            || post(subscribe),
+        ),
+        page(
+            "GET",
+            "/status/subscriptions/{token}",
+            Permission::Public,
+            None,
+            "Public status page: a subscription's private page (confirm or unsubscribe)",
+            || get(subscription_page),
+        ),
+        page(
+            "POST",
+            "/status/subscriptions/confirm",
+            Permission::Public,
+            Some("statuspage.subscription_confirm"),
+            "Public status page form: confirm a subscription (the link's token is a form field)",
+            || post(confirm_subscription),
+        ),
+        page(
+            "POST",
+            "/status/subscriptions/unsubscribe",
+            Permission::Public,
+            Some("statuspage.unsubscribe"),
+            "Public status page form: end a subscription (the link's token is a form field)",
+            || post(unsubscribe),
+        ),
+        page(
             "GET",
             "/status/{chain}",
             Permission::Public,
@@ -346,7 +378,18 @@ async fn open_incident(
         author: who.actor(),
     };
     match s.store.open_status_incident(&row, &first).await {
-        Ok(()) => see_other("/status/manage"),
+        Ok(()) => {
+            let subject = format!("[{}] {}", first.state, row.title);
+            broadcast(
+                &s,
+                &row.chain,
+                &subject,
+                &first.body,
+                &format!("incident-{}-{now}", row.id),
+            )
+            .await;
+            see_other("/status/manage")
+        }
         Err(e) => super::error_page(c, ApiError::internal(e.kind(), e)),
     }
 }
@@ -383,6 +426,17 @@ async fn add_update(
     };
     match s.store.add_status_update(&u).await {
         Ok(true) => {
+            if let Ok(Some((i, _))) = s.store.status_incident(&id).await {
+                let subject = format!("[{state}] {}", i.title);
+                broadcast(
+                    &s,
+                    &i.chain,
+                    &subject,
+                    &u.body,
+                    &format!("incident-{id}-{}", u.at_ms),
+                )
+                .await;
+            }
             if state == "resolved" {
                 answer_known_issue(&s, &id, &u.body, &who.actor()).await;
             }
@@ -390,6 +444,229 @@ async fn add_update(
         }
         Ok(false) => super::error_page(c, unknown_incident(&id)),
         Err(e) => super::error_page(c, ApiError::internal(e.kind(), e)),
+    }
+}
+
+/// Sends status-page news: a mail to each confirmed email subscriber of the chain, and an
+/// alert-shaped notice to the notifiers in `support.status_notify`, all through the outbox
+/// (retried, dead-lettered, once per `key`). Failures are logged; the news stands.
+async fn broadcast(s: &AppState, chain: &str, subject: &str, text: &str, key: &str) {
+    let live = s.live();
+    let Some(desk) = live.desk.clone() else {
+        return;
+    };
+    let now = now_ms();
+    let mut rows = match desk.announce(chain, subject, text, key, now).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "status-page news: listing subscribers failed");
+            Vec::new()
+        }
+    };
+    if !desk.config.status_notify.is_empty() {
+        let notice = chainops_alert::notify::notice::Notice {
+            id: format!("status/{key}"),
+            fingerprint: format!("status/{key}"),
+            rule: "StatusPage".into(),
+            severity: chainops_core::severity::Severity::Info,
+            summary: subject.to_string(),
+            description: text.to_string(),
+            chain: chain.to_string(),
+            link: "/status".into(),
+            at_ms: now,
+        };
+        rows.extend(chainops_alert::notify::notice::rows(
+            &live.notifiers,
+            &desk.config.status_notify,
+            &notice,
+            now,
+        ));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    if let Err(e) = s.store.enqueue_notifications(&rows).await {
+        tracing::warn!(error = %e, "status-page news could not be queued");
+    }
+}
+
+/// The subscription's page.
+#[derive(Template)]
+#[template(path = "status_subscription.html")]
+pub struct SubscriptionPage {
+    /// Context (public).
+    pub c: Ctx,
+    /// The token (a form field).
+    pub token: String,
+    /// Chain (`""`: every chain).
+    pub chain: String,
+    /// Confirmed.
+    pub confirmed: bool,
+    /// What just happened: `sent`, `confirmed`, `removed` or `""`.
+    pub done: String,
+}
+
+/// Private pages: not cached, the link not sent on as a referrer.
+fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// The subscribe form.
+#[derive(Deserialize)]
+pub struct SubscribeForm {
+    email: String,
+    #[serde(default)]
+    chain: String,
+    /// A field only robots fill in.
+    #[serde(default)]
+    website: String,
+}
+
+async fn subscribe(
+    State(s): State<AppState>,
+    Extension(addr): Extension<crate::session::ClientAddr>,
+    c: Ctx,
+    Form(f): Form<SubscribeForm>,
+) -> Response {
+    let c = c.public();
+    // A filled honeypot field is a form robot: answer as if accepted, store nothing.
+    let result = if f.website.is_empty() {
+        subscribe_checked(&s, &addr, &f).await
+    } else {
+        Ok(())
+    };
+    match result {
+        Ok(()) => private(render(
+            StatusCode::OK,
+            SubscriptionPage {
+                c,
+                token: String::new(),
+                chain: String::new(),
+                confirmed: false,
+                done: "sent".into(),
+            },
+        )),
+        Err(e) => super::error_page(c, e),
+    }
+}
+
+async fn subscribe_checked(
+    s: &AppState,
+    addr: &crate::session::ClientAddr,
+    f: &SubscribeForm,
+) -> Result<(), ApiError> {
+    let chain = f.chain.trim();
+    if !chain.is_empty() {
+        known_chain(s, chain, false)?;
+    }
+    let desk = crate::ticket_routes::desk(s)?;
+    let now = now_ms();
+    let ip = addr
+        .0
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let keys = [ip.clone(), desk.email_key(&f.email)];
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    desk.admit(&keys, now)
+        .map_err(crate::ticket_routes::desk_err)?;
+    desk.subscribe(&f.email, chain, &ip, now)
+        .await
+        .map_err(crate::ticket_routes::desk_err)?;
+    desk.count_opened(&keys, now);
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn subscription_page(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+) -> Response {
+    let c = c.public();
+    let desk = match crate::ticket_routes::desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c, e),
+    };
+    let done = q.done.filter(|d| d == "confirmed").unwrap_or_default();
+    match desk.subscription(&token).await {
+        Ok(sub) => private(render(
+            StatusCode::OK,
+            SubscriptionPage {
+                c,
+                token,
+                chain: sub.chain,
+                confirmed: sub.confirmed,
+                done,
+            },
+        )),
+        Err(e) => private(super::error_page(c, crate::ticket_routes::desk_err(e))),
+    }
+}
+
+/// A form that carries a subscription's token.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    token: String,
+}
+
+async fn confirm_subscription(
+    State(s): State<AppState>,
+    c: Ctx,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    let c = c.public();
+    let r = match crate::ticket_routes::desk(&s) {
+        Ok(d) => d
+            .confirm_subscription(&f.token, now_ms())
+            .await
+            .map_err(crate::ticket_routes::desk_err),
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(()) => private(see_other(&format!(
+            "/status/subscriptions/{}?done=confirmed",
+            f.token
+        ))),
+        Err(e) => private(super::error_page(c, e)),
+    }
+}
+
+async fn unsubscribe(State(s): State<AppState>, c: Ctx, Form(f): Form<TokenForm>) -> Response {
+    let c = c.public();
+    let r = match crate::ticket_routes::desk(&s) {
+        Ok(d) => d
+            .unsubscribe(&f.token)
+            .await
+            .map_err(crate::ticket_routes::desk_err),
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(()) => private(render(
+            StatusCode::OK,
+            SubscriptionPage {
+                c,
+                token: String::new(),
+                chain: String::new(),
+                confirmed: false,
+                done: "removed".into(),
+            },
+        )),
+        Err(e) => private(super::error_page(c, e)),
     }
 }
 
@@ -512,7 +789,28 @@ async fn schedule_maintenance(
         created_by: who.actor(),
     };
     match s.store.create_maintenance(&row).await {
-        Ok(()) => see_other("/status/manage"),
+        Ok(()) => {
+            let subject = format!("[maintenance] {}", row.title);
+            let text = format!(
+                "Scheduled maintenance / 计划维护: {} – {}{}",
+                rfc3339(row.starts_ms),
+                rfc3339(row.ends_ms),
+                if row.chain.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", row.chain)
+                }
+            );
+            broadcast(
+                &s,
+                &row.chain,
+                &subject,
+                &text,
+                &format!("maintenance-{}", row.id),
+            )
+            .await;
+            see_other("/status/manage")
+        }
         Err(e) => super::error_page(c, ApiError::internal(e.kind(), e)),
     }
 }
