@@ -11,6 +11,7 @@ pub mod notices;
 pub mod privacy;
 pub mod search;
 pub mod service;
+pub mod signin;
 pub mod sla;
 pub mod status;
 pub mod subscriptions;

@@ -535,3 +535,69 @@ async fn retention_deletes_each_class_when_its_time_is_up_and_nothing_active() {
         Default::default()
     );
 }
+
+#[tokio::test]
+async fn sign_in_links_expire_and_work_once_and_sessions_end() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let store = Store::open(&url).await.expect("store");
+    let desk = Desk::new(Arc::new(config()), store.clone(), Vault::new([7; 32]))
+        .with_mail("mail", "https://ops.example");
+    desk.open_ticket(new_ticket("li@example.cn"), T0)
+        .await
+        .expect("open");
+    let token_of = |rows: Vec<OutboxRow>| -> String {
+        let p = &rows.last().expect("a mail").payload;
+        let i = p.find("/support/signin/").expect("link") + "/support/signin/".len();
+        p[i..i + 64].to_string()
+    };
+    let mails = || async {
+        store
+            .due_notifications(T0 + 10 * M, 100)
+            .await
+            .expect("outbox")
+    };
+    desk.request_signin("li@example.cn", T0)
+        .await
+        .expect("request");
+    let first = token_of(mails().await);
+    // 31 minutes later the link no longer works.
+    assert!(desk.use_signin_link(&first, T0 + 31 * M).await.is_err());
+    desk.request_signin("li@example.cn", T0 + 40 * M)
+        .await
+        .expect("request");
+    let second = token_of(
+        store
+            .due_notifications(T0 + 50 * M, 100)
+            .await
+            .expect("outbox"),
+    );
+    assert_ne!(first, second);
+    let (session, until) = desk
+        .use_signin_link(&second, T0 + 41 * M)
+        .await
+        .expect("use");
+    assert!(
+        desk.use_signin_link(&second, T0 + 42 * M).await.is_err(),
+        "once"
+    );
+    assert!(
+        desk.signed_in(&session, T0 + 42 * M)
+            .await
+            .expect("session")
+            .is_some()
+    );
+    assert!(
+        desk.signed_in(&session, until + 1)
+            .await
+            .expect("session")
+            .is_none(),
+        "24 h"
+    );
+    assert!(desk.signed_in("zz", T0).await.expect("session").is_none());
+    // An address without tickets gets nothing, and says so to no one.
+    desk.request_signin("nobody@example.cn", T0 + 60 * M)
+        .await
+        .expect("silent");
+    assert!(desk.request_signin("not an address", T0).await.is_err());
+}

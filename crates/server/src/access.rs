@@ -359,6 +359,10 @@ mod tests {
                         "/support/reply",
                         "/support/t/{token}/files/{id}",
                         "/support/csat",
+                        "/support/signin",
+                        "/support/signin/{token}",
+                        "/support/signin/use",
+                        "/support/mine",
                         "/support/nps/{token}",
                         "/support/nps",
                         // The knowledge base's published public articles, for requesters.

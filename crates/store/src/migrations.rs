@@ -292,7 +292,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 15,
-        name: "support desk: the mailbox cursor (email in), knowledge base, surveys, status-page subscribers",
+        name: "support desk: the mailbox cursor (email in), knowledge base, surveys, status-page subscribers, requester sign-in",
         statements: &[
             "CREATE TABLE desk_mailbox (name TEXT PRIMARY KEY, uid_validity BIGINT NOT NULL,
              last_uid BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
@@ -322,6 +322,10 @@ pub const MIGRATIONS: &[Migration] = &[
              created_ms BIGINT NOT NULL, confirmed_ms BIGINT)",
             "CREATE UNIQUE INDEX status_subscribers_by_token ON status_subscribers (token_hash)",
             "CREATE UNIQUE INDEX status_subscribers_one ON status_subscribers (requester_id, chain)",
+            // Requesters' emailed one-time sign-in links and the sessions they start.
+            "CREATE TABLE desk_signins (token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL,
+             requester_id TEXT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT)",
+            "CREATE INDEX desk_signins_by_requester ON desk_signins (requester_id)",
         ],
     },
 ];

@@ -448,6 +448,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::query("delete NPS invitations", e))?;
+            sqlx::query("DELETE FROM desk_signins WHERE requester_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::query("delete sign-in links", e))?;
             sqlx::query("DELETE FROM status_subscribers WHERE requester_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -800,6 +805,79 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .map_err(|e| StoreError::query("find ticket by message id", e))
+    }
+
+    /// Stores a sign-in token (`link`: mailed, one use; `session`: a signed-in browser) with
+    /// the outbox rows that mail it, in one transaction; expired tokens are dropped.
+    pub async fn add_signin(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        requester: &str,
+        expires_ms: i64,
+        now: i64,
+        outbox: &[OutboxRow],
+    ) -> Result<()> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StoreError::query("begin a sign-in", e))?;
+        sqlx::query("DELETE FROM desk_signins WHERE expires_ms < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::query("drop expired sign-ins", e))?;
+        sqlx::query(
+            "INSERT INTO desk_signins (token_hash, kind, requester_id, expires_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(kind)
+        .bind(requester)
+        .bind(expires_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::query("save a sign-in", e))?;
+        for row in outbox {
+            crate::alerts::insert_outbox(&mut tx, row).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::query("commit a sign-in", e))
+    }
+
+    /// The requester of a valid token of `kind`; a `link` is used up by this call (only one
+    /// caller ever gets it).
+    pub async fn use_signin(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<Option<String>> {
+        if kind == "link" {
+            let n = sqlx::query(
+                "UPDATE desk_signins SET used_ms = $1 WHERE token_hash = $2 AND kind = 'link'
+                 AND used_ms IS NULL AND expires_ms >= $1",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .execute(self.pool())
+            .await
+            .map_err(|e| StoreError::query("use a sign-in link", e))?
+            .rows_affected();
+            if n == 0 {
+                return Ok(None);
+            }
+        }
+        sqlx::query_scalar(
+            "SELECT requester_id FROM desk_signins WHERE token_hash = $1 AND kind = $2 AND expires_ms >= $3",
+        )
+        .bind(token_hash)
+        .bind(kind)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| StoreError::query("read a sign-in", e))
     }
 
     /// Where the mailbox `name` was read up to: its `UIDVALIDITY` and the last UID imported.

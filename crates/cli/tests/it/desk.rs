@@ -1098,3 +1098,91 @@ fn status_page_subscribers_confirm_get_news_and_unsubscribe() {
         "nothing after unsubscribing"
     );
 }
+
+#[test]
+fn a_requester_signs_in_by_a_mailed_link_once_and_sees_their_tickets() {
+    let hook = Receiver::start();
+    let smtp = SmtpSink::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
+    assert_eq!(portal_ticket(&d, "First question", &[]).status(), 303);
+    assert_eq!(portal_ticket(&d, "第二个问题", &[]).status(), 303);
+    let form = |path: &str, body: &str| {
+        client()
+            .post(format!("{}{path}", d.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+            .expect("form")
+    };
+    // Known and unknown addresses get the same answer; only the known one gets mail.
+    for who in [EMAIL, "stranger@example.org"] {
+        let r = form(
+            "/support/signin",
+            &format!("email={}", who.replace('+', "%2B")),
+        );
+        assert_eq!(r.status(), 200, "{who}");
+        assert!(r.text().expect("html").contains("id=\"signin-sent\""));
+    }
+    assert_eq!(form("/support/signin", "email=nope").status(), 400);
+    let mail = wait_for("the sign-in mail", Duration::from_secs(20), || {
+        mails_to(&smtp, EMAIL).into_iter().find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("/support/signin/"))
+        })
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(mails_to(&smtp, "stranger@example.org").is_empty());
+    let body = mail["body"].as_str().expect("body");
+    let link = body[body.find("/support/signin/").expect("link")..]
+        .split_whitespace()
+        .next()
+        .expect("link")
+        .to_string();
+    let token = link.trim_start_matches("/support/signin/").to_string();
+    // Opening the link changes nothing (mail scanners open links); the button uses it.
+    let page = client()
+        .get(format!("{}{link}", d.base))
+        .send()
+        .expect("page");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.text().expect("html").contains("id=\"signin-use\""));
+    let r = form("/support/signin/use", &format!("token={token}"));
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/support"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("pair").to_string();
+    let mine = client()
+        .get(format!("{}/support/mine", d.base))
+        .header("cookie", &session)
+        .send()
+        .expect("mine")
+        .text()
+        .expect("html");
+    assert!(
+        mine.contains("First question")
+            && mine.contains("第二个问题")
+            && mine.contains("/support/t/"),
+        "{mine}"
+    );
+    // Once only; a forged session shows the form, not tickets.
+    assert_eq!(
+        form("/support/signin/use", &format!("token={token}")).status(),
+        404
+    );
+    let anon = client()
+        .get(format!("{}/support/mine", d.base))
+        .header("cookie", format!("chainops_requester={}", "a".repeat(64)))
+        .send()
+        .expect("mine")
+        .text()
+        .expect("html");
+    assert!(anon.contains("id=\"signin-form\"") && !anon.contains("First question"));
+}

@@ -575,7 +575,11 @@ async fn subscribe_checked(
         .parse::<std::net::SocketAddr>()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let keys = [ip.clone(), desk.email_key(&f.email)];
+    // Subscriptions have an hourly allowance of their own, apart from the portal's tickets.
+    let keys = [
+        format!("subscribe:{ip}"),
+        format!("subscribe:{}", desk.email_key(&f.email)),
+    ];
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     desk.admit(&keys, now)
         .map_err(crate::ticket_routes::desk_err)?;

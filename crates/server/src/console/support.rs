@@ -89,6 +89,38 @@ pub static PAGE: Page = Page {
             || post(nps_answer),
         ),
         page(
+            "POST",
+            "/support/signin",
+            Permission::Public,
+            Some("ticket.signin_request"),
+            "Support portal form: mail a one-time sign-in link to a requester's address (the answer is the same for unknown addresses)",
+            || post(signin_request),
+        ),
+        page(
+            "GET",
+            "/support/signin/{token}",
+            Permission::Public,
+            None,
+            "Support portal: a mailed sign-in link's page (a button uses it, so mail scanners do not)",
+            || get(signin_page),
+        ),
+        page(
+            "POST",
+            "/support/signin/use",
+            Permission::Public,
+            Some("ticket.signin"),
+            "Support portal form: use a sign-in link (the token is a form field); starts a 24-hour requester session",
+            || post(signin_use),
+        ),
+        page(
+            "GET",
+            "/support/mine",
+            Permission::Public,
+            None,
+            "Support portal: a signed-in requester's tickets",
+            || get(mine),
+        ),
+        page(
             "GET",
             "/support/t/{token}/files/{id}",
             Permission::Public,
@@ -172,6 +204,24 @@ pub struct RequesterPage {
     /// The rating given (score, comment).
     pub rating: Option<(i64, String)>,
 }
+
+/// The requester's sign-in pages: `form` (ask for a link), `sent`, `continue` (use the
+/// link), `mine` (their tickets).
+#[derive(Template)]
+#[template(path = "support_signin.html")]
+pub struct SigninPage {
+    /// Context (public).
+    pub c: Ctx,
+    /// Which page.
+    pub mode: &'static str,
+    /// The mailed link's token (`continue`).
+    pub token: String,
+    /// Tickets: number, subject, state key, updated, private link.
+    pub tickets: Vec<(i64, String, String, String, String)>,
+}
+
+/// The cookie of a signed-in requester (their tickets only; staff sessions are another).
+const REQUESTER_COOKIE: &str = "chainops_requester";
 
 /// An NPS survey.
 #[derive(Template)]
@@ -466,6 +516,128 @@ async fn csat(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
             requester_page(&s, c, &token, false, Some(e.message), status).await
         }
     }
+}
+
+fn signin_view(c: Ctx, mode: &'static str, token: String) -> Response {
+    private(render(
+        StatusCode::OK,
+        SigninPage {
+            c: c.public(),
+            mode,
+            token,
+            tickets: Vec::new(),
+        },
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct SigninForm {
+    email: String,
+    #[serde(default)]
+    website: String,
+}
+
+async fn signin_request(
+    State(s): State<AppState>,
+    Extension(addr): Extension<ClientAddr>,
+    c: Ctx,
+    axum::Form(f): axum::Form<SigninForm>,
+) -> Response {
+    if !f.website.is_empty() {
+        return signin_view(c, "sent", String::new());
+    }
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    let now = now_ms();
+    // Sign-in mails have an hourly allowance of their own (a requester with many tickets
+    // may still ask for a link).
+    let ip = format!("signin:{}", client_ip(&addr));
+    let email_key = format!("signin:{}", desk.email_key(&f.email));
+    let keys = [ip.as_str(), email_key.as_str()];
+    if let Err(e) = desk.admit(&keys, now) {
+        return super::error_page(c.public(), desk_err(e));
+    }
+    match desk.request_signin(&f.email, now).await {
+        Ok(()) => {
+            desk.count_opened(&keys, now);
+            signin_view(c, "sent", String::new())
+        }
+        Err(e) => super::error_page(c.public(), desk_err(e)),
+    }
+}
+
+async fn signin_page(Path(token): Path<String>, c: Ctx) -> Response {
+    signin_view(c, "continue", token)
+}
+
+#[derive(serde::Deserialize)]
+struct TokenField {
+    token: String,
+}
+
+async fn signin_use(
+    State(s): State<AppState>,
+    c: Ctx,
+    axum::Form(f): axum::Form<TokenField>,
+) -> Response {
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    match desk.use_signin_link(&f.token, now_ms()).await {
+        Ok((session, expires)) => {
+            let secure = if s.security.tls { "; Secure" } else { "" };
+            let cookie = format!(
+                "{REQUESTER_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/support; Max-Age={}{secure}",
+                (expires - now_ms()) / 1000
+            );
+            let mut r = private(see_other("/support/mine"));
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => private(super::error_page(c.public(), desk_err(e))),
+    }
+}
+
+async fn mine(State(s): State<AppState>, headers: axum::http::HeaderMap, c: Ctx) -> Response {
+    let desk = match desk(&s) {
+        Ok(d) => d,
+        Err(e) => return super::error_page(c.public(), e),
+    };
+    let session = crate::session::cookie(&headers, REQUESTER_COOKIE).unwrap_or_default();
+    let requester = match desk.signed_in(session, now_ms()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return signin_view(c, "form", String::new()),
+        Err(e) => return private(super::error_page(c.public(), desk_err(e))),
+    };
+    let tickets = match desk.tickets_of(&requester).await {
+        Ok(t) => t,
+        Err(e) => return private(super::error_page(c.public(), desk_err(e))),
+    };
+    private(render(
+        StatusCode::OK,
+        SigninPage {
+            c: c.public(),
+            mode: "mine",
+            token: String::new(),
+            tickets: tickets
+                .into_iter()
+                .map(|(t, token)| {
+                    (
+                        t.id,
+                        t.subject,
+                        format!("tickets.state_{}", t.state.replace('-', "_")),
+                        rfc3339(t.updated_ms),
+                        format!("/support/t/{token}"),
+                    )
+                })
+                .collect(),
+        },
+    ))
 }
 
 async fn nps_view(
