@@ -986,10 +986,15 @@ impl Store {
         if f.hide_merged {
             cond.push("merged_into IS NULL".into());
         }
+        let text_only = cond.len() == 2 && f.text.as_ref().is_some_and(|t| !t.trim().is_empty());
         let cond = cond.join(" AND ");
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM desk_tickets WHERE {cond}"
-        )));
+        // A search by subject alone is counted on PostgreSQL's narrow subject copy.
+        let count_sql = if text_only && self.backend() == Backend::Postgres {
+            "SELECT COUNT(*) FROM desk_subjects WHERE subject LIKE $1 ESCAPE '\\'".to_string()
+        } else {
+            format!("SELECT COUNT(*) FROM desk_tickets WHERE {cond}")
+        };
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
         for b in &binds {
             count = count.bind(b.as_str());
         }
