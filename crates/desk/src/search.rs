@@ -177,6 +177,19 @@ impl Index {
             .collect()
     }
 
+    /// One version of every article `who` may see: the one in `lang` when there is one.
+    pub fn one_per_article(&self, lang: &str, who: Audience) -> Vec<&ArticleRow> {
+        let mut chosen: Vec<&ArticleRow> = Vec::new();
+        for a in self.all(who) {
+            match chosen.iter().position(|x| x.id == a.id) {
+                Some(i) if a.lang == lang => chosen[i] = a,
+                Some(_) => {}
+                None => chosen.push(a),
+            }
+        }
+        chosen
+    }
+
     /// The versions of article `id` that `who` may see.
     pub fn versions(&self, id: &str, who: Audience) -> Vec<&ArticleRow> {
         self.docs

@@ -54,15 +54,10 @@ pub(crate) async fn search(
     let lang = lang_of(q.lang.as_deref().unwrap_or("en"));
     let text: String = q.q.as_deref().unwrap_or("").chars().take(200).collect();
     let mut found: Vec<(ArticleRow, Option<f64>)> = if text.trim().is_empty() {
-        let mut chosen: Vec<&ArticleRow> = Vec::new();
-        for a in ix.all(Audience::Public) {
-            match chosen.iter().position(|x| x.id == a.id) {
-                Some(i) if a.lang == lang => chosen[i] = a,
-                Some(_) => {}
-                None => chosen.push(a),
-            }
-        }
-        chosen.into_iter().map(|a| (a.clone(), None)).collect()
+        ix.one_per_article(lang, Audience::Public)
+            .into_iter()
+            .map(|a| (a.clone(), None))
+            .collect()
     } else {
         ix.search(
             &text,

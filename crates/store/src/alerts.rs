@@ -367,6 +367,19 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow> {
     })
 }
 
+/// Adds `outbox` to the transaction and commits it: a change and the notifications it makes
+/// land together or not at all.
+pub(crate) async fn commit_with_outbox(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    outbox: &[OutboxRow],
+    what: &'static str,
+) -> Result<()> {
+    for row in outbox {
+        insert_outbox(&mut tx, row).await?;
+    }
+    tx.commit().await.map_err(|e| StoreError::query(what, e))
+}
+
 /// Inserts one outbox row unless its id exists (the same event is never enqueued twice).
 pub(crate) async fn insert_outbox(conn: &mut sqlx::AnyConnection, n: &OutboxRow) -> Result<u64> {
     let done = sqlx::query(

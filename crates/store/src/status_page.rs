@@ -154,12 +154,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::query("save a subscription", e))?;
-        for row in outbox {
-            crate::alerts::insert_outbox(&mut tx, row).await?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::query("commit a subscription", e))
+        crate::alerts::commit_with_outbox(tx, outbox, "commit a subscription").await
     }
 
     /// The subscriber of a requester for a chain.

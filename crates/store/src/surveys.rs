@@ -176,12 +176,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::query("save an NPS invitation", e))?;
         }
-        for row in outbox {
-            crate::alerts::insert_outbox(&mut tx, row).await?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::query("commit an NPS campaign", e))
+        crate::alerts::commit_with_outbox(tx, outbox, "commit an NPS campaign").await
     }
 
     /// The campaign and requester of an invitation.

@@ -838,12 +838,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::query("save a sign-in", e))?;
-        for row in outbox {
-            crate::alerts::insert_outbox(&mut tx, row).await?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::query("commit a sign-in", e))
+        crate::alerts::commit_with_outbox(tx, outbox, "commit a sign-in").await
     }
 
     /// The requester of a valid token of `kind`; a `link` is used up by this call (only one

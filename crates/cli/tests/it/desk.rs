@@ -78,6 +78,27 @@ pub(crate) fn client() -> reqwest::blocking::Client {
         .expect("client")
 }
 
+/// A public page's HTML (no credentials).
+fn page_text(d: &Daemon, path: &str) -> String {
+    client()
+        .get(format!("{}{path}", d.base))
+        .send()
+        .expect("page")
+        .text()
+        .expect("html")
+}
+
+/// An urlencoded form post, as a visitor (`staff`: with the admin token).
+fn url_form(d: &Daemon, path: &str, body: &str, staff: bool) -> reqwest::blocking::Response {
+    let mut r = client()
+        .post(format!("{}{path}", d.base))
+        .header("content-type", "application/x-www-form-urlencoded");
+    if staff {
+        r = r.bearer_auth(&d.token);
+    }
+    r.body(body.to_string()).send().expect("form")
+}
+
 fn post_form(
     d: &Daemon,
     path: &str,
@@ -273,12 +294,7 @@ fn a_portal_ticket_is_answered_breaches_once_and_its_requester_can_be_erased() {
         .status(),
         201
     );
-    let html = client()
-        .get(format!("{}/support/t/{token}", d.base))
-        .send()
-        .expect("page")
-        .text()
-        .expect("html");
+    let html = page_text(&d, &format!("/support/t/{token}"));
     assert!(
         html.contains("RPC pool was drained") && !html.contains("haproxy backend 3"),
         "internal notes stay internal"
@@ -696,12 +712,7 @@ fn a_solved_ticket_is_rated_an_nps_campaign_is_answered_and_the_report_counts_bo
             .status(),
         200
     );
-    let page = client()
-        .get(format!("{}{link}", d.base))
-        .send()
-        .expect("page")
-        .text()
-        .expect("html");
+    let page = page_text(&d, &link);
     assert!(
         page.contains("id=\"csat-form\""),
         "a solved ticket asks for a rating"
@@ -737,12 +748,7 @@ fn a_solved_ticket_is_rated_an_nps_campaign_is_answered_and_the_report_counts_bo
         303,
         "a second answer replaces the first"
     );
-    let page = client()
-        .get(format!("{}{link}", d.base))
-        .send()
-        .expect("page")
-        .text()
-        .expect("html");
+    let page = page_text(&d, &link);
     assert!(
         page.contains("id=\"csat-given\"") && !page.contains("<script>x"),
         "{page}"
@@ -868,15 +874,7 @@ fn resolving_a_status_incident_answers_its_linked_tickets() {
     let smtp = SmtpSink::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
-    let form = |path: &str, body: &str| {
-        client()
-            .post(format!("{}{path}", d.base))
-            .bearer_auth(&d.token)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string())
-            .send()
-            .expect("form")
-    };
+    let form = |path: &str, body: &str| url_form(&d, path, body, true);
     let r = form(
         "/status/incidents",
         "chain=&title=RPC+pool+drained&state=identified&message=Refilling",
@@ -964,23 +962,8 @@ fn status_page_subscribers_confirm_get_news_and_unsubscribe() {
         "notify = [\"hook\"]\nstatus_notify = [\"hook\"]",
     );
     let d = Daemon::start(dir.path(), &cfg);
-    let public_form = |path: &str, body: &str| {
-        client()
-            .post(format!("{}{path}", d.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string())
-            .send()
-            .expect("form")
-    };
-    let staff_form = |path: &str, body: &str| {
-        client()
-            .post(format!("{}{path}", d.base))
-            .bearer_auth(&d.token)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string())
-            .send()
-            .expect("form")
-    };
+    let public_form = |path: &str, body: &str| url_form(&d, path, body, false);
+    let staff_form = |path: &str, body: &str| url_form(&d, path, body, true);
     let fan = "fan@example.cn";
     let lurker = "lurker@example.cn";
     for who in [fan, lurker] {
@@ -1107,14 +1090,7 @@ fn a_requester_signs_in_by_a_mailed_link_once_and_sees_their_tickets() {
     let d = Daemon::start(dir.path(), &config(&hook.url, smtp.port));
     assert_eq!(portal_ticket(&d, "First question", &[]).status(), 303);
     assert_eq!(portal_ticket(&d, "第二个问题", &[]).status(), 303);
-    let form = |path: &str, body: &str| {
-        client()
-            .post(format!("{}{path}", d.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string())
-            .send()
-            .expect("form")
-    };
+    let form = |path: &str, body: &str| url_form(&d, path, body, false);
     // Known and unknown addresses get the same answer; only the known one gets mail.
     for who in [EMAIL, "stranger@example.org"] {
         let r = form(

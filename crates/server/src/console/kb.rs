@@ -213,15 +213,7 @@ async fn home(State(s): State<AppState>, c: Ctx, Query(q): Query<SearchQuery>) -
             .map(|h| item(&c, &h.article))
             .collect()
     });
-    // One version per article: the reader's language when there is one.
-    let mut chosen: Vec<&ArticleRow> = Vec::new();
-    for a in ix.all(Audience::Public) {
-        match chosen.iter().position(|x| x.id == a.id) {
-            Some(i) if a.lang == lang => chosen[i] = a,
-            Some(_) => {}
-            None => chosen.push(a),
-        }
-    }
+    let chosen = ix.one_per_article(lang, Audience::Public);
     let faq = chosen
         .iter()
         .filter(|a| a.faq)

@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::api::Route;
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chainops_auth::{Permission, Principal};
 use i18n::{Catalog, Lang};
@@ -393,6 +393,18 @@ pub fn range_ms(ranges: &[(&'static str, &'static str, i64)], chosen: &str) -> i
         .find(|r| r.1 == chosen)
         .or(ranges.first())
         .map_or(0, |r| r.2)
+}
+
+/// A private page (a link whose token is the credential): not cached anywhere, and the
+/// link not sent on to other sites as a referrer.
+pub fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 /// A form post's redirect back to `to` (303, so the browser GETs it).

@@ -6,7 +6,7 @@
 //! maintenance (a window silences the chain's alerts while it runs, so it takes
 //! `operate_alerts`).
 
-use super::{Ctx, Page, page, render, see_other};
+use super::{Ctx, Page, page, private, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::status_routes::{
@@ -504,20 +504,6 @@ pub struct SubscriptionPage {
     pub confirmed: bool,
     /// What just happened: `sent`, `confirmed`, `removed` or `""`.
     pub done: String,
-}
-
-/// Private pages: not cached, the link not sent on as a referrer.
-fn private(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        axum::http::HeaderValue::from_static("no-referrer"),
-    );
-    r
 }
 
 /// The subscribe form.

@@ -6,7 +6,7 @@
 //! pages are never cached. Abuse limits: `support.portal_tickets_per_hour` per client
 //! address and per email, the attachment type allow-list and size limits of `[support]`.
 
-use super::{Ctx, Page, page, render, see_other};
+use super::{Ctx, Page, page, private, render, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::session::ClientAddr;
@@ -237,17 +237,6 @@ pub struct NpsPage {
     pub done: bool,
     /// Why the answer was refused.
     pub error: Option<String>,
-}
-
-/// Private pages: not cached anywhere, the link not sent on as a referrer.
-fn private(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    r
 }
 
 async fn portal_page(
