@@ -24,6 +24,16 @@ pub struct RequesterRow {
     pub erased_ms: Option<i64>,
 }
 
+/// Turns `secure_delete` off again on a connection of [`Store::secure_delete_conn`] before it
+/// goes back to the pool.
+async fn secure_delete_end(conn: &mut sqlx::AnyConnection, sqlite: bool) {
+    if sqlite {
+        let _ = sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await;
+    }
+}
+
 /// What a retention purge deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeCounts {
@@ -399,11 +409,9 @@ impl Store {
             .map_err(|e| StoreError::query("read requester key", e))
     }
 
-    /// Crypto-shredding: destroys a requester's key and sealed data and records the erasure
-    /// on their tickets' histories. On SQLite the freed pages are overwritten
-    /// (`secure_delete`) and the write-ahead log is checkpointed and truncated, so no copy
-    /// of the key stays in the data directory. `false` when there is no such requester.
-    pub async fn erase_requester(&self, id: &str, at_ms: i64, actor: &str) -> Result<bool> {
+    /// A connection of its own for deletes whose freed pages must not keep the data: on
+    /// SQLite with `secure_delete` on (whether it is SQLite is the second value).
+    async fn secure_delete_conn(&self) -> Result<(sqlx::pool::PoolConnection<sqlx::Any>, bool)> {
         let sqlite = self.backend() == Backend::Sqlite;
         let mut conn = self
             .pool()
@@ -416,6 +424,15 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::query("secure delete on", e))?;
         }
+        Ok((conn, sqlite))
+    }
+
+    /// Crypto-shredding: destroys a requester's key and sealed data and records the erasure
+    /// on their tickets' histories. On SQLite the freed pages are overwritten
+    /// (`secure_delete`) and the write-ahead log is checkpointed and truncated, so no copy
+    /// of the key stays in the data directory. `false` when there is no such requester.
+    pub async fn erase_requester(&self, id: &str, at_ms: i64, actor: &str) -> Result<bool> {
+        let (mut conn, sqlite) = self.secure_delete_conn().await?;
         let result = async {
             let mut tx = sqlx::Connection::begin(&mut *conn)
                 .await
@@ -483,16 +500,12 @@ impl Store {
             Ok::<bool, StoreError>(changed > 0)
         }
         .await;
-        if sqlite {
-            let _ = sqlx::query("PRAGMA secure_delete = OFF")
+        secure_delete_end(&mut conn, sqlite).await;
+        if sqlite && result.is_ok() {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&mut *conn)
-                .await;
-            if result.is_ok() {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| StoreError::query("checkpoint after erasure", e))?;
-            }
+                .await
+                .map_err(|e| StoreError::query("checkpoint after erasure", e))?;
         }
         result
     }
@@ -510,18 +523,7 @@ impl Store {
     ) -> Result<PurgeCounts> {
         const DONE: &str =
             "SELECT id FROM desk_tickets WHERE state IN ('solved', 'closed') AND updated_ms < $1";
-        let sqlite = self.backend() == Backend::Sqlite;
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| StoreError::query("acquire", e))?;
-        if sqlite {
-            sqlx::query("PRAGMA secure_delete = ON")
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| StoreError::query("secure delete on", e))?;
-        }
+        let (mut conn, sqlite) = self.secure_delete_conn().await?;
         let result = async {
             let mut tx = sqlx::Connection::begin(&mut *conn)
                 .await
@@ -580,11 +582,7 @@ impl Store {
             Ok(counts)
         }
         .await;
-        if sqlite {
-            let _ = sqlx::query("PRAGMA secure_delete = OFF")
-                .execute(&mut *conn)
-                .await;
-        }
+        secure_delete_end(&mut conn, sqlite).await;
         result
     }
 
