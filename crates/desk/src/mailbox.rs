@@ -274,6 +274,10 @@ impl Desk {
             body.push_str("\n\n");
             body.push_str(&refused.join("\n"));
         }
+        if body.chars().count() > tickets::MAX_BODY {
+            body = body.chars().take(tickets::MAX_BODY - 40).collect();
+            body.push_str("\n\n[…] (cut to the longest message)");
+        }
         if body.trim().is_empty() {
             body = "(no text)".into();
         }
@@ -521,7 +525,13 @@ async fn import(
             })
             .await?;
             match parse(&raw) {
-                Ok(m) => desk.receive_mail(m, now()).await?,
+                // Only a store failure stops the poll (the mail is read again next time); a
+                // mail the desk refuses is skipped with the reason, never retried for ever.
+                Ok(m) => match desk.receive_mail(m, now()).await {
+                    Ok(r) => r,
+                    Err(DeskError::Store(e)) => return Err(DeskError::Store(e).into()),
+                    Err(e) => Received::Skipped(format!("refused: {e}")),
+                },
                 Err(e) => Received::Skipped(format!("unreadable: {e}")),
             }
         };

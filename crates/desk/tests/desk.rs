@@ -601,3 +601,68 @@ async fn sign_in_links_expire_and_work_once_and_sessions_end() {
         .expect("silent");
     assert!(desk.request_signin("not an address", T0).await.is_err());
 }
+
+#[tokio::test]
+async fn a_mail_the_desk_must_trim_still_opens_a_ticket_and_automatic_mail_is_skipped() {
+    use chainops_desk::mailbox::{Incoming, Received, parse};
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let store = Store::open(&url).await.expect("store");
+    let raw: RawSupport = toml::from_str(
+        "max_attachments = 20\n[mailbox]\nurl = \"imaps://mail.example\"\nusername = \"s\"\npassword_file = \"/p\"\naddress = \"support@example.cn\"\n",
+    )
+    .expect("toml");
+    let mut p = chainops_core::section::Problems::default();
+    let cfg = validate(raw, std::path::Path::new("/tmp"), &mut p);
+    assert!(p.is_empty(), "{:?}", p.0);
+    let desk = Desk::new(Arc::new(cfg), store, Vault::new([8; 32]));
+    // A body at the limit and 60 attachments the portal would refuse: the notes that name
+    // them would push it over; it is cut instead of refused (a refused mail would be read
+    // again at every poll).
+    let m = Incoming {
+        from: "wu@example.cn".into(),
+        subject: "节点".into(),
+        body: "长".repeat(49_950),
+        message_id: "<big@example.cn>".into(),
+        attachments: (0..60)
+            .map(|i| Upload {
+                name: format!("payload-{i}-{}.exe", "x".repeat(100)),
+                data: vec![0; 10],
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let Received::Opened(id) = desk.receive_mail(m, T0).await.expect("receive") else {
+        panic!("not opened");
+    };
+    let view = desk.view(id, true, T0).await.expect("view");
+    let body = &view.messages[0].body;
+    assert!(body.chars().count() <= 50_000 && body.ends_with("(cut to the longest message)"));
+    // Again: a duplicate. From the support address, or automatic: skipped.
+    let again = Incoming {
+        from: "wu@example.cn".into(),
+        subject: "x".into(),
+        body: "x".into(),
+        message_id: "<big@example.cn>".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        desk.receive_mail(again.clone(), T0).await.expect("dup"),
+        Received::Duplicate(id)
+    );
+    let own = Incoming {
+        from: "support@example.cn".into(),
+        message_id: "<own@x>".into(),
+        ..again.clone()
+    };
+    assert!(matches!(
+        desk.receive_mail(own, T0).await.expect("own"),
+        Received::Skipped(_)
+    ));
+    let bounce =
+        parse(b"From: MAILER-DAEMON@mx.example.cn\r\nSubject: failure\r\n\r\nx").expect("parse");
+    assert!(matches!(
+        desk.receive_mail(bounce, T0).await.expect("bounce"),
+        Received::Skipped(_)
+    ));
+}
