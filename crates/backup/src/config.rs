@@ -5,6 +5,7 @@ use crate::forget::Policy;
 use crate::tree::CaptureMode;
 use chainops_core::cron::Cron;
 use chainops_core::node_config::NodeConfig;
+use chainops_core::secret::redact_url;
 use chainops_core::section::Problems;
 use serde::{Deserialize, Serialize, Serializer};
 use std::path::PathBuf;
@@ -71,6 +72,10 @@ pub struct RawS3 {
     pub access_key_id: Option<String>,
     /// File holding the secret access key.
     pub secret_access_key_file: Option<PathBuf>,
+    /// `path` or `virtual` (virtual-hosted style: Aliyun OSS, Tencent COS, Huawei OBS).
+    pub addressing: Option<String>,
+    /// HTTP(S) proxy for the requests.
+    pub proxy: Option<String>,
 }
 
 /// S3 settings of a job.
@@ -84,6 +89,15 @@ pub struct S3Settings {
     pub access_key_id: Option<String>,
     /// File holding the secret access key (read at each run).
     pub secret_access_key_file: Option<PathBuf>,
+    /// `path` or `virtual` (none: path style with an endpoint, virtual on AWS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addressing: Option<String>,
+    /// HTTP(S) proxy.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "chainops_core::section::ser_opt_url"
+    )]
+    pub proxy: Option<String>,
 }
 
 fn ser_capture<S: Serializer>(c: &CaptureMode, s: S) -> Result<S::Ok, S::Error> {
@@ -324,11 +338,36 @@ pub fn validate(
             default_overdue,
             Duration::from_secs(60),
         );
-        let s3 = b.s3.map(|s| S3Settings {
-            endpoint: s.endpoint,
-            region: s.region,
-            access_key_id: s.access_key_id,
-            secret_access_key_file: s.secret_access_key_file,
+        let s3 = b.s3.map(|s| {
+            if let Some(a) = s
+                .addressing
+                .as_deref()
+                .filter(|a| !matches!(*a, "path" | "virtual"))
+            {
+                p.add(
+                    at("s3.addressing"),
+                    format!("\"{a}\" is not path or virtual (Aliyun OSS needs virtual)"),
+                );
+            }
+            for (key, v) in [("s3.endpoint", &s.endpoint), ("s3.proxy", &s.proxy)] {
+                if let Some(u) = v
+                    .as_deref()
+                    .filter(|u| !chainops_core::section::is_http_url(u))
+                {
+                    p.add(
+                        at(key),
+                        format!("\"{}\" is not an http:// or https:// URL", redact_url(u)),
+                    );
+                }
+            }
+            S3Settings {
+                endpoint: s.endpoint,
+                region: s.region,
+                access_key_id: s.access_key_id,
+                secret_access_key_file: s.secret_access_key_file,
+                addressing: s.addressing,
+                proxy: s.proxy,
+            }
         });
         if s3.is_some() && !repo.starts_with("s3://") {
             p.add(at("s3"), "is set but repo is not an s3:// location");
@@ -465,6 +504,46 @@ rpc_url = "http://127.0.0.1:9332"
             "backups[2].s3: is set but repo is not an s3:// location",
         ] {
             assert!(e.contains(needle), "{needle}\n{e}");
+        }
+    }
+
+    #[test]
+    fn the_chinese_cloud_examples_validate_and_bad_s3_settings_are_named() {
+        for (endpoint, region, bucket) in [
+            (
+                "https://oss-cn-hangzhou.aliyuncs.com",
+                "oss-cn-hangzhou",
+                "node-backups",
+            ),
+            (
+                "https://cos.ap-guangzhou.myqcloud.com",
+                "ap-guangzhou",
+                "node-backups-1250000000",
+            ),
+            (
+                "https://obs.cn-north-4.myhuaweicloud.com",
+                "cn-north-4",
+                "node-backups",
+            ),
+        ] {
+            let jobs = validate(&format!(
+                "{NODES}[[backups]]\nname = \"cloud\"\nnode = \"anvil-1\"\nschedule = \"@daily\"\nrepo = \"s3://{bucket}/geth-1\"\npassword_file = \"/pw\"\n[backups.s3]\nendpoint = \"{endpoint}\"\nregion = \"{region}\"\naddressing = \"virtual\"\naccess_key_id = \"AK\"\nsecret_access_key_file = \"/etc/chainops/s3.secret\"\nproxy = \"http://proxy.internal:3128\"\n"
+            ))
+            .unwrap_or_else(|e| panic!("{endpoint}: {e}"));
+            let s3 = jobs[0].s3.as_ref().expect("s3");
+            assert_eq!(s3.addressing.as_deref(), Some("virtual"));
+            let shown = shown(&jobs);
+            assert!(
+                shown.contains("addressing = \"virtual\"") && shown.contains("proxy ="),
+                "{shown}"
+            );
+        }
+        let e = validate(&format!(
+            "{NODES}[[backups]]\nname = \"cloud\"\nnode = \"anvil-1\"\nschedule = \"@daily\"\nrepo = \"s3://b/p\"\npassword_file = \"/pw\"\n[backups.s3]\nendpoint = \"oss-cn-hangzhou.aliyuncs.com\"\naddressing = \"vhost\"\nproxy = \"socks://x\"\n"
+        ))
+        .expect_err("refused");
+        for key in ["s3.addressing", "s3.endpoint", "s3.proxy"] {
+            assert!(e.contains(&format!("backups[0].{key}")), "{key}: {e}");
         }
     }
 }

@@ -303,6 +303,8 @@ fn s3_options(job: &BackupJob) -> Result<S3Options> {
                 .as_ref()
                 .map(|p| first_line(p, "S3 secret key"))
                 .transpose()?,
+            virtual_hosted: s.addressing.as_deref().map(|a| a == "virtual"),
+            proxy: s.proxy.clone(),
         },
     })
 }

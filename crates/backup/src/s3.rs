@@ -24,6 +24,28 @@ pub struct S3Options {
     pub access_key_id: Option<String>,
     /// Secret access key.
     pub secret_access_key: Option<String>,
+    /// Virtual-hosted-style requests (`https://BUCKET.endpoint/key`): Aliyun OSS requires
+    /// them, Tencent COS and Huawei OBS recommend them. `None`: path style with a custom
+    /// endpoint, virtual-hosted on AWS (or `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`).
+    pub virtual_hosted: Option<bool>,
+    /// An HTTP(S) proxy for every request (`http://proxy:3128`).
+    pub proxy: Option<String>,
+}
+
+/// The endpoint a request goes to: with virtual-hosted style the bucket is the first label
+/// of the host (`https://oss-cn-hangzhou.aliyuncs.com` → `https://b.oss-cn-hangzhou…`),
+/// added when the endpoint does not start with it already.
+pub fn endpoint_for(endpoint: &str, bucket: &str, virtual_hosted: bool) -> String {
+    let e = endpoint.trim_end_matches('/');
+    if !virtual_hosted {
+        return e.to_string();
+    }
+    match e.split_once("://") {
+        Some((scheme, host)) if !host.starts_with(&format!("{bucket}.")) => {
+            format!("{scheme}://{bucket}.{host}")
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// A repository under `s3://bucket/prefix`.
@@ -80,11 +102,20 @@ impl S3 {
             .endpoint
             .clone()
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        let virtual_hosted = opts.virtual_hosted.unwrap_or_else(|| {
+            endpoint.is_none()
+                || std::env::var("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_ok_and(|v| v == "true")
+        });
         if let Some(e) = &endpoint {
             b = b
-                .with_endpoint(e)
+                .with_endpoint(endpoint_for(e, &bucket, virtual_hosted))
                 .with_allow_http(e.starts_with("http://"))
-                .with_virtual_hosted_style_request(false);
+                .with_virtual_hosted_style_request(virtual_hosted);
+        } else if opts.virtual_hosted == Some(false) {
+            b = b.with_virtual_hosted_style_request(false);
+        }
+        if let Some(p) = &opts.proxy {
+            b = b.with_proxy_url(p);
         }
         if let Some(r) = &opts.region {
             b = b.with_region(r);

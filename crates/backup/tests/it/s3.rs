@@ -92,6 +92,7 @@ impl Moto {
             region: Some("us-east-1".into()),
             access_key_id: Some("testing".into()),
             secret_access_key: Some("testing".into()),
+            ..Default::default()
         }
     }
 
@@ -171,5 +172,121 @@ fn s3_wrong_password_missing_repo_and_dead_server_are_named() {
     assert!(
         e.to_string().contains("s3://errors/repos/node-1/config"),
         "{e}"
+    );
+}
+
+/// A proxy that records each request head it gets and answers 403, so nothing leaves the
+/// machine: what a client would send to a cloud it cannot reach here.
+fn capturing_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            log.lock()
+                .expect("log")
+                .push(String::from_utf8_lossy(&head).to_string());
+            let _ = c.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn chinese_clouds_get_virtual_hosted_requests_and_minio_path_style() {
+    let (port, seen) = capturing_proxy();
+    let proxy = Some(format!("http://127.0.0.1:{port}"));
+    // The documented examples (docs/backup.md): Aliyun OSS, Tencent COS, Huawei OBS.
+    for (endpoint, region, bucket) in [
+        (
+            "https://oss-cn-hangzhou.aliyuncs.com",
+            "oss-cn-hangzhou",
+            "node-backups",
+        ),
+        (
+            "https://cos.ap-guangzhou.myqcloud.com",
+            "ap-guangzhou",
+            "node-backups-1250000000",
+        ),
+        (
+            "https://obs.cn-north-4.myhuaweicloud.com",
+            "cn-north-4",
+            "node-backups",
+        ),
+    ] {
+        let b = chainops_backup::open_backend(
+            &format!("s3://{bucket}/geth-1"),
+            &S3Options {
+                endpoint: Some(endpoint.into()),
+                region: Some(region.into()),
+                access_key_id: Some("AKID".into()),
+                secret_access_key: Some("secret".into()),
+                virtual_hosted: Some(true),
+                proxy: proxy.clone(),
+            },
+        )
+        .expect("client");
+        assert!(b.read("config").is_err(), "nothing is reachable here");
+        let host = endpoint.trim_start_matches("https://");
+        let want = format!("CONNECT {bucket}.{host}:443 ");
+        assert!(
+            seen.lock()
+                .expect("log")
+                .iter()
+                .any(|h| h.starts_with(&want)),
+            "{want}: {:?}",
+            seen.lock().expect("log")
+        );
+    }
+    // MinIO and other path-style servers: the bucket is the first path segment, and the
+    // request is signed for the configured region.
+    let b = chainops_backup::open_backend(
+        "s3://node-backups/geth-1",
+        &S3Options {
+            endpoint: Some("http://minio.internal:9000".into()),
+            region: Some("cn-east-1".into()),
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("secret".into()),
+            virtual_hosted: None,
+            proxy,
+        },
+    )
+    .expect("client");
+    assert!(b.read("config").is_err());
+    let log = seen.lock().expect("log");
+    let get = log
+        .iter()
+        .find(|h| h.starts_with("GET http://minio.internal:9000/node-backups/geth-1/config "))
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert!(get.contains("/cn-east-1/s3/aws4_request"), "{get}");
+}
+
+#[test]
+fn endpoints_take_the_bucket_for_virtual_hosted_requests_once() {
+    use chainops_backup::s3::endpoint_for;
+    assert_eq!(
+        endpoint_for("https://oss-cn-hangzhou.aliyuncs.com/", "b", true),
+        "https://b.oss-cn-hangzhou.aliyuncs.com"
+    );
+    assert_eq!(
+        endpoint_for("https://b.oss-cn-hangzhou.aliyuncs.com", "b", true),
+        "https://b.oss-cn-hangzhou.aliyuncs.com"
+    );
+    assert_eq!(
+        endpoint_for("http://minio:9000", "b", false),
+        "http://minio:9000"
     );
 }
