@@ -158,6 +158,18 @@ pub enum Command {
     },
     /// Print the version.
     Version(JsonOpt),
+    /// Print a shell completion script
+    /// (`chainops completions bash > /etc/bash_completion.d/chainops`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages: chainops.1 and one per subcommand (chainops-backup-create.1, …).
+    Man {
+        /// Directory to write them into (created when missing), e.g. /usr/local/share/man/man1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: std::path::PathBuf,
+    },
 }
 
 /// Where the repository is and how to open it (every `backup` subcommand).

@@ -134,6 +134,39 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             current_thread()?.block_on(logs_cmd::run(&args.global, &command))
         }
         Command::Secret { command } => security_cmd::secret(&command),
+        Command::Completions { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            // Into memory first: the generator panics on a write error, and `| head` is one.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "chainops", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::anyhow!("cannot write the completion script: {e}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        Command::Man { out_dir } => {
+            std::fs::create_dir_all(&out_dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+            clap_mangen::generate_to(<cli::Cli as clap::CommandFactory>::command(), &out_dir)
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot write manual pages into {}: {e}", out_dir.display())
+                })?;
+            let pages = std::fs::read_dir(&out_dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".1"))
+                        .count()
+                })
+                .unwrap_or(0);
+            println!(
+                "{pages} manual pages in {} (man -l {}/chainops.1)",
+                out_dir.display(),
+                out_dir.display()
+            );
+            Ok(())
+        }
         Command::Version(o) => {
             if o.json {
                 println!(

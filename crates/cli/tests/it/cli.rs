@@ -891,3 +891,58 @@ body = "Please send the transaction hash."
         assert!(shown.contains(key), "missing {key} in:\n{shown}");
     }
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_same_definitions() {
+    let out = chainops(&["completions", "bash"]);
+    assert!(out.status.success());
+    let script = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        script.contains("backup") && script.contains("--config"),
+        "{script}"
+    );
+    let mut check = Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash");
+    use std::io::Write;
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write");
+    assert!(check.wait().expect("bash").success(), "bash -n accepts it");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(
+            chainops(&["completions", shell]).status.success(),
+            "{shell}"
+        );
+    }
+    let bad = chainops(&["completions", "tcsh"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let man = dir.path().join("share/man/man1");
+    let out = chainops(&["man", "--out-dir", man.to_str().expect("path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let top = std::fs::read_to_string(man.join("chainops.1")).expect("chainops.1");
+    assert!(top.contains(".TH chainops 1"), "{top}");
+    let page = std::fs::read_to_string(man.join("chainops-backup-create.1")).expect("page");
+    assert!(
+        page.contains("\\-\\-repo") && page.contains("SOURCE"),
+        "{page}"
+    );
+    // A file where the directory should be is named.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").expect("file");
+    let out = chainops(&["man", "--out-dir", file.to_str().expect("path")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not-a-dir"));
+}
