@@ -244,9 +244,10 @@ fn start_sla_pass(
                     chainops_core::time::now_ms(),
                 )
             };
-            let mut purged_at = 0_i64;
+            // Retention runs with the SLA pass, hourly; the first purge waits ten minutes so
+            // a restart (or a reload) does not delete in bulk while everything starts.
+            let mut purged_at = chainops_core::time::now_ms() - 50 * 60_000;
             loop {
-                // Retention runs with the SLA pass, at most hourly.
                 let now = chainops_core::time::now_ms();
                 if now - purged_at >= 3_600_000 {
                     purged_at = now;

@@ -324,7 +324,7 @@ async fn kb(desk: &Desk, store: &Store, smoke: bool) -> Result<(usize, f64, f64)
                     .collect::<Vec<_>>()
                     .join("。")
             };
-            let d = chainops_desk::kb::Draft {
+            let d = chainops_store::kb::ArticleRow {
                 id: format!("article-{i}"),
                 lang: lang.into(),
                 title: format!("{} {} {}", word(i), zh[i as usize % zh.len()], i),
@@ -333,6 +333,7 @@ async fn kb(desk: &Desk, store: &Store, smoke: bool) -> Result<(usize, f64, f64)
                 faq: i % 10 == 0,
                 public: true,
                 published: true,
+                ..Default::default()
             };
             desk.save_article(d, "bench", NOW).await?;
         }

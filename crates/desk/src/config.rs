@@ -199,6 +199,8 @@ pub struct RawMailbox {
     pub poll_interval: Option<String>,
     /// Largest mail imported (default 25MB); larger mail is left in the mailbox, unseen.
     pub max_message_size: Option<String>,
+    /// Longest wait for one IMAP step before the poll is given up (default 60s).
+    pub timeout: Option<String>,
 }
 
 /// IMAP transport security.
@@ -243,6 +245,9 @@ pub struct MailboxConfig {
     /// Largest mail imported, bytes.
     #[serde(serialize_with = "ser_size")]
     pub max_message_size: u64,
+    /// Longest wait for one IMAP step.
+    #[serde(serialize_with = "chainops_core::section::ser_duration")]
+    pub timeout: Duration,
 }
 
 /// Largest mail a config may allow.
@@ -377,7 +382,14 @@ fn mailbox(raw: RawMailbox, categories: &[String], p: &mut Problems) -> Option<M
             25 << 20
         }
     };
+    let timeout = p.duration(
+        &at("timeout"),
+        raw.timeout.as_deref(),
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+    );
     (p.len() == before).then(|| MailboxConfig {
+        timeout,
         url: url.clone(),
         host: host
             .trim_start_matches('[')

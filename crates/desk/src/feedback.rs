@@ -256,20 +256,11 @@ impl Desk {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(gone());
         }
-        let (campaign, requester) = self
+        let (campaign, name, _) = self
             .store()
             .nps_invite(&privacy::link_hash(token))
             .await?
             .ok_or_else(gone)?;
-        let name = self
-            .store()
-            .campaigns()
-            .await?
-            .into_iter()
-            .find(|c| c.id == campaign)
-            .map(|c| c.name)
-            .unwrap_or_default();
-        let _ = requester;
         Ok((campaign, name))
     }
 
@@ -285,7 +276,7 @@ impl Desk {
             return Err(DeskError::Invalid("a score is 0 to 10".into()));
         }
         let hash = privacy::link_hash(token);
-        let Some((campaign, requester)) = self.store().nps_invite(&hash).await? else {
+        let Some((campaign, _, requester)) = self.store().nps_invite(&hash).await? else {
             return Err(DeskError::NotFound("this survey link is not valid".into()));
         };
         self.store()
@@ -313,6 +304,9 @@ impl Desk {
         let inputs = self.store().report_inputs(from, to).await?;
         let csat = self.store().surveys("csat", from, to).await?;
         let nps = self.store().surveys("nps", from, to).await?;
+        // The latest answer per ticket (answers come oldest first).
+        let rating: std::collections::HashMap<i64, i64> =
+            csat.iter().map(|s| (s.ticket_id, s.score)).collect();
         let mut r = Report {
             from_ms: from,
             to_ms: to,
@@ -388,11 +382,7 @@ impl Desk {
                 first_response_s: first,
                 resolution_s: resolution,
                 breached,
-                csat: csat
-                    .iter()
-                    .rev()
-                    .find(|s| s.ticket_id == t.id)
-                    .map(|s| s.score),
+                csat: rating.get(&t.id).copied(),
             });
         }
         for p in ["P1", "P2", "P3", "P4"] {

@@ -18,27 +18,6 @@ pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 200_000;
 pub use crate::search::{Audience, Hit, Index, MAX_RESULTS, terms};
 
-/// An article as written (API body, console form).
-#[derive(Debug, Clone, Default)]
-pub struct Draft {
-    /// Id (a slug: `a-z0-9-`, 1–64).
-    pub id: String,
-    /// Language.
-    pub lang: String,
-    /// Title.
-    pub title: String,
-    /// Markdown body.
-    pub body: String,
-    /// Category (one of `support.categories`).
-    pub category: String,
-    /// FAQ.
-    pub faq: bool,
-    /// Public.
-    pub public: bool,
-    /// Published.
-    pub published: bool,
-}
-
 /// Whether `id` is an article id.
 pub fn is_slug(id: &str) -> bool {
     (1..=64).contains(&id.len())
@@ -169,10 +148,11 @@ impl Desk {
         Ok(ix)
     }
 
-    /// Saves an article version written by `actor`.
+    /// Saves an article version written by `actor` (its `seeded`, `updated_ms` and
+    /// `updated_by` are set here).
     pub async fn save_article(
         &self,
-        d: Draft,
+        d: ArticleRow,
         actor: &str,
         now: i64,
     ) -> Result<ArticleRow, DeskError> {
@@ -204,17 +184,12 @@ impl Desk {
             ));
         }
         let row = ArticleRow {
-            id: d.id,
-            lang: d.lang,
             title,
             body: d.body.replace("\r\n", "\n"),
-            category: d.category,
-            faq: d.faq,
-            public: d.public,
-            published: d.published,
             seeded: false,
             updated_ms: now,
             updated_by: actor.to_string(),
+            ..d
         };
         self.store().save_article(&row, false).await?;
         Ok(row)

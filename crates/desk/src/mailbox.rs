@@ -11,7 +11,7 @@
 //! are skipped, so two auto-responders cannot loop through the desk.
 
 use crate::config::{ImapTls, MailboxConfig};
-use crate::service::{Author, Channel, Desk, DeskError, NewTicket, Upload};
+use crate::service::{Allowance, Author, Channel, Desk, DeskError, NewTicket, Upload};
 use crate::tickets::{self, State};
 use futures_util::TryStreamExt;
 use mail_parser::{MessageParser, MimeHeaders};
@@ -21,8 +21,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Most mails imported in one poll (the rest wait for the next).
 pub const BATCH: usize = 50;
-/// Longest wait for one IMAP step (a server that stops answering is given up on).
-const STEP: Duration = Duration::from_secs(60);
 
 /// A mail as the desk reads it.
 #[derive(Debug, Clone, Default)]
@@ -305,8 +303,8 @@ impl Desk {
                 follow_up = Some(t.id);
             }
         }
-        let key = self.email_key(&m.from);
-        if self.admit(&[&key], now).is_err() {
+        let allowance = self.allowance(Allowance::Tickets, "", &m.from);
+        if self.admit(&allowance, now).is_err() {
             return Ok(Received::Skipped(format!(
                 "more than {} tickets from this sender in the last hour",
                 self.config.portal_tickets_per_hour
@@ -336,7 +334,7 @@ impl Desk {
                 now,
             )
             .await?;
-        self.count_opened(&[&key], now);
+        self.count(&allowance, now);
         Ok(Received::Opened(opened.id))
     }
 
@@ -367,21 +365,24 @@ impl Desk {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
 
+/// One IMAP step, given up on after `limit` (a server that stops answering, or a
+/// half-open connection, ends the poll with a reason; the next poll tries again).
 async fn step<T, E: std::fmt::Display>(
+    limit: Duration,
     what: &str,
     f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, MailboxError> {
-    match tokio::time::timeout(STEP, f).await {
+    match tokio::time::timeout(limit, f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(MailboxError::Imap(format!("{what}: {e}"))),
         Err(_) => Err(MailboxError::Imap(format!(
             "{what}: no answer in {}s",
-            STEP.as_secs()
+            limit.as_secs()
         ))),
     }
 }
 
-async fn tls(host: &str, tcp: Box<dyn Io>) -> Result<Box<dyn Io>, MailboxError> {
+async fn tls(limit: Duration, host: &str, tcp: Box<dyn Io>) -> Result<Box<dyn Io>, MailboxError> {
     use rustls_platform_verifier::ConfigVerifierExt;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = rustls::ClientConfig::with_platform_verifier()
@@ -389,6 +390,7 @@ async fn tls(host: &str, tcp: Box<dyn Io>) -> Result<Box<dyn Io>, MailboxError> 
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| MailboxError::Imap(format!("\"{host}\" is not a TLS server name: {e}")))?;
     let stream = step(
+        limit,
         "TLS handshake",
         tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp),
     )
@@ -409,18 +411,20 @@ pub async fn poll(
     password: &str,
     now: &(dyn Fn() -> i64 + Sync),
 ) -> Result<PollReport, MailboxError> {
+    let limit = cfg.timeout;
     let tcp = step(
+        limit,
         &format!("connect to {}:{}", cfg.host, cfg.port),
         tokio::net::TcpStream::connect((cfg.host.as_str(), cfg.port)),
     )
     .await?;
     let tcp: Box<dyn Io> = Box::new(tcp);
     let stream = match cfg.tls {
-        ImapTls::Tls => tls(&cfg.host, tcp).await?,
+        ImapTls::Tls => tls(limit, &cfg.host, tcp).await?,
         ImapTls::None => tcp,
         ImapTls::Starttls => {
             let mut client = async_imap::Client::new(tcp);
-            step("read the greeting", async {
+            step(limit, "read the greeting", async {
                 client
                     .read_response()
                     .await?
@@ -428,16 +432,17 @@ pub async fn poll(
             })
             .await?;
             step(
+                limit,
                 "STARTTLS",
                 client.run_command_and_check_ok("STARTTLS", None),
             )
             .await?;
-            tls(&cfg.host, client.into_inner()).await?
+            tls(limit, &cfg.host, client.into_inner()).await?
         }
     };
     let mut client = async_imap::Client::new(stream);
     if cfg.tls != ImapTls::Starttls {
-        step("read the greeting", async {
+        step(limit, "read the greeting", async {
             client
                 .read_response()
                 .await?
@@ -445,7 +450,7 @@ pub async fn poll(
         })
         .await?;
     }
-    let mut session = match tokio::time::timeout(STEP, client.login(&cfg.username, password)).await
+    let mut session = match tokio::time::timeout(limit, client.login(&cfg.username, password)).await
     {
         Ok(Ok(s)) => s,
         Ok(Err((e, _))) => {
@@ -467,7 +472,9 @@ async fn import(
     session: &mut async_imap::Session<Box<dyn Io>>,
     now: &(dyn Fn() -> i64 + Sync),
 ) -> Result<PollReport, MailboxError> {
+    let limit = cfg.timeout;
     let folder = step(
+        limit,
         &format!("select {}", cfg.folder),
         session.select(&cfg.folder),
     )
@@ -487,7 +494,7 @@ async fn import(
         Some(last) => format!("UID {}:*", last + 1),
         None => "UNSEEN".to_string(),
     };
-    let found = step("search", session.uid_search(&query)).await?;
+    let found = step(limit, "search", session.uid_search(&query)).await?;
     let mut uids: Vec<u32> = found
         .into_iter()
         .filter(|u| last.is_none_or(|l| i64::from(*u) > l))
@@ -496,7 +503,7 @@ async fn import(
     uids.truncate(BATCH);
     let mut report = PollReport::default();
     for uid in uids {
-        let size = step("fetch the size", async {
+        let size = step(limit, "fetch the size", async {
             let f: Vec<_> = session
                 .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
                 .await?
@@ -510,7 +517,7 @@ async fn import(
                 "{size} bytes is over support.mailbox.max_message_size; left unread in the mailbox"
             ))
         } else {
-            let raw = step("fetch the mail", async {
+            let raw = step(limit, "fetch the mail", async {
                 let f: Vec<_> = session
                     .uid_fetch(uid.to_string(), "BODY.PEEK[]")
                     .await?
@@ -545,7 +552,7 @@ async fn import(
             }
         }
         if !matches!(&outcome, Received::Skipped(w) if w.contains("max_message_size")) {
-            step("mark the mail seen", async {
+            step(limit, "mark the mail seen", async {
                 let _: Vec<_> = session
                     .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
                     .await?

@@ -245,6 +245,26 @@ pub struct Desk {
     pub(crate) kb_cache: Arc<std::sync::RwLock<Option<Arc<crate::search::Index>>>>,
 }
 
+/// What an hourly allowance of the public forms counts; each kind has its own
+/// (`support.portal_tickets_per_hour` each), so asking for a sign-in link does not use up
+/// the tickets a requester may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowance {
+    /// Tickets opened on the portal or by mail.
+    Tickets,
+    /// Sign-in links mailed.
+    SignIn,
+    /// Status-page subscriptions.
+    Subscriptions,
+}
+
+/// The limiter keys of one request ([`Desk::allowance`]).
+#[derive(Debug, Clone)]
+pub struct AllowanceKeys {
+    what: Allowance,
+    keys: Vec<String>,
+}
+
 /// Most keys the portal's rate limit remembers (older entries are dropped first).
 const MAX_RATE_KEYS: usize = 100_000;
 
@@ -421,40 +441,68 @@ impl Desk {
         }]
     }
 
-    /// Refuses a portal ticket when one of `keys` (the client address, the email) opened
-    /// `support.portal_tickets_per_hour` in the last hour. Only tickets opened count
-    /// ([`Desk::count_opened`]): a form refused for a typo does not use the allowance up.
-    pub fn admit(&self, keys: &[&str], now: i64) -> Result<()> {
+    /// The hourly allowance of `what` for a client address and an email address (`""`
+    /// for either: not counted). Keys hold the email's index, never the address.
+    pub fn allowance(&self, what: Allowance, ip: &str, email: &str) -> AllowanceKeys {
+        let prefix = match what {
+            Allowance::Tickets => "",
+            Allowance::SignIn => "signin:",
+            Allowance::Subscriptions => "subscribe:",
+        };
+        AllowanceKeys {
+            what,
+            keys: [ip.to_string(), self.email_key(email)]
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .map(|k| format!("{prefix}{k}"))
+                .collect(),
+        }
+    }
+
+    /// Refuses when one of the keys was counted `support.portal_tickets_per_hour` times in
+    /// the last hour. Only what succeeded counts ([`Desk::count`]): a form refused for a typo
+    /// does not use the allowance up.
+    pub fn admit(&self, a: &AllowanceKeys, now: i64) -> Result<()> {
         let limit = self.config.portal_tickets_per_hour as usize;
         let mut map = self.opened.lock().unwrap_or_else(|p| p.into_inner());
-        for k in keys.iter().filter(|k| !k.is_empty()) {
-            let Some(times) = map.get_mut(*k) else {
+        for k in &a.keys {
+            let Some(times) = map.get_mut(k) else {
                 continue;
             };
             times.retain(|t| now - t < 3_600_000);
             if times.len() >= limit {
                 let wait = times.first().map_or(0, |t| 3_600_000 - (now - t)) / 60_000 + 1;
+                let what = match a.what {
+                    Allowance::Tickets => "tickets",
+                    Allowance::SignIn => "sign-in links",
+                    Allowance::Subscriptions => "subscriptions",
+                };
+                let hint = if a.what == Allowance::Tickets {
+                    ", or reply on a ticket you already opened"
+                } else {
+                    ""
+                };
                 return Err(DeskError::Limited(format!(
-                    "too many tickets from this address or email in the last hour; try again in {wait} minutes, or reply on a ticket you already opened"
+                    "too many {what} from this address or email in the last hour; try again in {wait} minutes{hint}"
                 )));
             }
         }
         Ok(())
     }
 
-    /// Counts an opened portal ticket against each of `keys`.
-    pub fn count_opened(&self, keys: &[&str], now: i64) {
+    /// Counts one use of an allowance.
+    pub fn count(&self, a: &AllowanceKeys, now: i64) {
         let mut map = self.opened.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_RATE_KEYS {
             map.retain(|_, times| times.iter().any(|t| now - t < 3_600_000));
         }
-        for k in keys.iter().filter(|k| !k.is_empty()) {
-            map.entry((*k).to_string()).or_default().push(now);
+        for k in &a.keys {
+            map.entry(k.clone()).or_default().push(now);
         }
     }
 
     /// The rate-limit key of an email address (its index, so the limiter holds no address).
-    pub fn email_key(&self, email: &str) -> String {
+    fn email_key(&self, email: &str) -> String {
         tickets::email(email)
             .map(|e| self.vault.email_index(&e))
             .unwrap_or_default()

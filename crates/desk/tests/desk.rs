@@ -666,3 +666,58 @@ async fn a_mail_the_desk_must_trim_still_opens_a_ticket_and_automatic_mail_is_sk
         Received::Skipped(_)
     ));
 }
+
+#[tokio::test]
+async fn a_mail_server_that_hangs_talks_nonsense_or_hangs_up_ends_the_poll_with_a_reason() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/chainops.db", dir.path().display());
+    let store = Store::open(&url).await.expect("store");
+    // Three servers on 127.0.0.1: one accepts and never says a word (a half-open
+    // connection), one answers like a web server, one hangs up at once.
+    let mut ports = Vec::new();
+    for behaviour in 0..3u8 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        ports.push(l.local_addr().expect("addr").port());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut c, _)) = l.accept().await {
+                match behaviour {
+                    0 => held.push(c),
+                    1 => {
+                        let _ = c
+                            .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff\xfe garbage\r\n")
+                            .await;
+                        held.push(c);
+                    }
+                    _ => drop(c),
+                }
+            }
+        });
+    }
+    for (port, says) in ports
+        .into_iter()
+        .zip(["no answer in 1s", "greeting", "greeting"])
+    {
+        let raw: RawSupport = toml::from_str(&format!(
+            "[mailbox]\nurl = \"imap://127.0.0.1:{port}\"\ntls = \"none\"\nusername = \"s\"\npassword_file = \"/p\"\ntimeout = \"1s\"\n"
+        ))
+        .expect("toml");
+        let mut p = chainops_core::section::Problems::default();
+        let cfg = validate(raw, std::path::Path::new("/tmp"), &mut p);
+        assert!(p.is_empty(), "{:?}", p.0);
+        let mailbox = cfg.mailbox.clone().expect("mailbox");
+        let desk = Desk::new(Arc::new(cfg), store.clone(), Vault::new([9; 32]));
+        let started = std::time::Instant::now();
+        let e = chainops_desk::mailbox::poll(&desk, &mailbox, "pw", &|| T0)
+            .await
+            .expect_err("no IMAP server");
+        assert!(e.to_string().contains(says), "port {port}: {e}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{e}"
+        );
+    }
+}

@@ -16,6 +16,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status this error answers with (a form page shown again with the reason).
+    pub fn status(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::from_u16(self.kind.http_status())
+            .unwrap_or(axum::http::StatusCode::BAD_REQUEST)
+    }
+
     /// A 400 with guidance.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self {

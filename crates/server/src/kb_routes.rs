@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chainops_auth::Principal;
 use chainops_core::time::{now_ms, rfc3339};
-use chainops_desk::kb::{Audience, Draft, lang_of};
+use chainops_desk::kb::{Audience, lang_of};
 use chainops_store::kb::ArticleRow;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -147,7 +147,7 @@ pub(crate) async fn save(
 ) -> Result<Response, ApiError> {
     let a = desk(&s)?
         .save_article(
-            Draft {
+            ArticleRow {
                 id: b.id,
                 lang: b.lang,
                 title: b.title,
@@ -156,6 +156,7 @@ pub(crate) async fn save(
                 faq: b.faq,
                 public: b.public,
                 published: b.published,
+                ..Default::default()
             },
             &who.actor(),
             now_ms(),

@@ -108,11 +108,7 @@ impl Store {
     /// Saves a version; the article's category, FAQ and public flags apply to all of its
     /// versions. `insert_only`: keep an existing row (seeding never overwrites an edit).
     pub async fn save_article(&self, a: &ArticleRow, insert_only: bool) -> Result<bool> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| StoreError::query("begin saving an article", e))?;
+        let mut tx = self.begin().await?;
         let conflict = if insert_only {
             "DO NOTHING"
         } else {

@@ -139,6 +139,14 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction on the pool.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'_, sqlx::Any>> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|e| StoreError::query("begin a transaction", e))
+    }
+
     /// Checks the database answers (used by `/readyz`).
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")

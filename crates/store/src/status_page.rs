@@ -134,11 +134,7 @@ impl Store {
         r: &SubscriberRow,
         outbox: &[crate::alerts::OutboxRow],
     ) -> Result<()> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| StoreError::query("begin a subscription", e))?;
+        let mut tx = self.begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO status_subscribers ({SUBSCRIBER}) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (requester_id, chain) DO UPDATE SET token_hash = excluded.token_hash,
@@ -240,11 +236,7 @@ impl Store {
         i: &StatusIncidentRow,
         first: &StatusUpdateRow,
     ) -> Result<()> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| StoreError::query("begin", e))?;
+        let mut tx = self.begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO status_incidents ({INCIDENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )))
@@ -269,11 +261,7 @@ impl Store {
     /// Adds an update; the incident takes its state (and is resolved by a `resolved` one).
     /// `false` when there is no such incident.
     pub async fn add_status_update(&self, u: &StatusUpdateRow) -> Result<bool> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| StoreError::query("begin", e))?;
+        let mut tx = self.begin().await?;
         let resolved = (u.state == "resolved").then_some(u.at_ms);
         let changed = sqlx::query(
             "UPDATE status_incidents SET state = $1, updated_ms = $2, resolved_ms = $3 WHERE id = $4",

@@ -146,11 +146,7 @@ impl Store {
         invites: &[(String, String)],
         outbox: &[OutboxRow],
     ) -> Result<()> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| StoreError::query("begin an NPS campaign", e))?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO desk_nps_campaigns (id, name, created_ms, created_by, invited)
              VALUES ($1, $2, $3, $4, $5)",
@@ -179,13 +175,16 @@ impl Store {
         crate::alerts::commit_with_outbox(tx, outbox, "commit an NPS campaign").await
     }
 
-    /// The campaign and requester of an invitation.
-    pub async fn nps_invite(&self, token_hash: &str) -> Result<Option<(String, String)>> {
-        sqlx::query_as("SELECT campaign, requester_id FROM desk_nps_invites WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| StoreError::query("read an NPS invitation", e))
+    /// The campaign id, its name and the requester of an invitation.
+    pub async fn nps_invite(&self, token_hash: &str) -> Result<Option<(String, String, String)>> {
+        sqlx::query_as(
+            "SELECT i.campaign, COALESCE(c.name, ''), i.requester_id FROM desk_nps_invites i
+             LEFT JOIN desk_nps_campaigns c ON c.id = i.campaign WHERE i.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| StoreError::query("read an NPS invitation", e))
     }
 
     /// NPS campaigns, newest first.

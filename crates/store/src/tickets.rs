@@ -320,14 +320,6 @@ const ACTIVE: &str = "state IN ('new', 'open', 'pending', 'on-hold')";
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-async fn begin(store: &Store) -> Result<Tx<'_>> {
-    store
-        .pool()
-        .begin()
-        .await
-        .map_err(|e| StoreError::query("begin", e))
-}
-
 async fn commit(tx: Tx<'_>) -> Result<()> {
     tx.commit()
         .await
@@ -337,7 +329,7 @@ async fn commit(tx: Tx<'_>) -> Result<()> {
 impl Store {
     /// Adds a requester with their wrapped key.
     pub async fn create_requester(&self, r: &RequesterRow, wrapped_key: &str) -> Result<()> {
-        let mut tx = begin(self).await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO desk_requesters (id, email_index, sealed, created_ms, erased_ms)
              VALUES ($1, $2, $3, $4, $5)",
@@ -599,7 +591,7 @@ impl Store {
         // Numbers are MAX + 1: on PostgreSQL two writers may pick the same one, so retry.
         let mut last = None;
         for _ in 0..5 {
-            let mut tx = begin(self).await?;
+            let mut tx = self.begin().await?;
             let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM desk_tickets")
                 .fetch_one(&mut *tx)
                 .await
@@ -652,7 +644,7 @@ impl Store {
         &self,
         batch: &[(TicketRow, Vec<MessageRow>, Vec<TicketEventRow>)],
     ) -> Result<()> {
-        let mut tx = begin(self).await?;
+        let mut tx = self.begin().await?;
         for (t, messages, events) in batch {
             insert_ticket(&mut tx, t).await?;
             for m in messages {
@@ -697,7 +689,7 @@ impl Store {
         message: Option<(&MessageRow, &[AttachmentRow])>,
         outbox: &[OutboxRow],
     ) -> Result<bool> {
-        let mut tx = begin(self).await?;
+        let mut tx = self.begin().await?;
         let tags = serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into());
         let changed = sqlx::query(
             "UPDATE desk_tickets SET rev = rev + 1, subject = $1, category = $2, chain = $3,
@@ -755,7 +747,7 @@ impl Store {
         if verdicts.is_empty() {
             return Ok(());
         }
-        let mut tx = begin(self).await?;
+        let mut tx = self.begin().await?;
         for (id, due, sla) in verdicts {
             sqlx::query("UPDATE desk_tickets SET next_due_ms = $1, sla = $2 WHERE id = $3")
                 .bind(due_key(*due))
@@ -816,11 +808,7 @@ impl Store {
         now: i64,
         outbox: &[OutboxRow],
     ) -> Result<()> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| StoreError::query("begin a sign-in", e))?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM desk_signins WHERE expires_ms < $1")
             .bind(now)
             .execute(&mut *tx)
@@ -1119,7 +1107,7 @@ impl Store {
         notifications: &[OutboxRow],
         events: &[TicketEventRow],
     ) -> Result<bool> {
-        let mut tx = begin(self).await?;
+        let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO desk_sla_notices (ticket_id, metric, cycle, level, at_ms)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",

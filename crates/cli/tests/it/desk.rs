@@ -589,6 +589,20 @@ fn the_knowledge_base_is_seeded_searched_in_chinese_edited_and_counted() {
             .expect("html")
             .contains("<strong>02:00 UTC</strong>")
     );
+    // Markdown from staff cannot carry script or a javascript: link onto the public page.
+    let mut hostile = published.clone();
+    hostile["id"] = json!("hostile-markdown");
+    hostile["body"] = json!(
+        "<script>alert(1)</script>\n\n[click](javascript:alert(2))\n\n<img src=x onerror=alert(3)>"
+    );
+    assert_eq!(d.post("/api/v1/kb", &hostile).status(), 200);
+    let html = get("/kb/hostile-markdown").text().expect("html");
+    assert!(
+        !html.contains("<script>alert")
+            && !html.contains("javascript:")
+            && !html.contains("<img src=x"),
+        "{html}"
+    );
     for (field, value, says) in [
         ("id", json!("../etc"), "article id"),
         ("id", json!("manage"), "article id"),

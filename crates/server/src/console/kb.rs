@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form};
 use chainops_auth::{Permission, Principal};
 use chainops_core::time::{now_ms, rfc3339};
-use chainops_desk::kb::{Audience, Draft, LANGS};
+use chainops_desk::kb::{Audience, LANGS};
 use chainops_store::kb::{ArticleRow, Counter};
 use serde::Deserialize;
 
@@ -499,7 +499,7 @@ async fn save(
     c: Ctx,
     Form(f): Form<SaveForm>,
 ) -> Response {
-    let draft = Draft {
+    let written = ArticleRow {
         id: f.id.trim().to_string(),
         lang: f.lang,
         title: f.title,
@@ -508,21 +508,11 @@ async fn save(
         faq: f.faq.is_some(),
         public: f.public.is_some(),
         published: f.published.is_some(),
-    };
-    let echo = ArticleRow {
-        id: draft.id.clone(),
-        lang: draft.lang.clone(),
-        title: draft.title.clone(),
-        body: draft.body.clone(),
-        category: draft.category.clone(),
-        faq: draft.faq,
-        public: draft.public,
-        published: draft.published,
         ..Default::default()
     };
     let result = match desk(&s) {
         Ok(d) => d
-            .save_article(draft, &who.actor(), now_ms())
+            .save_article(written.clone(), &who.actor(), now_ms())
             .await
             .map_err(desk_err),
         Err(e) => Err(e),
@@ -534,9 +524,8 @@ async fn save(
             super::urlencode(&a.lang)
         )),
         Err(e) => {
-            let status =
-                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            manage_page(&s, c, echo, Some(e.message), status).await
+            let status = e.status();
+            manage_page(&s, c, written, Some(e.message), status).await
         }
     }
 }

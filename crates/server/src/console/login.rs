@@ -206,8 +206,7 @@ async fn setup(State(s): State<AppState>, c: Ctx, Form(f): Form<SetupForm>) -> R
             r
         }
         Err(e) => {
-            let status =
-                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = e.status();
             let open = setup_open(&s, None).await.unwrap_or(false);
             render(
                 status,

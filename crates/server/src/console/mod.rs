@@ -395,6 +395,21 @@ pub fn range_ms(ranges: &[(&'static str, &'static str, i64)], chosen: &str) -> i
         .map_or(0, |r| r.2)
 }
 
+/// `?done=…` of a page a form redirects back to (what just happened).
+#[derive(serde::Deserialize)]
+pub struct DoneQuery {
+    /// What happened.
+    pub done: Option<String>,
+}
+
+/// The client's address without its port (the limiter's key for public forms).
+pub fn client_ip(addr: &crate::session::ClientAddr) -> String {
+    addr.0
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| addr.0.clone())
+}
+
 /// A private page (a link whose token is the credential): not cached anywhere, and the
 /// link not sent on to other sites as a referrer.
 pub fn private(mut r: Response) -> Response {

@@ -556,36 +556,26 @@ async fn subscribe_checked(
     }
     let desk = crate::ticket_routes::desk(s)?;
     let now = now_ms();
-    let ip = addr
-        .0
-        .parse::<std::net::SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    // Subscriptions have an hourly allowance of their own, apart from the portal's tickets.
-    let keys = [
-        format!("subscribe:{ip}"),
-        format!("subscribe:{}", desk.email_key(&f.email)),
-    ];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    desk.admit(&keys, now)
+    let ip = super::client_ip(addr);
+    let allowance = desk.allowance(
+        chainops_desk::service::Allowance::Subscriptions,
+        &ip,
+        &f.email,
+    );
+    desk.admit(&allowance, now)
         .map_err(crate::ticket_routes::desk_err)?;
     desk.subscribe(&f.email, chain, &ip, now)
         .await
         .map_err(crate::ticket_routes::desk_err)?;
-    desk.count_opened(&keys, now);
+    desk.count(&allowance, now);
     Ok(())
-}
-
-#[derive(Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
 }
 
 async fn subscription_page(
     State(s): State<AppState>,
     c: Ctx,
     Path(token): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+    axum::extract::Query(q): axum::extract::Query<super::DoneQuery>,
 ) -> Response {
     let c = c.public();
     let desk = match crate::ticket_routes::desk(&s) {

@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chainops_auth::Permission;
 use chainops_core::time::{now_ms, rfc3339};
-use chainops_desk::service::{Author, Channel, NewTicket};
+use chainops_desk::service::{Allowance, Author, Channel, NewTicket};
 
 /// The routes.
 pub static PAGE: Page = Page {
@@ -284,14 +284,6 @@ async fn portal(State(s): State<AppState>, c: Ctx) -> Response {
     portal_page(&s, c, FormValues::default(), None, StatusCode::OK).await
 }
 
-/// The client's address without its port.
-fn client_ip(addr: &ClientAddr) -> String {
-    addr.0
-        .parse::<std::net::SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| addr.0.clone())
-}
-
 async fn open(
     State(s): State<AppState>,
     Extension(addr): Extension<ClientAddr>,
@@ -331,10 +323,9 @@ async fn open(
         return see_other("/support");
     }
     let now = now_ms();
-    let ip = client_ip(&addr);
-    let email_key = desk.email_key(&values.email);
-    let keys = [ip.as_str(), email_key.as_str()];
-    if let Err(e) = desk.admit(&keys, now) {
+    let ip = super::client_ip(&addr);
+    let allowance = desk.allowance(Allowance::Tickets, &ip, &values.email);
+    if let Err(e) = desk.admit(&allowance, now) {
         let e = desk_err(e);
         return portal_page(
             &s,
@@ -363,7 +354,7 @@ async fn open(
     };
     match desk.open_ticket(t, now).await {
         Ok(opened) => {
-            desk.count_opened(&keys, now);
+            desk.count(&allowance, now);
             private(see_other(&format!(
                 "/support/t/{}?new=1",
                 opened.link_token
@@ -371,8 +362,7 @@ async fn open(
         }
         Err(e) => {
             let e = desk_err(e);
-            let status =
-                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = e.status();
             portal_page(&s, c, values, Some(e.message), status).await
         }
     }
@@ -444,13 +434,8 @@ async fn ticket_page(
 }
 
 async fn reply(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
-    let (fields, files) = match super::read_form(form).await {
+    let (desk, fields, files, token) = match portal_form(&s, form).await {
         Ok(x) => x,
-        Err(e) => return super::error_page(c.public(), e),
-    };
-    let token = super::field(&fields, "token");
-    let desk = match desk(&s) {
-        Ok(d) => d,
         Err(e) => return super::error_page(c.public(), e),
     };
     let now = now_ms();
@@ -472,21 +457,30 @@ async fn reply(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
         Ok(_) => private(see_other(&format!("/support/t/{token}"))),
         Err(e) => {
             let e = desk_err(e);
-            let status =
-                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = e.status();
             requester_page(&s, c, &token, false, Some(e.message), status).await
         }
     }
 }
 
-async fn csat(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
-    let (fields, _) = match super::read_form(form).await {
-        Ok(x) => x,
-        Err(e) => return super::error_page(c.public(), e),
-    };
+/// A requester's form post: the desk, its fields and files, and the token it carries.
+type PortalForm = (
+    std::sync::Arc<chainops_desk::service::Desk>,
+    Vec<(String, String)>,
+    Vec<chainops_desk::service::Upload>,
+    String,
+);
+
+/// Reads a requester's form post (multipart) and the desk that answers it.
+async fn portal_form(s: &AppState, form: Multipart) -> Result<PortalForm, ApiError> {
+    let (fields, files) = super::read_form(form).await?;
     let token = super::field(&fields, "token");
-    let desk = match desk(&s) {
-        Ok(d) => d,
+    Ok((desk(s)?, fields, files, token))
+}
+
+async fn csat(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
+    let (desk, fields, _, token) = match portal_form(&s, form).await {
+        Ok(x) => x,
         Err(e) => return super::error_page(c.public(), e),
     };
     let score = super::field(&fields, "score").parse::<i64>().unwrap_or(0);
@@ -497,8 +491,7 @@ async fn csat(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
         Ok(_) => private(see_other(&format!("/support/t/{token}#csat"))),
         Err(e) => {
             let e = desk_err(e);
-            let status =
-                StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = e.status();
             if e.kind == chainops_core::ErrorKind::NotFound {
                 return private(super::error_page(c.public(), e));
             }
@@ -540,17 +533,13 @@ async fn signin_request(
         Err(e) => return super::error_page(c.public(), e),
     };
     let now = now_ms();
-    // Sign-in mails have an hourly allowance of their own (a requester with many tickets
-    // may still ask for a link).
-    let ip = format!("signin:{}", client_ip(&addr));
-    let email_key = format!("signin:{}", desk.email_key(&f.email));
-    let keys = [ip.as_str(), email_key.as_str()];
-    if let Err(e) = desk.admit(&keys, now) {
+    let allowance = desk.allowance(Allowance::SignIn, &super::client_ip(&addr), &f.email);
+    if let Err(e) = desk.admit(&allowance, now) {
         return super::error_page(c.public(), desk_err(e));
     }
     match desk.request_signin(&f.email, now).await {
         Ok(()) => {
-            desk.count_opened(&keys, now);
+            desk.count(&allowance, now);
             signin_view(c, "sent", String::new())
         }
         Err(e) => super::error_page(c.public(), desk_err(e)),
@@ -657,28 +646,18 @@ async fn nps_view(
     }
 }
 
-#[derive(serde::Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 async fn nps_page(
     State(s): State<AppState>,
     c: Ctx,
     Path(token): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+    axum::extract::Query(q): axum::extract::Query<super::DoneQuery>,
 ) -> Response {
     nps_view(&s, c, &token, q.done.is_some(), None, StatusCode::OK).await
 }
 
 async fn nps_answer(State(s): State<AppState>, c: Ctx, form: Multipart) -> Response {
-    let (fields, _) = match super::read_form(form).await {
+    let (desk, fields, _, token) = match portal_form(&s, form).await {
         Ok(x) => x,
-        Err(e) => return super::error_page(c.public(), e),
-    };
-    let token = super::field(&fields, "token");
-    let desk = match desk(&s) {
-        Ok(d) => d,
         Err(e) => return super::error_page(c.public(), e),
     };
     let score = super::field(&fields, "score").parse::<i64>().unwrap_or(-1);
