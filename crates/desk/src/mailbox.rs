@@ -398,6 +398,21 @@ async fn tls(limit: Duration, host: &str, tcp: Box<dyn Io>) -> Result<Box<dyn Io
     Ok(Box::new(stream))
 }
 
+/// Reads the server's greeting (a server that closes or says nothing ends the poll).
+async fn greeting(
+    limit: Duration,
+    client: &mut async_imap::Client<Box<dyn Io>>,
+) -> Result<(), MailboxError> {
+    step(limit, "read the greeting", async {
+        client
+            .read_response()
+            .await?
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"))
+    })
+    .await?;
+    Ok(())
+}
+
 /// The name the mailbox's cursor is stored under (another server, user or folder starts
 /// afresh).
 fn cursor_name(cfg: &MailboxConfig) -> String {
@@ -424,13 +439,7 @@ pub async fn poll(
         ImapTls::None => tcp,
         ImapTls::Starttls => {
             let mut client = async_imap::Client::new(tcp);
-            step(limit, "read the greeting", async {
-                client
-                    .read_response()
-                    .await?
-                    .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"))
-            })
-            .await?;
+            greeting(limit, &mut client).await?;
             step(
                 limit,
                 "STARTTLS",
@@ -442,13 +451,7 @@ pub async fn poll(
     };
     let mut client = async_imap::Client::new(stream);
     if cfg.tls != ImapTls::Starttls {
-        step(limit, "read the greeting", async {
-            client
-                .read_response()
-                .await?
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"))
-        })
-        .await?;
+        greeting(limit, &mut client).await?;
     }
     let mut session = match tokio::time::timeout(limit, client.login(&cfg.username, password)).await
     {
