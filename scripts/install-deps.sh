@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, promtool, Alertmanager, ripgrep, restic, borg, dovecot-imapd (apt), aiosmtpd and
+#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, monerod, promtool, Alertmanager, ripgrep, restic, borg, dovecot-imapd (apt), aiosmtpd and
 #                                  schemathesis, moto[server], eth-abi (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
@@ -33,6 +33,7 @@ if [ "$mode" = test ]; then
   # A CJK font, so the zh-CN console screenshots show characters, not boxes.
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
+  command -v monerod >/dev/null 2>&1 || missing+=(monero)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
   # Benchmark smoke runs (bench/smoke.sh): the peers and tools the benchmarks compare against.

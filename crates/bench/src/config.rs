@@ -538,7 +538,19 @@ pub fn validate(raw: RawBench, node_names: &[String], p: &mut Problems) -> Bench
             chainops_chain::evm::KIND
         }),
     };
-    let default_workload = chainops_chain::family(kind).bench_workload;
+    let default_workload = match chainops_chain::family(kind).bench_workload {
+        Some(w) => w,
+        None => {
+            p.add(
+                "bench.kind",
+                format!(
+                    "the load generator has no workload for {} nodes yet",
+                    kind.as_str()
+                ),
+            );
+            "eth-transfer"
+        }
+    };
     let read_method = match raw.read_method {
         Some(m) if !READ_METHODS.contains(&m.as_str()) => {
             p.add("bench.read_method", read_method_problem(&m));

@@ -40,7 +40,8 @@ pub static FAMILY: crate::family::Family = crate::family::Family {
     lag_blocks: 2,
     poll_methods: &[],
     chain_id: crate::family::ChainIdForm::Name(NETWORKS),
-    bench_workload: "bitcoin-transfer",
+    bench_workload: Some("bitcoin-transfer"),
+    rpc_auth: None,
     adapter: |rpc| std::sync::Arc::new(BitcoinAdapter::new(rpc)),
     drill: Some(crate::family::DrillBoot {
         programs: &["litecoind", "bitcoind"],
@@ -144,10 +145,14 @@ impl ChainAdapter for BitcoinAdapter {
                 highest_block: headers,
                 progress,
             }),
+            difficulty: info.get("difficulty").and_then(Value::as_f64),
+            chain_db_bytes: info.get("size_on_disk").and_then(Value::as_u64),
             ..NodeSnapshot::default()
         };
         if let Ok(net) = take(1) {
             snap.peers = net.get("connections").and_then(Value::as_u64);
+            snap.peers_inbound = net.get("connections_in").and_then(Value::as_u64);
+            snap.peers_outbound = net.get("connections_out").and_then(Value::as_u64);
             snap.client_version = net
                 .get("subversion")
                 .and_then(Value::as_str)

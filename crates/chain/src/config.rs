@@ -243,6 +243,12 @@ fn validate_node(
             None
         }
     };
+    if let (Some(why), Some(_)) = (fam.rpc_auth, &rpc_auth) {
+        p.add(
+            at("rpc_user"),
+            format!("is not supported for {} nodes: {why}", fam.kind.as_str()),
+        );
+    }
     let poll_interval = p.duration(
         &at("poll_interval"),
         n.poll_interval.as_deref(),
@@ -328,4 +334,38 @@ fn validate_node(
         data_dir,
         ca_file,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(toml_text: &str) -> Vec<String> {
+        let raw: RawNode = toml::from_str(toml_text).expect("toml");
+        let mut p = Problems::default();
+        let d = Duration::from_secs(1);
+        validate(vec![raw], d, d, &mut p);
+        p.0.iter()
+            .map(|c| format!("{}: {}", c.path, c.message))
+            .collect()
+    }
+
+    #[test]
+    fn monero_nodes_name_their_networks_and_refuse_basic_auth() {
+        let base = "name = \"x\"\nchain = \"xmr\"\nkind = \"monero\"\nrpc_url = \"http://127.0.0.1:18081\"\n";
+        assert!(problems(&format!("{base}chain_id = \"mainnet\"")).is_empty());
+        let p = problems(&format!("{base}chain_id = \"regtest\""));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("mainnet, testnet, stagenet, fakechain"),
+            "{p:?}"
+        );
+        let p = problems(&format!("{base}rpc_user = \"u\"\nrpc_password = \"p\""));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("nodes[0].rpc_user: is not supported for monero nodes")
+                && p[0].contains("digest"),
+            "{p:?}"
+        );
+    }
 }

@@ -47,7 +47,8 @@ pub static FAMILY: crate::family::Family = crate::family::Family {
         "web3_clientVersion",
     ],
     chain_id: crate::family::ChainIdForm::Number,
-    bench_workload: "eth-transfer",
+    bench_workload: Some("eth-transfer"),
+    rpc_auth: None,
     adapter: |rpc| std::sync::Arc::new(EvmAdapter::new(rpc)),
     drill: Some(crate::family::DrillBoot {
         programs: &["anvil"],

@@ -1,6 +1,6 @@
 //! The chain-family registry: what chainops knows about a family beyond its config name —
 //! the config defaults of its nodes, the adapter that polls it, how a restore drill boots it
-//! on restored data, the node's own state dump if it has one, and its default load test. A family is one file (`evm.rs`, `bitcoin.rs`) holding its
+//! on restored data, the node's own state dump if it has one, and its default load test. A family is one file (`evm.rs`, `bitcoin.rs`, `monero.rs`) holding its
 //! adapter and its [`Family`] value, plus one line in [`crate::FAMILIES`]. Backups and drills ask
 //! the head and block hashes through the family's adapter, so they know no family by name.
 
@@ -24,8 +24,12 @@ pub struct Family {
     /// The RPC methods one poll of chainops calls, as a node logs them (a managed node's log
     /// source drops those lines by default: they are chainops' own traffic).
     pub poll_methods: &'static [&'static str],
-    /// The load-test workload a node of this family runs unless told otherwise.
-    pub bench_workload: &'static str,
+    /// The load-test workload a node of this family runs unless told otherwise (`None`: the
+    /// load generator has no workload for the family yet).
+    pub bench_workload: Option<&'static str>,
+    /// Why the family's nodes cannot take `rpc_user`/`rpc_password` (`None`: HTTP basic auth
+    /// works).
+    pub rpc_auth: Option<&'static str>,
     /// Builds the adapter over a JSON-RPC client.
     pub adapter: fn(JsonRpcClient) -> Arc<dyn ChainAdapter>,
     /// How a restore drill boots a node of this family, if it can.
@@ -99,7 +103,7 @@ mod tests {
             assert_eq!(kind, f.kind);
             assert_eq!(family(kind).kind, kind);
             assert_eq!(FAMILIES.iter().filter(|g| g.kind == f.kind).count(), 1);
-            assert!(!f.bench_workload.is_empty() && f.lag_blocks >= 1);
+            assert!(f.bench_workload.is_none_or(|w| !w.is_empty()) && f.lag_blocks >= 1);
         }
         assert!(parse_kind("solana").is_none());
     }

@@ -199,6 +199,51 @@ impl JsonRpcClient {
             .collect())
     }
 
+    /// The same node at another path of its URL (`/json_rpc`): the path replaces whatever
+    /// path the configured URL has, so `http://h:18081` and `http://h:18081/json_rpc` both work.
+    pub fn at_path(&self, path: &str) -> JsonRpcClient {
+        let mut url = self.url.clone();
+        if let Ok(mut u) = reqwest::Url::parse(&self.url) {
+            u.set_path(path);
+            u.set_query(None);
+            url = u.to_string();
+        }
+        JsonRpcClient {
+            url,
+            ..self.clone()
+        }
+    }
+
+    /// POSTs `body` as JSON and returns the JSON answer as it is, recorded in `log` as
+    /// `method`: for plain-JSON endpoints beside a node's JSON-RPC (monerod's
+    /// `/get_transaction_pool_stats`). An answer that is not a JSON object is an error.
+    pub async fn post_plain(
+        &self,
+        method: &'static str,
+        body: &Value,
+        log: &mut RpcLog,
+    ) -> Result<Value, ChainError> {
+        let started = Instant::now();
+        let answer =
+            self.send(body).await.and_then(|(status, bytes)| {
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(v @ Value::Object(_)) if status.is_success() => Ok(v),
+                    _ => Err(not_json_rpc(status, &bytes)),
+                }
+            });
+        let outcome = match &answer {
+            Ok(_) => RpcOutcome::Ok,
+            Err(ChainError::Timeout(_)) => RpcOutcome::Timeout,
+            Err(_) => RpcOutcome::Transport,
+        };
+        log.push(RpcCall {
+            method,
+            duration: started.elapsed(),
+            outcome,
+        });
+        answer
+    }
+
     async fn round_trip(
         &self,
         calls: &[Call],
@@ -213,11 +258,17 @@ impl JsonRpcClient {
                 params: &c.params,
             })
             .collect();
-        let mut req = self.http.post(&self.url).timeout(self.timeout);
-        req = match requests.as_slice() {
-            [one] => req.json(one),
-            many => req.json(many),
-        };
+        match requests.as_slice() {
+            [one] => self.send(one).await,
+            many => self.send(&many).await,
+        }
+    }
+
+    async fn send(
+        &self,
+        body: &impl serde::Serialize,
+    ) -> Result<(reqwest::StatusCode, bytes::Bytes), ChainError> {
+        let mut req = self.http.post(&self.url).timeout(self.timeout).json(body);
         if let Some((user, pw)) = &self.auth {
             req = req.basic_auth(user, Some(pw.expose()));
         }

@@ -133,6 +133,13 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             ));
         }
     };
+    let fam = chainops_chain::family(kind);
+    let Some(family_workload) = fam.bench_workload else {
+        return Err(invalid(format!(
+            "the load generator has no workload for {} nodes yet",
+            fam.kind.as_str()
+        )));
+    };
     let workload = if o.workload.is_some() || o.contract.is_some() || o.call.is_some() {
         let name = o
             .workload
@@ -147,18 +154,11 @@ fn plan(g: &GlobalOpts, o: &BenchRunOpts) -> anyhow::Result<(RunOptions, JsonRpc
             o.read_method.clone(),
         )
         .map_err(|m| invalid(format!("--workload: {m}")))?
-    } else if b.workload.name() == chainops_chain::family(chainops_chain::evm::KIND).bench_workload
+    } else if Some(b.workload.name())
+        == chainops_chain::family(chainops_chain::evm::KIND).bench_workload
     {
         // The plan's default workload is the target family's own default.
-        workload_from(
-            chainops_chain::family(kind).bench_workload,
-            None,
-            None,
-            Vec::new(),
-            None,
-            None,
-        )
-        .map_err(invalid)?
+        workload_from(family_workload, None, None, Vec::new(), None, None).map_err(invalid)?
     } else {
         b.workload.clone()
     };

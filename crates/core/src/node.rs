@@ -133,6 +133,15 @@ pub struct NodeSnapshot {
     pub sync: Option<SyncState>,
     /// Connected peers.
     pub peers: Option<u64>,
+    /// Of `peers`, those that connected to the node (Monero, Bitcoin).
+    pub peers_inbound: Option<u64>,
+    /// Of `peers`, those the node connected to (Monero, Bitcoin).
+    pub peers_outbound: Option<u64>,
+    /// Proof-of-work difficulty of the next block (Monero, Bitcoin).
+    pub difficulty: Option<f64>,
+    /// Size of the node's chain database on disk in bytes (Monero LMDB, Bitcoin
+    /// `size_on_disk`).
+    pub chain_db_bytes: Option<u64>,
     /// Highest height any peer has announced (Bitcoin `getpeerinfo`).
     pub peers_best_height: Option<u64>,
     /// Transaction pool sizes.

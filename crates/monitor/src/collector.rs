@@ -339,6 +339,17 @@ fn apply(
                 .and_then(|s| s.mempool_bytes)
                 .map(|b| b as f64),
         ),
+        (
+            "difficulty",
+            view.snapshot.as_ref().and_then(|s| s.difficulty),
+        ),
+        (
+            "chain_db_bytes",
+            view.snapshot
+                .as_ref()
+                .and_then(|s| s.chain_db_bytes)
+                .map(|b| b as f64),
+        ),
     ];
     // A node that is down reports nothing new; only its disk is still measured.
     let up = view.up;

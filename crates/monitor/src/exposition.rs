@@ -119,6 +119,30 @@ const NODE_METRICS: &[(&str, &str, &str, Gauge)] = &[
         |v, _| v.snapshot.as_ref()?.peers.map(|p| p as f64),
     ),
     (
+        "chainops_peers_inbound",
+        "gauge",
+        "Peers that connected to the node (families that report the direction).",
+        |v, _| v.snapshot.as_ref()?.peers_inbound.map(|p| p as f64),
+    ),
+    (
+        "chainops_peers_outbound",
+        "gauge",
+        "Peers the node connected to (families that report the direction).",
+        |v, _| v.snapshot.as_ref()?.peers_outbound.map(|p| p as f64),
+    ),
+    (
+        "chainops_difficulty",
+        "gauge",
+        "Proof-of-work difficulty (Monero, Bitcoin families).",
+        |v, _| v.snapshot.as_ref()?.difficulty,
+    ),
+    (
+        "chainops_chain_db_bytes",
+        "gauge",
+        "Size of the node's chain database on disk (Monero, Bitcoin families).",
+        |v, _| v.snapshot.as_ref()?.chain_db_bytes.map(|b| b as f64),
+    ),
+    (
         "chainops_syncing",
         "gauge",
         "1 while the node reports it is syncing.",
@@ -175,13 +199,13 @@ const NODE_METRICS: &[(&str, &str, &str, Gauge)] = &[
     (
         "chainops_mempool_bytes",
         "gauge",
-        "Mempool size in bytes (Bitcoin family).",
+        "Mempool size in bytes (Bitcoin, Monero families).",
         |v, _| v.snapshot.as_ref()?.mempool_bytes.map(|b| b as f64),
     ),
     (
         "chainops_chain_tips_forked",
         "gauge",
-        "Known competing chain tips besides the active one (Bitcoin family).",
+        "Known competing chain tips besides the active one (Bitcoin, Monero families).",
         |v, _| v.snapshot.as_ref()?.fork_tips.map(|b| b as f64),
     ),
     (

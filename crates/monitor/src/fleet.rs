@@ -189,6 +189,16 @@ pub struct NodeReport {
     pub tx_per_second: Option<f64>,
     /// Connected peers (absent when unsupported).
     pub peers: Option<u64>,
+    /// Inbound peers (families that report the direction).
+    pub peers_inbound: Option<u64>,
+    /// Outbound peers (families that report the direction).
+    pub peers_outbound: Option<u64>,
+    /// Proof-of-work difficulty (Monero, Bitcoin).
+    pub difficulty: Option<f64>,
+    /// Mempool size in bytes (Monero, Bitcoin).
+    pub mempool_bytes: Option<u64>,
+    /// Chain database size on disk in bytes (Monero, Bitcoin).
+    pub chain_db_bytes: Option<u64>,
     /// Pool sizes.
     pub txpool: Option<chainops_core::node::TxpoolCounts>,
     /// Gas price, wei, as a decimal string.
@@ -369,6 +379,11 @@ fn report(v: &NodeView, best: &HashMap<String, u64>, now_ms: i64) -> NodeReport 
         block_interval_seconds: v.last_block_interval,
         tx_per_second: v.tx_per_second,
         peers: s.and_then(|s| s.peers),
+        peers_inbound: s.and_then(|s| s.peers_inbound),
+        peers_outbound: s.and_then(|s| s.peers_outbound),
+        difficulty: s.and_then(|s| s.difficulty),
+        mempool_bytes: s.and_then(|s| s.mempool_bytes),
+        chain_db_bytes: s.and_then(|s| s.chain_db_bytes),
         txpool: s.and_then(|s| s.txpool),
         gas_price_wei: s.and_then(|s| s.gas_price_wei).map(|w| w.to_string()),
         base_fee_wei: s.and_then(|s| s.base_fee_wei).map(|w| w.to_string()),

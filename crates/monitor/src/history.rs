@@ -264,6 +264,8 @@ pub const METRICS: &[&str] = &[
     "datadir_used_ratio",
     "mempool_bytes",
     "chain_quorum",
+    "difficulty",
+    "chain_db_bytes",
 ];
 
 /// The series "node" under which a chain's own series are kept (`chain_quorum`): `@` is not

@@ -15,6 +15,7 @@ mod desk;
 mod desk_mail;
 mod litecoin;
 mod logs;
+mod monero;
 mod notifiers;
 mod reload;
 mod security;

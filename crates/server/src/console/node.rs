@@ -63,6 +63,7 @@ const CHARTS: &[(&str, &str)] = &[
     ("status", "node.status_code"),
     ("finality_lag_seconds", "node.finality_lag"),
     ("datadir_free_bytes", "node.datadir_free"),
+    ("difficulty", "node.difficulty"),
 ];
 
 /// `?range=`.
@@ -290,6 +291,32 @@ async fn node_page(
         ("node.tx_per_second", fmt::float(r.tx_per_second)),
         ("node.peers", fmt::num(r.peers)),
         ("node.txpool_pending", fmt::num(pool.map(|p| p.pending))),
+        // Reported by some families only: left out (empty) where the node has none.
+        (
+            "node.peers_in_out",
+            r.peers_inbound
+                .zip(r.peers_outbound)
+                .map(|(i, o)| format!("{i} / {o}"))
+                .unwrap_or_default(),
+        ),
+        (
+            "node.difficulty",
+            r.difficulty
+                .map(|d| fmt::float(Some(d)))
+                .unwrap_or_default(),
+        ),
+        (
+            "node.mempool_bytes",
+            r.mempool_bytes
+                .map(|b| fmt::bytes(b as i64))
+                .unwrap_or_default(),
+        ),
+        (
+            "node.chain_db",
+            r.chain_db_bytes
+                .map(|b| fmt::bytes(b as i64))
+                .unwrap_or_default(),
+        ),
         ("node.gas_used_ratio", fmt::float(r.gas_used_ratio)),
         ("node.base_fee", r.base_fee_wei.clone().unwrap_or_default()),
         ("node.finalized", fmt::num(r.finalized_height)),
