@@ -228,7 +228,7 @@ pub struct NodeCaptureOpts {
     /// RPC URL of the node (records head height and hash in the snapshot).
     #[arg(long, value_name = "URL")]
     pub node_rpc: Option<String>,
-    /// Node family: evm or bitcoin.
+    /// Node family: evm, bitcoin or monero.
     #[arg(long, value_name = "KIND", default_value = "evm")]
     pub node_kind: String,
     /// RPC user (Bitcoin family); the password comes from CHAINOPS_BACKUP_RPC_PASSWORD.
