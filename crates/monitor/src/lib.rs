@@ -4,10 +4,12 @@
 //! - [`tracker`]: turns successive snapshots into derived facts — new blocks, intervals,
 //!   tx/s, reorgs (with fork-point walk-back), chain-id mismatch, client version changes.
 //! - [`fleet`]: the live, shared view of every node; computes status and lag.
+//! - [`chains`]: the fleet by chain (families, quorum, lag distribution).
 //! - [`history`]: buffers samples and writes them to the series store each minute.
 //! - [`exposition`]: Prometheus text format for `/metrics`.
 //! - [`histogram`]: the fixed-bucket histogram behind the exposition.
 
+pub mod chains;
 pub mod collector;
 pub mod config;
 pub mod disk;

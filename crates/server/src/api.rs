@@ -7,8 +7,8 @@
 use crate::extract::{body_schema, query_params};
 use crate::schema::{any, arr, no_body, none, nstr, obj, path_param, r, text};
 use crate::{
-    AppState, auth_routes, bench_routes, kb_routes, log_routes, notify_routes, routes,
-    ticket_routes,
+    AppState, auth_routes, bench_routes, chain_routes, kb_routes, log_routes, notify_routes,
+    routes, ticket_routes,
 };
 use axum::routing::{MethodRouter, delete, get, post};
 use chainops_auth::Permission;
@@ -162,6 +162,18 @@ pub static ROUTES: &[Route] = &[
         ok: 200,
         response: || arr(r("Node")),
         handler: || get(routes::list_nodes),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/chains",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "Every chain across families: nodes by status, best height, quorum, lag distribution, open alerts, backup state",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: || arr(r("Chain")),
+        handler: || get(chain_routes::list_chains),
     },
     Route {
         method: "GET",

@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 mod auth_routes;
 mod bench_routes;
+pub mod chain_routes;
 pub mod config;
 pub mod console;
 mod error;

@@ -8,12 +8,45 @@ use crate::schema::{arr, nstr, obj, r, text};
 use chainops_auth::Permission;
 use serde_json::{Map, Value, json};
 
+/// The `Chain` schema (`GET /api/v1/chains`).
+fn chain_schema() -> Value {
+    let count = || json!({"type": "integer", "minimum": 0});
+    let nint = || json!({"type": "integer", "minimum": 0, "nullable": true});
+    obj(
+        &[
+            "chain",
+            "families",
+            "nodes",
+            "statuses",
+            "quorum",
+            "endpoints_up",
+            "lag",
+            "open_alerts",
+            "backups",
+        ],
+        json!({
+            "chain": text(), "families": {"type": "array", "items": text()}, "nodes": count(),
+            "statuses": obj(&["ok", "syncing", "lagging", "stalled", "down"], json!({"ok": count(), "syncing": count(), "lagging": count(), "stalled": count(), "down": count()})),
+            "best_height": nint(),
+            "quorum": {"type": "boolean", "nullable": true, "description": "a strict majority of its nodes is ok; null until every node was polled"},
+            "endpoints_up": count(),
+            "lag": obj(&["buckets", "unknown"], json!({"max": nint(), "median": nint(), "unknown": count(),
+                "buckets": {"type": "array", "items": obj(&["blocks", "nodes"], json!({"blocks": {"type": "string", "enum": ["0", "1-2", "3-10", "11-100", ">100"]}, "nodes": count()}))}})),
+            "open_alerts": obj(&["firing", "pending", "critical", "warning"], json!({"firing": count(), "pending": count(), "critical": count(), "warning": count()})),
+            "backups": obj(&["state", "jobs", "failing", "overdue", "drill_failed", "never_run"], json!({
+                "state": {"type": "string", "enum": ["none", "ok", "never", "failing", "overdue"]},
+                "jobs": count(), "failing": count(), "overdue": count(), "drill_failed": count(), "never_run": count(), "last_success": nstr()})),
+        }),
+    )
+}
+
 fn schemas() -> Value {
     json!({
         "Error": obj(&["code", "message"], json!({"code": {"type": "string", "enum": ["invalid_input", "not_found", "conflict", "unauthorized", "forbidden", "unavailable", "upstream", "internal", "method_not_allowed", "timeout", "payload_too_large", "request_too_large", "unsupported_media_type", "rate_limited"]}, "message": text()})),
         "Node": obj(&["name", "chain", "kind", "up", "status"], json!({"name": text(), "chain": text(), "kind": text(), "up": {"type": "boolean"},
             "status": {"type": "string", "enum": ["ok", "stalled", "lagging", "syncing", "down"]}, "height": {"type": "integer", "nullable": true},
             "head_hash": nstr(), "head_time": nstr(), "gas_price_wei": nstr(), "base_fee_wei": nstr(), "last_error": nstr()})),
+        "Chain": chain_schema(),
         "Alert": obj(&["fingerprint", "rule", "node", "chain", "severity", "state", "summary"], json!({"fingerprint": text(), "rule": text(), "node": text(), "chain": text(),
             "severity": {"type": "string", "enum": ["critical", "warning", "info"]}, "state": {"type": "string", "enum": ["pending", "firing", "resolved", "inactive"]},
             "summary": text(), "value": {"type": "number"}, "fired_at": nstr(), "resolved_at": nstr(),

@@ -118,8 +118,10 @@ fn monerod_height_rises_a_halt_stalls_a_kill_is_down_and_restricted_rpc_is_named
     let restricted = Monerod::start(&dir.path().join("restricted"), true);
     let top = mine(full.port, 5);
     // (A restricted node refuses generateblocks: it stays at its genesis block.)
+    let anvil = Anvil::start(&[]);
     let cfg = format!(
-        "{}{}",
+        "{}{}{}",
+        evm_node("anvil-1", &anvil.url(), ""),
         xmr_node("xmr-1", &full.url(), "stall_after = \"6s\""),
         // The restricted node's URL names the JSON-RPC path: either form works.
         xmr_node(
@@ -192,6 +194,45 @@ fn monerod_height_rises_a_halt_stalls_a_kill_is_down_and_restricted_rpc_is_named
         metric_value(&text, "chainops_chain_db_bytes", &[("node", "xmr-r")]).is_none(),
         "a restricted node's rounded size is not exported"
     );
+    // One fleet across families: each chain with its family, quorum and lag distribution;
+    // the console's fleet page is headed by the same summaries.
+    let chains = d.json("/api/v1/chains");
+    let chains = chains.as_array().expect("chains");
+    assert_eq!(chains.len(), 2, "{chains:#?}");
+    let (dev, xmr) = (&chains[0], &chains[1]);
+    assert_eq!(dev["chain"], "devnet");
+    assert_eq!(dev["families"], json!(["evm"]));
+    assert_eq!(dev["quorum"], true, "{dev:#}");
+    assert_eq!(dev["backups"]["state"], "none");
+    assert_eq!(xmr["chain"], "xmr-regtest");
+    assert_eq!(xmr["families"], json!(["monero"]));
+    assert_eq!(xmr["nodes"], 2);
+    assert_eq!(xmr["endpoints_up"], 2);
+    assert_eq!(xmr["best_height"], 7);
+    // xmr-r sits 7 blocks behind on an old genesis head: not ok, so one of two is no majority.
+    assert_eq!(xmr["statuses"]["ok"], 1, "{xmr:#}");
+    assert_eq!(xmr["quorum"], false);
+    assert_eq!(xmr["lag"]["max"], 7);
+    let buckets: Vec<(String, u64)> = xmr["lag"]["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["blocks"].as_str().unwrap_or("").to_string(),
+                b["nodes"].as_u64().unwrap_or(9),
+            )
+        })
+        .collect();
+    assert_eq!(buckets[0], ("0".to_string(), 1));
+    assert_eq!(buckets[2], ("3-10".to_string(), 1));
+    let page = d.get("/").text().expect("fleet page");
+    assert!(
+        page.contains("xmr-regtest") && page.contains("monero"),
+        "fleet page"
+    );
+    assert!(page.contains("class=\"lagbar\""), "the lag bar is drawn");
+
     let s = d.json("/api/v1/series?node=xmr-1&metric=difficulty&from=now-5m");
     assert!(s["points"].as_array().is_some_and(|p| !p.is_empty()), "{s}");
 
@@ -278,6 +319,12 @@ fn a_managed_monerod_is_backed_up_stopped_and_its_drill_boots_on_the_recorded_he
     assert_eq!(
         drill["detail"]["expected_hash"],
         drill["detail"]["found_hash"]
+    );
+    let chains = d.json("/api/v1/chains");
+    assert_eq!(chains[0]["backups"]["jobs"], 1, "{chains:#}");
+    assert!(
+        chains[0]["backups"]["last_success"].is_string(),
+        "{chains:#}"
     );
     // The node runs again after the copy, on the same chain.
     let n = d.wait_node("xmr-managed", "running again", T, |n| n["up"] == true);

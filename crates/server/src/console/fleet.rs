@@ -12,7 +12,6 @@ use chainops_auth::Permission;
 use chainops_core::time::now_ms;
 use chainops_monitor::fleet::NodeReport;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// The routes.
 pub static PAGE: Page = Page {
@@ -74,22 +73,80 @@ pub struct Tile {
     pub error: String,
 }
 
-/// A chain's group of tiles.
+/// A chain's group of tiles, headed by its summary (the one `GET /api/v1/chains` gives).
 pub struct ChainGroup {
     /// Chain name.
     pub chain: String,
+    /// Its families (`evm`, `monero + evm`).
+    pub families: String,
     /// Best height among its nodes.
     pub best: String,
     /// Nodes `ok`.
     pub ok: usize,
-    /// Nodes shown.
+    /// Nodes of the chain.
     pub total: usize,
-    /// Does a majority of its nodes answer and agree (status ok)?
-    pub quorum: bool,
+    /// `yes`, `lost` or `unknown` (not every node polled yet): a catalog key.
+    pub quorum: &'static str,
     /// Open (pending or firing) alerts on the chain.
     pub open_alerts: usize,
+    /// Backup state (`none`, `ok`, `never`, `failing`, `overdue`).
+    pub backups: &'static str,
+    /// Its catalog key.
+    pub backups_key: &'static str,
+    /// The lag distribution as bar segments.
+    pub lag: LagBar,
     /// Tiles.
     pub tiles: Vec<Tile>,
+}
+
+/// A stacked bar of a chain's nodes by blocks behind (an SVG of `WIDTH` units).
+pub struct LagBar {
+    /// (bucket label, nodes, x, width, CSS class) per non-empty bucket, unknown last.
+    pub segments: Vec<(String, usize, u32, u32, &'static str)>,
+    /// The same as text (`0: 3 · 1-2: 1 · ?: 1`), for screen readers and the tooltip.
+    pub text: String,
+    /// Largest lag, blocks.
+    pub max: String,
+}
+
+impl LagBar {
+    /// Width of the bar in SVG units.
+    pub const WIDTH: u32 = 200;
+
+    fn of(lag: &chainops_monitor::chains::LagDistribution) -> LagBar {
+        const CLASSES: &[&str] = &["lag-0", "lag-1", "lag-2", "lag-3", "lag-4"];
+        let mut parts: Vec<(String, usize, &'static str)> = lag
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.nodes > 0)
+            .map(|(i, b)| (b.blocks.clone(), b.nodes, CLASSES[i.min(CLASSES.len() - 1)]))
+            .collect();
+        if lag.unknown > 0 {
+            parts.push(("?".into(), lag.unknown, "lag-unknown"));
+        }
+        let total: usize = parts.iter().map(|p| p.1).sum::<usize>().max(1);
+        let mut x = 0;
+        let segments = parts
+            .iter()
+            .map(|(label, n, class)| {
+                let w = (*n as u32 * Self::WIDTH) / total as u32;
+                let seg = (label.clone(), *n, x, w.max(1), *class);
+                x += w;
+                seg
+            })
+            .collect();
+        let text = parts
+            .iter()
+            .map(|(label, n, _)| format!("{label}: {n}"))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        LagBar {
+            segments,
+            text,
+            max: fmt::num(lag.max),
+        }
+    }
 }
 
 /// What the tiles show.
@@ -165,44 +222,48 @@ fn matches(r: &NodeReport, f: &Filter, q: &str) -> bool {
 
 async fn build(s: &AppState, f: &Filter) -> TilesData {
     let reports = s.live().fleet.reports(now_ms());
-    let mut open: BTreeMap<String, usize> = BTreeMap::new();
-    match s.store.active_alerts().await {
-        Ok(alerts) => {
-            for a in alerts {
-                *open.entry(a.chain).or_default() += 1;
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "fleet page: cannot read alerts"),
-    }
-    let mut by_chain: BTreeMap<String, Vec<&NodeReport>> = BTreeMap::new();
-    for r in &reports {
-        by_chain.entry(r.chain.clone()).or_default().push(r);
-    }
+    let summaries = crate::chain_routes::summaries(s, &reports).await;
     let q = f.q.trim().to_lowercase();
     let mut shown = 0;
-    let groups = by_chain
+    let groups = summaries
         .into_iter()
-        .filter_map(|(chain, nodes)| {
-            let best = nodes.iter().filter_map(|r| r.height).max();
-            let ok_all = nodes.iter().filter(|r| r.status.as_str() == "ok").count();
-            let quorum = ok_all * 2 > nodes.len();
-            let mut tiles: Vec<Tile> = nodes
+        .filter_map(|c| {
+            let mut tiles: Vec<Tile> = reports
                 .iter()
-                .filter(|r| matches(r, f, &q))
-                .map(|r| tile(r))
+                .filter(|r| r.chain == c.report.chain && matches(r, f, &q))
+                .map(tile)
                 .collect();
             if tiles.is_empty() {
                 return None;
             }
             tiles.sort_by(|a, b| a.name.cmp(&b.name));
             shown += tiles.len();
+            let r = &c.report;
             Some(ChainGroup {
-                open_alerts: open.get(&chain).copied().unwrap_or(0),
-                chain,
-                best: fmt::num(best),
-                ok: ok_all,
-                total: nodes.len(),
-                quorum,
+                families: r
+                    .families
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                best: fmt::num(r.best_height),
+                ok: r.statuses.ok,
+                total: r.nodes,
+                quorum: match r.quorum {
+                    Some(true) => "fleet.quorum_yes",
+                    Some(false) => "fleet.quorum_no",
+                    None => "fleet.quorum_unknown",
+                },
+                open_alerts: c.open_alerts.total(),
+                backups: c.backups.state,
+                backups_key: match c.backups.state {
+                    "ok" => "fleet.backup_ok",
+                    "never" => "fleet.backup_never",
+                    "failing" => "fleet.backup_failing",
+                    _ => "fleet.backup_overdue",
+                },
+                lag: LagBar::of(&r.lag),
+                chain: r.chain.clone(),
                 tiles,
             })
         })
