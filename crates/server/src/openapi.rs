@@ -120,8 +120,13 @@ pub fn document() -> Value {
                 error("the role lacks the permission, or a cookie write without the CSRF header"),
             );
         }
-        if *path == "/api/v1/users" && *method == "POST" {
-            responses.insert("409".into(), error("the name is taken"));
+        if *method != "GET" {
+            // A name taken, a ticket already merged, NPS without a mail channel, a reload
+            // without a config file: the message says which.
+            responses.insert(
+                "409".into(),
+                error("the request conflicts with the current state; the message says how"),
+            );
         }
         responses.insert(
             "405".into(),
