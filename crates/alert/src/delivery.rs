@@ -41,6 +41,7 @@ pub struct DeliveryWorker {
     http: reqwest::Client,
     give_up_after: Duration,
     recipients: Option<Arc<dyn chainops_core::mail::Recipients>>,
+    metrics: Option<Arc<crate::metrics::AlertMetrics>>,
 }
 
 impl DeliveryWorker {
@@ -61,6 +62,19 @@ impl DeliveryWorker {
             http,
             give_up_after,
             recipients: None,
+            metrics: None,
+        }
+    }
+
+    /// Counts every delivery attempt in `m` (`chainops_notifications_total`).
+    pub fn with_metrics(mut self, m: Arc<crate::metrics::AlertMetrics>) -> Self {
+        self.metrics = Some(m);
+        self
+    }
+
+    fn count(&self, channel: &str, outcome: crate::metrics::Outcome) {
+        if let Some(m) = &self.metrics {
+            m.delivered(channel, outcome);
         }
     }
 
@@ -139,6 +153,7 @@ impl DeliveryWorker {
         attempts: i64,
         error: &str,
     ) -> Result<(), StoreError> {
+        self.count(&n.channel, crate::metrics::Outcome::Dead);
         self.store
             .record_delivery(
                 &n.id,
@@ -218,6 +233,7 @@ impl DeliveryWorker {
         let attempts = n.attempts + 1;
         match outcome {
             Delivery::Sent => {
+                self.count(&n.channel, crate::metrics::Outcome::Sent);
                 self.store
                     .record_delivery(
                         &n.id,
@@ -249,6 +265,7 @@ impl DeliveryWorker {
                         .unwrap_or_else(|| backoff(n.attempts))
                         .min(Duration::from_secs(3600));
                     tracing::warn!(id = %n.id, channel = %n.channel, attempts, %error, retry_in_ms = delay.as_millis() as u64, "notification failed; will retry");
+                    self.count(&n.channel, crate::metrics::Outcome::Retry);
                     self.store
                         .record_delivery(
                             &n.id,

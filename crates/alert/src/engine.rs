@@ -75,6 +75,8 @@ pub struct AlertEngine {
     last_reminders_ms: i64,
     /// When an evaluation last succeeded (read by the heartbeat).
     last_ok_ms: Arc<AtomicI64>,
+    /// What `/metrics` shows of the alerting.
+    metrics: Option<Arc<crate::metrics::AlertMetrics>>,
 }
 
 /// How often at most a firing alert's changing value is written back (the in-memory copy,
@@ -128,6 +130,7 @@ impl AlertEngine {
             last_held: HashMap::new(),
             last_reminders_ms: 0,
             last_ok_ms: Arc::default(),
+            metrics: None,
             rules,
             inhibitors,
             notifiers,
@@ -637,6 +640,12 @@ impl AlertEngine {
         self
     }
 
+    /// Records each evaluation of [`run`](Self::run) and the alerts active after it in `m`.
+    pub fn with_metrics(mut self, m: Arc<crate::metrics::AlertMetrics>) -> Self {
+        self.metrics = Some(m);
+        self
+    }
+
     /// Evaluates every `interval` until `shutdown` turns true.
     pub async fn run(mut self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(interval);
@@ -647,11 +656,25 @@ impl AlertEngine {
                 _ = shutdown.changed() => return,
             }
             let now = chainops_core::time::now_ms();
-            match self.evaluate(now).await {
-                Ok(_) => self.last_ok_ms.store(now, Ordering::Relaxed),
-                Err(e) => {
-                    tracing::warn!(error = %e, "alert evaluation failed; retrying next interval")
+            let ok = match self.evaluate(now).await {
+                Ok(_) => {
+                    self.last_ok_ms.store(now, Ordering::Relaxed);
+                    true
                 }
+                Err(e) => {
+                    tracing::warn!(error = %e, "alert evaluation failed; retrying next interval");
+                    false
+                }
+            };
+            if let Some(m) = &self.metrics {
+                m.evaluated(
+                    now,
+                    ok.then(|| {
+                        self.active
+                            .values()
+                            .map(|a| (a.state.as_str(), a.severity.as_str()))
+                    }),
+                );
             }
         }
     }

@@ -9,6 +9,7 @@
 //! - [`notify`]: the notifiers (webhook, Slack, DingTalk, WeCom, Feishu, email, Alertmanager)
 //!   and payloads.
 //! - [`intake`]: Alertmanager webhook payloads turned into our notifications.
+//! - [`metrics`]: the alerting's part of `/metrics`.
 
 pub mod anomaly;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod heartbeat;
 pub mod intake;
 pub mod labels;
 pub mod lifecycle;
+pub mod metrics;
 pub mod notify;
 pub mod reminders;
 pub mod rules;

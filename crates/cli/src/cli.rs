@@ -81,6 +81,13 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Grafana dashboards over /metrics: export them (with the Prometheus rule file) or
+    /// check that every panel has data on your Prometheus.
+    Dashboards {
+        /// Dashboards subcommand.
+        #[command(subcommand)]
+        command: DashboardsCommand,
+    },
     /// Metric history from the running daemon, as a table, JSON or CSV
     /// (`chainops history --node geth-1 --metric peers --from -24h`).
     History(HistoryOpts),
@@ -789,6 +796,46 @@ pub enum RulesCommand {
     List(JsonOpt),
     /// Write the rules as a Prometheus alerting-rules file (check it with `promtool check rules`).
     Export(RulesExportOpts),
+}
+
+/// `dashboards` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// Write the dashboards (fleet, node, alerting, backups, logs), Grafana's provisioning
+    /// file and the Prometheus rule file into a directory.
+    Export(DashboardsExportOpts),
+    /// Run every panel's query on a Prometheus-compatible server (Prometheus,
+    /// VictoriaMetrics, Mimir) and name the panels without data; exit 1 if any.
+    Check(DashboardsCheckOpts),
+}
+
+/// `dashboards export` options.
+#[derive(Debug, Args)]
+pub struct DashboardsExportOpts {
+    /// Directory to write into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: std::path::PathBuf,
+    /// Where Grafana will read the JSON files (the provisioning file's `path`).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/var/lib/grafana/dashboards/chainops"
+    )]
+    pub grafana_path: String,
+    /// Print the written files as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dashboards check` options.
+#[derive(Debug, Args)]
+pub struct DashboardsCheckOpts {
+    /// Base URL of the query API (`http://127.0.0.1:9090`; VictoriaMetrics: `:8428`).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: String,
+    /// Print the result of every query as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Export formats.

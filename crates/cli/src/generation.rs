@@ -160,7 +160,15 @@ async fn start_parts(
         fleet_facts,
         backups.clone(),
     ));
-    tasks.extend(start_alerting(config, base, &notifiers, facts, &logs, desk.clone(), stop).await?);
+    let alert_metrics = Arc::new(chainops_alert::metrics::AlertMetrics::default());
+    let parts = AlertingParts {
+        notifiers: &notifiers,
+        facts,
+        logs: &logs,
+        recipients: desk.clone(),
+        metrics: alert_metrics.clone(),
+    };
+    tasks.extend(start_alerting(config, base, parts, stop).await?);
     tasks.push(start_sla_pass(
         desk.clone(),
         notifiers.clone(),
@@ -202,7 +210,7 @@ async fn start_parts(
         fleet,
         notifiers: Arc::new(notifiers),
         logs: Some(logs),
-        extra_metrics: vec![backups],
+        extra_metrics: vec![backups, alert_metrics],
         settings: Arc::new(config.to_redacted_toml()),
         backups: Some(backup_jobs),
         desk: Some(desk),
@@ -395,15 +403,28 @@ fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
 }
 
 /// Starts the alert engine and the notification delivery worker.
+/// What the alerting of a generation is built from.
+struct AlertingParts<'a> {
+    notifiers: &'a [Arc<Notifier>],
+    facts: Arc<dyn FactSource>,
+    logs: &'a chainops_logs::service::LogService,
+    recipients: Arc<dyn chainops_core::mail::Recipients>,
+    metrics: Arc<chainops_alert::metrics::AlertMetrics>,
+}
+
 async fn start_alerting(
     config: &Config,
     base: &Base,
-    notifiers: &[Arc<Notifier>],
-    facts: Arc<dyn FactSource>,
-    logs: &chainops_logs::service::LogService,
-    recipients: Arc<dyn chainops_core::mail::Recipients>,
+    parts: AlertingParts<'_>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let AlertingParts {
+        notifiers,
+        facts,
+        logs,
+        recipients,
+        metrics,
+    } = parts;
     let (store, http) = (&base.store, &base.http);
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
     let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
@@ -451,16 +472,17 @@ async fn start_alerting(
         shutdown.clone(),
         engine.last_ok(),
     );
-    let (store_e, notifiers_e) = (store.clone(), notifiers.to_vec());
+    let (store_e, notifiers_e, metrics_e) = (store.clone(), notifiers.to_vec(), metrics.clone());
     let mut first = Some(engine);
     tasks.push(spawn_supervised("alert:engine", move || {
         let built = first.take();
-        let (rules, notifiers, store, source, last_ok, mut stop) = (
+        let (rules, notifiers, store, source, last_ok, metrics, mut stop) = (
             rules.clone(),
             notifiers_e.clone(),
             store_e.clone(),
             source.clone(),
             last_ok.clone(),
+            metrics_e.clone(),
             stop.clone(),
         );
         async move {
@@ -479,7 +501,7 @@ async fn start_alerting(
                     }
                 },
             };
-            engine.run(every, stop).await;
+            engine.with_metrics(metrics).run(every, stop).await;
         }
     }));
     let (store_w, notifiers_w, http_w, give_up, stop) = (
@@ -492,6 +514,7 @@ async fn start_alerting(
     tasks.push(spawn_supervised("alert:delivery", move || {
         DeliveryWorker::new(store_w.clone(), &notifiers_w, http_w.clone(), give_up)
             .with_recipients(recipients.clone())
+            .with_metrics(metrics.clone())
             .run(stop.clone())
     }));
     Ok(tasks)

@@ -9,6 +9,7 @@ mod backup_jobs_cmd;
 mod bench_cmd;
 mod cli;
 mod config_load;
+mod dashboards_cmd;
 mod exit;
 mod generation;
 mod history_cmd;
@@ -134,6 +135,12 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             current_thread()?.block_on(logs_cmd::run(&args.global, &command))
         }
         Command::Secret { command } => security_cmd::secret(&command),
+        Command::Dashboards {
+            command: cli::DashboardsCommand::Export(o),
+        } => dashboards_cmd::export(&args.global, &o),
+        Command::Dashboards {
+            command: cli::DashboardsCommand::Check(o),
+        } => current_thread()?.block_on(dashboards_cmd::check(&o)),
         Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             // Into memory first: the generator panics on a write error, and `| head` is one.

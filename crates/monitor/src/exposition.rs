@@ -276,6 +276,14 @@ const NODE_METRICS: &[(&str, &str, &str, Gauge)] = &[
     ),
 ];
 
+/// The `# HELP` text of a per-node metric of the registry (dashboards describe panels with it).
+pub fn help_of(name: &str) -> Option<&'static str> {
+    NODE_METRICS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(_, _, help, _)| *help)
+}
+
 /// Renders the whole exposition.
 pub fn render(fleet: &Fleet, now_ms: i64) -> String {
     let ctx = Ctx {

@@ -7,11 +7,13 @@
 //! - [`chains`]: the fleet by chain (families, quorum, lag distribution).
 //! - [`history`]: buffers samples and writes them to the series store each minute.
 //! - [`exposition`]: Prometheus text format for `/metrics`.
+//! - [`dashboards`]: the Grafana dashboards over it.
 //! - [`histogram`]: the fixed-bucket histogram behind the exposition.
 
 pub mod chains;
 pub mod collector;
 pub mod config;
+pub mod dashboards;
 pub mod disk;
 pub mod exposition;
 pub mod fleet;

@@ -11,6 +11,7 @@ mod backup_daemon;
 mod bench;
 mod cli;
 mod console;
+mod dashboards;
 mod desk;
 mod desk_mail;
 mod litecoin;
