@@ -81,6 +81,10 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Check this host for `chainops serve`: config, data dir (permissions, space), listen
+    /// address, store, clock, nodes, TLS, backup repositories and secret files; prints what
+    /// to fix and exits 1 when a check fails. Changes nothing.
+    Doctor(DoctorOpts),
     /// Grafana dashboards over /metrics: export them (with the Prometheus rule file) or
     /// check that every panel has data on your Prometheus.
     Dashboards {
@@ -798,6 +802,17 @@ pub enum RulesCommand {
     Export(RulesExportOpts),
 }
 
+/// `doctor` options.
+#[derive(Debug, Args)]
+pub struct DoctorOpts {
+    /// How long each node may take to answer.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = chainops_core::duration::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `dashboards` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DashboardsCommand {
@@ -805,7 +820,7 @@ pub enum DashboardsCommand {
     /// file and the Prometheus rule file into a directory.
     Export(DashboardsExportOpts),
     /// Run every panel's query on a Prometheus-compatible server (Prometheus,
-    /// VictoriaMetrics, Mimir) and name the panels without data; exit 1 if any.
+    /// VictoriaMetrics, Mimir) and name the panels without data; exit 6 if any.
     Check(DashboardsCheckOpts),
 }
 

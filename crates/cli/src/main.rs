@@ -10,6 +10,7 @@ mod bench_cmd;
 mod cli;
 mod config_load;
 mod dashboards_cmd;
+mod doctor_cmd;
 mod exit;
 mod generation;
 mod history_cmd;
@@ -135,6 +136,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
             current_thread()?.block_on(logs_cmd::run(&args.global, &command))
         }
         Command::Secret { command } => security_cmd::secret(&command),
+        Command::Doctor(o) => current_thread()?.block_on(doctor_cmd::run(&args.global, &o)),
         Command::Dashboards {
             command: cli::DashboardsCommand::Export(o),
         } => dashboards_cmd::export(&args.global, &o),

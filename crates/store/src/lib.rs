@@ -63,6 +63,19 @@ pub(crate) fn like_pattern(s: &str) -> String {
 /// Result type of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What [`Store::probe`] found.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreProbe {
+    /// SQLite or PostgreSQL.
+    pub backend: Backend,
+    /// The schema version the database is at (`None`: no chainops schema yet).
+    pub version: Option<i64>,
+    /// The newest schema version this binary knows.
+    pub newest_known: i64,
+    /// The database server's clock, epoch ms (PostgreSQL only).
+    pub clock_ms: Option<i64>,
+}
+
 /// A handle to the database: cheap to clone, safe to share.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -85,6 +98,54 @@ impl Store {
     /// Newer migrations are still applied to a store that exists.
     pub async fn open_existing(url: &str) -> Result<Store> {
         Self::open_with(url, false).await
+    }
+
+    /// Looks at the store at `url` without changing anything (no file created, no
+    /// migration applied): for `chainops doctor`. `Ok(None)` when there is no SQLite file yet.
+    pub async fn probe(url: &str) -> Result<Option<StoreProbe>> {
+        install_default_drivers();
+        if let Some(file) = sqlite_file(url)
+            && !Path::new(file).is_file()
+        {
+            return Ok(None);
+        }
+        let (backend, url) = normalize_url(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: chainops_core::secret::redact_url(&url),
+                source: e,
+            })?;
+        let store = Store { pool, backend };
+        let version = if migrations::exists(&store).await {
+            Some(migrations::version(&store).await?)
+        } else {
+            None
+        };
+        // The server's clock (PostgreSQL): members of a cluster and the store must agree.
+        let clock_ms = match backend {
+            Backend::Postgres => sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .ok(),
+            Backend::Sqlite => None,
+        };
+        store.close().await;
+        Ok(Some(StoreProbe {
+            backend,
+            version,
+            newest_known: migrations::MIGRATIONS
+                .iter()
+                .map(|m| m.version)
+                .max()
+                .unwrap_or(0),
+            clock_ms,
+        }))
     }
 
     async fn open_with(url: &str, create: bool) -> Result<Store> {

@@ -14,6 +14,7 @@ mod console;
 mod dashboards;
 mod desk;
 mod desk_mail;
+mod doctor;
 mod litecoin;
 mod logs;
 mod monero;
