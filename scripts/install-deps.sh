@@ -35,6 +35,8 @@ if [ "$mode" = test ]; then
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
   command -v monerod >/dev/null 2>&1 || missing+=(monero)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  # The Debian package test: systemd-analyze verifies the unit.
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
   # Benchmark smoke runs (bench/smoke.sh): the peers and tools the benchmarks compare against.
   command -v rg >/dev/null 2>&1 || missing+=(ripgrep)

@@ -23,6 +23,7 @@ mod reload;
 mod rules_cmd;
 mod security_cmd;
 mod serve;
+mod systemd;
 mod util;
 
 use clap::Parser;

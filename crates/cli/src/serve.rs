@@ -184,8 +184,11 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         )),
     };
 
+    let watchdog = crate::systemd::spawn_watchdog(shutdown_rx.clone());
+    crate::systemd::ready(&format!("serving {} nodes", config.nodes.len()));
     wait_for_signal(&reloader, &audit).await;
     tracing::info!("shutting down");
+    crate::systemd::stopping();
     let _ = shutdown_tx.send(true);
     reloader.stop().await;
     match server.await {
@@ -193,7 +196,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
         Ok(Ok(())) => {}
     }
-    for t in tasks {
+    for t in tasks.into_iter().chain(watchdog) {
         let _ = t.await;
     }
     for s in supervised {
@@ -339,10 +342,12 @@ async fn wait_for_signal(
             _ = &mut ctrl_c => return,
             _ = term.recv() => return,
             _ = hup.recv() => {
+                crate::systemd::reloading();
                 let (result, detail) = match chainops_core::ports::ConfigReloader::reload(reloader).await {
                     Ok(o) => ("ok", serde_json::json!(o)),
                     Err(problems) => ("failed", serde_json::json!({ "problems": problems })),
                 };
+                crate::systemd::ready(&format!("reloaded ({result})"));
                 let entry = chainops_auth::audit_trail::Entry {
                     actor: "signal:SIGHUP".into(),
                     role: String::new(),

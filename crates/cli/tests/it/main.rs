@@ -19,5 +19,6 @@ mod litecoin;
 mod logs;
 mod monero;
 mod notifiers;
+mod packaging;
 mod reload;
 mod security;
