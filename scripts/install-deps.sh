@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chainops needs on a fresh Debian machine, skipping what is already there.
 #   scripts/install-deps.sh run    anvil (npm, into .tools/) for the default managed dev node
-#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, monerod, promtool, Alertmanager, ripgrep, restic, borg, dovecot-imapd (apt), aiosmtpd and
+#   scripts/install-deps.sh test   + ganache, playwright-core, axe-core (npm), chromium, litecoind, monerod, promtool, victoria-metrics, systemd-analyze, Alertmanager, ripgrep, restic, borg, dovecot-imapd (apt), aiosmtpd and
 #                                  schemathesis, moto[server], eth-abi (PyPI)
 #                                  for the end-to-end tests
 set -euo pipefail
@@ -35,6 +35,7 @@ if [ "$mode" = test ]; then
   command -v litecoind >/dev/null 2>&1 || missing+=(litecoind)
   command -v monerod >/dev/null 2>&1 || missing+=(monero)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
   # The Debian package test: systemd-analyze verifies the unit.
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)

@@ -28,6 +28,8 @@ pub(crate) struct Base {
     pub store: Store,
     pub http: reqwest::Client,
     pub history: Arc<History>,
+    /// Remote-write targets of `[history]` (restart-only, like the rest of `[history]`).
+    pub remote_write: Arc<chainops_monitor::remote_write::RemoteWriter>,
     pub managed_status: HashMap<String, StatusHandle>,
     pub controls: HashMap<String, NodeControl>,
     pub addr: SocketAddr,
@@ -120,6 +122,12 @@ async fn start_parts(
         notifiers,
     } = prepared;
     let fleet = Arc::new(Fleet::new(&config.nodes, base.managed_status.clone()));
+    base.remote_write.set_nodes(
+        config
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.chain.as_str())),
+    );
     let monitor = Monitor::new(
         fleet.clone(),
         adapters,
@@ -210,7 +218,7 @@ async fn start_parts(
         fleet,
         notifiers: Arc::new(notifiers),
         logs: Some(logs),
-        extra_metrics: vec![backups, alert_metrics],
+        extra_metrics: vec![backups, alert_metrics, base.remote_write.clone()],
         settings: Arc::new(config.to_redacted_toml()),
         backups: Some(backup_jobs),
         desk: Some(desk),

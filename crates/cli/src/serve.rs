@@ -82,7 +82,21 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         minute: config.history.minute_retention,
         hour: config.history.hour_retention,
     };
-    let history = Arc::new(History::new(store.clone(), retention));
+    let remote_write = Arc::new(
+        chainops_monitor::remote_write::RemoteWriter::new(
+            &config.history.remote_write,
+            &config.data_dir,
+        )
+        .with_context(|| {
+            format!(
+                "cannot create the remote-write queue under {}",
+                config.data_dir.join("remote-write").display()
+            )
+        })?,
+    );
+    let remote_tasks = remote_write.spawn(http.clone(), shutdown_rx.clone());
+    let history =
+        Arc::new(History::new(store.clone(), retention).with_remote_write(remote_write.clone()));
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| {
@@ -99,6 +113,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         store: store.clone(),
         http: http.clone(),
         history: history.clone(),
+        remote_write,
         managed_status,
         controls,
         addr,
@@ -196,7 +211,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
         Ok(Ok(())) => {}
     }
-    for t in tasks.into_iter().chain(watchdog) {
+    for t in tasks.into_iter().chain(watchdog).chain(remote_tasks) {
         let _ = t.await;
     }
     for s in supervised {

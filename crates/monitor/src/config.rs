@@ -26,6 +26,30 @@ pub struct RawHistory {
     pub minute_retention: Option<String>,
     /// 1-hour rollup retention.
     pub hour_retention: Option<String>,
+    /// Prometheus remote-write targets.
+    pub remote_write: Option<Vec<RawRemoteWrite>>,
+}
+
+/// One `[[history.remote_write]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRemoteWrite {
+    /// Name (default: the URL's host).
+    pub name: Option<String>,
+    /// Write endpoint.
+    pub url: Option<String>,
+    /// Request timeout.
+    pub timeout: Option<String>,
+    /// Batch interval.
+    pub flush_interval: Option<String>,
+    /// Queue size (`256MB` or bytes).
+    pub queue_max_bytes: Option<toml::Value>,
+    /// Bearer token file.
+    pub bearer_token_file: Option<String>,
+    /// Basic-auth user.
+    pub user: Option<String>,
+    /// Basic-auth password file.
+    pub password_file: Option<String>,
 }
 
 /// `[monitor]`.
@@ -53,6 +77,8 @@ pub struct HistoryConfig {
     /// How long 1-hour rollups are kept.
     #[serde(serialize_with = "ser_duration")]
     pub hour_retention: Duration,
+    /// Prometheus remote-write targets.
+    pub remote_write: Vec<crate::remote_write::RemoteWriteConfig>,
 }
 
 /// Validates `[monitor]`.
@@ -89,7 +115,9 @@ pub fn validate_monitor(raw: RawMonitor, p: &mut Problems) -> MonitorConfig {
 
 /// Validates `[history]`.
 pub fn validate_history(raw: RawHistory, p: &mut Problems) -> HistoryConfig {
+    let remote_write = validate_remote_write(raw.remote_write.unwrap_or_default(), p);
     HistoryConfig {
+        remote_write,
         raw_retention: p.duration(
             "history.raw_retention",
             raw.raw_retention.as_deref(),
@@ -109,4 +137,117 @@ pub fn validate_history(raw: RawHistory, p: &mut Problems) -> HistoryConfig {
             Duration::from_secs(86_400),
         ),
     }
+}
+
+fn validate_remote_write(
+    raw: Vec<RawRemoteWrite>,
+    p: &mut Problems,
+) -> Vec<crate::remote_write::RemoteWriteConfig> {
+    let mut out: Vec<crate::remote_write::RemoteWriteConfig> = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        let at = |k: &str| format!("history.remote_write[{i}].{k}");
+        let start = p.len();
+        let url = match r.url {
+            Some(u)
+                if reqwest::Url::parse(&u)
+                    .is_ok_and(|p| !p.username().is_empty() || p.password().is_some()) =>
+            {
+                p.add(
+                    at("url"),
+                    "carries credentials; put them in user + password_file (or bearer_token_file) so they are never shown",
+                );
+                String::new()
+            }
+            Some(u) if chainops_core::section::is_http_url(&u) => u,
+            Some(u) => {
+                p.add(
+                    at("url"),
+                    format!(
+                        "\"{}\" is not an http(s) URL; e.g. http://127.0.0.1:8428/api/v1/write",
+                        chainops_core::secret::redact_url(&u)
+                    ),
+                );
+                String::new()
+            }
+            None => {
+                p.add(at("url"), "is missing; e.g. http://127.0.0.1:8428/api/v1/write (VictoriaMetrics) or http://prometheus:9090/api/v1/write");
+                String::new()
+            }
+        };
+        let default_name = reqwest::Url::parse(&url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.replace(|c: char| !(c.is_ascii_alphanumeric() || c == '-'), "-"))
+            })
+            .unwrap_or_else(|| format!("target-{i}"));
+        let name = match r.name {
+            Some(n) => p.identifier(&at("name"), Some(&n)).unwrap_or_default(),
+            None => default_name,
+        };
+        if out.iter().any(|o| o.name == name) {
+            p.add(
+                at("name"),
+                format!("\"{name}\" is used by another target; give each a name"),
+            );
+        }
+        let queue_max_bytes = match r.queue_max_bytes {
+            None => 256 << 20,
+            Some(toml::Value::Integer(n)) if n >= 1 << 20 => n as u64,
+            Some(toml::Value::String(s)) => match chainops_core::section::parse_size(&s) {
+                Ok(n) if n >= 1 << 20 => n,
+                Ok(_) => {
+                    p.add(
+                        at("queue_max_bytes"),
+                        format!("\"{s}\" is below the minimum 1MB"),
+                    );
+                    256 << 20
+                }
+                Err(e) => {
+                    p.add(at("queue_max_bytes"), e);
+                    256 << 20
+                }
+            },
+            Some(v) => {
+                p.add(
+                    at("queue_max_bytes"),
+                    format!("{v} is not a size of at least 1MB; write e.g. \"256MB\""),
+                );
+                256 << 20
+            }
+        };
+        if r.user.is_some() != r.password_file.is_some() {
+            p.add(at("user"), "and password_file go together (basic auth)");
+        }
+        if r.user.is_some() && r.bearer_token_file.is_some() {
+            p.add(
+                at("bearer_token_file"),
+                "cannot be combined with user/password_file; use one of them",
+            );
+        }
+        let cfg = crate::remote_write::RemoteWriteConfig {
+            name,
+            url,
+            timeout: p.duration(
+                &at("timeout"),
+                r.timeout.as_deref(),
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+            ),
+            flush_interval: p.duration(
+                &at("flush_interval"),
+                r.flush_interval.as_deref(),
+                Duration::from_secs(1),
+                Duration::from_millis(100),
+            ),
+            queue_max_bytes,
+            bearer_token_file: r.bearer_token_file.map(Into::into),
+            user: r.user,
+            password_file: r.password_file.map(Into::into),
+        };
+        if p.len() == start {
+            out.push(cfg);
+        }
+    }
+    out
 }

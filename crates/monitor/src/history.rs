@@ -26,6 +26,8 @@ pub struct History {
     store: Store,
     retention: Retention,
     buffer: Mutex<Buffer>,
+    /// Where every recorded sample is also sent (`[history] remote_write`).
+    remote: Option<std::sync::Arc<crate::remote_write::RemoteWriter>>,
 }
 
 impl History {
@@ -35,7 +37,17 @@ impl History {
             store,
             retention,
             buffer: Mutex::new(HashMap::new()),
+            remote: None,
         }
+    }
+
+    /// Sends every recorded sample to `w` too.
+    pub fn with_remote_write(
+        mut self,
+        w: std::sync::Arc<crate::remote_write::RemoteWriter>,
+    ) -> Self {
+        self.remote = Some(w);
+        self
     }
 
     /// The retention in force.
@@ -49,6 +61,9 @@ impl History {
 
     /// Buffers samples of one node taken at `ts_ms`.
     pub fn record(&self, node: &str, ts_ms: i64, samples: &[(&'static str, f64)]) {
+        if let Some(w) = &self.remote {
+            w.push(node, ts_ms, samples);
+        }
         let mut buf = self.lock();
         let series = match buf.get_mut(node) {
             Some(s) => s,

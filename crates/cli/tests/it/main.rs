@@ -21,4 +21,5 @@ mod monero;
 mod notifiers;
 mod packaging;
 mod reload;
+mod remote_write;
 mod security;
