@@ -95,8 +95,21 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         })?,
     );
     let remote_tasks = remote_write.spawn(http.clone(), shutdown_rx.clone());
-    let history =
-        Arc::new(History::new(store.clone(), retention).with_remote_write(remote_write.clone()));
+    let mut history =
+        History::new(store.clone(), retention).with_remote_write(remote_write.clone());
+    if let Some(read) = config
+        .history
+        .prometheus
+        .clone()
+        .filter(|_| config.history.backend == "prometheus")
+    {
+        tracing::info!(url = %chainops_core::secret::redact_url(&read.url), "history is read from the Prometheus-compatible TSDB");
+        history = history.with_reader(chainops_monitor::prom_read::PromReader::new(
+            read,
+            http.clone(),
+        ));
+    }
+    let history = Arc::new(history);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| {

@@ -28,6 +28,26 @@ pub struct RawHistory {
     pub hour_retention: Option<String>,
     /// Prometheus remote-write targets.
     pub remote_write: Option<Vec<RawRemoteWrite>>,
+    /// `embedded` (default) or `prometheus`: where history is read from.
+    pub backend: Option<String>,
+    /// The query API history is read from with `backend = "prometheus"`.
+    pub prometheus: Option<RawPromRead>,
+}
+
+/// `[history.prometheus]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPromRead {
+    /// Base URL of the query API.
+    pub url: Option<String>,
+    /// Per-query timeout.
+    pub timeout: Option<String>,
+    /// Bearer token file.
+    pub bearer_token_file: Option<String>,
+    /// Basic-auth user.
+    pub user: Option<String>,
+    /// Basic-auth password file.
+    pub password_file: Option<String>,
 }
 
 /// One `[[history.remote_write]]` as written.
@@ -79,6 +99,11 @@ pub struct HistoryConfig {
     pub hour_retention: Duration,
     /// Prometheus remote-write targets.
     pub remote_write: Vec<crate::remote_write::RemoteWriteConfig>,
+    /// Where history is read from: `embedded` or `prometheus`.
+    pub backend: &'static str,
+    /// The query API read with `backend = "prometheus"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<crate::prom_read::PromReadConfig>,
 }
 
 /// Validates `[monitor]`.
@@ -116,8 +141,30 @@ pub fn validate_monitor(raw: RawMonitor, p: &mut Problems) -> MonitorConfig {
 /// Validates `[history]`.
 pub fn validate_history(raw: RawHistory, p: &mut Problems) -> HistoryConfig {
     let remote_write = validate_remote_write(raw.remote_write.unwrap_or_default(), p);
+    let prometheus = raw.prometheus.map(|r| validate_prom_read(r, p));
+    let backend = match raw.backend.as_deref() {
+        None | Some("embedded") => "embedded",
+        Some("prometheus") => {
+            if prometheus.is_none() {
+                p.add(
+                    "history.prometheus.url",
+                    "is missing: backend = \"prometheus\" reads from it (e.g. http://127.0.0.1:8428 for VictoriaMetrics); fill it with a [[history.remote_write]] target",
+                );
+            }
+            "prometheus"
+        }
+        Some(other) => {
+            p.add(
+                "history.backend",
+                format!("\"{other}\" is not a history backend; use \"embedded\" or \"prometheus\""),
+            );
+            "embedded"
+        }
+    };
     HistoryConfig {
         remote_write,
+        backend,
+        prometheus,
         raw_retention: p.duration(
             "history.raw_retention",
             raw.raw_retention.as_deref(),
@@ -250,4 +297,50 @@ fn validate_remote_write(
         }
     }
     out
+}
+
+fn validate_prom_read(r: RawPromRead, p: &mut Problems) -> crate::prom_read::PromReadConfig {
+    let at = |k: &str| format!("history.prometheus.{k}");
+    let url = match r.url {
+        Some(u)
+            if reqwest::Url::parse(&u)
+                .is_ok_and(|x| !x.username().is_empty() || x.password().is_some()) =>
+        {
+            p.add(
+                at("url"),
+                "carries credentials; put them in user + password_file (or bearer_token_file)",
+            );
+            String::new()
+        }
+        Some(u) if chainops_core::section::is_http_url(&u) => u,
+        Some(u) => {
+            p.add(
+                at("url"),
+                format!(
+                    "\"{}\" is not an http(s) URL; e.g. http://127.0.0.1:8428",
+                    chainops_core::secret::redact_url(&u)
+                ),
+            );
+            String::new()
+        }
+        None => {
+            p.add(at("url"), "is missing; e.g. http://127.0.0.1:8428 (VictoriaMetrics) or http://prometheus:9090");
+            String::new()
+        }
+    };
+    if r.user.is_some() != r.password_file.is_some() {
+        p.add(at("user"), "and password_file go together (basic auth)");
+    }
+    crate::prom_read::PromReadConfig {
+        url,
+        timeout: p.duration(
+            &at("timeout"),
+            r.timeout.as_deref(),
+            Duration::from_secs(10),
+            Duration::from_millis(100),
+        ),
+        bearer_token_file: r.bearer_token_file.map(Into::into),
+        user: r.user,
+        password_file: r.password_file.map(Into::into),
+    }
 }

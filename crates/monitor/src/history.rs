@@ -28,6 +28,8 @@ pub struct History {
     buffer: Mutex<Buffer>,
     /// Where every recorded sample is also sent (`[history] remote_write`).
     remote: Option<std::sync::Arc<crate::remote_write::RemoteWriter>>,
+    /// Where history is read from instead of the store (`backend = "prometheus"`).
+    reader: Option<crate::prom_read::PromReader>,
 }
 
 impl History {
@@ -38,7 +40,14 @@ impl History {
             retention,
             buffer: Mutex::new(HashMap::new()),
             remote: None,
+            reader: None,
         }
+    }
+
+    /// Reads history from a Prometheus-compatible TSDB instead of the store.
+    pub fn with_reader(mut self, r: crate::prom_read::PromReader) -> Self {
+        self.reader = Some(r);
+        self
     }
 
     /// Sends every recorded sample to `w` too.
@@ -147,6 +156,11 @@ impl History {
         to_ms: i64,
         resolution: Resolution,
     ) -> Result<Vec<Vec<Point>>, StoreError> {
+        if let Some(r) = &self.reader {
+            return r
+                .query_many(nodes, metric, from_ms, to_ms, resolution)
+                .await;
+        }
         let mut all = self
             .store
             .query_series_many(nodes, metric, from_ms, to_ms, resolution)

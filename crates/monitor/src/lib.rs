@@ -6,7 +6,8 @@
 //! - [`fleet`]: the live, shared view of every node; computes status and lag.
 //! - [`chains`]: the fleet by chain (families, quorum, lag distribution).
 //! - [`history`]: buffers samples and writes them to the series store each minute.
-//! - [`remote_write`]: the same samples to a Prometheus-compatible TSDB, queued on disk.
+//! - [`remote_write`]: the same samples to a Prometheus-compatible TSDB, queued on disk;
+//!   [`prom_read`] reads them back (`[history] backend = "prometheus"`).
 //! - [`exposition`]: Prometheus text format for `/metrics`.
 //! - [`dashboards`]: the Grafana dashboards over it.
 //! - [`histogram`]: the fixed-bucket histogram behind the exposition.
@@ -20,6 +21,7 @@ pub mod exposition;
 pub mod fleet;
 pub mod histogram;
 pub mod history;
+pub mod prom_read;
 pub mod remote_write;
 pub mod tracker;
 

@@ -63,6 +63,9 @@ pub enum StoreError {
     /// The write conflicts with existing data (duplicate name, concurrent append).
     #[error("{0}")]
     Conflict(String),
+    /// The history backend (a Prometheus-compatible TSDB) failed.
+    #[error("history backend: {0}")]
+    Remote(String),
     /// Filesystem error.
     #[error("{context}: {source}")]
     Io {
@@ -84,6 +87,7 @@ impl StoreError {
             StoreError::InvalidUrl(_) => ErrorKind::InvalidInput,
             StoreError::Missing { .. } => ErrorKind::NotFound,
             StoreError::Conflict(_) => ErrorKind::Conflict,
+            StoreError::Remote(_) => ErrorKind::Upstream,
             StoreError::Connect { .. } => ErrorKind::Unavailable,
             StoreError::Query {
                 source: sqlx::Error::PoolTimedOut | sqlx::Error::Io(_),

@@ -145,6 +145,39 @@ fn victoria_metrics_gets_every_sample_even_across_a_30_s_outage() {
         in_vm(port, "anvil-1")
     });
     assert!(n >= 60, "the outage's samples are compared too ({n})");
+    // A second daemon reads its history from VictoriaMetrics: the same raw samples as the
+    // first one's store, and minute rollups from it.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let d2 = Daemon::start(
+        dir2.path(),
+        &format!(
+            "[history]\nbackend = \"prometheus\"\n[history.prometheus]\nurl = \"http://127.0.0.1:{port}\"\n{}",
+            evm_node("anvil-1", &anvil.url(), "poll_interval = \"1h\"")
+        ),
+    );
+    let cut = chainops_now_ms() - 3000;
+    let want = embedded(&d, "anvil-1", cut);
+    let from_vm = wait_for("the VM-backed series API has every sample", T, || {
+        let have = embedded(&d2, "anvil-1", cut);
+        (have == want).then_some(have)
+    });
+    assert!(from_vm.len() >= 60);
+    let minutes = d2.json("/api/v1/series?node=anvil-1&metric=height&from=now-10m&step=1m");
+    let pts = minutes["points"].as_array().expect("points");
+    assert!(!pts.is_empty(), "{minutes}");
+    for p in pts {
+        let (v, min, max) = (
+            p["v"].as_f64().expect("v"),
+            p["min"].as_f64().expect("min"),
+            p["max"].as_f64().expect("max"),
+        );
+        assert!(min <= v && v <= max && p["last"].is_number(), "{p}");
+    }
+    // A TSDB that is down is a clear upstream error, not an empty chart.
+    drop(_vm);
+    let r = d2.get("/api/v1/series?node=anvil-1&metric=height&from=now-5m");
+    assert_eq!(r.status(), 502, "{:?}", r.text());
+
     let text = d.metrics();
     for outcome in ["dropped", "rejected"] {
         assert_eq!(
