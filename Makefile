@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history bench-desk
+.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history bench-desk bench-remote-write
 
 CARGO ?= cargo
 ARGS ?=
@@ -76,6 +76,11 @@ bench-load: build
 bench-history:
 	cargo build --release --locked -p chainops-store --example series_bench
 	python3 bench/history/run.py
+
+## Remote write to VictoriaMetrics, direct vs through a Prometheus agent (1,000 nodes).
+bench-remote-write:
+	cargo build --release --locked -p chainops -p fake-evm-fleet
+	python3 bench/remote-write/run.py
 
 ## Backups vs restic and borg on the 1 GiB node-like data set (installs them with apt if missing).
 bench-backup: build
