@@ -6,6 +6,7 @@
 
 use crate::hex::decode;
 use crate::rpc::{Call, JsonRpcClient};
+use crate::rpc::{str_field, u64_field};
 use async_trait::async_trait;
 use chainops_core::node::{BlockRef, NodeSnapshot, SyncState, TxpoolCounts};
 use chainops_core::ports::{ChainAdapter, ChainError, RpcLog};
@@ -268,16 +269,4 @@ fn header_ref(h: &Value) -> Result<BlockRef, ChainError> {
             .and_then(Value::as_i64)
             .ok_or_else(|| decode(m, "header lacks time".into()))?,
     })
-}
-
-fn u64_field(v: &Value, method: &str, field: &str) -> Result<u64, ChainError> {
-    v.get(field)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| decode(method, format!("{field} missing or not a number")))
-}
-
-fn str_field<'a>(v: &'a Value, method: &str, field: &str) -> Result<&'a str, ChainError> {
-    v.get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| decode(method, format!("{field} missing or not a string")))
 }

@@ -384,3 +384,27 @@ fn truncate(s: &str) -> String {
     }
     format!("{}…", &s[..end])
 }
+
+/// Field `field` of an answer to `method` as a `u64`, or a decode error naming both.
+pub(crate) fn u64_field(v: &Value, method: &str, field: &str) -> Result<u64, ChainError> {
+    v.get(field)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| ChainError::Decode {
+            method: method.into(),
+            detail: format!("{field} missing or not a number"),
+        })
+}
+
+/// Field `field` of an answer to `method` as a string, or a decode error naming both.
+pub(crate) fn str_field<'a>(
+    v: &'a Value,
+    method: &str,
+    field: &str,
+) -> Result<&'a str, ChainError> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ChainError::Decode {
+            method: method.into(),
+            detail: format!("{field} missing or not a string"),
+        })
+}

@@ -194,33 +194,12 @@ fn validate_remote_write(
     for (i, r) in raw.into_iter().enumerate() {
         let at = |k: &str| format!("history.remote_write[{i}].{k}");
         let start = p.len();
-        let url = match r.url {
-            Some(u)
-                if reqwest::Url::parse(&u)
-                    .is_ok_and(|p| !p.username().is_empty() || p.password().is_some()) =>
-            {
-                p.add(
-                    at("url"),
-                    "carries credentials; put them in user + password_file (or bearer_token_file) so they are never shown",
-                );
-                String::new()
-            }
-            Some(u) if chainops_core::section::is_http_url(&u) => u,
-            Some(u) => {
-                p.add(
-                    at("url"),
-                    format!(
-                        "\"{}\" is not an http(s) URL; e.g. http://127.0.0.1:8428/api/v1/write",
-                        chainops_core::secret::redact_url(&u)
-                    ),
-                );
-                String::new()
-            }
-            None => {
-                p.add(at("url"), "is missing; e.g. http://127.0.0.1:8428/api/v1/write (VictoriaMetrics) or http://prometheus:9090/api/v1/write");
-                String::new()
-            }
-        };
+        let url = tsdb_url(
+            p,
+            &at("url"),
+            r.url,
+            "http://127.0.0.1:8428/api/v1/write (VictoriaMetrics) or http://prometheus:9090/api/v1/write",
+        );
         let default_name = reqwest::Url::parse(&url)
             .ok()
             .and_then(|u| {
@@ -263,15 +242,7 @@ fn validate_remote_write(
                 256 << 20
             }
         };
-        if r.user.is_some() != r.password_file.is_some() {
-            p.add(at("user"), "and password_file go together (basic auth)");
-        }
-        if r.user.is_some() && r.bearer_token_file.is_some() {
-            p.add(
-                at("bearer_token_file"),
-                "cannot be combined with user/password_file; use one of them",
-            );
-        }
+        let auth = tsdb_auth(p, &at, r.bearer_token_file, r.user, r.password_file);
         let cfg = crate::remote_write::RemoteWriteConfig {
             name,
             url,
@@ -288,9 +259,7 @@ fn validate_remote_write(
                 Duration::from_millis(100),
             ),
             queue_max_bytes,
-            bearer_token_file: r.bearer_token_file.map(Into::into),
-            user: r.user,
-            password_file: r.password_file.map(Into::into),
+            auth,
         };
         if p.len() == start {
             out.push(cfg);
@@ -301,36 +270,12 @@ fn validate_remote_write(
 
 fn validate_prom_read(r: RawPromRead, p: &mut Problems) -> crate::prom_read::PromReadConfig {
     let at = |k: &str| format!("history.prometheus.{k}");
-    let url = match r.url {
-        Some(u)
-            if reqwest::Url::parse(&u)
-                .is_ok_and(|x| !x.username().is_empty() || x.password().is_some()) =>
-        {
-            p.add(
-                at("url"),
-                "carries credentials; put them in user + password_file (or bearer_token_file)",
-            );
-            String::new()
-        }
-        Some(u) if chainops_core::section::is_http_url(&u) => u,
-        Some(u) => {
-            p.add(
-                at("url"),
-                format!(
-                    "\"{}\" is not an http(s) URL; e.g. http://127.0.0.1:8428",
-                    chainops_core::secret::redact_url(&u)
-                ),
-            );
-            String::new()
-        }
-        None => {
-            p.add(at("url"), "is missing; e.g. http://127.0.0.1:8428 (VictoriaMetrics) or http://prometheus:9090");
-            String::new()
-        }
-    };
-    if r.user.is_some() != r.password_file.is_some() {
-        p.add(at("user"), "and password_file go together (basic auth)");
-    }
+    let url = tsdb_url(
+        p,
+        &at("url"),
+        r.url,
+        "http://127.0.0.1:8428 (VictoriaMetrics) or http://prometheus:9090",
+    );
     crate::prom_read::PromReadConfig {
         url,
         timeout: p.duration(
@@ -339,8 +284,61 @@ fn validate_prom_read(r: RawPromRead, p: &mut Problems) -> crate::prom_read::Pro
             Duration::from_secs(10),
             Duration::from_millis(100),
         ),
-        bearer_token_file: r.bearer_token_file.map(Into::into),
-        user: r.user,
-        password_file: r.password_file.map(Into::into),
+        auth: tsdb_auth(p, &at, r.bearer_token_file, r.user, r.password_file),
+    }
+}
+
+/// A TSDB endpoint URL: http(s), without credentials in it (they would be shown).
+fn tsdb_url(p: &mut Problems, at: &str, url: Option<String>, example: &str) -> String {
+    match url {
+        Some(u)
+            if reqwest::Url::parse(&u)
+                .is_ok_and(|x| !x.username().is_empty() || x.password().is_some()) =>
+        {
+            p.add(
+                at,
+                "carries credentials; put them in user + password_file (or bearer_token_file) so they are never shown",
+            );
+            String::new()
+        }
+        Some(u) if chainops_core::section::is_http_url(&u) => u,
+        Some(u) => {
+            p.add(
+                at,
+                format!(
+                    "\"{}\" is not an http(s) URL; e.g. {example}",
+                    chainops_core::secret::redact_url(&u)
+                ),
+            );
+            String::new()
+        }
+        None => {
+            p.add(at, format!("is missing; e.g. {example}"));
+            String::new()
+        }
+    }
+}
+
+/// A TSDB endpoint's credentials: a bearer token file, or a user with a password file.
+fn tsdb_auth(
+    p: &mut Problems,
+    at: &dyn Fn(&str) -> String,
+    bearer_token_file: Option<String>,
+    user: Option<String>,
+    password_file: Option<String>,
+) -> crate::remote_write::TsdbAuth {
+    if user.is_some() != password_file.is_some() {
+        p.add(at("user"), "and password_file go together (basic auth)");
+    }
+    if user.is_some() && bearer_token_file.is_some() {
+        p.add(
+            at("bearer_token_file"),
+            "cannot be combined with user/password_file; use one of them",
+        );
+    }
+    crate::remote_write::TsdbAuth {
+        bearer_token_file: bearer_token_file.map(Into::into),
+        user,
+        password_file: password_file.map(Into::into),
     }
 }

@@ -12,7 +12,6 @@ use chainops_store::StoreError;
 use chainops_store::series::{Point, Resolution};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// `[history.prometheus]`.
@@ -24,12 +23,9 @@ pub struct PromReadConfig {
     /// Per-query timeout.
     #[serde(serialize_with = "chainops_core::section::ser_duration")]
     pub timeout: Duration,
-    /// Bearer token file.
-    pub bearer_token_file: Option<PathBuf>,
-    /// Basic-auth user (with `password_file`).
-    pub user: Option<String>,
-    /// Basic-auth password file.
-    pub password_file: Option<PathBuf>,
+    /// Credentials.
+    #[serde(flatten)]
+    pub auth: crate::remote_write::TsdbAuth,
 }
 
 /// Reads history from the TSDB.
@@ -73,13 +69,11 @@ impl PromReader {
         for (k, v) in params {
             url.query_pairs_mut().append_pair(k, v);
         }
-        let mut req = self.http.get(url).timeout(self.cfg.timeout);
-        if let Some(f) = &self.cfg.bearer_token_file {
-            req = req.bearer_auth(first_line(f)?);
-        }
-        if let (Some(u), Some(f)) = (&self.cfg.user, &self.cfg.password_file) {
-            req = req.basic_auth(u, Some(first_line(f)?));
-        }
+        let req = self
+            .cfg
+            .auth
+            .apply(self.http.get(url).timeout(self.cfg.timeout))
+            .map_err(remote)?;
         let resp = req
             .send()
             .await
@@ -235,12 +229,6 @@ fn sample(p: &Value) -> Option<(i64, f64)> {
     let t = (p.get(0)?.as_f64()? * 1000.0).round() as i64;
     let v: f64 = p.get(1)?.as_str()?.parse().ok()?;
     v.is_finite().then_some((t, v))
-}
-
-fn first_line(f: &std::path::Path) -> Result<String, StoreError> {
-    std::fs::read_to_string(f)
-        .map(|t| t.lines().next().unwrap_or_default().trim().to_string())
-        .map_err(|e| remote(format!("cannot read {}: {e}", f.display())))
 }
 
 #[cfg(test)]

@@ -36,12 +36,40 @@ pub struct RemoteWriteConfig {
     pub flush_interval: Duration,
     /// Bytes the on-disk queue may hold before the oldest batches are dropped.
     pub queue_max_bytes: u64,
+    /// Credentials.
+    #[serde(flatten)]
+    pub auth: TsdbAuth,
+}
+
+/// Credentials for a TSDB endpoint (remote write, queries), each secret from a file read
+/// per request (so a rotated token is picked up).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TsdbAuth {
     /// A file holding a bearer token sent as `Authorization: Bearer …`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bearer_token_file: Option<PathBuf>,
     /// HTTP basic auth user (with `password_file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// A file holding the basic-auth password.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+}
+
+impl TsdbAuth {
+    /// `req` with the credentials; the error names a file that cannot be read.
+    pub fn apply(
+        &self,
+        mut req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        if let Some(f) = &self.bearer_token_file {
+            req = req.bearer_auth(read_first_line(f)?);
+        }
+        if let (Some(user), Some(f)) = (&self.user, &self.password_file) {
+            req = req.basic_auth(user, Some(read_first_line(f)?));
+        }
+        Ok(req)
+    }
 }
 
 /// The remote-write name of a history series, and the extra label it carries.
@@ -370,14 +398,7 @@ impl Target {
                 concat!("chainops/", env!("CARGO_PKG_VERSION")),
             )
             .body(body);
-        if let Some(f) = &self.cfg.bearer_token_file {
-            let token = read_first_line(f).map_err(Failure::Retry)?;
-            req = req.bearer_auth(token);
-        }
-        if let (Some(user), Some(f)) = (&self.cfg.user, &self.cfg.password_file) {
-            let pw = read_first_line(f).map_err(Failure::Retry)?;
-            req = req.basic_auth(user, Some(pw));
-        }
+        req = self.cfg.auth.apply(req).map_err(Failure::Retry)?;
         let resp = req
             .send()
             .await
@@ -588,9 +609,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             flush_interval: Duration::from_secs(1),
             queue_max_bytes: 300,
-            bearer_token_file: None,
-            user: None,
-            password_file: None,
+            auth: TsdbAuth::default(),
         };
         let w = RemoteWriter::new(&[cfg], dir.path()).expect("writer");
         w.set_nodes([("n1", "c1")]);

@@ -77,6 +77,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub(crate) fn connect(url: &str, source: sqlx::Error) -> Self {
+        StoreError::Connect {
+            url: chainops_core::secret::redact_url(url),
+            source,
+        }
+    }
+
     pub(crate) fn query(context: &'static str, source: sqlx::Error) -> Self {
         StoreError::Query { context, source }
     }

@@ -115,10 +115,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(5))
             .connect(&url)
             .await
-            .map_err(|e| StoreError::Connect {
-                url: chainops_core::secret::redact_url(&url),
-                source: e,
-            })?;
+            .map_err(|e| StoreError::connect(&url, e))?;
         let store = Store { pool, backend };
         let version = if migrations::exists(&store).await {
             Some(migrations::version(&store).await?)
@@ -176,10 +173,7 @@ impl Store {
             })
             .connect(&url)
             .await
-            .map_err(|e| StoreError::Connect {
-                url: chainops_core::secret::redact_url(&url),
-                source: e,
-            })?;
+            .map_err(|e| StoreError::connect(&url, e))?;
         let store = Store { pool, backend };
         if !create && !migrations::exists(&store).await {
             store.close().await;

@@ -1,14 +1,7 @@
 //! The CLI jobs: config check/show, nodes list, version, help.
 
+use crate::harness::chainops;
 use std::process::Command;
-
-fn chainops(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_chainops"))
-        .args(args)
-        .env_remove("CHAINOPS_CONFIG")
-        .output()
-        .expect("run chainops")
-}
 
 #[test]
 fn config_check_reports_every_problem_at_once() {

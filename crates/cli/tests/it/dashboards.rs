@@ -10,14 +10,6 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn chainops(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_chainops"))
-        .args(args)
-        .env_remove("CHAINOPS_CONFIG")
-        .output()
-        .expect("run chainops")
-}
-
 #[test]
 fn the_shipped_files_are_what_the_generator_writes() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -518,3 +518,13 @@ impl Receiver {
             .count()
     }
 }
+
+/// Runs `chainops ARGS` without any config in the environment (the built-in defaults, or
+/// what `--config` names).
+pub fn chainops(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(args)
+        .env_remove("CHAINOPS_CONFIG")
+        .output()
+        .expect("run chainops")
+}
