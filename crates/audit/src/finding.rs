@@ -84,8 +84,10 @@ pub struct Info {
     pub id: &'static str,
     /// DASP category.
     pub category: Category,
-    /// SWC registry id (`SWC-107`).
-    pub swc: &'static str,
+    /// SWC registry id (`SWC-107`), where the registry has one for this weakness.
+    pub swc: Option<&'static str>,
+    /// CWE id (`CWE-841`), where one fits.
+    pub cwe: Option<&'static str>,
     /// Severity.
     pub severity: Severity,
     /// Confidence.
@@ -103,8 +105,10 @@ pub struct Finding {
     pub detector: &'static str,
     /// DASP category.
     pub category: Category,
-    /// SWC id.
-    pub swc: &'static str,
+    /// SWC id, where the registry has one.
+    pub swc: Option<&'static str>,
+    /// CWE id, where one fits.
+    pub cwe: Option<&'static str>,
     /// Severity.
     pub severity: Severity,
     /// Confidence.
@@ -119,4 +123,13 @@ pub struct Finding {
     pub function: Option<String>,
     /// What is wrong here.
     pub message: String,
+}
+
+/// `SWC-107, CWE-841`, `CWE-20`, or `no SWC/CWE` (text reports and listings).
+pub fn weakness_ids(swc: Option<&str>, cwe: Option<&str>) -> String {
+    match (swc, cwe) {
+        (Some(s), Some(c)) => format!("{s}, {c}"),
+        (Some(x), None) | (None, Some(x)) => x.to_string(),
+        (None, None) => "no SWC/CWE".into(),
+    }
 }

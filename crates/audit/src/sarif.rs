@@ -24,6 +24,23 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
+/// A rule's tags: its category, its SWC id, and its CWE id in the `external/cwe/cwe-N` form
+/// GitHub code scanning reads.
+fn tags(i: &crate::finding::Info) -> Vec<String> {
+    let category = serde_json::to_value(i.category)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    ["security".to_string(), category]
+        .into_iter()
+        .chain(i.swc.map(String::from))
+        .chain(
+            i.cwe
+                .map(|c| format!("external/cwe/{}", c.to_ascii_lowercase())),
+        )
+        .collect()
+}
+
 /// The report as a SARIF log.
 pub fn sarif(report: &Report) -> Value {
     let detectors = registry();
@@ -34,12 +51,12 @@ pub fn sarif(report: &Report) -> Value {
             json!({
                 "id": i.id,
                 "name": i.id,
-                "shortDescription": {"text": format!("{} ({}, {})", i.id, serde_json::to_value(i.category).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), i.swc)},
+                "shortDescription": {"text": format!("{} ({}, {})", i.id, serde_json::to_value(i.category).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), crate::finding::weakness_ids(i.swc, i.cwe))},
                 "fullDescription": {"text": i.description},
                 "help": {"text": i.fix},
                 "defaultConfiguration": {"level": level(i.severity)},
                 "properties": {
-                    "tags": ["security", serde_json::to_value(i.category).unwrap_or_default(), i.swc],
+                    "tags": tags(i),
                     "security-severity": security_severity(i.severity),
                     "precision": match i.confidence {
                         crate::finding::Confidence::High => "high",

@@ -9,6 +9,8 @@
 //! | `function () payable onlyOwner {` | `fallback () payable onlyOwner {` |
 //! | later keywords used as names (`fallback`, `receive`, `emit`, `virtual`, `calldata`, `instance`…) | the same name with its last letter replaced by `_` |
 //! | assembly labels `loop:` | blanks (the `jump(loop)` calls still parse) |
+//! | `emit E(x);` under a pragma older than 0.4.21 (`^0.4.19` built by a newer 0.4) | kept: an emit statement |
+//! | `uint256 transient locked;` (0.8.24) | `transient` blanked (the parser does not know it yet) |
 //!
 //! Only code is rewritten: comments, strings and hex literals are left alone.
 
@@ -199,9 +201,20 @@ pub fn rewrite(src: &str) -> Rewritten {
                 rename(&mut out, t);
                 r.changes.push((t.start, "later keyword as a name"));
             }
-            "emit" if pre_emit || next.is_none_or(|n| !starts_ident(n)) => {
+            // `emit Name(` is an emit statement even under an older pragma (`^0.4.19` code
+            // compiled by 0.4.21+): a declaration never has `(` after its name.
+            "emit"
+                if !(next.is_some_and(starts_ident) && toks.get(k + 2).map(text) == Some("("))
+                    && (pre_emit || next.is_none_or(|n| !starts_ident(n))) =>
+            {
                 rename(&mut out, t);
                 r.changes.push((t.start, "emit as a name"));
+            }
+            // 0.8.24's `transient` data location, which the parser does not know yet: blanked
+            // (`uint256 transient locked;` parses as `uint256           locked;`).
+            "transient" if next.is_some_and(starts_ident) && minor >= 8 => {
+                out[t.start..t.end].fill(b' ');
+                r.changes.push((t.start, "transient storage"));
             }
             "constructor" if pre_constructor && next != Some("(") => {
                 rename(&mut out, t);
@@ -285,6 +298,17 @@ mod tests {
         assert_eq!(
             rw("pragma solidity ^0.4.24; contract C { function f() { emit E(1); uint emit; } }"),
             "pragma solidity ^0.4.24; contract C { function f() { emit E(1); uint emi_; } }"
+        );
+        // `^0.4.19` code that emits (built by a 0.4.21+ compiler) and throws.
+        assert_eq!(
+            rw(
+                "pragma solidity ^0.4.19; contract C { function f() { if (x) throw; emit E(1); uint emit; } }"
+            ),
+            "pragma solidity ^0.4.19; contract C { function f() { if (x) _thr_; emit E(1); uint emi_; } }"
+        );
+        assert_eq!(
+            rw("pragma solidity ^0.8.24; contract C { uint256 transient locked; uint transient; }"),
+            "pragma solidity ^0.8.24; contract C { uint256           locked; uint transient; }"
         );
         assert_eq!(
             rw("assembly { loop:\n jump(loop) x := 1 }"),

@@ -131,6 +131,19 @@ pub fn run(g: &GlobalOpts, o: &AuditOpts) -> anyhow::Result<()> {
         )?)?,
         _ => print(&text_report(&report, &texts))?,
     }
+    // Nothing analysed is not a clean bill: say so, and fail.
+    if report.files.is_empty() {
+        let first = report
+            .errors
+            .first()
+            .map(|e| format!("; first: {e}"))
+            .unwrap_or_default();
+        return Err(invalid(format!(
+            "no input file could be analysed ({} of {} did not parse or could not be read{first})",
+            report.errors.len(),
+            files.len()
+        )));
+    }
     fail_if(fail_on, report.findings.iter().map(|f| f.severity))
 }
 
@@ -168,10 +181,10 @@ fn list(format: &str) -> anyhow::Result<()> {
     for d in &all {
         let i = d.info();
         out.push_str(&format!(
-            "{:<30} {:<26} {:<8} {:<7} {}\n",
+            "{:<30} {:<26} {:<18} {:<7} {}\n",
             i.id,
             category(i.category),
-            i.swc,
+            chainops_audit::finding::weakness_ids(i.swc, i.cwe),
             i.severity.as_str(),
             i.description
         ));
@@ -189,7 +202,7 @@ fn text_report(r: &chainops_audit::Report, texts: &[SourceFile]) -> String {
             f.severity.as_str(),
             f.detector,
             category(f.category),
-            f.swc,
+            chainops_audit::finding::weakness_ids(f.swc, f.cwe),
             f.function.as_deref().unwrap_or(""),
             f.message
         ));

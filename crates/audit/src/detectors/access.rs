@@ -14,7 +14,8 @@ pub struct TxOrigin;
 static TX_ORIGIN: Info = Info {
     id: "tx-origin",
     category: Category::AccessControl,
-    swc: "SWC-115",
+    swc: Some("SWC-115"),
+    cwe: Some("CWE-477"),
     severity: Severity::Medium,
     confidence: Confidence::High,
     description: "Authorization by tx.origin: any contract the owner calls can act as the owner (phishing).",
@@ -63,7 +64,8 @@ pub struct UnprotectedSelfdestruct;
 static SUICIDAL: Info = Info {
     id: "unprotected-selfdestruct",
     category: Category::AccessControl,
-    swc: "SWC-106",
+    swc: Some("SWC-106"),
+    cwe: Some("CWE-284"),
     severity: Severity::High,
     confidence: Confidence::High,
     description: "A public function destroys the contract without checking the caller.",
@@ -140,7 +142,8 @@ pub struct UnprotectedOwnerSetter;
 static OWNER_SETTER: Info = Info {
     id: "unprotected-owner-setter",
     category: Category::AccessControl,
-    swc: "SWC-105",
+    swc: None,
+    cwe: Some("CWE-284"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "A public function sets the variable that authorizes callers (owner, admin) without checking who calls: anyone can take over the contract. Covers initializers left public and pre-0.4.22 constructors whose name no longer matches the contract.",
@@ -197,7 +200,8 @@ pub struct ControlledDelegatecall;
 static DELEGATECALL: Info = Info {
     id: "controlled-delegatecall",
     category: Category::AccessControl,
-    swc: "SWC-112",
+    swc: Some("SWC-112"),
+    cwe: Some("CWE-829"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "delegatecall runs code the caller picks (target or call data from the input) in this contract's storage.",
@@ -253,7 +257,8 @@ pub struct ArbitrarySend;
 static ARBITRARY_SEND: Info = Info {
     id: "arbitrary-send",
     category: Category::AccessControl,
-    swc: "SWC-105",
+    swc: Some("SWC-105"),
+    cwe: Some("CWE-284"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "Anyone can make the contract send ether to an address of their choice (the caller or a parameter), and the amount is not the caller's own balance.",

@@ -14,7 +14,8 @@ pub struct IntegerOverflow;
 static OVERFLOW: Info = Info {
     id: "integer-overflow",
     category: Category::Arithmetic,
-    swc: "SWC-101",
+    swc: Some("SWC-101"),
+    cwe: Some("CWE-682"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "Arithmetic on values from the input or from state is stored without a bounds check; before Solidity 0.8 it wraps around silently (balances that underflow to huge numbers, lock times that overflow to the past).",

@@ -39,7 +39,8 @@ pub struct MisnamedConstructor;
 static MISNAMED: Info = Info {
     id: "misnamed-constructor",
     category: Category::AccessControl,
-    swc: "SWC-118",
+    swc: Some("SWC-118"),
+    cwe: Some("CWE-665"),
     severity: Severity::High,
     confidence: Confidence::High,
     description: "A function named like the contract (in another case) or `Constructor` is an ordinary public function, not a constructor: anyone can call it later and re-run the setup (usually taking ownership).",
@@ -74,7 +75,8 @@ pub struct UnprotectedInitializer;
 static INITIALIZER: Info = Info {
     id: "unprotected-initializer",
     category: Category::AccessControl,
-    swc: "SWC-105",
+    swc: None,
+    cwe: Some("CWE-284"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "An initializer (init…, initialize…) is public, does not check the caller, and writes state: anyone can call it first or again and set themselves up as owner (the Parity wallet hack).",
@@ -137,7 +139,8 @@ pub struct PayoutWithoutDebit;
 static NO_DEBIT: Info = Info {
     id: "payout-without-debit",
     category: Category::AccessControl,
-    swc: "SWC-105",
+    swc: Some("SWC-105"),
+    cwe: Some("CWE-284"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "The function sends the caller their recorded balance but never reduces that balance: the caller can withdraw again and again until the contract is empty.",
@@ -189,7 +192,8 @@ pub struct InvertedBalanceCheck;
 static INVERTED: Info = Info {
     id: "inverted-balance-check",
     category: Category::AccessControl,
-    swc: "SWC-105",
+    swc: None,
+    cwe: Some("CWE-697"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "A check compares the requested amount with the caller's balance the wrong way round (amount >= balance): it accepts withdrawals larger than the balance and rejects the legitimate ones.",

@@ -13,7 +13,8 @@ pub struct UncheckedCall;
 static UNCHECKED: Info = Info {
     id: "unchecked-call",
     category: Category::UncheckedLowLevelCalls,
-    swc: "SWC-104",
+    swc: Some("SWC-104"),
+    cwe: Some("CWE-252"),
     severity: Severity::Medium,
     confidence: Confidence::High,
     description: "The result of a low-level call (call, send, delegatecall, callcode) is not acted on: it is ignored, stored and never read, tested by a branch that neither reverts nor records the failure, or tested by a condition a constant decides. When the call fails, execution continues as if it had succeeded.",

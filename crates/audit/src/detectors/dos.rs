@@ -54,7 +54,8 @@ pub struct PushPayment;
 static PUSH_PAYMENT: Info = Info {
     id: "dos-push-payment",
     category: Category::DenialOfService,
-    swc: "SWC-113",
+    swc: Some("SWC-113"),
+    cwe: Some("CWE-703"),
     severity: Severity::Medium,
     confidence: Confidence::Medium,
     description: "The function pays a stored address (a previous bidder, a list of creditors) and reverts if that payment fails, or pays inside a loop: one recipient that rejects ether (a contract without a payable fallback) blocks the function for everyone.",
@@ -122,7 +123,8 @@ pub struct CallsInLoop;
 static CALLS_IN_LOOP: Info = Info {
     id: "dos-calls-in-loop",
     category: Category::DenialOfService,
-    swc: "SWC-113",
+    swc: Some("SWC-113"),
+    cwe: Some("CWE-703"),
     severity: Severity::Low,
     confidence: Confidence::Medium,
     description: "An external call or ether payment runs inside a loop: one failing or gas-hungry callee stops the loop, and the loop's gas grows with the number of callees.",
@@ -163,7 +165,8 @@ pub struct UnboundedLoop;
 static UNBOUNDED: Info = Info {
     id: "dos-unbounded-operation",
     category: Category::DenialOfService,
-    swc: "SWC-128",
+    swc: Some("SWC-128"),
+    cwe: Some("CWE-400"),
     severity: Severity::Medium,
     confidence: Confidence::Low,
     description: "A loop runs over an array that any caller can grow, or as many times as the caller asks, and writes state (or the whole array is cleared at once): past the block gas limit the function can never succeed again.",

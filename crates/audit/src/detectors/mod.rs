@@ -95,6 +95,7 @@ impl<'a> Sink<'a> {
             detector: self.info.id,
             category: self.info.category,
             swc: self.info.swc,
+            cwe: self.info.cwe,
             severity: self.info.severity,
             confidence: self.info.confidence,
             file,

@@ -39,7 +39,8 @@ pub struct TodEther;
 static TOD: Info = Info {
     id: "tod-ether",
     category: Category::FrontRunning,
-    swc: "SWC-114",
+    swc: Some("SWC-114"),
+    cwe: Some("CWE-362"),
     severity: Severity::Medium,
     confidence: Confidence::Medium,
     description: "Ether is sent with an amount or to a recipient read from state that another public function sets: whoever gets a transaction mined first (a front-runner paying more gas, or the owner changing the reward) decides the outcome.",
@@ -131,7 +132,8 @@ pub struct ApproveRace;
 static APPROVE: Info = Info {
     id: "erc20-approve-race",
     category: Category::FrontRunning,
-    swc: "SWC-114",
+    swc: Some("SWC-114"),
+    cwe: Some("CWE-362"),
     severity: Severity::Low,
     confidence: Confidence::Medium,
     description: "approve() overwrites an existing allowance: a spender who sees the change coming can spend the old allowance first and the new one after (the ERC-20 approve race).",

@@ -14,7 +14,8 @@ pub struct LockedEther;
 static LOCKED: Info = Info {
     id: "locked-ether",
     category: Category::Other,
-    swc: "SWC-132",
+    swc: None,
+    cwe: None,
     severity: Severity::Medium,
     confidence: Confidence::High,
     description: "The contract has payable functions but no way to send ether (no transfer, send, call with value or selfdestruct): every wei sent to it is locked forever.",
@@ -70,7 +71,8 @@ pub struct Shadowing;
 static SHADOWING: Info = Info {
     id: "shadowing-state",
     category: Category::Other,
-    swc: "SWC-119",
+    swc: Some("SWC-119"),
+    cwe: Some("CWE-710"),
     severity: Severity::Medium,
     confidence: Confidence::High,
     description: "A state variable is declared again in a derived contract (two separate slots: code in the base reads the other one), or a local variable or parameter hides a state variable.",
@@ -128,7 +130,8 @@ pub struct Deprecated;
 static DEPRECATED: Info = Info {
     id: "deprecated-construct",
     category: Category::Other,
-    swc: "SWC-111",
+    swc: Some("SWC-111"),
+    cwe: Some("CWE-477"),
     severity: Severity::Info,
     confidence: Confidence::High,
     description: "A deprecated construct (suicide, sha3, throw, block.blockhash, msg.gas, callcode, constant functions, var) is used: later compilers reject it, and some have different semantics.",
@@ -211,7 +214,8 @@ pub struct ShortAddress;
 static SHORT_ADDRESS: Info = Info {
     id: "short-address",
     category: Category::ShortAddresses,
-    swc: "SWC-129",
+    swc: None,
+    cwe: Some("CWE-20"),
     severity: Severity::Low,
     confidence: Confidence::Low,
     description: "A token transfer takes (address, uint) without checking msg.data.length: with a compiler before 0.5, a client that sends a short address makes the amount shift left (multiplied by 256 per missing byte).",

@@ -14,7 +14,8 @@ pub struct WeakRandomness;
 static RANDOMNESS: Info = Info {
     id: "weak-randomness",
     category: Category::BadRandomness,
-    swc: "SWC-120",
+    swc: Some("SWC-120"),
+    cwe: Some("CWE-330"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "A random-looking value is derived from block data (timestamp, number, difficulty, coinbase, blockhash) that miners influence and other contracts can compute in the same block.",
@@ -196,7 +197,8 @@ pub struct TimestampDependence;
 static TIMESTAMP: Info = Info {
     id: "timestamp-dependence",
     category: Category::TimeManipulation,
-    swc: "SWC-116",
+    swc: Some("SWC-116"),
+    cwe: Some("CWE-829"),
     severity: Severity::Low,
     confidence: Confidence::Medium,
     description: "Control flow or stored state depends on block.timestamp / now, which the block's miner can shift by several seconds.",

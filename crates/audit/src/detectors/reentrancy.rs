@@ -12,7 +12,8 @@ pub struct Reentrancy;
 static REENTRANCY: Info = Info {
     id: "reentrancy",
     category: Category::Reentrancy,
-    swc: "SWC-107",
+    swc: Some("SWC-107"),
+    cwe: Some("CWE-841"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "State is updated after an external call (call with or without ether, send, or a call to another contract): the callee can re-enter before the update and act on stale state (e.g. withdraw twice).",
@@ -318,7 +319,8 @@ pub struct ReentrancyTransfer;
 static REENTRANCY_TRANSFER: Info = Info {
     id: "reentrancy-transfer",
     category: Category::Reentrancy,
-    swc: "SWC-107",
+    swc: Some("SWC-107"),
+    cwe: Some("CWE-841"),
     severity: Severity::Low,
     confidence: Confidence::Low,
     description: "State is updated after transfer(): the recipient runs code with a 2300-gas stipend first. That stops re-entry only as long as gas costs stay as they are (EIP-1884 already changed them), and the pattern breaks when transfer is later replaced by call.",

@@ -14,7 +14,8 @@ pub struct UninitializedStorage;
 static UNINIT: Info = Info {
     id: "uninitialized-storage-pointer",
     category: Category::Other,
-    swc: "SWC-109",
+    swc: Some("SWC-109"),
+    cwe: Some("CWE-824"),
     severity: Severity::High,
     confidence: Confidence::High,
     description: "A local struct or array variable declared without a value is a storage pointer to slot 0 before Solidity 0.5: writing through it overwrites the first state variables (often the owner).",
@@ -64,7 +65,8 @@ pub struct ArbitraryStorageWrite;
 static ARBITRARY_WRITE: Info = Info {
     id: "arbitrary-storage-write",
     category: Category::AccessControl,
-    swc: "SWC-124",
+    swc: Some("SWC-124"),
+    cwe: Some("CWE-123"),
     severity: Severity::High,
     confidence: Confidence::Medium,
     description: "A caller can set a dynamic array's length (from input, or by decrementing an empty array to 2^256-1) and then write at an index they choose: that index reaches every storage slot, the owner included.",

@@ -452,7 +452,7 @@ async fn report_page(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) 
             let to = ((end + 2) as usize).min(lines.len()).min(from + 40);
             FindingItem {
                 severity: text(&f["severity"]),
-                swc: text(&f["swc"]),
+                swc: chainops_audit::finding::weakness_ids(f["swc"].as_str(), f["cwe"].as_str()),
                 line,
                 pc: None,
                 function: text(&f["function"]),
