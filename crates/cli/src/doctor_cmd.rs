@@ -1,7 +1,7 @@
 //! `chainops doctor`: checks a host before (or beside) `chainops serve` and prints what to
 //! fix — the config, the data directory (permissions, free space), the listen address, the
-//! store (reachable, schema version), the clock (NTP, the store's clock, heads from the
-//! future), every node (reachable, right chain, managed program present), TLS files, backup
+//! store (reachable, schema version), the TSDB (remote-write targets, the query API), the
+//! clock (NTP, the store's clock, heads from the future), every node (reachable, right chain, managed program present), TLS files, backup
 //! repositories and secret files. It changes nothing: no file, store or repository is created.
 
 use crate::cli::{DoctorOpts, GlobalOpts};
@@ -105,6 +105,7 @@ pub async fn run(g: &GlobalOpts, o: &DoctorOpts) -> anyhow::Result<()> {
                 Err(e) => r.add("tls", Verdict::Fail, format!("{}: {e}", tls.cert_file.display()), "[server.tls] cert_file must be a PEM chain and key_file its PEM private key, readable by the daemon"),
             }
         }
+        tsdb(&mut r, &c.history, o.timeout).await;
         nodes(&mut r, &c.nodes, o.timeout).await;
         for j in &c.backups {
             backup(&mut r, j);
@@ -332,6 +333,52 @@ async fn store(r: &mut Report, url: &str) {
             ),
             fix,
         );
+    }
+}
+
+/// The TSDB: each remote-write target answers HTTP (any status: a GET on a write endpoint is
+/// refused by design) and its credentials files are readable; the query API of `backend =
+/// "prometheus"` answers a query.
+async fn tsdb(r: &mut Report, h: &chainops_monitor::config::HistoryConfig, timeout: Duration) {
+    let Ok(http) = chainops_chain::http_client() else {
+        return;
+    };
+    for t in &h.remote_write {
+        let name = format!("remote write {}", t.name);
+        let url = chainops_core::secret::redact_url(&t.url);
+        let req = match t.auth.apply(http.get(&t.url).timeout(timeout)) {
+            Ok(req) => req,
+            Err(e) => {
+                r.add(
+                    name,
+                    Verdict::Fail,
+                    e,
+                    "make the credentials file readable by the daemon's user",
+                );
+                continue;
+            }
+        };
+        match req.send().await {
+            Ok(a) if a.status() == 401 || a.status() == 403 => r.add(name, Verdict::Fail, format!("{url}: HTTP {}", a.status()), "check bearer_token_file / user + password_file"),
+            Ok(a) => r.ok(name, format!("{url}: answers (HTTP {})", a.status())),
+            Err(e) => r.add(name, Verdict::Warn, format!("{url}: {}", e.without_url()), "samples queue on disk meanwhile (queue_max_bytes), but check the address and that the TSDB runs"),
+        }
+    }
+    if h.backend == "prometheus"
+        && let Some(q) = &h.prometheus
+    {
+        let name = "history backend";
+        let url = chainops_core::secret::redact_url(&q.url);
+        let target = format!("{}/api/v1/query?query=1", q.url.trim_end_matches('/'));
+        let answer = match q.auth.apply(http.get(&target).timeout(timeout)) {
+            Ok(req) => req.send().await.map_err(|e| e.without_url().to_string()),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(a) if a.status().is_success() => r.ok(name, format!("{url}: queries answer")),
+            Ok(a) => r.add(name, Verdict::Fail, format!("{url}: HTTP {}", a.status()), "[history.prometheus] url must be the query API's base (http://vm:8428, http://prometheus:9090), with its credentials"),
+            Err(e) => r.add(name, Verdict::Fail, format!("{url}: {e}"), "charts and the series API read from it: start it or fix [history.prometheus] url"),
+        }
     }
 }
 

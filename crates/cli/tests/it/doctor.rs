@@ -48,13 +48,15 @@ fn doctor_names_what_to_fix_and_creates_nothing() {
     std::fs::write(
         &cfg,
         format!(
-            "data_dir = \"{data}\"\n[server]\nlisten = \"{busy_addr}\"\n[store]\nurl = \"{admin}\"\n{good}{wrong}\
+            "data_dir = \"{data}\"\n[server]\nlisten = \"{busy_addr}\"\n[store]\nurl = \"{admin}\"\n\
+             [history]\nbackend = \"prometheus\"\n[history.prometheus]\nurl = \"http://127.0.0.1:{dead}\"\n[[history.remote_write]]\nname = \"vm\"\nurl = \"http://127.0.0.1:{dead}/api/v1/write\"\n{good}{wrong}\
              [[nodes]]\nname = \"auth\"\nchain = \"other\"\nkind = \"evm\"\nrpc_url = \"{url}\"\nrpc_user = \"u\"\nrpc_password_file = \"{secret}\"\n",
             data = data.display(),
             good = evm_node("anvil-1", &anvil.url(), ""),
             wrong = evm_node("wrong", &anvil.url(), "chain_id = 1"),
             url = anvil.url(),
             secret = secret.display(),
+            dead = free_port(),
         ),
     )
     .expect("config");
@@ -86,6 +88,10 @@ fn doctor_names_what_to_fix_and_creates_nothing() {
         "{wrong}"
     );
     assert_eq!(check(&v, "node auth password")["verdict"], "warn", "{v:#}");
+    // The TSDB: a remote-write target away only queues (warning); charts read from a dead
+    // query API fail.
+    assert_eq!(check(&v, "remote write vm")["verdict"], "warn", "{v:#}");
+    assert_eq!(check(&v, "history backend")["verdict"], "fail", "{v:#}");
     assert_eq!(check(&v, "data_dir")["verdict"], "warn");
     assert!(!data.exists(), "doctor must not create the data dir");
     drop(busy);
