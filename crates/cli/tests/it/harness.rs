@@ -146,6 +146,22 @@ impl Drop for Proc {
     }
 }
 
+impl Drop for Daemon {
+    /// A daemon still running when its test ends (or panics) is stopped with SIGTERM first,
+    /// so the nodes it manages stop with it instead of outliving the test (SIGKILL would
+    /// orphan them, holding their ports); SIGKILL follows after 10 s.
+    fn drop(&mut self) {
+        if matches!(self.proc.child.try_wait(), Ok(None)) {
+            let _ = kill(self.proc.pid(), Signal::SIGCONT);
+            let _ = kill(self.proc.pid(), Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && matches!(self.proc.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
 /// A real anvil node.
 pub struct Anvil {
     pub proc: Proc,
