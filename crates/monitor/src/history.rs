@@ -303,10 +303,7 @@ pub fn chain_series(chain: &str) -> String {
     format!("@{chain}")
 }
 
-/// Prefix of the per-method RPC latency series: `rpc_method_latency_seconds:eth_blockNumber`
-/// holds the round-trip seconds of the calls of that method in each poll (calls sent in one
-/// batch share the batch's time).
-pub const RPC_METHOD_PREFIX: &str = "rpc_method_latency_seconds:";
+pub use crate::names::RPC_METHOD_PREFIX;
 
 /// Most distinct per-method series names kept (the families call a few dozen methods).
 const MAX_METHOD_SERIES: usize = 256;

@@ -21,6 +21,7 @@ pub mod exposition;
 pub mod fleet;
 pub mod histogram;
 pub mod history;
+pub mod names;
 pub mod prom_read;
 pub mod remote_write;
 pub mod tracker;

@@ -74,7 +74,7 @@ impl TsdbAuth {
 
 /// The remote-write name of a history series, and the extra label it carries.
 pub fn prom_name(series: &str) -> (String, Option<(&'static str, String)>) {
-    if let Some(method) = series.strip_prefix(crate::history::RPC_METHOD_PREFIX) {
+    if let Some(method) = series.strip_prefix(crate::names::RPC_METHOD_PREFIX) {
         return (
             "chainops_rpc_method_latency_seconds".into(),
             Some(("method", method.to_string())),
