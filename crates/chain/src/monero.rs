@@ -258,7 +258,7 @@ impl ChainAdapter for MoneroAdapter {
                 highest_block: (target > count).then(|| target - 1),
                 progress: (target > count && target > 0).then(|| count as f64 / target as f64),
             }),
-            peers: inbound.zip(outbound).map(|(i, o)| i + o),
+            peers: inbound.zip(outbound).map(|(i, o)| i.saturating_add(o)),
             peers_inbound: inbound,
             peers_outbound: outbound,
             txpool: info
@@ -288,7 +288,9 @@ impl ChainAdapter for MoneroAdapter {
                     self.header("get_block_header_by_hash", json!({ "hash": hash }), log)
                         .await?,
                 ),
-                None if c.head.as_ref().map(|h| h.number + 1) == Some(count) => None,
+                None if c.head.as_ref().and_then(|h| h.number.checked_add(1)) == Some(count) => {
+                    None
+                }
                 None => Some(
                     self.header(
                         "get_block_header_by_height",

@@ -196,6 +196,7 @@ fn monerod_height_rises_a_halt_stalls_a_kill_is_down_and_restricted_rpc_is_named
     );
     // One fleet across families: each chain with its family, quorum and lag distribution;
     // the console's fleet page is headed by the same summaries.
+    d.wait_node("anvil-1", "anvil ok", T, |n| n["status"] == "ok");
     let chains = d.json("/api/v1/chains");
     let chains = chains.as_array().expect("chains");
     assert_eq!(chains.len(), 2, "{chains:#?}");

@@ -27,6 +27,7 @@ pub static ALL: &[Target] = &[
     logs::LINES,
     rpc::BITCOIN,
     rpc::EVM,
+    rpc::MONERO,
 ];
 
 /// Files under `dir` (relative to the workspace root) whose name ends with `ext`, read as

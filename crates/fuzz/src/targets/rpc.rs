@@ -5,6 +5,7 @@
 use crate::Target;
 use chainops_chain::bitcoin::BitcoinAdapter;
 use chainops_chain::evm::EvmAdapter;
+use chainops_chain::monero::MoneroAdapter;
 use chainops_chain::rpc::JsonRpcClient;
 use chainops_core::ports::{ChainAdapter, RpcLog};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,6 +25,32 @@ pub const BITCOIN: Target = Target {
     seeds: bitcoin_seeds,
     run: run_bitcoin,
 };
+
+pub const MONERO: Target = Target {
+    name: "rpc-monero",
+    about: "monerod answers to get_info, block headers, sync_info, alternate chains and pool stats",
+    seeds: monero_seeds,
+    run: run_monero,
+};
+
+fn monero_seeds() -> Vec<Vec<u8>> {
+    // Every request gets the same answer, so one result holds what each call reads.
+    let result = r#"{"height":9,"top_block_hash":"5fdaa6f94d67399d9d59f507d252987656a7ac11287c70d6283365302a40f2a0","wide_difficulty":"0x1d6e3a5c2f4b8","difficulty":5,"incoming_connections_count":3,"outgoing_connections_count":8,"tx_pool_size":2,"database_size":81920,"target_height":12,"busy_syncing":false,"restricted":false,"untrusted":false,"nettype":"fakechain","version":"0.18.0.0-unknown","status":"OK","block_header":{"height":8,"hash":"5fdaa6f94d67399d9d59f507d252987656a7ac11287c70d6283365302a40f2a0","prev_hash":"e12e847fff63d896f23f02f88fa5324efa6abee32925e1d83f2e5c3bb6f6dc69","timestamp":1796676313,"num_txes":1,"block_size":85},"peers":[{"info":{"height":12}}],"chains":[{"height":7}],"pool_stats":{"bytes_total":900}}"#;
+    vec![
+        format!(r#"{{"jsonrpc":"2.0","id":0,"result":{result}}}"#).into_bytes(),
+        format!(
+            r#"{{"jsonrpc":"2.0","id":0,"result":{}}}"#,
+            result.replace(
+                r#""untrusted":false"#,
+                r#""untrusted":true,"height_without_bootstrap":3"#
+            )
+        )
+        .into_bytes(),
+        br#"{"jsonrpc":"2.0","id":0,"result":{"status":"BUSY"}}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":"0","error":{"code":-32601,"message":"Method not found"}}"#
+            .to_vec(),
+    ]
+}
 
 fn evm_seeds() -> Vec<Vec<u8>> {
     let block = r#"{"number":"0x1b4","hash":"0xdc0818cf78f21a8e70579cb46a43643f78291264dda342ae31049421c82d21ae","parentHash":"0xe99e022112df268087ea7eafaf4790497fd21dbeeb6bd7a1721df161a6657a54","timestamp":"0x6928b2c6","gasUsed":"0x5208","gasLimit":"0x1c9c380","baseFeePerGas":"0x3b9aca00","transactions":["0x1","0x2"]}"#;
@@ -169,4 +196,8 @@ fn run_evm(data: &[u8]) {
 
 fn run_bitcoin(data: &[u8]) {
     drive(data, &BitcoinAdapter::new(client(rig())));
+}
+
+fn run_monero(data: &[u8]) {
+    drive(data, &MoneroAdapter::new(client(rig())));
 }
