@@ -159,6 +159,12 @@ impl RemoteWriter {
         for cfg in targets {
             let dir = data_dir.join("remote-write").join(&cfg.name);
             std::fs::create_dir_all(&dir)?;
+            // A batch half-written when the daemon died is never sent: remove it.
+            for e in std::fs::read_dir(&dir)?.flatten() {
+                if e.path().extension().is_some_and(|x| x == "tmp") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
             let t = Target {
                 cfg: cfg.clone(),
                 dir,
@@ -611,7 +617,12 @@ mod tests {
             queue_max_bytes: 300,
             auth: TsdbAuth::default(),
         };
+        // A batch half-written before a crash is cleared at start.
+        let queue_dir = dir.path().join("remote-write/t");
+        std::fs::create_dir_all(&queue_dir).expect("mkdir");
+        std::fs::write(queue_dir.join("000000000000000000000001-2.tmp"), b"half").expect("tmp");
         let w = RemoteWriter::new(&[cfg], dir.path()).expect("writer");
+        assert!(!queue_dir.join("000000000000000000000001-2.tmp").exists());
         w.set_nodes([("n1", "c1")]);
         for i in 0..20 {
             w.push("n1", i, &[("height", i as f64), ("peers", 3.0)]);
