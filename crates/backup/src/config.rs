@@ -509,23 +509,7 @@ rpc_url = "http://127.0.0.1:9332"
 
     #[test]
     fn the_chinese_cloud_examples_validate_and_bad_s3_settings_are_named() {
-        for (endpoint, region, bucket) in [
-            (
-                "https://oss-cn-hangzhou.aliyuncs.com",
-                "oss-cn-hangzhou",
-                "node-backups",
-            ),
-            (
-                "https://cos.ap-guangzhou.myqcloud.com",
-                "ap-guangzhou",
-                "node-backups-1250000000",
-            ),
-            (
-                "https://obs.cn-north-4.myhuaweicloud.com",
-                "cn-north-4",
-                "node-backups",
-            ),
-        ] {
+        for &(endpoint, region, bucket) in crate::s3::CLOUD_EXAMPLES {
             let jobs = validate(&format!(
                 "{NODES}[[backups]]\nname = \"cloud\"\nnode = \"anvil-1\"\nschedule = \"@daily\"\nrepo = \"s3://{bucket}/geth-1\"\npassword_file = \"/pw\"\n[backups.s3]\nendpoint = \"{endpoint}\"\nregion = \"{region}\"\naddressing = \"virtual\"\naccess_key_id = \"AK\"\nsecret_access_key_file = \"/etc/chainops/s3.secret\"\nproxy = \"http://proxy.internal:3128\"\n"
             ))

@@ -32,6 +32,27 @@ pub struct S3Options {
     pub proxy: Option<String>,
 }
 
+/// The (endpoint, region, bucket) of the Chinese-cloud examples in docs/backup.md — Aliyun
+/// OSS, Tencent COS (bucket names carry the APPID), Huawei OBS — which the config validation
+/// and the request tests both check.
+pub const CLOUD_EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "https://oss-cn-hangzhou.aliyuncs.com",
+        "oss-cn-hangzhou",
+        "node-backups",
+    ),
+    (
+        "https://cos.ap-guangzhou.myqcloud.com",
+        "ap-guangzhou",
+        "node-backups-1250000000",
+    ),
+    (
+        "https://obs.cn-north-4.myhuaweicloud.com",
+        "cn-north-4",
+        "node-backups",
+    ),
+];
+
 /// The endpoint a request goes to: with virtual-hosted style the bucket is the first label
 /// of the host (`https://oss-cn-hangzhou.aliyuncs.com` → `https://b.oss-cn-hangzhou…`),
 /// added when the endpoint does not start with it already.

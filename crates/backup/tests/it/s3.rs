@@ -210,23 +210,7 @@ fn chinese_clouds_get_virtual_hosted_requests_and_minio_path_style() {
     let (port, seen) = capturing_proxy();
     let proxy = Some(format!("http://127.0.0.1:{port}"));
     // The documented examples (docs/backup.md): Aliyun OSS, Tencent COS, Huawei OBS.
-    for (endpoint, region, bucket) in [
-        (
-            "https://oss-cn-hangzhou.aliyuncs.com",
-            "oss-cn-hangzhou",
-            "node-backups",
-        ),
-        (
-            "https://cos.ap-guangzhou.myqcloud.com",
-            "ap-guangzhou",
-            "node-backups-1250000000",
-        ),
-        (
-            "https://obs.cn-north-4.myhuaweicloud.com",
-            "cn-north-4",
-            "node-backups",
-        ),
-    ] {
+    for &(endpoint, region, bucket) in chainops_backup::s3::CLOUD_EXAMPLES {
         let b = chainops_backup::open_backend(
             &format!("s3://{bucket}/geth-1"),
             &S3Options {
