@@ -14,6 +14,7 @@ run: deps
 test: deps-test
 	@set -e; eval "$$(scripts/test-postgres.sh start)"; \
 	trap 'scripts/test-postgres.sh stop "$$PGTEST_DIR"' EXIT; \
+	$(CARGO) build --locked -p fake-evm-fleet; \
 	$(CARGO) test --workspace --locked; \
 	$(MAKE) --no-print-directory bench-smoke
 

@@ -23,6 +23,8 @@ pub const MIN_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Entries handled per pass.
 const BATCH: i64 = 100;
+/// How long a pass holds the entries it claimed.
+pub const CLAIM: Duration = Duration::from_secs(60);
 /// Firing alerts are re-sent to Alertmanager this often (its `resolve_timeout` is 5 m).
 pub const RESEND_EVERY: Duration = Duration::from_secs(60);
 
@@ -88,25 +90,49 @@ impl DeliveryWorker {
     /// sends individually while its budget lasts; on a chat or email channel the rest of what
     /// is due goes out as one digest (the last slot of the minute is kept for it), elsewhere
     /// it waits for the next minute.
+    ///
+    /// The pass claims what it takes for [`CLAIM`] ([`Store::claim_due_notifications`]):
+    /// another worker skips those rows, and a worker killed mid-pass leaves them due again
+    /// when the claim ends, so a cluster's next leader sends them once. A pass that runs
+    /// long stops attempting before its claim could lapse and gives the rest back.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
-        let due = self.store.due_notifications(now_ms(), BATCH).await?;
+        let start = now_ms();
+        let claim_until = start + CLAIM.as_millis() as i64;
+        // The last attempt must start early enough to end (timeout) inside the claim.
+        let slowest = self
+            .notifiers
+            .values()
+            .map(|n| n.config.timeout)
+            .max()
+            .unwrap_or_default();
+        let margin = (slowest + Duration::from_secs(5)).min(CLAIM / 2);
+        let last_start = claim_until - margin.as_millis() as i64;
+        let due = self
+            .store
+            .claim_due_notifications(start, BATCH, claim_until)
+            .await?;
         let mut by_channel: Vec<(String, Vec<OutboxRow>)> = Vec::new();
+        let mut unattempted: Vec<&str> = Vec::new();
         let mut sent = 0;
-        for n in due {
+        for n in &due {
+            if now_ms() > last_start {
+                unattempted.push(&n.id);
+                continue;
+            }
             // Mail to a requester is one message to one person: never merged into a digest.
             if n.event == chainops_core::mail::EVENT {
-                if self.deliver(&n).await? {
+                if self.deliver(n).await? {
                     sent += 1;
                 }
                 continue;
             }
             match by_channel.iter_mut().find(|(c, _)| *c == n.channel) {
-                Some((_, rows)) => rows.push(n),
-                None => by_channel.push((n.channel.clone(), vec![n])),
+                Some((_, rows)) => rows.push(n.clone()),
+                None => by_channel.push((n.channel.clone(), vec![n.clone()])),
             }
         }
-        for (channel, rows) in by_channel {
-            let notifier = self.notifiers.get(&channel);
+        for (channel, rows) in &by_channel {
+            let notifier = self.notifiers.get(channel);
             let budget = notifier.map_or(usize::MAX, |n| n.budget());
             let digest = notifier.is_some_and(|n| n.digests()) && rows.len() > budget;
             let singles = if digest {
@@ -115,16 +141,26 @@ impl DeliveryWorker {
                 budget.min(rows.len())
             };
             for n in &rows[..singles] {
-                if self.deliver(n).await? {
+                if now_ms() > last_start {
+                    unattempted.push(&n.id);
+                } else if self.deliver(n).await? {
                     sent += 1;
                 }
             }
             if digest
                 && budget > 0
                 && let Some(ch) = notifier
+                && now_ms() <= last_start
             {
                 sent += self.deliver_digest(ch, &rows[singles..]).await?;
+            } else {
+                // Over the channel's budget (or out of time): due again now, sent when the
+                // budget allows.
+                unattempted.extend(rows[singles..].iter().map(|n| n.id.as_str()));
             }
+        }
+        if !unattempted.is_empty() {
+            self.store.release_notifications(&unattempted, start).await?;
         }
         Ok(sent)
     }

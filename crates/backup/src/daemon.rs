@@ -556,6 +556,7 @@ pub async fn start(
     http: &reqwest::Client,
     controls: &HashMap<String, NodeControl>,
     shutdown: &watch::Receiver<bool>,
+    leader: watch::Receiver<bool>,
 ) -> Result<(
     Arc<BackupStatus>,
     Arc<Jobs>,
@@ -593,20 +594,24 @@ pub async fn start(
         let schedules = std::iter::once((job.schedule.clone(), false))
             .chain(job.drill_schedule.clone().map(|d| (d, true)));
         for (schedule, drill) in schedules {
-            let (job, ctx, store, status, exclusive, stop) = (
+            let (job, ctx, store, status, exclusive, stop, leader) = (
                 job.clone(),
                 ctx.clone(),
                 store.clone(),
                 status.clone(),
                 exclusive.clone(),
                 shutdown.clone(),
+                leader.clone(),
             );
             let name = format!("backup:{}{}", job.name, if drill { ":drill" } else { "" });
             tasks.push(spawn_supervised(name, move || {
                 schedule_loop(
-                    job.clone(),
-                    schedule.clone(),
-                    drill,
+                    Scheduled {
+                        job: job.clone(),
+                        schedule: schedule.clone(),
+                        drill,
+                        leader: leader.clone(),
+                    },
                     ctx.clone(),
                     store.clone(),
                     status.clone(),
@@ -681,16 +686,29 @@ async fn refresh_loop(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn schedule_loop(
+/// One schedule of a job: its backups or its drills.
+struct Scheduled {
     job: BackupJob,
     schedule: Cron,
     drill: bool,
+    /// Runs happen only while this is `true` (the cluster's leader; standalone: always).
+    leader: watch::Receiver<bool>,
+}
+
+async fn schedule_loop(
+    s: Scheduled,
     ctx: RunContext,
     store: Store,
     status: Arc<BackupStatus>,
     exclusive: Arc<tokio::sync::Mutex<()>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Scheduled {
+        job,
+        schedule,
+        drill,
+        leader,
+    } = s;
     let what = if drill { "drill" } else { "backup" };
     loop {
         let Some(next) = schedule.next_after(now_ms()) else {
@@ -701,6 +719,10 @@ async fn schedule_loop(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
+        }
+        if !*leader.borrow() {
+            tracing::debug!(job = %job.name, "another cluster member runs this {what}");
+            continue;
         }
         if !turn(
             &job,

@@ -51,6 +51,8 @@ pub struct RawConfig {
     pub audit: chainops_audit::config::RawAudit,
     /// `[support]`.
     pub support: chainops_desk::config::RawSupport,
+    /// `[cluster]`.
+    pub cluster: chainops_monitor::config::RawCluster,
 }
 
 /// The validated configuration the rest of chainops sees.
@@ -82,6 +84,8 @@ pub struct Config {
     pub audit: chainops_audit::config::AuditConfig,
     /// The support desk: portal, calendars, SLA policies.
     pub support: chainops_desk::config::SupportConfig,
+    /// Several daemons on one PostgreSQL store.
+    pub cluster: chainops_monitor::config::ClusterConfig,
 }
 
 /// Default data directory when neither config nor env set one.
@@ -194,6 +198,21 @@ impl Config {
         let backups = chainops_backup::config::validate(raw.backups, &nodes, &written, &mut p);
         let audit = chainops_audit::config::validate(raw.audit, &mut p);
         let support = chainops_desk::config::validate(raw.support, &data_dir, &mut p);
+        let cluster = chainops_monitor::config::validate_cluster(
+            raw.cluster,
+            store.backend() == chainops_store::Backend::Postgres,
+            &mut p,
+        );
+        if cluster.enabled {
+            for (i, n) in nodes.iter().enumerate() {
+                if n.managed.is_some() {
+                    p.add(
+                        format!("nodes[{i}].managed"),
+                        format!("node \"{}\" is managed, but a cluster member may poll any node and a managed node lives on one host; run it as a service there and monitor it by rpc_url", n.name),
+                    );
+                }
+            }
+        }
         if let Some(name) = &support.email_notifier {
             match alerting.notifiers.iter().find(|c| &c.name == name) {
                 Some(c) if c.email.is_some() => {}
@@ -238,6 +257,7 @@ impl Config {
             backups,
             audit,
             support,
+            cluster,
         })
     }
 

@@ -39,6 +39,12 @@ pub(crate) struct Base {
     pub dev_tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// The key that wraps requesters' keys (`support.key_file`, read once at start).
     pub vault: chainops_desk::privacy::Vault,
+    /// Which nodes this daemon polls and whether it leads (standalone: all, always).
+    pub membership: Arc<chainops_monitor::cluster::Membership>,
+    /// The cluster coordinator, when `[cluster] enabled` (restart-only).
+    pub coordinator: Option<Arc<chainops_monitor::cluster::Coordinator>>,
+    /// The pool node views are shared through (the coordinator's own, off the busy pool).
+    pub views_store: Store,
 }
 
 /// The subsystems one configuration runs — pollers, history writer, log ingest, backup
@@ -134,7 +140,8 @@ async fn start_parts(
         base.store.clone(),
         base.history.clone(),
     )
-    .await;
+    .await
+    .with_membership(base.membership.clone());
     tasks.extend(monitor.spawn(config.monitor.max_concurrent_polls, stop.clone()));
     let (logs, log_tasks) = crate::logs_wiring::start(config, &base.store, &base.http, stop)?;
     tasks.extend(log_tasks);
@@ -145,6 +152,7 @@ async fn start_parts(
         &base.http,
         &base.controls,
         stop,
+        base.membership.leader(),
     )
     .await
     .map_err(crate::exit::backup_err)?;
@@ -169,36 +177,47 @@ async fn start_parts(
         backups.clone(),
     ));
     let alert_metrics = Arc::new(chainops_alert::metrics::AlertMetrics::default());
-    let parts = AlertingParts {
-        notifiers: &notifiers,
-        facts,
-        logs: &logs,
-        recipients: desk.clone(),
-        metrics: alert_metrics.clone(),
-    };
-    tasks.extend(start_alerting(config, base, parts, stop).await?);
-    tasks.push(start_sla_pass(
-        desk.clone(),
-        notifiers.clone(),
-        config.server.external_base(None),
-        stop.clone(),
-    ));
-    if let Some(mailbox) = &config.support.mailbox {
-        let password = chainops_core::node_config::read_secret(
-            &chainops_core::node_config::SecretSource::File(mailbox.password_file.clone()),
-        )
-        .with_context(|| {
-            format!(
-                "support.mailbox.password_file {} cannot be read",
-                mailbox.password_file.display()
-            )
-        })?;
-        tasks.push(start_mailbox(
-            desk.clone(),
+    let mailbox = match &config.support.mailbox {
+        Some(mailbox) => Some((
             mailbox.clone(),
-            password,
-            stop.clone(),
-        ));
+            chainops_core::node_config::read_secret(
+                &chainops_core::node_config::SecretSource::File(mailbox.password_file.clone()),
+            )
+            .with_context(|| {
+                format!(
+                    "support.mailbox.password_file {} cannot be read",
+                    mailbox.password_file.display()
+                )
+            })?,
+        )),
+        None => None,
+    };
+    let work = LeaderWork {
+        config: Arc::new(config.clone()),
+        store: base.store.clone(),
+        http: base.http.clone(),
+        notifiers: notifiers.clone(),
+        facts,
+        log_alerts: logs.alerts.clone(),
+        desk: desk.clone(),
+        metrics: alert_metrics.clone(),
+        mailbox,
+    };
+    // The alert engine, the outbox, the SLA clocks and the mailbox run once per cluster:
+    // on its leader (a standalone daemon always leads).
+    tasks.push(while_leader(base.membership.clone(), stop.clone(), move |stop| {
+        work.clone().start(stop)
+    }));
+    if let Some(coordinator) = &base.coordinator {
+        coordinator.set_nodes(config.nodes.iter().map(|n| n.name.clone()).collect());
+        let sync = chainops_monitor::shared_views::ViewSync::new(
+            base.views_store.clone(),
+            coordinator.status().member,
+            fleet.clone(),
+            base.membership.clone(),
+        );
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(sync.run(stop)));
     }
     if let Some(rustls) = &base.tls {
         let files = match (&config.server.tls, &base.dev_tls) {
@@ -410,32 +429,106 @@ fn load_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<Notifier>>> {
         .collect()
 }
 
-/// Starts the alert engine and the notification delivery worker.
-/// What the alerting of a generation is built from.
-struct AlertingParts<'a> {
-    notifiers: &'a [Arc<Notifier>],
+/// What runs only on the cluster's leader, built from one generation's config.
+#[derive(Clone)]
+struct LeaderWork {
+    config: Arc<Config>,
+    store: Store,
+    http: reqwest::Client,
+    notifiers: Vec<Arc<Notifier>>,
     facts: Arc<dyn FactSource>,
-    logs: &'a chainops_logs::service::LogService,
-    recipients: Arc<dyn chainops_core::mail::Recipients>,
+    log_alerts: Arc<chainops_logs::service::AlertCounts>,
+    desk: Arc<chainops_desk::service::Desk>,
     metrics: Arc<chainops_alert::metrics::AlertMetrics>,
+    mailbox: Option<(
+        chainops_desk::config::MailboxConfig,
+        chainops_core::secret::Secret,
+    )>,
 }
 
+impl LeaderWork {
+    /// Starts the alerting, the SLA pass and the mailbox; they stop with `stop`.
+    async fn start(self, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = loop {
+            match start_alerting(&self, &stop).await {
+                Ok(t) => break t,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "alerting cannot start; retrying in 5 s");
+                    let mut stop = stop.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                        _ = stop.changed() => return Vec::new(),
+                    }
+                }
+            }
+        };
+        tasks.push(start_sla_pass(
+            self.desk.clone(),
+            self.notifiers.clone(),
+            self.config.server.external_base(None),
+            stop.clone(),
+        ));
+        if let Some((mailbox, password)) = self.mailbox {
+            tasks.push(start_mailbox(self.desk, mailbox, password, stop));
+        }
+        tasks
+    }
+}
+
+/// Runs what `start` starts while this daemon leads the cluster: started when it becomes
+/// the leader, stopped (and awaited) when it stops leading or the generation stops.
+fn while_leader<F, Fut>(
+    membership: Arc<chainops_monitor::cluster::Membership>,
+    mut stop: watch::Receiver<bool>,
+    start: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Vec<tokio::task::JoinHandle<()>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut leader = membership.leader();
+        loop {
+            while !*leader.borrow_and_update() {
+                tokio::select! {
+                    r = leader.changed() => if r.is_err() { return },
+                    _ = stop.changed() => return,
+                }
+            }
+            let (tx, rx) = watch::channel(false);
+            let starting = tokio::spawn(start(rx));
+            let shutting_down = loop {
+                tokio::select! {
+                    r = leader.changed() => if r.is_err() || !*leader.borrow_and_update() { break false },
+                    _ = stop.changed() => break true,
+                }
+            };
+            let _ = tx.send(true);
+            if let Ok(tasks) = starting.await {
+                for t in tasks {
+                    let _ = t.await;
+                }
+            }
+            if shutting_down {
+                return;
+            }
+            tracing::warn!("leader-only work stopped: this member no longer leads");
+        }
+    })
+}
+
+/// Starts the alert engine and the notification delivery worker.
 async fn start_alerting(
-    config: &Config,
-    base: &Base,
-    parts: AlertingParts<'_>,
+    work: &LeaderWork,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let AlertingParts {
-        notifiers,
-        facts,
-        logs,
-        recipients,
-        metrics,
-    } = parts;
-    let (store, http) = (&base.store, &base.http);
+    let config = &work.config;
+    let (store, http, notifiers, metrics) =
+        (&work.store, &work.http, &work.notifiers, work.metrics.clone());
+    let recipients: Arc<dyn chainops_core::mail::Recipients> = work.desk.clone();
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
-    let with_logs = chainops_logs::service::WithLogFacts::new(facts, logs.alerts.clone());
+    let with_logs =
+        chainops_logs::service::WithLogFacts::new(work.facts.clone(), work.log_alerts.clone());
     rules.extend(crate::logs_wiring::rules(config, with_logs.names()));
     chainops_alert::rules::link_runbooks(&mut rules, &config.server.external_base(None));
     tracing::info!(

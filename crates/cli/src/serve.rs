@@ -121,6 +121,15 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let tls = tls_config(&config, o.dev_tls).await?;
     let vault = chainops_desk::privacy::Vault::open_file(&config.support.key_file, true)?;
+    let (coordinator, views_store) = start_cluster(&config, addr).await?;
+    let membership = coordinator.as_ref().map_or_else(
+        chainops_monitor::cluster::Membership::standalone,
+        |c| c.membership(),
+    );
+    let (cluster_stop_tx, cluster_stop_rx) = watch::channel(false);
+    let cluster_task = coordinator
+        .clone()
+        .map(|c| tokio::spawn(c.run(cluster_stop_rx)));
     let base = Arc::new(Base {
         vault,
         store: store.clone(),
@@ -129,6 +138,9 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         remote_write,
         managed_status,
         controls,
+        membership,
+        coordinator: coordinator.clone(),
+        views_store: views_store.unwrap_or_else(|| store.clone()),
         addr,
         tls: tls.as_ref().map(|(rustls, _, _)| rustls.clone()),
         dev_tls: tls
@@ -177,6 +189,7 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
         auth,
         audit: audit.clone(),
         security,
+        cluster: coordinator.clone(),
         reloader: reloader
             .has_file()
             .then(|| reloader.clone() as Arc<dyn chainops_core::ports::ConfigReloader>),
@@ -219,6 +232,11 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     crate::systemd::stopping();
     let _ = shutdown_tx.send(true);
     reloader.stop().await;
+    // Polls have stopped: leave the cluster so a successor takes over at once.
+    let _ = cluster_stop_tx.send(true);
+    if let Some(t) = cluster_task {
+        let _ = t.await;
+    }
     match server.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
         Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
@@ -236,6 +254,38 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// With `[cluster] enabled`: the coordinator for this member, on a pool of its own (so a
+/// busy daemon never delays a heartbeat), which node views are shared through too.
+async fn start_cluster(
+    config: &Config,
+    addr: SocketAddr,
+) -> anyhow::Result<(
+    Option<Arc<chainops_monitor::cluster::Coordinator>>,
+    Option<Store>,
+)> {
+    if !config.cluster.enabled {
+        return Ok((None, None));
+    }
+    let own = Store::open_existing(&config.store.url)
+        .await
+        .context("cannot open the cluster's store connection")?;
+    let member = config
+        .cluster
+        .member
+        .clone()
+        .unwrap_or_else(|| chainops_monitor::cluster::default_member_name(addr.port()));
+    let advertised = config.server.external_base(Some(addr));
+    tracing::info!(%member, lease = ?config.cluster.lease, heartbeat = ?config.cluster.heartbeat, "joining the cluster");
+    let coordinator = chainops_monitor::cluster::Coordinator::new(
+        own.clone(),
+        config.cluster.clone(),
+        member,
+        advertised,
+        config.nodes.iter().map(|n| n.name.clone()).collect(),
+    );
+    Ok((Some(coordinator), Some(own)))
 }
 
 /// The TLS setup: `[server.tls]`, or with `--dev-tls` a self-signed pair for localhost kept

@@ -56,6 +56,7 @@ pub struct Monitor {
     adapters: Vec<Arc<dyn ChainAdapter>>,
     saved: Vec<SavedTracker>,
     chain_best: ChainBest,
+    membership: Arc<crate::cluster::Membership>,
 }
 
 impl Monitor {
@@ -80,7 +81,15 @@ impl Monitor {
             adapters,
             saved,
             chain_best: Arc::new(RwLock::new(HashMap::new())),
+            membership: crate::cluster::Membership::standalone(),
         }
+    }
+
+    /// Polls only the nodes `membership` owns, and records chain-wide series only while it
+    /// leads (a cluster member; the default is a standalone daemon).
+    pub fn with_membership(mut self, membership: Arc<crate::cluster::Membership>) -> Self {
+        self.membership = membership;
+        self
     }
 
     /// The live fleet view.
@@ -105,6 +114,7 @@ impl Monitor {
                 store: self.store.clone(),
                 semaphore: semaphore.clone(),
                 chain_best: self.chain_best.clone(),
+                membership: self.membership.clone(),
             };
             let saved = self.saved.get(i).cloned().unwrap_or_default();
             let name = format!("poll:{}", self.fleet.lock(i).config.name);
@@ -127,17 +137,23 @@ impl Monitor {
                 }
             }));
         }
-        let (fleet, best, stop, history) = (
+        let (fleet, best, stop, history, membership) = (
             self.fleet.clone(),
             self.chain_best.clone(),
             shutdown.clone(),
             self.history.clone(),
+            self.membership.clone(),
         );
         // Each second: the chains' best heights, and whether each chain has its quorum
         // (recorded as `chain_quorum`, whose averages are the status page's uptime).
         handles.push(spawn_supervised("chain-best", move || {
-            let (fleet, best, mut stop, history) =
-                (fleet.clone(), best.clone(), stop.clone(), history.clone());
+            let (fleet, best, mut stop, history, membership) = (
+                fleet.clone(),
+                best.clone(),
+                stop.clone(),
+                history.clone(),
+                membership.clone(),
+            );
             async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
                 loop {
@@ -145,7 +161,13 @@ impl Monitor {
                         _ = tick.tick() => {
                             let fresh = fleet.best_heights();
                             let now = now_ms();
-                            for (chain, up) in fleet.quorum(&fresh, now) {
+                            // Chain series are the leader's (one writer per series).
+                            let quorum = if membership.is_leader() {
+                                fleet.quorum(&fresh, now)
+                            } else {
+                                Vec::new()
+                            };
+                            for (chain, up) in quorum {
                                 history.record(
                                     &crate::history::chain_series(&chain),
                                     now,
@@ -177,8 +199,12 @@ struct PollContext {
     store: Store,
     semaphore: Arc<Semaphore>,
     chain_best: ChainBest,
+    membership: Arc<crate::cluster::Membership>,
 }
 
+/// A node's poll loop. In a cluster it polls only while this member owns the node: on
+/// losing it the tracker state is saved for the next owner; on (re)gaining it the state
+/// is loaded from the store, where the previous owner left it.
 async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::Receiver<bool>) {
     let cfg = ctx.fleet.lock(ctx.index).config.clone();
     let mut tracker = NodeTracker::new(saved, cfg.chain_id.clone());
@@ -190,9 +216,39 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let hard_timeout = cfg.timeout * 2 + Duration::from_secs(1);
     let mut last_save = Instant::now();
+    let mut changes = ctx.membership.changes();
+    let mut owned = ctx.membership.owns(&cfg.name);
     loop {
+        if !ctx.membership.owns(&cfg.name) {
+            if owned {
+                save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
+                tracing::info!(node = %cfg.name, "another cluster member polls this node now");
+            }
+            owned = false;
+            {
+                let mut view = ctx.fleet.lock(ctx.index);
+                if view.remote.is_none() {
+                    view.remote = Some(crate::fleet::RemoteView {
+                        member: None,
+                        rpc_errors_total: 0,
+                    });
+                }
+            }
+            tokio::select! {
+                _ = changes.changed() => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
+        if !owned {
+            owned = true;
+            tracker = NodeTracker::new(load_saved(&ctx.store, &cfg.name).await, cfg.chain_id.clone());
+            ctx.fleet.lock(ctx.index).remote = None;
+            tick.reset_immediately();
+            tracing::info!(node = %cfg.name, "this cluster member polls the node now");
+        }
         tokio::select! {
             _ = tick.tick() => {}
+            _ = changes.changed() => continue,
             _ = shutdown.changed() => break,
         }
         let Ok(_permit) = ctx.semaphore.acquire().await else {
@@ -238,7 +294,9 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
             }
         }
     }
-    save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
+    if owned {
+        save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
+    }
 }
 
 /// Updates the fleet view and history with one poll's result. Returns the observation on success.

@@ -72,6 +72,90 @@ pub struct RawRemoteWrite {
     pub password_file: Option<String>,
 }
 
+/// `[cluster]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCluster {
+    /// Join the cluster of daemons sharing this store.
+    pub enabled: Option<bool>,
+    /// This member's name (default: host name and listen port).
+    pub member: Option<String>,
+    /// How long leadership and membership last without a heartbeat.
+    pub lease: Option<String>,
+    /// How often a member renews both.
+    pub heartbeat: Option<String>,
+}
+
+/// `[cluster]`: several daemons on one PostgreSQL store sharing the work.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterConfig {
+    /// Whether this daemon is a cluster member.
+    pub enabled: bool,
+    /// This member's name; `None` means host name and listen port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// A member (or leader) not heard of for this long is replaced.
+    #[serde(serialize_with = "ser_duration")]
+    pub lease: Duration,
+    /// How often a member renews its membership and the leader its lease.
+    #[serde(serialize_with = "ser_duration")]
+    pub heartbeat: Duration,
+}
+
+/// Validates `[cluster]`; `postgres` says whether the store can host a cluster.
+pub fn validate_cluster(raw: RawCluster, postgres: bool, p: &mut Problems) -> ClusterConfig {
+    let enabled = raw.enabled.unwrap_or(false);
+    if enabled && !postgres {
+        p.add(
+            "cluster.enabled",
+            "needs a PostgreSQL store: every member must share one; set [store] url = \"postgres://…\" on each member",
+        );
+    }
+    let member = raw.member.filter(|m| {
+        let ok = !m.is_empty() && m.len() <= 100 && !m.chars().any(char::is_control);
+        if !ok {
+            p.add(
+                "cluster.member",
+                "must be 1 to 100 printable characters (e.g. \"chainops-a\")",
+            );
+        }
+        ok
+    });
+    let lease = p.duration(
+        "cluster.lease",
+        raw.lease.as_deref(),
+        Duration::from_secs(8),
+        Duration::from_secs(3),
+    );
+    let heartbeat = p.duration(
+        "cluster.heartbeat",
+        raw.heartbeat.as_deref(),
+        Duration::from_secs(2),
+        Duration::from_millis(500),
+    );
+    if lease > Duration::from_secs(600) {
+        p.add(
+            "cluster.lease",
+            "is longer than 10m: a dead member's nodes would go unpolled that long",
+        );
+    }
+    if heartbeat * 3 > lease {
+        p.add(
+            "cluster.heartbeat",
+            format!(
+                "must be at most a third of cluster.lease ({}) so one late heartbeat does not end a lease",
+                chainops_core::duration::format_duration(lease)
+            ),
+        );
+    }
+    ClusterConfig {
+        enabled,
+        member,
+        lease,
+        heartbeat,
+    }
+}
+
 /// `[monitor]`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonitorConfig {

@@ -307,6 +307,10 @@ pub fn render(fleet: &Fleet, now_ms: i64) -> String {
         let mut header_written = false;
         for i in 0..fleet.len() {
             let v = fleet.lock(i);
+            // A cluster member exports the nodes it polls; the others export theirs.
+            if v.remote.is_some() {
+                continue;
+            }
             if let Some(value) = extract(&v, &ctx) {
                 if !header_written {
                     Family::header(&mut out, name, kind, help);
@@ -459,7 +463,10 @@ fn per_node(
     Family::header(out, name, kind, help);
     let mut family = Family { out };
     for i in 0..fleet.len() {
-        each(&fleet.lock(i), &mut family);
+        let v = fleet.lock(i);
+        if v.remote.is_none() {
+            each(&v, &mut family);
+        }
     }
 }
 

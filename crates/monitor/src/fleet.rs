@@ -52,6 +52,17 @@ pub struct NodeView {
     pub rpc: BTreeMap<&'static str, MethodStats>,
     /// Supervisor status if chainops runs this node.
     pub managed: Option<StatusHandle>,
+    /// Set when another cluster member polls this node and this view is its copy.
+    pub remote: Option<RemoteView>,
+}
+
+/// What a view copied from another cluster member adds.
+#[derive(Debug, Clone)]
+pub struct RemoteView {
+    /// The member that polls the node (`None` until its first view arrives).
+    pub member: Option<String>,
+    /// Its count of failed RPC calls (the per-method statistics stay with it).
+    pub rpc_errors_total: u64,
 }
 
 impl NodeView {
@@ -71,6 +82,7 @@ impl NodeView {
             poll_seconds: None,
             rpc: BTreeMap::new(),
             managed,
+            remote: None,
         }
     }
 
@@ -87,6 +99,9 @@ impl NodeView {
 
     /// Failed RPC calls so far (error, timeout, transport).
     pub fn rpc_errors_total(&self) -> u64 {
+        if let Some(r) = &self.remote {
+            return r.rpc_errors_total;
+        }
         self.rpc
             .values()
             .flat_map(|m| m.outcomes.iter())

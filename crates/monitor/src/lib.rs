@@ -11,8 +11,11 @@
 //! - [`exposition`]: Prometheus text format for `/metrics`.
 //! - [`dashboards`]: the Grafana dashboards over it.
 //! - [`histogram`]: the fixed-bucket histogram behind the exposition.
+//! - [`cluster`]: several daemons on one PostgreSQL store (membership, leader lease, node
+//!   assignment); [`shared_views`] gives every member every node's view.
 
 pub mod chains;
+pub mod cluster;
 pub mod collector;
 pub mod config;
 pub mod dashboards;
@@ -24,6 +27,7 @@ pub mod history;
 pub mod names;
 pub mod prom_read;
 pub mod remote_write;
+pub mod shared_views;
 pub mod tracker;
 
 pub use collector::Monitor;

@@ -177,6 +177,18 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/api/v1/cluster",
+        permission: Permission::ReadFleet,
+        audit: None,
+        summary: "The daemon cluster as this member sees it: members, leader lease, node assignment counts",
+        params: none,
+        body: no_body,
+        ok: 200,
+        response: crate::cluster_routes::schema,
+        handler: || get(crate::cluster_routes::cluster),
+    },
+    Route {
+        method: "GET",
         path: "/api/v1/nodes/{name}",
         permission: Permission::ReadFleet,
         audit: None,

@@ -10,6 +10,7 @@ pub mod api;
 mod auth_routes;
 mod bench_routes;
 pub mod chain_routes;
+mod cluster_routes;
 pub mod config;
 pub mod console;
 mod error;
@@ -83,6 +84,8 @@ pub struct AppState {
     pub security: Arc<Security>,
     /// Applies the config file again (absent: the daemon runs without a config file).
     pub reloader: Option<Arc<dyn chainops_core::ports::ConfigReloader>>,
+    /// This member's cluster coordinator (absent: a standalone daemon).
+    pub cluster: Option<Arc<chainops_monitor::cluster::Coordinator>>,
 }
 
 impl AppState {

@@ -279,6 +279,54 @@ impl Store {
         rows.iter().map(outbox_row).collect()
     }
 
+    /// Claims up to `limit` pending notifications due at `now_ms` for one delivery pass:
+    /// their next attempt moves to `claim_until_ms`, so another worker (a cluster's next
+    /// leader, a second pass) skips them while this one sends; a worker that dies before
+    /// recording the outcome leaves them due again at `claim_until_ms`. On PostgreSQL rows
+    /// another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`). Oldest first.
+    pub async fn claim_due_notifications(
+        &self,
+        now_ms: i64,
+        limit: i64,
+        claim_until_ms: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        let lock = match self.backend() {
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE notification_outbox SET next_attempt_ms = $3 WHERE id IN (
+                SELECT id FROM notification_outbox WHERE state = 'pending' AND next_attempt_ms <= $1
+                ORDER BY created_ms, id LIMIT $2{lock})
+             RETURNING {OUTBOX_COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms)
+            .bind(limit)
+            .bind(claim_until_ms)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| StoreError::query("claim due notifications", e))?;
+        let mut out = rows.iter().map(outbox_row).collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+        Ok(out)
+    }
+
+    /// Gives claimed notifications that were not attempted back, due at `due_ms`.
+    pub async fn release_notifications(&self, ids: &[&str], due_ms: i64) -> Result<()> {
+        for id in ids {
+            sqlx::query(
+                "UPDATE notification_outbox SET next_attempt_ms = $2 WHERE id = $1 AND state = 'pending'",
+            )
+            .bind(*id)
+            .bind(due_ms)
+            .execute(self.pool())
+            .await
+            .map_err(|e| StoreError::query("release claimed notifications", e))?;
+        }
+        Ok(())
+    }
+
     /// Notifications in `state` (`pending|sent|dead`, or all), newest first.
     pub async fn list_notifications(
         &self,

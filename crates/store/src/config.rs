@@ -21,6 +21,17 @@ pub struct StoreConfig {
     pub url: String,
 }
 
+impl StoreConfig {
+    /// The engine the URL names.
+    pub fn backend(&self) -> crate::Backend {
+        if self.url.starts_with("postgres") {
+            crate::Backend::Postgres
+        } else {
+            crate::Backend::Sqlite
+        }
+    }
+}
+
 /// Validates `[store]`; without a URL the embedded SQLite file lives in `data_dir`.
 pub fn validate(raw: RawStore, data_dir: &Path, p: &mut Problems) -> StoreConfig {
     let url = match raw.url {

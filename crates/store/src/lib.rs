@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_reports;
 pub mod backup_runs;
 pub mod bench_runs;
+pub mod cluster;
 pub mod config;
 mod error;
 pub mod events;

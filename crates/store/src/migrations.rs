@@ -351,6 +351,23 @@ pub const MIGRATIONS: &[Migration] = &[
              FOR EACH ROW EXECUTE FUNCTION desk_subjects_sync()",
         ],
     },
+    Migration {
+        version: 16,
+        name: "daemon cluster: members, the leader lease, node assignments, shared node views",
+        statements: &[
+            "CREATE TABLE cluster_members (member TEXT PRIMARY KEY, addr TEXT NOT NULL,
+             version TEXT NOT NULL, started_ms BIGINT NOT NULL, seen_ms BIGINT NOT NULL)",
+            // One row (id 1): who leads, since when, until when, and the fencing epoch that
+            // grows with every change of leader.
+            "CREATE TABLE cluster_leader (id BIGINT PRIMARY KEY, member TEXT NOT NULL,
+             epoch BIGINT NOT NULL, since_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
+            "CREATE TABLE cluster_assignments (node TEXT PRIMARY KEY, member TEXT NOT NULL,
+             epoch BIGINT NOT NULL, assigned_ms BIGINT NOT NULL)",
+            "CREATE TABLE cluster_node_views (node TEXT PRIMARY KEY, member TEXT NOT NULL,
+             view TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
+            "CREATE INDEX cluster_node_views_updated ON cluster_node_views (updated_ms)",
+        ],
+    },
 ];
 
 /// Whether a chainops schema is there (any migration applied).
@@ -363,8 +380,27 @@ pub(crate) async fn exists(store: &Store) -> bool {
         .is_some()
 }
 
-/// Applies every migration newer than the database's version.
+/// Applies every migration newer than the database's version. On PostgreSQL the members of
+/// a cluster may start together: a session advisory lock makes them migrate one at a time
+/// (the second finds the work done).
 pub async fn apply(store: &Store) -> Result<()> {
+    if store.backend() != Backend::Postgres {
+        return apply_unlocked(store).await;
+    }
+    let lock = |e| StoreError::query("take the migration lock", e);
+    let mut conn = store.pool().acquire().await.map_err(lock)?;
+    sqlx::query("SELECT pg_advisory_lock(7262001)")
+        .execute(&mut *conn)
+        .await
+        .map_err(lock)?;
+    let result = apply_unlocked(store).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock(7262001)")
+        .execute(&mut *conn)
+        .await;
+    result
+}
+
+async fn apply_unlocked(store: &Store) -> Result<()> {
     let pool = store.pool();
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -3,10 +3,14 @@
 //! per second: 150 transaction hashes per block, finalized/safe tags, txpool, peers.
 //! Nodes `i` share chain `i % 10`, so nodes of a chain agree on hashes.
 //!
+//! `GET /polls` answers a JSON array: per node index, how many polls it has answered (its
+//! `eth_syncing` calls, one per chainops poll), so a test can tell who polls what how often.
+//!
 //! Usage: `fake-evm-fleet PORT`. HTTP/1.1 keep-alive, no TLS; loopback only.
 
 use serde_json::{Value, json};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -17,6 +21,11 @@ const FIRST_HEIGHT: u64 = 19_000_000;
 
 static START: OnceLock<Instant> = OnceLock::new();
 static TXS: OnceLock<String> = OnceLock::new();
+/// Polls answered per node index (indexes past the end are not counted).
+static POLLS: OnceLock<Vec<AtomicU64>> = OnceLock::new();
+/// One past the highest node index seen.
+static SEEN: AtomicUsize = AtomicUsize::new(0);
+const COUNTED: usize = 100_000;
 
 fn main() -> std::io::Result<()> {
     let port: u16 = std::env::args()
@@ -24,6 +33,7 @@ fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(18_600);
     START.get_or_init(Instant::now);
+    POLLS.get_or_init(|| (0..COUNTED).map(|_| AtomicU64::new(0)).collect());
     TXS.get_or_init(|| {
         let hashes: Vec<String> = (0..TXS_PER_BLOCK)
             .map(|i| {
@@ -84,6 +94,25 @@ async fn serve(mut sock: TcpStream) -> std::io::Result<()> {
             buf.extend_from_slice(&chunk[..n]);
         }
         let path = head.split_whitespace().nth(1).unwrap_or("/");
+        if path == "/polls" {
+            let counts: Vec<u64> = POLLS
+                .get()
+                .map(|p| {
+                    p[..SEEN.load(Ordering::Relaxed).min(COUNTED)]
+                        .iter()
+                        .map(|c| c.load(Ordering::Relaxed))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let body = serde_json::to_string(&counts).unwrap_or_default();
+            buf.drain(..header_end + len);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(resp.as_bytes()).await?;
+            continue;
+        }
         let node: u64 = path
             .strip_prefix("/n/")
             .and_then(|n| n.parse().ok())
@@ -155,7 +184,13 @@ fn answer(node: u64, call: &Value) -> String {
             };
             block(chain, h)
         }
-        "eth_syncing" => "false".into(),
+        "eth_syncing" => {
+            if let Some(c) = POLLS.get().and_then(|p| p.get(node as usize)) {
+                c.fetch_add(1, Ordering::Relaxed);
+                SEEN.fetch_max(node as usize + 1, Ordering::Relaxed);
+            }
+            "false".into()
+        }
         "eth_gasPrice" => "\"0x3b9aca00\"".into(),
         "net_peerCount" => "\"0x32\"".into(),
         "txpool_status" => r#"{"pending":"0x1f4","queued":"0x10"}"#.into(),

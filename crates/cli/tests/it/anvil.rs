@@ -498,26 +498,7 @@ fn kill_9_loses_at_most_the_current_minute_and_the_daemon_recovers() {
 
 #[test]
 fn the_daemon_runs_on_postgresql() {
-    let admin = std::env::var("CHAINOPS_TEST_POSTGRES_URL").expect(
-        "CHAINOPS_TEST_POSTGRES_URL is not set: run `make test` (it starts a private PostgreSQL)",
-    );
-    let db = format!("chainops_e2e_{}", std::process::id());
-    let out = Command::new("psql")
-        .arg(&admin)
-        .args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            &format!("CREATE DATABASE {db}"),
-        ])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let url = format!("{}/{db}", admin.rsplit_once('/').expect("url").0);
+    let url = postgres_db("chainops_e2e");
     let anvil = Anvil::start(&[]);
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = format!(

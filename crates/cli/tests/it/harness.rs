@@ -47,6 +47,31 @@ pub fn anvil_bin() -> PathBuf {
     )
 }
 
+/// A new, empty database on the private PostgreSQL `make test` starts
+/// (`CHAINOPS_TEST_POSTGRES_URL`); returns its URL.
+pub fn postgres_db(prefix: &str) -> String {
+    let admin = std::env::var("CHAINOPS_TEST_POSTGRES_URL").expect(
+        "CHAINOPS_TEST_POSTGRES_URL is not set: run `make test` (it starts a private PostgreSQL)",
+    );
+    let db = format!("{prefix}_{}", std::process::id());
+    let out = Command::new("psql")
+        .arg(&admin)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            &format!("CREATE DATABASE {db}"),
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("{}/{db}", admin.rsplit_once('/').expect("url").0)
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod backup_daemon;
 mod bench;
+mod cluster;
 mod cli;
 mod console;
 mod dashboards;

@@ -104,6 +104,7 @@ fn rig() -> &'static Rig {
                 audit: Arc::new(audit),
                 security: Arc::new(Security::default()),
                 reloader: None,
+                cluster: None,
             };
             (chainops_server::router(state), token)
         });

@@ -1,0 +1,263 @@
+//! Three `chainops serve` members on a private PostgreSQL share 300 fake nodes (the fake
+//! fleet of `bench/monitor-scale`, which counts the polls each node answers) and one dead
+//! node whose alert is firing with its notification due:
+//! - every node is polled by exactly one member (the fleet's counts, the members' /metrics);
+//! - every member's API shows every node;
+//! - `kill -9` of the leader: a new leader within 15 s, the notification arrives exactly
+//!   once, the dead leader's nodes are polled again within 15 s;
+//! - `kill -9` of a member: its nodes are polled again within 15 s.
+
+use crate::harness::*;
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NODES: usize = 300;
+const T: Duration = Duration::from_secs(90);
+const TAKEOVER: Duration = Duration::from_secs(15);
+
+fn fake_fleet_bin() -> PathBuf {
+    tool(
+        "fake-evm-fleet",
+        "CHAINOPS_TEST_FAKE_FLEET",
+        "target/debug/fake-evm-fleet",
+    )
+}
+
+/// Polls each fake node has answered so far.
+fn polls(fleet: &str) -> Vec<u64> {
+    http()
+        .get(format!("{fleet}/polls"))
+        .send()
+        .and_then(|r| r.json::<Vec<u64>>())
+        .expect("fleet poll counts")
+}
+
+fn cluster(d: &Daemon) -> Option<Value> {
+    let r = http()
+        .get(format!("{}/api/v1/cluster", d.base))
+        .bearer_auth(&d.token)
+        .timeout(Duration::from_secs(3))
+        .send()
+        .ok()?;
+    r.json().ok()
+}
+
+/// The nodes a member exports on /metrics (it exports only those it polls).
+fn exported(d: &Daemon) -> BTreeSet<String> {
+    d.metrics()
+        .lines()
+        .filter(|l| l.starts_with("chainops_up{"))
+        .filter_map(|l| l.split("node=\"").nth(1)?.split('"').next().map(String::from))
+        .collect()
+}
+
+/// Waits until every node in `nodes` (fake indexes) answered a poll after `before`;
+/// returns how long that took from `since`.
+fn picked_up(fleet: &str, nodes: &[usize], before: &[u64], since: Instant) -> Duration {
+    wait_for("the nodes to be polled again", T, || {
+        let now = polls(fleet);
+        nodes
+            .iter()
+            .all(|&i| now.get(i).copied().unwrap_or(0) > before.get(i).copied().unwrap_or(0))
+            .then(|| since.elapsed())
+    })
+}
+
+fn member(members: &[Option<Daemon>], i: usize) -> &Daemon {
+    members[i].as_ref().expect("live member")
+}
+
+fn indexes(names: &BTreeSet<String>) -> Vec<usize> {
+    names
+        .iter()
+        .filter_map(|n| n.strip_prefix("fake-")?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
+    let url = postgres_db("chainops_cluster");
+    let port = free_port();
+    let fleet_proc = Proc {
+        child: Command::new(fake_fleet_bin())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the fake fleet"),
+        name: "fake-evm-fleet".into(),
+    };
+    let fleet = format!("http://127.0.0.1:{port}");
+    wait_for("the fake fleet", T, || {
+        http().get(format!("{fleet}/polls")).send().ok()
+    });
+    let rx = Receiver::start();
+    let mut nodes = String::new();
+    for i in 0..NODES {
+        nodes += &format!(
+            "[[nodes]]\nname = \"fake-{i}\"\nchain = \"c{}\"\nkind = \"evm\"\nrpc_url = \"{fleet}/n/{i}\"\nblock_time = \"1s\"\n",
+            i % 10
+        );
+    }
+    nodes += &evm_node("dead-1", &format!("http://127.0.0.1:{}", free_port()), "");
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    let config = |member: &str| {
+        format!(
+            "[store]\nurl = \"{url}\"\n[cluster]\nenabled = true\nmember = \"{member}\"\n\
+             [monitor]\npoll_interval = \"1s\"\n\
+             [alerting]\ndefault_rules = false\neval_interval = \"500ms\"\n\
+             [[rules]]\nname = \"DeadNode\"\nseverity = \"critical\"\nexpr = \"up < 1\"\nfor = \"2s\"\n\
+             [[notifiers]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"s3cret-s3cret\"\n{nodes}",
+            rx.url
+        )
+    };
+    // The receiver fails until the leader is killed: the notification stays due.
+    rx.set_status(503);
+    let mut members: Vec<Option<Daemon>> = ["m1", "m2", "m3"]
+        .iter()
+        .zip(&dirs)
+        .map(|(m, dir)| Some(Daemon::start(dir.path(), &config(m))))
+        .collect();
+    let live = |members: &[Option<Daemon>]| -> Vec<usize> {
+        (0..members.len()).filter(|&i| members[i].is_some()).collect()
+    };
+
+    // Everyone joined, every node assigned.
+    wait_for("three live members and every node assigned", T, || {
+        let c = cluster(member(&members, 0))?;
+        let alive = c["members"].as_array()?.iter().filter(|m| m["alive"] == true).count();
+        (alive == 3 && c["unassigned_nodes"] == 0).then_some(())
+    });
+    // Each member exports the nodes it polls: together all of them, no node twice.
+    let owned: Vec<BTreeSet<String>> = wait_for("the members' /metrics to settle", T, || {
+        let sets: Vec<_> = (0..3).map(|i| exported(member(&members, i))).collect();
+        let total: usize = sets.iter().map(BTreeSet::len).sum();
+        let union: BTreeSet<&String> = sets.iter().flatten().collect();
+        (total == NODES + 1 && union.len() == NODES + 1).then_some(sets)
+    });
+    for (i, set) in owned.iter().enumerate() {
+        assert!(
+            set.len() > NODES / 6,
+            "member {i} polls only {} of {} nodes: {owned:?}",
+            set.len(),
+            NODES + 1
+        );
+    }
+    // Exactly one member polls each node: over 10 s at 1 s polls, about 10 polls each.
+    let before = polls(&fleet);
+    std::thread::sleep(Duration::from_secs(10));
+    let after = polls(&fleet);
+    let rates: Vec<u64> = (0..NODES).map(|i| after[i] - before[i]).collect();
+    let twice: Vec<usize> = (0..NODES).filter(|&i| rates[i] > 14).collect();
+    let never: Vec<usize> = (0..NODES).filter(|&i| rates[i] < 6).collect();
+    assert!(
+        twice.is_empty() && never.is_empty(),
+        "polled more than once a second: {twice:?}; less than that: {never:?}; rates {rates:?}"
+    );
+    // Any member answers for every node (views are shared).
+    for i in 0..3 {
+        let d = member(&members, i);
+        let all = wait_for("every node on every member's API", T, || {
+            let v = d.json("/api/v1/nodes");
+            let a = v.as_array()?.clone();
+            let ok = a.iter().filter(|n| n["status"] == "ok").count();
+            (a.len() == NODES + 1 && ok == NODES).then_some(a)
+        });
+        assert!(all.iter().any(|n| n["name"] == "dead-1" && n["status"] == "down"));
+    }
+
+    // The dead node's alert fires; its notification fails and stays due.
+    let any = member(&members, 1);
+    wait_for("DeadNode firing and its delivery failing", T, || {
+        let alerts = any.json("/api/v1/alerts");
+        let firing = alerts
+            .as_array()?
+            .iter()
+            .any(|a| a["rule"] == "DeadNode" && a["state"] == "firing");
+        let failed = rx.requests.lock().expect("lock").iter().any(|r| r.status == 503);
+        (firing && failed).then_some(())
+    });
+    let c = cluster(any).expect("cluster");
+    let leader_name = c["leader"]["member"].as_str().expect("leader").to_string();
+    let epoch = c["leader"]["epoch"].as_i64().expect("epoch");
+    let li = ["m1", "m2", "m3"]
+        .iter()
+        .position(|m| *m == leader_name)
+        .expect("leader is a member");
+    let leader_nodes = indexes(&owned[li]);
+    let counts = polls(&fleet);
+    let killed = Instant::now();
+    let mut gone = members[li].take().expect("leader");
+    gone.proc.signal(Signal::SIGKILL);
+    let _ = gone.proc.child.wait();
+    let new_leader = wait_for("a new leader", T, || {
+        live(&members).into_iter().find_map(|i| {
+            let c = cluster(member(&members, i))?;
+            (c["is_leader"] == true).then(|| (i, c, killed.elapsed()))
+        })
+    });
+    assert!(
+        new_leader.2 <= TAKEOVER,
+        "a new leader took {:?} (more than 15 s)",
+        new_leader.2
+    );
+    assert!(new_leader.1["leader"]["epoch"].as_i64() > Some(epoch), "the epoch grows");
+    let pickup = picked_up(&fleet, &leader_nodes, &counts, killed);
+    assert!(
+        pickup <= TAKEOVER,
+        "the dead leader's nodes were polled again after {pickup:?}"
+    );
+    eprintln!(
+        "leader killed: new leader after {:?}, its {} nodes polled again after {pickup:?}",
+        new_leader.2,
+        leader_nodes.len()
+    );
+
+    // The receiver recovers: the notification arrives, once.
+    rx.set_status(200);
+    wait_for("the DeadNode notification", T, || {
+        (rx.count("DeadNode", "firing") >= 1).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(8));
+    let mut by_delivery: BTreeMap<String, usize> = BTreeMap::new();
+    for r in rx.requests.lock().expect("lock").iter().filter(|r| r.status == 200) {
+        let id = r.headers.get("x-chainops-delivery").cloned().unwrap_or_default();
+        *by_delivery.entry(id).or_default() += 1;
+    }
+    assert_eq!(rx.count("DeadNode", "firing"), 1, "delivered {by_delivery:?}");
+    assert!(
+        by_delivery.values().all(|n| *n == 1),
+        "a notification arrived twice: {by_delivery:?}"
+    );
+
+    // A member (not the leader) dies: its nodes are picked up.
+    let fi = live(&members)
+        .into_iter()
+        .find(|&i| i != new_leader.0)
+        .expect("a follower");
+    let follower_nodes = indexes(&exported(member(&members, fi)));
+    assert!(!follower_nodes.is_empty());
+    let mut gone = members[fi].take().expect("follower");
+    gone.proc.signal(Signal::SIGKILL);
+    let _ = gone.proc.child.wait();
+    let killed = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    let counts = polls(&fleet);
+    let pickup = picked_up(&fleet, &follower_nodes, &counts, killed);
+    assert!(
+        pickup <= TAKEOVER,
+        "the dead member's nodes were polled again after {pickup:?}"
+    );
+    eprintln!(
+        "member killed: its {} nodes polled again after {pickup:?}",
+        follower_nodes.len()
+    );
+    let last = member(&members, new_leader.0);
+    wait_for("the last member to poll everything", T, || {
+        (exported(last).len() == NODES + 1).then_some(())
+    });
+    drop(fleet_proc);
+}
