@@ -160,7 +160,9 @@ impl DeliveryWorker {
             }
         }
         if !unattempted.is_empty() {
-            self.store.release_notifications(&unattempted, start).await?;
+            self.store
+                .release_notifications(&unattempted, start)
+                .await?;
         }
         Ok(sent)
     }

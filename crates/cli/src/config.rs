@@ -492,6 +492,70 @@ block_time = "fast"
     }
 
     #[test]
+    fn a_cluster_needs_postgresql_sane_leases_and_no_managed_nodes() {
+        let err = |text: &str| -> Vec<String> {
+            Config::from_toml_str(text, &no_env)
+                .expect_err("invalid")
+                .0
+                .iter()
+                .map(|p| p.to_string())
+                .collect()
+        };
+        let lines = err(
+            "[cluster]\nenabled = true\nlease = \"4s\"\nheartbeat = \"2s\"\nmember = \"\"\n\
+             [[nodes]]\nname = \"local\"\nchain = \"dev\"\nkind = \"evm\"\nrpc_url = \"http://127.0.0.1:8545\"\nmanaged = true\ncommand = \"anvil\"\n",
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("cluster.enabled: needs a PostgreSQL store")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("cluster.heartbeat: must be at most a third")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("cluster.member: ")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("nodes[0].managed: ") && l.contains("rpc_url")),
+            "{lines:?}"
+        );
+        let lines = err(
+            "[store]\nurl = \"postgres://db/chainops\"\n[cluster]\nenabled = true\nlease = \"1y\"\nheartbeat = \"0s\"\n",
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("cluster.lease: is longer than 10m")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("cluster.heartbeat: ") && l.contains("minimum")),
+            "{lines:?}"
+        );
+        let ok = Config::from_toml_str(
+            "[store]\nurl = \"postgres://db/chainops\"\n[cluster]\nenabled = true\nmember = \"节点-a\"\n",
+            &no_env,
+        )
+        .expect("valid");
+        assert_eq!(ok.cluster.lease, Duration::from_secs(8));
+        assert_eq!(ok.cluster.heartbeat, Duration::from_secs(2));
+        // What `config show` prints reads back the same.
+        let again = Config::from_toml_str(&ok.to_redacted_toml(), &no_env).expect("round trip");
+        assert_eq!(again.cluster.member.as_deref(), Some("节点-a"));
+        assert!(again.cluster.enabled);
+    }
+
+    #[test]
     fn env_interpolation_and_overrides_apply() {
         let env = |k: &str| match k {
             "LTC_URL" => Some("http://10.0.0.5:9332".to_string()),

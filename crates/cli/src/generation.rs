@@ -205,9 +205,11 @@ async fn start_parts(
     };
     // The alert engine, the outbox, the SLA clocks and the mailbox run once per cluster:
     // on its leader (a standalone daemon always leads).
-    tasks.push(while_leader(base.membership.clone(), stop.clone(), move |stop| {
-        work.clone().start(stop)
-    }));
+    tasks.push(while_leader(
+        base.membership.clone(),
+        stop.clone(),
+        move |stop| work.clone().start(stop),
+    ));
     if let Some(coordinator) = &base.coordinator {
         coordinator.set_nodes(config.nodes.iter().map(|n| n.name.clone()).collect());
         let sync = chainops_monitor::shared_views::ViewSync::new(
@@ -453,7 +455,10 @@ impl LeaderWork {
             match start_alerting(&self, &stop).await {
                 Ok(t) => break t,
                 Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "alerting cannot start; retrying in 5 s");
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "alerting cannot start; retrying in 5 s"
+                    );
                     let mut stop = stop.clone();
                     tokio::select! {
                         _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
@@ -523,8 +528,12 @@ async fn start_alerting(
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let config = &work.config;
-    let (store, http, notifiers, metrics) =
-        (&work.store, &work.http, &work.notifiers, work.metrics.clone());
+    let (store, http, notifiers, metrics) = (
+        &work.store,
+        &work.http,
+        &work.notifiers,
+        work.metrics.clone(),
+    );
     let recipients: Arc<dyn chainops_core::mail::Recipients> = work.desk.clone();
     let mut rules = chainops_alert::rules::effective_rules(&config.alerting);
     let with_logs =

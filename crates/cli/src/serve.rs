@@ -122,10 +122,11 @@ pub async fn run(g: &GlobalOpts, o: ServeOpts) -> anyhow::Result<()> {
     let tls = tls_config(&config, o.dev_tls).await?;
     let vault = chainops_desk::privacy::Vault::open_file(&config.support.key_file, true)?;
     let (coordinator, views_store) = start_cluster(&config, addr).await?;
-    let membership = coordinator.as_ref().map_or_else(
-        chainops_monitor::cluster::Membership::standalone,
-        |c| c.membership(),
-    );
+    let membership = coordinator
+        .as_ref()
+        .map_or_else(chainops_monitor::cluster::Membership::standalone, |c| {
+            c.membership()
+        });
     let (cluster_stop_tx, cluster_stop_rx) = watch::channel(false);
     let cluster_task = coordinator
         .clone()

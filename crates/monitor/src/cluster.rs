@@ -270,8 +270,12 @@ impl Coordinator {
             .map(|m| m.member.clone())
             .collect();
         let nodes = self.nodes.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut current: HashMap<String, String> =
-            self.store.cluster_assignments().await?.into_iter().collect();
+        let mut current: HashMap<String, String> = self
+            .store
+            .cluster_assignments()
+            .await?
+            .into_iter()
+            .collect();
         if leads {
             let desired = assign(&nodes, &alive);
             let set: Vec<(String, String)> = desired
@@ -290,7 +294,12 @@ impl Coordinator {
                     .cluster_assign(&self.member, lease.epoch, &set, &remove)
                     .await?
                 {
-                    tracing::info!(moved = set.len(), removed = remove.len(), members = alive.len(), "nodes assigned to cluster members");
+                    tracing::info!(
+                        moved = set.len(),
+                        removed = remove.len(),
+                        members = alive.len(),
+                        "nodes assigned to cluster members"
+                    );
                     current = desired;
                 } else {
                     tracing::warn!(member = %self.member, "lost the lease while assigning nodes");
@@ -365,10 +374,7 @@ pub fn assign(nodes: &[String], members: &[String]) -> HashMap<String, String> {
         return out;
     }
     for node in nodes {
-        if let Some(best) = members
-            .iter()
-            .max_by_key(|m| (weight(m, node), m.as_str()))
-        {
+        if let Some(best) = members.iter().max_by_key(|m| (weight(m, node), m.as_str())) {
             out.insert(node.clone(), best.clone());
         }
     }
@@ -438,7 +444,11 @@ mod tests {
         let nodes = vec!["节点-一".to_string(), String::new(), "n".repeat(10_000)];
         let got = assign(&nodes, &["成员".to_string(), "b".to_string()]);
         assert_eq!(got.len(), 3);
-        assert_ne!(weight("a", "bc"), weight("ab", "c"), "the separator keeps names apart");
+        assert_ne!(
+            weight("a", "bc"),
+            weight("ab", "c"),
+            "the separator keeps names apart"
+        );
     }
 
     #[test]
@@ -447,7 +457,7 @@ mod tests {
         assert!(m.owns("anything") && m.is_leader() && !m.is_clustered());
         let c = Membership::member();
         assert!(!c.owns("n1") && !c.is_leader());
-        let mut changes = c.changes();
+        let changes = c.changes();
         c.set_owned(["n1".to_string()].into());
         assert!(changes.has_changed().unwrap());
         assert!(c.owns("n1") && !c.owns("n2"));

@@ -241,7 +241,10 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
         }
         if !owned {
             owned = true;
-            tracker = NodeTracker::new(load_saved(&ctx.store, &cfg.name).await, cfg.chain_id.clone());
+            tracker = NodeTracker::new(
+                load_saved(&ctx.store, &cfg.name).await,
+                cfg.chain_id.clone(),
+            );
             ctx.fleet.lock(ctx.index).remote = None;
             tick.reset_immediately();
             tracing::info!(node = %cfg.name, "this cluster member polls the node now");

@@ -17,7 +17,15 @@ pub(crate) async fn cluster(State(s): State<AppState>) -> Json<ClusterStatus> {
 pub(crate) fn schema() -> Value {
     let int = json!({"type": "integer"});
     let member = obj(
-        &["member", "addr", "version", "started_ms", "seen_ms", "alive", "nodes"],
+        &[
+            "member",
+            "addr",
+            "version",
+            "started_ms",
+            "seen_ms",
+            "alive",
+            "nodes",
+        ],
         json!({
             "member": text(), "addr": text(), "version": text(),
             "started_ms": int, "seen_ms": int, "alive": {"type": "boolean"}, "nodes": int,
@@ -29,7 +37,15 @@ pub(crate) fn schema() -> Value {
     );
     leader["nullable"] = json!(true);
     obj(
-        &["enabled", "member", "is_leader", "leader", "members", "owned_nodes", "unassigned_nodes"],
+        &[
+            "enabled",
+            "member",
+            "is_leader",
+            "leader",
+            "members",
+            "owned_nodes",
+            "unassigned_nodes",
+        ],
         json!({
             "enabled": {"type": "boolean"},
             "member": text(),

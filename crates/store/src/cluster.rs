@@ -266,7 +266,11 @@ impl Store {
     }
 
     /// Publishes `member`'s views of the nodes it polls (node → document).
-    pub async fn cluster_publish_views(&self, member: &str, views: &[(String, String)]) -> Result<()> {
+    pub async fn cluster_publish_views(
+        &self,
+        member: &str,
+        views: &[(String, String)],
+    ) -> Result<()> {
         let now = self.now_sql();
         for chunk in views.chunks(CHUNK) {
             let values: Vec<String> = (0..chunk.len())
@@ -290,7 +294,11 @@ impl Store {
     }
 
     /// Views other members published at or after `since_ms` (database clock), oldest first.
-    pub async fn cluster_views_since(&self, since_ms: i64, not_member: &str) -> Result<Vec<ViewRow>> {
+    pub async fn cluster_views_since(
+        &self,
+        since_ms: i64,
+        not_member: &str,
+    ) -> Result<Vec<ViewRow>> {
         let rows = sqlx::query(
             "SELECT node, member, view, updated_ms FROM cluster_node_views
              WHERE updated_ms >= $1 AND member <> $2 ORDER BY updated_ms",
@@ -332,33 +340,56 @@ mod tests {
         let b = s.cluster_try_lead("b", 60_000).await.unwrap();
         assert_eq!(b.member, "a", "b cannot take a live lease");
         let renewed = s.cluster_try_lead("a", 60_000).await.unwrap();
-        assert_eq!((renewed.epoch, renewed.since_ms), (1, a.since_ms), "renewal keeps the epoch");
+        assert_eq!(
+            (renewed.epoch, renewed.since_ms),
+            (1, a.since_ms),
+            "renewal keeps the epoch"
+        );
         assert!(renewed.expires_ms >= a.expires_ms);
         s.cluster_leave("a").await.unwrap();
         let b = s.cluster_try_lead("b", 60_000).await.unwrap();
-        assert_eq!((b.member.as_str(), b.epoch), ("b", 2), "a new leader gets a new epoch");
+        assert_eq!(
+            (b.member.as_str(), b.epoch),
+            ("b", 2),
+            "a new leader gets a new epoch"
+        );
         // A fenced write by the old leader is refused; the new one's goes through.
         let set = vec![("n1".to_string(), "a".to_string())];
         assert!(!s.cluster_assign("a", 1, &set, &[]).await.unwrap());
         assert!(s.cluster_assignments().await.unwrap().is_empty());
-        let set = vec![("n1".to_string(), "b".to_string()), ("n2".to_string(), "b".to_string())];
+        let set = vec![
+            ("n1".to_string(), "b".to_string()),
+            ("n2".to_string(), "b".to_string()),
+        ];
         assert!(s.cluster_assign("b", 2, &set, &[]).await.unwrap());
         assert!(s.cluster_assign("b", 2, &[], &["n2".into()]).await.unwrap());
-        assert_eq!(s.cluster_assignments().await.unwrap(), vec![("n1".into(), "b".into())]);
+        assert_eq!(
+            s.cluster_assignments().await.unwrap(),
+            vec![("n1".into(), "b".into())]
+        );
     }
 
     #[tokio::test]
     async fn heartbeats_views_and_forgetting() {
         let (_d, s) = store().await;
-        let seen = s.cluster_heartbeat("a", "127.0.0.1:1", "1.0").await.unwrap();
-        s.cluster_heartbeat("b", "127.0.0.1:2", "1.0").await.unwrap();
+        let seen = s
+            .cluster_heartbeat("a", "127.0.0.1:1", "1.0")
+            .await
+            .unwrap();
+        s.cluster_heartbeat("b", "127.0.0.1:2", "1.0")
+            .await
+            .unwrap();
         let db = s.db_now_ms().await.unwrap();
         assert!((db - seen).abs() < 60_000, "the database clock is epoch ms");
         assert_eq!(s.cluster_members().await.unwrap().len(), 2);
-        let views: Vec<(String, String)> =
-            (0..1200).map(|i| (format!("n{i}"), format!("{{\"i\":{i}}}"))).collect();
+        let views: Vec<(String, String)> = (0..1200)
+            .map(|i| (format!("n{i}"), format!("{{\"i\":{i}}}")))
+            .collect();
         s.cluster_publish_views("a", &views).await.unwrap();
-        assert!(s.cluster_views_since(0, "a").await.unwrap().is_empty(), "own views are skipped");
+        assert!(
+            s.cluster_views_since(0, "a").await.unwrap().is_empty(),
+            "own views are skipped"
+        );
         let got = s.cluster_views_since(0, "b").await.unwrap();
         assert_eq!(got.len(), 1200);
         assert!(got.iter().all(|v| v.member == "a"));

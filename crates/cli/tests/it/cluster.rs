@@ -46,12 +46,18 @@ fn cluster(d: &Daemon) -> Option<Value> {
     r.json().ok()
 }
 
-/// The nodes a member exports on /metrics (it exports only those it polls).
+/// The nodes a member exports on /metrics (it exports only those it polls, `chainops_node_up`).
 fn exported(d: &Daemon) -> BTreeSet<String> {
     d.metrics()
         .lines()
-        .filter(|l| l.starts_with("chainops_up{"))
-        .filter_map(|l| l.split("node=\"").nth(1)?.split('"').next().map(String::from))
+        .filter(|l| l.starts_with("chainops_node_up{"))
+        .filter_map(|l| {
+            l.split("node=\"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(String::from)
+        })
         .collect()
 }
 
@@ -103,7 +109,9 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
         );
     }
     nodes += &evm_node("dead-1", &format!("http://127.0.0.1:{}", free_port()), "");
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
     let config = |member: &str| {
         format!(
             "[store]\nurl = \"{url}\"\n[cluster]\nenabled = true\nmember = \"{member}\"\n\
@@ -122,21 +130,36 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
         .map(|(m, dir)| Some(Daemon::start(dir.path(), &config(m))))
         .collect();
     let live = |members: &[Option<Daemon>]| -> Vec<usize> {
-        (0..members.len()).filter(|&i| members[i].is_some()).collect()
+        (0..members.len())
+            .filter(|&i| members[i].is_some())
+            .collect()
     };
 
     // Everyone joined, every node assigned.
     wait_for("three live members and every node assigned", T, || {
         let c = cluster(member(&members, 0))?;
-        let alive = c["members"].as_array()?.iter().filter(|m| m["alive"] == true).count();
+        let alive = c["members"]
+            .as_array()?
+            .iter()
+            .filter(|m| m["alive"] == true)
+            .count();
         (alive == 3 && c["unassigned_nodes"] == 0).then_some(())
     });
     // Each member exports the nodes it polls: together all of them, no node twice.
-    let owned: Vec<BTreeSet<String>> = wait_for("the members' /metrics to settle", T, || {
+    let mut last = Vec::new();
+    let owned: Vec<BTreeSet<String>> = wait_for_opt(T, || {
         let sets: Vec<_> = (0..3).map(|i| exported(member(&members, i))).collect();
         let total: usize = sets.iter().map(BTreeSet::len).sum();
         let union: BTreeSet<&String> = sets.iter().flatten().collect();
-        (total == NODES + 1 && union.len() == NODES + 1).then_some(sets)
+        let settled = total == NODES + 1 && union.len() == NODES + 1;
+        last = sets.iter().map(BTreeSet::len).collect();
+        settled.then_some(sets)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the members' /metrics did not settle: they export {last:?} nodes; cluster {}",
+            cluster(member(&members, 0)).unwrap_or_default()
+        )
     });
     for (i, set) in owned.iter().enumerate() {
         assert!(
@@ -166,7 +189,10 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
             let ok = a.iter().filter(|n| n["status"] == "ok").count();
             (a.len() == NODES + 1 && ok == NODES).then_some(a)
         });
-        assert!(all.iter().any(|n| n["name"] == "dead-1" && n["status"] == "down"));
+        assert!(
+            all.iter()
+                .any(|n| n["name"] == "dead-1" && n["status"] == "down")
+        );
     }
 
     // The dead node's alert fires; its notification fails and stays due.
@@ -177,7 +203,12 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
             .as_array()?
             .iter()
             .any(|a| a["rule"] == "DeadNode" && a["state"] == "firing");
-        let failed = rx.requests.lock().expect("lock").iter().any(|r| r.status == 503);
+        let failed = rx
+            .requests
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|r| r.status == 503);
         (firing && failed).then_some(())
     });
     let c = cluster(any).expect("cluster");
@@ -204,7 +235,10 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
         "a new leader took {:?} (more than 15 s)",
         new_leader.2
     );
-    assert!(new_leader.1["leader"]["epoch"].as_i64() > Some(epoch), "the epoch grows");
+    assert!(
+        new_leader.1["leader"]["epoch"].as_i64() > Some(epoch),
+        "the epoch grows"
+    );
     let pickup = picked_up(&fleet, &leader_nodes, &counts, killed);
     assert!(
         pickup <= TAKEOVER,
@@ -223,11 +257,25 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
     });
     std::thread::sleep(Duration::from_secs(8));
     let mut by_delivery: BTreeMap<String, usize> = BTreeMap::new();
-    for r in rx.requests.lock().expect("lock").iter().filter(|r| r.status == 200) {
-        let id = r.headers.get("x-chainops-delivery").cloned().unwrap_or_default();
+    for r in rx
+        .requests
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|r| r.status == 200)
+    {
+        let id = r
+            .headers
+            .get("x-chainops-delivery")
+            .cloned()
+            .unwrap_or_default();
         *by_delivery.entry(id).or_default() += 1;
     }
-    assert_eq!(rx.count("DeadNode", "firing"), 1, "delivered {by_delivery:?}");
+    assert_eq!(
+        rx.count("DeadNode", "firing"),
+        1,
+        "delivered {by_delivery:?}"
+    );
     assert!(
         by_delivery.values().all(|n| *n == 1),
         "a notification arrived twice: {by_delivery:?}"

@@ -74,6 +74,8 @@ on_both_backends!(
     node_state_is_replaced,
     alert_and_its_notifications_are_written_together,
     deliveries_move_from_pending_to_sent_or_dead,
+    claims_hand_each_due_notification_to_one_worker,
+    cluster_members_race_for_one_lease,
     silences_match_labels_and_expire,
     incidents_open_collect_a_timeline_and_close,
     users_tokens_and_sessions_round_trip,
@@ -425,6 +427,83 @@ async fn alert_and_its_notifications_are_written_together(db: TestDb) {
             .expect("list")
             .is_empty()
     );
+}
+
+async fn claims_hand_each_due_notification_to_one_worker(db: TestDb) {
+    let rows: Vec<OutboxRow> = (0..40)
+        .map(|i| notification(&format!("n{i:02}"), "firing"))
+        .collect();
+    db.store
+        .save_alert(&alert("firing"), &rows, None)
+        .await
+        .expect("save");
+    // Two workers claim at once (a cluster's old and new leader): disjoint sets, all taken.
+    let (a, b) = tokio::join!(
+        db.store.claim_due_notifications(T0, 25, T0 + 60_000),
+        db.store.claim_due_notifications(T0, 25, T0 + 60_000)
+    );
+    let (a, b) = (a.expect("claim a"), b.expect("claim b"));
+    let mut ids: Vec<&str> = a.iter().chain(&b).map(|n| n.id.as_str()).collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(before, ids.len(), "a row was claimed twice");
+    assert_eq!(ids.len(), 40);
+    assert!(a.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+    // Claimed rows are not due until the claim ends; released ones are due again.
+    assert!(
+        db.store
+            .due_notifications(T0 + 59_999, 100)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    db.store
+        .release_notifications(&["n00", "n01"], T0)
+        .await
+        .expect("release");
+    let again = db
+        .store
+        .claim_due_notifications(T0, 100, T0 + 60_000)
+        .await
+        .expect("claim");
+    assert_eq!(
+        again.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        vec!["n00", "n01"]
+    );
+    // A worker that died holding a claim: the rows come back when it ends.
+    assert_eq!(
+        db.store
+            .due_notifications(T0 + 60_000, 100)
+            .await
+            .expect("due")
+            .len(),
+        40
+    );
+}
+
+async fn cluster_members_race_for_one_lease(db: TestDb) {
+    let mut tries = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let s = db.store.clone();
+        tries.spawn(async move { s.cluster_try_lead(&format!("m{i}"), 30_000).await });
+    }
+    let mut leaders = std::collections::BTreeSet::new();
+    while let Some(r) = tries.join_next().await {
+        leaders.insert(r.expect("join").expect("try lead").member);
+    }
+    assert_eq!(
+        leaders.len(),
+        1,
+        "every racer sees the same single leader: {leaders:?}"
+    );
+    let lease = db
+        .store
+        .cluster_leader()
+        .await
+        .expect("lease")
+        .expect("held");
+    assert_eq!(lease.epoch, 1);
 }
 
 async fn deliveries_move_from_pending_to_sent_or_dead(db: TestDb) {
