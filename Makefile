@@ -1,5 +1,5 @@
 # chainops — the two commands: `make run` and `make test`.
-.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history bench-desk bench-remote-write
+.PHONY: run test deps deps-test build lint fuzz bench-smoke bench-console bench-monitor bench-alert bench-auth bench-logs bench-load bench-backup bench-audit bench-history bench-desk bench-remote-write bench-cluster
 
 CARGO ?= cargo
 ARGS ?=
@@ -82,6 +82,12 @@ bench-history:
 bench-remote-write:
 	cargo build --release --locked -p chainops -p fake-evm-fleet
 	python3 bench/remote-write/run.py
+
+## Three daemons on PostgreSQL share 10,000 fake nodes (NODES=…): CPU/RSS per member, PostgreSQL
+## load, a 30 s VictoriaMetrics outage, leader takeover (starts its own PostgreSQL, fsync on).
+bench-cluster:
+	cargo build --release --locked -p chainops -p fake-evm-fleet
+	python3 bench/cluster/run.py
 
 ## Backups vs restic and borg on the 1 GiB node-like data set (installs them with apt if missing).
 bench-backup: build

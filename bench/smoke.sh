@@ -23,4 +23,5 @@ step "audit speed";                         python3 bench/audit-eval/speed.py
 step "console";                             python3 bench/console/run.py
 step "history vs prometheus";               python3 bench/history/run.py >/dev/null
 step "remote write vs a Prometheus agent";  python3 bench/remote-write/run.py >/dev/null
+step "cluster of three daemons";           python3 bench/cluster/run.py >/dev/null
 echo "bench smoke: all benchmarks ran" >&2

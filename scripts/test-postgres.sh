@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Starts (start) or stops (stop DIR) a private PostgreSQL 15 cluster on a free port for tests.
+# PG_FSYNC=on keeps fsync (benchmarks); tests run without it.
 # `start` prints `CHAINOPS_TEST_POSTGRES_URL=... PGTEST_DIR=...` lines for eval.
 set -euo pipefail
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -14,7 +15,7 @@ case "${1:-}" in
     run_as_pg "$PGBIN/initdb" -D "$dir/data" -U chainops --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     run_as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=200" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "export CHAINOPS_TEST_POSTGRES_URL=postgres://chainops@127.0.0.1:$port/postgres"
     echo "export PGTEST_DIR=$dir"
