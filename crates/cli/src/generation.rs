@@ -239,7 +239,14 @@ async fn start_parts(
         fleet,
         notifiers: Arc::new(notifiers),
         logs: Some(logs),
-        extra_metrics: vec![backups, alert_metrics, base.remote_write.clone()],
+        extra_metrics: {
+            let mut m: Vec<Arc<dyn chainops_core::ports::MetricsSource>> =
+                vec![backups, alert_metrics, base.remote_write.clone()];
+            if let Some(c) = &base.coordinator {
+                m.push(c.clone());
+            }
+            m
+        },
         settings: Arc::new(config.to_redacted_toml()),
         backups: Some(backup_jobs),
         desk: Some(desk),

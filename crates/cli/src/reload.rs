@@ -121,10 +121,11 @@ fn table(c: &Config) -> Table {
 /// desk's key file, and each managed node's launch spec.
 fn fixed(c: &Config) -> Vec<(String, Option<Value>)> {
     let t = table(c);
-    let mut out: Vec<(String, Option<Value>)> = ["data_dir", "store", "history", "security"]
-        .iter()
-        .map(|k| ((*k).to_string(), t.get(*k).cloned()))
-        .collect();
+    let mut out: Vec<(String, Option<Value>)> =
+        ["data_dir", "store", "history", "security", "cluster"]
+            .iter()
+            .map(|k| ((*k).to_string(), t.get(*k).cloned()))
+            .collect();
     if let Some(Value::Table(server)) = t.get("server") {
         for (k, v) in server {
             match k.as_str() {

@@ -353,6 +353,68 @@ impl Coordinator {
     }
 }
 
+impl chainops_core::ports::MetricsSource for Coordinator {
+    fn render(&self, _now_ms: i64) -> String {
+        use chainops_core::exposition::{header, sample};
+        let st = self.status();
+        let mut out = String::new();
+        let me = [("member", st.member.as_str())];
+        header(
+            &mut out,
+            "chainops_cluster_leader",
+            "gauge",
+            "1 while this cluster member leads (runs alerting, the outbox and the schedulers).",
+        );
+        sample(
+            &mut out,
+            "chainops_cluster_leader",
+            &me,
+            f64::from(u8::from(st.is_leader)),
+        );
+        header(
+            &mut out,
+            "chainops_cluster_members",
+            "gauge",
+            "Cluster members this member sees alive (heard of within the lease).",
+        );
+        let alive = st.members.iter().filter(|m| m.alive).count();
+        sample(&mut out, "chainops_cluster_members", &me, alive as f64);
+        header(
+            &mut out,
+            "chainops_cluster_owned_nodes",
+            "gauge",
+            "Nodes this member polls.",
+        );
+        sample(
+            &mut out,
+            "chainops_cluster_owned_nodes",
+            &me,
+            st.owned_nodes as f64,
+        );
+        header(
+            &mut out,
+            "chainops_cluster_unassigned_nodes",
+            "gauge",
+            "Configured nodes no live member polls (non-zero only during a takeover).",
+        );
+        sample(
+            &mut out,
+            "chainops_cluster_unassigned_nodes",
+            &me,
+            st.unassigned_nodes as f64,
+        );
+        header(
+            &mut out,
+            "chainops_cluster_epoch",
+            "gauge",
+            "The leader lease's epoch: grows by one with every change of leader.",
+        );
+        let epoch = st.leader.as_ref().map_or(0, |l| l.epoch);
+        sample(&mut out, "chainops_cluster_epoch", &me, epoch as f64);
+        out
+    }
+}
+
 /// The default member name: the host name and the listen port (`db-1:8080`).
 pub fn default_member_name(port: u16) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

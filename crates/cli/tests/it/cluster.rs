@@ -169,6 +169,20 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
             NODES + 1
         );
     }
+    // One leader, by its own metrics too; each member counts what it polls.
+    let leaders: Vec<usize> = (0..3)
+        .filter(|&i| {
+            let m = member(&members, i).metrics();
+            let me = [("member", ["m1", "m2", "m3"][i])];
+            assert_eq!(
+                metric_value(&m, "chainops_cluster_owned_nodes", &me),
+                Some(owned[i].len() as f64)
+            );
+            assert_eq!(metric_value(&m, "chainops_cluster_members", &me), Some(3.0));
+            metric_value(&m, "chainops_cluster_leader", &me) == Some(1.0)
+        })
+        .collect();
+    assert_eq!(leaders.len(), 1, "exactly one leader: {leaders:?}");
     // Exactly one member polls each node: over 10 s at 1 s polls, about 10 polls each.
     let before = polls(&fleet);
     std::thread::sleep(Duration::from_secs(10));
