@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -168,6 +169,10 @@ def main():
                         f'queue_max_bytes = "512MB"\n{nodes}')
             cfgs.append(cfg)
         subprocess.run([CHAINOPS, "serve", "--init-only", "--config", cfgs[0]], capture_output=True, check=True)
+        # Members sign the audit trail with one key.
+        for m in MEMBERS[1:]:
+            os.makedirs(os.path.join(tmp, m), exist_ok=True)
+            shutil.copy(os.path.join(tmp, MEMBERS[0], "audit-signing.key"), os.path.join(tmp, m))
         token = json.loads(subprocess.run(
             [CHAINOPS, "token", "create", "--role", "viewer", "--name", "bench", "--json", "--config", cfgs[0]],
             capture_output=True, text=True, check=True).stdout)["token"]

@@ -278,14 +278,26 @@ async fn start_cluster(
         .clone()
         .unwrap_or_else(|| chainops_monitor::cluster::default_member_name(addr.port()));
     let advertised = config.server.external_base(Some(addr));
+    let key_file = chainops_auth::audit_trail::key_path(&config.data_dir);
+    let audit_key = chainops_core::hex::encode(
+        chainops_auth::audit_trail::load_or_create_key(&key_file)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .verifying_key()
+            .as_bytes(),
+    );
     tracing::info!(%member, lease = ?config.cluster.lease, heartbeat = ?config.cluster.heartbeat, "joining the cluster");
     let coordinator = chainops_monitor::cluster::Coordinator::new(
         own.clone(),
         config.cluster.clone(),
         member,
         advertised,
+        audit_key,
         config.nodes.iter().map(|n| n.name.clone()).collect(),
     );
+    coordinator
+        .check_join(chainops_auth::audit_trail::KEY_FILE)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot join the cluster: {e}"))?;
     Ok((Some(coordinator), Some(own)))
 }
 

@@ -155,20 +155,22 @@ pub struct Coordinator {
     store: Store,
     cfg: ClusterConfig,
     member: String,
-    addr: String,
+    me: MemberRow,
     nodes: RwLock<Vec<String>>,
     membership: Arc<Membership>,
     status: RwLock<ClusterStatus>,
 }
 
 impl Coordinator {
-    /// A coordinator for `member` (answering on `addr`) over the configured `nodes`. The
-    /// store should be a pool of its own so a busy daemon never delays a heartbeat.
+    /// A coordinator for `member` (answering on `addr`, signing the audit trail with
+    /// `audit_key`, hex) over the configured `nodes`. The store should be a pool of its own
+    /// so a busy daemon never delays a heartbeat.
     pub fn new(
         store: Store,
         cfg: ClusterConfig,
         member: String,
         addr: String,
+        audit_key: String,
         nodes: Vec<String>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -179,11 +181,48 @@ impl Coordinator {
                 member: member.clone(),
                 ..ClusterStatus::default()
             }),
+            me: MemberRow {
+                member: member.clone(),
+                addr,
+                version: env!("CARGO_PKG_VERSION").into(),
+                audit_key,
+                started_ms: 0,
+                seen_ms: 0,
+            },
             member,
-            addr,
             nodes: RwLock::new(nodes),
             membership: Membership::member(),
         })
+    }
+
+    /// Checks, before joining, that this member can: no live member has its name (two
+    /// processes with one name would both poll its nodes), and the live members sign the
+    /// audit trail with this member's key (or checkpoints one signs fail verification on
+    /// another). `key_file` names the key file in the message.
+    pub async fn check_join(&self, key_file: &str) -> Result<(), String> {
+        let fail =
+            |e: chainops_store::StoreError| format!("cannot read the cluster's members: {e}");
+        let now = self.store.db_now_ms().await.map_err(fail)?;
+        let lease_ms = self.cfg.lease.as_millis() as i64;
+        for m in self.store.cluster_members().await.map_err(fail)? {
+            if m.seen_ms < now - lease_ms {
+                continue;
+            }
+            if m.member == self.member && m.addr != self.me.addr {
+                return Err(format!(
+                    "a live member at {} is already called \"{}\": give this one another [cluster] member name",
+                    m.addr, m.member
+                ));
+            }
+            if m.member != self.member && m.audit_key != self.me.audit_key {
+                return Err(format!(
+                    "member \"{}\" signs the audit trail with another key: every member needs the same \
+                     {key_file} (copy it from that member's data_dir into this one's, then start again)",
+                    m.member
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// What this member may do.
@@ -251,10 +290,7 @@ impl Coordinator {
     /// One round: heartbeat, lease, (as leader) assignments, then this member's nodes.
     async fn round(&self) -> Result<(), chainops_store::StoreError> {
         let lease_ms = self.cfg.lease.as_millis() as i64;
-        let now = self
-            .store
-            .cluster_heartbeat(&self.member, &self.addr, env!("CARGO_PKG_VERSION"))
-            .await?;
+        let now = self.store.cluster_heartbeat(&self.me).await?;
         let lease = self.store.cluster_try_lead(&self.member, lease_ms).await?;
         let leads = lease.member == self.member && lease.expires_ms > now;
         let was = self.membership.is_leader();

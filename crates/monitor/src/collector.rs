@@ -29,6 +29,9 @@ pub use crate::history::METRICS;
 
 /// How often tracker state is saved even without notable changes.
 const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);
+/// Tracker-state loads and saves in flight at once: a cluster handing thousands of nodes
+/// over at a time queues them here instead of starving the store's pool.
+const STATE_IO: usize = 4;
 
 /// Best height per chain, refreshed once a second (so polls never scan the fleet).
 pub type ChainBest = Arc<RwLock<HashMap<String, u64>>>;
@@ -104,6 +107,7 @@ impl Monitor {
         shutdown: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
         let semaphore = Arc::new(Semaphore::new(max_concurrent_polls));
+        let state_io = Arc::new(Semaphore::new(STATE_IO));
         let mut handles = Vec::with_capacity(self.adapters.len() + 2);
         for (i, adapter) in self.adapters.iter().enumerate() {
             let ctx = PollContext {
@@ -115,6 +119,7 @@ impl Monitor {
                 semaphore: semaphore.clone(),
                 chain_best: self.chain_best.clone(),
                 membership: self.membership.clone(),
+                state_io: state_io.clone(),
             };
             let saved = self.saved.get(i).cloned().unwrap_or_default();
             let name = format!("poll:{}", self.fleet.lock(i).config.name);
@@ -200,6 +205,19 @@ struct PollContext {
     semaphore: Arc<Semaphore>,
     chain_best: ChainBest,
     membership: Arc<crate::cluster::Membership>,
+    state_io: Arc<Semaphore>,
+}
+
+impl PollContext {
+    async fn save(&self, node: &str, tracker: &NodeTracker) {
+        let _permit = self.state_io.acquire().await;
+        save_state(&self.store, node, &tracker.to_saved()).await;
+    }
+
+    async fn load(&self, node: &str) -> SavedTracker {
+        let _permit = self.state_io.acquire().await;
+        load_saved(&self.store, node).await
+    }
 }
 
 /// A node's poll loop. In a cluster it polls only while this member owns the node: on
@@ -221,7 +239,7 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
     loop {
         if !ctx.membership.owns(&cfg.name) {
             if owned {
-                save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
+                ctx.save(&cfg.name, &tracker).await;
                 tracing::info!(node = %cfg.name, "another cluster member polls this node now");
             }
             owned = false;
@@ -241,10 +259,7 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
         }
         if !owned {
             owned = true;
-            tracker = NodeTracker::new(
-                load_saved(&ctx.store, &cfg.name).await,
-                cfg.chain_id.clone(),
-            );
+            tracker = NodeTracker::new(ctx.load(&cfg.name).await, cfg.chain_id.clone());
             ctx.fleet.lock(ctx.index).remote = None;
             tick.reset_immediately();
             tracing::info!(node = %cfg.name, "this cluster member polls the node now");
@@ -292,13 +307,13 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
         if let Some(obs) = obs {
             record_events(&ctx.store, &cfg, &obs, now).await;
             if obs.state_changed || last_save.elapsed() >= SAVE_STATE_EVERY {
-                save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
+                ctx.save(&cfg.name, &tracker).await;
                 last_save = Instant::now();
             }
         }
     }
     if owned {
-        save_state(&ctx.store, &cfg.name, &tracker.to_saved()).await;
+        ctx.save(&cfg.name, &tracker).await;
     }
 }
 

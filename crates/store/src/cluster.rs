@@ -16,6 +16,8 @@ pub struct MemberRow {
     pub addr: String,
     /// The chainops version it runs.
     pub version: String,
+    /// The public key it signs audit-trail checkpoints with (hex).
+    pub audit_key: String,
     /// When it joined, epoch ms (database clock).
     pub started_ms: i64,
     /// Its last heartbeat, epoch ms (database clock).
@@ -69,19 +71,20 @@ impl Store {
     }
 
     /// Records a member's heartbeat (joining if new); returns the database time it was seen.
-    pub async fn cluster_heartbeat(&self, member: &str, addr: &str, version: &str) -> Result<i64> {
+    pub async fn cluster_heartbeat(&self, me: &MemberRow) -> Result<i64> {
         let now = self.now_sql();
         let sql = format!(
-            "INSERT INTO cluster_members (member, addr, version, started_ms, seen_ms)
-             VALUES ($1, $2, $3, {now}, {now})
+            "INSERT INTO cluster_members (member, addr, version, audit_key, started_ms, seen_ms)
+             VALUES ($1, $2, $3, $4, {now}, {now})
              ON CONFLICT (member) DO UPDATE SET addr = excluded.addr, version = excluded.version,
-                seen_ms = excluded.seen_ms
+                audit_key = excluded.audit_key, seen_ms = excluded.seen_ms
              RETURNING seen_ms"
         );
         sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
-            .bind(member)
-            .bind(addr)
-            .bind(version)
+            .bind(me.member.as_str())
+            .bind(me.addr.as_str())
+            .bind(me.version.as_str())
+            .bind(me.audit_key.as_str())
             .fetch_one(self.pool())
             .await
             .map_err(|e| StoreError::query("record a cluster heartbeat", e))
@@ -90,7 +93,7 @@ impl Store {
     /// Every member ever seen (the caller decides who is alive from `seen_ms`), by name.
     pub async fn cluster_members(&self) -> Result<Vec<MemberRow>> {
         let rows = sqlx::query(
-            "SELECT member, addr, version, started_ms, seen_ms FROM cluster_members ORDER BY member",
+            "SELECT member, addr, version, audit_key, started_ms, seen_ms FROM cluster_members ORDER BY member",
         )
         .fetch_all(self.pool())
         .await
@@ -101,8 +104,9 @@ impl Store {
                     member: r.try_get(0).map_err(decode_err)?,
                     addr: r.try_get(1).map_err(decode_err)?,
                     version: r.try_get(2).map_err(decode_err)?,
-                    started_ms: r.try_get(3).map_err(decode_err)?,
-                    seen_ms: r.try_get(4).map_err(decode_err)?,
+                    audit_key: r.try_get(3).map_err(decode_err)?,
+                    started_ms: r.try_get(4).map_err(decode_err)?,
+                    seen_ms: r.try_get(5).map_err(decode_err)?,
                 })
             })
             .collect()
@@ -372,13 +376,16 @@ mod tests {
     #[tokio::test]
     async fn heartbeats_views_and_forgetting() {
         let (_d, s) = store().await;
-        let seen = s
-            .cluster_heartbeat("a", "127.0.0.1:1", "1.0")
-            .await
-            .unwrap();
-        s.cluster_heartbeat("b", "127.0.0.1:2", "1.0")
-            .await
-            .unwrap();
+        let row = |m: &str| MemberRow {
+            member: m.into(),
+            addr: "127.0.0.1:1".into(),
+            version: "1.0".into(),
+            audit_key: "ab".into(),
+            started_ms: 0,
+            seen_ms: 0,
+        };
+        let seen = s.cluster_heartbeat(&row("a")).await.unwrap();
+        s.cluster_heartbeat(&row("b")).await.unwrap();
         let db = s.db_now_ms().await.unwrap();
         assert!((db - seen).abs() < 60_000, "the database clock is epoch ms");
         assert_eq!(s.cluster_members().await.unwrap().len(), 2);

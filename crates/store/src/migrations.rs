@@ -355,8 +355,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 16,
         name: "daemon cluster: members, the leader lease, node assignments, shared node views",
         statements: &[
+            // `audit_key`: the public half of the member's audit-trail signing key (members
+            // must share one, or checkpoints signed by one fail verification on another).
             "CREATE TABLE cluster_members (member TEXT PRIMARY KEY, addr TEXT NOT NULL,
-             version TEXT NOT NULL, started_ms BIGINT NOT NULL, seen_ms BIGINT NOT NULL)",
+             version TEXT NOT NULL, audit_key TEXT NOT NULL, started_ms BIGINT NOT NULL,
+             seen_ms BIGINT NOT NULL)",
             // One row (id 1): who leads, since when, until when, and the fencing epoch that
             // grows with every change of leader.
             "CREATE TABLE cluster_leader (id BIGINT PRIMARY KEY, member TEXT NOT NULL,

@@ -124,11 +124,45 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
     };
     // The receiver fails until the leader is killed: the notification stays due.
     rx.set_status(503);
-    let mut members: Vec<Option<Daemon>> = ["m1", "m2", "m3"]
-        .iter()
-        .zip(&dirs)
-        .map(|(m, dir)| Some(Daemon::start(dir.path(), &config(m))))
-        .collect();
+    let mut members: Vec<Option<Daemon>> = vec![Some(Daemon::start(dirs[0].path(), &config("m1")))];
+    // Members share the audit trail's signing key (or checkpoints would not verify across
+    // them): a member with a key of its own is refused, naming the file to copy.
+    let key = dirs[0].path().join("data/audit-signing.key");
+    let stranger = tempfile::tempdir().expect("tempdir");
+    let cfg = stranger.path().join("chainops.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}/data\"\n{}",
+            stranger.path().display(),
+            config("m9")
+        ),
+    )
+    .expect("config");
+    let mut refused = Command::new(env!("CARGO_BIN_EXE_chainops"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let status = wait_for("the stranger to be refused", T, || {
+        refused.try_wait().ok().flatten()
+    });
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut refused.stderr.take().expect("stderr"), &mut err)
+        .expect("stderr");
+    assert!(
+        !status.success()
+            && err.contains("signs the audit trail with another key")
+            && err.contains("audit-signing.key"),
+        "{status:?}: {err}"
+    );
+    for (m, dir) in ["m2", "m3"].iter().zip(&dirs[1..]) {
+        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+        std::fs::copy(&key, dir.path().join("data/audit-signing.key")).expect("copy the key");
+        members.push(Some(Daemon::start(dir.path(), &config(m))));
+    }
     let live = |members: &[Option<Daemon>]| -> Vec<usize> {
         (0..members.len())
             .filter(|&i| members[i].is_some())
