@@ -29,9 +29,95 @@ pub use crate::history::METRICS;
 
 /// How often tracker state is saved even without notable changes.
 const SAVE_STATE_EVERY: Duration = Duration::from_secs(300);
-/// Tracker-state loads and saves in flight at once: a cluster handing thousands of nodes
-/// over at a time queues them here instead of starving the store's pool.
-const STATE_IO: usize = 4;
+/// Tracker-state loads or saves gathered into one statement: a cluster handing thousands
+/// of nodes over at a time needs a handful of queries, not thousands.
+const STATE_BATCH: usize = 500;
+
+/// A request to the [`StateIo`] task.
+enum StateOp {
+    Load(String, tokio::sync::oneshot::Sender<SavedTracker>),
+    Save(String, SavedTracker, tokio::sync::oneshot::Sender<()>),
+}
+
+/// Batches the poll loops' tracker-state loads and saves. The task ends when every loop
+/// has (all senders dropped), after the last saves are written.
+#[derive(Clone)]
+struct StateIo(tokio::sync::mpsc::UnboundedSender<StateOp>);
+
+impl StateIo {
+    fn spawn(store: Store) -> (StateIo, JoinHandle<()>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<StateOp>();
+        let task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut ops = vec![first];
+                while ops.len() < STATE_BATCH {
+                    match rx.try_recv() {
+                        Ok(op) => ops.push(op),
+                        Err(_) => break,
+                    }
+                }
+                let (mut loads, mut saves) = (Vec::new(), Vec::new());
+                for op in ops {
+                    match op {
+                        StateOp::Load(n, reply) => loads.push((n, reply)),
+                        StateOp::Save(n, st, done) => saves.push((n, st, done)),
+                    }
+                }
+                if !saves.is_empty() {
+                    let docs: Vec<(String, serde_json::Value)> = saves
+                        .iter()
+                        .filter_map(|(n, st, _)| {
+                            serde_json::to_value(st).ok().map(|v| (n.clone(), v))
+                        })
+                        .collect();
+                    if let Err(e) = store.save_node_states(&docs).await {
+                        tracing::warn!(nodes = docs.len(), error = %e, "cannot save node states");
+                    }
+                    for (_, _, done) in saves {
+                        let _ = done.send(());
+                    }
+                }
+                if !loads.is_empty() {
+                    let names: Vec<String> = loads.iter().map(|(n, _)| n.clone()).collect();
+                    let mut found = match store.load_node_states(&names).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(nodes = names.len(), error = %e, "cannot load saved node states; those nodes start afresh");
+                            HashMap::new()
+                        }
+                    };
+                    for (n, reply) in loads {
+                        let saved = found
+                            .remove(&n)
+                            .and_then(|v| serde_json::from_value::<SavedTracker>(v).ok())
+                            .unwrap_or_default();
+                        let _ = reply.send(saved);
+                    }
+                }
+            }
+        });
+        (StateIo(tx), task)
+    }
+
+    async fn load(&self, node: &str) -> SavedTracker {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.0.send(StateOp::Load(node.to_string(), tx)).is_err() {
+            return SavedTracker::default();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    async fn save(&self, node: &str, state: SavedTracker) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self
+            .0
+            .send(StateOp::Save(node.to_string(), state, tx))
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+    }
+}
 
 /// Best height per chain, refreshed once a second (so polls never scan the fleet).
 pub type ChainBest = Arc<RwLock<HashMap<String, u64>>>;
@@ -70,10 +156,24 @@ impl Monitor {
         store: Store,
         history: Arc<History>,
     ) -> Self {
+        let names: Vec<String> = (0..fleet.len())
+            .map(|i| fleet.lock(i).config.name.clone())
+            .collect();
+        let mut found = store.load_node_states(&names).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot load saved node states; nodes start afresh");
+            HashMap::new()
+        });
         let mut saved = Vec::with_capacity(fleet.len());
-        for i in 0..fleet.len() {
-            let name = fleet.lock(i).config.name.clone();
-            let state = load_saved(&store, &name).await;
+        for (i, name) in names.iter().enumerate() {
+            let state = found
+                .remove(name)
+                .map(|v| {
+                    serde_json::from_value::<SavedTracker>(v).unwrap_or_else(|e| {
+                        tracing::warn!(node = %name, error = %e, "ignoring unreadable saved node state");
+                        SavedTracker::default()
+                    })
+                })
+                .unwrap_or_default();
             fleet.lock(i).tracker = state.state.clone();
             saved.push(state);
         }
@@ -107,7 +207,7 @@ impl Monitor {
         shutdown: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
         let semaphore = Arc::new(Semaphore::new(max_concurrent_polls));
-        let state_io = Arc::new(Semaphore::new(STATE_IO));
+        let (state_io, state_task) = StateIo::spawn(self.store.clone());
         let mut handles = Vec::with_capacity(self.adapters.len() + 2);
         for (i, adapter) in self.adapters.iter().enumerate() {
             let ctx = PollContext {
@@ -187,6 +287,8 @@ impl Monitor {
             }
         }));
         let history = self.history.clone();
+        // The state task ends after the poll loops (it holds no sender itself).
+        handles.push(state_task);
         handles.push(spawn_supervised("history", move || {
             let (history, stop) = (history.clone(), shutdown.clone());
             async move { history.run(stop).await }
@@ -205,18 +307,16 @@ struct PollContext {
     semaphore: Arc<Semaphore>,
     chain_best: ChainBest,
     membership: Arc<crate::cluster::Membership>,
-    state_io: Arc<Semaphore>,
+    state_io: StateIo,
 }
 
 impl PollContext {
     async fn save(&self, node: &str, tracker: &NodeTracker) {
-        let _permit = self.state_io.acquire().await;
-        save_state(&self.store, node, &tracker.to_saved()).await;
+        self.state_io.save(node, tracker.to_saved()).await;
     }
 
     async fn load(&self, node: &str) -> SavedTracker {
-        let _permit = self.state_io.acquire().await;
-        load_saved(&self.store, node).await
+        self.state_io.load(node).await
     }
 }
 
@@ -472,17 +572,6 @@ async fn record_events(store: &Store, cfg: &NodeConfig, obs: &Observation, now: 
         if let Err(e) = store.record_event(&ev).await {
             tracing::warn!(node = %cfg.name, kind, error = %e, "cannot record node event");
         }
-    }
-}
-
-async fn save_state(store: &Store, node: &str, state: &SavedTracker) {
-    match serde_json::to_value(state) {
-        Ok(v) => {
-            if let Err(e) = store.save_node_state(node, &v).await {
-                tracing::warn!(node, error = %e, "cannot save node state");
-            }
-        }
-        Err(e) => tracing::warn!(node, error = %e, "cannot encode node state"),
     }
 }
 

@@ -22,6 +22,66 @@ impl Store {
         .map_err(|e| StoreError::query("save node state", e))
     }
 
+    /// Saves (replaces) many nodes' state documents, a few hundred per statement.
+    pub async fn save_node_states(&self, states: &[(String, serde_json::Value)]) -> Result<()> {
+        for chunk in states.chunks(300) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO node_state (node, state, updated_ms) VALUES {}
+                 ON CONFLICT (node) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let now = now_ms();
+            for (node, state) in chunk {
+                q = q.bind(node.as_str()).bind(state.to_string()).bind(now);
+            }
+            q.execute(self.pool())
+                .await
+                .map_err(|e| StoreError::query("save node states", e))?;
+        }
+        Ok(())
+    }
+
+    /// Loads the saved state documents of `nodes` (those that have one), a few hundred per
+    /// query. An unreadable document is left out (the node starts afresh).
+    pub async fn load_node_states(
+        &self,
+        nodes: &[String],
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in nodes.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT node, state FROM node_state WHERE node IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for n in chunk {
+                q = q.bind(n.as_str());
+            }
+            let rows = q
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| StoreError::query("load node states", e))?;
+            for r in rows {
+                let node: String = r.try_get(0).map_err(decode_err)?;
+                let text: String = r.try_get(1).map_err(decode_err)?;
+                match serde_json::from_str(&text) {
+                    Ok(v) => {
+                        out.insert(node, v);
+                    }
+                    Err(e) => {
+                        tracing::warn!(%node, error = %e, "ignoring an unreadable saved node state")
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Loads a node's state document, if one was saved.
     pub async fn load_node_state(&self, node: &str) -> Result<Option<serde_json::Value>> {
         let row = sqlx::query("SELECT state FROM node_state WHERE node = $1")

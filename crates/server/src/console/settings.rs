@@ -60,6 +60,44 @@ pub struct SettingsPage {
     pub channels: Vec<Channel>,
     /// Result of a test just sent: (channel, error if it failed).
     pub tested: Option<(String, Option<String>)>,
+    /// The cluster as this member sees it, when it is a member.
+    pub cluster: Option<ClusterView>,
+}
+
+/// The cluster section.
+pub struct ClusterView {
+    /// This member.
+    pub me: String,
+    /// The lease's epoch.
+    pub epoch: i64,
+    /// Nodes no live member polls.
+    pub unassigned: usize,
+    /// Members: (name, address, leads, alive, nodes, last heartbeat).
+    pub members: Vec<(String, String, bool, bool, usize, String)>,
+}
+
+fn cluster_view(s: &AppState) -> Option<ClusterView> {
+    let st = s.cluster.as_ref()?.status();
+    let leader = st.leader.as_ref().map(|l| l.member.clone());
+    Some(ClusterView {
+        epoch: st.leader.as_ref().map_or(0, |l| l.epoch),
+        unassigned: st.unassigned_nodes,
+        members: st
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    m.row.member.clone(),
+                    m.row.addr.clone(),
+                    leader.as_deref() == Some(m.row.member.as_str()),
+                    m.alive,
+                    m.nodes,
+                    chainops_core::time::rfc3339(m.row.seen_ms),
+                )
+            })
+            .collect(),
+        me: st.member,
+    })
 }
 
 fn page_of(s: &AppState, c: Ctx, tested: Option<(String, Option<String>)>) -> Response {
@@ -85,6 +123,7 @@ fn page_of(s: &AppState, c: Ctx, tested: Option<(String, Option<String>)>) -> Re
                 .then(|| s.live().settings.as_ref().clone()),
             channels,
             tested,
+            cluster: cluster_view(s),
             c,
         },
     )
