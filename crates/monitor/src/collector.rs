@@ -36,7 +36,7 @@ const STATE_BATCH: usize = 500;
 /// A request to the [`StateIo`] task.
 enum StateOp {
     Load(String, tokio::sync::oneshot::Sender<SavedTracker>),
-    Save(String, SavedTracker, tokio::sync::oneshot::Sender<()>),
+    Save(String, Box<SavedTracker>, tokio::sync::oneshot::Sender<()>),
 }
 
 /// Batches the poll loops' tracker-state loads and saves. The task ends when every loop
@@ -111,7 +111,7 @@ impl StateIo {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self
             .0
-            .send(StateOp::Save(node.to_string(), state, tx))
+            .send(StateOp::Save(node.to_string(), Box::new(state), tx))
             .is_ok()
         {
             let _ = rx.await;
@@ -191,6 +191,12 @@ impl Monitor {
     /// Polls only the nodes `membership` owns, and records chain-wide series only while it
     /// leads (a cluster member; the default is a standalone daemon).
     pub fn with_membership(mut self, membership: Arc<crate::cluster::Membership>) -> Self {
+        if membership.is_clustered() {
+            // A member loads a node's state when it starts polling it (the previous owner
+            // may have saved a newer one); holding every node's hashes meanwhile would cost
+            // ~8 KB a node it never polls.
+            self.saved = vec![SavedTracker::default(); self.saved.len()];
+        }
         self.membership = membership;
         self
     }
@@ -341,6 +347,7 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
             if owned {
                 ctx.save(&cfg.name, &tracker).await;
                 tracing::info!(node = %cfg.name, "another cluster member polls this node now");
+                tracker = NodeTracker::new(SavedTracker::default(), cfg.chain_id.clone());
             }
             owned = false;
             {

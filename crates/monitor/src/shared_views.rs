@@ -21,7 +21,7 @@ use tokio::sync::watch;
 pub const EVERY: Duration = Duration::from_secs(1);
 /// Rows published up to this long before the last read are read again: a publish that
 /// committed late is still seen (re-applying a view is harmless).
-const OVERLAP_MS: i64 = 1_500;
+const OVERLAP_MS: i64 = 500;
 
 /// The shared part of a node's view.
 #[derive(Debug, Serialize, Deserialize)]

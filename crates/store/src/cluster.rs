@@ -243,14 +243,11 @@ impl Store {
         }
         let now = self.now_sql();
         for chunk in set.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${}, {now})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
-                .collect();
+            let values = crate::values_rows(chunk.len(), 3, now);
             let sql = format!(
-                "INSERT INTO cluster_assignments (node, member, epoch, assigned_ms) VALUES {}
+                "INSERT INTO cluster_assignments (node, member, epoch, assigned_ms) VALUES {values}
                  ON CONFLICT (node) DO UPDATE SET member = excluded.member, epoch = excluded.epoch,
-                    assigned_ms = excluded.assigned_ms",
-                values.join(", ")
+                    assigned_ms = excluded.assigned_ms"
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (node, member) in chunk {
@@ -277,14 +274,11 @@ impl Store {
     ) -> Result<()> {
         let now = self.now_sql();
         for chunk in views.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${}, {now})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
-                .collect();
+            let values = crate::values_rows(chunk.len(), 3, now);
             let sql = format!(
-                "INSERT INTO cluster_node_views (node, member, view, updated_ms) VALUES {}
+                "INSERT INTO cluster_node_views (node, member, view, updated_ms) VALUES {values}
                  ON CONFLICT (node) DO UPDATE SET member = excluded.member, view = excluded.view,
-                    updated_ms = excluded.updated_ms",
-                values.join(", ")
+                    updated_ms = excluded.updated_ms"
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (node, view) in chunk {

@@ -84,6 +84,22 @@ pub struct Store {
     backend: Backend,
 }
 
+/// `rows` parenthesised groups of `cols` numbered placeholders for a multi-row `VALUES`,
+/// each followed by `tail` when it is not empty: `values_rows(2, 2, "0")` is
+/// `($1, $2, 0), ($3, $4, 0)`.
+pub(crate) fn values_rows(rows: usize, cols: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let mut marks: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            if !tail.is_empty() {
+                marks.push(tail.to_string());
+            }
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `url` and applies pending migrations.
     ///
@@ -254,5 +270,15 @@ fn normalize_url(url: &str) -> Result<(Backend, String)> {
         Err(StoreError::InvalidUrl(chainops_core::secret::redact_url(
             url,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_rows_number_placeholders_across_rows() {
+        assert_eq!(super::values_rows(2, 2, "0"), "($1, $2, 0), ($3, $4, 0)");
+        assert_eq!(super::values_rows(1, 3, ""), "($1, $2, $3)");
+        assert_eq!(super::values_rows(0, 3, ""), "");
     }
 }

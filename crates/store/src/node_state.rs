@@ -25,13 +25,10 @@ impl Store {
     /// Saves (replaces) many nodes' state documents, a few hundred per statement.
     pub async fn save_node_states(&self, states: &[(String, serde_json::Value)]) -> Result<()> {
         for chunk in states.chunks(300) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
-                .collect();
             let sql = format!(
                 "INSERT INTO node_state (node, state, updated_ms) VALUES {}
                  ON CONFLICT (node) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms",
-                values.join(", ")
+                crate::values_rows(chunk.len(), 3, "")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             let now = now_ms();
@@ -53,10 +50,12 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, serde_json::Value>> {
         let mut out = std::collections::HashMap::new();
         for chunk in nodes.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT node, state FROM node_state WHERE node IN ({})",
-                marks.join(", ")
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for n in chunk {
