@@ -285,8 +285,14 @@ def main():
             assert ok, result
             print("cluster smoke: ok")
             return
-        with open(os.path.join(HERE, "results.json"), "w") as f:
-            json.dump(result, f, indent=2)
+        path = os.path.join(HERE, "results.json")
+        try:
+            with open(path) as f:
+                kept = [r for r in json.load(f) if r.get("nodes") != n]
+        except (OSError, ValueError):
+            kept = []
+        with open(path, "w") as f:
+            json.dump(sorted(kept + [result], key=lambda r: -r["nodes"]), f, indent=2)
         print("| member | nodes | CPU (% of one core) | peak RSS (MB) |")
         print("|---|---:|---:|---:|")
         for m in MEMBERS:
