@@ -9,10 +9,11 @@
 //! else ([`Membership::owns`]). The leader alone runs what must happen once: the alert
 //! engine, the outbox, the schedulers (the binary gates them on [`Membership::leader`]).
 //!
-//! Failure handling is by leases, on the database's clock: a member that cannot renew its
-//! heartbeat for `lease − heartbeat` stops polling and, if it led, stops leading — before
-//! anyone else may take over (its lease has not ended yet), so two members never both lead
-//! or both poll a node for long. A member killed outright is replaced when its lease ends:
+//! Failure handling is by leases, on the database's clock: a leader that cannot renew its
+//! lease for `lease − heartbeat` stops leading before anyone else may take over (its lease
+//! has not ended yet), so two members never both lead. Polling goes on through a database
+//! outage (nobody can reassign nodes without it); only a member cut off from a database the
+//! others still reach polls nodes twice, until it reaches it again. A member killed outright is replaced when its lease ends:
 //! at most `lease + heartbeat` for the leader, plus one heartbeat for its nodes to be polled
 //! by their new members (8 s + 2 s + 2 s with the defaults).
 //!
@@ -246,9 +247,14 @@ impl Coordinator {
     /// Runs rounds every `heartbeat` until `stop`, then leaves the cluster (a successor
     /// takes over at once instead of waiting for the lease to end).
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let lease = self.cfg.lease;
-        let margin = lease.saturating_sub(self.cfg.heartbeat);
+        let (lease, heartbeat) = (self.cfg.lease, self.cfg.heartbeat);
+        // A leader whose last good round is this old steps down: the next check comes one
+        // heartbeat later, still before its lease (renewed at that round) ends.
+        let margin = lease.saturating_sub(heartbeat * 2);
         let mut last_ok: Option<Instant> = None;
+        // Since when rounds have succeeded without a break (a fresh start or the end of an
+        // outage resets it).
+        let mut connected_since: Option<Instant> = None;
         let mut tick = tokio::time::interval(self.cfg.heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -257,27 +263,39 @@ impl Coordinator {
                 _ = stop.changed() => break,
             }
             let sent = Instant::now();
-            match self.round().await {
-                Ok(()) => last_ok = Some(sent),
+            let steady = connected_since.is_some_and(|t| t.elapsed() >= lease);
+            // A round stuck on an unreachable database must not keep the loop from fencing.
+            let round = match tokio::time::timeout(heartbeat, self.round(steady)).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "the round took longer than the heartbeat ({}); is the store reachable?",
+                    chainops_core::duration::format_duration(heartbeat)
+                )),
+            };
+            match round {
+                Ok(()) => {
+                    last_ok = Some(sent);
+                    connected_since.get_or_insert(sent);
+                }
                 Err(e) => {
+                    connected_since = None;
                     tracing::warn!(member = %self.member, error = %e, "cluster round failed; retrying at the next heartbeat");
                     self.status
                         .write()
                         .unwrap_or_else(|p| p.into_inner())
-                        .last_error = Some(e.to_string());
+                        .last_error = Some(e);
                 }
             }
-            // Self-fencing: without a successful round for lease − heartbeat, the others
-            // are about to take over; stop first.
-            if last_ok.is_none_or(|t| t.elapsed() > margin) {
-                if self.membership.is_leader() {
-                    tracing::error!(member = %self.member, "cannot renew the leader lease; stepping down");
-                }
+            // Self-fencing: without a successful round for lease − 2 × heartbeat, another
+            // member may lead soon; stop leading first. Polling goes on: nobody can reassign the
+            // nodes without the database, so an outage of it does not blind the monitor.
+            if last_ok.is_none_or(|t| t.elapsed() > margin) && self.membership.is_leader() {
+                tracing::error!(member = %self.member, "cannot renew the leader lease; stepping down (polling goes on)");
                 self.membership.set_leader(false);
-                if self.membership.owned_count().unwrap_or(0) > 0 {
-                    tracing::error!(member = %self.member, "cannot renew membership; no longer polling (another member takes the nodes over)");
-                }
-                self.membership.set_owned(HashSet::new());
+                self.status
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_leader = false;
             }
         }
         self.membership.set_leader(false);
@@ -288,7 +306,10 @@ impl Coordinator {
     }
 
     /// One round: heartbeat, lease, (as leader) assignments, then this member's nodes.
-    async fn round(&self) -> Result<(), chainops_store::StoreError> {
+    /// `steady`: this member has reached the store for a whole lease; until then, as leader,
+    /// it takes no nodes from members that still hold some (after a database outage every
+    /// heartbeat is old, and the first member back would otherwise grab the whole fleet).
+    async fn round(&self, steady: bool) -> Result<(), chainops_store::StoreError> {
         let lease_ms = self.cfg.lease.as_millis() as i64;
         let now = self.store.cluster_heartbeat(&self.me).await?;
         let lease = self.store.cluster_try_lead(&self.member, lease_ms).await?;
@@ -313,7 +334,15 @@ impl Coordinator {
             .into_iter()
             .collect();
         if leads {
-            let desired = assign(&nodes, &alive);
+            let mut candidates = alive.clone();
+            if !steady {
+                for m in current.values() {
+                    if !candidates.contains(m) && members.iter().any(|r| &r.member == m) {
+                        candidates.push(m.clone());
+                    }
+                }
+            }
+            let desired = assign(&nodes, &candidates);
             let set: Vec<(String, String)> = desired
                 .iter()
                 .filter(|(n, m)| current.get(*n) != Some(*m))

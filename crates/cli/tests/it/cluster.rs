@@ -357,3 +357,145 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
     });
     drop(fleet_proc);
 }
+
+/// The members' own private PostgreSQL, paused and resumed by the test (the shared one
+/// serves the other tests).
+struct OwnPostgres {
+    url: String,
+    dir: String,
+}
+
+impl OwnPostgres {
+    fn start() -> OwnPostgres {
+        let script = workspace_root().join("scripts/test-postgres.sh");
+        let out = Command::new(&script)
+            .arg("start")
+            .output()
+            .expect("start postgres");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let var = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                .expect("script output")
+                .to_string()
+        };
+        OwnPostgres {
+            url: var("CHAINOPS_TEST_POSTGRES_URL"),
+            dir: var("PGTEST_DIR"),
+        }
+    }
+
+    fn run(&self, what: &str) {
+        let out = Command::new(workspace_root().join("scripts/test-postgres.sh"))
+            .args([what, &self.dir])
+            .output()
+            .expect("postgres script");
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.run("stop");
+    }
+}
+
+/// `chainops_cluster_leader` of a member, from its public /metrics (no store needed).
+fn leads(d: &Daemon) -> Option<bool> {
+    let body = http()
+        .get(format!("{}/metrics", d.base))
+        .timeout(Duration::from_secs(3))
+        .send()
+        .ok()?
+        .text()
+        .ok()?;
+    body.lines()
+        .find(|l| l.starts_with("chainops_cluster_leader{"))
+        .map(|l| l.ends_with(" 1"))
+}
+
+#[test]
+fn members_keep_polling_through_a_database_outage_and_elect_a_leader_after_it() {
+    let pg = OwnPostgres::start();
+    let port = free_port();
+    let _fleet = Proc {
+        child: Command::new(fake_fleet_bin())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the fake fleet"),
+        name: "fake-evm-fleet".into(),
+    };
+    let fleet = format!("http://127.0.0.1:{port}");
+    wait_for("the fake fleet", T, || {
+        http().get(format!("{fleet}/polls")).send().ok()
+    });
+    let n = 20;
+    let mut nodes = String::new();
+    for i in 0..n {
+        nodes += &format!(
+            "[[nodes]]\nname = \"fake-{i}\"\nchain = \"c\"\nkind = \"evm\"\nrpc_url = \"{fleet}/n/{i}\"\nblock_time = \"1s\"\n"
+        );
+    }
+    let config = |m: &str| {
+        format!(
+            "[store]\nurl = \"{}\"\n[server]\nmetrics_public = true\n[cluster]\nenabled = true\nmember = \"{m}\"\n\
+             lease = \"3s\"\nheartbeat = \"1s\"\n[monitor]\npoll_interval = \"1s\"\n{nodes}",
+            pg.url
+        )
+    };
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let a = Daemon::start(dirs[0].path(), &config("a"));
+    std::fs::create_dir_all(dirs[1].path().join("data")).expect("data dir");
+    std::fs::copy(
+        dirs[0].path().join("data/audit-signing.key"),
+        dirs[1].path().join("data/audit-signing.key"),
+    )
+    .expect("copy the key");
+    let b = Daemon::start(dirs[1].path(), &config("b"));
+    let steady = |what: &str| {
+        wait_for(what, T, || {
+            let la = leads(&a)?;
+            let lb = leads(&b)?;
+            let split = exported(&a).len() + exported(&b).len() == n;
+            (la != lb && split).then_some(())
+        })
+    };
+    steady("one leader and the nodes split");
+
+    pg.run("pause");
+    // Past the lease, nobody leads, and every node is still polled.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        (leads(&a), leads(&b)),
+        (Some(false), Some(false)),
+        "a leader without a database"
+    );
+    let before = polls(&fleet);
+    std::thread::sleep(Duration::from_secs(4));
+    let after = polls(&fleet);
+    let stale: Vec<usize> = (0..n).filter(|&i| after[i] <= before[i]).collect();
+    assert!(stale.is_empty(), "unpolled during the outage: {stale:?}");
+
+    pg.run("resume");
+    steady("a leader again once the database is back");
+    let before = polls(&fleet);
+    std::thread::sleep(Duration::from_secs(6));
+    let after = polls(&fleet);
+    let twice: Vec<u64> = (0..n)
+        .map(|i| after[i] - before[i])
+        .filter(|d| *d > 9)
+        .collect();
+    assert!(twice.is_empty(), "polled twice after the outage: {twice:?}");
+}
