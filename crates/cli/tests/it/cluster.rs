@@ -217,6 +217,27 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
         })
         .collect();
     assert_eq!(leaders.len(), 1, "exactly one leader: {leaders:?}");
+    // The console's settings page shows the cluster, this member marked, in either language.
+    let page = member(&members, 1)
+        .get("/settings")
+        .text()
+        .expect("settings page");
+    assert!(
+        page.contains("id=\"cluster\"")
+            && ["m1", "m2", "m3"]
+                .iter()
+                .all(|m| page.contains(&format!("<td>{m}")))
+            && page.contains("m2 ★"),
+        "{page}"
+    );
+    let zh = http()
+        .get(format!("{}/settings", member(&members, 1).base))
+        .bearer_auth(&member(&members, 1).token)
+        .header("Accept-Language", "zh-CN")
+        .send()
+        .and_then(|r| r.text())
+        .expect("settings page");
+    assert!(zh.contains("集群"), "{zh}");
     // Exactly one member polls each node: over 10 s at 1 s polls, about 10 polls each.
     let before = polls(&fleet);
     std::thread::sleep(Duration::from_secs(10));
