@@ -211,8 +211,11 @@ impl Coordinator {
             }
             if m.member == self.member && m.addr != self.me.addr {
                 return Err(format!(
-                    "a live member at {} is already called \"{}\": give this one another [cluster] member name",
-                    m.addr, m.member
+                    "a live member at {} is already called \"{}\": give this one another [cluster] member name \
+                     (if that was this member before a restart on another address, start again after {})",
+                    m.addr,
+                    m.member,
+                    chainops_core::duration::format_duration(self.cfg.lease)
                 ));
             }
             if m.member != self.member && m.audit_key != self.me.audit_key {
