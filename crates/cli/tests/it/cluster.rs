@@ -19,6 +19,34 @@ const NODES: usize = 300;
 const T: Duration = Duration::from_secs(90);
 const TAKEOVER: Duration = Duration::from_secs(15);
 
+/// The fake fleet on a free port, answering; returns it and its base URL.
+fn start_fleet() -> (Proc, String) {
+    let port = free_port();
+    let proc = Proc {
+        child: Command::new(fake_fleet_bin())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the fake fleet"),
+        name: "fake-evm-fleet".into(),
+    };
+    let fleet = format!("http://127.0.0.1:{port}");
+    wait_for("the fake fleet", T, || {
+        http().get(format!("{fleet}/polls")).send().ok()
+    });
+    (proc, fleet)
+}
+
+/// Gives the member in `dir` the audit signing key of the member in `from` (members share one).
+fn share_key(from: &std::path::Path, dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("data")).expect("data dir");
+    std::fs::copy(
+        from.join("data/audit-signing.key"),
+        dir.join("data/audit-signing.key"),
+    )
+    .expect("copy the key");
+}
+
 fn fake_fleet_bin() -> PathBuf {
     tool(
         "fake-evm-fleet",
@@ -87,19 +115,7 @@ fn indexes(names: &BTreeSet<String>) -> Vec<usize> {
 #[test]
 fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
     let url = postgres_db("chainops_cluster");
-    let port = free_port();
-    let fleet_proc = Proc {
-        child: Command::new(fake_fleet_bin())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the fake fleet"),
-        name: "fake-evm-fleet".into(),
-    };
-    let fleet = format!("http://127.0.0.1:{port}");
-    wait_for("the fake fleet", T, || {
-        http().get(format!("{fleet}/polls")).send().ok()
-    });
+    let (fleet_proc, fleet) = start_fleet();
     let rx = Receiver::start();
     let mut nodes = String::new();
     for i in 0..NODES {
@@ -127,7 +143,6 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
     let mut members: Vec<Option<Daemon>> = vec![Some(Daemon::start(dirs[0].path(), &config("m1")))];
     // Members share the audit trail's signing key (or checkpoints would not verify across
     // them): a member with a key of its own is refused, naming the file to copy.
-    let key = dirs[0].path().join("data/audit-signing.key");
     let stranger = tempfile::tempdir().expect("tempdir");
     let cfg = stranger.path().join("chainops.toml");
     std::fs::write(
@@ -159,8 +174,7 @@ fn three_members_share_the_fleet_and_replace_a_dead_leader_and_member() {
         "{status:?}: {err}"
     );
     for (m, dir) in ["m2", "m3"].iter().zip(&dirs[1..]) {
-        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
-        std::fs::copy(&key, dir.path().join("data/audit-signing.key")).expect("copy the key");
+        share_key(dirs[0].path(), dir.path());
         members.push(Some(Daemon::start(dir.path(), &config(m))));
     }
     let live = |members: &[Option<Daemon>]| -> Vec<usize> {
@@ -447,19 +461,7 @@ fn leads(d: &Daemon) -> Option<bool> {
 #[test]
 fn members_keep_polling_through_a_database_outage_and_elect_a_leader_after_it() {
     let pg = OwnPostgres::start();
-    let port = free_port();
-    let _fleet = Proc {
-        child: Command::new(fake_fleet_bin())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the fake fleet"),
-        name: "fake-evm-fleet".into(),
-    };
-    let fleet = format!("http://127.0.0.1:{port}");
-    wait_for("the fake fleet", T, || {
-        http().get(format!("{fleet}/polls")).send().ok()
-    });
+    let (_fleet, fleet) = start_fleet();
     let n = 20;
     let mut nodes = String::new();
     for i in 0..n {
@@ -478,12 +480,7 @@ fn members_keep_polling_through_a_database_outage_and_elect_a_leader_after_it() 
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();
     let a = Daemon::start(dirs[0].path(), &config("a"));
-    std::fs::create_dir_all(dirs[1].path().join("data")).expect("data dir");
-    std::fs::copy(
-        dirs[0].path().join("data/audit-signing.key"),
-        dirs[1].path().join("data/audit-signing.key"),
-    )
-    .expect("copy the key");
+    share_key(dirs[0].path(), dirs[1].path());
     let b = Daemon::start(dirs[1].path(), &config("b"));
     let steady = |what: &str| {
         wait_for(what, T, || {
