@@ -25,7 +25,7 @@ use chainops_store::cluster::{LeaderRow, MemberRow};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::watch;
 
 /// Members not seen for this long are dropped from the table (they stay listed as dead
@@ -90,12 +90,6 @@ impl Membership {
     /// Ticks whenever the set of owned nodes changes.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
-    }
-
-    /// How many nodes this daemon polls (standalone: `None`, all of them).
-    pub fn owned_count(&self) -> Option<usize> {
-        self.clustered
-            .then(|| self.owned.read().unwrap_or_else(|p| p.into_inner()).len())
     }
 
     fn set_owned(&self, nodes: HashSet<String>) {
@@ -525,12 +519,6 @@ fn weight(member: &str, node: &str) -> u64 {
     h ^ (h >> 31)
 }
 
-/// How long a dead member's nodes may go unpolled at most with `cfg`: its lease runs out,
-/// the leader's next round reassigns, the new member's next round starts polling.
-pub fn worst_takeover(cfg: &ClusterConfig) -> Duration {
-    cfg.lease + cfg.heartbeat * 2
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,6 +579,6 @@ mod tests {
         c.set_owned(["n1".to_string()].into());
         assert!(changes.has_changed().unwrap());
         assert!(c.owns("n1") && !c.owns("n2"));
-        assert_eq!(c.owned_count(), Some(1));
+        assert_eq!(c.owned.read().unwrap().len(), 1);
     }
 }

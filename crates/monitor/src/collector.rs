@@ -107,6 +107,16 @@ impl StateIo {
         rx.await.unwrap_or_default()
     }
 
+    /// Queues a save without waiting for it (the periodic and on-change saves).
+    fn save_soon(&self, node: &str, state: SavedTracker) {
+        let (tx, _) = tokio::sync::oneshot::channel();
+        let _ = self
+            .0
+            .send(StateOp::Save(node.to_string(), Box::new(state), tx));
+    }
+
+    /// Saves and waits until it is written (a handover, a shutdown: the next owner or the
+    /// next start reads it).
     async fn save(&self, node: &str, state: SavedTracker) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self
@@ -414,7 +424,8 @@ async fn poll_loop(ctx: PollContext, saved: SavedTracker, mut shutdown: watch::R
         if let Some(obs) = obs {
             record_events(&ctx.store, &cfg, &obs, now).await;
             if obs.state_changed || last_save.elapsed() >= SAVE_STATE_EVERY {
-                ctx.save(&cfg.name, &tracker).await;
+                // Not awaited: a slow or unreachable store must not hold up the next poll.
+                ctx.state_io.save_soon(&cfg.name, tracker.to_saved());
                 last_save = Instant::now();
             }
         }

@@ -22,8 +22,19 @@ impl Store {
         .map_err(|e| StoreError::query("save node state", e))
     }
 
-    /// Saves (replaces) many nodes' state documents, a few hundred per statement.
+    /// Saves (replaces) many nodes' state documents, a few hundred per statement. A node
+    /// listed twice keeps its last document (one statement may not write a row twice).
     pub async fn save_node_states(&self, states: &[(String, serde_json::Value)]) -> Result<()> {
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, (node, _)) in states.iter().enumerate() {
+            last.insert(node.as_str(), i);
+        }
+        let states: Vec<&(String, serde_json::Value)> = states
+            .iter()
+            .enumerate()
+            .filter(|(i, (node, _))| last.get(node.as_str()) == Some(i))
+            .map(|(_, s)| s)
+            .collect();
         for chunk in states.chunks(300) {
             let sql = format!(
                 "INSERT INTO node_state (node, state, updated_ms) VALUES {}

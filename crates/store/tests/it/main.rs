@@ -72,6 +72,7 @@ on_both_backends!(
     retention_deletes_only_expired_rows,
     events_read_newest_first,
     node_state_is_replaced,
+    node_states_save_and_load_in_bulk,
     alert_and_its_notifications_are_written_together,
     deliveries_move_from_pending_to_sent_or_dead,
     claims_hand_each_due_notification_to_one_worker,
@@ -337,6 +338,35 @@ async fn backup_runs_are_recorded_and_read_newest_first(db: TestDb) {
             .await
             .expect("none")
             .is_none()
+    );
+}
+
+async fn node_states_save_and_load_in_bulk(db: TestDb) {
+    // More than one statement's worth, a multi-byte name, and a node listed twice (the last
+    // document wins; PostgreSQL refuses one statement writing a row twice).
+    let mut states: Vec<(String, serde_json::Value)> = (0..700)
+        .map(|i| (format!("n{i}"), serde_json::json!({"i": i})))
+        .collect();
+    states.push(("节点-一".into(), serde_json::json!({"名": "值"})));
+    states.insert(10, ("n5".into(), serde_json::json!({"i": "again"})));
+    db.store.save_node_states(&states).await.expect("save");
+    let mut names: Vec<String> = (0..800).map(|i| format!("n{i}")).collect();
+    names.push("节点-一".into());
+    let got = db.store.load_node_states(&names).await.expect("load");
+    assert_eq!(
+        got.len(),
+        701,
+        "700 saved + the multi-byte one; n700.. were never saved"
+    );
+    assert_eq!(got["n5"], serde_json::json!({"i": "again"}));
+    assert_eq!(got["n699"], serde_json::json!({"i": 699}));
+    assert_eq!(got["节点-一"], serde_json::json!({"名": "值"}));
+    assert!(
+        db.store
+            .load_node_states(&[])
+            .await
+            .expect("none")
+            .is_empty()
     );
 }
 
