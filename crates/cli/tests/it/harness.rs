@@ -72,13 +72,24 @@ pub fn postgres_db(prefix: &str) -> String {
     format!("{}/{db}", admin.rsplit_once('/').expect("url").0)
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768+): a port handed
+/// out here is never also given by the kernel to a process listening on `:0` (a daemon
+/// under test) or to an outgoing connection before the program it was meant for binds it.
+/// Each call takes the next candidate, so parallel tests never get the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = std::process::id() % SPAN;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < SPAN, "no free port left in 20000..32000");
+        let port = (LOW + (start + n) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Polls `f` every 250 ms until it returns `Some`, or panics with `what` after `timeout`.
